@@ -1,0 +1,61 @@
+"""The ``kneeemg`` command line.
+
+Each sub-command lives in its own module of this package with two functions:
+``register(subparsers)`` adds its parser (and ``set_defaults(func=run)``), and
+``run(args) -> int`` calls library functions and prints. The CLI holds no logic of its
+own; it is the only place that configures logging and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from importlib import import_module
+from typing import Sequence
+
+from ..errors import KneeEmgError
+
+#: Sub-command modules, in the order ``kneeemg --help`` lists them.
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "simulate",
+    "replay",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="kneeemg",
+        description="Count knee twitches, spasms and cramps in overnight surface EMG.",
+    )
+    parser.add_argument("--version", action="version", version=f"kneeemg {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KneeEmgError as exc:
+        print(f"kneeemg: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("kneeemg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

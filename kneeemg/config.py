@@ -1,0 +1,187 @@
+"""Detector settings.
+
+All tunable numbers of the signal path live in :class:`DetectorConfig`, with units in
+their names. The defaults are documented, with their reasons, in ``docs/detector.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+MIN_FS_HZ = 500.0
+MAX_FS_HZ = 4000.0
+MAX_CHANNELS = 64
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Settings of the filter, noise floor, burst detector and artefact rules.
+
+    Parameters
+    ----------
+    band_low_hz, band_high_hz : float
+        Band-pass corners in Hz. The upper corner is capped at 0.45 * fs_hz.
+    filter_order : int
+        Butterworth order of each side of the band-pass (the cascade has this many
+        second-order sections).
+    mains_hz : float or None or "auto"
+        Mains frequency to notch (50 or 60), ``None`` for no notch, or ``"auto"`` to find it
+        (and its harmonics) in the spectrum of the first ``warmup_s`` seconds.
+    notch_q : float
+        Quality factor of each notch.
+    envelope_window_s : float
+        Length of the moving-RMS window of the detection envelope, in s.
+    floor_block_s : float
+        Length of the blocks whose RMS feeds the noise floor, in s.
+    floor_window_s : float
+        How far back the noise floor looks, in s (quiet blocks only).
+    floor_quantile : float
+        Quantile of the quiet blocks' RMS taken as the floor (0.5 = median).
+    floor_min_uv : float
+        Lowest floor used for thresholds, in µV (guards against a zero floor).
+    onset_ratio, offset_ratio : float
+        Hysteresis thresholds as multiples of the floor: a burst starts when the envelope
+        rises above ``onset_ratio * floor`` and ends when it stays below
+        ``offset_ratio * floor`` for ``min_gap_s``.
+    min_gap_s : float
+        Bursts closer than this are one burst, in s.
+    min_duration_s : float
+        Bursts shorter than this are dropped, in s.
+    twitch_max_s, spasm_max_s : float
+        Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
+    epoch_s : float
+        Length of the epochs that artefact rules mark as excluded, in s.
+    warmup_s : float
+        Seconds buffered at the start to learn the first floor (and mains, when "auto").
+    flat_rms_uv : float
+        An epoch whose filtered RMS is below this is flat (electrode off, lost data).
+    saturation_fraction : float
+        An epoch with more than this fraction of samples stuck at its extreme raw value is
+        saturated.
+    dc_jump_uv : float
+        A step of the raw baseline larger than this within 20 ms marks a DC jump.
+    movement_ratio : float
+        An epoch whose 1-20 Hz RMS exceeds ``movement_ratio`` times its 20-450 Hz RMS (and
+        ``movement_min_uv``) holds movement artefact.
+    movement_min_uv : float
+        Smallest 1-20 Hz RMS counted as movement, in µV.
+    mains_ratio : float
+        An epoch whose residual mains amplitude after the notch exceeds ``mains_ratio``
+        times the floor is excluded.
+    max_excluded_fraction : float
+        An event is dropped when more than this fraction of it lies in excluded time.
+    wasm_onset_uv, wasm_offset_uv : float
+        WASM 2016 leg-movement thresholds above resting EMG, in µV.
+    wasm_offset_hold_s : float
+        A leg movement ends at the start of a period this long below the offset level.
+    wasm_window_s : float
+        Moving-RMS window of the WASM envelope, in s.
+    lm_min_s, lm_max_s : float
+        Allowed leg-movement durations, in s.
+    plm_min_count : int
+        Fewest leg movements in a periodic series.
+    plm_min_interval_s, plm_max_interval_s : float
+        Onset-to-onset intervals allowed inside a periodic series, in s.
+    """
+
+    band_low_hz: float = 20.0
+    band_high_hz: float = 450.0
+    filter_order: int = 4
+    mains_hz: float | str | None = "auto"
+    notch_q: float = 30.0
+    envelope_window_s: float = 0.010
+    floor_block_s: float = 0.25
+    floor_window_s: float = 60.0
+    floor_quantile: float = 0.5
+    floor_min_uv: float = 0.5
+    onset_ratio: float = 3.0
+    offset_ratio: float = 1.5
+    min_gap_s: float = 0.1
+    min_duration_s: float = 0.003
+    twitch_max_s: float = 0.5
+    spasm_max_s: float = 10.0
+    epoch_s: float = 1.0
+    warmup_s: float = 2.0
+    flat_rms_uv: float = 0.2
+    saturation_fraction: float = 0.05
+    dc_jump_uv: float = 3000.0
+    movement_ratio: float = 3.0
+    movement_min_uv: float = 30.0
+    mains_ratio: float = 3.0
+    max_excluded_fraction: float = 0.5
+    wasm_onset_uv: float = 8.0
+    wasm_offset_uv: float = 2.0
+    wasm_offset_hold_s: float = 0.5
+    wasm_window_s: float = 0.1
+    lm_min_s: float = 0.5
+    lm_max_s: float = 10.0
+    plm_min_count: int = 4
+    plm_min_interval_s: float = 10.0
+    plm_max_interval_s: float = 90.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first setting that is out of range."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "mains_hz":
+                if value not in (None, "auto") and not (
+                    isinstance(value, (int, float)) and 40.0 <= float(value) <= 70.0
+                ):
+                    raise ConfigError(f"mains_hz={value!r} is not allowed; use 50, 60, 'auto' or None")
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"{f.name}={value!r} must be a finite number")
+            if value < 0:
+                raise ConfigError(f"{f.name}={value!r} must not be negative")
+        if not self.band_low_hz < self.band_high_hz:
+            raise ConfigError("band_low_hz must be below band_high_hz; e.g. 20 and 450")
+        if not 1 <= self.filter_order <= 8:
+            raise ConfigError(f"filter_order={self.filter_order} must be 1 to 8")
+        if not self.offset_ratio <= self.onset_ratio:
+            raise ConfigError("offset_ratio must not exceed onset_ratio (hysteresis)")
+        if not 0.0 < self.floor_quantile < 1.0:
+            raise ConfigError("floor_quantile must lie strictly between 0 and 1")
+        if not self.twitch_max_s < self.spasm_max_s:
+            raise ConfigError("twitch_max_s must be below spasm_max_s")
+        if not 0 < self.epoch_s <= 30:
+            raise ConfigError("epoch_s must be between 0 and 30 s")
+        if self.envelope_window_s <= 0 or self.wasm_window_s <= 0 or self.floor_block_s <= 0:
+            raise ConfigError("window lengths must be positive")
+        if not self.plm_min_interval_s < self.plm_max_interval_s:
+            raise ConfigError("plm_min_interval_s must be below plm_max_interval_s")
+
+    def replace(self, **changes: Any) -> "DetectorConfig":
+        """A copy with some settings changed (validated)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown detector setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "DetectorConfig":
+        return cls().replace(**dict(values))
+
+
+def check_rate(fs_hz: float) -> float:
+    """Return ``fs_hz`` as float, or raise if outside the supported 500-4000 Hz."""
+    try:
+        rate = float(fs_hz)
+    except (TypeError, ValueError):
+        raise ConfigError(f"sampling rate {fs_hz!r} is not a number") from None
+    if not (MIN_FS_HZ <= rate <= MAX_FS_HZ):
+        raise ConfigError(
+            f"sampling rate {rate:g} Hz is outside the supported {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz; "
+            f"resample the recording (e.g. with scipy.signal.resample_poly) first"
+        )
+    return rate

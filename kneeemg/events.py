@@ -1,0 +1,193 @@
+"""Detected events, excluded time, and their CSV form.
+
+An :class:`Event` is one burst on one channel. Sample indices are absolute (counted from
+the first sample of the recording) and the offset is exclusive, so
+``duration_s == (offset_sample - onset_sample) / fs_hz``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import InputError
+
+#: Event kinds in order of duration. See ``docs/detector.md`` for the rules.
+KINDS: tuple[str, ...] = ("twitch", "spasm", "cramp")
+
+#: Columns of ``events.csv``; the first six are the public minimum.
+CSV_COLUMNS: tuple[str, ...] = (
+    "onset_s",
+    "offset_s",
+    "channel",
+    "kind",
+    "peak_uv",
+    "duration_s",
+    "rms_uv",
+    "snr_db",
+    "channel_index",
+    "onset_sample",
+    "offset_sample",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One burst of muscle activity on one channel.
+
+    Attributes
+    ----------
+    onset_sample, offset_sample : int
+        First sample of the burst and one past its last sample, counted from the start of
+        the recording.
+    fs_hz : float
+        Sampling rate the indices refer to, in Hz.
+    channel : int
+        Channel index (column of the signal array).
+    kind : str
+        ``"twitch"``, ``"spasm"`` or ``"cramp"`` (or ``"lm"`` for a WASM leg movement).
+    peak_uv : float
+        Largest absolute value of the filtered signal inside the burst, in µV.
+    rms_uv : float
+        Root mean square of the filtered signal inside the burst, in µV.
+    snr_db : float
+        ``20 * log10(rms_uv / floor_uv)``, the burst's RMS over the noise floor at onset.
+    channel_label : str
+        Human-readable channel name (``"VM"``, ``"ch0"``).
+    """
+
+    onset_sample: int
+    offset_sample: int
+    fs_hz: float
+    channel: int
+    kind: str
+    peak_uv: float
+    rms_uv: float
+    snr_db: float
+    channel_label: str = ""
+
+    @property
+    def onset_s(self) -> float:
+        return self.onset_sample / self.fs_hz
+
+    @property
+    def offset_s(self) -> float:
+        return self.offset_sample / self.fs_hz
+
+    @property
+    def duration_s(self) -> float:
+        return (self.offset_sample - self.onset_sample) / self.fs_hz
+
+    def as_row(self) -> dict[str, object]:
+        """The event as a ``events.csv`` row (floats rounded to a readable precision)."""
+        return {
+            "onset_s": f"{self.onset_s:.4f}",
+            "offset_s": f"{self.offset_s:.4f}",
+            "channel": self.channel_label or f"ch{self.channel}",
+            "kind": self.kind,
+            "peak_uv": f"{self.peak_uv:.2f}",
+            "duration_s": f"{self.duration_s:.4f}",
+            "rms_uv": f"{self.rms_uv:.2f}",
+            "snr_db": f"{self.snr_db:.2f}",
+            "channel_index": self.channel,
+            "onset_sample": self.onset_sample,
+            "offset_sample": self.offset_sample,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExcludedInterval:
+    """A stretch of one channel that is not usable, with the reason.
+
+    ``reason`` is one of ``"flat"`` (electrode off, or samples lost and held),
+    ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
+    below 20 Hz) or ``"mains"`` (hum the notch could not remove).
+    """
+
+    start_s: float
+    stop_s: float
+    channel: int
+    reason: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.stop_s - self.start_s
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicSeries:
+    """A periodic leg-movement series: indices into the leg-movement list."""
+
+    channel: int
+    members: tuple[int, ...] = field(default_factory=tuple)
+
+
+def sort_events(events: Iterable[Event]) -> list[Event]:
+    """Events in onset order (ties broken by channel, then offset)."""
+    return sorted(events, key=lambda e: (e.onset_sample, e.channel, e.offset_sample))
+
+
+def write_events_csv(events: Sequence[Event], path: str | Path) -> Path:
+    """Write events to ``path`` as CSV (columns :data:`CSV_COLUMNS`), in onset order."""
+    path = Path(path)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for ev in sort_events(events):
+            writer.writerow(ev.as_row())
+    return path
+
+
+def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]:
+    """Read an ``events.csv`` written by :func:`write_events_csv` (or by hand).
+
+    Only the six public columns are required. Without ``onset_sample``, sample indices are
+    derived from the times and ``fs_hz`` (1000 Hz when not given).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"events file {path} does not exist; check the path")
+    rate = float(fs_hz) if fs_hz else 1000.0
+    events: list[Event] = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"onset_s", "offset_s", "channel", "kind", "peak_uv"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(
+                f"events file {path} lacks column(s) {', '.join(sorted(missing))}; "
+                f"expected at least onset_s,offset_s,channel,kind,peak_uv,duration_s"
+            )
+        for lineno, row in enumerate(reader, start=2):
+            try:
+                onset_s = float(row["onset_s"])
+                offset_s = float(row["offset_s"])
+                on = int(row["onset_sample"]) if row.get("onset_sample") else round(onset_s * rate)
+                off = int(row["offset_sample"]) if row.get("offset_sample") else round(offset_s * rate)
+                label = row["channel"]
+                idx = int(row["channel_index"]) if row.get("channel_index") else _label_index(label)
+                ev = Event(
+                    onset_sample=on,
+                    offset_sample=off,
+                    fs_hz=rate,
+                    channel=idx,
+                    kind=row["kind"],
+                    peak_uv=float(row["peak_uv"]),
+                    rms_uv=float(row.get("rms_uv") or "nan"),
+                    snr_db=float(row.get("snr_db") or "nan"),
+                    channel_label=label,
+                )
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"{path}:{lineno}: cannot read event row ({exc}); fix or remove that line") from None
+            if not math.isfinite(ev.onset_s) or ev.offset_sample < ev.onset_sample:
+                raise InputError(f"{path}:{lineno}: offset before onset; fix or remove that line")
+            events.append(ev)
+    return events
+
+
+def _label_index(label: str) -> int:
+    if label.startswith("ch") and label[2:].isdigit():
+        return int(label[2:])
+    return 0

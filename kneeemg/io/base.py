@@ -1,0 +1,86 @@
+"""The reader interface every recording format implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..events import Event, ExcludedInterval
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Samples lost while recording: ``n_samples`` missing from ``start_sample`` on.
+
+    Readers fill a gap by holding the last good value, so the detector sees a flat line
+    there (and excludes it) and the timeline stays exact.
+    """
+
+    start_sample: int
+    n_samples: int
+    reason: str = "lost"
+
+
+@dataclass
+class RecordingInfo:
+    """What is known about a recording besides its samples."""
+
+    fs_hz: float
+    labels: tuple[str, ...]
+    n_samples: int
+    start_time: datetime | None = None
+    path: Path | None = None
+    format: str = ""
+    device: str = ""
+    #: Events already in the file (EDF+ annotations, simulator truth): usable as ground truth.
+    annotations: list[Event] = field(default_factory=list)
+    #: Known artefact intervals from the file (simulator truth).
+    annotated_artefacts: list[ExcludedInterval] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.labels)
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples / self.fs_hz
+
+
+class Recording(abc.ABC):
+    """An open recording: samples in µV as float64 arrays of shape (n_samples, n_channels).
+
+    Use as a context manager. Reading is random access (:meth:`read`) or sequential
+    (:meth:`chunks`); neither loads more than the asked-for range into memory.
+    """
+
+    info: RecordingInfo
+
+    @abc.abstractmethod
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``start`` to ``stop`` (exclusive) of the selected channels, in µV.
+
+        Returns
+        -------
+        numpy.ndarray, shape (stop - start, n_channels), float64, C-contiguous
+        """
+
+    def chunks(self, chunk_samples: int) -> Iterator[np.ndarray]:
+        """Yield consecutive blocks of at most ``chunk_samples`` samples."""
+        n = self.info.n_samples
+        for start in range(0, n, chunk_samples):
+            yield self.read(start, min(n, start + chunk_samples))
+
+    def close(self) -> None:  # noqa: B027 - optional for readers holding no handle
+        """Release the file handle."""
+
+    def __enter__(self) -> "Recording":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
