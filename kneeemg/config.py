@@ -44,6 +44,12 @@ class DetectorConfig:
         Quantile of the quiet blocks' RMS taken as the floor (0.5 = median).
     floor_min_uv : float
         Lowest floor used for thresholds, in µV (guards against a zero floor).
+    floor_admit_ratio : float
+        A block teaches the floor only when its RMS is below this multiple of the current
+        floor, so bursts (and the tails of bursts) never raise it.
+    floor_stale_s : float
+        When no block has been admitted for this long (the noise itself rose), blocks are
+        admitted again whatever their level, so the floor cannot get stuck.
     onset_ratio, offset_ratio : float
         Hysteresis thresholds as multiples of the floor: a burst starts when the envelope
         rises above ``onset_ratio * floor`` and ends when it stays below
@@ -58,6 +64,9 @@ class DetectorConfig:
         Length of the epochs that artefact rules mark as excluded, in s.
     warmup_s : float
         Seconds buffered at the start to learn the first floor (and mains, when "auto").
+    settle_s : float
+        Seconds at the start in which the filters settle (a notch rings for about a second
+        on hum that was there before the first sample): no detection, counted as excluded.
     flat_rms_uv : float
         An epoch whose filtered RMS is below this is flat (electrode off, lost data).
     saturation_fraction : float
@@ -99,14 +108,17 @@ class DetectorConfig:
     floor_window_s: float = 60.0
     floor_quantile: float = 0.5
     floor_min_uv: float = 0.5
+    floor_admit_ratio: float = 2.0
+    floor_stale_s: float = 300.0
     onset_ratio: float = 3.0
-    offset_ratio: float = 1.5
+    offset_ratio: float = 2.0
     min_gap_s: float = 0.1
     min_duration_s: float = 0.003
     twitch_max_s: float = 0.5
     spasm_max_s: float = 10.0
     epoch_s: float = 1.0
     warmup_s: float = 2.0
+    settle_s: float = 1.0
     flat_rms_uv: float = 0.2
     saturation_fraction: float = 0.05
     dc_jump_uv: float = 3000.0

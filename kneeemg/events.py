@@ -104,7 +104,8 @@ class ExcludedInterval:
 
     ``reason`` is one of ``"flat"`` (electrode off, or samples lost and held),
     ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
-    below 20 Hz) or ``"mains"`` (hum the notch could not remove).
+    below 20 Hz), ``"mains"`` (hum the notch could not remove) or ``"settling"`` (the
+    first second, while the filters settle).
     """
 
     start_s: float

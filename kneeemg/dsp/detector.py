@@ -1,0 +1,426 @@
+"""The public detector: :class:`StreamingDetector` and :func:`detect`.
+
+Both run the same code: :func:`detect` feeds the whole signal to a
+:class:`StreamingDetector` in one call. The wrapper validates input, designs the filters,
+keeps the state between chunks, turns the kernels' raw records into
+:class:`~kneeemg.events.Event` objects and drops events that lie mostly in excluded time.
+See ``docs/detector.md`` for the rules and their defaults.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..config import MAX_CHANNELS, DetectorConfig, check_rate
+from ..errors import InputError
+from ..events import Event, sort_events
+from . import _kernels as K
+from .filters import FilterDesign, band_edges, design, find_mains, initial_state
+from .result import DetectionResult
+
+log = logging.getLogger(__name__)
+
+#: Largest block the kernels see at once (bounds the temporary arrays).
+MAX_BLOCK = 1 << 16
+#: Channel-samples above which the channel-parallel kernels are used.
+PARALLEL_MIN = 1 << 15
+
+
+def _labels(labels: Sequence[str] | None, n_channels: int) -> tuple[str, ...]:
+    if labels is None:
+        return tuple(f"ch{i}" for i in range(n_channels))
+    labels = tuple(str(x) for x in labels)
+    if len(labels) != n_channels:
+        raise InputError(f"{len(labels)} channel labels given for {n_channels} channels; give one label per channel")
+    return labels
+
+
+class StreamingDetector:
+    """Detect twitches, spasms, cramps and leg movements chunk by chunk.
+
+    Parameters
+    ----------
+    fs_hz : float
+        Sampling rate, 500-4000 Hz.
+    n_channels : int
+        Number of channels, 1-64.
+    config : DetectorConfig, optional
+        Settings; the defaults when omitted.
+    labels : sequence of str, optional
+        Channel names (``ch0``, ``ch1``, ... when omitted).
+    start_sample : int
+        Absolute index of the first sample that will be passed in.
+    keep_filtered : bool
+        Keep the band-passed signal (float32) for :attr:`DetectionResult.filtered`.
+
+    Notes
+    -----
+    The first ``config.warmup_s`` seconds are buffered to learn the noise floor (and the
+    mains frequency when ``mains_hz="auto"``), then processed like the rest; after that an
+    event is returned by :meth:`process` at most about ``min_gap_s + epoch_s`` seconds after
+    it ends. Splitting the signal differently never changes the result.
+    """
+
+    def __init__(
+        self,
+        fs_hz: float,
+        n_channels: int,
+        config: DetectorConfig | None = None,
+        labels: Sequence[str] | None = None,
+        start_sample: int = 0,
+        keep_filtered: bool = False,
+    ) -> None:
+        self.fs_hz = check_rate(fs_hz)
+        if not isinstance(n_channels, (int, np.integer)) or not 1 <= n_channels <= MAX_CHANNELS:
+            raise InputError(f"n_channels={n_channels!r} is not supported; use 1 to {MAX_CHANNELS} channels")
+        self.n_channels = int(n_channels)
+        self.config = config if config is not None else DetectorConfig()
+        self.labels = _labels(labels, self.n_channels)
+        if int(start_sample) < 0:
+            raise InputError("start_sample must not be negative")
+        self.start_sample = int(start_sample)
+        self.keep_filtered = keep_filtered
+        cfg = self.config
+        self._epoch = max(1, round(cfg.epoch_s * self.fs_hz))
+        self._env_win = max(2, round(cfg.envelope_window_s * self.fs_hz))
+        self._wasm_win = max(2, round(cfg.wasm_window_s * self.fs_hz))
+        self._block = max(1, round(cfg.floor_block_s * self.fs_hz))
+        self._warmup = max(self._block, round(cfg.warmup_s * self.fs_hz))
+        self._pending_raw: list[np.ndarray] = []
+        self._n_buffered = 0
+        self._next = self.start_sample  # absolute index of the next sample to process
+        self._design: FilterDesign | None = None
+        self._epochs_flags: list[np.ndarray] = []
+        self._epochs_floor: list[np.ndarray] = []
+        self._first_epoch: int | None = None
+        self._pending: list[tuple[int, int, int, int, float, float, float]] = []
+        self._events: list[Event] = []
+        self._lms: list[Event] = []
+        self._filtered: list[np.ndarray] = []
+        self._finished = False
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def filter_design(self) -> FilterDesign | None:
+        """The filters in use (None until the warm-up is over)."""
+        return self._design
+
+    @property
+    def samples_seen(self) -> int:
+        """Samples passed in so far."""
+        return self._next - self.start_sample + self._n_buffered
+
+    def process(self, chunk_uv: np.ndarray) -> list[Event]:
+        """Feed the next samples; return the events finalised by them.
+
+        Parameters
+        ----------
+        chunk_uv : ndarray, shape (n_samples, n_channels) or (n_samples,) for one channel
+            Raw signal in µV.
+
+        Returns
+        -------
+        list of Event
+            Twitches, spasms and cramps that ended and were confirmed in this call, in onset
+            order. Leg movements are only in the final :class:`DetectionResult`.
+        """
+        if self._finished:
+            raise InputError("this detector has finished; create a new StreamingDetector for more data")
+        x = self._check(chunk_uv)
+        if len(x) == 0:
+            return []
+        if self._design is None:
+            self._pending_raw.append(x)
+            self._n_buffered += len(x)
+            if self._n_buffered < self._warmup:
+                return []
+            x = self._start()
+        return self._run(x)
+
+    def finish(self) -> DetectionResult:
+        """Close open bursts and the last epoch; return the result of the whole stream."""
+        if self._finished:
+            raise InputError("finish() was already called on this detector")
+        if self._design is None and self._n_buffered:
+            self._run(self._start())
+        self._finished = True
+        if self._design is not None:
+            self._close()
+        self._finalise_pending(final=True)
+        return self._result()
+
+    # ------------------------------------------------------------------ internals
+    def _check(self, chunk_uv: np.ndarray) -> np.ndarray:
+        x = np.asarray(chunk_uv)
+        if x.ndim == 1 and self.n_channels == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != self.n_channels:
+            raise InputError(
+                f"chunk has shape {x.shape}; expected (n_samples, {self.n_channels}) in µV, one column per channel"
+            )
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise InputError(f"chunk has dtype {x.dtype}; pass real numbers in µV")
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        bad = ~np.isfinite(x)
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            t = (self.start_sample + self.samples_seen + row) / self.fs_hz
+            raise InputError(
+                f"the signal has NaN or infinite values (first at {t:.3f} s); "
+                "fill or cut the gap before detecting (lost samples are held at the last value)"
+            )
+        return x
+
+    def _start(self) -> np.ndarray:
+        """Design filters and seed the state from the warm-up buffer; return the buffer."""
+        x = np.concatenate(self._pending_raw, axis=0) if len(self._pending_raw) > 1 else self._pending_raw[0]
+        self._pending_raw = []
+        self._n_buffered = 0
+        cfg = self.config
+        head = x[: self._warmup]  # exactly the warm-up, whatever the chunking
+        if cfg.mains_hz == "auto":
+            high = band_edges(self.fs_hz, cfg)[1]
+            mains, notches = find_mains(head, self.fs_hz, high_hz=high)
+            self._design = design(self.fs_hz, cfg, mains, notches)
+        else:
+            mains = None if cfg.mains_hz is None else float(cfg.mains_hz)
+            self._design = design(self.fs_hz, cfg, mains)
+        d = self._design
+        log.debug("filters: band %s Hz, notches %s Hz", d.band_hz, d.notch_hz)
+        nch = self.n_channels
+        self._zi = initial_state(d.sos, x[0])
+        self._zi_low = initial_state(d.sos_low, x[0])
+        self._ring = np.zeros((nch, self._env_win))
+        self._rsum = np.zeros(nch)
+        self._ring_w = np.zeros((nch, self._wasm_win))
+        self._rsum_w = np.zeros(nch)
+        self._hist = np.zeros((self._env_win - 1, nch))
+        ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
+        self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head), self.start_sample)
+        self._params = self._param_vector()
+        return x
+
+    def _param_vector(self) -> np.ndarray:
+        cfg, d = self.config, self._design
+        p = np.zeros(K.N_PARAMS)
+        p[K.P_ONSET] = cfg.onset_ratio
+        p[K.P_OFFSET] = cfg.offset_ratio
+        p[K.P_HOLD] = max(1, round(cfg.min_gap_s * self.fs_hz))
+        p[K.P_BLOCK] = self._block
+        p[K.P_QUANT] = cfg.floor_quantile
+        p[K.P_FLOOR_MIN] = cfg.floor_min_uv
+        p[K.P_EPOCH] = self._epoch
+        p[K.P_FLAT] = cfg.flat_rms_uv
+        p[K.P_SAT_FRAC] = cfg.saturation_fraction
+        p[K.P_DCJUMP] = cfg.dc_jump_uv
+        p[K.P_MOVE_RATIO] = cfg.movement_ratio
+        p[K.P_MOVE_MIN] = cfg.movement_min_uv
+        p[K.P_MAINS_RATIO] = cfg.mains_ratio
+        p[K.P_MAINS_W] = 2.0 * math.pi * d.mains_hz / self.fs_hz if d.mains_hz else 0.0
+        p[K.P_W_ON_UV] = cfg.wasm_onset_uv
+        p[K.P_W_OFF_UV] = cfg.wasm_offset_uv
+        p[K.P_W_HOLD] = max(1, round(cfg.wasm_offset_hold_s * self.fs_hz))
+        p[K.P_W_WIN] = self._wasm_win
+        p[K.P_ENV_WIN] = self._env_win
+        p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
+        p[K.P_ADMIT] = cfg.floor_admit_ratio
+        p[K.P_STALE] = round(cfg.floor_stale_s * self.fs_hz)
+        return p
+
+    def _initial_floor(self, x: np.ndarray) -> np.ndarray:
+        """First floor: median RMS of the warm-up's non-flat filtered blocks, per channel."""
+        y = np.empty_like(x)
+        K.sosfilt_kernel(self._design.sos, x, self._zi.copy(), y)
+        nb = len(y) // self._block
+        floor = np.full(self.n_channels, self.config.floor_min_uv)
+        if nb:
+            rms = np.sqrt((y[: nb * self._block] ** 2).reshape(nb, self._block, -1).mean(axis=1))
+            for c in range(self.n_channels):
+                ok = rms[:, c][rms[:, c] >= self.config.flat_rms_uv]
+                if len(ok):
+                    floor[c] = max(float(np.median(ok)), self.config.floor_min_uv)
+        return floor
+
+    def _run(self, x: np.ndarray) -> list[Event]:
+        before = len(self._events)
+        for s in range(0, len(x), MAX_BLOCK):
+            self._run_block(x[s : s + MAX_BLOCK])
+        self._finalise_pending(final=False)
+        return self._events[before:]
+
+    def _run_block(self, x: np.ndarray) -> None:
+        n, nch = x.shape
+        d = self._design
+        par = n * nch >= PARALLEL_MIN and nch > 1
+        sosfilt = K.sosfilt_kernel_par if par else K.sosfilt_kernel
+        mrms = K.moving_rms_kernel_par if par else K.moving_rms_kernel
+        hist = self._env_win - 1
+        yh = np.empty((n + hist, nch))
+        yh[:hist] = self._hist
+        y = yh[hist:]
+        sosfilt(d.sos, x, self._zi, y)
+        lo = np.empty_like(x)
+        sosfilt(d.sos_low, x, self._zi_low, lo)
+        env = np.empty_like(x)
+        mrms(y, self._next, self._ring, self._rsum, env)
+        envw = np.empty_like(x)
+        mrms(y, self._next, self._ring_w, self._rsum_w, envw)
+        cap = n + 8
+        out_i = np.empty((cap, 4), dtype=np.int64)
+        out_f = np.empty((cap, 3))
+        ep_cap = n // self._epoch + 2
+        ep_i = np.empty((ep_cap, nch + 1), dtype=np.int64)
+        ep_f = np.empty((ep_cap, nch))
+        n_out, n_ep = K.detect_kernel(
+            x, yh, lo, env, envw, self._next, self._params, self._fs, self._is, self._fring, out_i, out_f, ep_i, ep_f
+        )
+        self._hist = yh[n:].copy() if hist else self._hist
+        self._next += n
+        if self.keep_filtered:
+            self._filtered.append(y.astype(np.float32))
+        self._take_epochs(ep_i[:n_ep], ep_f[:n_ep])
+        for k in range(n_out):
+            self._pending.append((int(out_i[k, 0]), int(out_i[k, 1]), int(out_i[k, 2]), int(out_i[k, 3]),
+                                  float(out_f[k, 0]), float(out_f[k, 1]), float(out_f[k, 2])))
+
+    def _take_epochs(self, ep_i: np.ndarray, ep_f: np.ndarray) -> None:
+        if len(ep_i) == 0:
+            return
+        if self._first_epoch is None:
+            self._first_epoch = int(ep_i[0, 0])
+        self._epochs_flags.append(ep_i[:, 1:].astype(np.uint8))
+        self._epochs_floor.append(ep_f.astype(np.float32))
+
+    def _close(self) -> None:
+        """End the stream: close open bursts and leg movements, flag the partial epoch."""
+        a_end = self._next
+        fs, is_, p = self._fs, self._is, self._params
+        e_win, w_win = self._env_win, self._wasm_win
+        for c in range(self.n_channels):
+            if is_[c, K.I_IN]:
+                on, last = int(is_[c, K.I_ON]), int(is_[c, K.I_STRONG])
+                off = min(a_end, max(on + 1, last - e_win + 2))
+                rms = math.sqrt(fs[c, K.F_B_Y2_AT] / (last - on + 1))
+                self._pending.append((K.OUT_BURST, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
+                is_[c, K.I_IN] = 0
+            if is_[c, K.I_W_IN]:
+                on = int(is_[c, K.I_W_ON])
+                q = int(is_[c, K.I_W_QSTART])
+                end, y2, pk = (q, fs[c, K.F_W_Y2_AT], fs[c, K.F_W_PEAK_AT]) if q >= 0 else (a_end, fs[c, K.F_W_Y2], fs[c, K.F_W_PEAK])
+                off = max(on + 1, end - (w_win - 1 if q >= 0 else 0))
+                rms = math.sqrt(y2 / max(1, end - on))
+                self._pending.append((K.OUT_LM, c, on, min(off, a_end), pk, rms, fs[c, K.F_W_FLOOR]))
+                is_[c, K.I_W_IN] = 0
+        if a_end % self._epoch and is_[0, K.I_EP_N] > 0:
+            start = (a_end // self._epoch) * self._epoch
+            flags = [K.end_epoch_kernel(fs, is_, p, c, start) for c in range(self.n_channels)]
+            ep_i = np.array([[a_end // self._epoch, *flags]], dtype=np.int64)
+            self._take_epochs(ep_i, fs[None, :, K.F_FLOOR].copy())
+
+    def _flags(self) -> np.ndarray:
+        if not self._epochs_flags:
+            return np.zeros((0, self.n_channels), dtype=np.uint8)
+        return np.concatenate(self._epochs_flags, axis=0)
+
+    def _finalise_pending(self, final: bool) -> None:
+        """Turn raw records whose epochs are all decided into events (or drop them)."""
+        if not self._pending:
+            return
+        flags = self._flags()
+        first = self._first_epoch or 0
+        decided_end = (first + len(flags)) * self._epoch  # samples before this are decided
+        keep: list[tuple] = []
+        for rec in self._pending:
+            kind, c, on, off = rec[0], rec[1], rec[2], rec[3]
+            if off > decided_end and not final:
+                keep.append(rec)
+                continue
+            if self._excluded_fraction(flags, first, c, on, off) > self.config.max_excluded_fraction:
+                continue
+            ev = self._event(rec)
+            if ev is not None:
+                (self._lms if kind == K.OUT_LM else self._events).append(ev)
+        self._pending = keep
+
+    def _excluded_fraction(self, flags: np.ndarray, first: int, c: int, on: int, off: int) -> float:
+        E = self._epoch
+        bad = 0
+        for e in range(on // E, (off - 1) // E + 1):
+            k = e - first
+            if 0 <= k < len(flags) and flags[k, c]:
+                bad += min(off, (e + 1) * E) - max(on, e * E)
+        return bad / max(1, off - on)
+
+    def _event(self, rec: tuple) -> Event | None:
+        kind_code, c, on, off, peak, rms, floor = rec
+        cfg = self.config
+        dur = (off - on) / self.fs_hz
+        if kind_code == K.OUT_LM:
+            if not cfg.lm_min_s <= dur <= cfg.lm_max_s:
+                return None
+            kind = "lm"
+        else:
+            if dur < cfg.min_duration_s:
+                return None
+            kind = "twitch" if dur < cfg.twitch_max_s else ("spasm" if dur <= cfg.spasm_max_s else "cramp")
+        snr = 20.0 * math.log10(max(rms, 1e-12) / max(floor, 1e-12))
+        return Event(on, off, self.fs_hz, c, kind, peak, rms, snr, self.labels[c])
+
+    def _result(self) -> DetectionResult:
+        flags = self._flags()
+        floors = np.concatenate(self._epochs_floor, axis=0) if self._epochs_floor else np.zeros((0, self.n_channels), np.float32)
+        filtered = np.concatenate(self._filtered, axis=0) if self._filtered else None
+        d = self._design
+        return DetectionResult(
+            events=sort_events(self._events),
+            leg_movements=sort_events(self._lms),
+            fs_hz=self.fs_hz,
+            n_samples=self._next - self.start_sample,
+            start_sample=self.start_sample,
+            labels=self.labels,
+            config=self.config,
+            epoch_samples=self._epoch,
+            first_epoch=self._first_epoch or 0,
+            epoch_flags=flags,
+            floor_uv=floors,
+            filtered=filtered,
+            mains_hz=d.mains_hz if d else None,
+            notch_hz=d.notch_hz if d else (),
+        )
+
+
+def detect(
+    signal_uv: np.ndarray,
+    fs_hz: float,
+    config: DetectorConfig | None = None,
+    labels: Sequence[str] | None = None,
+    keep_filtered: bool = False,
+) -> DetectionResult:
+    """Detect twitches, spasms, cramps and leg movements in a whole signal.
+
+    Parameters
+    ----------
+    signal_uv : ndarray, shape (n_samples, n_channels) or (n_samples,)
+        Raw surface EMG in µV.
+    fs_hz : float
+        Sampling rate, 500-4000 Hz.
+    config : DetectorConfig, optional
+    labels : sequence of str, optional
+    keep_filtered : bool
+        Keep the filtered signal in the result.
+
+    Returns
+    -------
+    DetectionResult
+    """
+    x = np.asarray(signal_uv)
+    n_ch = 1 if x.ndim == 1 else (x.shape[1] if x.ndim == 2 else -1)
+    if n_ch < 1:
+        raise InputError(f"signal has shape {x.shape}; expected (n_samples, n_channels) in µV")
+    det = StreamingDetector(fs_hz, n_ch, config=config, labels=labels, keep_filtered=keep_filtered)
+    det.process(x)
+    return det.finish()

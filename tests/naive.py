@@ -1,0 +1,171 @@
+"""Slow, obviously right reference implementations of the numba kernels.
+
+Each function follows the rules in ``docs/detector.md`` one sample at a time in plain
+Python (or uses scipy where scipy already is the reference). The kernel tests compare the
+kernels against these on short signals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import signal as sps
+
+from kneeemg.dsp import _kernels as K
+
+
+def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """scipy's sosfilt per channel; ``zi`` in the kernels' layout (n_channels, n_sections, 2)."""
+    y = np.empty_like(x)
+    zf = np.empty_like(zi)
+    for c in range(x.shape[1]):
+        y[:, c], zf[c] = sps.sosfilt(sos, x[:, c], zi=zi[c])
+    return y, zf
+
+
+def moving_rms(y: np.ndarray, window: int) -> np.ndarray:
+    """RMS of the last ``window`` samples (zeros before the start), per channel."""
+    n = len(y)
+    padded = np.vstack([np.zeros((window - 1, y.shape[1])), y])
+    return np.array([np.sqrt(np.mean(padded[i : i + window] ** 2, axis=0)) for i in range(n)])
+
+
+def detect(x, y, lo, env, envw, p, floor0, ring_len):
+    """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
+
+    Parameters are those of ``kneeemg.dsp._kernels._detect`` for a signal starting at
+    absolute sample 0 (``y`` without history); ``floor0`` is the starting floor per channel
+    and ``ring_len`` the number of quiet blocks the floor remembers.
+
+    Returns
+    -------
+    records : list of (kind, channel, onset, offset, peak, rms, floor)
+    epochs : list of (epoch index, [flags per channel], [floor per channel])
+    """
+    n, nch = x.shape
+    onset_r, offset_r = p[K.P_ONSET], p[K.P_OFFSET]
+    hold, block, epoch = int(p[K.P_HOLD]), int(p[K.P_BLOCK]), int(p[K.P_EPOCH])
+    e_win, w_win, w_hold = int(p[K.P_ENV_WIN]), int(p[K.P_W_WIN]), int(p[K.P_W_HOLD])
+    settle = int(p[K.P_SETTLE])
+    records = []
+    epochs = []
+    chans = []
+    for c in range(nch):
+        chans.append(
+            dict(floor=floor0[c], quiet=[], in_burst=False, on=0, last=0, strong=0, bfloor=0.0, wasm=False,
+                 w_on=0, w_floor=0.0, qstart=-1, last_admit=0)
+        )
+    stuck = np.array([_stuck_samples(x[:, c]) for c in range(nch)]).T
+    prev_flags = [0] * nch
+    signal_loss = K.FLAG_FLAT | K.FLAG_SATURATION | K.FLAG_DC_JUMP
+    wm = p[K.P_MAINS_W]
+    for a in range(n):
+        for c in range(nch):
+            st = chans[c]
+            floor = st["floor"]
+            e = env[a, c]
+            if not st["in_burst"]:
+                if e >= onset_r * floor and a >= settle:
+                    thr = onset_r * floor
+                    on = a
+                    for k in range(e_win - 1, 0, -1):
+                        if a - k >= 0 and abs(y[a - k, c]) >= thr:
+                            on = a - k
+                            break
+                    st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor)
+            else:
+                if e >= onset_r * st["bfloor"]:
+                    st["strong"] = a
+                if e >= offset_r * st["bfloor"]:
+                    st["last"] = a
+                elif a - st["last"] >= hold:
+                    records.append(_burst_record(st, c, y, e_win))
+                    st["in_burst"] = False
+            ew = envw[a, c]
+            if not st["wasm"]:
+                if ew >= floor + p[K.P_W_ON_UV] and a >= settle:
+                    st.update(wasm=True, w_on=a, qstart=-1, w_floor=floor)
+            else:
+                if ew < st["w_floor"] + p[K.P_W_OFF_UV]:
+                    if st["qstart"] < 0:
+                        st["qstart"] = a
+                    elif a - st["qstart"] + 1 >= w_hold:
+                        on, q = st["w_on"], st["qstart"]
+                        off = max(on + 1, q - w_win + 1)
+                        seg = y[on:q, c]
+                        records.append((K.OUT_LM, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["w_floor"]))
+                        st["wasm"] = False
+                else:
+                    st["qstart"] = -1
+            if (a + 1) % block == 0:
+                seg_y = y[a + 1 - block : a + 1, c]
+                seg_lo = lo[a + 1 - block : a + 1, c]
+                rms_y = math.sqrt(np.sum(seg_y**2) / block)
+                rms_lo = math.sqrt(np.sum(seg_lo**2) / block)
+                moving = rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]
+                quiet = rms_y < p[K.P_ADMIT] * floor or a - st["last_admit"] >= p[K.P_STALE]
+                if quiet and rms_y >= p[K.P_FLAT] and not moving and a >= settle:
+                    st["last_admit"] = a
+                    st["quiet"].append(rms_y)
+                    st["quiet"] = st["quiet"][-ring_len:]
+                    st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
+        if (a + 1) % epoch == 0:
+            e0 = a + 1 - epoch
+            flags = []
+            for c in range(nch):
+                f = _epoch_flags(stuck[e0 : a + 1, c].sum(), y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
+                if e0 < settle:
+                    f |= K.FLAG_SETTLING
+                elif f == 0 and prev_flags[c] & signal_loss:
+                    f = K.FLAG_SETTLING  # the filters ring when the signal comes back
+                prev_flags[c] = f
+                flags.append(f)
+            epochs.append((a // epoch, flags, [chans[c]["floor"] for c in range(nch)]))
+    return records, epochs
+
+
+def _burst_record(st, c, y, e_win):
+    on, strong = st["on"], st["strong"]
+    off = max(on + 1, strong - e_win + 2)
+    seg = y[on : strong + 1, c]
+    return (K.OUT_BURST, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
+
+
+def _stuck_samples(x):
+    """Per sample, how many samples it adds to the stuck count (runs of identical values).
+
+    The sample that completes a run of STUCK_RUN adds the whole run; later ones add one.
+    """
+    out = np.zeros(len(x), dtype=np.int64)
+    run = 0
+    for i in range(len(x)):
+        run = run + 1 if i > 0 and x[i] == x[i - 1] else 1
+        if run == K.STUCK_RUN:
+            out[i] = K.STUCK_RUN
+        elif run > K.STUCK_RUN:
+            out[i] = 1
+    return out
+
+
+def _epoch_flags(stuck, y, lo, a0, wm, p, floor):
+    n = len(y)
+    rms_y = math.sqrt(np.mean(y**2))
+    rms_lo = math.sqrt(np.mean(lo**2))
+    flags = 0
+    if rms_y < p[K.P_FLAT]:
+        flags |= K.FLAG_FLAT
+    elif stuck > p[K.P_SAT_FRAC] * n:
+        flags |= K.FLAG_SATURATION
+    if np.max(np.abs(lo)) > p[K.P_DCJUMP]:
+        flags |= K.FLAG_DC_JUMP
+    elif rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]:
+        flags |= K.FLAG_MOVEMENT
+    if wm > 0:
+        t = np.arange(a0, a0 + n)
+        re = np.sum(y * np.cos(wm * t))
+        im = np.sum(y * np.sin(wm * t))
+        amp = 2.0 * math.hypot(re, im) / n
+        if amp > p[K.P_MAINS_RATIO] * floor and 0.5 * amp * amp > 0.5 * rms_y**2:
+            flags |= K.FLAG_MAINS
+    return flags

@@ -1,0 +1,200 @@
+"""The public detector: streaming equals batch, kinds, artefacts, leg movements, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signals import biphasic, bursts
+from kneeemg.config import DetectorConfig
+from kneeemg.dsp import StreamingDetector, detect
+from kneeemg.dsp.wasm import periodic_series
+from kneeemg.errors import ConfigError, InputError
+from kneeemg.events import Event
+
+FS = 1000.0
+
+
+@pytest.fixture(scope="module")
+def signal():
+    return bursts(FS, seconds=14.0, hum_uv=15.0)
+
+
+@pytest.fixture(scope="module")
+def batch(signal):
+    return detect(signal[0], FS, keep_filtered=True)
+
+
+def test_finds_each_event_with_its_kind(signal, batch):
+    _, truth = signal
+    found = [(e.channel, e.kind) for e in batch.events]
+    assert sorted(found) == sorted((ch, kind) for ch, _, _, kind in truth)
+    for ev in batch.events:
+        ch, on, off, _ = min(truth, key=lambda t: abs(t[1] - ev.onset_s) + 10 * (t[0] != ev.channel))
+        assert abs(ev.onset_s - on) < 0.015
+        assert abs(ev.offset_s - off) < 0.06
+        assert ev.snr_db > 10
+
+
+def test_artefacts_are_excluded_time_not_events(batch):
+    reasons = {(iv.channel, iv.reason) for iv in batch.excluded}
+    assert (1, "flat") in reasons  # electrode off (its first epoch holds the step: saturation)
+    assert (1, "settling") in reasons  # the epoch after it
+    assert (0, "movement") in reasons or (0, "dc_jump") in reasons
+    assert (0, "saturation") in reasons
+    assert (0, "settling") in reasons and (1, "settling") in reasons
+    assert batch.usable_s_per_channel[1] == pytest.approx(10.0)  # less 1 s settling, 2 s off, 1 s after
+    assert batch.usable_s == pytest.approx(12.0)  # 1 s settling; at 11-12 s both channels are excluded
+    assert batch.mains_hz == 50.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(cuts=st.lists(st.integers(1, 13_999), max_size=8, unique=True))
+def test_streaming_equals_batch_for_any_split(signal, batch, cuts):
+    x, _ = signal
+    det = StreamingDetector(FS, x.shape[1], keep_filtered=True)
+    live = []
+    bounds = [0, *sorted(cuts), len(x)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        live += det.process(x[a:b])
+    res = det.finish()
+    assert res.events == batch.events
+    assert res.leg_movements == batch.leg_movements
+    np.testing.assert_array_equal(res.filtered, batch.filtered)
+    np.testing.assert_array_equal(res.epoch_flags, batch.epoch_flags)
+    np.testing.assert_array_equal(res.floor_uv, batch.floor_uv)
+    assert set(live) <= set(res.events)
+
+
+def test_events_are_reported_about_a_second_after_they_end():
+    x, truth = bursts(FS, seconds=14.0, artefacts=False)
+    det = StreamingDetector(FS, x.shape[1])
+    chunk = 20  # 20 ms live chunks
+    latency = []
+    for a in range(0, len(x), chunk):
+        for ev in det.process(x[a : a + chunk]):
+            latency.append((a + chunk) / FS - ev.offset_s)
+    assert len(latency) == len(truth)
+    assert max(latency) <= 1.2
+
+
+def test_noise_alone_gives_no_events():
+    rng = np.random.default_rng(5)
+    res = detect(rng.normal(0, 4, (600_000, 1)) + 300, FS)  # ten minutes
+    assert res.events == []
+    assert res.usable_s == pytest.approx(599.0)
+    assert float(np.median(res.floor_uv)) == pytest.approx(4.0 * 0.93, rel=0.1)  # band-passed white noise
+
+
+def test_floor_follows_slow_drift_but_not_events():
+    rng = np.random.default_rng(6)
+    n = 240_000
+    drift = np.linspace(2.0, 5.0, n)
+    x = rng.normal(0, 1, n) * drift
+    for t0 in range(10_000, n - 10_000, 4000):  # a spasm every 4 s for 4 minutes
+        x[t0 : t0 + 1500] += rng.normal(0, 80, 1500)
+    res = detect(x, FS)
+    floor = res.floor_uv[:, 0]
+    assert floor[30] < floor[-1]
+    assert floor.max() < 6.0  # the spasms never leaked into the floor
+    assert res.counts()["spasm"] == len(range(10_000, n - 10_000, 4000))
+
+
+def test_kinds_follow_duration_rules():
+    rng = np.random.default_rng(7)
+    x = rng.normal(0, 3, (60_000, 1))
+    x[5000:5300, 0] += rng.normal(0, 60, 300)  # 0.3 s -> twitch
+    x[10_000:14_000, 0] += rng.normal(0, 60, 4000)  # 4 s -> spasm
+    x[20_000:45_000, 0] += rng.normal(0, 60, 25_000)  # 25 s -> cramp
+    res = detect(x, FS)
+    assert [e.kind for e in res.events] == ["twitch", "spasm", "cramp"]
+    assert res.events[2].duration_s == pytest.approx(25.0, abs=0.05)
+
+
+def test_close_bursts_merge():
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 3, (20_000, 1))
+    x[5000:5040, 0] += biphasic(FS, 0.04, 100)
+    x[5080:5120, 0] += biphasic(FS, 0.04, 100)  # 40 ms later: one event
+    res = detect(x, FS)
+    assert len(res.events) == 1
+    assert res.events[0].onset_s == pytest.approx(5.0, abs=0.01)
+
+
+def test_wasm_leg_movements_and_periodic_series():
+    rng = np.random.default_rng(9)
+    n = 200_000
+    x = rng.normal(0, 2.5, (n, 1))
+    onsets = [20_000, 40_000, 62_000, 85_000, 105_000]  # 20-23 s apart
+    for t0 in onsets:
+        x[t0 : t0 + 2000] += rng.normal(0, 30, (2000, 1))
+    res = detect(x, FS)
+    assert len(res.leg_movements) == 5
+    for lm, t0 in zip(res.leg_movements, onsets):
+        assert lm.kind == "lm"
+        assert lm.onset_s == pytest.approx(t0 / FS, abs=0.1)
+        assert lm.duration_s == pytest.approx(2.0, abs=0.2)
+    assert len(res.plm_series) == 1 and len(res.plm_series[0].members) == 5
+    assert res.summary()["leg_movements_thigh"]["in_series"] == 5
+
+
+def test_periodic_series_rules():
+    def lm(t):
+        return Event(int(t * 1000), int(t * 1000) + 1000, 1000.0, 0, "lm", 50, 20, 20)
+
+    times = [0, 20, 40, 60, 65, 85, 105, 125, 145, 300]
+    series = periodic_series([lm(t) for t in times])
+    # 65 is only 5 s after 60: it ends the first series (0-60) and starts a new one (65-145)
+    assert [s.members for s in series] == [(0, 1, 2, 3), (4, 5, 6, 7, 8)]
+    assert periodic_series([lm(t) for t in [0, 20, 40]]) == []
+
+
+def test_summary_counts_and_rates(batch):
+    s = batch.summary()
+    assert s["counts"]["spasm"] == 2
+    assert s["per_usable_hour"]["twitch"] == pytest.approx(3 / (batch.usable_s / 3600), rel=1e-3)
+    assert set(s["excluded_s_by_reason"]) >= {"flat", "saturation"}
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.full((100, 1), np.nan), "NaN"),
+        (np.zeros((100, 2, 2)), "expected (n_samples, 1)"),
+        (np.array([["a"], ["b"]]), "dtype"),
+    ],
+)
+def test_bad_chunks_get_one_line_errors(bad, message):
+    det = StreamingDetector(FS, 1)
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
+        det.process(bad)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("fs", [100.0, 250.0, 8000.0])
+def test_rates_outside_range_are_refused(fs):
+    with pytest.raises(ConfigError, match="resample"):
+        StreamingDetector(fs, 1)
+
+
+def test_config_validation():
+    with pytest.raises(ConfigError, match="offset_ratio"):
+        DetectorConfig(onset_ratio=1.0, offset_ratio=2.0)
+    with pytest.raises(ConfigError, match="mains_hz"):
+        DetectorConfig(mains_hz=55.5 + 100)
+    with pytest.raises(ConfigError, match="unknown"):
+        DetectorConfig().replace(nonsense=1)
+
+
+def test_all_rates_and_many_channels_run():
+    rng = np.random.default_rng(10)
+    for fs in (500.0, 1000.0, 2000.0, 4000.0):
+        x = rng.normal(0, 3, (int(6 * fs), 3))
+        b = biphasic(fs, 0.02, 150)
+        x[int(4 * fs) : int(4 * fs) + len(b), 1] += b
+        res = detect(x, fs)
+        assert [(e.channel, e.kind) for e in res.events] == [(1, "twitch")], fs
+    res = detect(rng.normal(0, 3, (4000, 64)), 2000.0)
+    assert res.epoch_flags.shape == (2, 64)
