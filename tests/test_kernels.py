@@ -46,8 +46,9 @@ def test_moving_rms_matches_naive_for_any_split(cuts, window, start):
     np.testing.assert_allclose(env, env_ref, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("kernel", [K.detect_kernel, K.detect_kernel_par], ids=["serial", "parallel"])
 @pytest.mark.parametrize("mains", [None, 50.0])
-def test_detect_kernel_matches_naive(mains):
+def test_detect_kernel_matches_naive(mains, kernel):
     fs_hz = 1000.0
     x, _ = bursts(fs_hz, seconds=14.0, hum_uv=15.0 if mains else 0.0)
     cfg = DetectorConfig(mains_hz=mains)
@@ -60,18 +61,20 @@ def test_detect_kernel_matches_naive(mains):
     env = naive.moving_rms(y, det._env_win)
     envw = naive.moving_rms(y, det._wasm_win)
     p = det._params
-    ring_len = det._fring.shape[1]
+    ring_len = det._fring.shape[2]
     ref_records, ref_epochs = naive.detect(x, y, lo, env, envw, p, floor0, ring_len)
 
     fs, is_, fring = K.new_state(x.shape[1], ring_len, floor0)
     yh = np.vstack([np.zeros((det._env_win - 1, x.shape[1])), y])
-    out_i = np.empty((len(x), 4), dtype=np.int64)
-    out_f = np.empty((len(x), 3))
-    ep_i = np.empty((len(x) // det._epoch + 2, x.shape[1] + 1), dtype=np.int64)
-    ep_f = np.empty((len(x) // det._epoch + 2, x.shape[1]))
-    n_out, n_ep = K.detect_kernel(x, yh, lo, env, envw, 0, p, fs, is_, fring, out_i, out_f, ep_i, ep_f)
+    nch = x.shape[1]
+    out_i = np.empty((nch, len(x), 3), dtype=np.int64)
+    out_f = np.empty((nch, len(x), 3))
+    n_out = np.zeros(nch, dtype=np.int64)
+    ep_i = np.empty((len(x) // det._epoch + 2, nch + 1), dtype=np.int64)
+    ep_f = np.empty((len(x) // det._epoch + 2, nch))
+    n_ep = kernel(x, yh, lo, env, envw, 0, p, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f)
 
-    got = [(int(a), int(b), int(c), int(e), f0, f1, f2) for (a, b, c, e), (f0, f1, f2) in zip(out_i[:n_out], out_f[:n_out])]
+    got = [(int(out_i[c, k, 0]), c, int(out_i[c, k, 1]), int(out_i[c, k, 2]), *out_f[c, k]) for c in range(nch) for k in range(n_out[c])]
     assert len(got) == len(ref_records) > 3
     for g, r in zip(sorted(got), sorted(ref_records)):
         assert g[:4] == r[:4]
@@ -85,3 +88,18 @@ def test_detect_kernel_matches_naive(mains):
     all_flags = np.bitwise_or.reduce(ep_i[:n_ep, 1:], axis=None)
     assert all_flags & K.FLAG_FLAT and all_flags & K.FLAG_MOVEMENT and all_flags & K.FLAG_SATURATION
 
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.floats(0.1, 100.0), min_size=1, max_size=60), ring_len=st.integers(1, 12),
+       q=st.floats(0.05, 0.95))
+def test_floor_ring_keeps_the_quantile_of_the_last_blocks(values, ring_len, q):
+    ring = np.zeros(ring_len)
+    srt = np.zeros(ring_len)
+    count, pos = 0, 0
+    for i, v in enumerate(values):
+        count = K._ring_push(ring, srt, count, pos, v)
+        pos = (pos + 1) % ring_len
+        recent = values[max(0, i + 1 - ring_len) : i + 1]
+        assert list(srt[:count]) == sorted(recent)
+        assert K._quantile_sorted(srt, count, q) == pytest.approx(np.quantile(recent, q))

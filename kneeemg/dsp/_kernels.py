@@ -105,7 +105,9 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample
     -------
     fs : ndarray, shape (n_channels, N_FSTATE)
     is_ : ndarray, shape (n_channels, N_ISTATE), int64
-    fring : ndarray, shape (n_channels, ring_len)
+    fring : ndarray, shape (n_channels, 2, ring_len)
+        Quiet-block RMS values in arrival order (``[:, 0]``) and the same values sorted
+        (``[:, 1]``, first ``I_FR_N`` entries).
     """
     fs = np.zeros((n_channels, N_FSTATE))
     fs[:, F_FLOOR] = floor_uv
@@ -113,7 +115,7 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample
     is_ = np.zeros((n_channels, N_ISTATE), dtype=np.int64)
     is_[:, I_W_QSTART] = -1
     is_[:, I_LAST_ADMIT] = start_sample
-    return fs, is_, np.zeros((n_channels, ring_len))
+    return fs, is_, np.zeros((n_channels, 2, ring_len))
 
 
 def _sosfilt(sos, x, zi, y):
@@ -166,8 +168,8 @@ def _moving_rms(y, abs_start, ring, rsum, env):
     w = ring.shape[1]
     for c in prange(nch):
         s = rsum[c]
+        pos = abs_start % w
         for i in range(n):
-            pos = (abs_start + i) % w
             v = y[i, c] * y[i, c]
             s += v - ring[c, pos]
             ring[c, pos] = v
@@ -175,22 +177,49 @@ def _moving_rms(y, abs_start, ring, rsum, env):
                 s = 0.0
                 for k in range(w):
                     s += ring[c, k]
+                pos = 0
+            else:
+                pos += 1
             env[i, c] = math.sqrt(max(s, 0.0) / w)
         rsum[c] = s
 
 
-def _quantile_of(values, count, q):
-    """Linear-interpolation quantile of the first ``count`` entries (numpy's default)."""
-    tmp = np.sort(values[:count])
+def _quantile_sorted(srt, count, q):
+    """Linear-interpolation quantile (numpy's default) of the sorted ``srt[:count]``."""
     pos = q * (count - 1)
     lo = int(math.floor(pos))
     hi = min(lo + 1, count - 1)
     frac = pos - lo
-    return tmp[lo] * (1.0 - frac) + tmp[hi] * frac
+    return srt[lo] * (1.0 - frac) + srt[hi] * frac
 
 
-def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, ep_i, ep_f):
+def _ring_push(ring, srt, count, pos, value):
+    """Put ``value`` in the ring at ``pos`` (replacing the oldest when full) and keep
+    ``srt[:count]`` sorted by removing the replaced value and inserting the new one.
+
+    Returns the new count.
+    """
+    n = count
+    if count == ring.shape[0]:
+        old = ring[pos]
+        k = np.searchsorted(srt[:n], old)
+        for m in range(k, n - 1):
+            srt[m] = srt[m + 1]
+        n -= 1
+    ring[pos] = value
+    k = np.searchsorted(srt[:n], value)
+    for m in range(n, k, -1):
+        srt[m] = srt[m - 1]
+    srt[k] = value
+    return n + 1
+
+
+def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f):
     """Noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
+
+    Channels are independent: each one is run from start to end with its state in local
+    variables (loaded from and stored back to ``fs``/``is_``), which is what makes this
+    kernel fast, and lets the channel-parallel variant split channels across cores.
 
     Parameters
     ----------
@@ -208,18 +237,35 @@ def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, ep
         Absolute sample index of row 0.
     p : ndarray, shape (N_PARAMS,)
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
-    fring : ndarray, shape (n_channels, ring_len), RMS of recent quiet blocks, updated
-    out_i : ndarray int64, shape (cap, 4), written: kind, channel, onset, offset (exclusive)
-    out_f : ndarray float64, shape (cap, 3), written: peak µV, rms µV, floor µV
+    fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
+        order and sorted), updated
+    out_i : ndarray int64, shape (n_channels, cap, 3), written: kind, onset, offset (exclusive)
+    out_f : ndarray float64, shape (n_channels, cap, 3), written: peak µV, rms µV, floor µV
+    n_out : ndarray int64, shape (n_channels,), written: records per channel
     ep_i : ndarray int64, shape (n_epochs_cap, n_channels + 1): epoch index, flags per channel
     ep_f : ndarray float64, shape (n_epochs_cap, n_channels): floor at epoch end, µV
 
     Returns
     -------
-    n_out, n_ep : int
-        Records written to ``out_*`` and epochs written to ``ep_*``.
+    n_ep : int
+        Epochs written to ``ep_*`` (the same for every channel).
     """
     n, nch = x.shape
+    epoch = int(p[P_EPOCH])
+    n_ep = 0
+    first_end = abs_start + (epoch - abs_start % epoch)  # one past the end of the first epoch
+    for end in range(first_end, abs_start + n + 1, epoch):
+        ep_i[n_ep, 0] = (end - 1) // epoch
+        n_ep += 1
+    for c in prange(nch):
+        n_out[c] = _detect_channel(x[:, c], yh[:, c], lo[:, c], env[:, c], envw[:, c], abs_start, p, fs[c], is_[c],
+                                   fring[c], out_i[c], out_f[c], ep_i[:, c + 1], ep_f[:, c])
+    return n_ep
+
+
+def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, ep_flags, ep_floor):
+    """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written."""
+    n = x.shape[0]
     onset_r = p[P_ONSET]
     offset_r = p[P_OFFSET]
     hold = int(p[P_HOLD])
@@ -232,230 +278,306 @@ def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, ep
     w_win = int(p[P_W_WIN])
     e_win = int(p[P_ENV_WIN])
     settle = int(p[P_SETTLE])
-    ring_len = fring.shape[1]
-    n_out = 0
-    n_ep = 0
+    flat = p[P_FLAT]
+    admit = p[P_ADMIT]
+    stale = p[P_STALE]
+    move_ratio = p[P_MOVE_RATIO]
+    move_min = p[P_MOVE_MIN]
+    quant = p[P_QUANT]
+    floor_min = p[P_FLOOR_MIN]
+    ring = fring[0]
+    srt = fring[1]
+    ring_len = ring.shape[0]
     hist = e_win - 1
+    # ---- load the state into locals ----
+    floor = fs[F_FLOOR]
+    blk_y2 = fs[F_BLK_Y2]
+    blk_lo2 = fs[F_BLK_LO2]
+    ep_y2 = fs[F_EP_Y2]
+    ep_lo2 = fs[F_EP_LO2]
+    ep_lomax = fs[F_EP_LOMAX]
+    hre = fs[F_EP_HRE]
+    him = fs[F_EP_HIM]
+    prev_x = fs[F_PREV_X]
+    b_peak = fs[F_B_PEAK]
+    b_y2 = fs[F_B_Y2]
+    b_peak_at = fs[F_B_PEAK_AT]
+    b_y2_at = fs[F_B_Y2_AT]
+    b_floor = fs[F_B_FLOOR]
+    w_peak = fs[F_W_PEAK]
+    w_y2 = fs[F_W_Y2]
+    w_peak_at = fs[F_W_PEAK_AT]
+    w_y2_at = fs[F_W_Y2_AT]
+    w_floor = fs[F_W_FLOOR]
+    last_admit = is_[I_LAST_ADMIT]
+    ep_stuck = is_[I_EP_STUCK]
+    run = is_[I_RUN]
+    inb = is_[I_IN]
+    on = is_[I_ON]
+    last = is_[I_LAST]
+    strong = is_[I_STRONG]
+    w_in = is_[I_W_IN]
+    w_on_at = is_[I_W_ON]
+    qstart = is_[I_W_QSTART]
+    fr_n = is_[I_FR_N]
+    fr_pos = is_[I_FR_POS]
+    ep_n = is_[I_EP_N]
+    prev_flags = is_[I_PREV_FLAGS]
+    n_out = 0
+    k_ep = 0
     # Mains reference phase: computed exactly at the chunk and every epoch start, rotated
     # by one sample in between (cheaper than a cos and sin per sample).
     cw = math.cos(wmains)
     sw = math.sin(wmains)
     cr = math.cos(wmains * abs_start)
     sr = math.sin(wmains * abs_start)
+    # positions inside the current epoch and floor block (counters, not a modulo per sample)
+    ep_pos = abs_start % epoch
+    blk_pos = abs_start % block
     for i in range(n):
         a = abs_start + i
         j = i + hist  # row of sample ``a`` in ``yh``
-        if a % epoch == 0:
+        if ep_pos == 0:
             cr = math.cos(wmains * a)
             sr = math.sin(wmains * a)
-        for c in range(nch):
-            yv = yh[j, c]
-            y2 = yv * yv
-            lv = lo[i, c]
-            floor = fs[c, F_FLOOR]
-            # ---- artefact accumulators ----
-            xv = x[i, c]
-            if xv == fs[c, F_PREV_X]:
-                is_[c, I_RUN] += 1
-            else:
-                is_[c, I_RUN] = 1
-            fs[c, F_PREV_X] = xv
-            if is_[c, I_RUN] == STUCK_RUN:
-                is_[c, I_EP_STUCK] += STUCK_RUN
-            elif is_[c, I_RUN] > STUCK_RUN:
-                is_[c, I_EP_STUCK] += 1
-            fs[c, F_EP_Y2] += y2
-            fs[c, F_EP_LO2] += lv * lv
-            if abs(lv) > fs[c, F_EP_LOMAX]:
-                fs[c, F_EP_LOMAX] = abs(lv)
-            fs[c, F_EP_HRE] += yv * cr
-            fs[c, F_EP_HIM] += yv * sr
-            is_[c, I_EP_N] += 1
-            fs[c, F_BLK_Y2] += y2
-            fs[c, F_BLK_LO2] += lv * lv
-            # ---- hysteresis burst detector ----
-            e = env[i, c]
-            if is_[c, I_IN] == 0:
-                if e >= onset_r * floor and a >= settle:
-                    is_[c, I_IN] = 1
-                    # Onset: earliest sample of the envelope window above the onset level.
-                    thr = onset_r * floor
-                    on = a
-                    for k in range(hist, 0, -1):
-                        if abs(yh[j - k, c]) >= thr:
-                            on = a - k
-                            break
-                    is_[c, I_ON] = on
-                    is_[c, I_LAST] = a
-                    is_[c, I_STRONG] = a
-                    fs[c, F_B_FLOOR] = floor
-                    pk = 0.0
-                    s2 = 0.0
-                    for k in range(a - on, -1, -1):
-                        v = yh[j - k, c]
-                        s2 += v * v
-                        if abs(v) > pk:
-                            pk = abs(v)
-                    fs[c, F_B_PEAK] = pk
-                    fs[c, F_B_Y2] = s2
-                    fs[c, F_B_PEAK_AT] = pk
-                    fs[c, F_B_Y2_AT] = s2
-            else:
-                fs[c, F_B_Y2] += y2
-                if abs(yv) > fs[c, F_B_PEAK]:
-                    fs[c, F_B_PEAK] = abs(yv)
-                if e >= onset_r * fs[c, F_B_FLOOR]:
-                    is_[c, I_STRONG] = a
-                    fs[c, F_B_PEAK_AT] = fs[c, F_B_PEAK]
-                    fs[c, F_B_Y2_AT] = fs[c, F_B_Y2]
-                if e >= offset_r * fs[c, F_B_FLOOR]:
-                    is_[c, I_LAST] = a
-                elif a - is_[c, I_LAST] >= hold:
-                    # The burst ended: its offset is where the envelope last stood above the
-                    # onset level, less the window's lag (the lower offset level only
-                    # decides that the burst is over, so filter ringing does not stretch it).
-                    on = is_[c, I_ON]
-                    last = is_[c, I_STRONG]
-                    off = last - e_win + 2
-                    if off <= on:
-                        off = on + 1
-                    out_i[n_out, 0] = 0
-                    out_i[n_out, 1] = c
-                    out_i[n_out, 2] = on
-                    out_i[n_out, 3] = off
-                    out_f[n_out, 0] = fs[c, F_B_PEAK_AT]
-                    out_f[n_out, 1] = math.sqrt(fs[c, F_B_Y2_AT] / (last - on + 1))
-                    out_f[n_out, 2] = fs[c, F_B_FLOOR]
+        yv = yh[j]
+        y2 = yv * yv
+        ay = abs(yv)
+        lv = lo[i]
+        # ---- artefact accumulators ----
+        xv = x[i]
+        if xv == prev_x:
+            run += 1
+        else:
+            run = 1
+        prev_x = xv
+        if run == STUCK_RUN:
+            ep_stuck += STUCK_RUN
+        elif run > STUCK_RUN:
+            ep_stuck += 1
+        ep_y2 += y2
+        ep_lo2 += lv * lv
+        if abs(lv) > ep_lomax:
+            ep_lomax = abs(lv)
+        hre += yv * cr
+        him += yv * sr
+        ep_n += 1
+        blk_y2 += y2
+        blk_lo2 += lv * lv
+        # ---- hysteresis burst detector ----
+        e = env[i]
+        if inb == 0:
+            if e >= onset_r * floor and a >= settle:
+                inb = 1
+                # Onset: earliest sample of the envelope window above the onset level.
+                thr = onset_r * floor
+                on = a
+                for k in range(hist, 0, -1):
+                    if abs(yh[j - k]) >= thr:
+                        on = a - k
+                        break
+                last = a
+                strong = a
+                b_floor = floor
+                pk = 0.0
+                s2 = 0.0
+                for k in range(a - on, -1, -1):
+                    v = yh[j - k]
+                    s2 += v * v
+                    if abs(v) > pk:
+                        pk = abs(v)
+                b_peak = pk
+                b_y2 = s2
+                b_peak_at = pk
+                b_y2_at = s2
+        else:
+            b_y2 += y2
+            if ay > b_peak:
+                b_peak = ay
+            if e >= onset_r * b_floor:
+                strong = a
+                b_peak_at = b_peak
+                b_y2_at = b_y2
+            if e >= offset_r * b_floor:
+                last = a
+            elif a - last >= hold:
+                # The burst ended: its offset is where the envelope last stood above the
+                # onset level, less the window's lag (the lower offset level only decides
+                # that the burst is over, so filter ringing does not stretch it).
+                off = strong - e_win + 2
+                if off <= on:
+                    off = on + 1
+                out_i[n_out, 0] = OUT_BURST
+                out_i[n_out, 1] = on
+                out_i[n_out, 2] = off
+                out_f[n_out, 0] = b_peak_at
+                out_f[n_out, 1] = math.sqrt(b_y2_at / (strong - on + 1))
+                out_f[n_out, 2] = b_floor
+                n_out += 1
+                inb = 0
+        # ---- WASM leg movement ----
+        ew = envw[i]
+        if w_in == 0:
+            if ew >= floor + w_on and a >= settle:
+                w_in = 1
+                w_on_at = a
+                qstart = -1
+                w_floor = floor
+                w_peak = ay
+                w_y2 = y2
+                w_peak_at = ay
+                w_y2_at = y2
+        else:
+            if ew < w_floor + w_off:
+                if qstart < 0:
+                    qstart = a
+                    w_peak_at = w_peak
+                    w_y2_at = w_y2
+                elif a - qstart + 1 >= w_hold:
+                    off = qstart - w_win + 1
+                    if off <= w_on_at:
+                        off = w_on_at + 1
+                    out_i[n_out, 0] = OUT_LM
+                    out_i[n_out, 1] = w_on_at
+                    out_i[n_out, 2] = off
+                    out_f[n_out, 0] = w_peak_at
+                    out_f[n_out, 1] = math.sqrt(w_y2_at / (qstart - w_on_at))
+                    out_f[n_out, 2] = w_floor
                     n_out += 1
-                    is_[c, I_IN] = 0
-            # ---- WASM leg movement ----
-            ew = envw[i, c]
-            if is_[c, I_W_IN] == 0:
-                if ew >= floor + w_on and a >= settle:
-                    is_[c, I_W_IN] = 1
-                    is_[c, I_W_ON] = a
-                    is_[c, I_W_QSTART] = -1
-                    fs[c, F_W_FLOOR] = floor
-                    fs[c, F_W_PEAK] = abs(yv)
-                    fs[c, F_W_Y2] = y2
-                    fs[c, F_W_PEAK_AT] = abs(yv)
-                    fs[c, F_W_Y2_AT] = y2
+                    w_in = 0
             else:
-                if ew < fs[c, F_W_FLOOR] + w_off:
-                    if is_[c, I_W_QSTART] < 0:
-                        is_[c, I_W_QSTART] = a
-                        fs[c, F_W_PEAK_AT] = fs[c, F_W_PEAK]
-                        fs[c, F_W_Y2_AT] = fs[c, F_W_Y2]
-                    elif a - is_[c, I_W_QSTART] + 1 >= w_hold:
-                        on = is_[c, I_W_ON]
-                        off = is_[c, I_W_QSTART] - w_win + 1
-                        if off <= on:
-                            off = on + 1
-                        out_i[n_out, 0] = 1
-                        out_i[n_out, 1] = c
-                        out_i[n_out, 2] = on
-                        out_i[n_out, 3] = off
-                        out_f[n_out, 0] = fs[c, F_W_PEAK_AT]
-                        out_f[n_out, 1] = math.sqrt(fs[c, F_W_Y2_AT] / (is_[c, I_W_QSTART] - on))
-                        out_f[n_out, 2] = fs[c, F_W_FLOOR]
-                        n_out += 1
-                        is_[c, I_W_IN] = 0
-                else:
-                    is_[c, I_W_QSTART] = -1
-                fs[c, F_W_Y2] += y2
-                if abs(yv) > fs[c, F_W_PEAK]:
-                    fs[c, F_W_PEAK] = abs(yv)
-            # ---- floor block end ----
-            if (a + 1) % block == 0:
-                rms_y = math.sqrt(fs[c, F_BLK_Y2] / block)
-                rms_lo = math.sqrt(fs[c, F_BLK_LO2] / block)
-                moving = rms_lo > p[P_MOVE_RATIO] * rms_y and rms_lo > p[P_MOVE_MIN]
-                quiet = rms_y < p[P_ADMIT] * floor or a - is_[c, I_LAST_ADMIT] >= p[P_STALE]
-                if quiet and rms_y >= p[P_FLAT] and not moving and a >= settle:
-                    is_[c, I_LAST_ADMIT] = a
-                    pos = is_[c, I_FR_POS]
-                    fring[c, pos] = rms_y
-                    is_[c, I_FR_POS] = (pos + 1) % ring_len
-                    if is_[c, I_FR_N] < ring_len:
-                        is_[c, I_FR_N] += 1
-                    q = _quantile_of(fring[c], is_[c, I_FR_N], p[P_QUANT])
-                    fs[c, F_FLOOR] = max(q, p[P_FLOOR_MIN])
-                fs[c, F_BLK_Y2] = 0.0
-                fs[c, F_BLK_LO2] = 0.0
+                qstart = -1
+            w_y2 += y2
+            if ay > w_peak:
+                w_peak = ay
+        # ---- floor block end ----
+        blk_pos += 1
+        if blk_pos == block:
+            blk_pos = 0
+            rms_y = math.sqrt(blk_y2 / block)
+            rms_lo = math.sqrt(blk_lo2 / block)
+            moving = rms_lo > move_ratio * rms_y and rms_lo > move_min
+            quiet = rms_y < admit * floor or a - last_admit >= stale
+            if quiet and rms_y >= flat and not moving and a >= settle:
+                last_admit = a
+                fr_n = _ring_push(ring, srt, fr_n, fr_pos, rms_y)
+                fr_pos = (fr_pos + 1) % ring_len
+                floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
+            blk_y2 = 0.0
+            blk_lo2 = 0.0
         # ---- epoch end ----
-        if (a + 1) % epoch == 0:
-            ep_i[n_ep, 0] = a // epoch
-            for c in range(nch):
-                ep_i[n_ep, c + 1] = _end_epoch(fs, is_, p, c, a + 1 - epoch)
-                ep_f[n_ep, c] = fs[c, F_FLOOR]
-            n_ep += 1
+        ep_pos += 1
+        if ep_pos == epoch:
+            ep_pos = 0
+            flags = _epoch_flags(ep_n, ep_y2, ep_lo2, ep_lomax, hre, him, ep_stuck, floor, p)
+            if a + 1 - epoch < settle:
+                flags |= FLAG_SETTLING
+            elif flags == 0 and prev_flags & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
+                flags = FLAG_SETTLING
+            prev_flags = flags
+            ep_flags[k_ep] = flags
+            ep_floor[k_ep] = floor
+            k_ep += 1
+            ep_y2 = 0.0
+            ep_lo2 = 0.0
+            ep_lomax = 0.0
+            hre = 0.0
+            him = 0.0
+            ep_stuck = 0
+            ep_n = 0
         # rotate the mains phase by one sample
         t = cr * cw - sr * sw
         sr = sr * cw + cr * sw
         cr = t
-    return n_out, n_ep
+    # ---- store the state ----
+    fs[F_FLOOR] = floor
+    fs[F_BLK_Y2] = blk_y2
+    fs[F_BLK_LO2] = blk_lo2
+    fs[F_EP_Y2] = ep_y2
+    fs[F_EP_LO2] = ep_lo2
+    fs[F_EP_LOMAX] = ep_lomax
+    fs[F_EP_HRE] = hre
+    fs[F_EP_HIM] = him
+    fs[F_PREV_X] = prev_x
+    fs[F_B_PEAK] = b_peak
+    fs[F_B_Y2] = b_y2
+    fs[F_B_PEAK_AT] = b_peak_at
+    fs[F_B_Y2_AT] = b_y2_at
+    fs[F_B_FLOOR] = b_floor
+    fs[F_W_PEAK] = w_peak
+    fs[F_W_Y2] = w_y2
+    fs[F_W_PEAK_AT] = w_peak_at
+    fs[F_W_Y2_AT] = w_y2_at
+    fs[F_W_FLOOR] = w_floor
+    is_[I_LAST_ADMIT] = last_admit
+    is_[I_EP_STUCK] = ep_stuck
+    is_[I_RUN] = run
+    is_[I_IN] = inb
+    is_[I_ON] = on
+    is_[I_LAST] = last
+    is_[I_STRONG] = strong
+    is_[I_W_IN] = w_in
+    is_[I_W_ON] = w_on_at
+    is_[I_W_QSTART] = qstart
+    is_[I_FR_N] = fr_n
+    is_[I_FR_POS] = fr_pos
+    is_[I_EP_N] = ep_n
+    is_[I_PREV_FLAGS] = prev_flags
+    return n_out
 
 
-def _epoch_flags(fs, is_, p, c):
-    """Exclusion flags of the epoch accumulated so far for channel ``c`` (0 = usable)."""
-    n = is_[c, I_EP_N]
+def _epoch_flags(n, sum_y2, sum_lo2, lo_max, hum_re, hum_im, stuck, floor, p):
+    """Exclusion flags of one epoch of one channel from its sums (0 = usable)."""
     if n == 0:
         return 0
-    rms_y = math.sqrt(fs[c, F_EP_Y2] / n)
-    rms_lo = math.sqrt(fs[c, F_EP_LO2] / n)
+    rms_y = math.sqrt(sum_y2 / n)
+    rms_lo = math.sqrt(sum_lo2 / n)
     flags = 0
     if rms_y < p[P_FLAT]:
         flags |= FLAG_FLAT
-    elif is_[c, I_EP_STUCK] > p[P_SAT_FRAC] * n:
+    elif stuck > p[P_SAT_FRAC] * n:
         flags |= FLAG_SATURATION
-    if fs[c, F_EP_LOMAX] > p[P_DCJUMP]:
+    if lo_max > p[P_DCJUMP]:
         flags |= FLAG_DC_JUMP
     elif rms_lo > p[P_MOVE_RATIO] * rms_y and rms_lo > p[P_MOVE_MIN]:
         flags |= FLAG_MOVEMENT
     if p[P_MAINS_W] > 0.0:
-        amp = 2.0 * math.sqrt(fs[c, F_EP_HRE] ** 2 + fs[c, F_EP_HIM] ** 2) / n
+        amp = 2.0 * math.sqrt(hum_re**2 + hum_im**2) / n
         hum_power = 0.5 * amp * amp
-        if amp > p[P_MAINS_RATIO] * fs[c, F_FLOOR] and hum_power > 0.5 * rms_y * rms_y:
+        if amp > p[P_MAINS_RATIO] * floor and hum_power > 0.5 * rms_y * rms_y:
             flags |= FLAG_MAINS
     return flags
 
 
-def _end_epoch(fs, is_, p, c, epoch_start):
-    """Flags of the epoch starting at ``epoch_start`` for channel ``c``; reset its sums.
+def end_partial_epoch(fs, is_, p, epoch_start):
+    """Flags of the unfinished last epoch of each channel, at the end of a stream.
 
-    Besides :func:`_epoch_flags`, an epoch is "settling" when it lies before the end of the
-    start-up settling time, or follows an epoch that was flat, saturated or had a DC jump
-    (the filters ring when the signal comes back).
+    Returns
+    -------
+    ndarray int64, shape (n_channels,)
     """
-    flags = _epoch_flags(fs, is_, p, c)
-    if epoch_start < p[P_SETTLE]:
-        flags |= FLAG_SETTLING
-    elif flags == 0 and is_[c, I_PREV_FLAGS] & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
-        flags = FLAG_SETTLING
-    is_[c, I_PREV_FLAGS] = flags
-    _reset_epoch(fs, is_, c)
-    return flags
-
-
-def _reset_epoch(fs, is_, c):
-    fs[c, F_EP_Y2] = 0.0
-    fs[c, F_EP_LO2] = 0.0
-    fs[c, F_EP_LOMAX] = 0.0
-    fs[c, F_EP_HRE] = 0.0
-    fs[c, F_EP_HIM] = 0.0
-    is_[c, I_EP_STUCK] = 0
-    is_[c, I_EP_N] = 0
+    nch = fs.shape[0]
+    out = np.zeros(nch, dtype=np.int64)
+    for c in range(nch):
+        f = _epoch_flags(is_[c, I_EP_N], fs[c, F_EP_Y2], fs[c, F_EP_LO2], fs[c, F_EP_LOMAX], fs[c, F_EP_HRE],
+                         fs[c, F_EP_HIM], is_[c, I_EP_STUCK], fs[c, F_FLOOR], p)
+        if epoch_start < p[P_SETTLE]:
+            f |= FLAG_SETTLING
+        elif f == 0 and is_[c, I_PREV_FLAGS] & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
+            f = FLAG_SETTLING
+        out[c] = f
+    return out
 
 
 _jit = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
-_reset_epoch = numba.njit(**_jit)(_reset_epoch)
-_quantile_of = numba.njit(**_jit)(_quantile_of)
-_end_epoch = numba.njit(**_jit)(_end_epoch)
+_quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
+_ring_push = numba.njit(**_jit)(_ring_push)
+_detect_channel = numba.njit(**_jit)(_detect_channel)
 
 sosfilt_kernel = numba.njit(**_jit)(_sosfilt)
 sosfilt_kernel_par = numba.njit(parallel=True, **_jit)(_sosfilt)
 moving_rms_kernel = numba.njit(**_jit)(_moving_rms)
 moving_rms_kernel_par = numba.njit(parallel=True, **_jit)(_moving_rms)
 detect_kernel = numba.njit(**_jit)(_detect)
-end_epoch_kernel = _end_epoch
+detect_kernel_par = numba.njit(parallel=True, **_jit)(_detect)

@@ -270,22 +270,24 @@ class StreamingDetector:
         envw = np.empty_like(x)
         mrms(y, self._next, self._ring_w, self._rsum_w, envw)
         cap = n + 8
-        out_i = np.empty((cap, 4), dtype=np.int64)
-        out_f = np.empty((cap, 3))
+        out_i = np.empty((nch, cap, 3), dtype=np.int64)
+        out_f = np.empty((nch, cap, 3))
+        n_out = np.zeros(nch, dtype=np.int64)
         ep_cap = n // self._epoch + 2
         ep_i = np.empty((ep_cap, nch + 1), dtype=np.int64)
         ep_f = np.empty((ep_cap, nch))
-        n_out, n_ep = K.detect_kernel(
-            x, yh, lo, env, envw, self._next, self._params, self._fs, self._is, self._fring, out_i, out_f, ep_i, ep_f
-        )
+        detect = K.detect_kernel_par if par else K.detect_kernel
+        n_ep = detect(x, yh, lo, env, envw, self._next, self._params, self._fs, self._is, self._fring,
+                      out_i, out_f, n_out, ep_i, ep_f)
         self._hist = yh[n:].copy() if hist else self._hist
         self._next += n
         if self.keep_filtered:
             self._filtered.append(y.astype(np.float32))
         self._take_epochs(ep_i[:n_ep], ep_f[:n_ep])
-        for k in range(n_out):
-            self._pending.append((int(out_i[k, 0]), int(out_i[k, 1]), int(out_i[k, 2]), int(out_i[k, 3]),
-                                  float(out_f[k, 0]), float(out_f[k, 1]), float(out_f[k, 2])))
+        for c in range(nch):
+            for k in range(int(n_out[c])):
+                self._pending.append((int(out_i[c, k, 0]), c, int(out_i[c, k, 1]), int(out_i[c, k, 2]),
+                                      float(out_f[c, k, 0]), float(out_f[c, k, 1]), float(out_f[c, k, 2])))
 
     def _take_epochs(self, ep_i: np.ndarray, ep_f: np.ndarray) -> None:
         if len(ep_i) == 0:
@@ -316,8 +318,7 @@ class StreamingDetector:
                 self._pending.append((K.OUT_LM, c, on, min(off, a_end), pk, rms, fs[c, K.F_W_FLOOR]))
                 is_[c, K.I_W_IN] = 0
         if a_end % self._epoch and is_[0, K.I_EP_N] > 0:
-            start = (a_end // self._epoch) * self._epoch
-            flags = [K.end_epoch_kernel(fs, is_, p, c, start) for c in range(self.n_channels)]
+            flags = K.end_partial_epoch(fs, is_, p, (a_end // self._epoch) * self._epoch)
             ep_i = np.array([[a_end // self._epoch, *flags]], dtype=np.int64)
             self._take_epochs(ep_i, fs[None, :, K.F_FLOOR].copy())
 
