@@ -79,6 +79,10 @@ class DetectionResult:
     filtered: np.ndarray | None = None
     mains_hz: float | None = None
     notch_hz: tuple[float, ...] = field(default_factory=tuple)
+    #: Seconds lost while recording (gaps in the file), set by :func:`kneeemg.replay.replay`.
+    lost_s: float = 0.0
+    #: What is known about the recording (``RecordingInfo``), set by replay.
+    source: Any = None
 
     @property
     def epoch_s(self) -> float:
@@ -160,6 +164,7 @@ class DetectionResult:
             "mains_hz": self.mains_hz,
             "counts": counts,
             "per_usable_hour": {k: (round(v / usable_h, 2) if usable_h > 0 else None) for k, v in counts.items()},
+            "lost_s": round(self.lost_s, 3),
             "excluded_s_by_reason": {k: round(v, 3) for k, v in sorted(reasons.items())},
             "leg_movements_thigh": {
                 "count": len(self.leg_movements),

@@ -42,6 +42,16 @@ class RecordingInfo:
     #: Known artefact intervals from the file (simulator truth).
     annotated_artefacts: list[ExcludedInterval] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    #: Signals that are not EMG, by name, e.g. ``{"FX": (angle_deg array, fs_hz)}`` for a
+    #: goniometer; never fed to the detector.
+    extra: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
+    #: Problems the reader worked around (a truncated last block, a block with a bad CRC).
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def lost_s(self) -> float:
+        """Seconds of samples lost while recording (gaps)."""
+        return sum(g.n_samples for g in self.gaps) / self.fs_hz
 
     @property
     def n_channels(self) -> int:

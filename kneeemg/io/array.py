@@ -1,0 +1,69 @@
+"""An in-memory recording (small files, arrays, resampled data)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .base import Recording, RecordingInfo
+
+
+class ArrayRecording(Recording):
+    """A recording whose samples are already in memory.
+
+    Parameters
+    ----------
+    data_uv : ndarray, shape (n_samples, n_channels)
+    info : RecordingInfo
+        ``n_samples`` and ``labels`` must agree with ``data_uv``.
+    """
+
+    def __init__(self, data_uv: np.ndarray, info: RecordingInfo) -> None:
+        data = np.ascontiguousarray(data_uv, dtype=np.float64)
+        if data.ndim != 2 or data.shape != (info.n_samples, info.n_channels):
+            raise InputError(f"data of shape {data.shape} does not match {info.n_samples} samples x {info.n_channels} channels")
+        self._data = data
+        self.info = info
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.info.n_samples if stop is None else stop
+        if not 0 <= start <= stop <= self.info.n_samples:
+            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{self.info.n_samples} samples")
+        return self._data[start:stop]
+
+
+def select_channels(data: np.ndarray, labels: tuple[str, ...], channels, source: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Columns of ``data`` chosen by label (case-insensitive) or index."""
+    idx = channel_indices(labels, channels, source)
+    return data[:, idx], tuple(labels[i] for i in idx)
+
+
+def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]:
+    """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``."""
+    if channels is None:
+        return list(range(len(labels)))
+    if isinstance(channels, (str, int)):
+        channels = [channels]
+    lower = [lab.lower() for lab in labels]
+    out = []
+    for ch in channels:
+        if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and ch.lower() not in lower):
+            i = int(ch)
+            if not 0 <= i < len(labels):
+                raise InputError(f"{source}: channel index {i} is out of range; it has {len(labels)} channels")
+            out.append(i)
+        elif str(ch).lower() in lower:
+            out.append(lower.index(str(ch).lower()))
+        else:
+            raise InputError(f"{source}: no channel named {ch!r}; its channels are {', '.join(labels)}")
+    return out
+
+
+def resample(data: np.ndarray, fs_hz: float, to_hz: float) -> np.ndarray:
+    """Resample (n, ch) data from ``fs_hz`` to ``to_hz`` with a polyphase filter (scipy)."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    frac = Fraction(to_hz / fs_hz).limit_denominator(1000)
+    return resample_poly(data, frac.numerator, frac.denominator, axis=0)

@@ -1,0 +1,132 @@
+"""EDF/EDF+/BDF/BDF+ through pyedflib: import any rate and channels, export with events."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import InputError, RecordingFormatError
+from ..events import KINDS, Event
+from .array import channel_indices
+from .base import Recording, RecordingInfo
+
+#: Physical dimensions and their factor to µV.
+UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+_KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
+
+
+class EdfRecording(Recording):
+    """An EDF(+) or BDF(+) file, read signal by signal on demand (bounded memory)."""
+
+    def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
+        import pyedflib
+
+        self.path = Path(path)
+        try:
+            self._f = pyedflib.EdfReader(str(self.path))
+        except OSError as exc:
+            raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
+        f = self._f
+        try:
+            labels_all = tuple(lab.strip() for lab in f.getSignalLabels())
+            self._idx = channel_indices(labels_all, channels, str(self.path))
+            rates = {f.getSampleFrequency(i) for i in self._idx}
+            if len(rates) != 1:
+                raise InputError(
+                    f"{self.path}: the chosen channels have different rates ({', '.join(f'{r:g}' for r in sorted(rates))} Hz); "
+                    "choose channels of one rate with --channels"
+                )
+            fs = float(rates.pop())
+            self._scale = []
+            for i in self._idx:
+                unit = f.getPhysicalDimension(i).strip().lower()
+                if unit not in UNIT_TO_UV:
+                    raise InputError(f"{self.path}: channel {labels_all[i]!r} is in {unit!r}, not a voltage; choose EMG channels with --channels")
+                self._scale.append(UNIT_TO_UV[unit])
+            n = int(min(f.getNSamples()[i] for i in self._idx))
+            labels = tuple(labels_all[i] for i in self._idx)
+            self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=f.getStartdatetime(),
+                                      path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
+                                      annotations=self._annotations(fs, labels))
+        except Exception:
+            f.close()
+            raise
+
+    def _annotations(self, fs: float, labels: tuple[str, ...]) -> list[Event]:
+        """EDF+ annotations whose text names a kind (twitch/spasm/cramp/lm) become events."""
+        onsets, durations, texts = self._f.readAnnotations()
+        out = []
+        for on, dur, text in zip(onsets, durations, texts):
+            m = _KIND_RE.search(str(text))
+            if not m:
+                continue
+            ch = int(m.group(2)) if m.group(2) and int(m.group(2)) < len(labels) else 0
+            a = int(round(float(on) * fs))
+            b = a + max(1, int(round(float(dur or 0) * fs)))
+            out.append(Event(a, b, fs, ch, m.group(1).lower(), float("nan"), float("nan"), float("nan"), labels[ch]))
+        return out
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.info.n_samples if stop is None else stop
+        if not 0 <= start <= stop <= self.info.n_samples:
+            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{self.info.n_samples} samples")
+        out = np.empty((stop - start, len(self._idx)))
+        for k, (i, scale) in enumerate(zip(self._idx, self._scale)):
+            out[:, k] = self._f.readSignal(i, start, stop - start) * scale
+        return out
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def export_edf(recording: Recording, path: str | os.PathLike[str], events: Sequence[Event] = (),
+               bdf: bool = False, chunk_s: float = 60.0) -> Path:
+    """Write ``recording`` as EDF+ (16-bit) or BDF+ (24-bit) with ``events`` as annotations.
+
+    Physical limits come from the data (one pass), so nothing clips. Annotation texts are
+    ``"<kind> ch<index>"`` (readable back as ground truth by :class:`EdfRecording`).
+    """
+    import pyedflib
+
+    path = Path(path)
+    if path.exists():
+        raise InputError(f"{path} already exists; choose a new file name")
+    info = recording.info
+    fs = info.fs_hz
+    if abs(fs - round(fs)) > 1e-9:
+        raise InputError(f"EDF needs a whole-number rate per 1 s record; {fs:g} Hz is not one (resample first)")
+    step = max(1, int(round(chunk_s))) * int(round(fs))
+    lo = np.full(info.n_channels, np.inf)
+    hi = np.full(info.n_channels, -np.inf)
+    for a in range(0, info.n_samples, step):
+        x = recording.read(a, min(info.n_samples, a + step))
+        lo = np.minimum(lo, x.min(axis=0))
+        hi = np.maximum(hi, x.max(axis=0))
+    dmax = 8388607 if bdf else 32767
+    ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    writer = pyedflib.EdfWriter(str(path), info.n_channels, file_type=ftype)
+    try:
+        headers = []
+        for c, label in enumerate(info.labels):
+            pmin, pmax = float(np.floor(lo[c])) - 1.0, float(np.ceil(hi[c])) + 1.0
+            headers.append({"label": label[:16], "dimension": "uV", "sample_frequency": int(round(fs)),
+                            "physical_min": pmin, "physical_max": pmax, "digital_min": -dmax - 1, "digital_max": dmax,
+                            "transducer": "surface EMG", "prefilter": ""})
+        writer.setSignalHeaders(headers)
+        if info.start_time:
+            writer.setStartdatetime(info.start_time)
+        sec = int(round(fs))
+        whole = (info.n_samples // sec) * sec  # EDF stores whole 1 s records
+        for a in range(0, whole, step):
+            x = recording.read(a, min(whole, a + step))
+            writer.writeSamples([np.ascontiguousarray(x[:, c]) for c in range(info.n_channels)])
+        for ev in events:
+            if ev.kind in (*KINDS, "lm") and ev.onset_s < whole / fs:
+                writer.writeAnnotation(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}")
+    finally:
+        writer.close()
+    return path

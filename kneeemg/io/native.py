@@ -1,0 +1,338 @@
+"""kneeemg's own recording format (``.kemg``): append-only and crash-safe.
+
+Layout (all integers little-endian; see ``docs/recording-format.md``)::
+
+    file   = header block*
+    header = "KEMG" u16 version u32 json_len json(utf-8) u32 crc32(json)
+    block  = "KB" u8 type u8 flags u64 first_sample u32 n_samples u16 n_channels
+             u16 reserved u32 payload_len u32 crc32(fields after "KB" + payload) payload
+    type 1 = data: payload = float32 µV, interleaved (n_samples x n_channels)
+    type 2 = gap:  no payload; n_samples were lost from first_sample on
+
+The writer hands a block to the operating system at least every ``flush_s`` seconds of
+signal (one second by default), so killing the recording process loses at most that much,
+and calls fsync every ``fsync_s`` seconds. The reader stops at a truncated last block (what
+a crash leaves) and skips a block whose CRC fails, resynchronising on the next valid block;
+both are reported in ``info.warnings``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+import struct
+import zlib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..config import check_rate
+from ..errors import DeviceError, InputError, RecordingFormatError
+from .base import Gap, Recording, RecordingInfo
+
+log = logging.getLogger(__name__)
+
+MAGIC = b"KEMG"
+VERSION = 1
+BLOCK_MAGIC = b"KB"
+_HDR = struct.Struct("<4sHI")
+_BLK = struct.Struct("<2sBBQIHHII")  # magic type flags first n nch reserved payload_len crc
+T_DATA = 1
+T_GAP = 2
+
+
+def _crc(fields: bytes, payload: bytes) -> int:
+    return zlib.crc32(payload, zlib.crc32(fields)) & 0xFFFFFFFF
+
+
+class RecordingWriter:
+    """Write a ``.kemg`` recording as the samples arrive.
+
+    Parameters
+    ----------
+    path : path
+        File to create; an existing file is never overwritten.
+    fs_hz : float
+    labels : sequence of str
+        One per channel.
+    start_time : datetime, optional
+    device : str
+        Device id and firmware, free text.
+    meta : dict, optional
+        More JSON-ready metadata (clock mapping, ...).
+    flush_s, fsync_s : float
+        Seconds of signal between flushes to the OS, and between fsyncs.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], fs_hz: float, labels: Sequence[str],
+                 start_time: datetime | None = None, device: str = "", meta: dict[str, Any] | None = None,
+                 flush_s: float = 1.0, fsync_s: float = 10.0) -> None:
+        self.path = Path(path)
+        self.fs_hz = check_rate(fs_hz)
+        self.labels = tuple(str(x) for x in labels)
+        if not self.labels:
+            raise InputError("a recording needs at least one channel label")
+        if not self.path.parent.is_dir():
+            raise InputError(f"cannot create {self.path}: the folder {self.path.parent} does not exist")
+        try:
+            self._fh = open(self.path, "xb")  # noqa: SIM115 - closed in close()
+        except FileExistsError:
+            raise InputError(f"{self.path} already exists; choose a new file name (recordings are never overwritten)") from None
+        except OSError as exc:
+            raise DeviceError(f"cannot create {self.path}: {exc.strerror}") from None
+        header = {
+            "fs_hz": self.fs_hz, "labels": list(self.labels), "units": "uV", "sample_format": "float32",
+            "start_time": start_time.isoformat() if start_time else None, "device": device, "meta": meta or {},
+        }
+        body = json.dumps(header).encode()
+        self._write(_HDR.pack(MAGIC, VERSION, len(body)) + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+        self._flush_n = max(1, round(flush_s * self.fs_hz))
+        self._fsync_n = max(self._flush_n, round(fsync_s * self.fs_hz))
+        self._buf: list[np.ndarray] = []
+        self._buf_n = 0
+        self._buf_first = 0
+        self.next_sample = 0  # index of the next sample expected
+        self._since_sync = 0
+        self.closed = False
+
+    # -------------------------------------------------------------- writing
+    def write(self, chunk_uv: np.ndarray, first_sample: int | None = None) -> None:
+        """Append samples (n, n_channels) in µV; ``first_sample`` defaults to the next one.
+
+        A ``first_sample`` beyond the next expected sample records the missing range as a
+        gap first; one before it (a duplicate) is refused.
+        """
+        x = np.asarray(chunk_uv, dtype=np.float32)
+        if x.ndim == 1 and len(self.labels) == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != len(self.labels):
+            raise InputError(f"chunk has shape {x.shape}; expected (n, {len(self.labels)})")
+        first = self.next_sample if first_sample is None else int(first_sample)
+        if first < self.next_sample:
+            raise InputError(f"sample {first} was already written (next is {self.next_sample}); drop duplicates first")
+        if first > self.next_sample:
+            self.mark_gap(self.next_sample, first - self.next_sample)
+        if not self._buf:
+            self._buf_first = first
+        self._buf.append(x)
+        self._buf_n += len(x)
+        self.next_sample = first + len(x)
+        if self._buf_n >= self._flush_n:
+            self.flush()
+
+    def mark_gap(self, start_sample: int, n_samples: int) -> None:
+        """Record that ``n_samples`` from ``start_sample`` on were lost."""
+        if n_samples <= 0:
+            return
+        if start_sample != self.next_sample:
+            raise InputError(f"a gap must start at the next sample ({self.next_sample}), not {start_sample}")
+        self.flush()
+        self._block(T_GAP, start_sample, n_samples, b"")
+        self.next_sample = start_sample + n_samples
+        self._os_flush()
+
+    def flush(self) -> None:
+        """Hand buffered samples to the operating system (and fsync when due)."""
+        if not self._buf:
+            return
+        data = np.concatenate(self._buf) if len(self._buf) > 1 else self._buf[0]
+        self._buf, n, self._buf_n = [], self._buf_n, 0
+        self._block(T_DATA, self._buf_first, n, np.ascontiguousarray(data, dtype="<f4").tobytes())
+        self._os_flush()
+        self._since_sync += n
+        if self._since_sync >= self._fsync_n:
+            self._since_sync = 0
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        """Flush, fsync and close (idempotent)."""
+        if self.closed:
+            return
+        try:
+            self.flush()
+            os.fsync(self._fh.fileno())
+        finally:
+            self._fh.close()
+            self.closed = True
+
+    def __enter__(self) -> "RecordingWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _block(self, kind: int, first: int, n: int, payload: bytes) -> None:
+        fields = struct.pack("<BBQIHHI", kind, 0, first, n, len(self.labels), 0, len(payload))
+        self._write(BLOCK_MAGIC + fields + struct.pack("<I", _crc(fields, payload)) + payload)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _os_flush(self) -> None:
+        try:
+            self._fh.flush()
+        except OSError as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: OSError) -> None:
+        saved = self.next_sample / self.fs_hz
+        raise DeviceError(
+            f"cannot write {self.path} ({exc.strerror or exc}); recording stopped, the first {saved:.0f} s are saved "
+            "-- free disk space or choose another folder"
+        ) from None
+
+
+class NativeRecording(Recording):
+    """Read a ``.kemg`` file (random access, bounded memory)."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._fh = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+        try:
+            header = self._header()
+            self._index(header)
+        except Exception:
+            self._fh.close()
+            raise
+
+    def _header(self) -> dict[str, Any]:
+        raw = self._fh.read(_HDR.size)
+        if len(raw) < _HDR.size or raw[:4] != MAGIC:
+            raise RecordingFormatError(f"{self.path} is not a kneeemg recording (no KEMG header)")
+        _, version, n = _HDR.unpack(raw)
+        if version > VERSION:
+            raise RecordingFormatError(f"{self.path} has format version {version}; upgrade kneeemg to read it")
+        body = self._fh.read(n)
+        crc = self._fh.read(4)
+        if len(body) < n or len(crc) < 4 or struct.unpack("<I", crc)[0] != zlib.crc32(body) & 0xFFFFFFFF:
+            raise RecordingFormatError(f"{self.path}: the header is truncated or corrupt; the file cannot be read")
+        self._data_start = _HDR.size + n + 4
+        return json.loads(body)
+
+    def _index(self, h: dict[str, Any]) -> None:
+        labels = tuple(h["labels"])
+        warnings: list[str] = []
+        self._offsets: list[int] = []  # file offset of each data block's payload
+        self._firsts: list[int] = []
+        self._ns: list[int] = []
+        gaps: list[Gap] = []
+        size = self.path.stat().st_size
+        pos = self._data_start
+        expected = 0
+        fh = self._fh
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(_BLK.size)
+            if len(head) < _BLK.size:
+                warnings.append(f"the last {size - pos} bytes are an incomplete block (the recording was cut short); ignored")
+                break
+            magic, kind, _flags, first, n, nch, _r, plen, crc = _BLK.unpack(head)
+            payload = fh.read(plen) if magic == BLOCK_MAGIC and plen <= size else b""
+            ok = magic == BLOCK_MAGIC and len(payload) == plen and _crc(head[2:-4], payload) == crc
+            if not ok:
+                if magic == BLOCK_MAGIC and pos + _BLK.size + plen > size:
+                    warnings.append(f"the last block ({size - pos} bytes) is incomplete (the recording was cut short); ignored")
+                    break
+                nxt = self._resync(pos + 1, size)
+                warnings.append(f"a corrupt block at byte {pos} was skipped")
+                if nxt is None:
+                    break
+                pos = nxt
+                continue
+            if kind == T_DATA and nch == len(labels) and plen == 4 * n * nch and first >= expected:
+                if first > expected:
+                    gaps.append(Gap(expected, first - expected, "missing"))
+                self._offsets.append(pos + _BLK.size)
+                self._firsts.append(first)
+                self._ns.append(n)
+                expected = first + n
+            elif kind == T_GAP and first >= expected:
+                if first > expected:
+                    gaps.append(Gap(expected, first - expected, "missing"))
+                gaps.append(Gap(first, n, "lost"))
+                expected = first + n
+            pos += _BLK.size + plen
+        for w in warnings:
+            log.warning("%s: %s", self.path, w)
+        start = h.get("start_time")
+        self.info = RecordingInfo(
+            fs_hz=float(h["fs_hz"]), labels=labels, n_samples=expected,
+            start_time=datetime.fromisoformat(start) if start else None, path=self.path, format="kemg",
+            device=h.get("device", ""), gaps=gaps, warnings=warnings,
+        )
+        self.meta = h.get("meta", {})
+
+    def _resync(self, pos: int, size: int) -> int | None:
+        """Offset of the next block whose CRC checks, searching from ``pos``."""
+        fh = self._fh
+        while pos < size:
+            fh.seek(pos)
+            window = fh.read(1 << 16)
+            k = window.find(BLOCK_MAGIC)
+            while k >= 0:
+                cand = pos + k
+                fh.seek(cand)
+                head = fh.read(_BLK.size)
+                if len(head) == _BLK.size:
+                    magic, _k, _f, _first, _n, _nch, _r, plen, crc = _BLK.unpack(head)
+                    if cand + _BLK.size + plen <= size and _crc(head[2:-4], fh.read(plen)) == crc:
+                        return cand
+                k = window.find(BLOCK_MAGIC, k + 1)
+            pos += max(1, len(window) - 1)
+        return None
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        n_total = self.info.n_samples
+        stop = n_total if stop is None else stop
+        if not 0 <= start <= stop <= n_total:
+            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{n_total} samples")
+        nch = self.info.n_channels
+        out = np.empty((stop - start, nch))
+        filled = start  # samples before this are filled
+        k = max(0, bisect.bisect_right(self._firsts, start) - 1)
+        last = self._value_before(k, start)
+        while filled < stop and k < len(self._firsts):
+            first, n = self._firsts[k], self._ns[k]
+            if first + n <= filled:
+                k += 1
+                continue
+            if first > filled:  # a gap: hold the last value
+                e = min(first, stop)
+                out[filled - start : e - start] = last
+                filled = e
+                continue
+            a, e = filled - first, min(stop, first + n) - first
+            self._fh.seek(self._offsets[k] + 4 * nch * a)
+            block = np.frombuffer(self._fh.read(4 * nch * (e - a)), dtype="<f4").reshape(-1, nch)
+            out[filled - start : filled - start + len(block)] = block
+            filled += len(block)
+            last = block[-1]
+            k += 1
+        if filled < stop:
+            out[filled - start :] = last
+        return out
+
+    def _value_before(self, k: int, start: int) -> np.ndarray:
+        """The last sample before ``start`` (held over a gap), or zeros at the very start."""
+        nch = self.info.n_channels
+        while k >= 0:
+            first, n = self._firsts[k] if k < len(self._firsts) else 0, self._ns[k] if k < len(self._ns) else 0
+            if n and first < start:
+                i = min(start, first + n) - 1 - first
+                self._fh.seek(self._offsets[k] + 4 * nch * i)
+                return np.frombuffer(self._fh.read(4 * nch), dtype="<f4").astype(np.float64)
+            k -= 1
+        if self._firsts:
+            self._fh.seek(self._offsets[0])
+            return np.frombuffer(self._fh.read(4 * nch), dtype="<f4").astype(np.float64)
+        return np.zeros(nch)
+
+    def close(self) -> None:
+        self._fh.close()

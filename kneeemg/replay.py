@@ -1,0 +1,79 @@
+"""Run the detector over a recording, chunk by chunk, as if it were live.
+
+Memory stays bounded whatever the night's length: the recording is streamed from disk in
+chunks through one :class:`~kneeemg.dsp.StreamingDetector`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .config import DetectorConfig
+from .dsp import DetectionResult, StreamingDetector
+from .errors import InputError
+from .io import open_recording
+from .io.base import Recording
+
+
+def replay(
+    source: str | os.PathLike[str] | Recording,
+    channels: Sequence[str | int] | None = None,
+    config: DetectorConfig | None = None,
+    chunk_s: float = 10.0,
+    resample_hz: float | None = None,
+    fs_hz: float | None = None,
+    events_out: str | os.PathLike[str] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> DetectionResult:
+    """Detect the events of a recording file (any supported format) or Recording object.
+
+    Parameters
+    ----------
+    source : path or Recording
+    channels : sequence of str or int, optional
+        Channel labels or indices (all EMG channels when omitted).
+    config : DetectorConfig, optional
+    chunk_s : float
+        Seconds read from disk at a time.
+    resample_hz, fs_hz : float, optional
+        See :func:`kneeemg.io.open_recording`.
+    events_out : path, optional
+        Also write the events as CSV there.
+    progress : callable, optional
+        Called with the fraction done (0-1) after each chunk.
+
+    Returns
+    -------
+    DetectionResult
+        Its ``lost_s`` attribute holds the seconds lost while recording (gaps).
+    """
+    own = not isinstance(source, Recording)
+    rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
+    try:
+        info = rec.info
+        det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels)
+        step = max(1, int(round(chunk_s * info.fs_hz)))
+        for start in range(0, info.n_samples, step):
+            chunk = rec.read(start, min(info.n_samples, start + step))
+            if not np.isfinite(chunk).all():
+                row = int(np.argmax(~np.isfinite(chunk).all(axis=1)))
+                raise InputError(f"{info.path or 'the recording'} has NaN or infinite samples at {(start + row) / info.fs_hz:.3f} s; "
+                                 "repair or cut the file")
+            det.process(chunk)
+            if progress:
+                progress(min(1.0, (start + step) / info.n_samples))
+        result = det.finish()
+        result.lost_s = info.lost_s if hasattr(info, "lost_s") else 0.0
+        result.source = info
+    finally:
+        if own:
+            rec.close()
+    if events_out:
+        from .events import write_events_csv
+
+        write_events_csv(result.events, Path(events_out))
+    return result
