@@ -9,8 +9,10 @@ same samples. See ``docs/simulator.md`` for the model and its parameters.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -340,7 +342,8 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
             return True
 
         # artefacts first: an electrode coming loose, movements
-        for _ in range(r.poisson(c.loose_per_night * min(1.0, hours / 8.0))):
+        expected = c.loose_per_night * hours / 8.0
+        for _ in range(int(expected) + int(r.random() < expected - int(expected))):
             length = int(r.uniform(*c.loose_s) * fs)
             a = int(r.uniform(0, max(1, n - length)))
             add("flat" if r.random() < 0.7 else "saturation", a, length, 0.0)
@@ -407,3 +410,33 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
     night.info.annotated_artefacts = artefacts
     night.truth_leg_movements = sorted(lms, key=lambda e: (e.onset_sample, e.channel))
     return night
+
+
+def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s: float = 60.0) -> dict[str, Path]:
+    """Write ``night`` to ``path`` (``.kemg``, ``.edf`` or ``.bdf``) with its ground truth beside it.
+
+    Returns
+    -------
+    dict
+        ``recording``, ``truth`` (events CSV) and ``artefacts`` (CSV) paths.
+    """
+    from .events import write_events_csv
+    from .io import RecordingWriter, export_edf
+
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix in (".edf", ".bdf"):
+        export_edf(night, out, night.info.annotations, bdf=suffix == ".bdf")
+    else:
+        step = int(round(chunk_s * night.info.fs_hz))
+        with RecordingWriter(out, night.info.fs_hz, night.info.labels, device=night.info.device,
+                             meta={"simulated": True, "seed": night.seed, "mains_hz": night.mains_hz}) as w:
+            for a in range(0, night.info.n_samples, step):
+                w.write(night.read(a, min(night.info.n_samples, a + step)))
+    truth = write_events_csv(night.info.annotations, out.with_name(out.name + ".truth.csv"))
+    art = out.with_name(out.name + ".artefacts.csv")
+    with art.open("w", encoding="utf-8") as fh:
+        fh.write("start_s,stop_s,channel,reason\n")
+        for a in night.info.annotated_artefacts:
+            fh.write(f"{a.start_s:.4f},{a.stop_s:.4f},{night.info.labels[a.channel]},{a.reason}\n")
+    return {"recording": out, "truth": truth, "artefacts": art}

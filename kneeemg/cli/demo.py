@@ -1,0 +1,38 @@
+"""``kneeemg demo``: a simulated night, detected, summarised."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="simulate a night, detect its events and summarise it",
+                       description="Simulate a night of quadriceps EMG, run the detector over it as if it were "
+                                   "live, compare with the simulator's ground truth and summarise the night.")
+    p.add_argument("--hours", type=float, default=8.0, help="length of the night in hours (default 8)")
+    p.add_argument("--channels", type=int, default=2, help="channels (legs) to simulate (default 2)")
+    p.add_argument("--fs", type=float, default=1000.0, help="sampling rate in Hz (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated night (default 0)")
+    p.add_argument("--out", default="kneeemg-demo", help="folder for the demo's files (default ./kneeemg-demo)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ..demo import run_demo
+    from .render import print_score, print_summary
+
+    console = Console()
+    console.print(f"Simulating a {args.hours:g}-hour night ({args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}) "
+                  "and detecting it chunk by chunk...")
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("detecting", total=1.0)
+        outcome = run_demo(args.hours, args.channels, args.fs, args.seed, out_dir=args.out,
+                           progress=lambda f: bar.update(task, completed=f))
+    print_summary(console, outcome.result.summary(), title="The simulated night")
+    print_score(console, outcome.score)
+    for name, path in outcome.files.items():
+        console.print(f"{name}: {path}")
+    return 0

@@ -1,0 +1,48 @@
+"""Events and their CSV form."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kneeemg.errors import InputError
+from kneeemg.events import CSV_COLUMNS, Event, read_events_csv, sort_events, write_events_csv
+
+events_st = st.builds(
+    lambda on, dur, ch, kind, peak: Event(on, on + dur, 1000.0, ch, kind, peak, peak / 3, 20.0, f"ch{ch}"),
+    st.integers(0, 10**7), st.integers(1, 60_000), st.integers(0, 3),
+    st.sampled_from(["twitch", "spasm", "cramp"]), st.floats(1.0, 5000.0),
+)
+
+
+@given(st.lists(events_st, max_size=20))
+def test_csv_round_trip_in_onset_order(tmp_path_factory, events):
+    path = tmp_path_factory.mktemp("ev") / "events.csv"
+    write_events_csv(events, path)
+    back = read_events_csv(path, fs_hz=1000.0)
+    assert [(e.onset_sample, e.offset_sample, e.channel, e.kind) for e in back] == [
+        (e.onset_sample, e.offset_sample, e.channel, e.kind) for e in sort_events(events)
+    ]
+    for a, b in zip(back, sort_events(events)):
+        assert a.peak_uv == pytest.approx(b.peak_uv, abs=0.006)
+
+
+def test_csv_has_the_public_columns_first(tmp_path):
+    path = write_events_csv([Event(1500, 1510, 1000.0, 0, "twitch", 80.0, 30.0, 18.0, "VM")], tmp_path / "e.csv")
+    header, row = path.read_text().splitlines()
+    assert header.split(",")[:6] == ["onset_s", "offset_s", "channel", "kind", "peak_uv", "duration_s"]
+    assert header.split(",") == list(CSV_COLUMNS)
+    assert row.startswith("1.5000,1.5100,VM,twitch,80.00,0.0100")
+
+
+def test_bad_csv_gets_a_clear_error(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("onset_s,offset_s\n1,2\n")
+    with pytest.raises(InputError, match="lacks column"):
+        read_events_csv(path)
+    path.write_text("onset_s,offset_s,channel,kind,peak_uv\nx,2,ch0,twitch,3\n")
+    with pytest.raises(InputError, match="bad.csv:2"):
+        read_events_csv(path)
+    with pytest.raises(InputError, match="does not exist"):
+        read_events_csv(tmp_path / "missing.csv")

@@ -1,0 +1,110 @@
+"""The simulator: determinism, truth, statistics; and the detector's accuracy on it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal as sps
+
+from kneeemg.dsp import detect
+from kneeemg.errors import InputError
+from kneeemg.replay import replay
+from kneeemg.scoring import score_events
+from kneeemg.simulate import SimConfig, _motor_units, simulate_night
+
+
+@pytest.fixture(scope="module")
+def night():
+    return simulate_night(hours=0.5, n_channels=2, seed=11)
+
+
+def test_same_seed_same_samples_whatever_the_split(night):
+    again = simulate_night(hours=0.5, n_channels=2, seed=11)
+    a = night.read(123_456, 456_789)
+    b = np.vstack([again.read(123_456, 200_001), again.read(200_001, 456_789)])
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, simulate_night(hours=0.5, n_channels=2, seed=12).read(123_456, 456_789))
+
+
+def test_truth_is_consistent(night):
+    truth = night.info.annotations
+    assert truth == sorted(truth, key=lambda e: (e.onset_sample, e.channel))
+    for e in truth:
+        assert e.kind == ("twitch" if e.duration_s < 0.5 else "spasm" if e.duration_s <= 10 else "cramp")
+        assert e.onset_s >= 3.0
+        for a in night.info.annotated_artefacts:
+            if a.channel == e.channel:
+                assert e.offset_s <= a.start_s or e.onset_s >= a.stop_s
+    assert {e.kind for e in truth} >= {"twitch", "spasm"}
+    assert all(lm.kind == "lm" and 0.5 <= lm.duration_s <= 10 for lm in night.truth_leg_movements)
+
+
+def test_background_level_and_hum(night):
+    fs = night.info.fs_hz
+    x = night.read(0, int(600 * fs))
+    busy = np.zeros(len(x), bool)
+    for e in night.info.annotations + []:
+        if e.onset_sample < len(x):
+            busy[max(0, e.onset_sample - 500) : e.offset_sample + 500] = True
+    for a in night.info.annotated_artefacts:
+        busy[int(a.start_s * fs) : int(a.stop_s * fs) + 500] = True
+    sos = sps.butter(4, [20, 450], "bandpass", fs=fs, output="sos")
+    y = sps.sosfiltfilt(sos, x, axis=0)
+    for ch in range(2):
+        y_ch = y[~busy, ch]
+        f, p = sps.welch(y_ch, fs=fs, nperseg=2000)
+        k = np.argmin(np.abs(f - night.mains_hz))
+        assert p[k] > 20 * np.median(p[(f > 100) & (f < 400)])  # hum stands out
+        clean = y_ch
+        for k in (1, 2, 3):  # the fundamental and the two harmonics the simulator adds
+            clean = sps.filtfilt(*sps.iirnotch(k * night.mains_hz, 30, fs=fs), clean)
+        assert 2.0 * 0.8 < np.sqrt(np.mean(clean**2)) < 5.0 * 1.1
+
+
+def test_spasms_are_motor_unit_bursts_of_the_documented_strength(night):
+    c = SimConfig()
+    fs = night.info.fs_hz
+    spasms = [e for e in night.info.annotations if e.kind == "spasm"]
+    assert spasms
+    for e in spasms:
+        assert c.spasm_rms_uv[0] * 0.5 < e.rms_uv < c.spasm_rms_uv[1] * 1.2
+    # built from motor-unit action potentials (3-8 ms wide), not white noise: the power sits
+    # below a few hundred Hz, where white noise would spread it evenly up to fs/2
+    rng = np.random.default_rng(0)
+    burst = _motor_units(int(2 * fs), fs, 100.0, rng, brief=False)
+    f, p = sps.welch(burst, fs=fs, nperseg=1000)
+    assert p[f > 400].sum() / p.sum() < 0.05
+    assert np.sqrt(np.mean(burst[300:-300] ** 2)) == pytest.approx(100.0, rel=0.1)
+
+
+def test_bad_arguments():
+    with pytest.raises(InputError, match="hours"):
+        simulate_night(hours=0)
+    with pytest.raises(Exception, match="500-4000"):
+        simulate_night(hours=0.1, fs_hz=100)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_detector_meets_its_targets_on_simulated_nights(seed):
+    """The spine's target: >= 95 % of spasms and cramps, >= 90 % of twitches, >= 90 % precision."""
+    night = simulate_night(hours=1.0, n_channels=2, seed=seed)
+    res = replay(night, chunk_s=7.3)
+    score = score_events(res.events, night.info.annotations)
+    tw, sp = score.per_kind["twitch"], score.per_kind["spasm"]
+    assert tw.tp + tw.fn > 30 and sp.tp + sp.fn > 5
+    assert tw.sensitivity >= 0.90 and tw.precision >= 0.90
+    assert sp.sensitivity >= 0.95 and sp.precision >= 0.90
+    cr = score.per_kind["cramp"]
+    if cr.tp + cr.fn:
+        assert cr.sensitivity >= 0.95
+    assert score.onset_error_ms < 30
+
+
+def test_cramps_are_found():
+    cfg = SimConfig(cramps_per_night=40.0)  # about five in an hour
+    night = simulate_night(hours=1.0, n_channels=1, seed=5, config=cfg)
+    res = detect(night.read(), night.info.fs_hz)
+    score = score_events(res.events, night.info.annotations)
+    cr = score.per_kind["cramp"]
+    assert cr.tp + cr.fn >= 3
+    assert cr.sensitivity >= 0.95 and cr.precision >= 0.9
