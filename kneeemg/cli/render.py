@@ -15,7 +15,8 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
     from rich.table import Table
 
     usable_pct = 100.0 * summary.get("usable_fraction", 0.0)
-    console.print(f"[bold]{title}[/bold]: recorded {_hm(summary['recording_s'])}, "
+    chans = ", ".join(summary.get("channels", []))
+    console.print(f"[bold]{title}[/bold] ({chans}): recorded {_hm(summary['recording_s'])}, "
                   f"usable {_hm(summary['usable_s'])} ({usable_pct:.1f} %)"
                   + (f", lost {_hm(summary['lost_s'])}" if summary.get("lost_s") else ""))
     table = Table(show_header=True, header_style="bold")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import MAX_FS_HZ, MIN_FS_HZ, check_rate
-from ..errors import InputError, RecordingFormatError
+from ..errors import ConfigError, InputError, RecordingFormatError
 from .array import ArrayRecording, resample
 from .base import Gap, Recording, RecordingInfo
 from .edf import EdfRecording, export_edf
@@ -122,7 +122,7 @@ def open_recording(
     elif not MIN_FS_HZ <= rec.info.fs_hz <= MAX_FS_HZ:
         rate = rec.info.fs_hz
         rec.close()
-        raise InputError(f"{p} is sampled at {rate:g} Hz, outside the supported 500-4000 Hz; add --resample 1000")
+        raise ConfigError(f"{p} is sampled at {rate:g} Hz, outside the supported 500-4000 Hz; add --resample 1000")
     return rec
 
 

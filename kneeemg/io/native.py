@@ -141,7 +141,9 @@ class RecordingWriter:
             return
         data = np.concatenate(self._buf) if len(self._buf) > 1 else self._buf[0]
         self._buf, n, self._buf_n = [], self._buf_n, 0
-        self._block(T_DATA, self._buf_first, n, np.ascontiguousarray(data, dtype="<f4").tobytes())
+        for a in range(0, n, self._flush_n):  # blocks of at most flush_s each
+            part = data[a : a + self._flush_n]
+            self._block(T_DATA, self._buf_first + a, len(part), np.ascontiguousarray(part, dtype="<f4").tobytes())
         self._os_flush()
         self._since_sync += n
         if self._since_sync >= self._fsync_n:

@@ -1,0 +1,109 @@
+"""Replay: the same events as live detection, real leg extensions, the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kneeemg.cli import main
+from kneeemg.dsp import StreamingDetector
+from kneeemg.events import Event, read_events_csv
+from kneeemg.io import open_recording
+from kneeemg.replay import replay
+from kneeemg.scoring import score_events
+from kneeemg.simulate import simulate_night, write_simulated
+
+
+def goniometer_movements(angle_deg: np.ndarray, fs_hz: float, on_deg: float = 20.0, off_deg: float = 8.0) -> list[tuple[float, float]]:
+    """Movements seen by the knee angle: excursions from the resting angle (the most common one)."""
+    bins = np.arange(angle_deg.min() - 1, angle_deg.max() + 2, 2.0)
+    hist, edges = np.histogram(angle_deg, bins=bins)
+    rest = edges[np.argmax(hist)] + 1.0
+    out, start = [], None
+    for i, v in enumerate(np.abs(angle_deg - rest)):
+        if start is None and v > on_deg:
+            start = i
+        elif start is not None and v < off_deg:
+            out.append((start / fs_hz, i / fs_hz))
+            start = None
+    if start is not None:
+        out.append((start / fs_hz, len(angle_deg) / fs_hz))
+    return [m for m in out if m[1] - m[0] > 0.3]
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["1Nsen.txt", "3Nsen.txt", "4Nsen.txt", "5Nsen.txt"])
+def test_one_spasm_length_burst_per_leg_extension(data_dir, name):
+    path = data_dir / "uci-lower-limb" / "N_TXT" / name
+    with open_recording(path, channels=["VM"]) as rec:
+        moves = goniometer_movements(rec.info.extra["FX"][0], rec.info.fs_hz)
+        res = replay(rec)
+    assert len(moves) == 4  # each of these sessions holds four extensions
+    truth = [Event(int(a * 1000), int(b * 1000), 1000.0, 0, "spasm", 0, 0, 0) for a, b in moves]
+    bursts = [e for e in res.events if e.kind in ("spasm", "cramp")]
+    score = score_events(bursts, truth, tolerance_s=1.0)
+    assert score.per_kind["spasm"].tp == 4 and score.per_kind["spasm"].fp == 0
+    assert all(0.5 <= b.duration_s <= 10.0 for b in bursts)
+
+
+def test_replay_equals_live_detection(tmp_path):
+    night = simulate_night(hours=0.1, n_channels=2, seed=4)
+    path = write_simulated(night, tmp_path / "n.kemg")["recording"]
+    res = replay(path, chunk_s=3.7, events_out=tmp_path / "ev.csv")
+    det = StreamingDetector(night.info.fs_hz, 2, labels=night.info.labels)
+    for chunk in night.chunks(20):  # 20 ms live chunks, straight from the simulator
+        det.process(chunk)
+    live = det.finish()
+    assert [(e.onset_sample, e.offset_sample, e.channel, e.kind) for e in res.events] == [
+        (e.onset_sample, e.offset_sample, e.channel, e.kind) for e in live.events
+    ]
+    back = read_events_csv(tmp_path / "ev.csv", fs_hz=1000.0)
+    assert [e.onset_sample for e in back] == [e.onset_sample for e in res.events]
+
+
+def test_nan_in_a_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "nan.csv"
+    rows = [f"{i / 1000:.3f},{'nan' if i == 2500 else i % 5}" for i in range(4000)]
+    p.write_text("time,VM\n" + "\n".join(rows))
+    with pytest.raises(Exception, match=r"NaN or infinite samples at 2\.500 s"):
+        replay(p)
+
+
+def test_cli_simulate_then_replay(tmp_path, capsys):
+    out = tmp_path / "night.kemg"
+    assert main(["simulate", "--hours", "0.05", "--channels", "2", "--fs", "1000", "--seed", "2", "--out", str(out)]) == 0
+    assert (tmp_path / "night.kemg.truth.csv").exists() and (tmp_path / "night.kemg.artefacts.csv").exists()
+    capsys.readouterr()
+    events = tmp_path / "events.csv"
+    assert main(["replay", str(out), "--events-out", str(events), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary) >= {"counts", "per_usable_hour", "usable_s", "lost_s"}
+    header = events.read_text().splitlines()[0]
+    assert header.startswith("onset_s,offset_s,channel,kind,peak_uv,duration_s")
+    truth = read_events_csv(tmp_path / "night.kemg.truth.csv", fs_hz=1000.0)
+    found = read_events_csv(events, fs_hz=1000.0)
+    assert score_events(found, truth).per_kind["twitch"].sensitivity >= 0.9
+    assert main(["replay", str(out), "--channels", "right"]) == 0
+    assert "right" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["replay", "missing.edf"], "does not exist"),
+        (["replay", "bad.xyz"], "unknown recording format"),
+        (["replay", "ok.kemg", "--channels", "VM"], "no channel named 'VM'"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.xyz").write_bytes(b"\x00\x01garbage")
+    night = simulate_night(hours=0.01, seed=1)
+    write_simulated(night, tmp_path / "ok.kemg")
+    proc = subprocess.run([sys.executable, "-m", "kneeemg", *args], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
