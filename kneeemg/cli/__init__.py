@@ -21,6 +21,9 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "simulate",
     "replay",
+    "importcmd",
+    "nights",
+    "diary",
     "bench",
 )
 

@@ -1,0 +1,224 @@
+"""The diary (one entry per day) and the profile: a public format.
+
+One table of fields (:data:`DAY_FIELDS`, :data:`PROFILE_FIELDS`) drives validation, the
+questions ``kneeemg diary`` asks, and ``docs/diary.md``. Every field is optional; unknown
+fields are refused so that typos are caught. Fields may be added in later versions; none
+will be renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .errors import InputError
+
+SYMPTOMS = ("severe_pain", "swelling", "redness", "warmth", "weakness", "numbness", "tingling", "burning", "stiffness",
+            "fever", "chills", "skin_color_change", "twitching_elsewhere", "back_pain")
+MEDICATIONS = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "statin", "stimulant")
+CONDITIONS = ("arthritis", "diabetes", "back_surgery", "knee_injury", "patellar_tendonitis", "peroneal_nerve_injury",
+              "pinched_nerve", "multiple_sclerosis", "parkinsons", "neuromyotonia", "als")
+DEFICIENCIES = ("vitamin_b12", "vitamin_b6", "vitamin_d", "calcium", "magnesium", "potassium")
+EXERCISE = ("none", "light", "moderate", "hard")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One diary or profile field.
+
+    ``kind`` is int, float, bool, choice, list, date or text. ``choices`` restricts a choice
+    or a list; ``free_text`` lets a list take other words too (medications).
+    """
+
+    name: str
+    kind: str
+    question: str
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    free_text: bool = False
+
+    def allowed(self) -> str:
+        """What the field accepts, in words."""
+        if self.kind in ("int", "float"):
+            return f"a {'whole ' if self.kind == 'int' else ''}number from {self.lo:g} to {self.hi:g}"
+        if self.kind == "bool":
+            return "yes or no"
+        if self.kind == "date":
+            return "a date like 2026-11-20"
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "list":
+            return ("any of " + ", ".join(self.choices) + (" (or other words)" if self.free_text else "")) if self.choices else "a list of words"
+        return "text"
+
+
+DAY_FIELDS: tuple[Field, ...] = (
+    Field("date", "date", "Which evening did the night begin (YYYY-MM-DD)?"),
+    Field("caffeine_drinks", "int", "How many caffeinated drinks (coffee, tea, cola, energy drinks)?", 0, 50),
+    Field("caffeine_last_hours_before_bed", "float", "How many hours before bed was the last one?", 0, 24),
+    Field("alcohol_drinks", "int", "How many alcoholic drinks?", 0, 50),
+    Field("water_glasses", "int", "How many glasses of water?", 0, 50),
+    Field("exercise", "choice", "How hard did you exercise?", choices=EXERCISE),
+    Field("exercise_hours_before_bed", "float", "How many hours before bed did you exercise?", 0, 24),
+    Field("warmed_up", "bool", "Did you warm up before exercising?"),
+    Field("activity_change", "bool", "Was there a sudden change in how active you were?"),
+    Field("sitting_hours", "float", "Hours spent sitting?", 0, 24),
+    Field("standing_hours", "float", "Hours spent standing?", 0, 24),
+    Field("stress", "int", "Stress today, 0 (none) to 5 (extreme)?", 0, 5),
+    Field("anxiety", "int", "Anxiety today, 0 (none) to 5 (extreme)?", 0, 5),
+    Field("sleep_hours", "float", "Hours of sleep?", 0, 24),
+    Field("stimulants", "list", "Other stimulants taken (e.g. amphetamine)?", free_text=True),
+    Field("symptoms", "list", "Symptoms in the leg or knee?", choices=SYMPTOMS),
+    Field("notes", "text", "Anything else?"),
+)
+
+PROFILE_FIELDS: tuple[Field, ...] = (
+    Field("age", "int", "Age in years?", 0, 120),
+    Field("sex", "choice", "Sex?", choices=("female", "male", "other")),
+    Field("medications", "list", "Regular medicines?", choices=MEDICATIONS, free_text=True),
+    Field("conditions", "list", "Known conditions?", choices=CONDITIONS),
+    Field("known_deficiencies", "list", "Deficiencies found in a blood test?", choices=DEFICIENCIES),
+    Field("twitching_since", "date", "Since when has the knee been twitching (YYYY-MM-DD)?"),
+)
+
+
+def parse_value(f: Field, raw: Any, where: str) -> Any:
+    """Check and convert one value; raise InputError naming the field and what is allowed."""
+    bad = InputError(f"{where}: {f.name}={raw!r} is not allowed; use {f.allowed()}")
+    if f.kind in ("int", "float"):
+        if isinstance(raw, bool):
+            raise bad
+        try:
+            num = float(raw)
+        except (TypeError, ValueError):
+            raise bad from None
+        if f.kind == "int" and num != int(num):
+            raise bad
+        if not f.lo <= num <= f.hi:
+            raise InputError(f"{where}: {f.name}={raw!r} is out of range {f.lo:g}-{f.hi:g}")
+        return int(num) if f.kind == "int" else num
+    if f.kind == "bool":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("yes", "y", "true", "1"):
+            return True
+        if text in ("no", "n", "false", "0"):
+            return False
+        raise bad
+    if f.kind == "date":
+        try:
+            return (raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())).isoformat()
+        except ValueError:
+            raise bad from None
+    if f.kind == "choice":
+        text = str(raw).strip().lower()
+        if text not in f.choices:
+            raise bad
+        return text
+    if f.kind == "list":
+        items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).replace(";", ",").split(",")]
+        out = []
+        for item in items:
+            word = str(item).strip().lower().replace(" ", "_")
+            if not word:
+                continue
+            if f.choices and word not in f.choices and not f.free_text:
+                raise InputError(f"{where}: {f.name} has {item!r}, which is not one of {', '.join(f.choices)}")
+            out.append(word)
+        return sorted(set(out))
+    return str(raw)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.values.get(name, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The set fields only (unset fields are unknown, not "no")."""
+        return dict(self.values)
+
+
+@dataclass(frozen=True)
+class DiaryDay(_Entry):
+    """One day's entry; ``date`` is the evening the night began."""
+
+    @property
+    def date(self) -> str | None:
+        return self.values.get("date")
+
+
+@dataclass(frozen=True)
+class Profile(_Entry):
+    """Things that do not change from day to day."""
+
+
+def _validate(mapping: Mapping[str, Any], fields: Sequence[Field], where: str) -> dict[str, Any]:
+    if not isinstance(mapping, Mapping):
+        raise InputError(f"{where}: expected a table of fields, got {type(mapping).__name__}")
+    known = {f.name: f for f in fields}
+    unknown = sorted(set(mapping) - set(known))
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed are {', '.join(known)}")
+    out = {}
+    for name, raw in mapping.items():
+        if raw is None or raw == "":
+            continue
+        out[name] = parse_value(known[name], raw, where)
+    return out
+
+
+def validate_day(mapping: Mapping[str, Any], where: str = "diary") -> DiaryDay:
+    """A checked :class:`DiaryDay` from a mapping (a parsed JSON/TOML table or flags)."""
+    label = f"{where} {mapping.get('date')}" if isinstance(mapping, Mapping) and mapping.get("date") else where
+    return DiaryDay(_validate(mapping, DAY_FIELDS, label))
+
+
+def validate_profile(mapping: Mapping[str, Any], where: str = "profile") -> Profile:
+    """A checked :class:`Profile` from a mapping."""
+    return Profile(_validate(mapping, PROFILE_FIELDS, where))
+
+
+def load_diary_file(path: str | os.PathLike[str]) -> tuple[list[DiaryDay], Profile | None]:
+    """Days and profile from a TOML or JSON file, all checked before anything is returned.
+
+    A file holds one day (a table of day fields), a list of days, or a table with
+    ``days`` (a list) and/or ``profile``.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p} does not exist; check the path")
+    try:
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(p.read_text(encoding="utf-8"))
+        else:
+            data = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'} ({exc})") from None
+    profile = None
+    if isinstance(data, list):
+        raw_days = data
+    elif isinstance(data, dict) and ({"days", "profile"} & set(data)) and not ({f.name for f in DAY_FIELDS} & set(data)):
+        unknown = set(data) - {"days", "profile"}
+        if unknown:
+            raise InputError(f"{p}: unknown section(s) {', '.join(sorted(unknown))}; use days and profile")
+        raw_days = data.get("days", [])
+        if "profile" in data:
+            profile = validate_profile(data["profile"], where=f"{p.name} profile")
+    else:
+        raw_days = [data]
+    days = [validate_day(d, where=f"{p.name} days[{i}]") for i, d in enumerate(raw_days)]
+    for i, d in enumerate(days):
+        if d.date is None:
+            raise InputError(f"{p.name} days[{i}]: date is missing; every day needs the date its night began")
+    return days, profile

@@ -1,0 +1,28 @@
+"""Trend of nightly twitch rates, in plain words."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+#: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
+CHANGE_FRACTION = 0.2
+
+
+def direction(rows: Sequence[dict[str, Any]]) -> str:
+    """"Fewer", "more" or "about the same" twitches: the last 7 nights against the 7 before.
+
+    ``rows`` are :meth:`kneeemg.store.Store.trend` rows, oldest first. Needs at least 4
+    nights with a rate in each half.
+    """
+    rates = [r["twitch_per_hour"] for r in rows if r.get("twitch_per_hour") is not None]
+    recent, before = rates[-7:], rates[-14:-7]
+    if len(recent) < 4 or len(before) < 4:
+        return f"Too few nights for a trend yet ({len(rates)} with a rate; a trend needs 8 or more)."
+    a, b = sum(before) / len(before), sum(recent) / len(recent)
+    if b < a * (1 - CHANGE_FRACTION):
+        word = "fewer"
+    elif b > a * (1 + CHANGE_FRACTION):
+        word = "more"
+    else:
+        return f"About the same as before: {b:.1f} twitches an hour over the last {len(recent)} nights, {a:.1f} in the {len(before)} before."
+    return f"{word.capitalize()} twitches: {b:.1f} an hour over the last {len(recent)} nights, against {a:.1f} in the {len(before)} before."
