@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "importcmd",
     "nights",
     "diary",
+    "triage",
     "bench",
 )
 
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kneeemg: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a program that stopped reading (| head)
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
