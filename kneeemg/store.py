@@ -204,6 +204,39 @@ class Store:
             raise StoreError(f"could not store the night in {self.path} ({exc}); nothing was changed") from None
         return nid, True
 
+    def add_batch_night(self, night_dir: str | os.PathLike[str]) -> tuple[int, bool]:
+        """Store a night from a ``kneeemg batch`` night folder (no detection is run again)."""
+        from .events import read_events_csv
+
+        folder = Path(night_dir)
+        stored = json.loads((folder / "result.json").read_text())
+        row, metrics = stored["row"], stored["metrics"]
+        s_hash, digest = row["settings_hash"], stored["content_hash"]
+        existing = self.find_night(digest, s_hash)
+        if existing is not None:
+            return existing, False
+        fs = float(row["fs_hz"])
+        events = read_events_csv(folder / "events.csv", fs) + read_events_csv(folder / "leg_movements.csv", fs)
+        excluded = []
+        for line in (folder / "excluded.csv").read_text().splitlines()[1:]:
+            a, b, ch, reason = line.split(",")
+            excluded.append((float(a), float(b), int(ch), reason))
+        try:
+            with self._db:
+                cur = self._db.execute(
+                    "INSERT INTO nights (date, source, content_hash, settings_hash, start_time, recording_s, usable_s, lost_s,"
+                    " fs_hz, labels, settings, version, metrics, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (metrics.get("date"), row["path"], digest, s_hash, metrics.get("start_time"), row["recording_s"], row["usable_s"],
+                     row.get("lost_s") or 0.0, fs, json.dumps(row["channels"].split(",")), row["settings"], row["kneeemg_version"],
+                     json.dumps(metrics), _now()))
+                nid = int(cur.lastrowid)
+                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)",
+                                     [(nid, e.kind, e.channel, e.onset_sample, e.offset_sample, e.peak_uv, e.rms_uv, e.snr_db) for e in events])
+                self._db.executemany("INSERT INTO excluded VALUES (?,?,?,?,?)", [(nid, *x) for x in excluded])
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not store the night in {self.path} ({exc}); nothing was changed") from None
+        return nid, True
+
     def nights(self) -> list[NightRow]:
         """All nights, oldest first (by date, then import order)."""
         return [self._row(r) for r in self._db.execute("SELECT * FROM nights ORDER BY date, id")]
@@ -351,3 +384,16 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     metrics = night_metrics(result, date=date)
     nid, created = store.add_night(result, metrics, str(Path(path).resolve()), digest)
     return ImportOutcome(nid, created, metrics.date)
+
+
+def import_batch(batch: Any, db: str | os.PathLike[str] | None) -> int:
+    """Store every successful night of a :class:`~kneeemg.batch.BatchResult`; returns how many were new."""
+    from .batch import night_id
+
+    new = 0
+    with Store(db) as store:
+        for row in batch.rows:
+            if row["status"] == "ok":
+                _, created = store.add_batch_night(batch.csv_path.parent / "nights" / night_id(row["path"]))
+                new += created
+    return new

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "nights",
     "diary",
     "triage",
+    "batch",
     "bench",
 )
 

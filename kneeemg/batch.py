@@ -1,0 +1,317 @@
+"""Reprocess many nights: a local process pool or a Dask cluster.
+
+Each night is one task: it streams its recording from disk through the same detector path
+as ``kneeemg replay`` (memory bounded whatever the night's length), and writes its results
+into a folder of its own, atomically (written under a temporary name, then renamed). A
+batch that is stopped and started again skips every night whose folder already holds a
+result for the same file (size and modification time) and the same settings; a night that
+fails is recorded with its error, so it neither stops the others nor is retried until the
+file or the settings change.
+
+Output layout::
+
+    OUT/nights/<night_id>/result.json   status, summary, metrics, settings, version, timing
+    OUT/nights/<night_id>/events.csv    the night's twitches, spasms and cramps (successful nights)
+    OUT/nights/<night_id>/leg_movements.csv, excluded.csv
+    OUT/cohort.csv, OUT/cohort.parquet  one row per night
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+from .config import DetectorConfig
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: File endings that folders are searched for.
+RECORDING_SUFFIXES = (".kemg", ".edf", ".bdf", ".csv", ".tsv", ".hea", ".mat", ".txt")
+
+#: Cohort table columns, in order (more may follow: per-kind rates).
+COHORT_COLUMNS = (
+    "night_id", "path", "status", "error", "recording_s", "usable_s", "usable_fraction", "lost_s",
+    "twitches", "spasms", "cramps", "twitch_per_h", "spasm_per_h", "cramp_per_h", "leg_movements",
+    "plm_series", "fs_hz", "channels", "settings_hash", "settings", "kneeemg_version", "elapsed_s", "skipped",
+)
+
+
+@dataclass(frozen=True)
+class NightJob:
+    """One night to process (picklable: sent to worker processes)."""
+
+    path: str
+    out_dir: str
+    settings: dict[str, Any]
+    channels: tuple[str, ...] | None = None
+    resample_hz: float | None = None
+
+
+def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Recordings named by files, folders (searched recursively) and glob patterns.
+
+    A WFDB record counts once (by its ``.hea``); sorted and without duplicates.
+
+    Raises
+    ------
+    InputError
+        When an input names nothing.
+    """
+    found: dict[Path, None] = {}
+    for raw in inputs:
+        text = str(raw)
+        p = Path(text).expanduser()
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in RECORDING_SUFFIXES and not _is_sidecar(f):
+                    found[f.resolve()] = None
+        elif p.is_file():
+            found[p.resolve()] = None
+        else:
+            matches = sorted(glob.glob(text, recursive=True))
+            files = [Path(m) for m in matches if Path(m).is_file() and not _is_sidecar(Path(m))]
+            if not files:
+                raise InputError(f"{text}: no such file, folder or matching recording; check the path or pattern")
+            for f in files:
+                found[f.resolve()] = None
+    return sorted(found)
+
+
+def _is_sidecar(path: Path) -> bool:
+    """Files written beside recordings (ground truth, events) are not recordings."""
+    name = path.name.lower()
+    return name.endswith((".truth.csv", ".artefacts.csv", ".events.csv")) or name == "events.csv" or name.endswith(".dat")
+
+
+def night_id(path: str | os.PathLike[str]) -> str:
+    """A stable, readable id: the file's stem and a hash of its absolute path."""
+    p = Path(path).resolve()
+    digest = hashlib.sha1(str(p).encode()).hexdigest()[:10]
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
+    return f"{stem}-{digest}"
+
+
+def settings_hash(settings: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _fingerprint(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _done(job: NightJob) -> dict[str, Any] | None:
+    """The stored row of a night already processed with the same file and settings."""
+    result = Path(job.out_dir) / "nights" / night_id(job.path) / "result.json"
+    try:
+        stored = json.loads(result.read_text())
+        if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(job.settings):
+            return stored["row"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return None
+
+
+def process_night(job: NightJob) -> dict[str, Any]:
+    """Detect one night and write its folder; return its cohort row (never raises).
+
+    A night already done (same file, same settings) is not processed again: its stored row
+    is returned with ``skipped=True``.
+    """
+    from . import __version__
+
+    row = _done(job)
+    if row is not None:
+        return dict(row, skipped=True)
+    t0 = time.perf_counter()
+    path = Path(job.path)
+    nid = night_id(path)
+    row = {c: None for c in COHORT_COLUMNS}
+    row.update(night_id=nid, path=str(path), settings_hash=settings_hash(job.settings),
+               settings=json.dumps(job.settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
+    try:
+        fingerprint = _fingerprint(path)
+    except OSError as exc:
+        return dict(row, status="error", error=f"cannot read {path}: {exc.strerror}", elapsed_s=0.0)
+    final = Path(job.out_dir) / "nights" / nid
+    tmp = Path(tempfile.mkdtemp(prefix=f".{nid}-", dir=final.parent))
+    try:
+        from .events import write_events_csv
+        from .metrics import night_metrics
+        from .replay import replay
+        from .store import file_hash
+
+        config = DetectorConfig.from_dict(job.settings)
+        result = replay(path, channels=list(job.channels) if job.channels else None, config=config,
+                        resample_hz=job.resample_hz)
+        summary = result.summary()
+        metrics = night_metrics(result)
+        write_events_csv(result.events, tmp / "events.csv")
+        write_events_csv(result.leg_movements, tmp / "leg_movements.csv")
+        with (tmp / "excluded.csv").open("w", encoding="utf-8") as fh:
+            fh.write("start_s,stop_s,channel,reason\n")
+            fh.writelines(f"{iv.start_s},{iv.stop_s},{iv.channel},{iv.reason}\n" for iv in result.excluded)
+        counts, rates = summary["counts"], summary["per_usable_hour"]
+        row.update(
+            status="ok", error="", recording_s=summary["recording_s"], usable_s=summary["usable_s"],
+            usable_fraction=summary["usable_fraction"], lost_s=summary.get("lost_s", 0.0),
+            twitches=counts["twitch"], spasms=counts["spasm"], cramps=counts["cramp"],
+            twitch_per_h=rates["twitch"], spasm_per_h=rates["spasm"], cramp_per_h=rates["cramp"],
+            leg_movements=summary["leg_movements_thigh"]["count"],
+            plm_series=summary["leg_movements_thigh"]["periodic_series"],
+            fs_hz=result.fs_hz, channels=",".join(result.labels),
+        )
+        extra = {"summary": summary, "metrics": metrics.as_dict(), "content_hash": file_hash(path)}
+    except Exception as exc:  # noqa: BLE001 - one bad night must not stop the batch
+        log.debug("night %s failed:\n%s", path, traceback.format_exc())
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        row.update(status="error", error=f"{type(exc).__name__}: {message}")
+        extra = {}
+    row["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    (tmp / "result.json").write_text(json.dumps({"row": row, "fingerprint": fingerprint, **extra}, indent=1, default=str))
+    _replace_dir(tmp, final)
+    return row
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Move ``tmp`` to ``final``, replacing an older result; a reader sees one or the other."""
+    if final.exists():
+        old = final.with_name(final.name + f".old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+
+
+@dataclass
+class BatchResult:
+    """The cohort: one row per night, and where the tables were written."""
+
+    rows: list[dict[str, Any]]
+    csv_path: Path
+    parquet_path: Path
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["status"] != "ok"]
+
+    @property
+    def processed(self) -> int:
+        """Nights actually processed in this run (not skipped as already done)."""
+        return sum(1 for r in self.rows if not r.get("skipped"))
+
+
+def run_batch(
+    inputs: Sequence[str | os.PathLike[str]],
+    out_dir: str | os.PathLike[str],
+    config: DetectorConfig | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    channels: Sequence[str] | None = None,
+    resample_hz: float | None = None,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> BatchResult:
+    """Process every recording named by ``inputs`` and write the cohort table.
+
+    Parameters
+    ----------
+    inputs : sequence of str or path
+        Files, folders or glob patterns.
+    out_dir : path
+        Output folder (created).
+    config : DetectorConfig, optional
+        The same settings for every night.
+    workers : int, optional
+        Worker processes (default: one per core).
+    scheduler : str, optional
+        None for the local process pool; ``"local"`` to start a Dask ``LocalCluster``; or the
+        address of a running Dask scheduler (``tcp://host:8786``).
+    progress : callable, optional
+        Called as ``progress(done, total, row)`` after each night.
+    """
+    paths = discover_inputs(inputs)
+    if not paths:
+        raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
+    out = Path(out_dir)
+    (out / "nights").mkdir(parents=True, exist_ok=True)
+    settings = (config or DetectorConfig()).as_dict()
+    jobs = [NightJob(str(p), str(out.resolve()), settings, tuple(channels) if channels else None, resample_hz) for p in paths]
+    n_workers = max(1, workers or os.cpu_count() or 1)
+    if scheduler:
+        rows = _run_dask(jobs, scheduler, n_workers, progress)
+    else:
+        rows = _run_local(jobs, n_workers, progress)
+    rows.sort(key=lambda r: r["path"])
+    csv_path, parquet_path = write_cohort(rows, out)
+    return BatchResult(rows, csv_path, parquet_path)
+
+
+def _run_local(jobs: list[NightJob], workers: int, progress: Callable | None) -> list[dict[str, Any]]:
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    rows: list[dict[str, Any]] = []
+    if workers == 1:
+        for job in jobs:
+            rows.append(process_night(job))
+            if progress:
+                progress(len(rows), len(jobs), rows[-1])
+        return rows
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = [pool.submit(process_night, job) for job in jobs]
+        for fut in as_completed(futures):
+            rows.append(fut.result())
+            if progress:
+                progress(len(rows), len(jobs), rows[-1])
+    return rows
+
+
+def _run_dask(jobs: list[NightJob], scheduler: str, workers: int, progress: Callable | None) -> list[dict[str, Any]]:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout=30)
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address and that it runs") from None
+    rows: list[dict[str, Any]] = []
+    try:
+        futures = client.map(process_night, jobs, pure=False)
+        for fut in as_completed(futures):
+            rows.append(fut.result())
+            if progress:
+                progress(len(rows), len(jobs), rows[-1])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return rows
+
+
+def write_cohort(rows: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:
+    """Write the cohort table as CSV and Parquet (atomically); return both paths."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(COHORT_COLUMNS))
+    csv_path, parquet_path = out / "cohort.csv", out / "cohort.parquet"
+    tmp_csv, tmp_pq = out / ".cohort.csv.tmp", out / ".cohort.parquet.tmp"
+    frame.to_csv(tmp_csv, index=False)
+    frame.to_parquet(tmp_pq, index=False)
+    os.replace(tmp_csv, csv_path)
+    os.replace(tmp_pq, parquet_path)
+    return csv_path, parquet_path
