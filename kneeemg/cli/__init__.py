@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "simulate",
     "replay",
+    "record",
     "importcmd",
     "nights",
     "diary",
