@@ -76,9 +76,21 @@ def run_demo(
     score = score_events(result.events, night.info.annotations)
     files: dict[str, Path] = {}
     if out_dir is not None:
+        import hashlib
+        from datetime import date, timedelta
+
         from .events import write_events_csv
+        from .metrics import night_metrics
+        from .report import write_report
+        from .store import Store
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         files["events"] = write_events_csv(result.events, out / "events.csv")
+        evening = (date.today() - timedelta(days=1)).isoformat()
+        files["history"] = out / "history.sqlite3"
+        key = hashlib.sha256(f"simulated {hours} {channels} {fs_hz} {seed}".encode()).hexdigest()
+        with Store(files["history"]) as store:
+            store.add_night(result, night_metrics(result, date=evening), f"simulated night, seed {seed}", key)
+        files["report"] = write_report(out / "report.html", db=files["history"], recording=night)
     return DemoOutcome(result, score, hours, channels, fs_hz, seed, files)

@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "nights",
     "diary",
     "triage",
+    "report",
     "batch",
     "bench",
 )

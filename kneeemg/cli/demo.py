@@ -34,5 +34,8 @@ def run(args: argparse.Namespace) -> int:
     print_summary(console, outcome.result.summary(), title="The simulated night")
     print_score(console, outcome.score)
     for name, path in outcome.files.items():
-        console.print(f"{name}: {path}")
+        if name != "report":
+            console.print(f"{name}: {path}")
+    if "report" in outcome.files:
+        console.print(f"[bold]The night's report[/bold]: open file://{outcome.files['report'].resolve()} in a browser")
     return 0

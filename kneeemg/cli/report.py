@@ -1,0 +1,24 @@
+"""``kneeemg report``: the night report (HTML), or the short version for the doctor."""
+
+from __future__ import annotations
+
+import argparse
+
+from .importcmd import add_db_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write a night's report as one HTML file (or --doctor: the summary for an appointment)")
+    p.add_argument("night", nargs="?", default=None, help="night id or date (default: the latest)")
+    p.add_argument("--out", default="report.html", help="output file (default report.html)")
+    p.add_argument("--doctor", action="store_true", help="the short version to bring to an appointment")
+    add_db_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..report import write_report
+
+    path = write_report(args.out, db=args.db, night=args.night, doctor=args.doctor)
+    print(f"report: {path.resolve()}")
+    return 0
