@@ -77,6 +77,10 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
     assert main(["trends", "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert "2026-11-16" in out and "Too few nights" in out
+    report = tmp_path / "week.html"
+    assert main(["report", "--db", str(db), "--out", str(report)]) == 0
+    html = report.read_text()
+    assert "Your night of 2026-11-16" in html and "The last 14 nights" in html and "caffeine drinks" in html
 
 
 def test_failed_import_leaves_nothing_half_written(week, tmp_path, monkeypatch):

@@ -223,6 +223,48 @@ def first_run_seconds(python: str | None = None) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def replay_peak_memory_mb(hours: float, channels: int, fs_hz: float, seed: int, python: str | None = None) -> dict[str, float]:
+    """Peak resident memory of ``kneeemg replay`` over a night written to disk, in a fresh process.
+
+    The night is first written as ``.kemg`` (not timed); the child process only replays it.
+    """
+    from ..simulate import simulate_night, write_simulated
+
+    code = (
+        "import resource, sys, time\n"
+        "from kneeemg.replay import replay\n"
+        "t = time.perf_counter(); r = replay(sys.argv[1])\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "night.kemg"
+        write_simulated(simulate_night(hours=hours, n_channels=channels, fs_hz=fs_hz, seed=seed), path)
+        size_mb = path.stat().st_size / 1e6
+        out = subprocess.run([python or sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    secs, rss = (float(v) for v in out.stdout.split()[-2:])
+    return {"hours": hours, "channels": channels, "file_mb": round(size_mb, 1), "replay_s": round(secs, 2), "peak_rss_mb": round(rss, 1)}
+
+
+def batch_nights_per_minute_per_core(n_nights: int, hours: float, workers: int, seed: int) -> dict[str, float]:
+    """Throughput of ``kneeemg batch`` on the local process pool: nights per minute per core."""
+    from ..batch import run_batch
+    from ..simulate import simulate_night, write_simulated
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "in"
+        folder.mkdir()
+        for i in range(n_nights):
+            write_simulated(simulate_night(hours=hours, n_channels=1, fs_hz=1000.0, seed=seed + i), folder / f"n{i}.kemg")
+        t0 = time.perf_counter()
+        result = run_batch([str(folder)], Path(tmp) / "out", workers=workers)
+        secs = time.perf_counter() - t0
+    if result.failed:
+        raise RuntimeError(f"{len(result.failed)} nights failed in the batch benchmark")
+    return {"nights": n_nights, "hours_each": hours, "workers": workers, "seconds": round(secs, 2),
+            "nights_per_minute_per_core": round(n_nights / secs * 60 / workers, 2),
+            "night_hours_per_minute_per_core": round(n_nights * hours / secs * 60 / workers, 1)}
+
+
 def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedReport:
     """Run every speed case.
 
@@ -243,4 +285,8 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
     x = _signal(hd_hours, 64, 2000.0, seed)
     rows += time_case(f"{hd_hours * 60:g} min, 64 ch, 2 kHz", x, 2000.0, neurokit_s=None)
     del x
-    return SpeedReport(rows, first_run_seconds(), machine_info(), command)
+    extra = {
+        "replay_memory": replay_peak_memory_mb(hours, 4, 1000.0, seed),
+        "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),
+    }
+    return SpeedReport(rows, first_run_seconds(), machine_info(), command, extra)

@@ -46,6 +46,11 @@ def run_speed(args: argparse.Namespace) -> int:
                       "" if r.chunk_p99_us is None else f"{r.chunk_p99_us:.1f}")
     console.print(table)
     console.print(f"First run with an empty numba cache: {report.first_run_s:.1f} s. Machine: {report.machine}")
+    mem, pool = report.extra["replay_memory"], report.extra["batch_local_pool"]
+    console.print(f"Replaying a {mem['hours']:g} h, {mem['channels']}-channel night from disk ({mem['file_mb']} MB): "
+                  f"{mem['replay_s']} s, peak memory {mem['peak_rss_mb']} MB.")
+    console.print(f"Batch on the local pool: {pool['nights_per_minute_per_core']} nights per minute per core "
+                  f"({pool['nights']} nights of {pool['hours_each']:g} h, {pool['workers']} workers, {pool['seconds']} s).")
     if args.json:
         console.print(f"JSON: {report.write_json(args.json)}")
     if args.plot:
