@@ -58,6 +58,10 @@ class DetectorConfig:
         Bursts closer than this are one burst, in s.
     min_duration_s : float
         Bursts shorter than this are dropped, in s.
+    long_burst_s, long_gap_s : float
+        Once a burst has lasted ``long_burst_s``, it ends only after ``long_gap_s`` below the
+        offset level: a sustained contraction dips between motor-unit volleys and must not
+        break into pieces. Shorter bursts keep ``min_gap_s``, so twitches stay apart.
     twitch_max_s, spasm_max_s : float
         Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
     epoch_s : float
@@ -114,6 +118,8 @@ class DetectorConfig:
     offset_ratio: float = 2.0
     min_gap_s: float = 0.1
     min_duration_s: float = 0.003
+    long_burst_s: float = 0.3
+    long_gap_s: float = 0.3
     twitch_max_s: float = 0.5
     spasm_max_s: float = 10.0
     epoch_s: float = 1.0

@@ -104,10 +104,7 @@ class SimulatedNight(Recording):
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        n_total = self.info.n_samples
-        stop = n_total if stop is None else stop
-        if not 0 <= start <= stop <= n_total:
-            raise InputError(f"read({start}, {stop}) is outside the night's 0-{n_total} samples")
+        start, stop = self._range(start, stop)
         fs = self.info.fs_hz
         blk = int(round(BLOCK_S * fs))
         out = np.empty((stop - start, self.info.n_channels))

@@ -79,7 +79,7 @@ def detect(x, y, lo, env, envw, p, floor0, ring_len):
                     st["strong"] = a
                 if e >= offset_r * st["bfloor"]:
                     st["last"] = a
-                elif a - st["last"] >= hold:
+                elif a - st["last"] >= (p[K.P_LONG_HOLD] if st["last"] - st["on"] >= p[K.P_LONG_MIN] else hold):
                     records.append(_burst_record(st, c, y, e_win))
                     st["in_burst"] = False
             ew = envw[a, c]

@@ -230,11 +230,14 @@ def replay_peak_memory_mb(hours: float, channels: int, fs_hz: float, seed: int, 
     """
     from ..simulate import simulate_night, write_simulated
 
+    # VmHWM (peak resident set) of the child's own image: ru_maxrss would carry over the
+    # peak of the (large) benchmark process that forked it, since Linux keeps it across exec.
     code = (
-        "import resource, sys, time\n"
+        "import sys, time\n"
         "from kneeemg.replay import replay\n"
         "t = time.perf_counter(); r = replay(sys.argv[1])\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+        "print(time.perf_counter() - t, int(hwm) / 1024)\n"
     )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "night.kemg"

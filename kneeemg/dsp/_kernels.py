@@ -80,7 +80,9 @@ P_ENV_WIN = 18  # detection envelope window, samples
 P_SETTLE = 19  # absolute sample before which the filters settle: no detection, excluded
 P_ADMIT = 20  # a block enters the floor ring when its RMS is below this times the floor
 P_STALE = 21  # ... or when no block has entered for this many samples
-N_PARAMS = 22
+P_LONG_MIN = 22  # a burst this long (samples) ...
+P_LONG_HOLD = 23  # ... ends only after this many samples below the offset level
+N_PARAMS = 24
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -269,6 +271,8 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     onset_r = p[P_ONSET]
     offset_r = p[P_OFFSET]
     hold = int(p[P_HOLD])
+    long_min = int(p[P_LONG_MIN])
+    long_hold = int(p[P_LONG_HOLD])
     block = int(p[P_BLOCK])
     epoch = int(p[P_EPOCH])
     wmains = p[P_MAINS_W]
@@ -400,7 +404,7 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
                 b_y2_at = b_y2
             if e >= offset_r * b_floor:
                 last = a
-            elif a - last >= hold:
+            elif a - last >= (long_hold if last - on >= long_min else hold):
                 # The burst ended: its offset is where the envelope last stood above the
                 # onset level, less the window's lag (the lower offset level only decides
                 # that the burst is over, so filter ringing does not stretch it).

@@ -94,8 +94,11 @@ class StreamingDetector:
         self._n_buffered = 0
         self._next = self.start_sample  # absolute index of the next sample to process
         self._design: FilterDesign | None = None
-        self._epochs_flags: list[np.ndarray] = []
-        self._epochs_floor: list[np.ndarray] = []
+        # per-epoch flags and floor, in buffers that grow by doubling (amortised O(1) appends,
+        # so a long night does not make each chunk slower)
+        self._ep_flags = np.zeros((64, self.n_channels), dtype=np.uint8)
+        self._ep_floor = np.zeros((64, self.n_channels), dtype=np.float32)
+        self._n_epochs = 0
         self._first_epoch: int | None = None
         self._pending: list[tuple[int, int, int, int, float, float, float]] = []
         self._events: list[Event] = []
@@ -210,6 +213,8 @@ class StreamingDetector:
         p[K.P_ONSET] = cfg.onset_ratio
         p[K.P_OFFSET] = cfg.offset_ratio
         p[K.P_HOLD] = max(1, round(cfg.min_gap_s * self.fs_hz))
+        p[K.P_LONG_MIN] = max(1, round(cfg.long_burst_s * self.fs_hz))
+        p[K.P_LONG_HOLD] = max(1, round(max(cfg.long_gap_s, cfg.min_gap_s) * self.fs_hz))
         p[K.P_BLOCK] = self._block
         p[K.P_QUANT] = cfg.floor_quantile
         p[K.P_FLOOR_MIN] = cfg.floor_min_uv
@@ -294,8 +299,14 @@ class StreamingDetector:
             return
         if self._first_epoch is None:
             self._first_epoch = int(ep_i[0, 0])
-        self._epochs_flags.append(ep_i[:, 1:].astype(np.uint8))
-        self._epochs_floor.append(ep_f.astype(np.float32))
+        need = self._n_epochs + len(ep_i)
+        if need > len(self._ep_flags):
+            size = max(need, 2 * len(self._ep_flags))
+            self._ep_flags = np.resize(self._ep_flags, (size, self.n_channels))
+            self._ep_floor = np.resize(self._ep_floor, (size, self.n_channels))
+        self._ep_flags[self._n_epochs : need] = ep_i[:, 1:]
+        self._ep_floor[self._n_epochs : need] = ep_f
+        self._n_epochs = need
 
     def _close(self) -> None:
         """End the stream: close open bursts and leg movements, flag the partial epoch."""
@@ -323,9 +334,8 @@ class StreamingDetector:
             self._take_epochs(ep_i, fs[None, :, K.F_FLOOR].copy())
 
     def _flags(self) -> np.ndarray:
-        if not self._epochs_flags:
-            return np.zeros((0, self.n_channels), dtype=np.uint8)
-        return np.concatenate(self._epochs_flags, axis=0)
+        """Flags of every epoch decided so far, shape (n_epochs, n_channels) (a view)."""
+        return self._ep_flags[: self._n_epochs]
 
     def _finalise_pending(self, final: bool) -> None:
         """Turn raw records whose epochs are all decided into events (or drop them)."""
@@ -372,8 +382,8 @@ class StreamingDetector:
         return Event(on, off, self.fs_hz, c, kind, peak, rms, snr, self.labels[c])
 
     def _result(self) -> DetectionResult:
-        flags = self._flags()
-        floors = np.concatenate(self._epochs_floor, axis=0) if self._epochs_floor else np.zeros((0, self.n_channels), np.float32)
+        flags = self._flags().copy()
+        floors = self._ep_floor[: self._n_epochs].copy()
         filtered = np.concatenate(self._filtered, axis=0) if self._filtered else None
         d = self._design
         return DetectionResult(

@@ -26,9 +26,7 @@ class ArrayRecording(Recording):
         self.info = info
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        stop = self.info.n_samples if stop is None else stop
-        if not 0 <= start <= stop <= self.info.n_samples:
-            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{self.info.n_samples} samples")
+        start, stop = self._range(start, stop)
         return self._data[start:stop]
 
 

@@ -80,6 +80,16 @@ class Recording(abc.ABC):
         numpy.ndarray, shape (stop - start, n_channels), float64, C-contiguous
         """
 
+    def _range(self, start: int, stop: int | None) -> tuple[int, int]:
+        """``(start, stop)`` checked against the recording (``stop=None``: to the end)."""
+        from ..errors import InputError
+
+        n = self.info.n_samples
+        stop = n if stop is None else stop
+        if not 0 <= start <= stop <= n:
+            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{n} samples")
+        return start, stop
+
     def chunks(self, chunk_samples: int) -> Iterator[np.ndarray]:
         """Yield consecutive blocks of at most ``chunk_samples`` samples."""
         n = self.info.n_samples

@@ -71,9 +71,7 @@ class EdfRecording(Recording):
         return out
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        stop = self.info.n_samples if stop is None else stop
-        if not 0 <= start <= stop <= self.info.n_samples:
-            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{self.info.n_samples} samples")
+        start, stop = self._range(start, stop)
         out = np.empty((stop - start, len(self._idx)))
         for k, (i, scale) in enumerate(zip(self._idx, self._scale)):
             out[:, k] = self._f.readSignal(i, start, stop - start) * scale

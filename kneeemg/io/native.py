@@ -291,10 +291,7 @@ class NativeRecording(Recording):
         return None
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        n_total = self.info.n_samples
-        stop = n_total if stop is None else stop
-        if not 0 <= start <= stop <= n_total:
-            raise InputError(f"read({start}, {stop}) is outside the recording's 0-{n_total} samples")
+        start, stop = self._range(start, stop)
         nch = self.info.n_channels
         out = np.empty((stop - start, nch))
         filled = start  # samples before this are filled
