@@ -259,6 +259,7 @@ def run_batch(
 
 
 def _run_local(jobs: list[NightJob], workers: int, progress: Callable | None) -> list[dict[str, Any]]:
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     rows: list[dict[str, Any]] = []
@@ -268,7 +269,9 @@ def _run_local(jobs: list[NightJob], workers: int, progress: Callable | None) ->
             if progress:
                 progress(len(rows), len(jobs), rows[-1])
         return rows
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+    # forkserver, not fork: a process that has run numba's parallel (OpenMP) kernels cannot
+    # be forked safely, and a caller (a notebook, the benchmark) may well have.
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("forkserver")) as pool:
         futures = [pool.submit(process_night, job) for job in jobs]
         for fut in as_completed(futures):
             rows.append(fut.result())

@@ -128,8 +128,10 @@ def read_mat(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
 
     try:
         m = loadmat(str(path), squeeze_me=True, struct_as_record=False)
-    except (ValueError, OSError, NotImplementedError) as exc:
+    except (ValueError, OSError) as exc:
         raise RecordingFormatError(f"{path}: cannot read the MATLAB file ({exc})") from None
+    except NotImplementedError:  # scipy's answer to MATLAB v7.3 (HDF5) files
+        raise RecordingFormatError(f"{path} is a MATLAB v7.3 file; save it with save(..., '-v7') or export it as EDF or CSV") from None
     emg = m.get("EMG")
     if emg is None or not hasattr(emg, "channelData") or not hasattr(emg, "fs"):
         raise RecordingFormatError(f"{path}: expected a struct EMG with fields channelData and fs")
