@@ -280,6 +280,12 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
     """
     hours = 10 / 60 if quick else 8.0
     hd_hours = 1 / 60 if quick else 10 / 60
+    # first, before any channel-parallel kernel has started numba's threads in this process
+    # (they spin for a while after each parallel region and would slow the workers down)
+    extra = {
+        "replay_memory": replay_peak_memory_mb(hours, 4, 1000.0, seed),
+        "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),
+    }
     rows: list[SpeedRow] = []
     for ch in (1, 4):
         x = _signal(hours, ch, 1000.0, seed)
@@ -288,8 +294,4 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
     x = _signal(hd_hours, 64, 2000.0, seed)
     rows += time_case(f"{hd_hours * 60:g} min, 64 ch, 2 kHz", x, 2000.0, neurokit_s=None)
     del x
-    extra = {
-        "replay_memory": replay_peak_memory_mb(hours, 4, 1000.0, seed),
-        "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),
-    }
     return SpeedReport(rows, first_run_seconds(), machine_info(), command, extra)

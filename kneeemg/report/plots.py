@@ -1,4 +1,8 @@
-"""The report's figures (matplotlib), returned as base64 PNG for inlining."""
+"""The report's figures, drawn by matplotlib and returned as base64 PNG for inlining.
+
+Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot state, no
+backend switch), sized for a phone's width: about 5 inches wide with 8-9 pt text.
+"""
 
 from __future__ import annotations
 
@@ -11,110 +15,145 @@ import numpy as np
 from ..events import Event, ExcludedInterval
 
 KIND_COLOURS = {"twitch": "#1f77b4", "spasm": "#ff7f0e", "cramp": "#d62728"}
-REASON_COLOURS = {"flat": "#bbbbbb", "saturation": "#999999", "dc_jump": "#c49c94", "movement": "#f7b6d2", "mains": "#c7c7c7",
-                  "settling": "#e0e0e0"}
+REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd22", "movement": "#e377c2",
+                  "mains": "#17becf", "settling": "#c7c7c7"}
+#: Figure width, inches, and resolution, dots per inch.
+WIDTH_IN = 5.2
+DPI = 150
 
 
-def _figure(width: float = 7.0, height: float = 2.6):
-    import matplotlib
+def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
+    axes = fig.subplots(rows, 1, squeeze=False, **kw)[:, 0]
+    for ax in axes:
+        ax.tick_params(labelsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    return fig, axes
 
-    fig, ax = plt.subplots(figsize=(width, height), dpi=110)
-    return plt, fig, ax
 
-
-def _png(plt: Any, fig: Any) -> str:
+def _png(fig: Any) -> str:
     buf = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def per_hour(hours: Sequence[dict[str, Any]]) -> str:
-    """Twitches per usable hour for each clock hour of the night."""
-    plt, fig, ax = _figure()
+    """Bar chart of twitches per usable hour in each clock hour of the night.
+
+    ``hours`` are the ``per_clock_hour`` rows of the night's metrics.
+    """
+    fig, (ax,) = _figure()
     labels = [h["clock"] for h in hours]
-    rates = [h["twitch_per_usable_hour"] or 0 for h in hours]
+    rates = [h.get("twitch_per_usable_hour") or 0 for h in hours]
     ax.bar(range(len(hours)), rates, color=KIND_COLOURS["twitch"])
-    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 8 else 0, fontsize=8)
-    ax.set_ylabel("twitches per hour")
-    ax.set_title("Twitches across the night", fontsize=10)
-    return _png(plt, fig)
+    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 6 else 0, fontsize=8)
+    ax.set_ylabel("twitches per hour", fontsize=9)
+    ax.set_xlabel("hour of the night", fontsize=9)
+    return _png(fig)
 
 
 def timeline(events: Sequence[Event], excluded: Sequence[ExcludedInterval], labels: Sequence[str], recording_s: float) -> str:
-    """Every event as a mark per channel, with excluded time shaded."""
-    plt, fig, ax = _figure(height=1.2 + 0.5 * len(labels))
+    """Every event as a mark on its channel's row, with excluded time shaded grey."""
+    from matplotlib.patches import Rectangle
+
+    fig, (ax,) = _figure(height_in=1.3 + 0.45 * len(labels))
     h = 1 / 3600
     for iv in excluded:
-        ax.add_patch(plt.Rectangle((iv.start_s * h, iv.channel - 0.4), iv.duration_s * h, 0.8,
-                                   color=REASON_COLOURS.get(iv.reason, "#dddddd"), lw=0))
-    for kind, col in KIND_COLOURS.items():
+        ax.add_patch(Rectangle((iv.start_s * h, iv.channel - 0.42), max(iv.duration_s * h, recording_s * h / 800), 0.84,
+                               color="#d0d0d0", lw=0, zorder=0))
+    for kind, colour in KIND_COLOURS.items():
         evs = [e for e in events if e.kind == kind]
-        ax.scatter([e.onset_s * h for e in evs], [e.channel for e in evs], s=10 if kind == "twitch" else 30, color=col,
-                   marker="|" if kind == "twitch" else "o", label=f"{kind} ({len(evs)})")
+        ax.scatter([e.onset_s * h for e in evs], [e.channel for e in evs], s=60 if kind == "twitch" else 22, color=colour,
+                   marker="|" if kind == "twitch" else "o", label=f"{kind} ({len(evs)})", zorder=2)
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.6, len(labels) - 0.4)
-    ax.set_xlim(0, recording_s * h)
-    ax.set_xlabel("hours from the start (grey: excluded time)")
-    ax.legend(loc="upper right", fontsize=7, ncols=3)
-    return _png(plt, fig)
+    ax.set_xlim(0, max(recording_s * h, 1e-3))
+    ax.set_xlabel("hours from the start (grey: excluded time)", fontsize=9)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, ncols=3, frameon=False)
+    return _png(fig)
 
 
-def traces(snippets: Sequence[tuple[str, np.ndarray, float, float]]) -> str:
-    """Filtered EMG around events: (title, signal µV, fs Hz, event start offset s)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(snippets), 1, figsize=(7, 1.6 * len(snippets)), dpi=110, squeeze=False)
-    for ax, (title, x, fs, at) in zip(axes[:, 0], snippets):
-        t = np.arange(len(x)) / fs
-        ax.plot(t, x, lw=0.6, color="#333333")
-        ax.axvline(at, color="#d62728", lw=0.8, ls="--")
-        ax.set_title(title, fontsize=8, loc="left")
+def traces(snippets: Sequence[Any]) -> str:
+    """Filtered EMG around events (:class:`~kneeemg.report.traces.Snippet`), the event shaded."""
+    fig, axes = _figure(height_in=1.55 * len(snippets), rows=len(snippets))
+    for ax, s in zip(axes, snippets):
+        t = np.arange(len(s.signal_uv)) / s.fs_hz - s.event_start_s
+        ax.axvspan(0, s.event_stop_s - s.event_start_s, color="#ffcc80", alpha=0.5, lw=0)
+        ax.plot(t, s.signal_uv, lw=0.6, color="#222222")
+        ax.set_title(s.title, fontsize=8, loc="left")
         ax.set_ylabel("µV", fontsize=8)
-        ax.tick_params(labelsize=7)
-    axes[-1, 0].set_xlabel("seconds")
-    return _png(plt, fig)
+    axes[-1].set_xlabel("seconds from the onset (shaded: the event)", fontsize=9)
+    return _png(fig)
 
 
 def imi_histogram(hist: dict[str, Any]) -> str:
-    """Intervals between consecutive leg movements (thigh)."""
-    plt, fig, ax = _figure()
-    edges, counts = hist["edges_s"], hist["counts"]
+    """Histogram of the intervals between consecutive leg movements (thigh), with the 10-90 s band."""
+    fig, (ax,) = _figure()
+    edges, counts = np.asarray(hist["edges_s"], float), np.asarray(hist["counts"], float)
+    ax.axvspan(10, 90, color="#2ca02c", alpha=0.10, lw=0)
     ax.bar(edges[:-1], counts, width=hist["bin_s"], align="edge", color="#2ca02c")
-    ax.axvspan(10, 90, color="#2ca02c", alpha=0.08, lw=0)
-    ax.set_xlabel("interval between leg movements, s (shaded: 10-90 s, the periodic range)")
-    ax.set_ylabel("count")
-    return _png(plt, fig)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel("interval between leg movements, s\n(shaded: 10-90 s, the periodic range)", fontsize=9)
+    ax.set_ylabel("count", fontsize=9)
+    return _png(fig)
 
 
 def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Sequence[str]) -> str:
-    """Noise floor per channel over the night, with excluded epochs marked."""
-    plt, fig, ax = _figure()
+    """Noise floor per channel over the night (top) and excluded epochs by reason (bottom).
+
+    Parameters
+    ----------
+    epoch_s : float
+        Epoch length, s.
+    flags : ndarray, shape (n_epochs, n_channels), uint8
+        Exclusion bitmask per epoch.
+    floor_uv : ndarray, shape (n_epochs, n_channels)
+        Noise floor per epoch, µV.
+    labels : sequence of str
+    """
+    from matplotlib.patches import Patch
+
+    from ..dsp.result import reason_of
+
+    fig, (top, bottom) = _figure(height_in=2.4 + 0.35 * len(labels), rows=2, sharex=True,
+                                 gridspec_kw={"height_ratios": [3, 0.6 + 0.5 * len(labels)]})
     t = np.arange(len(floor_uv)) * epoch_s / 3600
     for c, lab in enumerate(labels):
-        ax.plot(t, floor_uv[:, c], lw=0.8, label=lab)
-        bad = flags[:, c] != 0
-        ax.scatter(t[bad], floor_uv[bad, c], s=3, color="#d62728")
-    ax.set_xlabel("hours from the start (red: excluded epochs)")
-    ax.set_ylabel("noise floor, µV")
-    ax.legend(fontsize=7)
-    return _png(plt, fig)
+        top.plot(t, floor_uv[:, c], lw=0.9, label=lab)
+    top.set_ylabel("noise floor, µV", fontsize=9)
+    top.legend(fontsize=8, frameon=False)
+    seen = set()
+    for c in range(flags.shape[1]):
+        reasons = np.array([reason_of(int(f)) for f in flags[:, c]])
+        for reason in sorted(set(reasons) - {""}):
+            seen.add(reason)
+            on = np.concatenate([[False], reasons == reason, [False]])
+            starts, stops = np.flatnonzero(on[1:] & ~on[:-1]), np.flatnonzero(~on[1:] & on[:-1])
+            bottom.broken_barh([(a * epoch_s / 3600, (b - a) * epoch_s / 3600) for a, b in zip(starts, stops)],
+                               (c - 0.4, 0.8), color=REASON_COLOURS.get(reason, "#999999"))
+    bottom.set_yticks(range(len(labels)), labels)
+    bottom.set_ylim(-0.6, len(labels) - 0.4)
+    bottom.set_xlim(0, max(len(floor_uv) * epoch_s / 3600, 1e-3))
+    bottom.set_xlabel("hours from the start", fontsize=9)
+    handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=r.replace("_", " ")) for r in sorted(seen)]
+    if handles:
+        bottom.legend(handles=handles, fontsize=7, ncols=min(len(handles), 4), loc="upper center",
+                      bbox_to_anchor=(0.5, -0.9), frameon=False, title="excluded epochs", title_fontsize=7)
+    return _png(fig)
 
 
 def trend(rows: Sequence[dict[str, Any]]) -> str:
-    """Twitch rate per night and its 7-night mean."""
-    plt, fig, ax = _figure()
+    """Twitch rate per night and its 7-night mean (``Store.trend`` rows)."""
+    fig, (ax,) = _figure()
     dates = [r["date"][5:] for r in rows]
-    ax.plot(dates, [r["twitch_per_hour"] or 0 for r in rows], "o-", lw=1, label="per night")
-    ax.plot(dates, [r["rolling7_twitch_per_hour"] or 0 for r in rows], lw=2, alpha=0.7, label="7-night mean")
-    ax.set_ylabel("twitches per hour")
+    rate = [np.nan if r["twitch_per_hour"] is None else r["twitch_per_hour"] for r in rows]
+    mean = [np.nan if r["rolling7_twitch_per_hour"] is None else r["rolling7_twitch_per_hour"] for r in rows]
+    ax.plot(dates, rate, "o-", lw=1, ms=4, label="per night")
+    ax.plot(dates, mean, lw=2, alpha=0.7, label="7-night mean")
+    ax.set_ylabel("twitches per hour", fontsize=9)
+    ax.set_ylim(bottom=0)
     ax.tick_params(axis="x", labelsize=7, rotation=45)
-    ax.legend(fontsize=7)
-    return _png(plt, fig)
+    ax.legend(fontsize=8, frameon=False)
+    return _png(fig)

@@ -1,0 +1,162 @@
+"""What a report shows, as plain data, and how it is gathered from the history database.
+
+:class:`ReportInput` (one night) and :class:`DoctorInput` (the summary for an appointment)
+hold only plain values -- dicts, lists, arrays, events -- so the HTML can be built and tested
+without a database. :func:`report_input` and :func:`doctor_input` fill them from a
+:class:`~kneeemg.store.Store`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from ..events import Event, ExcludedInterval
+from .traces import Snippet, night_snippets
+
+log = logging.getLogger(__name__)
+
+#: Nights shown in the trend of the night report.
+TREND_NIGHTS = 14
+#: Days covered by the doctor's summary.
+DOCTOR_DAYS = 28
+
+
+@dataclass
+class ReportInput:
+    """Everything the night report shows.
+
+    Attributes
+    ----------
+    date : str or None
+        The evening the night began (YYYY-MM-DD).
+    recording_s, usable_s, lost_s : float
+        Recorded, usable and lost time, s.
+    labels : tuple of str
+        Channel names.
+    metrics : dict
+        :meth:`kneeemg.metrics.NightMetrics.as_dict` of the night.
+    events : list of Event
+        Twitches, spasms and cramps.
+    excluded : list of ExcludedInterval
+        Artefact time per channel.
+    epoch_s : float or None
+        Epoch length of ``epoch_flags`` and ``floor_uv``, s (None when not stored).
+    epoch_flags : ndarray, shape (n_epochs, n_channels), uint8, or None
+        Exclusion bitmask per epoch (0 = usable).
+    floor_uv : ndarray, shape (n_epochs, n_channels), or None
+        Noise floor per epoch, µV.
+    diary : dict or None
+        The diary entry of that day (``DiaryDay.as_dict()``).
+    guidance : dict or None
+        :func:`kneeemg.guidance.guidance_for_report` output.
+    trend : list of dict
+        :meth:`kneeemg.store.Store.trend` rows, oldest first.
+    trend_words : str
+        The trend's direction in a sentence.
+    snippets : list of Snippet
+        Filtered EMG around chosen events.
+    snippets_note : str
+        Why there are no traces, when there are none.
+    """
+
+    date: str | None
+    recording_s: float
+    usable_s: float
+    lost_s: float
+    labels: tuple[str, ...]
+    metrics: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+    excluded: list[ExcludedInterval] = field(default_factory=list)
+    epoch_s: float | None = None
+    epoch_flags: np.ndarray | None = None
+    floor_uv: np.ndarray | None = None
+    diary: dict[str, Any] | None = None
+    guidance: dict[str, Any] | None = None
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    trend_words: str = ""
+    snippets: list[Snippet] = field(default_factory=list)
+    snippets_note: str = ""
+
+
+@dataclass
+class DoctorInput:
+    """Everything the doctor's summary shows.
+
+    Attributes
+    ----------
+    profile : dict
+        ``Profile.as_dict()``.
+    days : list of dict
+        Diary entries (``DiaryDay.as_dict()``) of the period, oldest first.
+    trend : list of dict
+        :meth:`kneeemg.store.Store.trend` rows, oldest first.
+    trend_words : str
+        The trend's direction in a sentence.
+    guidance : dict or None
+        :func:`kneeemg.guidance.guidance_for_report` output.
+    today : datetime.date
+        The day the summary is written (for "how long it has been going on").
+    """
+
+    profile: dict[str, Any]
+    days: list[dict[str, Any]]
+    trend: list[dict[str, Any]]
+    trend_words: str = ""
+    guidance: dict[str, Any] | None = None
+    today: date = field(default_factory=date.today)
+
+
+def guidance_dict(store: Any) -> dict[str, Any]:
+    """Triage the store's case (profile, diary, recent nights) for a report."""
+    from ..guidance import guidance_for_report, triage
+
+    case = store.case_for_triage()
+    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"]))
+
+
+def _trend_words(rows: list[dict[str, Any]]) -> str:
+    from ..trends import direction
+
+    return direction(rows)
+
+
+def report_input(store: Any, night: int | str | None = None, recording: Any = None) -> ReportInput:
+    """Gather one night's report from the history (the latest night when ``night`` is None).
+
+    Parameters
+    ----------
+    store : kneeemg.store.Store
+    night : int or str, optional
+        Night id or date.
+    recording : kneeemg.io.base.Recording, optional
+        The night's recording, when it is not (or no longer) a file on disk; else the file
+        the night was imported from is read for the EMG traces.
+    """
+    n = store.night(night)
+    events = store.events(n.id)
+    epochs = store.epochs(n.id)
+    trend = store.trend(TREND_NIGHTS)
+    day = store.day(n.date) if n.date else None
+    snippets, note = night_snippets(n, events, recording)
+    return ReportInput(
+        date=n.date, recording_s=n.recording_s, usable_s=n.usable_s, lost_s=n.lost_s, labels=tuple(n.labels),
+        metrics=n.metrics, events=events, excluded=store.excluded(n.id),
+        epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
+        floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
+        guidance=guidance_dict(store), trend=trend, trend_words=_trend_words(trend),
+        snippets=snippets, snippets_note=note)
+
+
+def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
+    """Gather the doctor's summary: the profile and the last :data:`DOCTOR_DAYS` days."""
+    store.night()  # a clear error when there are no nights yet
+    trend = store.trend(DOCTOR_DAYS)
+    first = trend[0]["date"] if trend else None
+    days = [d.as_dict() for d in store.days(since=first)]
+    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=_trend_words(trend),
+                       guidance=guidance_dict(store), today=today or date.today())

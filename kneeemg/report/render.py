@@ -1,0 +1,322 @@
+"""HTML of the night report and of the doctor's summary, from plain inputs.
+
+Every piece of text that comes from the user or from a file (diary notes, medications,
+channel names, paths) goes through :func:`esc`. The page carries its own stylesheet
+(``report.css``) and its figures as ``data:`` PNGs, so it opens offline.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+from importlib import resources
+from typing import Any, Sequence
+
+from . import plots
+from .model import DoctorInput, ReportInput
+
+LEVEL_WORDS = {"monitor": "Keep an eye on it", "self_care": "Try the changes below",
+               "see_doctor": "Make an appointment with a doctor", "see_doctor_asap": "See a doctor soon"}
+PLURALS = {"twitch": "twitches", "spasm": "spasms", "cramp": "cramps"}
+FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
+
+
+def esc(x: Any) -> str:
+    """HTML-escaped text of ``x`` (quotes included)."""
+    return html.escape(str(x), quote=True)
+
+
+def hours_minutes(seconds: float) -> str:
+    """``"7 h 05 min"`` (or ``"12 min"`` under an hour)."""
+    h, m = divmod(int(round(seconds / 60)), 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min"
+
+
+def rate_words(rate: float | None) -> str:
+    """A rate per hour rounded for reading: whole numbers from 10 up, one decimal below."""
+    if rate is None:
+        return "-"
+    return f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _img(b64: str, alt: str) -> str:
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _section(title: str, inner: str, cls: str = "") -> str:
+    head = f"<h2>{esc(title)}</h2>" if title else ""
+    attr = f' class="{cls}"' if cls else ""
+    return f"<section{attr}>{head}{inner}</section>"
+
+
+def _page(title: str, body: Sequence[str]) -> str:
+    css = resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{css}</style></head><body><main>" + "".join(body)
+            + f"<footer>{esc(FOOTER)}</footer></main></body></html>\n")
+
+
+# --------------------------------------------------------------------------- night report
+def summary_words(inp: ReportInput) -> str:
+    """The night in a few plain sentences (recorded and usable time, counts, rates, sides)."""
+    m = inp.metrics
+    counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
+    parts = [f"You had the sensor on for {hours_minutes(inp.recording_s)}; {hours_minutes(inp.usable_s)} of it was usable."]
+    tw = counts.get("twitch", 0)
+    rate = rates.get("twitch")
+    parts.append(f"Your knee twitched {tw} times" + (f" (about {rate_words(rate)} an hour)." if rate is not None and tw else "."))
+    extra = []
+    if counts.get("spasm"):
+        extra.append(f"{_plural(counts['spasm'], 'spasm')} of half a second to ten seconds (the longest {m.get('longest_spasm_s', 0):.1f} s)")
+    if counts.get("cramp"):
+        extra.append(f"{_plural(counts['cramp'], 'cramp')} longer than ten seconds (the longest {m.get('longest_cramp_s', 0):.0f} s)")
+    if extra:
+        parts.append("There " + ("was " if len(extra) == 1 and extra[0].startswith("1 ") else "were ") + " and ".join(extra) + ".")
+    sides = m.get("sides") or {}
+    if len(sides) == 2 and tw:
+        (a, ca), (b, cb) = ((k, v.get("twitch", 0)) for k, v in sides.items())
+        if ca != cb:
+            more, n_more = (a, ca) if ca > cb else (b, cb)
+            parts.append(f"{n_more} of the {tw} twitches were on the {more} channel.")
+    busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
+    if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
+        parts.append(f"The busiest hour was {busiest['clock']} ({busiest['twitch']} twitches).")
+    clusters = (m.get("clusters") or {}).get("count", 0)
+    if clusters:
+        parts.append(f"Twitches came in {_plural(clusters, 'cluster')}.")
+    if inp.lost_s:
+        parts.append(f"{hours_minutes(inp.lost_s)} of signal was lost on the way from the sensor.")
+    return " ".join(parts)
+
+
+def _numbers_table(inp: ReportInput) -> str:
+    m = inp.metrics
+    counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
+    amp, dur = m.get("amplitude_uv", {}), m.get("duration_s", {})
+    rows = ["<tr><th></th><th class='num'>count</th><th class='num'>per usable hour</th><th class='num'>median peak, µV</th>"
+            "<th class='num'>median length</th></tr>"]
+    for kind in ("twitch", "spasm", "cramp"):
+        med_amp = (amp.get(kind) or {}).get("median")
+        med_dur = (dur.get(kind) or {}).get("median")
+        length = "-" if med_dur is None else (f"{med_dur * 1000:.0f} ms" if kind == "twitch" else f"{med_dur:.1f} s")
+        rows.append(f"<tr><td>{PLURALS[kind]}</td><td class='num'>{counts.get(kind, 0)}</td>"
+                    f"<td class='num'>{rate_words(rates.get(kind))}</td>"
+                    f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f}'}</td><td class='num'>{length}</td></tr>")
+    table = "<div class='scroll'><table>" + "".join(rows) + "</table></div>"
+    sides = m.get("sides") or {}
+    if len(sides) > 1:
+        table += "<p class='note'>By channel: " + esc("; ".join(
+            f"{k}: {v.get('twitch', 0)} twitches, {v.get('spasm', 0)} spasms, {v.get('cramp', 0)} cramps" for k, v in sides.items())) + ".</p>"
+    cl = m.get("clusters") or {}
+    if cl:
+        table += f"<p class='note'>Clusters: {cl.get('count', 0)} ({esc(cl.get('definition', ''))}), holding {cl.get('twitches_in_clusters', 0)} twitches.</p>"
+    return table
+
+
+def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
+    """The guidance: level, reasons, causes and advice with their sources, triggers, disclaimer."""
+    if not g:
+        return "<p class='note'>No guidance could be given.</p>"
+    level = g.get("level", "monitor")
+    parts = [f"<p><span class='level {esc(level)}'>{esc(g.get('level_text') or LEVEL_WORDS.get(level, level))}</span></p>"]
+    if g.get("reasons"):
+        parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in g["reasons"]) + "</ul>")
+    causes = g.get("causes") or []
+    if causes:
+        parts.append("<h3>Causes your information speaks for</h3><ul>")
+        for c in causes[: 3 if short else 5]:
+            because = "; ".join(e.get("reason", "") for e in c.get("evidence_for") or [])
+            parts.append(f"<li><strong>{esc(c['name'])}</strong> ({c['score']:.0%})" + (f": {esc(because)}" if because else "")
+                         + f"<br><span class='src'>Source: {esc('; '.join(c.get('sources') or []))}</span></li>")
+        parts.append("</ul>")
+    if g.get("advice") and not short:
+        parts.append("<h3>What the articles suggest</h3><ul>")
+        parts += [f"<li>{esc(a['text'])} <span class='src'>({esc(a['source'])})</span></li>" for a in g["advice"]]
+        parts.append("</ul>")
+    triggers = g.get("triggers") or []
+    if triggers:
+        parts.append("<h3>In your own diary</h3><ul>" + "".join(f"<li>{esc(t['text'])}</li>" for t in triggers) + "</ul>")
+    parts.append(f"<p class='note'><em>{esc(g.get('disclaimer', ''))}</em></p>")
+    return "".join(parts)
+
+
+def _value_words(v: Any) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(str(x).replace("_", " ") for x in v) or "none"
+    return str(v)
+
+
+def diary_html(day: dict[str, Any] | None) -> str:
+    """The diary entry as a table (every value escaped), or how to add one."""
+    if not day:
+        return "<p class='note'>No diary entry for this day. <code>kneeemg diary</code> adds one.</p>"
+    rows = "".join(f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{esc(_value_words(v))}</td></tr>"
+                   for k, v in day.items() if k != "date")
+    return f"<table>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
+
+
+def _leg_movements_html(m: dict[str, Any]) -> str:
+    lm = m.get("leg_movements") or {}
+    if not lm:
+        return "<p class='note'>No leg-movement numbers for this night.</p>"
+    idx = lm.get("plm_index")
+    text = (f"<p>{_plural(lm.get('count', 0), 'leg movement')}, {lm.get('in_series', 0)} of them in "
+            f"{_plural(lm.get('periodic_series', 0), 'periodic series')} "
+            f"({'-' if idx is None else f'{idx:.1f}'} periodic movements per usable hour; periodicity index "
+            f"{lm.get('periodicity_index') if lm.get('periodicity_index') is not None else '-'}). "
+            "They follow the sleep-lab rules (WASM 2016) but are computed from the thigh.</p>")
+    refs = m.get("references") or []
+    if refs:
+        text += "<p class='note'>For comparison (sleep-lab numbers, not from the thigh):</p><ul class='note'>" + "".join(
+            f"<li>{esc(r['name'])}: {esc(r['value'])} {esc(r.get('unit', ''))}"
+            + (f" <span class='src'>({esc(r['note'])})</span>" if r.get("note") else "") + "</li>" for r in refs) + "</ul>"
+    if lm.get("imi_histogram"):
+        text += _img(plots.imi_histogram(lm["imi_histogram"]), "histogram of intervals between leg movements, computed from the thigh")
+    return text
+
+
+def _quality_html(inp: ReportInput) -> str:
+    excl = inp.metrics.get("excluded_s") or {}
+    words = ", ".join(f"{k.replace('_', ' ')} {hours_minutes(v) if v >= 60 else f'{v:.0f} s'}" for k, v in excl.items()) or "none"
+    text = ""
+    if inp.epoch_flags is not None and inp.floor_uv is not None and inp.epoch_s and len(inp.floor_uv):
+        text += _img(plots.quality(inp.epoch_s, inp.epoch_flags, inp.floor_uv, inp.labels), "noise floor and excluded epochs over the night")
+    text += (f"<p class='note'>Excluded time by reason: {esc(words)}. A low, steady noise floor means the electrodes sat well; "
+             "excluded time is not counted in the hourly rates.</p>")
+    return text
+
+
+def render_report(inp: ReportInput) -> str:
+    """The full night report as one HTML page."""
+    m = inp.metrics
+    body = [f"<h1>Your night of {esc(inp.date or 'an unknown date')}</h1>",
+            _section("", f"<p>{esc(summary_words(inp))}</p>", "summary"),
+            _section("The night in numbers", _numbers_table(inp)),
+            _section("What it could mean", guidance_html(inp.guidance))]
+    if m.get("per_clock_hour"):
+        body.append(_section("Twitches per hour", _img(plots.per_hour(m["per_clock_hour"]), "bar chart of twitches per hour")))
+    body.append(_section("Timeline", _img(plots.timeline(inp.events, inp.excluded, inp.labels, inp.recording_s),
+                                          "timeline of events per channel, excluded time shaded")))
+    traces = (_img(plots.traces(inp.snippets), "filtered EMG around the largest spasm and typical twitches")
+              + "<p class='note'>The signal as the detector saw it: band-passed (and notched for mains hum), in µV.</p>"
+              if inp.snippets else f"<p class='note'>{esc(inp.snippets_note or 'No traces.')}</p>")
+    body.append(_section("What the muscle did", traces))
+    body.append(_section("Leg movements (computed from the thigh)", _leg_movements_html(m)))
+    body.append(_section("Signal quality", _quality_html(inp)))
+    body.append(_section("Your diary for that day", diary_html(inp.diary)))
+    trend = (_img(plots.trend(inp.trend), "twitches per hour over the last nights") if len(inp.trend) >= 2 else "")
+    body.append(_section("The last 14 nights", trend + f"<p>{esc(inp.trend_words)}</p>"))
+    return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body)
+
+
+# --------------------------------------------------------------------------- doctor's summary
+def _how_long(since: str | None, today: date) -> str:
+    if not since:
+        return "not recorded"
+    days = (today - date.fromisoformat(since)).days
+    span = f"{days} days" if days < 60 else f"about {days // 30} months"
+    return f"since {since} ({span})"
+
+
+def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
+    """What the diary shows about habits that are often changed (water, caffeine, exercise ...).
+
+    Only what was recorded: each line says on how many of the logged days it held.
+    """
+    out = []
+
+    def logged(key: str) -> list[Any]:
+        return [d[key] for d in days if d.get(key) is not None]
+
+    water = logged("water_glasses")
+    if water:
+        out.append(f"Water: {sum(w >= 8 for w in water)} of {len(water)} logged days with 8 or more glasses "
+                   f"(median {sorted(water)[len(water) // 2]} glasses)")
+    caf = logged("caffeine_drinks")
+    if caf:
+        out.append(f"Caffeine: at most one drink on {sum(c <= 1 for c in caf)} of {len(caf)} logged days "
+                   f"(most on one day: {max(caf)})")
+    alcohol = logged("alcohol_drinks")
+    if alcohol:
+        out.append(f"Alcohol: none on {sum(a == 0 for a in alcohol)} of {len(alcohol)} logged days")
+    ex = logged("exercise")
+    if ex:
+        counts = {k: ex.count(k) for k in ("none", "light", "moderate", "hard") if ex.count(k)}
+        out.append("Exercise: " + ", ".join(f"{k} on {v} days" for k, v in counts.items()))
+    warm = logged("warmed_up")
+    if warm:
+        out.append(f"Warming up before exercise on {sum(warm)} of {len(warm)} logged days")
+    sleep = logged("sleep_hours")
+    if sleep:
+        out.append(f"Sleep: {sum(sleep) / len(sleep):.1f} h a night on average over {len(sleep)} logged nights")
+    stress = logged("stress")
+    if stress:
+        out.append(f"Stress: {sum(stress) / len(stress):.1f} of 5 on average over {len(stress)} logged days")
+    out += [f"Note ({d.get('date')}): {d['notes']}" for d in days if d.get("notes")][-5:]
+    return out
+
+
+def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
+    head = ("<tr><th>night</th><th class='num'>usable h</th><th class='num'>twitches</th><th class='num'>per hour</th>"
+            "<th class='num'>spasms</th><th class='num'>cramps</th></tr>")
+    body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{r['usable_hours']:.1f}</td><td class='num'>{esc(r['twitches'])}</td>"
+                   f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])}</td>"
+                   f"<td class='num'>{esc(r['cramps'])}</td></tr>" for r in rows)
+    return f"<div class='scroll'><table>{head}{body}</table></div>"
+
+
+def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
+    rates = sorted(r["twitch_per_hour"] for r in rows if r["twitch_per_hour"] is not None)
+    if not rows:
+        return "No nights recorded."
+    text = f"{_plural(len(rows), 'night')} recorded from {rows[0]['date']} to {rows[-1]['date']}."
+    if rates:
+        med = rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2
+        text += f" Twitches per usable hour: median {rate_words(med)} (from {rate_words(rates[0])} to {rate_words(rates[-1])})."
+    spasms = sum(r["spasms"] or 0 for r in rows)
+    cramps = sum(r["cramps"] or 0 for r in rows)
+    text += f" In all {_plural(spasms, 'spasm')} and {_plural(cramps, 'cramp')}."
+    return text
+
+
+def render_doctor(inp: DoctorInput) -> str:
+    """The short summary a person brings to an appointment, as one HTML page."""
+    p = inp.profile
+
+    def listed(key: str) -> str:
+        return _value_words(p.get(key) or []) if p.get(key) else "none recorded"
+
+    body = ["<h1>Knee twitching: summary for the doctor</h1>",
+            f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from a surface EMG sensor on the front of the "
+            "thigh (quadriceps) worn at night, and the person's own diary.</p>",
+            _section("The person", "<table>"
+                     f"<tr><td>Twitching</td><td>{esc(_how_long(p.get('twitching_since'), inp.today))}</td></tr>"
+                     f"<tr><td>Age, sex</td><td>{esc(p.get('age', '-'))}, {esc(p.get('sex', '-'))}</td></tr>"
+                     f"<tr><td>Medications</td><td>{esc(listed('medications'))}</td></tr>"
+                     f"<tr><td>Known conditions</td><td>{esc(listed('conditions'))}</td></tr>"
+                     f"<tr><td>Known deficiencies</td><td>{esc(listed('known_deficiencies'))}</td></tr></table>")]
+    nights = f"<p>{esc(_nights_words(inp.trend))}</p>"
+    if len(inp.trend) >= 2:
+        nights += _img(plots.trend(inp.trend), "twitches per hour, night by night")
+    nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
+    body.append(_section("Nights measured", nights))
+    symptoms: dict[str, int] = {}
+    for d in inp.days:
+        for s in d.get("symptoms") or []:
+            symptoms[s] = symptoms.get(s, 0) + 1
+    body.append(_section("Symptoms reported", "<p>" + (esc(", ".join(f"{s.replace('_', ' ')} ({_plural(n, 'day')})"
+                                                                        for s, n in sorted(symptoms.items())))
+                                                       if symptoms else "None reported in the diary.") + "</p>"))
+    tried = tried_lines(inp.days)
+    body.append(_section("Already tried (as the diary records it)",
+                         "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in tried) + "</ul>" if tried
+                         else "<p class='note'>Nothing recorded in the diary yet.</p>"))
+    body.append(_section("Guidance from kneeemg", guidance_html(inp.guidance, short=True)))
+    return _page("kneeemg: summary for the doctor", body)
