@@ -60,8 +60,9 @@ class DetectorConfig:
         Bursts shorter than this are dropped, in s.
     long_burst_s, long_gap_s : float
         Once a burst has lasted ``long_burst_s``, it ends only after ``long_gap_s`` below the
-        offset level: a sustained contraction dips between motor-unit volleys and must not
-        break into pieces. Shorter bursts keep ``min_gap_s``, so twitches stay apart.
+        offset level (the default, 0.1 s, equals ``min_gap_s``: off). A longer gap keeps a
+        sustained contraction that dips between motor-unit volleys in one piece, but it also
+        joins movements separated by brief rests; see docs/benchmarks.md.
     twitch_max_s, spasm_max_s : float
         Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
     epoch_s : float
@@ -119,7 +120,7 @@ class DetectorConfig:
     min_gap_s: float = 0.1
     min_duration_s: float = 0.003
     long_burst_s: float = 0.3
-    long_gap_s: float = 0.3
+    long_gap_s: float = 0.1
     twitch_max_s: float = 0.5
     spasm_max_s: float = 10.0
     epoch_s: float = 1.0

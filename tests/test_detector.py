@@ -77,7 +77,7 @@ def test_events_are_reported_about_a_second_after_they_end():
         for ev in det.process(x[a : a + chunk]):
             latency.append((a + chunk) / FS - ev.offset_s)
     assert len(latency) == len(truth)
-    assert max(latency) <= 1.35  # the closing gap (0.1 s, 0.3 s for long bursts) plus one epoch
+    assert max(latency) <= 1.2  # the closing gap (0.1 s) plus one epoch
 
 
 def test_noise_alone_gives_no_events():
