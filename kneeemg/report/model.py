@@ -8,7 +8,6 @@ without a database. :func:`report_input` and :func:`doctor_input` fill them from
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,8 +16,6 @@ import numpy as np
 
 from ..events import Event, ExcludedInterval
 from .traces import Snippet, night_snippets
-
-log = logging.getLogger(__name__)
 
 #: Nights shown in the trend of the night report.
 TREND_NIGHTS = 14

@@ -1,7 +1,7 @@
 """The report's figures, drawn by matplotlib and returned as base64 PNG for inlining.
 
 Figures are made with :class:`matplotlib.figure.Figure` directly (no pyplot state, no
-backend switch), sized for a phone's width: about 5 inches wide with 8-9 pt text.
+backend switch), sized for a phone's width: 4.6 inches wide with 9-10 pt text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ KIND_COLOURS = {"twitch": "#1f77b4", "spasm": "#ff7f0e", "cramp": "#d62728"}
 REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd22", "movement": "#e377c2",
                   "mains": "#17becf", "settling": "#c7c7c7"}
 #: Figure width, inches, and resolution, dots per inch.
-WIDTH_IN = 5.2
+WIDTH_IN = 4.6
 DPI = 150
 
 
@@ -28,7 +28,7 @@ def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
     axes = fig.subplots(rows, 1, squeeze=False, **kw)[:, 0]
     for ax in axes:
-        ax.tick_params(labelsize=8)
+        ax.tick_params(labelsize=9)
         ax.spines[["top", "right"]].set_visible(False)
     return fig, axes
 
@@ -48,9 +48,9 @@ def per_hour(hours: Sequence[dict[str, Any]]) -> str:
     labels = [h["clock"] for h in hours]
     rates = [h.get("twitch_per_usable_hour") or 0 for h in hours]
     ax.bar(range(len(hours)), rates, color=KIND_COLOURS["twitch"])
-    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 6 else 0, fontsize=8)
-    ax.set_ylabel("twitches per hour", fontsize=9)
-    ax.set_xlabel("hour of the night", fontsize=9)
+    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 5 else 0, fontsize=9)
+    ax.set_ylabel("twitches per hour", fontsize=10)
+    ax.set_xlabel("hour of the night", fontsize=10)
     return _png(fig)
 
 
@@ -70,7 +70,7 @@ def timeline(events: Sequence[Event], excluded: Sequence[ExcludedInterval], labe
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.set_xlim(0, max(recording_s * h, 1e-3))
-    ax.set_xlabel("hours from the start (grey: excluded time)", fontsize=9)
+    ax.set_xlabel("hours from the start (grey: excluded time)", fontsize=10)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, ncols=3, frameon=False)
     return _png(fig)
 
@@ -82,9 +82,9 @@ def traces(snippets: Sequence[Any]) -> str:
         t = np.arange(len(s.signal_uv)) / s.fs_hz - s.event_start_s
         ax.axvspan(0, s.event_stop_s - s.event_start_s, color="#ffcc80", alpha=0.5, lw=0)
         ax.plot(t, s.signal_uv, lw=0.6, color="#222222")
-        ax.set_title(s.title, fontsize=8, loc="left")
-        ax.set_ylabel("µV", fontsize=8)
-    axes[-1].set_xlabel("seconds from the onset (shaded: the event)", fontsize=9)
+        ax.set_title(s.title, fontsize=8.5, loc="left")
+        ax.set_ylabel("µV", fontsize=9)
+    axes[-1].set_xlabel("seconds from the onset (shaded: the event)", fontsize=10)
     return _png(fig)
 
 
@@ -95,8 +95,8 @@ def imi_histogram(hist: dict[str, Any]) -> str:
     ax.axvspan(10, 90, color="#2ca02c", alpha=0.10, lw=0)
     ax.bar(edges[:-1], counts, width=hist["bin_s"], align="edge", color="#2ca02c")
     ax.set_xlim(edges[0], edges[-1])
-    ax.set_xlabel("interval between leg movements, s\n(shaded: 10-90 s, the periodic range)", fontsize=9)
-    ax.set_ylabel("count", fontsize=9)
+    ax.set_xlabel("interval between leg movements, s\n(shaded: 10-90 s, the periodic range)", fontsize=10)
+    ax.set_ylabel("count", fontsize=10)
     return _png(fig)
 
 
@@ -122,7 +122,7 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     t = np.arange(len(floor_uv)) * epoch_s / 3600
     for c, lab in enumerate(labels):
         top.plot(t, floor_uv[:, c], lw=0.9, label=lab)
-    top.set_ylabel("noise floor, µV", fontsize=9)
+    top.set_ylabel("noise floor, µV", fontsize=10)
     top.legend(fontsize=8, frameon=False)
     seen = set()
     for c in range(flags.shape[1]):
@@ -136,11 +136,11 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     bottom.set_yticks(range(len(labels)), labels)
     bottom.set_ylim(-0.6, len(labels) - 0.4)
     bottom.set_xlim(0, max(len(floor_uv) * epoch_s / 3600, 1e-3))
-    bottom.set_xlabel("hours from the start", fontsize=9)
+    bottom.set_xlabel("hours from the start", fontsize=10)
     handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=r.replace("_", " ")) for r in sorted(seen)]
     if handles:
-        bottom.legend(handles=handles, fontsize=7, ncols=min(len(handles), 4), loc="upper center",
-                      bbox_to_anchor=(0.5, -0.9), frameon=False, title="excluded epochs", title_fontsize=7)
+        bottom.legend(handles=handles, fontsize=8, ncols=min(len(handles), 3), loc="lower center",
+                      bbox_to_anchor=(0.5, 1.0), frameon=False, title="excluded epochs", title_fontsize=8)
     return _png(fig)
 
 
@@ -152,8 +152,8 @@ def trend(rows: Sequence[dict[str, Any]]) -> str:
     mean = [np.nan if r["rolling7_twitch_per_hour"] is None else r["rolling7_twitch_per_hour"] for r in rows]
     ax.plot(dates, rate, "o-", lw=1, ms=4, label="per night")
     ax.plot(dates, mean, lw=2, alpha=0.7, label="7-night mean")
-    ax.set_ylabel("twitches per hour", fontsize=9)
+    ax.set_ylabel("twitches per hour", fontsize=10)
     ax.set_ylim(bottom=0)
-    ax.tick_params(axis="x", labelsize=7, rotation=45)
+    ax.tick_params(axis="x", labelsize=8, rotation=45)
     ax.legend(fontsize=8, frameon=False)
     return _png(fig)

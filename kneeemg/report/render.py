@@ -12,6 +12,7 @@ from datetime import date
 from importlib import resources
 from typing import Any, Sequence
 
+from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
 from . import plots
 from .model import DoctorInput, ReportInput
 
@@ -27,7 +28,9 @@ def esc(x: Any) -> str:
 
 
 def hours_minutes(seconds: float) -> str:
-    """``"7 h 05 min"`` (or ``"12 min"`` under an hour)."""
+    """``"7 h 05 min"``, ``"12 min"`` under an hour, ``"40 s"`` under a minute."""
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
     h, m = divmod(int(round(seconds / 60)), 60)
     return f"{h} h {m:02d} min" if h else f"{m} min"
 
@@ -69,7 +72,10 @@ def summary_words(inp: ReportInput) -> str:
     parts = [f"You had the sensor on for {hours_minutes(inp.recording_s)}; {hours_minutes(inp.usable_s)} of it was usable."]
     tw = counts.get("twitch", 0)
     rate = rates.get("twitch")
-    parts.append(f"Your knee twitched {tw} times" + (f" (about {rate_words(rate)} an hour)." if rate is not None and tw else "."))
+    if tw:
+        parts.append(f"Your knee twitched {_plural(tw, 'time')}" + (f" (about {rate_words(rate)} an hour)." if rate is not None else "."))
+    else:
+        parts.append("No twitches were found.")
     extra = []
     if counts.get("spasm"):
         extra.append(f"{_plural(counts['spasm'], 'spasm')} of half a second to ten seconds (the longest {m.get('longest_spasm_s', 0):.1f} s)")
@@ -85,10 +91,13 @@ def summary_words(inp: ReportInput) -> str:
             parts.append(f"{n_more} of the {tw} twitches were on the {more} channel.")
     busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
     if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
-        parts.append(f"The busiest hour was {busiest['clock']} ({busiest['twitch']} twitches).")
-    clusters = (m.get("clusters") or {}).get("count", 0)
-    if clusters:
-        parts.append(f"Twitches came in {_plural(clusters, 'cluster')}.")
+        when = (f"hour {busiest['hour'] + 1} of the night" if str(busiest.get("clock", "+")).startswith("+")
+                else f"the hour from {busiest['clock']}")
+        parts.append(f"The busiest was {when}, with {busiest['twitch']} twitches.")
+    cl = m.get("clusters") or {}
+    if cl.get("count"):
+        parts.append(f"{cl.get('twitches_in_clusters', 0)} of the twitches came in {_plural(cl['count'], 'cluster')} "
+                     f"({CLUSTER_MIN_TWITCHES} or more on one channel, each within {CLUSTER_MAX_GAP_S:g} s of the one before).")
     if inp.lost_s:
         parts.append(f"{hours_minutes(inp.lost_s)} of signal was lost on the way from the sensor.")
     return " ".join(parts)
@@ -98,7 +107,7 @@ def _numbers_table(inp: ReportInput) -> str:
     m = inp.metrics
     counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
     amp, dur = m.get("amplitude_uv", {}), m.get("duration_s", {})
-    rows = ["<tr><th></th><th class='num'>count</th><th class='num'>per usable hour</th><th class='num'>median peak, µV</th>"
+    rows = ["<tr><th></th><th class='num'>count</th><th class='num'>per hour</th><th class='num'>median peak</th>"
             "<th class='num'>median length</th></tr>"]
     for kind in ("twitch", "spasm", "cramp"):
         med_amp = (amp.get(kind) or {}).get("median")
@@ -106,8 +115,9 @@ def _numbers_table(inp: ReportInput) -> str:
         length = "-" if med_dur is None else (f"{med_dur * 1000:.0f} ms" if kind == "twitch" else f"{med_dur:.1f} s")
         rows.append(f"<tr><td>{PLURALS[kind]}</td><td class='num'>{counts.get(kind, 0)}</td>"
                     f"<td class='num'>{rate_words(rates.get(kind))}</td>"
-                    f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f}'}</td><td class='num'>{length}</td></tr>")
-    table = "<div class='scroll'><table>" + "".join(rows) + "</table></div>"
+                    f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
+    table = ("<div class='scroll'><table>" + "".join(rows) + "</table></div>"
+             "<p class='note'>Rates are per usable hour; peaks are of the filtered signal, in µV.</p>")
     sides = m.get("sides") or {}
     if len(sides) > 1:
         table += "<p class='note'>By channel: " + esc("; ".join(
@@ -128,7 +138,7 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
         parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in g["reasons"]) + "</ul>")
     causes = g.get("causes") or []
     if causes:
-        parts.append("<h3>Causes your information speaks for</h3><ul>")
+        parts.append("<h3>Causes the information speaks for</h3><ul>")
         for c in causes[: 3 if short else 5]:
             because = "; ".join(e.get("reason", "") for e in c.get("evidence_for") or [])
             parts.append(f"<li><strong>{esc(c['name'])}</strong> ({c['score']:.0%})" + (f": {esc(because)}" if because else "")
@@ -237,22 +247,22 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
 
     water = logged("water_glasses")
     if water:
-        out.append(f"Water: {sum(w >= 8 for w in water)} of {len(water)} logged days with 8 or more glasses "
-                   f"(median {sorted(water)[len(water) // 2]} glasses)")
+        out.append(f"Water: {_plural(len(water), 'logged day')}, {sum(w >= 8 for w in water)} of them with 8 or more glasses "
+                   f"(median {sorted(water)[len(water) // 2]})")
     caf = logged("caffeine_drinks")
     if caf:
-        out.append(f"Caffeine: at most one drink on {sum(c <= 1 for c in caf)} of {len(caf)} logged days "
+        out.append(f"Caffeine: {_plural(len(caf), 'logged day')}, {sum(c <= 1 for c in caf)} of them with at most one drink "
                    f"(most on one day: {max(caf)})")
     alcohol = logged("alcohol_drinks")
     if alcohol:
-        out.append(f"Alcohol: none on {sum(a == 0 for a in alcohol)} of {len(alcohol)} logged days")
+        out.append(f"Alcohol: {_plural(len(alcohol), 'logged day')}, {sum(a == 0 for a in alcohol)} of them without")
     ex = logged("exercise")
     if ex:
         counts = {k: ex.count(k) for k in ("none", "light", "moderate", "hard") if ex.count(k)}
-        out.append("Exercise: " + ", ".join(f"{k} on {v} days" for k, v in counts.items()))
+        out.append("Exercise: " + ", ".join(f"{k} on {_plural(v, 'day')}" for k, v in counts.items()))
     warm = logged("warmed_up")
     if warm:
-        out.append(f"Warming up before exercise on {sum(warm)} of {len(warm)} logged days")
+        out.append(f"Warming up before exercise: {_plural(len(warm), 'logged day')}, warmed up on {sum(warm)}")
     sleep = logged("sleep_hours")
     if sleep:
         out.append(f"Sleep: {sum(sleep) / len(sleep):.1f} h a night on average over {len(sleep)} logged nights")
@@ -264,19 +274,21 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
-    head = ("<tr><th>night</th><th class='num'>usable h</th><th class='num'>twitches</th><th class='num'>per hour</th>"
-            "<th class='num'>spasms</th><th class='num'>cramps</th></tr>")
+    head = ("<tr><th>night</th><th class='num'>hours</th><th class='num'>twitches</th><th class='num'>/ hour</th>"
+            "<th class='num'>spasms / cramps</th></tr>")
     body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{r['usable_hours']:.1f}</td><td class='num'>{esc(r['twitches'])}</td>"
-                   f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])}</td>"
-                   f"<td class='num'>{esc(r['cramps'])}</td></tr>" for r in rows)
-    return f"<div class='scroll'><table>{head}{body}</table></div>"
+                   f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])} / {esc(r['cramps'])}</td>"
+                   "</tr>" for r in rows)
+    return (f"<div class='scroll'><table class='compact'>{head}{body}</table></div>"
+            "<p class='note'>hours: usable hours of signal; / hour: twitches per usable hour.</p>")
 
 
 def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     rates = sorted(r["twitch_per_hour"] for r in rows if r["twitch_per_hour"] is not None)
     if not rows:
         return "No nights recorded."
-    text = f"{_plural(len(rows), 'night')} recorded from {rows[0]['date']} to {rows[-1]['date']}."
+    text = (f"{_plural(len(rows), 'night')} recorded from {rows[0]['date']} to {rows[-1]['date']}." if len(rows) > 1
+            else f"1 night recorded, {rows[0]['date']}.")
     if rates:
         med = rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2
         text += f" Twitches per usable hour: median {rate_words(med)} (from {rate_words(rates[0])} to {rate_words(rates[-1])})."
