@@ -69,38 +69,79 @@ static size_t finish(uint8_t *out, size_t body, size_t out_cap) {
     return body + KEMG_CRC_BYTES;
 }
 
-size_t kemg_pack_data(uint8_t *out, size_t out_cap, uint64_t first_sample, uint32_t timestamp_us,
-                      uint16_t status, uint8_t fmt, const int32_t *counts, uint16_t n_samples,
-                      uint8_t n_channels) {
-    size_t nb = fmt == KEMG_FMT_S24 ? 3u : 2u;
-    size_t n = (size_t)n_samples * n_channels;
-    size_t body = KEMG_DATA_HEADER + n * nb;
-    int32_t lo = fmt == KEMG_FMT_S24 ? -8388608 : -32768, hi = fmt == KEMG_FMT_S24 ? 8388607 : 32767;
-    if (n_channels == 0 || n_channels > 64 || body + KEMG_CRC_BYTES > out_cap) return 0;
+static int crc_ok(const uint8_t *frame, size_t len) {
+    return len >= 2 + KEMG_CRC_BYTES && kemg_crc16(frame, len - KEMG_CRC_BYTES) == get16(frame + len - KEMG_CRC_BYTES);
+}
+
+static size_t lead_off_ext_bytes(uint8_t n_channels) {
+    return n_channels > 8 ? ((size_t)n_channels + 7u) / 8u - 1u : 0u;
+}
+
+size_t kemg_data_header_size(uint8_t n_channels) { return KEMG_DATA_HEADER + lead_off_ext_bytes(n_channels); }
+
+static size_t bytes_per_sample(uint8_t fmt) { return fmt == KEMG_FMT_S24 ? 3u : 2u; }
+
+size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, const int32_t *counts) {
+    size_t nb = bytes_per_sample(h->fmt), hdr = kemg_data_header_size(h->n_channels);
+    size_t n = (size_t)h->n_samples * h->n_channels, ext = lead_off_ext_bytes(h->n_channels);
+    size_t body = hdr + n * nb;
+    int32_t lo = h->fmt == KEMG_FMT_S24 ? -8388608 : -32768, hi = h->fmt == KEMG_FMT_S24 ? 8388607 : 32767;
+    if (h->n_channels == 0 || h->n_channels > KEMG_MAX_CHANNELS || h->fmt > KEMG_FMT_S24) return 0;
+    if (h->n_channels < 64 && (h->lead_off_high >> (h->n_channels > 8 ? h->n_channels - 8 : 0)) != 0) return 0;
+    if (body + KEMG_CRC_BYTES > out_cap) return 0;
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_DATA;
-    out[2] = n_channels;
-    out[3] = fmt;
-    put16(out + 4, n_samples);
-    put16(out + 6, status);
-    put32(out + 8, (uint32_t)first_sample);
-    put32(out + 12, (uint32_t)(first_sample >> 32));
-    put32(out + 16, timestamp_us);
+    out[2] = h->n_channels;
+    out[3] = h->fmt;
+    put16(out + 4, h->n_samples);
+    put16(out + 6, h->status);
+    put32(out + 8, (uint32_t)h->first_sample);
+    put32(out + 12, (uint32_t)(h->first_sample >> 32));
+    put32(out + 16, h->timestamp_us);
+    for (size_t k = 0; k < ext; k++) out[KEMG_DATA_HEADER + k] = (uint8_t)(h->lead_off_high >> (8 * k));
     for (size_t i = 0; i < n; i++) {
         int32_t v = counts[i];
-        if (v < lo || v > hi) return 0;
         uint32_t u = (uint32_t)v;
-        for (size_t b = 0; b < nb; b++) out[KEMG_DATA_HEADER + i * nb + b] = (uint8_t)(u >> (8 * b));
+        if (v < lo || v > hi) return 0;
+        for (size_t b = 0; b < nb; b++) out[hdr + i * nb + b] = (uint8_t)(u >> (8 * b));
     }
     return finish(out, body, out_cap);
 }
 
+int kemg_parse_data(const uint8_t *frame, size_t len, kemg_data_header *h, int32_t *counts, size_t max_values) {
+    size_t nb, hdr, n;
+    if (len < KEMG_DATA_HEADER + KEMG_CRC_BYTES || !crc_ok(frame, len)) return -1;
+    if (frame[0] != KEMG_VERSION || frame[1] != KEMG_T_DATA) return -1;
+    if (frame[2] == 0 || frame[2] > KEMG_MAX_CHANNELS || frame[3] > KEMG_FMT_S24) return -1;
+    nb = bytes_per_sample(frame[3]);
+    hdr = kemg_data_header_size(frame[2]);
+    n = (size_t)get16(frame + 4) * frame[2];
+    if (len != hdr + n * nb + KEMG_CRC_BYTES) return -1;
+    h->n_channels = frame[2];
+    h->fmt = frame[3];
+    h->n_samples = get16(frame + 4);
+    h->status = get16(frame + 6);
+    h->first_sample = (uint64_t)get32(frame + 8) | ((uint64_t)get32(frame + 12) << 32);
+    h->timestamp_us = get32(frame + 16);
+    h->lead_off_high = 0;
+    for (size_t k = 0; k < hdr - KEMG_DATA_HEADER; k++) h->lead_off_high |= (uint64_t)frame[KEMG_DATA_HEADER + k] << (8 * k);
+    if (counts && n <= max_values) {
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = frame + hdr + i * nb;
+            uint32_t u = nb == 3 ? (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) : (uint32_t)get16(p);
+            uint32_t sign = nb == 3 ? 0x800000u : 0x8000u;
+            counts[i] = (int32_t)(u ^ sign) - (int32_t)sign; /* sign extension without shifts of negatives */
+        }
+    }
+    return 0;
+}
+
 size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_count, uint32_t device_id,
-                      const uint8_t firmware[3], uint8_t fmt, uint8_t battery_pct, const char *const *labels,
-                      uint8_t n_channels) {
+                      const uint8_t firmware[3], uint8_t fmt, uint8_t battery_pct, uint32_t session_id,
+                      const char *const *labels, uint8_t n_channels) {
     size_t body = KEMG_INFO_HEADER + (size_t)n_channels * KEMG_LABEL_BYTES;
     uint32_t bits;
-    if (body + KEMG_CRC_BYTES > out_cap) return 0;
+    if (n_channels == 0 || n_channels > KEMG_MAX_CHANNELS || body + KEMG_CRC_BYTES > out_cap) return 0;
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_INFO;
     out[2] = n_channels;
@@ -114,7 +155,7 @@ size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_co
     out[17] = firmware[1];
     out[18] = firmware[2];
     out[19] = battery_pct;
-    memset(out + 20, 0, 4); /* reserved, keeps labels 8-byte aligned */
+    put32(out + 20, session_id);
     for (uint8_t c = 0; c < n_channels; c++) {
         uint8_t *p = out + KEMG_INFO_HEADER + (size_t)c * KEMG_LABEL_BYTES;
         memset(p, 0, KEMG_LABEL_BYTES);
@@ -123,8 +164,14 @@ size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_co
     return finish(out, body, out_cap);
 }
 
-static int crc_ok(const uint8_t *frame, size_t len) {
-    return len >= 2 + KEMG_CRC_BYTES && kemg_crc16(frame, len - KEMG_CRC_BYTES) == get16(frame + len - KEMG_CRC_BYTES);
+size_t kemg_pack_command(uint8_t *out, size_t out_cap, uint8_t command, uint32_t argument) {
+    if (out_cap < KEMG_COMMAND_BYTES) return 0;
+    out[0] = KEMG_VERSION;
+    out[1] = KEMG_T_COMMAND;
+    out[2] = command;
+    out[3] = 0;
+    put32(out + 4, argument);
+    return finish(out, 8, out_cap);
 }
 
 int kemg_parse_command(const uint8_t *frame, size_t len, uint8_t *command, uint32_t *argument) {
@@ -135,24 +182,42 @@ int kemg_parse_command(const uint8_t *frame, size_t len, uint8_t *command, uint3
     return 0;
 }
 
-int kemg_parse_data_header(const uint8_t *frame, size_t len, uint8_t *n_channels, uint8_t *fmt,
-                           uint16_t *n_samples, uint16_t *status, uint64_t *first_sample, uint32_t *timestamp_us) {
-    size_t nb;
-    if (len < KEMG_DATA_HEADER + KEMG_CRC_BYTES || !crc_ok(frame, len)) return -1;
-    if (frame[0] != KEMG_VERSION || frame[1] != KEMG_T_DATA || frame[2] == 0 || frame[3] > KEMG_FMT_S24) return -1;
-    nb = frame[3] == KEMG_FMT_S24 ? 3u : 2u;
-    if (len != KEMG_DATA_HEADER + (size_t)get16(frame + 4) * frame[2] * nb + KEMG_CRC_BYTES) return -1;
-    *n_channels = frame[2];
-    *fmt = frame[3];
-    *n_samples = get16(frame + 4);
-    *status = get16(frame + 6);
-    *first_sample = (uint64_t)get32(frame + 8) | ((uint64_t)get32(frame + 12) << 32);
-    *timestamp_us = get32(frame + 16);
-    return 0;
+static uint16_t samples_fitting(int room, uint8_t n_channels, uint8_t fmt) {
+    int per = (int)n_channels * (int)bytes_per_sample(fmt);
+    int fixed = (int)kemg_data_header_size(n_channels) + (int)KEMG_CRC_BYTES;
+    int n = (room > fixed && per > 0) ? (room - fixed) / per : 0;
+    return (uint16_t)(n > 0xFFFF ? 0xFFFF : n);
 }
 
 uint16_t kemg_samples_per_notification(uint16_t mtu, uint8_t n_channels, uint8_t fmt) {
-    int room = (int)mtu - 3 - (int)KEMG_DATA_HEADER - (int)KEMG_CRC_BYTES;
-    int per = (int)n_channels * (fmt == KEMG_FMT_S24 ? 3 : 2);
-    return (uint16_t)(room > 0 && per > 0 ? room / per : 0);
+    uint16_t fit = samples_fitting((int)mtu - 3, n_channels, fmt);
+    uint16_t full = samples_fitting((int)KEMG_BLE_FULL_MTU - 3, n_channels, fmt);
+    return fit < full ? fit : full;
+}
+
+uint16_t kemg_ble_plan(uint16_t mtu, uint8_t n_channels, uint8_t fmt, int *fragmented) {
+    uint16_t full = kemg_samples_per_notification(KEMG_BLE_FULL_MTU, n_channels, fmt);
+    uint16_t fit = kemg_samples_per_notification(mtu, n_channels, fmt);
+    uint16_t least = full < KEMG_MIN_SAMPLES_PER_NOTIFICATION ? full : KEMG_MIN_SAMPLES_PER_NOTIFICATION;
+    *fragmented = 0;
+    if (mtu < 23 || full == 0) return 0;
+    if (fit >= least && fit > 0) return fit;
+    *fragmented = 1;
+    return full;
+}
+
+size_t kemg_fragment(const uint8_t *frame, size_t len, uint16_t mtu, unsigned index, uint8_t *out, size_t out_cap) {
+    size_t chunk, start, n, count;
+    if (mtu < 23) return 0;
+    chunk = (size_t)mtu - 3 - KEMG_FRAGMENT_HEADER;
+    count = (len + chunk - 1) / chunk;
+    if (count == 0 || count > KEMG_MAX_FRAGMENTS || index >= count) return 0;
+    start = (size_t)index * chunk;
+    n = len - start < chunk ? len - start : chunk;
+    if (out_cap < KEMG_FRAGMENT_HEADER + n) return 0;
+    out[0] = KEMG_VERSION;
+    out[1] = KEMG_T_FRAGMENT;
+    out[2] = (uint8_t)(index | (index + 1 == count ? KEMG_FRAGMENT_LAST : 0u));
+    memcpy(out + KEMG_FRAGMENT_HEADER, frame + start, n);
+    return KEMG_FRAGMENT_HEADER + n;
 }

@@ -1,12 +1,18 @@
-"""The sensor's wire protocol (``docs/protocol.md``): frames, CRC, COBS framing.
+"""The sensor's wire protocol (``docs/protocol.md``): frames, CRC, COBS, BLE fragments.
 
-One frame format serves both links: a BLE notification carries one frame as it is; on
-serial, each frame is COBS-encoded and followed by a zero byte, so a reader
-resynchronises after garbage. All integers are little-endian.
+One frame format serves both links. A BLE notification carries one frame as it is (or, at
+a small ATT MTU, one fragment of it); on serial, each frame is COBS-encoded and followed by
+a zero byte, so a reader resynchronises after garbage. All integers are little-endian.
+
+>>> import numpy as np
+>>> raw = encode_frame(DataFrame(first_sample=0, timestamp_us=0, counts=np.zeros((4, 2), np.int32)))
+>>> decode_frame(raw).n_samples
+4
 """
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -19,20 +25,27 @@ VERSION = 1
 T_DATA = 1
 T_INFO = 2
 T_COMMAND = 4
+T_FRAGMENT = 5
 FMT_S16 = 0
 FMT_S24 = 1
 BYTES_PER_SAMPLE = {FMT_S16: 2, FMT_S24: 3}
+MAX_CHANNELS = 64
 DATA_HEADER = struct.Struct("<BBBBHHQI")  # version type n_channels fmt n_samples status first_sample timestamp_us
-INFO_HEADER = struct.Struct("<BBBBffIBBBB4x")  # version type n_channels fmt fs uv_per_count device_id fw x3 battery, 4 reserved
+INFO_HEADER = struct.Struct("<BBBBffIBBBBI")  # version type n_channels fmt fs uv_per_count device_id fw*3 battery session
 COMMAND = struct.Struct("<BBBBI")  # version type command reserved argument
 LABEL_BYTES = 8
 CRC_BYTES = 2
+FRAGMENT_HEADER = 3  # version, type 5, index (bit 7: last fragment)
+FRAGMENT_LAST = 0x80
+MAX_FRAGMENTS = 128
+BLE_FULL_MTU = 247  # the MTU the host asks for: 244 bytes per notification
+MIN_SAMPLES_PER_NOTIFICATION = 8
 
 # Status bits of a data frame.
 STATUS_LEAD_OFF_MASK = 0x00FF  # lead-off, channels 0-7 (bit n = channel n)
 STATUS_SATURATION = 0x0100
 STATUS_BATTERY_LOW = 0x0200
-STATUS_LEAD_OFF_HIGH = 0x0400  # lead-off on some channel 8 or above
+STATUS_LEAD_OFF_HIGH = 0x0400  # lead-off on some channel 8-63 (which ones: DataFrame.lead_off_high)
 
 # BLE GATT: a custom service, plus the standard Battery Service (0x180F, level 0x2A19).
 SERVICE_UUID = "6b6e6565-6d67-4000-8000-00805f9b34fb"
@@ -57,37 +70,19 @@ class Command(IntEnum):
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
     """CRC-16/CCITT-FALSE: polynomial 0x1021, initial 0xFFFF, no reflection, no final XOR.
 
-    ``crc16(b"123456789") == 0x29B1``.
+    ``crc16(b"123456789") == 0x29B1``. (``binascii.crc_hqx`` is this CRC with a given
+    initial value.)
     """
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    return binascii.crc_hqx(data, crc)
 
 
-def _crc_fast(data: bytes) -> int:
-    table = _crc_table()
-    crc = 0xFFFF
-    for byte in data:
-        crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
-    return crc
+def _lead_off_ext_bytes(n_channels: int) -> int:
+    return (n_channels + 7) // 8 - 1 if n_channels > 8 else 0
 
 
-_TABLE: list[int] = []
-
-
-def _crc_table() -> list[int]:
-    if not _TABLE:
-        _TABLE.extend(_crc_byte(i) for i in range(256))
-    return _TABLE
-
-
-def _crc_byte(i: int) -> int:
-    crc = i << 8
-    for _ in range(8):
-        crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+def data_header_size(n_channels: int) -> int:
+    """Bytes of a data frame's header: 20, plus the lead-off extension above 8 channels."""
+    return DATA_HEADER.size + _lead_off_ext_bytes(n_channels)
 
 
 @dataclass(frozen=True)
@@ -103,9 +98,11 @@ class DataFrame:
     counts : ndarray, shape (n_samples, n_channels), int32
         Raw ADC counts; multiply by the info frame's ``uv_per_count`` for µV.
     status : int
-        Status bits (``STATUS_*``).
+        Status bits (``STATUS_*``): lead-off of channels 0-7 in bits 0-7.
     fmt : int
         ``FMT_S24`` or ``FMT_S16``.
+    lead_off_high : int
+        Lead-off of channels 8-63 (bit k = channel 8 + k); only with more than 8 channels.
     """
 
     first_sample: int
@@ -113,6 +110,7 @@ class DataFrame:
     counts: np.ndarray
     status: int = 0
     fmt: int = FMT_S24
+    lead_off_high: int = 0
 
     @property
     def n_samples(self) -> int:
@@ -120,12 +118,18 @@ class DataFrame:
 
     @property
     def lead_off(self) -> list[int]:
-        return [c for c in range(8) if self.status & (1 << c)]
+        """Channels whose electrode is off, in order."""
+        mask = (self.status & STATUS_LEAD_OFF_MASK) | (self.lead_off_high << 8)
+        return [c for c in range(int(self.counts.shape[1])) if mask >> c & 1]
 
 
 @dataclass(frozen=True)
 class InfoFrame:
-    """What the sensor announces about itself."""
+    """What the sensor announces about itself.
+
+    ``session_id`` changes whenever the sample counter restarts (a new START after STOP,
+    or a reboot), so a host can tell a restarted counter from duplicated frames.
+    """
 
     fs_hz: float
     uv_per_count: float
@@ -134,6 +138,7 @@ class InfoFrame:
     firmware: tuple[int, int, int]
     fmt: int = FMT_S24
     battery_pct: int = 100
+    session_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,113 +149,139 @@ class CommandFrame:
     argument: int = 0
 
 
-def encode_frame(frame: DataFrame | InfoFrame | CommandFrame) -> bytes:
+Frame = DataFrame | InfoFrame | CommandFrame
+
+
+def _encode_data(frame: DataFrame) -> bytes:
+    counts = np.asarray(frame.counts)
+    if counts.ndim != 2 or not 1 <= counts.shape[1] <= MAX_CHANNELS or counts.shape[0] > 0xFFFF:
+        raise ProtocolError(f"counts must have shape (n_samples <= 65535, 1-64 channels), not {counts.shape}")
+    if frame.fmt not in BYTES_PER_SAMPLE:
+        raise ProtocolError(f"unknown sample format {frame.fmt}; use FMT_S24 or FMT_S16")
+    nch, nb = counts.shape[1], BYTES_PER_SAMPLE[frame.fmt]
+    lo, hi = -(1 << (8 * nb - 1)), (1 << (8 * nb - 1)) - 1
+    if counts.size and (counts.min() < lo or counts.max() > hi):
+        raise ProtocolError(f"a sample is outside the {8 * nb}-bit range [{lo}, {hi}]")
+    ext = _lead_off_ext_bytes(nch)
+    if not 0 <= frame.lead_off_high < 1 << (8 * ext) or frame.lead_off_high >> max(nch - 8, 0):
+        raise ProtocolError(f"lead_off_high {frame.lead_off_high:#x} names a channel this {nch}-channel frame does not have")
+    if not 0 <= frame.status <= 0xFFFF or not 0 <= frame.first_sample < 1 << 64:
+        raise ProtocolError("status must fit 16 bits and first_sample 64 bits")
+    raw = counts.astype("<i4").reshape(-1).view(np.uint8).reshape(-1, 4)[:, :nb].tobytes()
+    head = DATA_HEADER.pack(VERSION, T_DATA, nch, frame.fmt, counts.shape[0], frame.status, frame.first_sample,
+                            frame.timestamp_us & 0xFFFFFFFF)
+    return head + frame.lead_off_high.to_bytes(ext, "little") + raw
+
+
+def encode_frame(frame: Frame) -> bytes:
     """The frame as bytes, CRC included (unframed: a BLE notification carries exactly this)."""
     if isinstance(frame, DataFrame):
-        counts = np.asarray(frame.counts)
-        if counts.ndim != 2 or not 1 <= counts.shape[1] <= 64:
-            raise ProtocolError(f"counts must have shape (n_samples, 1-64 channels), not {counts.shape}")
-        nb = BYTES_PER_SAMPLE[frame.fmt]
-        lo, hi = -(1 << (8 * nb - 1)), (1 << (8 * nb - 1)) - 1
-        if counts.size and (counts.min() < lo or counts.max() > hi):
-            raise ProtocolError(f"a sample is outside the {8 * nb}-bit range")
-        raw = counts.astype("<i4").reshape(-1).view(np.uint8).reshape(-1, 4)[:, :nb].tobytes()
-        body = DATA_HEADER.pack(VERSION, T_DATA, counts.shape[1], frame.fmt, counts.shape[0], frame.status,
-                                frame.first_sample, frame.timestamp_us & 0xFFFFFFFF) + raw
+        body = _encode_data(frame)
     elif isinstance(frame, InfoFrame):
+        if not 1 <= len(frame.labels) <= MAX_CHANNELS:
+            raise ProtocolError(f"an info frame needs 1-64 channel labels, not {len(frame.labels)}")
         labels = b"".join(lab.encode("ascii", "replace")[:LABEL_BYTES].ljust(LABEL_BYTES, b"\0") for lab in frame.labels)
         body = INFO_HEADER.pack(VERSION, T_INFO, len(frame.labels), frame.fmt, frame.fs_hz, frame.uv_per_count,
-                                frame.device_id, *frame.firmware, frame.battery_pct) + labels
+                                frame.device_id, *frame.firmware, frame.battery_pct, frame.session_id) + labels
     elif isinstance(frame, CommandFrame):
         body = COMMAND.pack(VERSION, T_COMMAND, int(frame.command), 0, frame.argument)
     else:
         raise TypeError(f"cannot encode {type(frame).__name__}")
-    return body + struct.pack("<H", _crc_fast(body))
+    return body + struct.pack("<H", crc16(body))
 
 
-def decode_frame(raw: bytes) -> DataFrame | InfoFrame | CommandFrame:
+def encode_command(command: Command, argument: int = 0) -> bytes:
+    """A command frame's bytes (what the host writes to the control characteristic)."""
+    return encode_frame(CommandFrame(Command(command), argument))
+
+
+def _decode_samples(payload: bytes, n: int, nch: int, nb: int) -> np.ndarray:
+    """Little-endian 16/24-bit two's complement samples to int32, shape (n, nch), vectorised."""
+    b = np.frombuffer(payload, dtype=np.uint8).reshape(-1, nb).astype(np.int32)
+    v = b[:, 0] | (b[:, 1] << 8)
+    if nb == 3:
+        v |= b[:, 2] << 16
+    sign = 1 << (8 * nb - 1)
+    return ((v ^ sign) - sign).reshape(n, nch)
+
+
+def decode_frame(raw: bytes) -> Frame:
     """Decode one frame; raise :class:`ProtocolError` if it is damaged."""
+    raw = bytes(raw)
     if len(raw) < 2 + CRC_BYTES:
-        raise ProtocolError(f"frame of {len(raw)} bytes is too short")
+        raise ProtocolError(f"frame of {len(raw)} bytes is too short (truncated)")
     body, crc = raw[:-CRC_BYTES], struct.unpack("<H", raw[-CRC_BYTES:])[0]
-    if _crc_fast(body) != crc:
-        raise ProtocolError("frame failed its CRC")
+    if crc16(body) != crc:
+        raise ProtocolError(f"frame of {len(raw)} bytes failed its CRC (damaged or truncated)")
     version, kind = body[0], body[1]
     if version != VERSION:
-        raise ProtocolError(f"frame has protocol version {version}; this host speaks version {VERSION}")
+        raise ProtocolError(f"frame has protocol version {version}; this host speaks version {VERSION}: update kneeemg")
     if kind == T_DATA:
         if len(body) < DATA_HEADER.size:
-            raise ProtocolError("data frame is truncated")
+            raise ProtocolError(f"data frame of {len(raw)} bytes is shorter than its header (length)")
         _, _, nch, fmt, n, status, first, ts = DATA_HEADER.unpack_from(body)
-        if fmt not in BYTES_PER_SAMPLE or nch == 0:
-            raise ProtocolError(f"data frame has an unknown sample format {fmt} or no channels")
-        nb = BYTES_PER_SAMPLE[fmt]
-        payload = body[DATA_HEADER.size :]
-        if len(payload) != n * nch * nb:
-            raise ProtocolError(f"data frame holds {len(payload)} sample bytes, expected {n * nch * nb}")
-        b = np.frombuffer(payload, dtype=np.uint8).reshape(-1, nb)
-        wide = np.zeros((len(b), 4), dtype=np.uint8)
-        wide[:, :nb] = b
-        wide[:, nb:] = np.where(b[:, nb - 1 : nb] & 0x80, 0xFF, 0)  # sign extension
-        counts = wide.reshape(-1).view("<i4").reshape(n, nch).astype(np.int32)
-        return DataFrame(first, ts, counts, status, fmt)
+        if fmt not in BYTES_PER_SAMPLE or not 1 <= nch <= MAX_CHANNELS:
+            raise ProtocolError(f"data frame has sample format {fmt} and {nch} channels; expected format 0/1 and 1-64 channels")
+        nb, hdr = BYTES_PER_SAMPLE[fmt], data_header_size(nch)
+        if len(body) != hdr + n * nch * nb:
+            raise ProtocolError(f"data frame length {len(raw)} does not match its header ({n} samples x {nch} channels)")
+        high = int.from_bytes(body[DATA_HEADER.size : hdr], "little")
+        return DataFrame(first, ts, _decode_samples(body[hdr:], n, nch, nb), status, fmt, high)
     if kind == T_INFO:
         if len(body) < INFO_HEADER.size:
-            raise ProtocolError("info frame is truncated")
-        _, _, nch, fmt, fs, upc, dev, fa, fb, fc, batt = INFO_HEADER.unpack_from(body)
+            raise ProtocolError(f"info frame of {len(raw)} bytes is shorter than its header (length)")
+        _, _, nch, fmt, fs, upc, dev, fa, fb, fc, batt, session = INFO_HEADER.unpack_from(body)
         lab = body[INFO_HEADER.size :]
         if len(lab) != nch * LABEL_BYTES:
-            raise ProtocolError("info frame has the wrong number of label bytes")
+            raise ProtocolError(f"info frame length {len(raw)} does not match its {nch} channel labels")
         labels = tuple(lab[i * LABEL_BYTES : (i + 1) * LABEL_BYTES].rstrip(b"\0").decode("ascii", "replace") for i in range(nch))
-        return InfoFrame(float(fs), float(upc), labels, dev, (fa, fb, fc), fmt, batt)
+        return InfoFrame(float(fs), float(upc), labels, dev, (fa, fb, fc), fmt, batt, session)
     if kind == T_COMMAND:
         if len(body) != COMMAND.size:
-            raise ProtocolError("command frame has the wrong length")
+            raise ProtocolError(f"command frame length {len(raw)} is not {COMMAND.size + CRC_BYTES}")
         _, _, cmd, _, arg = COMMAND.unpack(body)
         try:
             return CommandFrame(Command(cmd), arg)
         except ValueError:
             raise ProtocolError(f"unknown command {cmd}") from None
+    if kind == T_FRAGMENT:
+        raise ProtocolError("this is a BLE fragment, not a frame; feed notifications to a BleReassembler (type)")
     raise ProtocolError(f"unknown frame type {kind}")
 
 
 def cobs_encode(data: bytes) -> bytes:
     """Consistent Overhead Byte Stuffing: the result holds no zero byte."""
     out = bytearray()
-    block = bytearray()
-    for byte in data:
-        if byte == 0:
-            out.append(len(block) + 1)
-            out += block
-            block.clear()
-        else:
-            block.append(byte)
-            if len(block) == 254:
-                out.append(255)
-                out += block
-                block.clear()
-    out.append(len(block) + 1)
-    out += block
+    for part in bytes(data).split(b"\0"):
+        while len(part) >= 254:  # a full block of 254 non-zero bytes: code 0xFF, no implied zero
+            out.append(255)
+            out += part[:254]
+            part = part[254:]
+        out.append(len(part) + 1)
+        out += part
     return bytes(out)
 
 
 def cobs_decode(data: bytes) -> bytes:
-    """Inverse of :func:`cobs_encode`; raise ProtocolError on a malformed block."""
-    out = bytearray()
-    i = 0
-    while i < len(data):
+    """Inverse of :func:`cobs_encode`; raise :class:`ProtocolError` on a malformed block."""
+    data = bytes(data)
+    if b"\0" in data:
+        raise ProtocolError("malformed COBS block (holds a zero byte)")
+    parts = []
+    i, n = 0, len(data)
+    while i < n:
         code = data[i]
-        if code == 0 or i + code > len(data):
-            raise ProtocolError("malformed COBS block")
-        block = data[i + 1 : i + code]
-        out += block
-        i += code
-        if code < 255 and i < len(data):
-            out.append(0)
-    return bytes(out)
+        end = i + code
+        if end > n:
+            raise ProtocolError("malformed COBS block (runs past the end)")
+        parts.append(data[i + 1 : end])
+        if code < 255 and end < n:
+            parts.append(b"\0")
+        i = end
+    return b"".join(parts)
 
 
-def serial_encode(frame: DataFrame | InfoFrame | CommandFrame) -> bytes:
+def serial_encode(frame: Frame) -> bytes:
     """A frame as sent on serial: COBS-encoded, then a zero byte."""
     return cobs_encode(encode_frame(frame)) + b"\0"
 
@@ -258,7 +289,7 @@ def serial_encode(frame: DataFrame | InfoFrame | CommandFrame) -> bytes:
 @dataclass
 class DeframerStats:
     frames: int = 0
-    bad_frames: int = 0  # COBS or CRC failures
+    bad_frames: int = 0  # COBS, CRC, length, version or type failures
     garbage_bytes: int = 0
 
 
@@ -274,18 +305,15 @@ class SerialDeframer:
     stats: DeframerStats = field(default_factory=DeframerStats)
     _buf: bytearray = field(default_factory=bytearray)
 
-    def feed(self, data: bytes) -> list[DataFrame | InfoFrame | CommandFrame]:
-        out = []
+    def feed(self, data: bytes) -> list[Frame]:
+        out: list[Frame] = []
         self._buf += data
-        while True:
-            k = self._buf.find(0)
-            if k < 0:
-                if len(self._buf) > self.max_frame:
-                    self.stats.garbage_bytes += len(self._buf)
-                    self._buf.clear()
-                return out
-            chunk = bytes(self._buf[:k])
-            del self._buf[: k + 1]
+        parts = self._buf.split(b"\0")
+        self._buf = parts.pop()  # the unfinished tail
+        if len(self._buf) > self.max_frame:
+            self.stats.garbage_bytes += len(self._buf)
+            self._buf = bytearray()
+        for chunk in parts:
             if not chunk:
                 continue
             try:
@@ -294,9 +322,81 @@ class SerialDeframer:
             except ProtocolError:
                 self.stats.bad_frames += 1
                 self.stats.garbage_bytes += len(chunk)
+        return out
 
 
 def samples_per_frame(mtu: int, n_channels: int, fmt: int = FMT_S24) -> int:
-    """Samples per channel that fit one BLE notification at ``mtu`` (ATT payload = MTU - 3)."""
-    room = mtu - 3 - DATA_HEADER.size - CRC_BYTES
-    return max(0, room // (n_channels * BYTES_PER_SAMPLE[fmt]))
+    """Samples per channel of a data frame that fits one notification at ATT ``mtu``
+    (payload MTU - 3), at most what fits at MTU 247; 0 if not even one fits."""
+
+    def fitting(room: int) -> int:
+        return max(0, (room - data_header_size(n_channels) - CRC_BYTES) // (n_channels * BYTES_PER_SAMPLE[fmt]))
+
+    return min(fitting(mtu - 3), fitting(BLE_FULL_MTU - 3))
+
+
+def ble_plan(mtu: int, n_channels: int, fmt: int = FMT_S24) -> tuple[int, bool]:
+    """How the device sends data at ATT ``mtu``: (samples per channel per frame, fragmented).
+
+    Whole frames, one per notification, while at least min(8, what fits MTU 247) samples
+    fit; below that, frames sized for MTU 247 split into fragments. (0, False) if nothing
+    can be sent.
+    """
+    full, fit = samples_per_frame(BLE_FULL_MTU, n_channels, fmt), samples_per_frame(mtu, n_channels, fmt)
+    if mtu < 23 or full == 0:
+        return 0, False
+    if fit >= max(1, min(MIN_SAMPLES_PER_NOTIFICATION, full)):
+        return fit, False
+    return full, True
+
+
+def ble_fragments(raw: bytes, mtu: int) -> list[bytes]:
+    """A frame split into BLE notifications of at most ``mtu - 3`` bytes (a 3-byte fragment
+    header each); a single-element list of the frame itself if it fits one notification."""
+    if len(raw) <= mtu - 3:
+        return [bytes(raw)]
+    if mtu < 23:
+        raise ProtocolError(f"ATT MTU {mtu} is below the BLE minimum of 23")
+    chunk = mtu - 3 - FRAGMENT_HEADER
+    pieces = [raw[i : i + chunk] for i in range(0, len(raw), chunk)]
+    if len(pieces) > MAX_FRAGMENTS:
+        raise ProtocolError(f"a {len(raw)}-byte frame needs more than {MAX_FRAGMENTS} fragments at MTU {mtu}")
+    return [bytes([VERSION, T_FRAGMENT, i | (FRAGMENT_LAST if i == len(pieces) - 1 else 0)]) + p for i, p in enumerate(pieces)]
+
+
+@dataclass
+class BleReassembler:
+    """BLE notifications in, decoded frames out: whole frames pass through, fragments are
+    joined (a fragment out of sequence discards the frame it belonged to).
+
+    ``stats.bad_frames`` counts frames that failed to decode or were cut short.
+    """
+
+    stats: DeframerStats = field(default_factory=DeframerStats)
+    _parts: list[bytes] = field(default_factory=list)
+
+    def feed(self, notification: bytes) -> list[Frame]:
+        data = bytes(notification)
+        if len(data) >= FRAGMENT_HEADER and data[0] == VERSION and data[1] == T_FRAGMENT:
+            index, last = data[2] & 0x7F, bool(data[2] & FRAGMENT_LAST)
+            if index != len(self._parts):  # a lost or repeated fragment
+                if self._parts:
+                    self.stats.bad_frames += 1
+                self._parts = []
+                if index != 0:
+                    self.stats.garbage_bytes += len(data)
+                    return []
+            self._parts.append(data[FRAGMENT_HEADER:])
+            if not last:
+                return []
+            data, self._parts = b"".join(self._parts), []
+        elif self._parts:  # a whole frame while fragments were pending: that frame was cut short
+            self.stats.bad_frames += 1
+            self._parts = []
+        try:
+            frame = decode_frame(data)
+        except ProtocolError:
+            self.stats.bad_frames += 1
+            return []
+        self.stats.frames += 1
+        return [frame]
