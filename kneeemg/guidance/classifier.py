@@ -1,11 +1,14 @@
 """The transparent classifier: escalation level, ranked causes with evidence, advice.
 
-Cause scores are posterior probabilities from log-odds: the prior odds of the cause times
-the likelihood ratio of every piece of evidence that is present (a feature that is
-``True``). Every prior and ratio is in ``kb.toml`` with its reason. A cause is listed only
-when something the person gave speaks for it. The level is the highest that any rule
-reaches; every rule can only fire more often when a symptom, a worse night or more days of
-twitching are added, so the level never drops when the evidence gets worse.
+A cause's score is a posterior probability from log-odds::
+
+    log-odds = log(prior / (1 - prior)) + sum(log(lr) for every piece of evidence present)
+    score    = 1 / (1 + exp(-log-odds))
+
+where a piece of evidence is present when its feature is ``True``. Every prior and ratio
+is in ``kb.toml`` with its reason. A cause with nothing the person gave speaking for it is
+not ranked: its score stays at its prior and it is listed under ``unranked``. The level
+comes from :mod:`kneeemg.guidance.rules`, independent of the scores.
 """
 
 from __future__ import annotations
@@ -17,18 +20,25 @@ from typing import Any, Mapping, Sequence
 
 from ..diary import validate_day, validate_profile
 from ..errors import InputError
-from .features import LIFESTYLE, LISTED_MEDICINES, WARNING_SYMPTOMS, TriageConfig, compute_features, night_rate
-from .kb import KnowledgeBase, load_kb
+from .features import TriageConfig, compute_features
+from .kb import LEVELS, KnowledgeBase, load_kb
+from .rules import FiredRule, escalate, level_of
 
-LEVELS = ("monitor", "self_care", "see_doctor", "see_doctor_asap")
 DISCLAIMER = ("This is guidance, not a diagnosis. It comes from two public articles on knee twitching and from what "
               "you recorded; only a doctor can examine you and decide what is going on.")
-NIGHT_FIELDS = {"date": "date", "usable_hours": float, "twitches": int, "spasms": int, "cramps": int,
-                "longest_cramp_s": float, "periodic_series": int}
+#: Night fields: name -> (kind, required). Other EMG features may be added; the ones below are checked.
+NIGHT_FIELDS: dict[str, tuple[str, bool]] = {
+    "date": ("date", True), "usable_hours": ("float", True), "twitches": ("int", True), "spasms": ("int", False),
+    "cramps": ("int", False), "longest_cramp_s": ("float", False), "periodic_series": ("int", False),
+    "twitch_rate_per_hour": ("float", False), "clusters": ("int", False), "plm_index_thigh": ("float", False),
+    "twitches_left": ("int", False), "twitches_right": ("int", False),
+}
 
 
 @dataclass
 class CauseScore:
+    """One ranked cause with every number behind its score."""
+
     id: str
     name: str
     score: float
@@ -40,40 +50,88 @@ class CauseScore:
     description: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "score": round(self.score, 4), "evidence_for": self.evidence_for,
+        return {"id": self.id, "name": self.name, "score": round(self.score, 4), "prior": self.prior,
+                "log_odds": round(self.log_odds, 3), "evidence_for": self.evidence_for,
                 "evidence_against": self.evidence_against, "sources": self.sources, "description": self.description}
 
 
 @dataclass
 class TriageResult:
-    """What the guidance says about a case."""
+    """What the guidance says about a case (see :func:`triage`)."""
 
     level: str
     reasons: list[str]
     causes: list[CauseScore]
     advice: list[dict[str, str]]
     triggers: list[dict[str, Any]] = field(default_factory=list)
+    rules: list[FiredRule] = field(default_factory=list)
+    hidden: list[CauseScore] = field(default_factory=list)
+    unranked: list[dict[str, Any]] = field(default_factory=list)
+    config: TriageConfig = field(default_factory=TriageConfig)
     disclaimer: str = DISCLAIMER
 
     def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: level, reasons, causes (highest first), advice, triggers, rules, unranked, disclaimer."""
         return {"level": self.level, "reasons": self.reasons, "causes": [c.as_dict() for c in self.causes],
-                "advice": self.advice, "triggers": self.triggers, "disclaimer": self.disclaimer}
+                "advice": self.advice, "triggers": self.triggers, "rules": [r.as_dict() for r in self.rules],
+                "unranked": self.unranked, "disclaimer": self.disclaimer}
 
     def explain(self) -> str:
-        """Every number behind the ranking, in words."""
-        lines = [f"Level: {self.level}"]
-        lines += [f"  because: {r}" for r in self.reasons]
-        for c in self.causes:
-            lines.append(f"{c.name} [{c.id}]: prior {c.prior:.3f} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
+        """A readable walk-through of every number: rules, thresholds, priors, ratios, scores."""
+        cfg = self.config
+        lines = [f"Level: {self.level} (levels from lowest: {', '.join(LEVELS)}; the highest rule that fired decides)."]
+        for r in self.rules:
+            lines.append(f"  [{r.level}] {r.rule}: {r.facts}")
+            lines.append(f"      {r.text} (Source: {r.source}.)")
+        lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {cfg.frequent_min_nights} nights with "
+                     f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {cfg.frequent_window_days} days; persistent = "
+                     f"{cfg.persistent_days}+ days; no improvement = {cfg.improvement_days}+ healthier days.")
+        lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)).")
+        for c in self.causes + self.hidden:
+            shown = "" if c in self.causes else f" -- below {cfg.min_listed_score:.0%}, not listed"
+            lines.append(f"{c.name} [{c.id}]: prior {c.prior:.3g} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
             for e in c.evidence_for + c.evidence_against:
-                lines.append(f"    x {e['lr']:g} ({math.log(e['lr']):+.2f}): {e['reason']} -- {e['source']}")
-            lines.append(f"    = log-odds {c.log_odds:+.2f}, probability {c.score:.3f}")
+                lines.append(f"    {'for' if e in c.evidence_for else 'against'}: x {e['lr']:g} (log {math.log(e['lr']):+.2f}) "
+                             f"{e['reason']} -- {e['source']}")
+            lines.append(f"    = log-odds {c.log_odds:+.2f}, score {c.score:.1%}{shown}")
+        if self.unranked:
+            lines.append("Not ranked (nothing you gave speaks for them; they keep their prior): "
+                         + ", ".join(f"{u['id']} {u['prior']:.3g}" for u in self.unranked) + ".")
+        for t in self.triggers:
+            lines.append(f"Your own nights: {t['text']} (dispersion {t['dispersion']:g}.)")
         lines.append(self.disclaimer)
         return "\n".join(lines)
 
 
-def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict, list[dict], list[dict]]:
-    """Checked profile, diary days and nights of a case; InputError names the bad field."""
+def _night_value(kind: str, raw: Any, where: str) -> Any:
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw).strip()).isoformat()
+        except ValueError:
+            raise InputError(f"{where}={raw!r} is not a date; use YYYY-MM-DD") from None
+    if isinstance(raw, bool):
+        raise InputError(f"{where}={raw!r} is not a number")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{where}={raw!r} must be a finite number of at least 0")
+    if kind == "int":
+        if value != int(value):
+            raise InputError(f"{where}={raw!r} must be a whole number")
+        return int(value)
+    return value
+
+
+def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Checked profile, diary days and nights of a case.
+
+    Raises
+    ------
+    InputError
+        One line naming the bad field, e.g. ``case.json: nights[2].twitches=-1 must be ...``.
+    """
     if not isinstance(case, Mapping):
         raise InputError(f"{where}: expected an object with profile, diary and nights")
     unknown = set(case) - {"profile", "diary", "nights"}
@@ -84,52 +142,51 @@ def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict, l
     nights = case.get("nights") or []
     if not isinstance(diary, list) or not isinstance(nights, list):
         raise InputError(f"{where}: diary and nights must be lists")
-    days = [validate_day(d, where=f"{where}: diary[{i}]").as_dict() for i, d in enumerate(diary)]
+    days = []
+    for i, d in enumerate(diary):
+        day = validate_day(d, where=f"{where}: diary[{i}]").as_dict()
+        if not day.get("date"):
+            raise InputError(f"{where}: diary[{i}].date is missing; every day needs the date its night began")
+        days.append(day)
     checked = []
     for i, n in enumerate(nights):
         if not isinstance(n, Mapping):
             raise InputError(f"{where}: nights[{i}] must be an object")
         row = dict(n)
-        for key, kind in NIGHT_FIELDS.items():
-            if key not in n:
-                if key in ("date", "usable_hours", "twitches"):
+        for key, (kind, required) in NIGHT_FIELDS.items():
+            if n.get(key) is None:
+                if required:
                     raise InputError(f"{where}: nights[{i}].{key} is missing")
-                row[key] = 0
+                row.pop(key, None)
                 continue
-            try:
-                row[key] = date.fromisoformat(str(n[key])).isoformat() if kind == "date" else kind(n[key])
-            except (TypeError, ValueError):
-                raise InputError(f"{where}: nights[{i}].{key}={n[key]!r} is not a valid {'date' if kind == 'date' else 'number'}") from None
-            if kind != "date" and row[key] < 0:
-                raise InputError(f"{where}: nights[{i}].{key}={n[key]!r} must not be negative")
+            row[key] = _night_value(kind, n[key], f"{where}: nights[{i}].{key}")
         checked.append(row)
-    return profile, days, checked
+    return profile, days, _merge_same_date(checked)
 
 
-def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str, Any]] = (), nights: Sequence[Mapping[str, Any]] = (),
-           config: TriageConfig | None = None, kb: KnowledgeBase | None = None) -> TriageResult:
-    """Escalation level, causes and advice for a person's profile, diary and nights.
-
-    Inputs are validated first (see :func:`validate_case`).
-    """
-    cfg = config or TriageConfig()
-    kb = kb or load_kb()
-    prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
-    feats = compute_features(prof, days, nts, cfg)
-    causes = [c for c in _score_causes(kb, feats) if c.score >= cfg.min_listed_score]
-    level, reasons, rule_advice = _escalate(kb, cfg, prof, days, nts, feats)
-    advice: list[dict[str, str]] = list(rule_advice)
-    for c in causes[:5]:
-        for a in kb.causes[c.id]["advice"]:
-            item = {"text": a["text"], "source": kb.cite(a["doc"], a["heading"])}
-            if item not in advice:
-                advice.append(item)
-    from .triggers import personal_triggers
-
-    return TriageResult(level, reasons, causes, advice, personal_triggers(days, nts, cfg))
+#: Fields added up when one night was recorded in parts (two entries with the same date).
+_SUMMED = ("usable_hours", "twitches", "spasms", "cramps", "periodic_series", "clusters", "twitches_left", "twitches_right")
 
 
-def _score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None]) -> list[CauseScore]:
+def _merge_same_date(nights: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nights in date order, entries with the same date merged (counts and hours added up)."""
+    by_date: dict[str, dict[str, Any]] = {}
+    for n in nights:
+        if n["date"] not in by_date:
+            by_date[n["date"]] = dict(n)
+            continue
+        m = by_date[n["date"]]
+        for key in _SUMMED:
+            if key in n or key in m:
+                m[key] = m.get(key, 0) + n.get(key, 0)
+        m["longest_cramp_s"] = max(m.get("longest_cramp_s", 0.0), n.get("longest_cramp_s", 0.0))
+        for key in ("twitch_rate_per_hour", "plm_index_thigh"):
+            m.pop(key, None)  # a rate of one part is not the night's rate
+    return [by_date[k] for k in sorted(by_date)]
+
+
+def score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None]) -> list[CauseScore]:
+    """Every cause's score from the features present, highest first (ties by id)."""
     out = []
     for cid, c in kb.causes.items():
         log_odds = math.log(c["prior"] / (1 - c["prior"]))
@@ -139,8 +196,6 @@ def _score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None]) -> list[C
                 item = {"feature": e["feature"], "reason": e["reason"], "lr": e["lr"], "source": kb.cite(e["doc"], e["heading"])}
                 (ev_for if e["dir"] == "for" else ev_against).append(item)
                 log_odds += math.log(e["lr"])
-        if not ev_for:
-            continue  # never ranked on evidence the person did not give
         score = 1.0 / (1.0 + math.exp(-log_odds))
         out.append(CauseScore(cid, c["name"], score, log_odds, c["prior"], ev_for, ev_against,
                               [kb.cite(s["doc"], s["heading"]) for s in c["sources"]], c["description"]))
@@ -148,59 +203,71 @@ def _score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None]) -> list[C
     return out
 
 
-def _escalate(kb: KnowledgeBase, cfg: TriageConfig, prof: Mapping[str, Any], days: Sequence[Mapping[str, Any]],
-              nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None]) -> tuple[str, list[str], list[dict[str, str]]]:
-    level = 0
-    fired: list[tuple[int, str]] = []
+def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str, Any]] = (), nights: Sequence[Mapping[str, Any]] = (),
+           config: TriageConfig | None = None, kb: KnowledgeBase | None = None, today: date | None = None) -> TriageResult:
+    """Escalation level, causes and advice for a person's profile, diary and nights.
+
+    Parameters
+    ----------
+    profile : mapping or None
+        Profile fields (``docs/diary.md``); missing fields are unknown.
+    diary : sequence of mappings
+        Day entries, each with its ``date``.
+    nights : sequence of mappings
+        At least ``date``, ``usable_hours`` and ``twitches`` (plus ``spasms``, ``cramps``,
+        ``longest_cramp_s``, ``periodic_series``, ``twitches_left``, ``twitches_right`` ...).
+    config : TriageConfig, optional
+        Thresholds (defaults documented in ``docs/guidance.md``).
+    kb : KnowledgeBase, optional
+        Defaults to the packaged one.
+    today : date, optional
+        The day of the triage (default: today); ``twitching_since`` counts up to the later
+        of this and the latest entry of the case.
+
+    Returns
+    -------
+    TriageResult
+
+    Raises
+    ------
+    InputError
+        For a bad field, named in one line.
+    """
+    from .triggers import personal_triggers
+
+    cfg = config or TriageConfig()
+    kb = kb or load_kb()
+    prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
+    triggers = personal_triggers(days, nts, cfg)
+    feats = compute_features(prof, days, nts, cfg, triggers)
+    scored = score_causes(kb, feats)
+    with_evidence = [c for c in scored if c.evidence_for]
+    causes = [c for c in with_evidence if c.score >= cfg.min_listed_score]
+    hidden = [c for c in with_evidence if c.score < cfg.min_listed_score]
+    unranked = [{"id": c.id, "prior": c.prior, "evidence_against": c.evidence_against} for c in scored if not c.evidence_for]
+    fired = escalate(kb, cfg, prof, days, nts, feats, today=today)
+    level = level_of(fired)
+    reasons = [f.sentence() for f in fired if f.level == level]
+    advice = _advice(kb, cfg, level, causes, feats)
+    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg)
+
+
+def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[CauseScore],
+            feats: Mapping[str, bool | None]) -> list[dict[str, str]]:
     advice: list[dict[str, str]] = []
 
-    def rule(name: str, lvl: int, why: str) -> None:
-        nonlocal level
-        r = kb.rules[name]
-        level = max(level, lvl)
-        fired.append((lvl, f"{why} {r['text']} ({kb.cite(r['doc'], r['heading'])})"))
+    def add(text: str, source: str) -> None:
+        item = {"text": text, "source": source}
+        if item not in advice:
+            advice.append(item)
 
-    signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True]
-    for w in signs:
-        rule("warning_sign", 3, f"You reported {w['text']} ({kb.cite(w['doc'], w['heading'])}).")
-    twitching_nights = [n for n in nights if n["twitches"] > 0 or n["spasms"] > 0 or n["cramps"] > 0]
-    twitching = bool(twitching_nights) or not nights  # without nights, the person reports twitching by using the tool
-    frequent = [n for n in nights if (night_rate(n) or 0) >= cfg.frequent_rate_per_h]
-    if len(frequent) >= cfg.frequent_min_nights:
-        rule("frequent", 2, f"{len(frequent)} nights had {cfg.frequent_rate_per_h:g} or more twitches per hour "
-                            f"(this tool's threshold for frequent).")
-    span = _span_days(twitching_nights)
-    since = prof.get("twitching_since")
-    latest = _latest_date(days, nights) or date.today()
-    since_days = (latest - date.fromisoformat(since)).days if since and latest else None
-    if span >= cfg.persistent_days or (since_days is not None and since_days >= cfg.persistent_days):
-        what = f"twitching nights span {span} days" if span >= cfg.persistent_days else f"twitching began {since_days} days ago"
-        rule("persistent", 2, f"The {what} ({cfg.persistent_days} days or more count as persistent here).")
-    meds = [m for m in LISTED_MEDICINES if feats.get(f"med_{m}")]
-    if meds and twitching:
-        rule("medication", 2, f"You take a medicine the articles link to twitching ({', '.join(meds)}).")
-    if feats.get("known_deficiency"):
-        rule("deficiency", 2, f"A deficiency is known ({', '.join(prof.get('known_deficiencies', []))}).")
-    healthy = [d for d in days if (d.get("water_glasses") or 0) >= cfg.good_water_glasses and d.get("caffeine_drinks", 0) <= 1]
-    if len(healthy) >= cfg.improvement_days and nights and nights[-1]["twitches"] > 0:
-        rule("no_improvement", 2, f"Healthier habits were logged on {len(healthy)} days and the knee still twitched on the latest night.")
-    known = [c for c in ("neuromyotonia", "als", "multiple_sclerosis", "parkinsons", "peroneal_nerve_injury") if feats.get(f"cond_{c}")]
-    if known and twitching:
-        rule("known_condition", 2, f"You have a known condition ({', '.join(k.replace('_', ' ') for k in known)}).")
-    lifestyle = [f for f in LIFESTYLE if feats.get(f)]
-    if twitching and lifestyle:
-        rule("self_care", 1, f"Everyday factors were logged ({', '.join(x.replace('_', ' ') for x in lifestyle)}).")
-    if level == 0:
-        rule("monitor", 0, "Nothing in what you recorded calls for more than keeping an eye on it.")
-    reasons = [text for lvl, text in fired if lvl == level]  # the rules that decided the level
-    return LEVELS[level], reasons, advice
-
-
-def _span_days(nights: Sequence[Mapping[str, Any]]) -> int:
-    dates = sorted(date.fromisoformat(n["date"]) for n in nights)
-    return (dates[-1] - dates[0]).days + 1 if dates else 0
-
-
-def _latest_date(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]]) -> date | None:
-    ds = [date.fromisoformat(x["date"]) for x in [*days, *nights] if x.get("date")]
-    return max(ds) if ds else None
+    for c in causes[: cfg.max_listed_causes]:
+        if c.score < cfg.advice_min_score:
+            break
+        for a in kb.causes[c.id]["advice"]:
+            if not a.get("when") or any(feats.get(f) is True for f in a["when"]):
+                add(a["text"], kb.cite(a["doc"], a["heading"]))
+    for a in kb.general_advice:
+        if level in a["levels"]:
+            add(a["text"], kb.cite(a["doc"], a["heading"]))
+    return advice

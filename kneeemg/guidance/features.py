@@ -1,8 +1,10 @@
 """Facts the guidance reasons with, computed from a case (profile, diary days, nights).
 
-Each feature is ``True``, ``False`` or ``None`` (unknown: the fields it needs were not
-given). Only a feature that is ``True`` counts as evidence, so nothing is ever concluded
-from a field the person left empty. Thresholds live in :class:`TriageConfig`.
+Each feature is ``True``, ``False`` or ``None``. ``None`` means unknown: the fields it
+needs were not given. Only a feature that is ``True`` counts as evidence (for or against a
+cause), so nothing is ever concluded from a field the person left empty, and an empty
+field never reads as "no". :data:`FEATURE_INPUTS` names the input fields behind each
+feature; every threshold lives in :class:`TriageConfig`.
 """
 
 from __future__ import annotations
@@ -10,16 +12,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from ..diary import SYMPTOMS
+from ..diary import CONDITIONS, SYMPTOMS
+from ..errors import ConfigError
 
-#: Medicines the documents name as possible causes of twitching.
-LISTED_MEDICINES = ("diuretic", "corticosteroid", "oestrogen", "antidepressant")
-#: Warning-sign symptoms (the escalation to see_doctor_asap).
+#: Medicines the documents name as possible causes of twitching (profile ``medications``).
+LISTED_MEDICINES = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "stimulant")
+#: Warning-sign symptoms: any of them on any diary day gives ``see_doctor_asap``.
 WARNING_SYMPTOMS = ("severe_pain", "swelling", "redness", "weakness", "numbness", "stiffness", "fever", "chills",
                     "skin_color_change")
-#: Features that are everyday lifestyle factors (the self_care level).
-LIFESTYLE = ("high_caffeine", "late_caffeine", "stimulant_use", "alcohol", "low_water", "hard_exercise", "no_warm_up",
-             "activity_change", "long_sitting", "long_standing", "high_stress", "high_anxiety", "short_sleep")
+#: The other symptoms: twitching "accompanied by other symptoms" gives ``see_doctor``.
+OTHER_SYMPTOMS = tuple(s for s in SYMPTOMS if s not in WARNING_SYMPTOMS)
+#: Everyday factors: twitching with any of them gives at least ``self_care``.
+LIFESTYLE = ("high_caffeine", "late_caffeine", "stimulant_use", "alcohol", "low_water", "hard_exercise", "late_exercise",
+             "no_warm_up", "activity_change", "long_sitting", "long_standing", "high_stress", "high_anxiety", "short_sleep")
+#: The everyday factors in words.
+LIFESTYLE_WORDS = {
+    "high_caffeine": "a lot of caffeine", "late_caffeine": "caffeine close to bed", "stimulant_use": "a stimulant",
+    "alcohol": "alcohol", "low_water": "little water", "hard_exercise": "hard exercise", "late_exercise": "exercise close to bed",
+    "no_warm_up": "exercise without a warm-up", "activity_change": "a sudden change in activity",
+    "long_sitting": "long sitting", "long_standing": "long standing", "high_stress": "high stress",
+    "high_anxiety": "strong anxiety", "short_sleep": "short sleep",
+}
+#: Diary factors compared across nights by :mod:`kneeemg.guidance.triggers` (feature ``trigger_<name>``).
+TRIGGER_FACTORS = ("caffeine", "late_caffeine", "water", "alcohol", "stress", "anxiety", "hard_exercise", "late_exercise",
+                   "sitting", "standing", "activity_change", "sleep")
+
+#: The input fields each feature is computed from ("nights" = the EMG nights).
+FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
+    "hard_exercise": ("exercise",), "no_exercise": ("exercise",),
+    "late_exercise": ("exercise", "exercise_hours_before_bed"), "no_warm_up": ("exercise", "warmed_up"),
+    "long_sitting": ("sitting_hours",), "long_standing": ("standing_hours",), "activity_change": ("activity_change",),
+    "low_water": ("water_glasses",), "good_water": ("water_glasses",),
+    "alcohol": ("alcohol_drinks",), "no_alcohol": ("alcohol_drinks",),
+    "high_caffeine": ("caffeine_drinks",), "late_caffeine": ("caffeine_last_hours_before_bed",),
+    "no_caffeine": ("caffeine_drinks",), "stimulant_use": ("stimulants", "medications"),
+    "high_stress": ("stress",), "low_stress": ("stress",), "high_anxiety": ("anxiety",), "low_anxiety": ("anxiety",),
+    "short_sleep": ("sleep_hours",),
+    **{s: ("symptoms",) for s in SYMPTOMS},
+    **{f"med_{m}": ("medications",) for m in LISTED_MEDICINES}, "no_listed_medicine": ("medications",),
+    "known_deficiency": ("known_deficiencies",),
+    **{f"cond_{c}": ("conditions",) for c in CONDITIONS}, **{f"no_cond_{c}": ("conditions",) for c in CONDITIONS},
+    "spasms_present": ("nights",), "cramps_present": ("nights",), "many_cramps": ("nights",),
+    "one_sided": ("nights",), "both_sides": ("nights",),
+    **{f"trigger_{t}": ("nights", "diary") for t in TRIGGER_FACTORS},
+}
 
 
 @dataclass(frozen=True)
@@ -29,30 +65,67 @@ class TriageConfig:
     Attributes
     ----------
     frequent_rate_per_h : float
-        A night is "frequent" with at least this many twitches per usable hour.
+        A night counts as "frequent" with at least this many involuntary events (twitches +
+        spasms + cramps) per usable hour.
     frequent_min_nights : int
-        Twitching is frequent when at least this many nights are frequent.
+        Twitching is frequent when at least this many frequent nights ...
+    frequent_window_days : int
+        ... fall within this many calendar days ending on the latest night. Must be at least
+        ``persistent_days - 1``, which keeps the law "more nights never lower the level".
+    min_usable_hours : float
+        A night with less usable time than this gives no rate (too little to judge).
     persistent_days : int
         Twitching is persistent when twitching nights span at least this many days, or the
-        profile says it began at least this long before the latest night or diary day.
+        profile's ``twitching_since`` lies at least this long before the latest date given.
     improvement_days : int
-        Days with healthier habits logged (8+ glasses of water, at most one caffeinated
-        drink) after which continuing twitching counts as "no improvement".
-    high_caffeine_drinks, low_water_glasses, good_water_glasses, alcohol_drinks : int
-    late_caffeine_hours, long_sitting_hours, long_standing_hours, short_sleep_hours : float
+        Days with healthier habits (``good_water_glasses`` or more glasses of water and at
+        most one caffeinated drink) after which twitching on the latest night counts as "no
+        improvement after lifestyle changes".
+    high_caffeine_drinks : int
+        Caffeinated drinks in a day from which caffeine counts as a lot.
+    late_caffeine_hours : float
+        The last caffeinated drink this close to bed (h) counts as late.
+    low_water_glasses, good_water_glasses : int
+        Glasses of water at or below which a day is short of fluid; at or above which it is good.
+    alcohol_drinks : int
+        Alcoholic drinks in a day from which alcohol counts.
+    late_exercise_hours : float
+        Exercise (light or harder) this close to bed (h) counts as late.
+    long_sitting_hours, long_standing_hours : float
+        Hours of sitting or standing in a day that count as long spells.
+    short_sleep_hours : float
+        Sleep below this (h) counts as short.
     high_stress, high_anxiety : int
         Levels (0-5) from which stress and anxiety count as high; 0-1 count as low.
+    many_cramps_nights : int
+        Nights with a cramp needed for "cramps on several nights".
+    side_min_twitches : int
+        Twitches with a known side (left/right) needed before sidedness is judged.
+    one_sided_share, both_sides_share : float
+        The larger side's share of those twitches from which twitching counts as one-sided,
+        and up to which it counts as on both sides.
     trigger_min_nights : int
-        Nights with both diary and EMG needed before personal triggers are estimated.
+        Nights with both a diary entry and EMG needed before personal triggers are estimated.
     trigger_min_group : int
-        Nights needed on each side (factor present / absent).
+        Nights needed on each side of a factor (present / absent).
+    trigger_caffeine_drinks : int
+        Caffeinated drinks that make a night "after a lot of caffeine" for the trigger analysis.
+    trigger_max_ci_ratio : float
+        An association is reported only when its 95 % interval excludes 1 and its upper end
+        is at most this many times its lower end (otherwise it is uninformative).
     min_listed_score : float
         A cause is listed only when its probability reaches this, so that a rare cause with
-        a little weak evidence (ALS at 0.2 %) is not put in front of anyone.
+        a little weak evidence (ALS at 0.1 %) is not put in front of anyone.
+    max_listed_causes : int
+        At most this many causes have their advice shown ...
+    advice_min_score : float
+        ... and only those whose score reaches this.
     """
 
     frequent_rate_per_h: float = 10.0
     frequent_min_nights: int = 3
+    frequent_window_days: int = 14
+    min_usable_hours: float = 1.0
     persistent_days: int = 14
     improvement_days: int = 7
     high_caffeine_drinks: int = 4
@@ -60,14 +133,36 @@ class TriageConfig:
     low_water_glasses: int = 3
     good_water_glasses: int = 8
     alcohol_drinks: int = 2
+    late_exercise_hours: float = 3.0
     long_sitting_hours: float = 8.0
     long_standing_hours: float = 6.0
     short_sleep_hours: float = 6.0
     high_stress: int = 4
     high_anxiety: int = 4
+    many_cramps_nights: int = 2
+    side_min_twitches: int = 20
+    one_sided_share: float = 0.8
+    both_sides_share: float = 0.65
     trigger_min_nights: int = 10
     trigger_min_group: int = 3
+    trigger_caffeine_drinks: int = 3
+    trigger_max_ci_ratio: float = 4.0
     min_listed_score: float = 0.01
+    max_listed_causes: int = 5
+    advice_min_score: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.frequent_rate_per_h <= 0 or self.frequent_min_nights < 1 or self.persistent_days < 1:
+            raise ConfigError("TriageConfig: frequent_rate_per_h, frequent_min_nights and persistent_days must be positive")
+        if self.frequent_window_days < self.persistent_days - 1:
+            raise ConfigError(f"TriageConfig: frequent_window_days={self.frequent_window_days} must be at least "
+                              f"persistent_days - 1 = {self.persistent_days - 1}")
+        if not 0.5 <= self.both_sides_share < self.one_sided_share <= 1.0:
+            raise ConfigError("TriageConfig: need 0.5 <= both_sides_share < one_sided_share <= 1")
+        if self.trigger_min_group < 2 or self.trigger_min_nights < 2 * self.trigger_min_group:
+            raise ConfigError("TriageConfig: trigger_min_group must be at least 2 and trigger_min_nights at least twice it")
+        if not 0 < self.min_listed_score < 1:
+            raise ConfigError("TriageConfig: min_listed_score must lie between 0 and 1")
 
 
 def _any(days: Sequence[Mapping[str, Any]], key: str, test: Callable[[Any], bool]) -> bool | None:
@@ -80,29 +175,51 @@ def _all(days: Sequence[Mapping[str, Any]], key: str, test: Callable[[Any], bool
     return all(test(v) for v in values) if values else None
 
 
+def _true_or_unknown(flag: bool) -> bool | None:
+    """For facts that can be seen but never ruled out from a diary (``None`` when not seen)."""
+    return True if flag else None
+
+
 def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
-                     cfg: TriageConfig) -> dict[str, bool | None]:
-    """Every feature of a case; see the module docstring."""
+                     cfg: TriageConfig, triggers: Sequence[Mapping[str, Any]] = ()) -> dict[str, bool | None]:
+    """Every feature of a case (see the module docstring).
+
+    Parameters
+    ----------
+    profile, days, nights : validated case parts (see :func:`kneeemg.guidance.validate_case`).
+    cfg : TriageConfig
+    triggers : personal triggers found by :func:`kneeemg.guidance.triggers.personal_triggers`.
+
+    Returns
+    -------
+    dict
+        Feature name -> True, False or None (unknown).
+    """
     c = cfg
     f: dict[str, bool | None] = {}
+    moved = [d for d in days if d.get("exercise") not in (None, "none")]
     f["hard_exercise"] = _any(days, "exercise", lambda v: v == "hard")
     f["no_exercise"] = _all(days, "exercise", lambda v: v == "none")
+    f["late_exercise"] = _true_or_unknown(any((d.get("exercise_hours_before_bed") is not None
+                                               and d["exercise_hours_before_bed"] <= c.late_exercise_hours) for d in moved))
+    f["no_warm_up"] = _true_or_unknown(any(d.get("warmed_up") is False for d in moved))
     f["long_sitting"] = _any(days, "sitting_hours", lambda v: v >= c.long_sitting_hours)
     f["long_standing"] = _any(days, "standing_hours", lambda v: v >= c.long_standing_hours)
     f["activity_change"] = _any(days, "activity_change", lambda v: v is True)
-    f["no_warm_up"] = any(d.get("warmed_up") is False and d.get("exercise") not in (None, "none") for d in days) or None
     f["low_water"] = _any(days, "water_glasses", lambda v: v <= c.low_water_glasses)
     f["good_water"] = _all(days, "water_glasses", lambda v: v >= c.good_water_glasses)
     f["alcohol"] = _any(days, "alcohol_drinks", lambda v: v >= c.alcohol_drinks)
     f["no_alcohol"] = _all(days, "alcohol_drinks", lambda v: v == 0)
     f["high_caffeine"] = _any(days, "caffeine_drinks", lambda v: v >= c.high_caffeine_drinks)
-    f["late_caffeine"] = any(d.get("caffeine_last_hours_before_bed") is not None and d["caffeine_last_hours_before_bed"] <= c.late_caffeine_hours
-                             and d.get("caffeine_drinks", 1) > 0 for d in days) or None
+    f["late_caffeine"] = _true_or_unknown(any(d.get("caffeine_last_hours_before_bed") is not None
+                                              and d["caffeine_last_hours_before_bed"] <= c.late_caffeine_hours
+                                              and d.get("caffeine_drinks", 1) > 0 for d in days))
     meds = profile.get("medications")
-    stim_days = _any(days, "stimulants", lambda v: len(v) > 0)
-    f["stimulant_use"] = bool(stim_days) or ("stimulant" in meds if meds is not None else False) or None
+    stim_days = any(d.get("stimulants") for d in days)
+    prescribed_stim = bool(meds) and "stimulant" in meds
+    f["stimulant_use"] = _true_or_unknown(stim_days or prescribed_stim)
     no_caf = _all(days, "caffeine_drinks", lambda v: v == 0)
-    f["no_caffeine"] = True if (no_caf and not stim_days and not (meds and "stimulant" in meds)) else None
+    f["no_caffeine"] = _true_or_unknown(bool(no_caf) and not stim_days and not prescribed_stim)
     f["high_stress"] = _any(days, "stress", lambda v: v >= c.high_stress)
     f["low_stress"] = _all(days, "stress", lambda v: v <= 1)
     f["high_anxiety"] = _any(days, "anxiety", lambda v: v >= c.high_anxiety)
@@ -118,15 +235,37 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     defs = profile.get("known_deficiencies")
     f["known_deficiency"] = bool(defs) if defs is not None else None
     conds = profile.get("conditions")
-    for cond in ("arthritis", "diabetes", "back_surgery", "knee_injury", "patellar_tendonitis", "peroneal_nerve_injury",
-                 "pinched_nerve", "multiple_sclerosis", "parkinsons", "neuromyotonia", "als"):
+    for cond in CONDITIONS:
         f[f"cond_{cond}"] = (cond in conds) if conds is not None else None
-    f["spasms_present"] = any(n.get("spasms", 0) > 0 for n in nights) if nights else None
-    f["many_cramps"] = sum(1 for n in nights if n.get("cramps", 0) > 0) >= 2 if nights else None
+        f[f"no_cond_{cond}"] = (cond not in conds) if conds is not None else None
+    f.update(_night_features(nights, cfg))
+    found = {t["factor"] for t in triggers if t.get("rate_ratio", 0) > 1}
+    for t in TRIGGER_FACTORS:
+        f[f"trigger_{t}"] = _true_or_unknown(t in found)
     return {k: (None if v is None else bool(v)) for k, v in f.items()}
 
 
-def night_rate(n: Mapping[str, Any]) -> float | None:
-    """Twitches per usable hour of a case night (None without usable time)."""
-    hours = n.get("usable_hours") or 0
-    return n.get("twitches", 0) / hours if hours > 0 else None
+def _night_features(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> dict[str, bool | None]:
+    if not nights:
+        return {"spasms_present": None, "cramps_present": None, "many_cramps": None, "one_sided": None, "both_sides": None}
+    cramp_nights = sum(1 for n in nights if n.get("cramps", 0) > 0)
+    left = sum(n.get("twitches_left") or 0 for n in nights)
+    right = sum(n.get("twitches_right") or 0 for n in nights)
+    one = both = None
+    if left + right >= cfg.side_min_twitches:
+        share = max(left, right) / (left + right)
+        one, both = share >= cfg.one_sided_share, share <= cfg.both_sides_share
+    return {"spasms_present": any(n.get("spasms", 0) > 0 for n in nights), "cramps_present": cramp_nights > 0,
+            "many_cramps": cramp_nights >= cfg.many_cramps_nights, "one_sided": one, "both_sides": both}
+
+
+def night_events(n: Mapping[str, Any]) -> int:
+    """Involuntary events of a case night: twitches + spasms + cramps."""
+    return int(n.get("twitches", 0)) + int(n.get("spasms", 0)) + int(n.get("cramps", 0))
+
+
+def night_rate(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> float | None:
+    """Involuntary events per usable hour of a case night (None with too little usable time)."""
+    hours = n.get("usable_hours") or 0.0
+    least = (cfg or TriageConfig()).min_usable_hours
+    return night_events(n) / hours if hours >= least and hours > 0 else None

@@ -1,4 +1,10 @@
-"""Loading and checking the knowledge base (``kb.toml``, package data)."""
+"""Loading and checking the knowledge base (``kb.toml``, package data).
+
+The knowledge base is data, not code: causes with their priors, evidence and advice,
+warning signs and escalation rules, each citing a document and a section heading. It is
+checked completely when loaded, so a mistake in it is a one-line :class:`ConfigError`
+naming the entry, never a wrong answer later.
+"""
 
 from __future__ import annotations
 
@@ -6,59 +12,169 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from ..diary import CONDITIONS
 from ..errors import ConfigError
+from .features import FEATURE_INPUTS, WARNING_SYMPTOMS
 
 #: The cause ids the knowledge base must define.
 CAUSE_IDS = ("muscle_fatigue", "joint_overuse", "dehydration", "nutrient_deficiency", "medication_side_effect", "stimulants",
              "alcohol", "stress", "anxiety", "everyday_triggers", "arthritis", "patellar_tendonitis", "knee_injury",
              "nerve_compression", "failed_back_surgery", "peroneal_nerve_damage", "neurological_disorder", "neuromyotonia", "als")
+#: Escalation levels, lowest first.
+LEVELS = ("monitor", "self_care", "see_doctor", "see_doctor_asap")
+#: The rules the knowledge base must describe (their logic is in rules.py).
+RULE_IDS = ("warning_sign", "frequent", "persistent", "other_symptoms", "medication", "deficiency", "no_improvement",
+            "known_condition", "joint_care", "self_care", "monitor")
+#: Headings that stand for D1 passages under no heading of their own.
+PSEUDO_HEADINGS = ("(introduction)", "(closing advice)")
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
+    """The parsed knowledge base (see ``kb.toml`` for the meaning of every field)."""
+
     documents: dict[str, dict[str, str]]
     causes: dict[str, dict[str, Any]]
     warning_signs: list[dict[str, str]]
-    rules: dict[str, dict[str, str]]
+    rules: dict[str, dict[str, Any]]
+    general_advice: list[dict[str, Any]]
 
     def cite(self, doc: str, heading: str) -> str:
         """``'"Title", section "Heading"'``."""
         return f'"{self.documents[doc]["title"]}", section "{heading}"'
 
+    def cite_all(self, sources: list[dict[str, str]]) -> str:
+        """Several citations joined by "; "."""
+        return "; ".join(self.cite(s["doc"], s["heading"]) for s in sources)
+
     def citations(self) -> list[tuple[str, str]]:
-        """Every (document, heading) the knowledge base cites."""
+        """Every (document id, heading) the knowledge base cites."""
         out = []
         for c in self.causes.values():
             out += [(s["doc"], s["heading"]) for s in c["sources"]]
             out += [(a["doc"], a["heading"]) for a in c["advice"]]
             out += [(e["doc"], e["heading"]) for e in c["evidence"]]
         out += [(w["doc"], w["heading"]) for w in self.warning_signs]
-        out += [(r["doc"], r["heading"]) for r in self.rules.values()]
+        out += [(s["doc"], s["heading"]) for r in self.rules.values() for s in r["sources"]]
+        out += [(a["doc"], a["heading"]) for a in self.general_advice]
         return sorted(set(out))
 
     def texts(self) -> list[str]:
-        """Every sentence the knowledge base shows a person."""
+        """Every sentence of the knowledge base that a person can see."""
         out = []
         for c in self.causes.values():
-            out += [c["name"], c["description"], *(a["text"] for a in c["advice"]), *(e["reason"] for e in c["evidence"])]
+            out += [c["name"], c["description"], c["prior_reason"], *(a["text"] for a in c["advice"]),
+                    *(e["reason"] for e in c["evidence"])]
         out += [w["text"] for w in self.warning_signs] + [r["text"] for r in self.rules.values()]
+        out += [a["text"] for a in self.general_advice]
         return out
 
 
-@lru_cache(maxsize=1)
-def load_kb() -> KnowledgeBase:
-    """The packaged knowledge base, checked for completeness."""
-    raw = tomllib.loads(resources.files("kneeemg.guidance").joinpath("kb.toml").read_text(encoding="utf-8"))
-    causes = {c["id"]: c for c in raw["causes"]}
+def _need(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in table:
+        raise ConfigError(f"knowledge base: {where} lacks {key}")
+    if not isinstance(table[key], kind):
+        raise ConfigError(f"knowledge base: {where}.{key} has the wrong type")
+    return table[key]
+
+
+def _check_source(s: Any, docs: dict[str, Any], where: str) -> None:
+    if not isinstance(s, dict):
+        raise ConfigError(f"knowledge base: {where} must be a table with doc and heading")
+    doc = _need(s, "doc", str, where)
+    heading = _need(s, "heading", str, where)
+    if doc not in docs:
+        raise ConfigError(f"knowledge base: {where} cites unknown document {doc!r}")
+    if not heading.strip():
+        raise ConfigError(f"knowledge base: {where} has an empty heading")
+
+
+def parse_kb(text: str) -> KnowledgeBase:
+    """Parse and check a knowledge base from TOML text; ConfigError names the bad entry."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"knowledge base: not valid TOML ({exc})") from None
+    docs = _need(raw, "documents", dict, "the file")
+    for key, d in docs.items():
+        _need(d, "title", str, f"documents.{key}")
+        _need(d, "file", str, f"documents.{key}")
+    causes: dict[str, dict[str, Any]] = {}
+    for i, c in enumerate(_need(raw, "causes", list, "the file")):
+        cid = _need(c, "id", str, f"causes[{i}]")
+        if cid in causes:
+            raise ConfigError(f"knowledge base: cause {cid} is defined twice")
+        for key in ("name", "description", "prior_reason"):
+            _need(c, key, str, f"cause {cid}")
+        prior = _need(c, "prior", (int, float), f"cause {cid}")
+        if not 0 < prior < 1:
+            raise ConfigError(f"knowledge base: cause {cid}: prior={prior} must lie strictly between 0 and 1")
+        for j, s in enumerate(_need(c, "sources", list, f"cause {cid}")):
+            _check_source(s, docs, f"cause {cid} sources[{j}]")
+        for j, a in enumerate(_need(c, "advice", list, f"cause {cid}")):
+            _need(a, "text", str, f"cause {cid} advice[{j}]")
+            _check_source(a, docs, f"cause {cid} advice[{j}]")
+            for f in a.get("when", []):
+                if f not in FEATURE_INPUTS:
+                    raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names unknown feature {f!r}")
+        for j, e in enumerate(_need(c, "evidence", list, f"cause {cid}")):
+            where = f"cause {cid} evidence[{j}]"
+            feat = _need(e, "feature", str, where)
+            if feat not in FEATURE_INPUTS:
+                raise ConfigError(f"knowledge base: {where} names unknown feature {feat!r}")
+            lr = _need(e, "lr", (int, float), where)
+            if e.get("dir") not in ("for", "against") or lr <= 0 or lr == 1 or (lr > 1) != (e["dir"] == "for"):
+                raise ConfigError(f"knowledge base: {where} ({feat}) needs dir 'for' with lr > 1 or 'against' with 0 < lr < 1")
+            _need(e, "reason", str, where)
+            _check_source(e, docs, where)
+        causes[cid] = c
     missing = set(CAUSE_IDS) - set(causes)
     if missing:
-        raise ConfigError(f"the knowledge base lacks cause(s) {', '.join(sorted(missing))}")
-    for c in causes.values():
-        if not 0 < c["prior"] < 1:
-            raise ConfigError(f"cause {c['id']}: prior must lie between 0 and 1")
-        for e in c["evidence"]:
-            if e["dir"] not in ("for", "against") or (e["lr"] > 1) != (e["dir"] == "for"):
-                raise ConfigError(f"cause {c['id']}: evidence {e['feature']} must have lr > 1 for, < 1 against")
-    return KnowledgeBase(raw["documents"], causes, raw["warning_signs"], raw["rules"])
+        raise ConfigError(f"knowledge base: cause(s) {', '.join(sorted(missing))} are missing")
+    signs = _need(raw, "warning_signs", list, "the file")
+    for j, w in enumerate(signs):
+        _need(w, "symptom", str, f"warning_signs[{j}]")
+        _need(w, "text", str, f"warning_signs[{j}]")
+        _check_source(w, docs, f"warning_signs[{j}]")
+    if sorted(w["symptom"] for w in signs) != sorted(WARNING_SYMPTOMS):
+        raise ConfigError(f"knowledge base: warning_signs must be exactly {', '.join(WARNING_SYMPTOMS)}")
+    rules = _need(raw, "rules", dict, "the file")
+    if set(rules) != set(RULE_IDS):
+        raise ConfigError(f"knowledge base: rules must be exactly {', '.join(RULE_IDS)}")
+    for name, r in rules.items():
+        if r.get("level") not in LEVELS:
+            raise ConfigError(f"knowledge base: rules.{name}.level must be one of {', '.join(LEVELS)}")
+        _need(r, "text", str, f"rules.{name}")
+        for j, s in enumerate(_need(r, "sources", list, f"rules.{name}")):
+            _check_source(s, docs, f"rules.{name} sources[{j}]")
+    for name in ("known_condition", "joint_care"):
+        for cond in _need(rules[name], "conditions", list, f"rules.{name}"):
+            if cond not in CONDITIONS:
+                raise ConfigError(f"knowledge base: rules.{name} names unknown condition {cond!r}")
+            if not any(e["feature"] == f"cond_{cond}" for c in causes.values() for e in c["evidence"]):
+                raise ConfigError(f"knowledge base: no cause takes condition {cond!r} as evidence")
+    general = raw.get("general_advice", [])
+    for j, a in enumerate(general):
+        _need(a, "text", str, f"general_advice[{j}]")
+        _check_source(a, docs, f"general_advice[{j}]")
+        if not set(_need(a, "levels", list, f"general_advice[{j}]")) <= set(LEVELS):
+            raise ConfigError(f"knowledge base: general_advice[{j}].levels must name levels among {', '.join(LEVELS)}")
+    return KnowledgeBase(docs, causes, signs, rules, general)
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> KnowledgeBase:
+    return parse_kb(resources.files("kneeemg.guidance").joinpath("kb.toml").read_text(encoding="utf-8"))
+
+
+def load_kb(path: str | Path | None = None) -> KnowledgeBase:
+    """The packaged knowledge base, or one from ``path`` (for trying changes), checked."""
+    if path is None:
+        return _packaged()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"knowledge base {p} does not exist; check the path")
+    return parse_kb(p.read_text(encoding="utf-8"))

@@ -1,0 +1,150 @@
+"""Escalation rules: how urgently to see a doctor.
+
+The level is the highest that any rule reaches (``LEVELS``, lowest first). The rules use
+only the person's facts and the thresholds of :class:`TriageConfig`, never the cause scores,
+and each can only fire more readily when a symptom, a worse night, or more twitching nights
+are added. Hence the laws that the tests check: adding a symptom, a worse night or more
+days of twitching never lowers the level, and a warning sign always gives the top level.
+(The frequency window is anchored on the latest night; it keeps this law because
+``frequent_window_days >= persistent_days - 1``: a frequent night that drops out of the
+window when a newer twitching night arrives lies at least ``persistent_days`` before it,
+so the persistence rule fires instead.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Mapping, Sequence
+
+from .features import LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, TriageConfig, night_events, night_rate
+from .kb import LEVELS, KnowledgeBase
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    """One rule that fired: which, its level, the facts behind it, and its source."""
+
+    rule: str
+    level: str
+    facts: str
+    text: str
+    source: str
+
+    def sentence(self) -> str:
+        """The facts, what the documents make of them, and where they say so."""
+        return f"{self.facts} {self.text} (Source: {self.source}.)"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "level": self.level, "facts": self.facts, "text": self.text, "source": self.source}
+
+
+def _words(items: Sequence[str]) -> str:
+    items = [i.replace("_", " ") for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def latest_date(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]]) -> date | None:
+    """The latest date among diary days and nights (None without any)."""
+    ds = [date.fromisoformat(x["date"]) for x in [*days, *nights] if x.get("date")]
+    return max(ds) if ds else None
+
+
+def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], days: Sequence[Mapping[str, Any]],
+             nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None], today: date | None = None) -> list[FiredRule]:
+    """Every rule that fires for a case, in the order of ``kb.rules``.
+
+    Parameters
+    ----------
+    kb, cfg : knowledge base and thresholds.
+    profile, days, nights : the validated case.
+    feats : its features (:func:`kneeemg.guidance.features.compute_features`).
+    today : the day of the triage (default: today); ``twitching_since`` counts up to the
+        later of this and the latest entry.
+
+    Returns
+    -------
+    list of FiredRule
+        Never empty: the ``monitor`` rule fires when nothing else does.
+    """
+    fired: list[FiredRule] = []
+
+    def fire(name: str, facts: str, sources: list[dict[str, str]] | None = None) -> None:
+        r = kb.rules[name]
+        fired.append(FiredRule(name, r["level"], facts, r["text"], kb.cite_all(sources or r["sources"])))
+
+    signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True]
+    if signs:
+        heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
+        fire("warning_sign", f"You reported {'; '.join(w['text'] for w in signs)}.", [h for i, h in enumerate(heads) if h not in heads[:i]])
+
+    twitching_nights = [n for n in nights if night_events(n) > 0]
+    # Without any nights, the person is taken to have twitching: that is why they use the tool.
+    twitching = bool(twitching_nights) or not nights
+
+    if nights:
+        last = max(date.fromisoformat(n["date"]) for n in nights)
+        first = last - timedelta(days=cfg.frequent_window_days - 1)
+        frequent = [n for n in nights if first <= date.fromisoformat(n["date"]) <= last
+                    and (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h]
+        if len(frequent) >= cfg.frequent_min_nights:
+            fire("frequent", f"{len(frequent)} nights between {first} and {last} had {cfg.frequent_rate_per_h:g} or more twitches, "
+                             f"spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
+                             f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days; the articles give no number).")
+
+    dates = sorted(date.fromisoformat(n["date"]) for n in twitching_nights)
+    span = (dates[-1] - dates[0]).days + 1 if dates else 0
+    since = profile.get("twitching_since")
+    # "Since" counts up to the latest entry or today, whichever is later: the twitching the
+    # person reports does not stop at their last entry.
+    ref = max(d for d in (latest_date(days, nights), today or date.today()) if d is not None)
+    since_days = (ref - date.fromisoformat(since)).days if since else None
+    if span >= cfg.persistent_days:
+        fire("persistent", f"Twitching was recorded on nights spanning {span} days (kneeemg counts {cfg.persistent_days} days or more "
+                           f"as persistent; the articles give no number).")
+    elif since_days is not None and since_days >= cfg.persistent_days:
+        fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
+                           f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
+
+    others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True]
+    if others and twitching:
+        fire("other_symptoms", f"You reported {_words(others)} as well as the twitching.")
+
+    meds = [m for m in LISTED_MEDICINES if feats.get(f"med_{m}") is True]
+    if meds and twitching:
+        fire("medication", f"You take a medicine the articles link to twitching ({_words(meds)}).")
+
+    if feats.get("known_deficiency") is True:
+        fire("deficiency", f"A blood test found a deficiency ({_words(profile.get('known_deficiencies') or [])}).")
+
+    if nights and twitching_nights:
+        last_night = max(nights, key=lambda n: n["date"])
+        healthy = [d for d in days if d.get("date") and d["date"] <= last_night["date"]
+                   and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
+                   and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
+        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0:
+            fire("no_improvement", f"You logged {len(healthy)} days with {cfg.good_water_glasses} or more glasses of water and at most "
+                                   f"one caffeinated drink, and the knee still twitched on the latest night ({last_night['date']}).")
+
+    conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
+    if conds and twitching:
+        srcs = [s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
+                for s in cause["sources"][:1]]
+        fire("known_condition", f"You have a known condition ({_words(conds)}).", srcs)
+
+    joints = [c for c in kb.rules["joint_care"]["conditions"] if feats.get(f"cond_{c}") is True]
+    if joints and twitching:
+        fire("joint_care", f"You have a known joint or tendon condition ({_words(joints)}).")
+
+    lifestyle = [f for f in LIFESTYLE if feats.get(f) is True]
+    if lifestyle and twitching:
+        fire("self_care", f"Everyday factors were logged: {_words([LIFESTYLE_WORDS[f] for f in lifestyle])}.")
+
+    if not fired:
+        fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
+    return fired
+
+
+def level_of(fired: Sequence[FiredRule]) -> str:
+    """The highest level among fired rules."""
+    return LEVELS[max(LEVELS.index(f.level) for f in fired)]

@@ -1,0 +1,292 @@
+"""The classifier: scores, rules and thresholds, validation, and the safety laws (Hypothesis)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kneeemg.diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
+from kneeemg.errors import ConfigError, InputError
+from kneeemg.guidance import LEVELS, TriageConfig, guidance_for_report, load_kb, triage, validate_case
+from kneeemg.guidance.features import FEATURE_INPUTS, WARNING_SYMPTOMS, compute_features
+
+
+def night(d: str, twitches: int, hours: float = 7.0, **kw) -> dict:
+    return {"date": d, "usable_hours": hours, "twitches": twitches, **kw}
+
+
+# ---------------------------------------------------------------- scores
+def test_a_score_is_the_prior_odds_times_the_ratios_present():
+    res = triage({}, [{"date": "2026-11-20", "water_glasses": 2, "alcohol_drinks": 3}], [night("2026-11-20", 5)])
+    kb = load_kb()
+    dehydration = next(c for c in res.causes if c.id == "dehydration")
+    prior = kb.causes["dehydration"]["prior"]
+    lrs = {e["feature"]: e["lr"] for e in kb.causes["dehydration"]["evidence"]}
+    odds = prior / (1 - prior) * lrs["low_water"] * lrs["alcohol"]
+    assert dehydration.score == pytest.approx(odds / (1 + odds))
+    assert [e["feature"] for e in dehydration.evidence_for] == ["low_water", "alcohol"]
+    assert dehydration.evidence_against == []
+    assert [c.score for c in res.causes] == sorted((c.score for c in res.causes), reverse=True)
+
+
+def test_causes_without_evidence_keep_their_prior_and_are_not_ranked():
+    res = triage({}, [{"date": "2026-11-20", "caffeine_drinks": 5}], [night("2026-11-20", 5)])
+    kb = load_kb()
+    assert [c.id for c in res.causes] == ["stimulants"]
+    unranked = {u["id"]: u["prior"] for u in res.unranked}
+    assert set(unranked) == set(kb.causes) - {"stimulants"}
+    for cid, prior in unranked.items():
+        assert prior == kb.causes[cid]["prior"]
+
+
+def test_an_empty_field_is_unknown_not_no():
+    feats = compute_features({}, [{"date": "2026-11-20"}], [], TriageConfig())
+    assert all(v is None for k, v in feats.items()), {k: v for k, v in feats.items() if v is not None}
+    res = triage({}, [{"date": "2026-11-20", "caffeine_drinks": 0}], [night("2026-11-20", 5)])
+    assert res.causes == []  # nothing speaks for a cause
+    stim = next(u for u in res.unranked if u["id"] == "stimulants")
+    assert [e["feature"] for e in stim["evidence_against"]] == ["no_caffeine"]  # an answer of 0 is a fact
+    dry = next(u for u in res.unranked if u["id"] == "dehydration")
+    assert dry["evidence_against"] == []  # water was not given: unknown
+
+
+def test_rare_causes_are_not_listed_on_weak_evidence():
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
+                 [night("2026-11-20", 30, cramps=1), night("2026-11-21", 30, cramps=1)])
+    assert "als" not in [c.id for c in res.causes] and "neuromyotonia" not in [c.id for c in res.causes]
+    hidden = {c.id: c.score for c in res.hidden}
+    assert hidden["als"] < 0.01 and hidden["neuromyotonia"] < 0.01
+    res = triage({"conditions": ["als"]}, [], [night("2026-11-20", 30)])
+    assert res.causes[0].id == "als" and res.level == "see_doctor"
+
+
+def test_sidedness_from_left_and_right_counts():
+    one = triage({}, [{"date": "2026-11-20", "symptoms": ["tingling"]}], [night("2026-11-20", 30, twitches_left=29, twitches_right=1)])
+    nerve = next(c for c in one.causes if c.id == "nerve_compression")
+    assert "one_sided" in [e["feature"] for e in nerve.evidence_for]
+    few = compute_features({}, [], [night("2026-11-20", 5, twitches_left=5, twitches_right=0)], TriageConfig())
+    assert few["one_sided"] is None and few["both_sides"] is None  # fewer than side_min_twitches
+
+
+# ---------------------------------------------------------------- rules and thresholds
+def test_frequent_uses_the_configured_threshold_and_window():
+    nights = [night(f"2026-11-{d}", 60) for d in (18, 19, 20)]  # 8.6 per hour
+    assert triage({}, [], nights).level == "monitor"
+    assert triage({}, [], nights, config=TriageConfig(frequent_rate_per_h=8.0)).level == "see_doctor"
+    assert triage({}, [], nights, config=TriageConfig(frequent_rate_per_h=8.0, frequent_min_nights=4)).level == "monitor"
+    res = triage({}, [], [night(f"2026-11-{d}", 80) for d in (18, 19, 20)])
+    assert res.level == "see_doctor" and any("3 nights between 2026-11-07 and 2026-11-20" in r for r in res.reasons)
+
+
+def test_persistent_from_the_nights_or_the_profile():
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-14", 3)]).level == "see_doctor"
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-13", 3)]).level == "monitor"
+    assert triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-15", 3)], today=date(2026, 11, 1)).level == "see_doctor"
+    assert triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-05", 3)], today=date(2026, 11, 5)).level == "monitor"
+    assert triage({"twitching_since": "2026-11-01"}, [], [], today=date(2026, 11, 10)).level == "monitor"
+    assert triage({"twitching_since": "2026-11-01"}, [], [], today=date(2026, 11, 20)).level == "see_doctor"
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-30", 3)], config=TriageConfig(persistent_days=40,
+                                                                                            frequent_window_days=40)).level == "monitor"
+
+
+def test_other_symptoms_medicines_and_deficiencies_call_for_a_doctor():
+    n = [night("2026-11-20", 4)]
+    assert triage({}, [{"date": "2026-11-20", "symptoms": ["burning"]}], n).level == "see_doctor"
+    assert triage({"medications": ["antidepressant"]}, [], n).level == "see_doctor"
+    assert triage({"medications": ["statin"]}, [], n).level == "monitor"  # not named by the articles
+    assert triage({"known_deficiencies": ["magnesium"]}, [], n).level == "see_doctor"
+    assert triage({"medications": ["diuretic"]}, [], [night("2026-11-20", 0)]).level == "monitor"  # no twitching
+
+
+def test_no_improvement_after_healthier_days():
+    days = [{"date": f"2026-11-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(1, 8)]
+    nights = [night(f"2026-11-{d:02d}", 3) for d in range(1, 8)]
+    res = triage({}, days, nights)
+    assert res.level == "see_doctor" and res.rules[0].rule == "no_improvement"
+    assert triage({}, days[:6], nights).level == "monitor"
+    assert triage({}, days, nights[:-1] + [night("2026-11-07", 0)]).level == "monitor"
+
+
+def test_the_level_names_its_reasons_and_sources():
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["fever"], "caffeine_drinks": 6}], [night("2026-11-20", 4)])
+    assert res.level == "see_doctor_asap"
+    assert len(res.reasons) == 1 and "fever" in res.reasons[0] and "Symptoms That Could Signal an Underlying Condition" in res.reasons[0]
+    assert [r.rule for r in res.rules] == ["warning_sign", "self_care"]
+
+
+def test_bad_configuration_is_refused():
+    with pytest.raises(ConfigError, match="frequent_window_days"):
+        TriageConfig(persistent_days=30, frequent_window_days=14)
+    with pytest.raises(ConfigError):
+        TriageConfig(frequent_rate_per_h=0)
+    with pytest.raises(ConfigError):
+        TriageConfig(trigger_min_nights=3, trigger_min_group=3)
+
+
+# ---------------------------------------------------------------- advice and outputs
+def test_a_prescribed_stimulant_is_never_to_be_stopped_on_ones_own():
+    res = triage({"medications": ["stimulant"]}, [{"date": "2026-11-20", "caffeine_drinks": 5}], [night("2026-11-20", 9)])
+    texts = [a["text"] for a in res.advice]
+    assert any("do not stop" in t.lower() for t in texts)
+    for t in texts:
+        if "stimulant" in t.lower():
+            assert "prescri" in t.lower(), t
+
+
+def test_advice_follows_the_facts():
+    coffee = triage({}, [{"date": "2026-11-20", "caffeine_drinks": 6}], [night("2026-11-20", 5)])
+    assert any("coffee" in a["text"] for a in coffee.advice)
+    assert not any("not prescribed" in a["text"] for a in coffee.advice)  # no stimulant logged
+    pill = triage({}, [{"date": "2026-11-20", "stimulants": ["amphetamine"]}], [night("2026-11-20", 5)])
+    assert any("not prescribed" in a["text"] for a in pill.advice)
+    assert not any("coffee" in a["text"] for a in pill.advice)
+
+
+def test_outputs_are_complete_and_json_ready():
+    res = triage({"medications": ["diuretic"], "conditions": ["diabetes"]},
+                 [{"date": "2026-11-20", "water_glasses": 2, "symptoms": ["numbness"]}], [night("2026-11-20", 40, cramps=1)])
+    d = json.loads(json.dumps(res.as_dict()))
+    assert set(d) >= {"level", "reasons", "causes", "advice", "disclaimer"}
+    assert "not a diagnosis" in d["disclaimer"]
+    for c in d["causes"]:
+        assert set(c) >= {"id", "score", "evidence_for", "evidence_against", "sources"} and c["sources"]
+    for a in d["advice"]:
+        assert set(a) == {"text", "source"} and a["source"].startswith('"')
+    text = res.explain()
+    for c in res.causes:
+        assert c.name in text and f"{c.score:.1%}" in text
+        for e in c.evidence_for:
+            assert e["reason"] in text
+    assert "frequent = 3 nights with 10+ events per usable hour within 14 days" in text and res.disclaimer in text
+    rep = guidance_for_report(res)
+    assert rep["level_text"] == "See a doctor soon" and rep["disclaimer"] == res.disclaimer and len(rep["causes"]) <= 5
+
+
+# ---------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ({"diary": [{"date": "2026-11-20", "stress": 7}]}, "stress=7"),
+        ({"diary": [{"stress": 2}]}, "diary[0].date is missing"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": -1}]}, "nights[0].twitches=-1"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 2.5}]}, "nights[0].twitches=2.5 must be a whole number"),
+        ({"nights": [{"date": "20/11/2026", "usable_hours": 7, "twitches": 2}]}, "nights[0].date='20/11/2026' is not a date"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": float("nan"), "twitches": 2}]}, "nights[0].usable_hours"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 2, "twitches_left": "many"}]}, "nights[0].twitches_left"),
+        ({"profile": {"conditions": ["gout"]}}, "profile: conditions"),
+        ({"nights": {"date": "2026-11-20"}}, "diary and nights must be lists"),
+    ],
+)
+def test_bad_input_names_the_field(case, message):
+    with pytest.raises(InputError) as err:
+        validate_case(case, where="case.json")
+    text = str(err.value)
+    assert text.startswith("case.json: ") and message in text and "\n" not in text
+    if "stress" in message:
+        assert "diary[0]" in text and "0-5" in text
+    if isinstance(case.get("nights", []), list):
+        with pytest.raises(InputError):
+            triage(case.get("profile"), case.get("diary", []), case.get("nights", []))
+
+
+def test_a_night_recorded_in_two_parts_is_one_night():
+    parts = [night("2026-11-20", 30, hours=3.0, cramps=1), night("2026-11-20", 40, hours=4.0)]
+    res = triage({}, [], parts * 1 + [night("2026-11-19", 1)])
+    merged = triage({}, [], [night("2026-11-20", 70, hours=7.0, cramps=1), night("2026-11-19", 1)])
+    assert res.as_dict() == merged.as_dict()
+
+
+def test_the_input_is_not_changed():
+    profile = {"medications": ["diuretic"]}
+    diary = [{"date": "2026-11-20", "water_glasses": "2"}]
+    nights = [night("2026-11-20", 5)]
+    before = json.dumps([profile, diary, nights])
+    triage(profile, diary, nights)
+    assert json.dumps([profile, diary, nights]) == before
+
+
+# ---------------------------------------------------------------- safety laws
+day_st = st.fixed_dictionaries({}, optional={
+    "caffeine_drinks": st.integers(0, 10), "caffeine_last_hours_before_bed": st.floats(0, 12), "water_glasses": st.integers(0, 12),
+    "alcohol_drinks": st.integers(0, 6), "stress": st.integers(0, 5), "anxiety": st.integers(0, 5),
+    "exercise": st.sampled_from(["none", "light", "moderate", "hard"]), "exercise_hours_before_bed": st.floats(0, 12),
+    "warmed_up": st.booleans(), "activity_change": st.booleans(), "sleep_hours": st.floats(3, 10), "sitting_hours": st.floats(0, 14),
+    "standing_hours": st.floats(0, 14), "stimulants": st.lists(st.sampled_from(["amphetamine"]), max_size=1),
+    "symptoms": st.lists(st.sampled_from(SYMPTOMS), max_size=3, unique=True)})
+days_st = st.lists(day_st, max_size=4).map(lambda ds: [dict(d, date=f"2026-11-{20 + i:02d}") for i, d in enumerate(ds)])
+profile_st = st.fixed_dictionaries({}, optional={
+    "medications": st.lists(st.sampled_from(MEDICATIONS), max_size=2, unique=True),
+    "conditions": st.lists(st.sampled_from(CONDITIONS), max_size=2, unique=True),
+    "known_deficiencies": st.lists(st.sampled_from(DEFICIENCIES), max_size=1),
+    "twitching_since": st.dates(date(2026, 9, 1), date(2026, 11, 28)).map(str)})
+night_st = st.tuples(st.integers(1, 28), st.integers(0, 150), st.floats(0.5, 9), st.integers(0, 5), st.integers(0, 2),
+                     st.integers(0, 40), st.integers(0, 40))
+nights_st = st.lists(night_st, max_size=8, unique_by=lambda t: t[0]).map(lambda xs: [
+    {"date": f"2026-11-{d:02d}", "twitches": t, "usable_hours": h, "spasms": s, "cramps": c, "twitches_left": lft, "twitches_right": rgt}
+    for d, t, h, s, c, lft, rgt in sorted(xs)])
+LAW = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def level(profile, days, nights) -> int:
+    return LEVELS.index(triage(profile, days, nights, today=date(2026, 12, 1)).level)
+
+
+@LAW
+@given(profile_st, days_st, nights_st, st.sampled_from(SYMPTOMS), st.integers(0, 3))
+def test_adding_a_symptom_never_lowers_the_level(profile, days, nights, symptom, k):
+    days = days or [{"date": "2026-11-20"}]
+    worse = [dict(d) for d in days]
+    i = k % len(worse)
+    worse[i]["symptoms"] = sorted(set(worse[i].get("symptoms", [])) | {symptom})
+    assert level(profile, worse, nights) >= level(profile, days, nights)
+
+
+@LAW
+@given(profile_st, days_st, nights_st, st.integers(0, 7), st.integers(1, 400), st.sampled_from(["twitches", "spasms", "cramps"]))
+def test_a_worse_night_never_lowers_the_level(profile, days, nights, k, extra, kind):
+    if not nights:
+        return
+    worse = [dict(n) for n in nights]
+    worse[k % len(worse)][kind] += extra
+    assert level(profile, days, worse) >= level(profile, days, nights)
+
+
+@LAW
+@given(profile_st, days_st, nights_st, st.integers(1, 60), st.integers(1, 200), st.floats(0.5, 9))
+def test_more_days_of_twitching_never_lower_the_level(profile, days, nights, offset, twitches, hours):
+    new_date = (date(2026, 10, 15) + timedelta(days=offset)).isoformat()
+    if new_date in {n["date"] for n in nights}:
+        return
+    more = nights + [{"date": new_date, "twitches": twitches, "usable_hours": hours}]
+    assert level(profile, days, more) >= level(profile, days, nights)
+
+
+@LAW
+@given(profile_st, days_st, nights_st)
+def test_a_warning_sign_is_never_missed_and_never_invented(profile, days, nights):
+    res = triage(profile, days, nights, today=date(2026, 12, 1))
+    reported = {s for d in days for s in d.get("symptoms", [])}
+    assert (res.level == "see_doctor_asap") == bool(reported & set(WARNING_SYMPTOMS))
+    assert "not a diagnosis" in res.disclaimer
+
+
+@LAW
+@given(profile_st, days_st, nights_st)
+def test_causes_rest_only_on_facts_the_person_gave(profile, days, nights):
+    res = triage(profile, days, nights, today=date(2026, 12, 1))
+    given_fields = set(profile) | {k for d in days for k in d} | ({"nights"} if nights else set())
+    if days:
+        given_fields.add("diary")
+    for c in res.causes:
+        assert c.evidence_for
+        for e in c.evidence_for + c.evidence_against:
+            assert set(FEATURE_INPUTS[e["feature"]]) & given_fields, (c.id, e["feature"])
+    for u in res.unranked:
+        for e in u["evidence_against"]:
+            assert set(FEATURE_INPUTS[e["feature"]]) & given_fields
+    assert all(math.isfinite(c.score) and 0 < c.score < 1 for c in res.causes)
