@@ -46,7 +46,10 @@ def print_score(console: Any, score: Any) -> None:
     table = Table(title="Detector against the simulator's ground truth", header_style="bold")
     for col in ("kind", "true", "found", "sensitivity", "precision", "F1"):
         table.add_column(col, justify="right" if col != "kind" else "left")
+    def num(x: float) -> str:
+        return "-" if x != x else f"{x:.3f}"  # nan: no such events, nothing to rate
+
     for kind, k in score.per_kind.items():
-        table.add_row(kind, str(k.tp + k.fn), str(k.tp + k.fp), f"{k.sensitivity:.3f}", f"{k.precision:.3f}", f"{k.f1:.3f}")
+        table.add_row(kind, str(k.tp + k.fn), str(k.tp_detected + k.fp), num(k.sensitivity), num(k.precision), num(k.f1))
     console.print(table)
     console.print(f"Median onset error {score.onset_error_ms:.1f} ms, offset error {score.offset_error_ms:.1f} ms.")
