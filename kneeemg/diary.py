@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -24,6 +24,9 @@ CONDITIONS = ("arthritis", "diabetes", "back_surgery", "knee_injury", "patellar_
               "pinched_nerve", "multiple_sclerosis", "parkinsons", "neuromyotonia", "als")
 DEFICIENCIES = ("vitamin_b12", "vitamin_b6", "vitamin_d", "calcium", "magnesium", "potassium")
 EXERCISE = ("none", "light", "moderate", "hard")
+#: Longest ``notes`` text and longest word in a list, characters.
+MAX_TEXT_CHARS = 5000
+MAX_WORD_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,9 @@ class Field:
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
         if self.kind == "list":
-            return ("any of " + ", ".join(self.choices) + (" (or other words)" if self.free_text else "")) if self.choices else "a list of words"
+            if not self.choices:
+                return "words separated by commas"
+            return "any of " + ", ".join(self.choices) + (" or other words" if self.free_text else "") + ", separated by commas"
         return "text"
 
 
@@ -71,9 +76,9 @@ DAY_FIELDS: tuple[Field, ...] = (
     Field("standing_hours", "float", "Hours spent standing?", 0, 24),
     Field("stress", "int", "Stress today, 0 (none) to 5 (extreme)?", 0, 5),
     Field("anxiety", "int", "Anxiety today, 0 (none) to 5 (extreme)?", 0, 5),
-    Field("sleep_hours", "float", "Hours of sleep?", 0, 24),
+    Field("sleep_hours", "float", "Hours slept that night?", 0, 24),
     Field("stimulants", "list", "Other stimulants taken (e.g. amphetamine)?", free_text=True),
-    Field("symptoms", "list", "Symptoms in the leg or knee?", choices=SYMPTOMS),
+    Field("symptoms", "list", "Symptoms that day?", choices=SYMPTOMS),
     Field("notes", "text", "Anything else?"),
 )
 
@@ -87,9 +92,39 @@ PROFILE_FIELDS: tuple[Field, ...] = (
 )
 
 
+def night_date(moment: datetime | None = None) -> str:
+    """The evening a night began, for a moment during or around it (default: now).
+
+    A moment after midnight and before noon belongs to the night that began the evening
+    before; from noon on, to the night beginning that evening.
+    """
+    moment = datetime.now() if moment is None else moment
+    day = moment.date() - timedelta(days=1) if moment.hour < 12 else moment.date()
+    return day.isoformat()
+
+
+def fields_markdown(fields: Sequence[Field]) -> str:
+    """A Markdown table of ``fields``: name, the question asked, what is allowed (used in docs/diary.md)."""
+    lines = ["| field | question | allowed |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.question} | {f.allowed()} |" for f in fields]
+    return "\n".join(lines) + "\n"
+
+
+def _show(raw: Any) -> str:
+    """A value as the user typed it, on one short line."""
+    if isinstance(raw, (int, float, date)):
+        text = str(raw)
+    elif isinstance(raw, str) and raw.isprintable() and raw.strip() == raw and raw:
+        text = raw
+    else:
+        text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_value(f: Field, raw: Any, where: str) -> Any:
     """Check and convert one value; raise InputError naming the field and what is allowed."""
-    bad = InputError(f"{where}: {f.name}={raw!r} is not allowed; use {f.allowed()}")
+    shown = _show(raw)
+    bad = InputError(f"{where}: {f.name}={shown} is not allowed; use {f.allowed()}")
     if f.kind in ("int", "float"):
         if isinstance(raw, bool):
             raise bad
@@ -97,10 +132,10 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             num = float(raw)
         except (TypeError, ValueError):
             raise bad from None
+        if not f.lo <= num <= f.hi:  # also refuses NaN and infinities
+            raise InputError(f"{where}: {f.name}={shown} is out of range {f.lo:g}-{f.hi:g}")
         if f.kind == "int" and num != int(num):
             raise bad
-        if not f.lo <= num <= f.hi:
-            raise InputError(f"{where}: {f.name}={raw!r} is out of range {f.lo:g}-{f.hi:g}")
         return int(num) if f.kind == "int" else num
     if f.kind == "bool":
         if isinstance(raw, bool):
@@ -112,8 +147,14 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             return False
         raise bad
     if f.kind == "date":
+        if isinstance(raw, datetime):  # a TOML date-time: the field wants a day
+            raise bad
+        if isinstance(raw, date):
+            return raw.isoformat()
+        if not isinstance(raw, str):
+            raise bad
         try:
-            return (raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())).isoformat()
+            return date.fromisoformat(raw.strip()).isoformat()
         except ValueError:
             raise bad from None
     if f.kind == "choice":
@@ -122,17 +163,28 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             raise bad
         return text
     if f.kind == "list":
-        items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).replace(";", ",").split(",")]
+        if isinstance(raw, str):
+            items = raw.replace(";", ",").split(",")
+        elif isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
+            items = list(raw)
+        else:
+            raise InputError(f"{where}: {f.name}={shown} is not allowed; use a list of words: {f.allowed()}")
         out = []
         for item in items:
-            word = str(item).strip().lower().replace(" ", "_")
+            word = "_".join(item.strip().lower().replace("-", " ").split())
+            if len(word) > MAX_WORD_CHARS:
+                raise InputError(f"{where}: {f.name} has a word of {len(word)} characters; use at most {MAX_WORD_CHARS}")
             if not word:
                 continue
             if f.choices and word not in f.choices and not f.free_text:
-                raise InputError(f"{where}: {f.name} has {item!r}, which is not one of {', '.join(f.choices)}")
+                raise InputError(f"{where}: {f.name} has {_show(item)}, which is not one of {', '.join(f.choices)}")
             out.append(word)
         return sorted(set(out))
-    return str(raw)
+    if not isinstance(raw, str):
+        raise bad
+    if len(raw) > MAX_TEXT_CHARS:
+        raise InputError(f"{where}: {f.name} is {len(raw)} characters long; use at most {MAX_TEXT_CHARS}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -218,7 +270,11 @@ def load_diary_file(path: str | os.PathLike[str]) -> tuple[list[DiaryDay], Profi
     else:
         raw_days = [data]
     days = [validate_day(d, where=f"{p.name} days[{i}]") for i, d in enumerate(raw_days)]
+    seen: dict[str, int] = {}
     for i, d in enumerate(days):
         if d.date is None:
             raise InputError(f"{p.name} days[{i}]: date is missing; every day needs the date its night began")
+        if d.date in seen:
+            raise InputError(f"{p.name} days[{i}]: date {d.date} is already used by days[{seen[d.date]}]; give each date once")
+        seen[d.date] = i
     return days, profile

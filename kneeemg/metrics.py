@@ -8,12 +8,15 @@ against come from tibialis anterior recordings in sleep labs, and are labelled s
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .diary import night_date as diary_night_date
+from .errors import InputError
 from .events import KINDS, Event, ExcludedInterval
 
 #: A cluster: at least this many twitches in a row on one channel ...
@@ -66,19 +69,47 @@ class NightMetrics:
         return d
 
     def as_case_night(self) -> dict[str, Any]:
-        """The night as the guidance's case-file input."""
-        return {
-            "date": self.date,
-            "usable_hours": round(self.usable_hours, 3),
-            "twitches": self.counts["twitch"],
-            "spasms": self.counts["spasm"],
-            "cramps": self.counts["cramp"],
-            "longest_cramp_s": self.longest_cramp_s,
-            "periodic_series": self.leg_movements["periodic_series"],
-            "twitch_rate_per_hour": self.per_usable_hour["twitch"],
-            "clusters": self.clusters["count"],
-            "plm_index_thigh": self.leg_movements["plm_index"],
-        }
+        """The night as the guidance's case-file input (see :func:`case_night`)."""
+        return case_night(self.as_dict())
+
+
+def case_night(metrics: Mapping[str, Any], date: str | None = None) -> dict[str, Any]:
+    """A night in the triage case-file shape, from :meth:`NightMetrics.as_dict` output.
+
+    Parameters
+    ----------
+    metrics : mapping
+        A night's metrics as stored (``NightMetrics.as_dict()``).
+    date : str, optional
+        Overrides the date in ``metrics``.
+
+    Returns
+    -------
+    dict
+        ``date``, ``usable_hours``, ``twitches``, ``spasms``, ``cramps``, ``longest_cramp_s``,
+        ``periodic_series``, ``twitch_rate_per_hour``, ``clusters``, ``plm_index_thigh`` and,
+        when the channels are labelled left and right, ``twitches_left`` and ``twitches_right``.
+        Rates are None when the night had no usable time.
+    """
+    counts = metrics.get("counts") or {}
+    lm = metrics.get("leg_movements") or {}
+    out = {
+        "date": date or metrics.get("date"),
+        "usable_hours": round(float(metrics.get("usable_s") or 0.0) / 3600.0, 3),
+        "twitches": int(counts.get("twitch", 0)),
+        "spasms": int(counts.get("spasm", 0)),
+        "cramps": int(counts.get("cramp", 0)),
+        "longest_cramp_s": float(metrics.get("longest_cramp_s") or 0.0),
+        "periodic_series": int(lm.get("periodic_series", 0)),
+        "twitch_rate_per_hour": (metrics.get("per_usable_hour") or {}).get("twitch"),
+        "clusters": int((metrics.get("clusters") or {}).get("count", 0)),
+        "plm_index_thigh": lm.get("plm_index"),
+    }
+    sides = metrics.get("sides") or {}
+    if "left" in sides and "right" in sides:
+        out["twitches_left"] = int(sides["left"].get("twitch", 0))
+        out["twitches_right"] = int(sides["right"].get("twitch", 0))
+    return out
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -89,7 +120,29 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def clusters(twitches: Sequence[Event], min_count: int = CLUSTER_MIN_TWITCHES, max_gap_s: float = CLUSTER_MAX_GAP_S) -> list[list[Event]]:
-    """Runs of at least ``min_count`` twitches on one channel, each within ``max_gap_s`` of the previous."""
+    """Clusters of twitches: bursts of twitches close together on one channel.
+
+    A cluster is a run of at least ``min_count`` twitches on one channel in which each
+    twitch starts at most ``max_gap_s`` seconds after the previous one ended. Every twitch
+    belongs to at most one cluster.
+
+    Parameters
+    ----------
+    twitches : sequence of Event
+    min_count : int
+        Fewest twitches in a cluster (at least 2).
+    max_gap_s : float
+        Longest gap from the end of one twitch to the start of the next, s (>= 0).
+
+    Returns
+    -------
+    list of list of Event
+        Each cluster's twitches in onset order; clusters in order of their first onset.
+    """
+    if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 2:
+        raise InputError(f"clusters: min_count={min_count!r} must be a whole number of at least 2")
+    if not max_gap_s >= 0 or not math.isfinite(max_gap_s):
+        raise InputError(f"clusters: max_gap_s={max_gap_s!r} must be a number of seconds >= 0")
     out: list[list[Event]] = []
     for ch in sorted({e.channel for e in twitches}):
         run: list[Event] = []
@@ -104,21 +157,28 @@ def clusters(twitches: Sequence[Event], min_count: int = CLUSTER_MIN_TWITCHES, m
     return sorted(out, key=lambda r: r[0].onset_s)
 
 
-def _side(label: str) -> str | None:
-    low = label.lower()
-    if low in ("l", "left") or low.startswith(("left", "l_", "l-")) or low.endswith(("_l", "-l", " left")):
-        return "left"
-    if low in ("r", "right") or low.startswith(("right", "r_", "r-")) or low.endswith(("_r", "-r", " right")):
-        return "right"
-    return None
+_LEFT = {"l", "lt", "left"}
+_RIGHT = {"r", "rt", "right"}
+
+
+def side_of(label: str) -> str | None:
+    """``"left"``, ``"right"`` or None from a channel label.
+
+    The label is split into words at anything that is not a letter or digit and at a change
+    from lower to upper case (``"quad_L"``, ``"L-VM"``, ``"Left thigh"``, ``"vmRight"``); a
+    word L, Lt or Left (R, Rt, Right) names the side. ``"VL"`` (vastus lateralis) is one word
+    and names no side.
+    """
+    words = {w.lower() for w in re.split(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])", label) if w}
+    left, right = bool(words & _LEFT), bool(words & _RIGHT)
+    if left == right:
+        return None
+    return "left" if left else "right"
 
 
 def night_date(start_time: datetime | None) -> str | None:
-    """The evening a night began: a start after midnight and before noon counts for the day before."""
-    if start_time is None:
-        return None
-    day = start_time.date() - timedelta(days=1) if start_time.hour < 12 else start_time.date()
-    return day.isoformat()
+    """The evening a night began (see :func:`kneeemg.diary.night_date`), or None without a start time."""
+    return None if start_time is None else diary_night_date(start_time)
 
 
 def compute_metrics(
@@ -133,6 +193,9 @@ def compute_metrics(
     start_time: datetime | None = None,
     lost_s: float = 0.0,
     date: str | None = None,
+    origin_s: float = 0.0,
+    cluster_min_twitches: int = CLUSTER_MIN_TWITCHES,
+    cluster_max_gap_s: float = CLUSTER_MAX_GAP_S,
 ) -> NightMetrics:
     """Night metrics from plain pieces (see :func:`night_metrics` for a DetectionResult).
 
@@ -148,23 +211,32 @@ def compute_metrics(
     start_time : datetime, optional
     date : str, optional
         The evening the night began (derived from ``start_time`` when omitted).
+    origin_s : float
+        Time of the recording's first sample on the events' clock, s (0 unless the
+        detector was started at a later sample).
+    cluster_min_twitches, cluster_max_gap_s : int, float
+        The cluster definition (see :func:`clusters`).
     """
+    if recording_s < 0 or usable_s < 0 or usable_s > recording_s + 1e-6:
+        raise InputError(f"night metrics: usable_s={usable_s} and recording_s={recording_s} must satisfy "
+                         "0 <= usable_s <= recording_s")
     usable_h = usable_s / 3600.0
     counts = {k: sum(1 for e in events if e.kind == k) for k in KINDS}
     rates = {k: (round(v / usable_h, 3) if usable_h > 0 else None) for k, v in counts.items()}
     n_hours = max(1, math.ceil(recording_s / 3600.0 - 1e-9))
+    per_hour = [{k: 0 for k in KINDS} for _ in range(n_hours)]
+    for e in events:
+        if e.kind in KINDS:
+            per_hour[min(n_hours - 1, max(0, int((e.onset_s - origin_s) // 3600)))][e.kind] += 1
     hours = []
     for h in range(n_hours):
-        in_h = [e for e in events if h * 3600 <= e.onset_s < (h + 1) * 3600]
         usable = float(usable_by_hour_s[h]) if h < len(usable_by_hour_s) else 0.0
         row = {"hour": h, "clock": (start_time + timedelta(hours=h)).strftime("%H:%M") if start_time else f"+{h} h",
-               "usable_s": round(usable, 1)}
-        for k in KINDS:
-            row[k] = sum(1 for e in in_h if e.kind == k)
+               "usable_s": round(usable, 1), **per_hour[h]}
         row["twitch_per_usable_hour"] = round(row["twitch"] / (usable / 3600.0), 2) if usable > 0 else None
         hours.append(row)
     twitches = [e for e in events if e.kind == "twitch"]
-    cl = clusters(twitches)
+    cl = clusters(twitches, cluster_min_twitches, cluster_max_gap_s)
     # leg movements: periodic series, periodicity index, inter-movement intervals
     in_series = sum(len(m) for m in series_members)
     intervals = []
@@ -185,7 +257,7 @@ def compute_metrics(
     }
     sides: dict[str, dict[str, int]] = {}
     for c, lab in enumerate(labels):
-        side = _side(lab)
+        side = side_of(lab)
         if side:
             sides.setdefault(side, {k: 0 for k in KINDS})
             for e in events:
@@ -206,24 +278,65 @@ def compute_metrics(
         amplitude_uv={k: _percentiles([e.peak_uv for e in events if e.kind == k]) for k in KINDS},
         duration_s={k: _percentiles([e.duration_s for e in events if e.kind == k]) for k in KINDS},
         clusters={"count": len(cl), "twitches_in_clusters": sum(len(c) for c in cl),
-                  "definition": f">= {CLUSTER_MIN_TWITCHES} twitches on one channel, each <= {CLUSTER_MAX_GAP_S:g} s after the previous"},
+                  "min_twitches": cluster_min_twitches, "max_gap_s": cluster_max_gap_s,
+                  "definition": f">= {cluster_min_twitches} twitches on one channel, each starting <= {cluster_max_gap_s:g} s "
+                                "after the previous one ended"},
         leg_movements=lm, sides=sides, excluded_s=excl,
     )
 
 
-def night_metrics(result: Any, start_time: datetime | None = None, date: str | None = None) -> NightMetrics:
-    """Night metrics of a :class:`~kneeemg.dsp.DetectionResult` (from ``detect`` or ``replay``)."""
+def night_metrics(
+    result: Any,
+    start_time: datetime | None = None,
+    lost_s: float | None = None,
+    date: str | None = None,
+    cluster_min_twitches: int = CLUSTER_MIN_TWITCHES,
+    cluster_max_gap_s: float = CLUSTER_MAX_GAP_S,
+) -> NightMetrics:
+    """Night metrics of a :class:`~kneeemg.dsp.DetectionResult` (from ``detect`` or ``replay``).
+
+    Parameters
+    ----------
+    result : DetectionResult
+    start_time : datetime, optional
+        Wall-clock start of the recording; taken from ``result.source`` (set by replay)
+        when omitted. Needed for clock-hour labels and the night's date.
+    lost_s : float, optional
+        Seconds lost while recording; ``result.lost_s`` when omitted.
+    date : str, optional
+        The evening the night began (ISO date); derived from ``start_time`` when omitted.
+    cluster_min_twitches, cluster_max_gap_s : int, float
+        The cluster definition (see :func:`clusters`).
+    """
     source = getattr(result, "source", None)
     if start_time is None and source is not None:
-        start_time = source.start_time
-    # usable seconds per hour of the recording, from the per-epoch flags
-    lengths = result._epoch_lengths()
-    usable_any = (result.epoch_flags == 0).any(axis=1) if result.epoch_flags.size else np.zeros(0, bool)
-    epoch_start_s = (result.first_epoch + np.arange(len(lengths))) * result.epoch_samples / result.fs_hz
-    n_hours = max(1, math.ceil(result.recording_s / 3600.0 - 1e-9))
-    by_hour = np.zeros(n_hours)
-    np.add.at(by_hour, np.minimum((epoch_start_s // 3600).astype(int), n_hours - 1), usable_any * lengths / result.fs_hz)
+        start_time = getattr(source, "start_time", None)
+    if lost_s is None:
+        lost_s = float(getattr(result, "lost_s", 0.0) or 0.0)
     return compute_metrics(
         result.events, result.leg_movements, [s.members for s in result.plm_series], result.excluded,
-        result.recording_s, result.usable_s, result.labels, by_hour, start_time, getattr(result, "lost_s", 0.0), date,
+        result.recording_s, result.usable_s, result.labels, usable_by_hour(result), start_time, lost_s, date,
+        origin_s=result.start_sample / result.fs_hz,
+        cluster_min_twitches=cluster_min_twitches, cluster_max_gap_s=cluster_max_gap_s,
     )
+
+
+def usable_by_hour(result: Any) -> np.ndarray:
+    """Seconds in which at least one channel was usable, per hour from the start of ``result``.
+
+    Returns
+    -------
+    ndarray, shape (n_hours,)
+        ``n_hours`` is the recording length rounded up to whole hours (at least 1). An epoch
+        counts in the hour it starts in.
+    """
+    lengths = result._epoch_lengths()
+    flags = np.asarray(result.epoch_flags)
+    usable_any = (flags == 0).any(axis=1) if flags.size else np.zeros(len(lengths), bool)
+    start_s = result.start_sample / result.fs_hz
+    epoch_start_s = (result.first_epoch + np.arange(len(lengths))) * result.epoch_samples / result.fs_hz - start_s
+    n_hours = max(1, math.ceil(result.recording_s / 3600.0 - 1e-9))
+    by_hour = np.zeros(n_hours)
+    hour = np.clip((np.maximum(epoch_start_s, 0.0) // 3600).astype(int), 0, n_hours - 1)
+    np.add.at(by_hour, hour, usable_any * lengths / result.fs_hz)
+    return by_hour

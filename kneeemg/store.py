@@ -15,18 +15,20 @@ import io
 import json
 import os
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from .diary import DiaryDay, Profile, validate_day, validate_profile
 from .errors import InputError, StoreError
 from .events import Event, ExcludedInterval
+from .metrics import case_night
 
-ENV_VAR = "KNEEEMG_DB"
+from .paths import db_path
 
 #: Ordered schema migrations; ``PRAGMA user_version`` holds how many have run.
 MIGRATIONS: tuple[str, ...] = (
@@ -68,13 +70,13 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 def default_path() -> Path:
-    """``$KNEEEMG_DB``, or ``history.sqlite3`` in the user's data directory."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env)
-    from platformdirs import user_data_dir
+    """``$KNEEEMG_DB``, or ``history.sqlite3`` in the user's data directory (see :mod:`kneeemg.paths`)."""
+    return db_path(None)
 
-    return Path(user_data_dir("kneeemg")) / "history.sqlite3"
+
+def settings_hash(settings: dict[str, Any]) -> str:
+    """A short hash of detector settings (``DetectorConfig.as_dict()``); the same as ``kneeemg batch`` uses."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def file_hash(path: str | os.PathLike[str]) -> str:
@@ -128,7 +130,7 @@ class Store:
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
+        self.path = db_path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path)
@@ -136,12 +138,20 @@ class Store:
             raise StoreError(f"cannot open the history database {self.path} ({exc}); check the path or use --db") from None
         self._db.row_factory = sqlite3.Row
         try:
+            self._check_ours()  # before anything changes the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self.migrate()
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            raise StoreError(f"cannot use the history database {self.path} ({exc}); check that it is writable "
+                             "and not locked, or use another --db") from None
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(f"{self.path} is not a kneeemg history database ({exc}); use another --db") from None
+        except StoreError:
+            self._db.close()
+            raise
 
     # ---------------------------------------------------------------- schema
     @property
@@ -153,12 +163,30 @@ class Store:
         target = len(MIGRATIONS) if to is None else to
         if self.version > len(MIGRATIONS):
             raise StoreError(f"{self.path} was written by a newer kneeemg (schema {self.version}); upgrade kneeemg")
+        self._check_ours()
         for v in range(self.version, target):
             with self._db:
                 self._db.executescript(f"BEGIN; {MIGRATIONS[v]}; PRAGMA user_version = {v + 1}; COMMIT;")
 
+    def _check_ours(self) -> None:
+        """Refuse an SQLite file of another program (tables, but no kneeemg schema version)."""
+        if self.version == 0 and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StoreError(f"{self.path} is an SQLite file of another program (it has tables but no kneeemg schema); "
+                             "use another --db")
+
     def close(self) -> None:
         self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (taking the write lock at once): committed, or rolled back on any error."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
 
     def __enter__(self) -> "Store":
         return self
@@ -168,81 +196,124 @@ class Store:
 
     # ---------------------------------------------------------------- nights
     def find_night(self, content_hash: str, settings_hash: str) -> int | None:
+        """The id of the night stored from this content with these settings, or None."""
+        return self._night_id(content_hash, settings_hash)
+
+    def _night_id(self, content_hash: str, settings_hash: str) -> int | None:
         row = self._db.execute("SELECT id FROM nights WHERE content_hash=? AND settings_hash=?",
                                (content_hash, settings_hash)).fetchone()
         return int(row["id"]) if row else None
 
-    def add_night(self, result: Any, metrics: Any, source: str, content_hash: str) -> tuple[int, bool]:
-        """Store a night (a DetectionResult and its NightMetrics). Returns (id, created).
-
-        A night with the same content hash and settings is not stored again.
-        """
-        from . import __version__
-
-        settings = result.config.as_dict()
-        s_hash = hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
-        existing = self.find_night(content_hash, s_hash)
-        if existing is not None:
-            return existing, False
+    def _insert_night(self, night: dict[str, Any], events: list[Event], excluded: list[tuple[float, float, int, str]],
+                      epochs: tuple[float, bytes, bytes] | None) -> tuple[int, bool]:
+        """Insert one night and everything that belongs to it in one transaction."""
+        columns = ("date", "source", "content_hash", "settings_hash", "start_time", "recording_s", "usable_s", "lost_s",
+                   "fs_hz", "labels", "settings", "version", "metrics", "imported_at")
         try:
-            with self._db:
-                cur = self._db.execute(
-                    "INSERT INTO nights (date, source, content_hash, settings_hash, start_time, recording_s, usable_s, lost_s,"
-                    " fs_hz, labels, settings, version, metrics, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (metrics.date, source, content_hash, s_hash, metrics.start_time, result.recording_s, result.usable_s,
-                     getattr(result, "lost_s", 0.0), result.fs_hz, json.dumps(list(result.labels)),
-                     json.dumps(settings, default=str), __version__, json.dumps(metrics.as_dict(), default=str), _now()))
+            with self._transaction():
+                cur = self._db.execute(f"INSERT INTO nights ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                       tuple(night[c] for c in columns))
                 nid = int(cur.lastrowid)
-                rows = [(nid, e.kind, e.channel, e.onset_sample, e.offset_sample, e.peak_uv, e.rms_uv, e.snr_db)
-                        for e in [*result.events, *result.leg_movements]]
-                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)", rows)
-                self._db.executemany("INSERT INTO excluded VALUES (?,?,?,?,?)",
-                                     [(nid, iv.start_s, iv.stop_s, iv.channel, iv.reason) for iv in result.excluded])
-                self._db.execute("INSERT INTO epochs VALUES (?,?,?,?)",
-                                 (nid, result.epoch_s, _npy(result.epoch_flags), _npy(result.floor_uv)))
+                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)",
+                                     [(nid, e.kind, e.channel, e.onset_sample, e.offset_sample, e.peak_uv, e.rms_uv, e.snr_db)
+                                      for e in events])
+                self._db.executemany("INSERT INTO excluded VALUES (?,?,?,?,?)", [(nid, *x) for x in excluded])
+                if epochs is not None:
+                    self._db.execute("INSERT INTO epochs VALUES (?,?,?,?)", (nid, *epochs))
+        except sqlite3.IntegrityError:
+            # stored meanwhile by another process with the same content and settings
+            existing = self._night_id(night["content_hash"], night["settings_hash"])
+            if existing is None:
+                raise StoreError(f"could not store the night in {self.path} (a constraint failed); nothing was changed") from None
+            return existing, False
         except sqlite3.Error as exc:
             raise StoreError(f"could not store the night in {self.path} ({exc}); nothing was changed") from None
         return nid, True
+
+    def add_night(self, result: Any, metrics: Any, source: str, content_hash: str,
+                  settings: dict[str, Any] | None = None) -> tuple[int, bool]:
+        """Store a night: a DetectionResult and its NightMetrics. Returns (id, created).
+
+        A night with the same content hash and settings is not stored again: its id is
+        returned with ``created=False``.
+
+        Parameters
+        ----------
+        result : DetectionResult
+        metrics : NightMetrics
+        source : str
+            Where the recording came from (its absolute path, or a description).
+        content_hash : str
+            SHA-256 of the recording file (:func:`file_hash`), or another stable key.
+        settings : dict, optional
+            What the night was found with (:func:`import_settings`); the detector settings
+            of ``result`` when omitted.
+        """
+        from . import __version__
+
+        settings = result.config.as_dict() if settings is None else settings
+        s_hash = settings_hash(settings)
+        existing = self.find_night(content_hash, s_hash)
+        if existing is not None:
+            return existing, False
+        night = {
+            "date": metrics.date, "source": str(source), "content_hash": content_hash, "settings_hash": s_hash,
+            "start_time": metrics.start_time, "recording_s": float(result.recording_s), "usable_s": float(result.usable_s),
+            "lost_s": float(metrics.lost_s), "fs_hz": float(result.fs_hz), "labels": json.dumps(list(result.labels)),
+            "settings": json.dumps(settings, default=str), "version": __version__,
+            "metrics": json.dumps(metrics.as_dict(), default=str), "imported_at": _now(),
+        }
+        excluded = [(iv.start_s, iv.stop_s, iv.channel, iv.reason) for iv in result.excluded]
+        epochs = (float(result.epoch_s), _npy(result.epoch_flags), _npy(result.floor_uv))
+        return self._insert_night(night, [*result.events, *result.leg_movements], excluded, epochs)
+
+    #: Another name for :meth:`add_night`.
+    import_night = add_night
 
     def add_batch_night(self, night_dir: str | os.PathLike[str]) -> tuple[int, bool]:
         """Store a night from a ``kneeemg batch`` night folder (no detection is run again)."""
         from .events import read_events_csv
 
         folder = Path(night_dir)
-        stored = json.loads((folder / "result.json").read_text())
-        row, metrics = stored["row"], stored["metrics"]
-        s_hash, digest = row["settings_hash"], stored["content_hash"]
+        try:
+            stored = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+            row, metrics = stored["row"], stored["metrics"]
+            s_hash, digest = row["settings_hash"], stored["content_hash"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"{folder} is not a finished batch night ({exc}); run `kneeemg batch` again") from None
         existing = self.find_night(digest, s_hash)
         if existing is not None:
             return existing, False
         fs = float(row["fs_hz"])
-        events = read_events_csv(folder / "events.csv", fs) + read_events_csv(folder / "leg_movements.csv", fs)
-        excluded = []
-        for line in (folder / "excluded.csv").read_text().splitlines()[1:]:
-            a, b, ch, reason = line.split(",")
-            excluded.append((float(a), float(b), int(ch), reason))
         try:
-            with self._db:
-                cur = self._db.execute(
-                    "INSERT INTO nights (date, source, content_hash, settings_hash, start_time, recording_s, usable_s, lost_s,"
-                    " fs_hz, labels, settings, version, metrics, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (metrics.get("date"), row["path"], digest, s_hash, metrics.get("start_time"), row["recording_s"], row["usable_s"],
-                     row.get("lost_s") or 0.0, fs, json.dumps(row["channels"].split(",")), row["settings"], row["kneeemg_version"],
-                     json.dumps(metrics), _now()))
-                nid = int(cur.lastrowid)
-                self._db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?,?)",
-                                     [(nid, e.kind, e.channel, e.onset_sample, e.offset_sample, e.peak_uv, e.rms_uv, e.snr_db) for e in events])
-                self._db.executemany("INSERT INTO excluded VALUES (?,?,?,?,?)", [(nid, *x) for x in excluded])
-        except sqlite3.Error as exc:
-            raise StoreError(f"could not store the night in {self.path} ({exc}); nothing was changed") from None
-        return nid, True
+            events = read_events_csv(folder / "events.csv", fs) + read_events_csv(folder / "leg_movements.csv", fs)
+            excluded = []
+            for line in (folder / "excluded.csv").read_text(encoding="utf-8").splitlines()[1:]:
+                a, b, ch, reason = line.split(",")
+                excluded.append((float(a), float(b), int(ch), reason))
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{folder}: cannot read the batch night ({exc}); run `kneeemg batch` again") from None
+        night = {
+            "date": metrics.get("date"), "source": row["path"], "content_hash": digest, "settings_hash": s_hash,
+            "start_time": metrics.get("start_time"), "recording_s": row["recording_s"], "usable_s": row["usable_s"],
+            "lost_s": row.get("lost_s") or 0.0, "fs_hz": fs, "labels": json.dumps(row["channels"].split(",")),
+            "settings": row["settings"], "version": row["kneeemg_version"], "metrics": json.dumps(metrics),
+            "imported_at": _now(),
+        }
+        return self._insert_night(night, events, excluded, None)
 
     def nights(self) -> list[NightRow]:
         """All nights, oldest first (by date, then import order)."""
         return [self._row(r) for r in self._db.execute("SELECT * FROM nights ORDER BY date, id")]
 
     def night(self, key: int | str | None = None) -> NightRow:
-        """A night by id, by date (YYYY-MM-DD: the latest import of that date), or the latest."""
+        """A night by id, by date (YYYY-MM-DD: the latest import of that date), or the latest.
+
+        Raises
+        ------
+        InputError
+            When there is no such night.
+        """
         if key is None or key == "latest":
             r = self._db.execute("SELECT * FROM nights ORDER BY date DESC, id DESC LIMIT 1").fetchone()
         elif isinstance(key, int) or str(key).isdigit():
@@ -250,7 +321,9 @@ class Store:
         else:
             r = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id DESC LIMIT 1", (str(key),)).fetchone()
         if r is None:
-            raise InputError(f"no night {key!r} in {self.path}; `kneeemg nights` lists them" if key else f"no nights in {self.path} yet; import one with `kneeemg import FILE`")
+            if key is None or key == "latest":
+                raise InputError(f"no nights in {self.path} yet; import one with `kneeemg import FILE`")
+            raise InputError(f"no night {key!r} in {self.path}; `kneeemg nights` lists them")
         return self._row(r)
 
     def _row(self, r: sqlite3.Row) -> NightRow:
@@ -260,130 +333,212 @@ class Store:
 
     def events(self, night_id: int, kinds: Iterable[str] = ("twitch", "spasm", "cramp")) -> list[Event]:
         """The night's events of the given kinds (``"lm"`` for leg movements), in onset order."""
-        n = self.night(night_id)
+        n = self.night(int(night_id))
         kinds = tuple(kinds)
         q = f"SELECT * FROM events WHERE night_id=? AND kind IN ({','.join('?' * len(kinds))}) ORDER BY onset_sample, channel"
         return [Event(r["onset_sample"], r["offset_sample"], n.fs_hz, r["channel"], r["kind"], r["peak_uv"], r["rms_uv"],
                       r["snr_db"], n.labels[r["channel"]] if r["channel"] < len(n.labels) else "")
-                for r in self._db.execute(q, (night_id, *kinds))]
+                for r in self._db.execute(q, (n.id, *kinds))]
+
+    def leg_movements(self, night_id: int) -> list[Event]:
+        """The night's WASM leg movements (computed from the thigh), in onset order."""
+        return self.events(night_id, kinds=("lm",))
 
     def excluded(self, night_id: int) -> list[ExcludedInterval]:
+        """The night's excluded time per channel, in start order."""
         return [ExcludedInterval(r["start_s"], r["stop_s"], r["channel"], r["reason"])
-                for r in self._db.execute("SELECT * FROM excluded WHERE night_id=? ORDER BY start_s", (night_id,))]
+                for r in self._db.execute("SELECT * FROM excluded WHERE night_id=? ORDER BY start_s, channel", (night_id,))]
 
     def epochs(self, night_id: int) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """(epoch_s, flags (n_epochs, n_channels), floor_uv (n_epochs, n_channels)) or None."""
+        """(epoch_s, flags (n_epochs, n_channels), floor_uv (n_epochs, n_channels) µV), or None if not kept."""
         r = self._db.execute("SELECT * FROM epochs WHERE night_id=?", (night_id,)).fetchone()
         return (r["epoch_s"], _from_npy(r["flags"]), _from_npy(r["floor_uv"])) if r else None
 
     # ---------------------------------------------------------------- diary
-    def save_day(self, day: DiaryDay) -> None:
-        """Store (or replace) the diary entry of ``day.date``."""
+    def _put_day(self, day: DiaryDay, merge: bool) -> None:
         if not day.date:
             raise InputError("a diary entry needs its date (the evening the night began)")
-        with self._db:
-            self._db.execute("INSERT INTO diary VALUES (?,?,?) ON CONFLICT(date) DO UPDATE SET data=excluded.data,"
-                             " updated_at=excluded.updated_at", (day.date, json.dumps(day.as_dict()), _now()))
+        values = day.as_dict()
+        if merge:
+            old = self._db.execute("SELECT data FROM diary WHERE date=?", (day.date,)).fetchone()
+            if old is not None:
+                values = {**json.loads(old["data"]), **values}
+        self._db.execute("INSERT INTO diary VALUES (?,?,?) ON CONFLICT(date) DO UPDATE SET data=excluded.data,"
+                         " updated_at=excluded.updated_at", (day.date, json.dumps(values), _now()))
 
-    def save_days(self, days: Iterable[DiaryDay], profile: Profile | None = None) -> int:
-        """Store several days (and a profile) in one transaction: all or nothing."""
+    def save_day(self, day: DiaryDay, merge: bool = False) -> None:
+        """Store the diary entry of ``day.date``, replacing it (or, with ``merge``, changing only the fields given)."""
+        self.save_days([day], merge=merge)
+
+    def save_days(self, days: Iterable[DiaryDay], profile: Profile | None = None, merge: bool = False) -> int:
+        """Store several days (and a profile) in one transaction: all or nothing.
+
+        Parameters
+        ----------
+        days : iterable of DiaryDay
+            Each needs its date; an entry for a date already stored replaces it.
+        profile : Profile, optional
+        merge : bool
+            Change only the fields given, keeping the others already stored for that date
+            (and in the profile).
+
+        Returns
+        -------
+        int
+            How many days were stored.
+        """
         days = list(days)
-        with self._db:
-            for d in days:
-                if not d.date:
-                    raise InputError("a diary entry needs its date (the evening the night began)")
-                self._db.execute("INSERT INTO diary VALUES (?,?,?) ON CONFLICT(date) DO UPDATE SET data=excluded.data,"
-                                 " updated_at=excluded.updated_at", (d.date, json.dumps(d.as_dict()), _now()))
-            if profile is not None:
-                self._save_profile(profile)
+        missing = [i for i, d in enumerate(days) if not d.date]
+        if missing:
+            raise InputError(f"diary entry {missing[0] + 1} has no date; every entry needs the evening its night began")
+        try:
+            with self._transaction():
+                for d in days:
+                    self._put_day(d, merge)
+                if profile is not None:
+                    self._put_profile(profile, merge)
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
         return len(days)
 
     def days(self, since: str | None = None) -> list[DiaryDay]:
+        """Diary entries in date order, from ``since`` (an ISO date) on."""
         q, args = ("SELECT data FROM diary WHERE date>=? ORDER BY date", (since,)) if since else ("SELECT data FROM diary ORDER BY date", ())
-        return [validate_day(json.loads(r["data"])) for r in self._db.execute(q, args)]
+        return [validate_day(json.loads(r["data"]), where=f"{self.path} diary") for r in self._db.execute(q, args)]
 
     def day(self, on: str) -> DiaryDay | None:
+        """The diary entry of one date, or None."""
         r = self._db.execute("SELECT data FROM diary WHERE date=?", (on,)).fetchone()
-        return validate_day(json.loads(r["data"])) if r else None
+        return validate_day(json.loads(r["data"]), where=f"{self.path} diary") if r else None
 
-    def save_profile(self, profile: Profile) -> None:
-        with self._db:
-            self._save_profile(profile)
+    def save_profile(self, profile: Profile, merge: bool = False) -> None:
+        """Store the profile, replacing it (or, with ``merge``, changing only the fields given)."""
+        self.save_days([], profile, merge=merge)
 
-    def _save_profile(self, profile: Profile) -> None:
+    def _put_profile(self, profile: Profile, merge: bool) -> None:
+        values = profile.as_dict()
+        if merge:
+            values = {**self.profile().as_dict(), **values}
         self._db.execute("INSERT INTO profile VALUES (1,?,?) ON CONFLICT(id) DO UPDATE SET data=excluded.data,"
-                         " updated_at=excluded.updated_at", (json.dumps(profile.as_dict()), _now()))
+                         " updated_at=excluded.updated_at", (json.dumps(values), _now()))
 
     def profile(self) -> Profile:
+        """The profile (empty when none was saved)."""
         r = self._db.execute("SELECT data FROM profile WHERE id=1").fetchone()
-        return validate_profile(json.loads(r["data"])) if r else Profile({})
+        return validate_profile(json.loads(r["data"]), where=f"{self.path} profile") if r else Profile({})
 
     # ---------------------------------------------------------------- views
-    def trend(self, days: int = 28) -> list[dict[str, Any]]:
-        """Nightly rates over the last ``days`` days (by night date), with a 7-night rolling mean."""
+    def trend(self, last_days: int = 28) -> list[dict[str, Any]]:
+        """Nightly rates over the last ``last_days`` days (counted back from the latest night's date).
+
+        Returns
+        -------
+        list of dict
+            Oldest first: ``night_id``, ``date``, ``usable_hours``, ``twitches``, ``spasms``,
+            ``cramps``, ``twitch_per_hour`` (None without usable time) and
+            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 before it).
+        """
+        if isinstance(last_days, bool) or not isinstance(last_days, int) or last_days < 1:
+            raise InputError(f"trend: last_days={last_days!r} must be a whole number of days >= 1")
         rows = [n for n in self.nights() if n.date]
         if rows:
             last = max(date.fromisoformat(n.date) for n in rows)
-            rows = [n for n in rows if date.fromisoformat(n.date) > last - timedelta(days=days)]
+            rows = [n for n in rows if date.fromisoformat(n.date) > last - timedelta(days=last_days)]
+        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") for n in rows]
         out = []
         for i, n in enumerate(rows):
-            rate = (n.metrics.get("per_usable_hour") or {}).get("twitch")
-            window = [r for r in rows[max(0, i - 6) : i + 1] if (r.metrics.get("per_usable_hour") or {}).get("twitch") is not None]
-            mean = float(np.mean([r.metrics["per_usable_hour"]["twitch"] for r in window])) if window else None
+            window = [r for r in rates[max(0, i - 6) : i + 1] if r is not None]
             counts = n.metrics.get("counts", {})
             out.append({"night_id": n.id, "date": n.date, "usable_hours": round(n.usable_s / 3600, 2),
                         "twitches": counts.get("twitch"), "spasms": counts.get("spasm"), "cramps": counts.get("cramp"),
-                        "twitch_per_hour": rate, "rolling7_twitch_per_hour": None if mean is None else round(mean, 2)})
+                        "twitch_per_hour": rates[i],
+                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 2) if window else None})
         return out
 
     def case_for_triage(self, last_n: int = 14) -> dict[str, Any]:
-        """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape."""
+        """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
+
+        The diary holds the days from the first of those nights on (all days when there are
+        no nights); nights are in :func:`kneeemg.metrics.case_night` form.
+        """
+        if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
+            raise InputError(f"case_for_triage: last_n={last_n!r} must be a whole number of nights >= 1")
         nights = [n for n in self.nights() if n.date][-last_n:]
         first = nights[0].date if nights else None
         return {
             "profile": self.profile().as_dict(),
-            "diary": [d.as_dict() for d in self.days(since=first)] if first else [d.as_dict() for d in self.days()],
-            "nights": [_case_night(n) for n in nights],
+            "diary": [d.as_dict() for d in self.days(since=first)],
+            "nights": [case_night(dict(n.metrics, usable_s=n.usable_s), date=n.date) for n in nights],
         }
-
-
-def _case_night(n: NightRow) -> dict[str, Any]:
-    m = n.metrics
-    counts = m.get("counts", {})
-    lm = m.get("leg_movements", {})
-    return {"date": n.date, "usable_hours": round(n.usable_s / 3600, 3), "twitches": counts.get("twitch", 0),
-            "spasms": counts.get("spasm", 0), "cramps": counts.get("cramp", 0),
-            "longest_cramp_s": m.get("longest_cramp_s", 0.0), "periodic_series": lm.get("periodic_series", 0),
-            "twitch_rate_per_hour": (m.get("per_usable_hour") or {}).get("twitch"),
-            "clusters": (m.get("clusters") or {}).get("count", 0)}
 
 
 @dataclass(frozen=True)
 class ImportOutcome:
+    """What :func:`import_recording` did.
+
+    ``date_from`` says where the night's date came from: ``"given"``, ``"start time"`` (in
+    the recording) or ``"file time"`` (the file's modification time minus its length).
+    """
+
     night_id: int
     created: bool
     date: str | None
+    date_from: str = "given"
+
+
+def import_settings(config: Any, channels: Any = None, resample_hz: float | None = None,
+                    fs_hz: float | None = None) -> dict[str, Any]:
+    """Everything that changes what a recording's import finds: the detector settings and,
+    when given, the channel choice, the resampling rate and the sampling rate."""
+    settings = dict(config.as_dict())
+    for key, value in (("channels", list(channels) if channels else None), ("resample_hz", resample_hz), ("fs_hz", fs_hz)):
+        if value is not None:
+            settings[f"import_{key}"] = value
+    return settings
 
 
 def import_recording(store: Store, path: str | os.PathLike[str], config: Any = None, date: str | None = None,
-                     channels: Any = None, resample_hz: float | None = None) -> ImportOutcome:
-    """Detect a recording and store it; a recording already stored with these settings is skipped."""
+                     channels: Any = None, resample_hz: float | None = None, fs_hz: float | None = None) -> ImportOutcome:
+    """Detect a recording and store the night; one already stored with these settings is skipped.
+
+    Parameters
+    ----------
+    store : Store
+    path : path
+        The recording (any format :func:`kneeemg.replay.replay` reads).
+    config : DetectorConfig, optional
+    date : str, optional
+        The evening the night began (ISO date). Without it, the date comes from the
+        recording's start time, or else from the file's modification time minus the
+        recording's length.
+    channels, resample_hz, fs_hz : optional
+        Passed to :func:`kneeemg.replay.replay`.
+    """
     from .config import DetectorConfig
+    from .diary import night_date
     from .metrics import night_metrics
     from .replay import replay
 
     cfg = config or DetectorConfig()
-    digest = file_hash(path)
-    s_hash = hashlib.sha1(json.dumps(cfg.as_dict(), sort_keys=True, default=str).encode()).hexdigest()[:12]
-    existing = store.find_night(digest, s_hash)
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p} is not a file; give the path of a recording")
+    digest = file_hash(p)
+    extra = import_settings(cfg, channels, resample_hz, fs_hz)
+    existing = store.find_night(digest, settings_hash(extra))
     if existing is not None:
-        return ImportOutcome(existing, False, store.night(existing).date)
-    result = replay(path, channels=channels, config=cfg, resample_hz=resample_hz)
-    if date is None and (result.source is None or result.source.start_time is None):
-        date = datetime.fromtimestamp(Path(path).stat().st_mtime).date().isoformat()
+        return ImportOutcome(existing, False, store.night(existing).date, "already stored")
+    result = replay(p, channels=channels, config=cfg, resample_hz=resample_hz, fs_hz=fs_hz)
+    date_from = "given"
+    if date is None:
+        if result.source is not None and getattr(result.source, "start_time", None) is not None:
+            date_from = "start time"
+        else:
+            start = datetime.fromtimestamp(p.stat().st_mtime) - timedelta(seconds=result.recording_s)
+            date, date_from = night_date(start), "file time"
     metrics = night_metrics(result, date=date)
-    nid, created = store.add_night(result, metrics, str(Path(path).resolve()), digest)
-    return ImportOutcome(nid, created, metrics.date)
+    nid, created = store.add_night(result, metrics, str(p.resolve()), digest, settings=extra)
+    return ImportOutcome(nid, created, metrics.date, date_from)
 
 
 def import_batch(batch: Any, db: str | os.PathLike[str] | None) -> int:

@@ -1,15 +1,23 @@
-"""Diary and profile: validation, files, the interactive questions."""
+"""Diary and profile: validation of every field, files, flags, the interactive questions, the docs table."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kneeemg.cli import main
-from kneeemg.diary import DAY_FIELDS, PROFILE_FIELDS, load_diary_file, validate_day, validate_profile
+from kneeemg.cli import diary as diary_cli
+from kneeemg.diary import (DAY_FIELDS, PROFILE_FIELDS, fields_markdown, load_diary_file, night_date, parse_value,
+                           validate_day, validate_profile)
 from kneeemg.errors import InputError
 from kneeemg.store import Store
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "diary.md"
 
 GOOD_DAY = {
     "date": "2026-11-20", "caffeine_drinks": 3, "caffeine_last_hours_before_bed": 2.5, "alcohol_drinks": 1,
@@ -23,30 +31,95 @@ def test_every_public_field_is_accepted():
     assert {f.name for f in DAY_FIELDS} == set(GOOD_DAY)
     day = validate_day(GOOD_DAY)
     assert day.date == "2026-11-20" and day.get("symptoms") == ["back_pain", "tingling"] and day.get("warmed_up") is False
+    assert day.get("exercise_hours_before_bed") == 1.0 and day.get("notes") == GOOD_DAY["notes"]
     prof = validate_profile({"age": 44, "sex": "male", "medications": ["diuretic", "my own pill"], "conditions": ["arthritis"],
                              "known_deficiencies": ["magnesium"], "twitching_since": "2026-09-01"})
     assert prof.get("medications") == ["diuretic", "my_own_pill"]  # free text is allowed for medicines
     assert {f.name for f in PROFILE_FIELDS} == {"age", "sex", "medications", "conditions", "known_deficiencies", "twitching_since"}
     assert validate_day({}).as_dict() == {}  # every field is optional
+    assert validate_day({"date": "2026-11-20", "stress": None, "notes": ""}).as_dict() == {"date": "2026-11-20"}
+
+
+def _bad_value(f):
+    """A value each field must refuse, from its row of the field table."""
+    return {"int": (f.hi or 0) + 1, "float": -1.0, "bool": "maybe", "date": "2026-13-01", "choice": "zzz",
+            "text": 5}.get(f.kind) or ({"zzz": 1} if f.free_text or not f.choices else ["zzz"])
+
+
+@pytest.mark.parametrize("f", DAY_FIELDS + PROFILE_FIELDS, ids=lambda f: f.name)
+def test_every_field_refuses_a_bad_value_naming_itself(f):
+    check = validate_profile if f in PROFILE_FIELDS else validate_day
+    with pytest.raises(InputError) as info:
+        check({f.name: _bad_value(f)})
+    message = str(info.value)
+    assert f"{f.name}" in message and "\n" not in message
+    assert ("out of range" in message) if f.kind in ("int", "float") else ("not" in message)
 
 
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("stress", 7, "stress=7 is out of range 0-5"),
-        ("exercise", "extreme", "use one of none, light, moderate, hard"),
-        ("symptoms", ["itching"], "not one of severe_pain"),
+        ("stress", 7, "diary 2026-11-20: stress=7 is out of range 0-5"),
+        ("stress", "7", "diary 2026-11-20: stress=7 is out of range 0-5"),
+        ("exercise", "extreme", "exercise=extreme is not allowed; use one of none, light, moderate, hard"),
+        ("symptoms", ["itching"], "symptoms has itching, which is not one of severe_pain"),
         ("date", "20/11/2026", "a date like 2026-11-20"),
+        ("date", datetime(2026, 11, 20, 22, 0), "a date like 2026-11-20"),  # a TOML date-time is not a day
         ("caffeine_drinks", 2.5, "whole number"),
+        ("caffeine_drinks", True, "whole number"),
+        ("caffeine_drinks", float("nan"), "out of range 0-50"),
         ("warmed_up", "maybe", "yes or no"),
         ("sleep_hours", 30, "out of range 0-24"),
-        ("coffee", 1, "unknown field(s) coffee"),
+        ("notes", "x" * 6000, "at most 5000"),
+        ("coffee", 1, "unknown field(s) coffee; allowed are date, caffeine_drinks"),
     ],
 )
 def test_bad_values_name_the_field(field, value, message):
-    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")) as info:
-        validate_day({"date": "2026-11-20", field: value})
-    assert "\n" not in str(info.value)
+    day = {"date": "2026-11-20", field: value} if field != "date" else {field: value}
+    with pytest.raises(InputError) as info:
+        validate_day(day)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_values_are_read_from_words():
+    by_name = {f.name: f for f in DAY_FIELDS}
+    assert parse_value(by_name["warmed_up"], "Yes", "t") is True and parse_value(by_name["warmed_up"], "n", "t") is False
+    assert parse_value(by_name["symptoms"], "Back pain, tingling; skin-color-change", "t") == [
+        "back_pain", "skin_color_change", "tingling"]
+    assert parse_value(by_name["caffeine_drinks"], " 3 ", "t") == 3 and parse_value(by_name["exercise"], "Hard", "t") == "hard"
+    assert parse_value(by_name["date"], date(2026, 11, 20), "t") == "2026-11-20"
+
+
+def _valid_value(f):
+    if f.kind == "int":
+        return st.integers(int(f.lo), int(f.hi))
+    if f.kind == "float":
+        return st.floats(f.lo, f.hi, allow_nan=False)
+    if f.kind == "bool":
+        return st.booleans()
+    if f.kind == "date":
+        return st.dates(date(2000, 1, 1), date(2100, 1, 1))
+    if f.kind == "choice":
+        return st.sampled_from(f.choices)
+    if f.kind == "list":
+        words = st.sampled_from(f.choices) if f.choices else st.from_regex(r"[a-z]{1,12}", fullmatch=True)
+        return st.lists(words, max_size=4)
+    return st.text(max_size=50).filter(lambda t: t != "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.fixed_dictionaries({}, optional={f.name: _valid_value(f) for f in DAY_FIELDS}))
+def test_a_checked_day_checks_again_to_itself(values):
+    day = validate_day(values)
+    assert set(day.as_dict()) <= set(values)
+    assert validate_day(day.as_dict()) == day
+    assert validate_day(json.loads(json.dumps(day.as_dict()))) == day  # and survives JSON, as stored
+
+
+def test_night_date_is_the_evening_it_began():
+    assert night_date(datetime(2026, 11, 21, 7, 30)) == "2026-11-20"
+    assert night_date(datetime(2026, 11, 20, 21, 0)) == "2026-11-20"
+    assert night_date(datetime(2026, 11, 20, 12, 0)) == "2026-11-20"
 
 
 def test_files_are_all_or_nothing(tmp_path):
@@ -66,13 +139,106 @@ def test_files_are_all_or_nothing(tmp_path):
         assert store.profile().get("age") == 50
 
 
-def test_interactive_questions_skip_and_retry(tmp_path, monkeypatch, capsys):
-    from kneeemg.cli import diary as diary_cli
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        ("one.json", '{"date": "2026-11-20", "stres": 1}', "one.json days[0] 2026-11-20: unknown field(s) stres"),
+        ("dup.json", '[{"date": "2026-11-20"}, {"date": "2026-11-20"}]', "date 2026-11-20 is already used by days[0]"),
+        ("nodate.json", '[{"stress": 1}]', "date is missing"),
+        ("broken.json", '{"date": "2026-11-20",', "not valid JSON"),
+        ("broken.toml", "date = \n", "not valid TOML"),
+        ("when.toml", "date = 2026-11-20T22:00:00\n", "date=2026-11-20 22:00:00 is not allowed"),
+        ("extra.toml", "[profile]\nage = 3\n[other]\nx = 1\n", "unknown section(s) other"),
+        ("prof.toml", "[profile]\nage = 300\n", "prof.toml profile: age=300 is out of range 0-120"),
+    ],
+)
+def test_bad_files_are_refused_with_the_reason(tmp_path, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_diary_file(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
 
+
+def test_one_day_in_a_json_file(tmp_path):
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps(GOOD_DAY))
+    days, prof = load_diary_file(path)
+    assert prof is None and days == [validate_day(GOOD_DAY)]
+    with pytest.raises(InputError, match="does not exist"):
+        load_diary_file(tmp_path / "missing.json")
+
+
+def test_flags_change_only_the_fields_given(tmp_path, capsys):
+    db = str(tmp_path / "h.db")
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--stress", "3", "--symptom", "tingling",
+                 "--symptom", "back pain"]) == 0
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--water-glasses", "5", "--warmed-up", "yes"]) == 0
+    assert "saved the diary of 2026-11-20" in capsys.readouterr().out
+    with Store(db) as store:
+        assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "stress": 3, "symptoms": ["back_pain", "tingling"],
+                                                     "water_glasses": 5, "warmed_up": True}
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--sleep-hours", "7", "--replace"]) == 0
+    assert main(["diary", "--db", db, "--profile", "--age", "52", "--medications", "diuretic", "--medications", "statin"]) == 0
+    assert main(["diary", "--db", db, "--profile", "--sex", "female"]) == 0
+    with Store(db) as store:
+        assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "sleep_hours": 7.0}
+        assert store.profile().as_dict() == {"age": 52, "medications": ["diuretic", "statin"], "sex": "female"}
+
+
+def test_flags_without_a_date_take_the_latest_night(tmp_path):
+    db = str(tmp_path / "h.db")
+    before = night_date()
+    assert main(["diary", "--db", db, "--alcohol-drinks", "2"]) == 0
+    with Store(db) as store:
+        assert [d.date for d in store.days()] in ([before], [night_date()])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--date", "2026-11-20", "--stress", "9"], "stress=9 is out of range 0-5"),
+        (["--age", "40"], "--age is a profile field; add --profile"),
+        (["--profile", "--stress", "2"], "--stress is a day field; leave out --profile"),
+        (["--import", "x.json", "--stress", "2"], "either --import FILE or field flags"),
+        ([], "nothing to record"),  # not a terminal: nothing to ask
+    ],
+)
+def test_bad_flags_store_nothing(tmp_path, capsys, argv, message):
+    db = tmp_path / "h.db"
+    assert main(["diary", "--db", str(db), *argv]) == 2
+    assert message in capsys.readouterr().err
+    with Store(db) as store:
+        assert store.days() == [] and store.profile().as_dict() == {}
+
+
+def test_interactive_questions_skip_and_retry(monkeypatch, capsys):
     # date, 12 drinks, skip the hours, a stress of 9 (refused, asked again), then 3
     answers = iter(["2026-11-20", "12", "", "9", "3"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     fields = [f for f in DAY_FIELDS if f.name in ("date", "caffeine_drinks", "caffeine_last_hours_before_bed", "stress")]
     got = diary_cli.ask(fields)
     assert got == {"date": "2026-11-20", "caffeine_drinks": 12, "stress": 3}
-    assert "out of range 0-5" in capsys.readouterr().out
+    assert "out of range 0-5; try again" in capsys.readouterr().out
+
+
+def test_interactive_day_and_profile_through_the_command(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "h.db")
+    prompts = []
+    monkeypatch.setattr(diary_cli, "_interactive", lambda: True)
+    # Enter on the date takes the latest night; "lots" is refused and 2 is taken; the rest skipped
+    answers = iter(["", "lots", "2"] + [""] * (len(DAY_FIELDS) - 2))
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or next(answers))
+    assert main(["diary", "--db", db]) == 0
+    assert f"Enter = {night_date()}" in prompts[0] and "yes or no" in prompts[8]
+    answers = iter(["61", "", "Diuretic, my own pill"] + [""] * 3)
+    assert main(["diary", "--db", db, "--profile"]) == 0
+    assert "caffeine_drinks=lots is not allowed" in capsys.readouterr().out
+    with Store(db) as store:
+        assert store.day(night_date()).as_dict() == {"date": night_date(), "caffeine_drinks": 2}
+        assert store.profile().as_dict() == {"age": 61, "medications": ["diuretic", "my_own_pill"]}
+
+
+def test_the_docs_show_the_field_table():
+    text = DOCS.read_text(encoding="utf-8")
+    assert fields_markdown(DAY_FIELDS) in text and fields_markdown(PROFILE_FIELDS) in text

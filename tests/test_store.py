@@ -1,21 +1,29 @@
-"""The SQLite history: WAL, migrations, imports stored once, all-or-nothing writes, a week of nights."""
+"""The SQLite history: WAL, migrations, imports stored once, all-or-nothing writes, trends, a week of nights."""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kneeemg.cli import main
+from kneeemg.config import DetectorConfig
 from kneeemg.diary import validate_day, validate_profile
+from kneeemg.dsp.result import DetectionResult
 from kneeemg.errors import InputError, StoreError
+from kneeemg.events import Event
+from kneeemg.metrics import night_metrics
+from kneeemg.paths import DB_ENV_VAR, db_path, user_data_path
 from kneeemg.simulate import simulate_night, write_simulated
-from kneeemg.store import MIGRATIONS, Store, import_recording
+from kneeemg.store import MIGRATIONS, Store, import_recording, settings_hash
+from kneeemg.trends import direction
 
 
 @pytest.fixture(scope="module")
 def week(tmp_path_factory):
-    """Seven short simulated nights (three minutes each) and their diary entries."""
+    """Seven short simulated nights (three minutes each)."""
     folder = tmp_path_factory.mktemp("week")
     files = []
     for i in range(7):
@@ -24,10 +32,46 @@ def week(tmp_path_factory):
     return folder, files
 
 
-def test_wal_and_schema(tmp_path):
-    with Store(tmp_path / "h.db") as s:
+def hand_made(n_twitches, minutes=60, usable_minutes=None, seed=0):
+    """A DetectionResult with ``n_twitches`` twitches and one leg movement (1 kHz, 2 channels, 1 s epochs)."""
+    rng = np.random.default_rng(seed)
+    n_epochs = minutes * 60
+    onsets = np.sort(rng.choice(np.arange(10, n_epochs - 10), size=n_twitches, replace=False))
+    events = [Event(int(t) * 1000, int(t) * 1000 + 80, 1000.0, int(t) % 2, "twitch", 120.0, 40.0, 18.0, ("left", "right")[int(t) % 2])
+              for t in onsets]
+    flags = np.zeros((n_epochs, 2), np.uint8)
+    if usable_minutes is not None:
+        flags[usable_minutes * 60 :, :] = 1
+    return DetectionResult(events=events, leg_movements=[Event(5000, 7000, 1000.0, 0, "lm", 30.0, 10.0, 9.0, "left")],
+                           fs_hz=1000.0, n_samples=n_epochs * 1000, start_sample=0, labels=("left", "right"),
+                           config=DetectorConfig(), epoch_samples=1000, first_epoch=0, epoch_flags=flags,
+                           floor_uv=np.full((n_epochs, 2), 2.5, np.float32))
+
+
+def add(store, n_twitches, day, key=None, **kw):
+    res = hand_made(n_twitches, **kw)
+    return store.add_night(res, night_metrics(res, date=day), "hand-made", key or f"hash-{day}")
+
+
+def test_where_the_database_lives(tmp_path, monkeypatch):
+    monkeypatch.delenv(DB_ENV_VAR, raising=False)
+    assert db_path() == user_data_path() / "history.sqlite3" and "kneeemg" in str(user_data_path())
+    monkeypatch.setenv(DB_ENV_VAR, str(tmp_path / "env.db"))
+    assert db_path() == tmp_path / "env.db"
+    assert db_path(tmp_path / "flag.db") == tmp_path / "flag.db"  # --db wins over the environment
+    with Store() as s:
+        assert s.path == tmp_path / "env.db"
+    assert (tmp_path / "env.db").exists()
+
+
+def test_wal_foreign_keys_and_schema(tmp_path):
+    with Store(tmp_path / "sub" / "h.db") as s:  # the folder is created
         assert s.version == len(MIGRATIONS)
         assert s._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert s._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        nid, _ = add(s, 5, "2026-11-01")
+        s._db.execute("DELETE FROM nights WHERE id=?", (nid,))  # cascades
+        assert s._db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
 
 
 def test_upgrade_from_version_one(tmp_path):
@@ -37,20 +81,167 @@ def test_upgrade_from_version_one(tmp_path):
     s._db = sqlite3.connect(path)
     s._db.row_factory = sqlite3.Row
     s.migrate(to=1)
-    s._db.execute("INSERT INTO diary VALUES ('2026-11-01', '{\"stress\": 2}', 'then')")
+    s._db.execute("INSERT INTO diary VALUES ('2026-11-01', '{\"stress\": 2, \"date\": \"2026-11-01\"}', 'then')")
+    s._db.execute("INSERT INTO nights (date, source, content_hash, settings_hash, metrics, labels, recording_s, usable_s,"
+                  " fs_hz, imported_at) VALUES ('2026-11-01', 'old', 'h', 's', '{}', '[]', 60, 60, 1000, 'then')")
     s._db.commit()
+    assert s.version == 1
     s.close()
     with Store(path) as s:
         assert s.version == len(MIGRATIONS)
         assert s.day("2026-11-01").get("stress") == 2  # data kept across the upgrade
+        assert [n.source for n in s.nights()] == ["old"] and s.epochs(s.nights()[0].id) is None
         assert s._db.execute("SELECT count(*) FROM epochs").fetchone()[0] == 0
 
 
-def test_not_a_database(tmp_path):
+def test_files_that_are_not_ours_are_left_alone(tmp_path):
     bad = tmp_path / "x.db"
     bad.write_text("this is not sqlite " * 100)
     with pytest.raises(StoreError, match="not a kneeemg history database"):
         Store(bad)
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match="another program"):
+        Store(other)
+    assert other.read_bytes() == before
+    newer = tmp_path / "newer.db"
+    con = sqlite3.connect(newer)
+    con.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    con.close()
+    with pytest.raises(StoreError, match="newer kneeemg"):
+        Store(newer)
+
+
+def test_night_round_trip(tmp_path):
+    res = hand_made(40, minutes=10, usable_minutes=8)
+    with Store(tmp_path / "h.db") as s:
+        nid, created = s.add_night(res, night_metrics(res, date="2026-11-02"), "hand-made", "abc")
+        assert created and s.add_night(res, night_metrics(res, date="2026-11-02"), "hand-made", "abc") == (nid, False)
+        n = s.night(nid)
+        assert n == s.night("2026-11-02") == s.night() and n.usable_s == 480 and n.labels == ("left", "right")
+        assert n.metrics["counts"]["twitch"] == 40 and n.settings == DetectorConfig().as_dict()
+        assert s.events(nid) == res.events and s.leg_movements(nid) == res.leg_movements
+        assert s.excluded(nid) == res.excluded
+        epoch_s, flags, floor = s.epochs(nid)
+        assert epoch_s == 1.0 and np.array_equal(flags, res.epoch_flags) and np.array_equal(floor, res.floor_uv)
+        with pytest.raises(InputError, match="no night '2026-01-01'"):
+            s.night("2026-01-01")
+    with Store(tmp_path / "empty.db") as s, pytest.raises(InputError, match="no nights in .* yet"):
+        s.night()
+
+
+def test_a_night_stored_meanwhile_is_not_stored_twice(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        nid, _ = add(s, 3, "2026-11-03", key="same")
+        s.find_night = lambda *a: None  # as if another process stored it after this one looked
+        res = hand_made(3)
+        assert s.add_night(res, night_metrics(res, date="2026-11-03"), "hand-made", "same") == (nid, False)
+        del s.find_night
+        assert len(s.nights()) == 1
+
+
+def test_failed_import_leaves_nothing_half_written(week, tmp_path):
+    _, files = week
+    db = tmp_path / "h.db"
+    with Store(db) as store:
+        original = store._db
+
+        class Failing:
+            def __getattr__(self, name):
+                return getattr(original, name)
+
+            def executemany(self, sql, rows):
+                if "INTO excluded" in sql:
+                    raise sqlite3.OperationalError("disk I/O error")
+                return original.executemany(sql, rows)
+
+        store._db = Failing()
+        with pytest.raises(StoreError, match="nothing was changed"):
+            import_recording(store, files[1], date="2026-11-11")
+        store._db = original
+        assert store.nights() == []
+        assert store._db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+        assert import_recording(store, files[1], date="2026-11-11").created  # and it works afterwards
+
+
+def test_import_settings_make_a_different_night(week, tmp_path, capsys):
+    from kneeemg.batch import settings_hash as batch_settings_hash
+
+    _, files = week
+    assert settings_hash(DetectorConfig().as_dict()) == batch_settings_hash(DetectorConfig().as_dict())
+    with Store(tmp_path / "h.db") as s:
+        a = import_recording(s, files[2])
+        b = import_recording(s, files[2], channels=["left"])
+        c = import_recording(s, files[2])
+        assert a.created and b.created and not c.created and c.night_id == a.night_id
+        assert a.date_from == "file time" and a.date is not None
+        assert s.night(b.night_id).labels == ("left",) and s.night(b.night_id).settings["import_channels"] == ["left"]
+        with pytest.raises(InputError, match="is not a file"):
+            import_recording(s, tmp_path / "missing.kemg")
+    db = str(tmp_path / "h2.db")
+    assert main(["import", str(files[3]), str(files[4]), "--db", db]) == 0
+    assert capsys.readouterr().out.count("imported as night") == 2
+    assert main(["import", str(files[3]), str(files[4]), "--db", db, "--date", "2026-11-01"]) == 2
+    assert "one FILE" in capsys.readouterr().err
+
+
+def test_profile_and_days_round_trip_and_merge(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        s.save_profile(validate_profile({"age": 61, "medications": ["diuretic"]}))
+        s.save_profile(validate_profile({"sex": "male"}), merge=True)
+        assert s.profile().as_dict() == {"age": 61, "medications": ["diuretic"], "sex": "male"}
+        s.save_profile(validate_profile({"age": 62}))
+        assert s.profile().as_dict() == {"age": 62}
+        s.save_day(validate_day({"date": "2026-11-20", "stress": 3}))
+        s.save_day(validate_day({"date": "2026-11-20", "water_glasses": 2}), merge=True)
+        assert s.day("2026-11-20").as_dict() == {"date": "2026-11-20", "stress": 3, "water_glasses": 2}
+        s.save_day(validate_day({"date": "2026-11-20", "stress": 1}))  # replaces
+        assert [d.as_dict() for d in s.days()] == [{"date": "2026-11-20", "stress": 1}]
+        with pytest.raises(InputError, match="entry 2 has no date"):
+            s.save_days([validate_day({"date": "2026-11-21"}), validate_day({"stress": 2})], validate_profile({"age": 1}))
+        assert [d.date for d in s.days()] == ["2026-11-20"] and s.profile().get("age") == 62  # nothing stored
+
+
+def test_trend_rolling_mean_and_direction(tmp_path, capsys):
+    # 14 nights of 60 min: 30 twitches a night for a week, then 10
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        for i in range(14):
+            add(s, 30 if i < 7 else 10, f"2026-11-{i + 1:02d}")
+        rows = s.trend(28)
+        assert [r["twitch_per_hour"] for r in rows] == [30.0] * 7 + [10.0] * 7
+        assert rows[7]["rolling7_twitch_per_hour"] == pytest.approx((6 * 30 + 10) / 7, abs=0.01)
+        assert rows[-1]["rolling7_twitch_per_hour"] == 10.0 and rows[0]["rolling7_twitch_per_hour"] == 30.0
+        assert len(s.trend(5)) == 5 and s.trend(5)[0]["date"] == "2026-11-10"
+        assert direction(rows).startswith("Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0")
+        assert direction(rows[:6]).startswith("Too few nights")
+        with pytest.raises(InputError, match="last_days"):
+            s.trend(0)
+    assert main(["trends", "--db", str(db), "--days", "14"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-14" in out and "Fewer twitches" in out
+
+
+def test_case_for_triage_is_what_the_guidance_reads(tmp_path):
+    from kneeemg.guidance.classifier import validate_case
+
+    with Store(tmp_path / "h.db") as s:
+        for i in range(16):
+            add(s, 12, f"2026-11-{i + 1:02d}", usable_minutes=30)
+        s.save_days([validate_day({"date": "2026-11-01", "stress": 4}), validate_day({"date": "2026-11-16", "caffeine_drinks": 5})],
+                    validate_profile({"age": 40}))
+        case = s.case_for_triage(14)
+        assert [n["date"] for n in case["nights"]] == [f"2026-11-{i:02d}" for i in range(3, 17)]
+        assert case["diary"] == [{"date": "2026-11-16", "caffeine_drinks": 5}] and case["profile"] == {"age": 40}
+        night = case["nights"][0]
+        assert night["usable_hours"] == 0.5 and night["twitches"] == 12 and night["twitch_rate_per_hour"] == 24.0
+        assert night["twitches_left"] + night["twitches_right"] == 12 and night["plm_index_thigh"] == 0.0
+        profile, days, nights = validate_case(case)
+        assert len(nights) == 14 and profile == {"age": 40} and len(days) == 1
 
 
 def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
@@ -69,6 +260,7 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
         events = store.events(n0.id)
         assert len(events) == n0.metrics["counts"]["twitch"] + n0.metrics["counts"]["spasm"] + n0.metrics["counts"]["cramp"]
         assert store.epochs(n0.id)[1].shape[1] == 2
+        assert Path(n0.source) == Path(files[0]).resolve() and n0.version
         trend = store.trend(28)
         assert len(trend) == 7 and trend[-1]["rolling7_twitch_per_hour"] is not None
         case = store.case_for_triage()
@@ -83,41 +275,10 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
     assert "Your night of 2026-11-16" in html and "The last 14 nights" in html and "caffeine drinks" in html
 
 
-def test_failed_import_leaves_nothing_half_written(week, tmp_path, monkeypatch):
-    _, files = week
-    db = tmp_path / "h.db"
-    with Store(db) as store:
-        original = store._db
-
-        class Failing:
-            def __getattr__(self, name):
-                return getattr(original, name)
-
-            def executemany(self, sql, rows):
-                if "INTO excluded" in sql:
-                    raise sqlite3.OperationalError("disk I/O error")
-                return original.executemany(sql, rows)
-
-            def __enter__(self):
-                return original.__enter__()
-
-            def __exit__(self, *exc):
-                return original.__exit__(*exc)
-
-        store._db = Failing()
-        with pytest.raises(StoreError, match="nothing was changed"):
-            import_recording(store, files[1], date="2026-11-11")
-        store._db = original
-        assert store.nights() == []
-        assert store._db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
-
-
-def test_profile_and_day_round_trip(tmp_path):
-    with Store(tmp_path / "h.db") as s:
-        s.save_profile(validate_profile({"age": 61, "medications": ["diuretic"]}))
-        s.save_day(validate_day({"date": "2026-11-20", "stress": 3}))
-        s.save_day(validate_day({"date": "2026-11-20", "stress": 1}))  # replaces
-        assert s.profile().get("medications") == ["diuretic"]
-        assert [d.get("stress") for d in s.days()] == [1]
-        with pytest.raises(InputError, match="no night"):
-            s.night("2026-01-01")
+def test_commands_on_an_empty_history(tmp_path, capsys):
+    db = str(tmp_path / "h.db")
+    assert main(["nights", "--db", db]) == 0 and main(["trends", "--db", db]) == 0
+    assert capsys.readouterr().out.count("No nights") == 2
+    (tmp_path / "adir").mkdir()
+    assert main(["nights", "--db", str(tmp_path / "adir")]) == 4  # a folder, not a file
+    assert "history database" in capsys.readouterr().err

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "record",
     "importcmd",
     "nights",
+    "trends",
     "diary",
     "triage",
     "report",

@@ -1,80 +1,131 @@
-"""``kneeemg diary``: record a day (asked question by question, by flags, or from a file)."""
+"""``kneeemg diary``: record a day or the profile (asked question by question, by flags, or from a file)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any, Sequence
 
 from .importcmd import add_db_option
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..diary import DAY_FIELDS, PROFILE_FIELDS
 
-    p = sub.add_parser("diary", help="record what a day was like (or the profile); every field is optional",
-                       description="Without flags, asks question by question (press Enter to skip one). With flags, "
-                                   "stores them. With --import, reads a TOML or JSON file of days and/or a profile. "
-                                   "Bad values are refused with the reason and nothing is stored.")
+    p = sub.add_parser(
+        "diary", help="record what a day was like, or the profile; every field is optional",
+        description="Without field flags, asks question by question (Enter skips a question). With flags, stores "
+                    "them, changing only the fields given. With --import, reads a TOML or JSON file of days and/or "
+                    "a profile, replacing what was stored for those dates. Bad values are refused with the reason "
+                    "and nothing is stored. See docs/diary.md.")
     p.add_argument("--import", dest="import_file", metavar="FILE", help="a TOML or JSON file of days and/or a profile")
-    p.add_argument("--profile", action="store_true", help="set the profile instead of a day")
-    for f in (*DAY_FIELDS, *[f for f in PROFILE_FIELDS]):
-        flag = "--" + f.name.replace("_", "-")
-        if f.name in ("symptoms", "stimulants", "medications", "conditions", "known_deficiencies"):
-            p.add_argument(flag, dest=f.name, action="append", default=None, metavar="WORD", help=f"{f.allowed()} (repeatable)")
-        elif f.name == "symptoms":
-            continue
-        else:
-            p.add_argument(flag, dest=f.name, default=None, help=f.allowed())
-    p.add_argument("--symptom", dest="symptoms", action="append", help="a symptom (repeatable)")
+    p.add_argument("--profile", action="store_true", help="set the profile (age, medicines, ...) instead of a day")
+    p.add_argument("--replace", action="store_true",
+                   help="with flags or questions: replace the stored entry instead of changing only the fields given")
+    day = p.add_argument_group("day fields (the date defaults to the latest night: before noon, yesterday evening)")
+    prof = p.add_argument_group("profile fields (with --profile)")
+    for group, fields in ((day, DAY_FIELDS), (prof, PROFILE_FIELDS)):
+        for f in fields:
+            if f.kind == "list":
+                group.add_argument(_flag(f.name), dest=f.name, action="append", metavar="WORD",
+                                   help=f"{f.allowed()}; repeatable")
+            else:
+                group.add_argument(_flag(f.name), dest=f.name, metavar=f.kind.upper(), help=f.allowed())
+    day.add_argument("--symptom", dest="symptoms", action="append", metavar="WORD", help="one symptom; repeatable")
     add_db_option(p)
     p.set_defaults(func=run)
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..diary import DAY_FIELDS, PROFILE_FIELDS, load_diary_file, validate_day, validate_profile
+    from ..diary import DAY_FIELDS, PROFILE_FIELDS, load_diary_file, night_date, validate_day, validate_profile
+    from ..errors import InputError
     from ..store import Store
 
-    fields = PROFILE_FIELDS if args.profile else DAY_FIELDS
-    values = {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
-    days, profile = [], None
+    day_values = _given(args, DAY_FIELDS)
+    profile_values = _given(args, PROFILE_FIELDS)
+    merge = not args.replace
     if args.import_file:
+        if day_values or profile_values or args.profile or args.replace:
+            raise InputError("give either --import FILE or field flags (and --profile), not both")
         days, profile = load_diary_file(args.import_file)
-    elif values:
-        if args.profile:
-            profile = validate_profile(values, where="--profile")
-        else:
-            days = [validate_day(values, where="flags")]
-    elif sys.stdin.isatty():
-        answers = ask(fields)
-        if args.profile:
-            profile = validate_profile(answers)
-        else:
-            days = [validate_day(answers)]
+        merge = False
+    elif args.profile:
+        if day_values:
+            raise InputError(f"{_flag(next(iter(day_values)))} is a day field; leave out --profile to record a day")
+        if not profile_values:
+            _require_terminal()
+            profile_values = _ask(PROFILE_FIELDS)
+        days, profile = [], validate_profile(profile_values)
     else:
-        print("kneeemg: error: nothing to record; give flags (see --help), --import FILE, or run in a terminal to be asked",
-              file=sys.stderr)
-        return 2
+        if profile_values:
+            raise InputError(f"{_flag(next(iter(profile_values)))} is a profile field; add --profile to set it")
+        default_date = night_date()
+        if not day_values:
+            _require_terminal()
+            day_values = _ask(DAY_FIELDS, {"date": default_date})
+        day_values.setdefault("date", default_date)
+        days, profile = [validate_day(day_values)], None
     with Store(args.db) as store:
-        n = store.save_days(days, profile)
-    parts = [f"{n} day(s)" if n else "", "the profile" if profile is not None else ""]
-    print(f"saved {' and '.join(p for p in parts if p)}")
+        store.save_days(days, profile, merge=merge)
+        where = store.path
+    parts = []
+    if len(days) == 1:
+        parts.append(f"the diary of {days[0].date} ({len(days[0].as_dict()) - 1} field(s) given)")
+    elif days:
+        parts.append(f"{len(days)} diary days ({days[0].date} to {days[-1].date})")
+    if profile is not None:
+        parts.append(f"the profile ({len(profile.as_dict())} field(s) given)")
+    print(f"saved {' and '.join(parts) or 'nothing (the file was empty)'} in {where}")
     return 0
 
 
-def ask(fields) -> dict:
-    """Ask each field in turn; an empty answer skips it, a bad one is asked again with the reason."""
+def _given(args: argparse.Namespace, fields: Sequence[Any]) -> dict[str, Any]:
+    return {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
+
+
+def _require_terminal() -> None:
+    from ..errors import InputError
+
+    if not _interactive():
+        raise InputError("nothing to record: give field flags (see `kneeemg diary --help`) or --import FILE, "
+                         "or run in a terminal to be asked")
+
+
+def _ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    print("Press Enter to skip a question.")
+    return ask(fields, defaults)
+
+
+def ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ask each field in turn and return the checked answers.
+
+    An empty answer skips the field (or takes its default, shown in brackets); a bad answer
+    is asked again with the reason.
+    """
     from ..diary import parse_value
     from ..errors import InputError
 
-    answers = {}
+    defaults = defaults or {}
+    answers: dict[str, Any] = {}
     for f in fields:
+        hint = f"Enter = {defaults[f.name]}" if f.name in defaults else f.allowed()
         while True:
-            raw = input(f"{f.question} [{f.allowed()}] ").strip()
+            raw = input(f"{f.question} [{hint}] ").strip()
             if not raw:
+                if f.name in defaults:
+                    answers[f.name] = defaults[f.name]
                 break
             try:
                 answers[f.name] = parse_value(f, raw, "answer")
                 break
             except InputError as exc:
-                print(f"  {exc}; try again or press Enter to skip")
+                print(f"  {exc}; try again, or press Enter to skip")
     return answers

@@ -1,4 +1,4 @@
-"""``kneeemg nights`` and ``kneeemg trends``: the history of nights."""
+"""``kneeemg nights``: the nights in the history."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from .importcmd import add_db_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("nights", help="list the nights in the history")
+    p = sub.add_parser("nights", help="list the nights in the history",
+                       description="One row per stored night: usable hours, counts, twitch rate per usable hour, "
+                                   "clusters, and the periodic leg-movement index computed from the thigh.")
     add_db_option(p)
     p.set_defaults(func=run)
-    t = sub.add_parser("trends", help="nightly rates over the last weeks")
-    t.add_argument("--days", type=int, default=28, help="how many days back (default 28)")
-    add_db_option(t)
-    t.set_defaults(func=run_trends)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,39 +23,21 @@ def run(args: argparse.Namespace) -> int:
 
     with Store(args.db) as store:
         nights = store.nights()
-    table = Table(header_style="bold")
-    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "source"):
+        where = store.path
+    console = Console()
+    if not nights:
+        console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
+        return 0
+    table = Table(header_style="bold", title=str(where))
+    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h (thigh)", "source"):
         table.add_column(col, justify="left" if col in ("date", "source") else "right")
     for n in nights:
-        c = n.metrics.get("counts", {})
-        rate = (n.metrics.get("per_usable_hour") or {}).get("twitch")
+        m = n.metrics
+        c = m.get("counts", {})
+        rate = (m.get("per_usable_hour") or {}).get("twitch")
+        plm = (m.get("leg_movements") or {}).get("plm_index")
         table.add_row(str(n.id), n.date or "-", f"{n.usable_s / 3600:.1f}", str(c.get("twitch", "")),
-                      "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")), n.source)
-    Console().print(table if nights else "No nights yet: import one with `kneeemg import FILE`.")
-    return 0
-
-
-def run_trends(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from ..store import Store
-    from ..trends import direction
-
-    with Store(args.db) as store:
-        rows = store.trend(args.days)
-    console = Console()
-    if not rows:
-        console.print("No nights yet: import one with `kneeemg import FILE`.")
-        return 0
-    table = Table(header_style="bold", title=f"The last {args.days} days")
-    for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps"):
-        table.add_column(col, justify="left" if col == "date" else "right")
-    for r in rows:
-        table.add_row(r["date"], f"{r['usable_hours']:.1f}", str(r["twitches"]),
-                      "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
-                      "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
-                      str(r["spasms"]), str(r["cramps"]))
+                      "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
+                      str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}", n.source)
     console.print(table)
-    console.print(direction(rows))
     return 0

@@ -1,0 +1,43 @@
+"""``kneeemg trends``: nightly rates over the last weeks, with a 7-night rolling mean and the direction in words."""
+
+from __future__ import annotations
+
+import argparse
+
+from .importcmd import add_db_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("trends", help="nightly twitch rates over the last weeks, and whether they go down or up",
+                       description="Lists each night of the last --days days with its twitch rate per usable hour "
+                                   "and a 7-night rolling mean, then says in words whether the last 7 nights had "
+                                   "fewer, more or about the same twitches an hour as the 7 before. See docs/metrics.md.")
+    p.add_argument("--days", type=int, default=28, help="how many days back from the latest night (default 28)")
+    add_db_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..store import Store
+    from ..trends import direction
+
+    with Store(args.db) as store:
+        rows = store.trend(args.days)
+    console = Console()
+    if not rows:
+        console.print("No nights yet: import one with `kneeemg import FILE`.")
+        return 0
+    table = Table(header_style="bold", title=f"The last {args.days} days")
+    for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps"):
+        table.add_column(col, justify="left" if col == "date" else "right")
+    for r in rows:
+        table.add_row(r["date"], f"{r['usable_hours']:.1f}", str(r["twitches"]),
+                      "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
+                      "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
+                      str(r["spasms"]), str(r["cramps"]))
+    console.print(table)
+    console.print(direction(rows))
+    return 0
