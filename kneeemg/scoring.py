@@ -1,53 +1,89 @@
 """Event-level comparison of detected events with ground truth.
 
-Matching is one-to-one, on the same channel, by temporal overlap: a detected event and a
-true event match when they overlap, or when their onsets lie within ``tolerance_s``. Pairs
-are chosen to maximise the total overlap (Hungarian assignment), so one long detection
-cannot take credit for two true events. Per kind:
+Matching is one-to-one and on the same channel. A detected event and a true event may be
+paired when they overlap in time, or when their onsets lie within ``tolerance_s`` of each
+other. Among the possible pairings, the one with the most pairs is taken, and among those
+the one with the largest total overlap (intersection over union); this is an assignment
+problem, solved with the Hungarian method on each group of events that could pair with
+one another. So one long detection cannot take credit for two true events, and a close
+neighbour is not left unmatched for the sake of a slightly better overlap elsewhere.
 
-- sensitivity = true events of that kind that were matched / true events of that kind
-  (whatever kind the matching detection was given);
-- precision = detections of that kind that matched a true event / detections of that kind;
+Per kind:
+
+- sensitivity = true events of the kind that were matched / true events of the kind,
+  whatever kind the matching detection was given;
+- precision = detections of the kind that were matched / detections of the kind;
 - F1 = their harmonic mean.
 
-``confusion[true_kind][detected_kind]`` counts matched pairs, so kind errors stay visible.
+``confusion[true_kind][detected_kind]`` counts the matched pairs, so kind errors stay visible.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
+from .errors import InputError
 from .events import KINDS, Event
+
+#: Slack on the onset tolerance, s, so that an onset exactly ``tolerance_s`` away counts.
+_EPS_S = 1e-9
 
 
 @dataclass
 class KindScore:
-    """Counts and rates for one kind."""
+    """Counts and rates for one kind.
 
-    tp: int = 0  # true events of this kind that were found (sensitivity numerator)
-    fn: int = 0  # true events of this kind that were missed
-    tp_detected: int = 0  # detections of this kind that matched (precision numerator)
-    fp: int = 0  # detections of this kind that matched nothing
+    Attributes
+    ----------
+    tp : int
+        True events of this kind that were matched (the numerator of sensitivity).
+    fn : int
+        True events of this kind that were not matched.
+    tp_detected : int
+        Detections of this kind that were matched (the numerator of precision).
+    fp : int
+        Detections of this kind that were not matched.
+    """
+
+    tp: int = 0
+    fn: int = 0
+    tp_detected: int = 0
+    fp: int = 0
+
+    @property
+    def n_truth(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def n_detected(self) -> int:
+        return self.tp_detected + self.fp
 
     @property
     def sensitivity(self) -> float:
-        n = self.tp + self.fn
-        return self.tp / n if n else float("nan")
+        """tp / (tp + fn); NaN without true events of this kind."""
+        return self.tp / self.n_truth if self.n_truth else float("nan")
 
     @property
     def precision(self) -> float:
-        n = self.tp_detected + self.fp
-        return self.tp_detected / n if n else float("nan")
+        """tp_detected / (tp_detected + fp); NaN without detections of this kind."""
+        return self.tp_detected / self.n_detected if self.n_detected else float("nan")
 
     @property
     def f1(self) -> float:
+        """Harmonic mean of sensitivity and precision.
+
+        NaN when the kind is absent from both lists; 0 when it is absent from one of them
+        (all missed, or all false).
+        """
         s, p = self.sensitivity, self.precision
-        if np.isnan(s) or np.isnan(p) or s + p == 0:
-            return float("nan") if (np.isnan(s) and np.isnan(p)) else 0.0
+        if math.isnan(s) and math.isnan(p):
+            return float("nan")
+        if math.isnan(s) or math.isnan(p) or s + p == 0:
+            return 0.0
         return 2 * s * p / (s + p)
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,80 +93,182 @@ class KindScore:
 
 @dataclass
 class Score:
-    """The comparison of one set of detections with its truth."""
+    """The comparison of one list of detections with its truth.
+
+    Attributes
+    ----------
+    per_kind : dict of str to KindScore
+    confusion : dict of str to dict of str to int
+        ``confusion[true_kind][detected_kind]``: matched pairs.
+    onset_errors_ms, offset_errors_ms : numpy.ndarray, shape (n_pairs,)
+        Detected minus true onset (offset) of each matched pair, ms, in the order of ``pairs``.
+    pairs : list of (int, int)
+        Matched ``(detected index, truth index)``, sorted.
+    hours : float or None
+        Length of the recording the events come from, h, when given.
+    """
 
     per_kind: dict[str, KindScore]
     confusion: dict[str, dict[str, int]]
     onset_errors_ms: np.ndarray
     offset_errors_ms: np.ndarray
     pairs: list[tuple[int, int]] = field(default_factory=list)
+    hours: float | None = None
 
     @property
     def onset_error_ms(self) -> float:
-        """Median absolute onset error of matched pairs, ms."""
+        """Median absolute onset error of the matched pairs, ms (NaN without pairs)."""
         return float(np.median(np.abs(self.onset_errors_ms))) if len(self.onset_errors_ms) else float("nan")
 
     @property
     def offset_error_ms(self) -> float:
-        """Median absolute offset error of matched pairs, ms."""
+        """Median absolute offset error of the matched pairs, ms (NaN without pairs)."""
         return float(np.median(np.abs(self.offset_errors_ms))) if len(self.offset_errors_ms) else float("nan")
 
-    def rate_error_per_hour(self, hours: float) -> dict[str, float]:
-        """Detected minus true events per hour, per kind."""
-        return {k: ((s.tp_detected + s.fp) - (s.tp + s.fn)) / hours for k, s in self.per_kind.items()}
+    @property
+    def rate_error_per_hour(self) -> dict[str, float] | None:
+        """Detections minus true events per hour, per kind; None when ``hours`` was not given."""
+        if not self.hours:
+            return None
+        return {k: (s.n_detected - s.n_truth) / self.hours for k, s in self.per_kind.items()}
 
     def as_dict(self) -> dict[str, Any]:
+        """Plain numbers for JSON."""
         return {
             "per_kind": {k: v.as_dict() for k, v in self.per_kind.items()},
             "confusion": self.confusion,
             "onset_error_ms_median": self.onset_error_ms,
             "offset_error_ms_median": self.offset_error_ms,
             "matched": len(self.pairs),
+            "hours": self.hours,
+            "rate_error_per_hour": self.rate_error_per_hour,
         }
 
 
-def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s: float = 0.1) -> list[tuple[int, int]]:
-    """One-to-one matches ``(detected index, truth index)`` on the same channel."""
+def _check_tolerance(tolerance_s: float) -> float:
+    try:
+        tol = float(tolerance_s)
+    except (TypeError, ValueError):
+        raise InputError(f"tolerance_s={tolerance_s!r} is not a number; give seconds, e.g. 0.1") from None
+    if not math.isfinite(tol) or tol < 0:
+        raise InputError(f"tolerance_s={tolerance_s!r} must be a finite number of seconds >= 0")
+    return tol
+
+
+def _candidates(d_on: np.ndarray, d_off: np.ndarray, t_on: np.ndarray, t_off: np.ndarray,
+                tol: float) -> tuple[list[int], list[int], list[float]]:
+    """Pairs ``(detected, true, IoU)`` that may match: overlapping, or onsets within ``tol``."""
+    order = np.argsort(t_on, kind="stable")
+    t_on_sorted = t_on[order]
+    longest = float(np.max(t_off - t_on)) if len(t_on) else 0.0
+    rows: list[int] = []
+    cols: list[int] = []
+    iou: list[float] = []
+    for a in range(len(d_on)):
+        lo = np.searchsorted(t_on_sorted, min(d_on[a] - longest, d_on[a] - tol - _EPS_S), side="left")
+        hi = np.searchsorted(t_on_sorted, max(d_off[a], d_on[a] + tol + _EPS_S), side="right")
+        for b in order[lo:hi]:
+            inter = min(d_off[a], t_off[b]) - max(d_on[a], t_on[b])
+            if inter > 0 or abs(d_on[a] - t_on[b]) <= tol + _EPS_S:
+                union = max(d_off[a], t_off[b]) - min(d_on[a], t_on[b])
+                rows.append(a)
+                cols.append(int(b))
+                iou.append(max(inter, 0.0) / union if union > 0 else 1.0)
+    return rows, cols, iou
+
+
+def _assign(rows: list[int], cols: list[int], iou: list[float]) -> list[tuple[int, int]]:
+    """Most pairs, then largest total IoU, per connected group of candidates (Hungarian)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not rows:
+        return []
+    ur, ri = np.unique(rows, return_inverse=True)
+    uc, ci = np.unique(cols, return_inverse=True)
+    nr, nc = len(ur), len(uc)
+    graph = coo_matrix((np.ones(len(ri)), (ri, nr + ci)), shape=(nr + nc, nr + nc))
+    _, label = connected_components(graph, directed=False)
+    iou_arr = np.asarray(iou)
     pairs: list[tuple[int, int]] = []
-    for ch in sorted({e.channel for e in detected} & {e.channel for e in truth}):
-        di = [i for i, e in enumerate(detected) if e.channel == ch]
-        ti = [i for i, e in enumerate(truth) if e.channel == ch]
+    for g in np.unique(label[ri]):
+        sel = label[ri] == g
+        gr, gri = np.unique(ri[sel], return_inverse=True)
+        gc, gci = np.unique(ci[sel], return_inverse=True)
+        if len(gr) == 1 or len(gc) == 1:  # one row or one column: the best single pair
+            k = int(np.argmax(iou_arr[sel]))
+            pairs.append((int(ur[gr[gri[k]]]), int(uc[gc[gci[k]]])))
+            continue
+        # a pair is worth more than any gain in overlap, so the most pairs always win
+        bonus = float(len(gr) + len(gc) + 1)
+        weight = np.zeros((len(gr), len(gc)))
+        weight[gri, gci] = bonus + iou_arr[sel]
+        r_idx, c_idx = linear_sum_assignment(weight, maximize=True)
+        for r, c in zip(r_idx, c_idx):
+            if weight[r, c] > 0:
+                pairs.append((int(ur[gr[r]]), int(uc[gc[c]])))
+    return pairs
+
+
+def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s: float = 0.1,
+                 kinds: Sequence[str] | None = None) -> list[tuple[int, int]]:
+    """One-to-one matches between detections and true events on the same channel.
+
+    Parameters
+    ----------
+    detected, truth : sequence of Event
+    tolerance_s : float
+        Onsets this close (s) may pair even when the events do not overlap.
+    kinds : sequence of str, optional
+        Only events of these kinds take part (all when omitted).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(index into detected, index into truth)``, sorted.
+    """
+    tol = _check_tolerance(tolerance_s)
+    keep = set(kinds) if kinds is not None else None
+    pairs: list[tuple[int, int]] = []
+    channels = {e.channel for e in detected} & {e.channel for e in truth}
+    for ch in sorted(channels):
+        di = [i for i, e in enumerate(detected) if e.channel == ch and (keep is None or e.kind in keep)]
+        ti = [i for i, e in enumerate(truth) if e.channel == ch and (keep is None or e.kind in keep)]
+        if not di or not ti:
+            continue
         d_on = np.array([detected[i].onset_s for i in di])
         d_off = np.array([detected[i].offset_s for i in di])
         t_on = np.array([truth[i].onset_s for i in ti])
         t_off = np.array([truth[i].offset_s for i in ti])
-        order = np.argsort(t_on)
-        # candidate pairs: overlap, or onsets within the tolerance (sparse: search by time)
-        rows, cols, weights = [], [], []
-        max_len = float(np.max(t_off - t_on)) if len(ti) else 0.0
-        for a in range(len(di)):
-            lo = np.searchsorted(t_on[order], d_on[a] - max_len - tolerance_s)
-            hi = np.searchsorted(t_on[order], d_off[a] + tolerance_s, side="right")
-            for b in order[lo:hi]:
-                overlap = min(d_off[a], t_off[b]) - max(d_on[a], t_on[b])
-                if overlap > 0 or abs(d_on[a] - t_on[b]) <= tolerance_s:
-                    rows.append(a)
-                    cols.append(b)
-                    weights.append(max(overlap, 0.0) + 1e-6)
-        if not rows:
-            continue
-        # Hungarian assignment on the (small) connected blocks of the candidate graph
-        ua, ra = np.unique(rows, return_inverse=True)
-        ub, cb = np.unique(cols, return_inverse=True)
-        cost = np.zeros((len(ua), len(ub)))
-        cost[ra, cb] = -np.asarray(weights)
-        r_idx, c_idx = linear_sum_assignment(cost)
-        for r, c in zip(r_idx, c_idx):
-            if cost[r, c] < 0:
-                pairs.append((di[ua[r]], ti[ub[c]]))
+        rows, cols, iou = _candidates(d_on, d_off, t_on, t_off, tol)
+        pairs += [(di[a], ti[b]) for a, b in _assign(rows, cols, iou)]
     pairs.sort()
     return pairs
 
 
 def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s: float = 0.1,
-                 kinds: Sequence[str] = KINDS) -> Score:
-    """Score ``detected`` against ``truth`` per kind (see the module docstring)."""
-    pairs = match_events(detected, truth, tolerance_s)
+                 kinds: Sequence[str] = KINDS, hours: float | None = None) -> Score:
+    """Score ``detected`` against ``truth`` per kind (see the module docstring).
+
+    Parameters
+    ----------
+    detected, truth : sequence of Event
+        Events of other kinds than ``kinds`` are ignored.
+    tolerance_s : float
+        Onsets this close (s) may pair even without overlap.
+    kinds : sequence of str
+        Kinds to score; ``("lm",)`` scores leg movements.
+    hours : float, optional
+        Length of the recording, h; gives :attr:`Score.rate_error_per_hour`.
+
+    Returns
+    -------
+    Score
+    """
+    if hours is not None and not (isinstance(hours, (int, float)) and math.isfinite(hours) and hours > 0):
+        raise InputError(f"hours={hours!r} must be a positive number of hours")
+    pairs = match_events(detected, truth, tolerance_s, kinds)
     per_kind = {k: KindScore() for k in kinds}
     confusion = {k: {j: 0 for j in kinds} for k in kinds}
     matched_d = {a for a, _ in pairs}
@@ -148,8 +286,7 @@ def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
             else:
                 per_kind[e.kind].fp += 1
     for a, b in pairs:
-        if truth[b].kind in confusion and detected[a].kind in confusion[truth[b].kind]:
-            confusion[truth[b].kind][detected[a].kind] += 1
-    on = np.array([(detected[a].onset_s - truth[b].onset_s) * 1000 for a, b in pairs])
-    off = np.array([(detected[a].offset_s - truth[b].offset_s) * 1000 for a, b in pairs])
-    return Score(per_kind, confusion, on, off, pairs)
+        confusion[truth[b].kind][detected[a].kind] += 1
+    on = np.array([(detected[a].onset_s - truth[b].onset_s) * 1000.0 for a, b in pairs])
+    off = np.array([(detected[a].offset_s - truth[b].offset_s) * 1000.0 for a, b in pairs])
+    return Score(per_kind, confusion, on, off, pairs, float(hours) if hours is not None else None)

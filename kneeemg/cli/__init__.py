@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "simulate",
     "replay",
     "record",
+    "devices",
     "importcmd",
     "nights",
     "trends",

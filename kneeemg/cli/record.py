@@ -1,4 +1,4 @@
-"""``kneeemg record`` and ``kneeemg devices``: record a night from the sensor."""
+"""``kneeemg record``: record a night from the sensor (USB serial, BLE, or the virtual sensor)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,32 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("record", help="record a night from the sensor over USB serial",
-                       description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor "
-                                   "stops. The recording is written as it comes (crash-safe .kemg); events are "
-                                   "detected live.")
-    p.add_argument("--serial", required=True, metavar="PORT", help="serial port of the sensor (see `kneeemg devices`)")
+    p = sub.add_parser("record", help="record a night from the sensor (USB serial, Bluetooth, or the virtual sensor)",
+                       description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor is "
+                                   "gone for good. The recording is written as it comes (crash-safe .kemg); events "
+                                   "are detected live. See docs/recording.md.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--serial", metavar="PORT", help="serial port of the sensor (see `kneeemg devices`)")
+    src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
+                     help="Bluetooth: the sensor's address, or none to take the first sensor found")
+    src.add_argument("--virtual", action="store_true", help="a simulated sensor (no hardware)")
+    p.add_argument("--link", choices=("ble", "serial"), default="ble",
+                   help="with --virtual: through bleak and a virtual BLE sensor, or through a pseudo-terminal")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the recording")
-    p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after this many seconds")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="stop after this many seconds (with --virtual: seconds of simulated signal, default 60)")
+    p.add_argument("--lsl", action="store_true", help="publish the EMG and the events as Lab Streaming Layer streams")
     p.set_defaults(func=run)
-    d = sub.add_parser("devices", help="list serial ports a sensor may be on")
-    d.set_defaults(func=run_devices)
 
 
 def run(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from rich.console import Console
     from rich.live import Live
 
-    from ..record import record_serial
+    from ..record import record, record_virtual
+    from .render import print_summary
 
     console = Console()
 
@@ -32,33 +41,36 @@ def run(args: argparse.Namespace) -> int:
         for problem in check.problems:
             console.print(f"[bold]electrode needs attention[/bold]: {problem}")
 
+    def on_event(ev) -> None:
+        console.print(f"{datetime.now():%H:%M:%S} {ev.kind} on {ev.channel_label or ev.channel} "
+                      f"({ev.duration_s:.2f} s, {ev.peak_uv:.0f} µV)")
+
     def line(st) -> str:
         age = "-" if st.data_age_s is None else f"{st.data_age_s:.1f} s"
-        quality = "-" if st.floor_uv is None else f"floor {st.floor_uv:.1f} µV"
-        off = f", lead-off: {', '.join(st.lead_off)}" if st.lead_off else ""
-        return (f"{'connected' if st.connected else 'waiting'} | data age {age} | {st.samples} samples, {st.samples_lost} lost, "
-                f"{st.frames_bad} bad frames | battery {st.battery_pct if st.battery_pct is not None else '-'} % | {quality}{off} | "
-                f"twitches {st.twitches}, spasms {st.spasms}")
+        floor = "-" if not st.floor_uv else "/".join(f"{v:.1f}" for v in st.floor_uv) + " µV"
+        off = f" | lead-off: {', '.join(st.lead_off)}" if st.lead_off else ""
+        batt = "-" if st.battery_pct is None else f"{st.battery_pct} %"
+        return (f"{st.state} | data age {age} | recorded {st.recorded_s:.0f} s, lost {st.lost_s:.1f} s, "
+                f"bad frames {st.frames_bad} | battery {batt} | noise floor {floor}{off} | "
+                f"twitches {st.twitches}, spasms {st.spasms}, cramps {st.cramps}")
 
     with Live(console=console, transient=False, refresh_per_second=2) as live:
         def on_status(st) -> None:
             live.update(line(st))
 
-        path, result = record_serial(args.serial, args.out, args.duration, on_status=on_status, on_check=on_check)
-    console.print(f"recording: {path}")
-    if result is not None:
-        from .render import print_summary
-
-        print_summary(console, result.summary(), title="The recording")
-    return 0
-
-
-def run_devices(args: argparse.Namespace) -> int:
-    from ..transport import list_serial_ports
-
-    ports = list_serial_ports()
-    if not ports:
-        print("no serial ports found; plug the sensor in by USB")
-    for device, desc in ports:
-        print(f"{device}\t{desc}")
+        common = dict(lsl=args.lsl, on_status=on_status, on_event=on_event, on_check=on_check)
+        if args.virtual:
+            seconds = 60.0 if args.duration is None else args.duration
+            outcome = record_virtual(args.link, seconds=seconds, out_dir=args.out, **common)
+        else:
+            url = f"serial://{args.serial}" if args.serial else f"ble://{args.ble}"
+            outcome = record(url, args.out, duration_s=args.duration, **common)
+    if not console.is_terminal:
+        console.print()  # end the last status line
+    console.print(f"recording: {outcome.path} (stopped: {outcome.stop_reason})")
+    if outcome.status.samples_lost or outcome.status.frames_bad:
+        console.print(f"lost {outcome.status.lost_s:.1f} s in gaps; {outcome.status.frames_bad} damaged frames dropped; "
+                      f"{outcome.status.reconnects} reconnects")
+    if outcome.result is not None:
+        print_summary(console, outcome.result.summary(), title="The recording")
     return 0

@@ -1,102 +1,71 @@
-"""Links to the sensor, chosen by URL (like pyserial's ``serial_for_url``).
+"""Links to the sensor, chosen at run time by URL (like pyserial's ``serial_for_url``).
 
 | URL | link |
 |---|---|
-| ``/dev/ttyACM0``, ``serial:///dev/ttyACM0``, ``COM3`` | :class:`SerialLink` (pyserial) |
-| ``loop://`` | :class:`SerialLink` on pyserial's software loopback (tests) |
-| ``memory://`` | :class:`MemoryLink`, an in-memory byte pipe for fast unit tests |
+| ``/dev/ttyACM0``, ``serial:///dev/ttyACM0``, ``COM3`` | :class:`~.serial.SerialLink` (pyserial) |
+| ``loop://`` | :class:`~.serial.SerialLink` on pyserial's software loopback (tests) |
+| ``ble://AA:BB:CC:DD:EE:FF`` | :class:`~.ble.BleLink` (bleak) to that address |
+| ``ble://`` | :class:`~.ble.BleLink` to the first sensor advertising the kneeemg service |
+| ``ble+virtual://`` | :class:`~.ble.BleLink` through bleak to a :class:`~.virtual.VirtualSensor` on bumble |
+| ``memory://`` | :class:`~.memory.MemoryLink`, an in-memory fake for fast unit tests |
 
-A link moves bytes; :mod:`kneeemg.protocol` turns them into frames.
+The public API is asynchronous (asyncio) for every link::
+
+    link = open_link("ble://")            # nothing happens until open()
+    async with link:                      # open() ... close()
+        await link.send(Command.START)
+        async for frame in link.frames():  # DataFrame / InfoFrame, decoded and checked
+            ...
+
+``link.raw_frames()`` yields the frames' bytes instead. :class:`~.blocking.BlockingLink`
+wraps a link for synchronous code. Errors derive from :class:`LinkError` (a
+:class:`~kneeemg.errors.DeviceError`): :class:`SensorNotFoundError`,
+:class:`BluetoothUnavailableError`, :class:`LinkLostError`.
 """
 
 from __future__ import annotations
 
-import abc
-import collections
+from typing import Any
 
-from ..errors import DeviceError
+from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
+from .blocking import BlockingLink
+from .memory import MemoryLink
+from .serial import SerialLink, list_serial_ports
 
-
-class Link(abc.ABC):
-    """A byte link to a sensor."""
-
-    @abc.abstractmethod
-    def read(self, timeout_s: float = 0.1) -> bytes:
-        """Bytes that arrived (b"" when none within ``timeout_s``)."""
-
-    @abc.abstractmethod
-    def write(self, data: bytes) -> None:
-        """Send bytes to the sensor (commands)."""
-
-    def close(self) -> None:  # noqa: B027 - optional
-        """Close the link."""
-
-    def __enter__(self) -> "Link":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+__all__ = ["open_link", "Link", "LinkState", "LinkError", "SensorNotFoundError", "BluetoothUnavailableError",
+           "LinkLostError", "MemoryLink", "SerialLink", "BlockingLink", "list_serial_ports", "scan_sensors"]
 
 
-class SerialLink(Link):
-    """A serial port (USB CDC) through pyserial."""
+def open_link(url: str, *, backend: type[Link] | None = None, **options: Any) -> Link:
+    """The link a URL names (see the module docstring); it is opened by ``await link.open()``.
 
-    def __init__(self, url: str, baudrate: int = 921_600) -> None:
-        import serial
-
-        self.url = url
-        try:
-            self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=0.1)
-        except (serial.SerialException, ValueError) as exc:
-            raise DeviceError(f"cannot open serial port {url} ({exc}); check the port name with `kneeemg devices`") from None
-
-    def read(self, timeout_s: float = 0.1) -> bytes:
-        import serial
-
-        self._port.timeout = timeout_s
-        try:
-            first = self._port.read(1)
-            return first + (self._port.read(self._port.in_waiting) if first and self._port.in_waiting else b"")
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceError(f"the serial port {self.url} stopped working ({exc}); is the cable still in?") from None
-
-    def write(self, data: bytes) -> None:
-        self._port.write(data)
-
-    def close(self) -> None:
-        self._port.close()
-
-
-class MemoryLink(Link):
-    """An in-memory link: ``inject`` bytes as if the sensor sent them; ``sent`` holds writes."""
-
-    def __init__(self) -> None:
-        self._incoming: collections.deque[bytes] = collections.deque()
-        self.sent: list[bytes] = []
-
-    def inject(self, data: bytes) -> None:
-        self._incoming.append(data)
-
-    def read(self, timeout_s: float = 0.1) -> bytes:
-        return self._incoming.popleft() if self._incoming else b""
-
-    def write(self, data: bytes) -> None:
-        self.sent.append(data)
-
-
-def open_link(url: str) -> Link:
-    """The link a URL names (see the module docstring)."""
+    Parameters
+    ----------
+    url : str
+    backend : Link subclass, optional
+        Use this class (constructed as ``backend(url, **options)``) instead of the one the
+        URL names: how tests inject a fake.
+    **options
+        Passed to the link's constructor, e.g. ``give_up_s=`` or ``backoff_s=`` for BLE, or
+        ``sensor=`` (a started :class:`~.virtual.VirtualSensor`) for ``ble+virtual://``.
+    """
+    if backend is not None:
+        return backend(url, **options)
     if url.startswith("memory://"):
-        return MemoryLink()
-    if url.startswith("serial://"):
-        url = url[len("serial://") :]
+        return MemoryLink(url)
+    if url.startswith("ble+virtual://"):
+        from .ble import VirtualBleLink
+
+        return VirtualBleLink(url, **options)
     if url.startswith(("ble://", "bluetooth://")):
-        raise DeviceError("this version records over USB serial; connect the sensor by cable and use --serial PORT")
-    return SerialLink(url)
+        from .ble import BleLink
+
+        return BleLink(url, **options)
+    return SerialLink(url, **options)
 
 
-def list_serial_ports() -> list[tuple[str, str]]:
-    """(device, description) of every serial port on this machine."""
-    from serial.tools import list_ports
+async def scan_sensors(timeout_s: float = 5.0, scanner_backend: type | None = None) -> list[tuple[str, str, int]]:
+    """(address, name, RSSI dBm) of the sensors advertising nearby (see :func:`.ble.scan_sensors`)."""
+    from .ble import scan_sensors as _scan
 
-    return [(p.device, p.description or "") for p in list_ports.comports()]
+    return await _scan(timeout_s, scanner_backend)

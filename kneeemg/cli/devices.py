@@ -1,0 +1,40 @@
+"""``kneeemg devices``: serial ports and Bluetooth sensors a recording could use."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list serial ports and Bluetooth sensors",
+                       description="Lists serial ports (a sensor on USB is one of them) and scans for sensors "
+                                   "advertising the kneeemg Bluetooth service.")
+    p.add_argument("--scan", type=float, default=5.0, metavar="S", help="seconds to scan for Bluetooth sensors")
+    p.add_argument("--no-ble", action="store_true", help="do not scan for Bluetooth sensors")
+    p.add_argument("--virtual", action="store_true", help="also show the virtual sensor (simulated, no hardware)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..transport import BluetoothUnavailableError, list_serial_ports
+    from ..transport.devices import scan
+
+    ports = list_serial_ports()
+    print("serial ports:" if ports else "serial ports: none found (plug the sensor in by USB)")
+    for device, desc in ports:
+        print(f"  {device}\t{desc}")
+    if not args.no_ble:
+        try:
+            found = scan(args.scan)
+        except BluetoothUnavailableError as exc:
+            print(f"bluetooth: {exc}")
+        else:
+            print("bluetooth sensors:" if found else f"bluetooth sensors: none found in {args.scan:g} s")
+            for address, name, rssi in found:
+                print(f"  ble://{address}\t{name}\t{rssi} dBm")
+    if args.virtual:
+        from ..transport.devices import scan_virtual
+
+        for address, name, rssi in scan_virtual():
+            print(f"virtual sensor:\n  ble+virtual://\t{name} ({address})\t{rssi} dBm")
+    return 0

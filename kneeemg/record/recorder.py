@@ -1,0 +1,377 @@
+"""The recorder: decoded frames in; an ordered, crash-safe recording and live events out.
+
+:class:`Recorder` holds the explicit state of one recording. Data frames are put in order
+by their sample index: duplicates are dropped, frames that arrive out of order within the
+reorder window are put back in place, and every range still missing when the window has
+passed is recorded as a gap (``RecordingWriter.mark_gap``) and counted as lost time -- from
+the sample counter, so the loss is exact. Samples are written as they come (``.kemg``: at
+most about two seconds lost if the process is killed) and fed to the live detector, gaps
+held at the last value (so the detector excludes them as flat).
+
+A new session (the info frame's ``session_id`` changes: the sensor restarted its counter)
+continues the same timeline after the time that passed on the host, recorded as a gap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..config import DetectorConfig
+from ..dsp import DetectionResult, StreamingDetector
+from ..errors import DeviceError
+from ..events import Event
+from ..io import RecordingWriter
+from ..protocol import DataFrame, DeframerStats, InfoFrame, SerialDeframer
+from .check import SignalCheck, check_signal, noise_floor_uv
+from .clock import ClockFit
+
+log = logging.getLogger(__name__)
+
+DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
+FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
+
+
+@dataclass
+class RecordStatus:
+    """A snapshot for the live status line.
+
+    Attributes
+    ----------
+    state : str
+        The link's state (``connected``, ``reconnecting``, ...) or ``waiting`` before data.
+    data_age_s : float or None
+        Seconds since the last frame arrived.
+    recorded_s, lost_s : float
+        Signal written, and signal lost (gaps), s.
+    samples, samples_lost : int
+    frames_bad : int
+        Frames that failed their check (CRC, length) and were dropped.
+    duplicates, reordered : int
+        Frames dropped as duplicates, and frames put back in place.
+    battery_pct : int or None
+    lead_off : list of str
+        Channels the sensor reports as lead-off now.
+    floor_uv : list of float
+        Recent noise floor per channel, µV (empty until known).
+    twitches, spasms, cramps : int
+        Events so far.
+    reconnects : int
+    """
+
+    state: str
+    data_age_s: float | None
+    recorded_s: float
+    lost_s: float
+    samples: int
+    samples_lost: int
+    frames_bad: int
+    duplicates: int
+    reordered: int
+    battery_pct: int | None
+    lead_off: list[str]
+    floor_uv: list[float]
+    twitches: int
+    spasms: int
+    cramps: int
+    reconnects: int
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+
+class Recorder:
+    """Frames in, recording and live events out (see the module docstring).
+
+    Parameters
+    ----------
+    path : path
+        The ``.kemg`` file to create (never overwritten).
+    config : DetectorConfig, optional
+    reorder_window_s : float
+        How long (in signal, and in host time) to wait for a missing frame before its
+        samples are recorded as lost, s.
+    check_s : float
+        Seconds of signal judged by :func:`check_signal` at the start.
+    on_event : callable, optional
+        Called with each event as the live detector confirms it.
+    on_samples : callable, optional
+        Called with ``(chunk_uv, first_sample)`` for every run of samples written (LSL).
+    clock : callable
+        Host clock, s (monotonic); injectable for tests.
+    meta : dict, optional
+        More metadata for the recording's header (the link URL, ...).
+    """
+
+    def __init__(self, path: str | Path, config: DetectorConfig | None = None, reorder_window_s: float = 0.5,
+                 check_s: float = 3.0, on_event: Callable[[Event], None] | None = None,
+                 on_samples: Callable[[np.ndarray, int], None] | None = None,
+                 clock: Callable[[], float] = time.monotonic, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.config = config
+        self.reorder_window_s = reorder_window_s
+        self.check_s = check_s
+        self.on_event = on_event
+        self.on_samples = on_samples
+        self.meta = dict(meta or {})
+        self._clock = clock
+        self.info: InfoFrame | None = None
+        self.writer: RecordingWriter | None = None
+        self.detector: StreamingDetector | None = None
+        self.deframer = SerialDeframer()  # for feed_bytes (serial bytes straight in)
+        self.link_stats: DeframerStats | None = None  # a link's counters, when frames come decoded
+        self.link: Any = None  # the link, for its state, battery and reconnects in status()
+        self.next_sample = 0  # recording index of the next sample to write
+        self._offset = 0  # recording index = device index + offset (changes with the session)
+        self._session: int | None = None
+        self._pending: dict[int, tuple[DataFrame, float]] = {}  # by recording index: (frame, arrival)
+        self._last = np.zeros(0)
+        self._det_buf: list[np.ndarray] = []
+        self._det_n = 0
+        self._floor_buf: list[np.ndarray] = []
+        self._floor_n = 0
+        self.floor_uv: list[float] = []
+        self.samples = 0
+        self.samples_lost = 0
+        self.duplicates = 0
+        self.reordered = 0
+        self.events: list[Event] = []
+        self.signal_check: SignalCheck | None = None
+        self._check_buf: list[np.ndarray] = []
+        self._last_rx: float | None = None
+        self._lead_off: list[str] = []
+        self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
+        self.failed: DeviceError | None = None
+        self.closed = False
+
+    # ---------------------------------------------------------------- input
+    def feed_bytes(self, data: bytes) -> None:
+        """Raw serial bytes (COBS frames); damaged frames are counted and skipped."""
+        for frame in self.deframer.feed(data):
+            self.feed_frame(frame)
+
+    def feed_frame(self, frame: object) -> None:
+        """One decoded frame. Data before the first info frame waits for it (is dropped)."""
+        if self.failed is not None or self.closed:
+            return
+        if isinstance(frame, InfoFrame):
+            self._on_info(frame)
+            return
+        if not isinstance(frame, DataFrame) or self.info is None:
+            return
+        now = self._clock()
+        self._last_rx = now
+        if frame.counts.shape[1] != len(self.info.labels):
+            log.warning("dropping a frame with %d channels (the sensor announced %d)", frame.counts.shape[1],
+                        len(self.info.labels))
+            return
+        fs = self.info.fs_hz
+        clock = self.clocks[-1]
+        device_us = ClockFit.unwrap_us(frame.timestamp_us, frame.first_sample / fs * 1e6)
+        clock["fit"].add(device_us * 1e-6, now)
+        first = frame.first_sample + self._offset
+        if first + frame.n_samples <= self.next_sample or first in self._pending:
+            self.duplicates += 1
+            return
+        if self._pending and first < max(self._pending):
+            self.reordered += 1
+        self._pending[first] = (frame, now)
+        self._guard(self._drain, False)
+
+    def tick(self) -> None:
+        """Call now and then (a few times a second): a hole whose frames are overdue in host
+        time is declared lost even when no later frame arrives to push it out."""
+        if self._pending and self.failed is None and not self.closed:
+            self._guard(self._drain, False)
+
+    def _on_info(self, info: InfoFrame) -> None:
+        if self.info is None:
+            self.info = info
+            self._session = info.session_id
+            self._start(info)
+            return
+        if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
+            raise DeviceError(f"the sensor changed to {info.fs_hz:g} Hz and {len(info.labels)} channels mid-recording "
+                              f"(it was {self.info.fs_hz:g} Hz, {len(self.info.labels)}); start a new recording")
+        if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
+            self._guard(self._drain, True)
+            elapsed = 0.0 if self._last_rx is None else max(0.0, self._clock() - self._last_rx)
+            gap = int(round(elapsed * info.fs_hz))
+            if gap:
+                self._guard(self._gap, gap)
+            self._offset = self.next_sample
+            self._session = info.session_id
+            self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
+            log.info("the sensor started session %d; continuing at sample %d", info.session_id, self.next_sample)
+        self.info = info  # battery and the like are refreshed
+
+    def _start(self, info: InfoFrame) -> None:
+        meta = {"uv_per_count": info.uv_per_count, "device_id": info.device_id, "session_id": info.session_id,
+                "firmware": ".".join(map(str, info.firmware)), "clock": self.path.name + ".clock.json", **self.meta}
+        self.writer = RecordingWriter(self.path, info.fs_hz, info.labels, start_time=datetime.now(timezone.utc),
+                                      device=f"kneeemg sensor {info.device_id:#010x}", meta=meta)
+        self.detector = StreamingDetector(info.fs_hz, len(info.labels), config=self.config, labels=info.labels)
+        self._last = np.zeros(len(info.labels))
+        self.clocks.append({"session_id": info.session_id, "first_sample": 0, "fit": ClockFit(),
+                            "host_wall_minus_monotonic_s": time.time() - time.monotonic()})
+
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run a step that writes; a write failure stops the recording with what is saved intact."""
+        try:
+            fn(*args)
+        except DeviceError as exc:
+            self.failed = exc
+            raise
+
+    def _drain(self, force: bool) -> None:
+        """Write frames that are next in line; declare a gap when the wait is over."""
+        fs = self.info.fs_hz
+        window = self.reorder_window_s * fs
+        now = self._clock()
+        while self._pending:
+            first = min(self._pending)
+            if first > self.next_sample:
+                ahead = max(f + fr.n_samples for f, (fr, _) in self._pending.items()) - self.next_sample
+                oldest = min(t for _, t in self._pending.values())
+                if not force and ahead < window and now - oldest < self.reorder_window_s:
+                    return
+                self._gap(first - self.next_sample)
+            frame, _ = self._pending.pop(first)
+            skip = self.next_sample - first  # overlap with what was written
+            counts = frame.counts[skip:] if skip > 0 else frame.counts
+            if len(counts):
+                self._write(counts.astype(np.float64) * self.info.uv_per_count, frame)
+
+    def _gap(self, n: int) -> None:
+        self.writer.mark_gap(self.next_sample, n)
+        self.samples_lost += n
+        self._detect(np.repeat(self._last[None, :], n, axis=0))
+        self.next_sample += n
+
+    def _write(self, x_uv: np.ndarray, frame: DataFrame) -> None:
+        self.writer.write(x_uv, first_sample=self.next_sample)
+        labels = self.info.labels
+        self._lead_off = [labels[c] for c in frame.lead_off if c < len(labels)]
+        if self.on_samples is not None:
+            self.on_samples(x_uv, self.next_sample)
+        self._detect(x_uv)
+        self.next_sample += len(x_uv)
+        self.samples += len(x_uv)
+        self._last = x_uv[-1]
+        fs = self.info.fs_hz
+        if self.signal_check is None:
+            self._check_buf.append(x_uv)
+            if sum(len(b) for b in self._check_buf) >= self.check_s * fs:
+                x = np.concatenate(self._check_buf)
+                self.signal_check = check_signal(x, fs, labels, self._lead_off)
+                self.floor_uv = list(self.signal_check.floor_uv)
+                self._check_buf = []
+        self._floor_buf.append(x_uv)
+        self._floor_n += len(x_uv)
+        if self._floor_n >= FLOOR_EVERY_S * fs:
+            self.floor_uv = [round(float(v), 2) for v in noise_floor_uv(np.concatenate(self._floor_buf), fs)]
+            self._floor_buf, self._floor_n = [], 0
+
+    def _detect(self, x_uv: np.ndarray, final: bool = False) -> None:
+        if len(x_uv):
+            self._det_buf.append(x_uv)
+            self._det_n += len(x_uv)
+        if not self._det_buf or (not final and self._det_n < DETECT_CHUNK_S * self.info.fs_hz):
+            return
+        x = np.concatenate(self._det_buf) if len(self._det_buf) > 1 else self._det_buf[0]
+        self._det_buf, self._det_n = [], 0
+        for ev in self.detector.process(x):
+            self.events.append(ev)
+            if self.on_event is not None:
+                self.on_event(ev)
+
+    # ---------------------------------------------------------------- output
+    def status(self) -> RecordStatus:
+        """The live status snapshot."""
+        fs = self.info.fs_hz if self.info else 1.0
+        age = None if self._last_rx is None else self._clock() - self._last_rx
+        link = self.link
+        if link is not None:
+            state = link.state.value
+        else:
+            state = "connected" if age is not None and age < 2.0 else "waiting"
+        bad = self.deframer.stats.bad_frames + (self.link_stats.bad_frames if self.link_stats is not None else 0)
+        battery = getattr(link, "battery_pct", None)
+        if battery is None and self.info is not None:
+            battery = self.info.battery_pct
+        kinds = [e.kind for e in self.events]
+        return RecordStatus(
+            state=state, data_age_s=age, recorded_s=self.samples / fs, lost_s=self.samples_lost / fs,
+            samples=self.samples, samples_lost=self.samples_lost, frames_bad=bad, duplicates=self.duplicates,
+            reordered=self.reordered, battery_pct=battery, lead_off=list(self._lead_off), floor_uv=list(self.floor_uv),
+            twitches=kinds.count("twitch"), spasms=kinds.count("spasm"), cramps=kinds.count("cramp"),
+            reconnects=getattr(link, "reconnects", 0),
+        )
+
+    def clock_summary(self) -> dict[str, Any]:
+        """The device-to-host clock mapping of every session (JSON-ready)."""
+        sessions = []
+        for c in self.clocks:
+            entry = {k: v for k, v in c.items() if k != "fit"}
+            entry["fit"] = c["fit"].summary()
+            sessions.append(entry)
+        return {"sessions": sessions, "fs_hz": self.info.fs_hz if self.info else None,
+                "note": "host_monotonic_s = offset_s + slope * device_s; wall = host_monotonic_s + host_wall_minus_monotonic_s"}
+
+    def save_clock(self) -> Path | None:
+        """Write the clock mapping beside the recording (atomically)."""
+        if self.writer is None:
+            return None
+        out = self.path.with_name(self.path.name + ".clock.json")
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(self.clock_summary(), indent=1))
+            os.replace(tmp, out)
+        except OSError as exc:
+            log.warning("cannot save the clock mapping %s: %s", out, exc)
+            return None
+        return out
+
+    def close(self) -> DetectionResult | None:
+        """Write what is still waiting (gaps included), close the file, finish detection.
+
+        After a write failure the file is closed as it stands (what was written stays
+        readable) and the failure is raised again.
+        """
+        if self.closed:
+            return None
+        self.closed = True
+        if self.writer is None:
+            return None
+        if self.failed is None:
+            try:
+                self._drain(force=True)
+                self.writer.close()
+            except DeviceError as exc:
+                self.failed = exc
+        if self.failed is not None:
+            try:
+                self.writer.close()
+            except DeviceError:
+                pass  # the same failure; the blocks written before it are intact
+            raise self.failed
+        self.save_clock()
+        self._detect(np.zeros((0, len(self.info.labels))), final=True)
+        result = self.detector.finish()
+        seen = {(e.onset_sample, e.channel, e.kind) for e in self.events}
+        for ev in result.events:
+            if (ev.onset_sample, ev.channel, ev.kind) not in seen:
+                self.events.append(ev)
+                if self.on_event is not None:
+                    self.on_event(ev)
+        result.lost_s = self.samples_lost / self.info.fs_hz
+        return result
