@@ -59,3 +59,11 @@ def test_data_dir_setting(tmp_path, monkeypatch):
     assert find_data_dir() == tmp_path
     with pytest.raises(InputError, match="does not exist"):
         find_data_dir(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("link", ["serial", "ble"])
+def test_demo_over_the_live_path(tmp_path, capsys, link):
+    assert main(["demo", "--link", link, "--seconds", "6", "--channels", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "recording:" in out and "6000 samples" in out
+    assert list(tmp_path.glob("night-*.kemg"))
