@@ -24,19 +24,21 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
     return y, zf
 
 
-def moving_rms(y: np.ndarray, window: int) -> np.ndarray:
-    """RMS of the last ``window`` samples (zeros before the start), per channel."""
+def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
+    """Mean square of the last ``window`` samples (zeros before the start), per channel."""
     n = len(y)
     padded = np.vstack([np.zeros((window - 1, y.shape[1])), y])
-    return np.array([np.sqrt(np.mean(padded[i : i + window] ** 2, axis=0)) for i in range(n)])
+    return np.array([np.mean(padded[i : i + window] ** 2, axis=0) for i in range(n)])
 
 
-def detect(x, y, lo, env, envw, p, floor0, ring_len):
+def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
     """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
 
-    Parameters are those of ``kneeemg.dsp._kernels._detect`` for a signal starting at
-    absolute sample 0 (``y`` without history); ``floor0`` is the starting floor per channel
-    and ``ring_len`` the number of quiet blocks the floor remembers.
+    ``x``, ``y`` and ``lo`` are the raw, band-passed and low-band signals, shape
+    (n_samples, n_channels), starting at absolute sample 0; ``env2`` and ``envw2`` are the
+    mean squares of ``y`` over the detection and WASM windows (:func:`moving_ms`), compared
+    with squared levels; ``p`` is the kernels' parameter vector, ``floor0`` the starting
+    floor per channel and ``ring_len`` the number of quiet blocks the floor remembers.
 
     Returns
     -------
@@ -64,9 +66,9 @@ def detect(x, y, lo, env, envw, p, floor0, ring_len):
         for c in range(nch):
             st = chans[c]
             floor = st["floor"]
-            e = env[a, c]
+            e2 = env2[a, c]
             if not st["in_burst"]:
-                if e >= onset_r * floor and a >= settle:
+                if e2 >= (onset_r * floor) ** 2 and a >= settle:
                     thr = onset_r * floor
                     on = a
                     for k in range(e_win - 1, 0, -1):
@@ -75,19 +77,19 @@ def detect(x, y, lo, env, envw, p, floor0, ring_len):
                             break
                     st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor)
             else:
-                if e >= onset_r * st["bfloor"]:
+                if e2 >= (onset_r * st["bfloor"]) ** 2:
                     st["strong"] = a
-                if e >= offset_r * st["bfloor"]:
+                if e2 >= (offset_r * st["bfloor"]) ** 2:
                     st["last"] = a
                 elif a - st["last"] >= (p[K.P_LONG_HOLD] if st["last"] - st["on"] >= p[K.P_LONG_MIN] else hold):
                     records.append(_burst_record(st, c, y, e_win))
                     st["in_burst"] = False
-            ew = envw[a, c]
+            ew2 = envw2[a, c]
             if not st["wasm"]:
-                if ew >= floor + p[K.P_W_ON_UV] and a >= settle:
+                if ew2 >= (floor + p[K.P_W_ON_UV]) ** 2 and a >= settle:
                     st.update(wasm=True, w_on=a, qstart=-1, w_floor=floor)
             else:
-                if ew < st["w_floor"] + p[K.P_W_OFF_UV]:
+                if ew2 < (st["w_floor"] + p[K.P_W_OFF_UV]) ** 2:
                     if st["qstart"] < 0:
                         st["qstart"] = a
                     elif a - st["qstart"] + 1 >= w_hold:

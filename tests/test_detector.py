@@ -198,3 +198,26 @@ def test_all_rates_and_many_channels_run():
         assert [(e.channel, e.kind) for e in res.events] == [(1, "twitch")], fs
     res = detect(rng.normal(0, 3, (4000, 64)), 2000.0)
     assert res.epoch_flags.shape == (2, 64)
+
+
+@pytest.mark.parametrize("n_channels", [1, 3, 20], ids=["pipelined", "channel-halves", "vector-lanes"])
+def test_two_threads_give_the_same_result_as_one(n_channels):
+    # long enough for several blocks, so that the threaded paths really run
+    x = np.tile(bursts(FS, seconds=14.0, n_channels=n_channels)[0], (12, 1))
+    one = detect(x, FS, keep_filtered=True, threads=1)
+    two = detect(x, FS, keep_filtered=True, threads=2)
+    chunked = StreamingDetector(FS, n_channels, keep_filtered=True, threads=2)
+    for a in range(0, len(x), 70_001):
+        chunked.process(x[a : a + 70_001])
+    three = chunked.finish()
+    assert len(one.events) > 12
+    for other in (two, three):
+        assert other.events == one.events and other.leg_movements == one.leg_movements
+        np.testing.assert_array_equal(other.epoch_flags, one.epoch_flags)
+        np.testing.assert_array_equal(other.floor_uv, one.floor_uv)
+        np.testing.assert_array_equal(other.filtered, one.filtered)
+
+
+def test_threads_setting_is_checked():
+    with pytest.raises(InputError, match="threads"):
+        StreamingDetector(FS, 1, threads=3)

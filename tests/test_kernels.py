@@ -15,42 +15,64 @@ from kneeemg.dsp.detector import StreamingDetector
 from kneeemg.dsp.filters import design, initial_state
 
 
+def _sections(sos):
+    return tuple(tuple(float(v) for v in row) for row in sos)
+
+
+@pytest.mark.parametrize("kernel", [K.filter_kernel, K.filter_across_kernel], ids=["per-channel", "across"])
 @pytest.mark.parametrize("fs_hz", [500.0, 1000.0, 2000.0, 4000.0])
 @pytest.mark.parametrize("mains", [None, 50.0, 60.0])
-def test_sosfilt_matches_scipy(fs_hz, mains):
+def test_filters_match_scipy(fs_hz, mains, kernel):
     rng = np.random.default_rng(3)
     d = design(fs_hz, DetectorConfig(), mains)
-    x = rng.normal(0, 10, (3000, 3))
-    zi = rng.normal(0, 1, (3, d.sos.shape[0], 2))
+    nch = 5
+    x = rng.normal(0, 10, (3000, nch)) + rng.normal(0, 500, nch)
+    zi = rng.normal(0, 1, (nch, d.sos.shape[0], 2))
+    zi_low = rng.normal(0, 1, (nch, d.sos_low.shape[0], 2))
     y_ref, zf_ref = naive.sosfilt(d.sos, x, zi)
-    for kernel in (K.sosfilt_kernel, K.sosfilt_kernel_par):
-        z = zi.copy()
-        y = np.empty_like(x)
-        kernel(d.sos, x, z, y)
-        np.testing.assert_allclose(y, y_ref, rtol=1e-10, atol=1e-9)
-        np.testing.assert_allclose(z, zf_ref, rtol=1e-10, atol=1e-9)
+    lo_ref, zl_ref = naive.sosfilt(d.sos_low, x, zi_low)
+    z = np.ascontiguousarray(zi.transpose(1, 2, 0))
+    zl = np.ascontiguousarray(zi_low.transpose(1, 2, 0))
+    y = np.full((nch, len(x)), np.nan)
+    lo = np.full((nch, len(x)), np.nan)
+    # channels 1:4 only, in two calls: the others stay untouched
+    kernel(_sections(d.sos), _sections(d.sos_low), x[:1700], z, zl, y[:, :1700], lo[:, :1700], 1, 4)
+    kernel(_sections(d.sos), _sections(d.sos_low), x[1700:], z, zl, y[:, 1700:], lo[:, 1700:], 1, 4)
+    np.testing.assert_allclose(y[1:4].T, y_ref[:, 1:4], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(lo[1:4].T, lo_ref[:, 1:4], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(z[:, :, 1:4].transpose(2, 0, 1), zf_ref[1:4], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(zl[:, :, 1:4].transpose(2, 0, 1), zl_ref[1:4], rtol=1e-10, atol=1e-9)
+    assert np.isnan(y[[0, 4]]).all() and np.isnan(lo[[0, 4]]).all()
+    np.testing.assert_array_equal(z[:, :, [0, 4]], zi.transpose(1, 2, 0)[:, :, [0, 4]])
 
 
-@settings(max_examples=25, deadline=None)
-@given(cuts=st.lists(st.integers(1, 1999), max_size=6, unique=True), window=st.integers(2, 40), start=st.integers(0, 10_000))
-def test_moving_rms_matches_naive_for_any_split(cuts, window, start):
-    rng = np.random.default_rng(window)
-    y = rng.normal(0, 5, (2000, 2))
-    env_ref = naive.moving_rms(y, window)
-    ring = np.zeros((2, window))
-    rsum = np.zeros(2)
-    env = np.empty_like(y)
-    bounds = [0, *sorted(cuts), len(y)]
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        K.moving_rms_kernel(y[a:b], start + a, ring, rsum, env[a:b])
-    np.testing.assert_allclose(env, env_ref, rtol=1e-9, atol=1e-9)
+def test_both_filter_kernels_give_identical_results():
+    rng = np.random.default_rng(4)
+    d = design(1000.0, DetectorConfig(), 50.0)
+    x = rng.normal(0, 10, (2000, 20))
+    outs = []
+    for kernel in (K.filter_kernel, K.filter_across_kernel):
+        z = np.zeros((d.sos.shape[0], 2, 20))
+        zl = np.zeros((d.sos_low.shape[0], 2, 20))
+        y = np.empty((20, 2000))
+        lo = np.empty((20, 2000))
+        kernel(_sections(d.sos), _sections(d.sos_low), x, z, zl, y, lo, 0, 20)
+        outs.append((y, lo, z, zl))
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-12)
 
 
-@pytest.mark.parametrize("kernel", [K.detect_kernel, K.detect_kernel_par], ids=["serial", "parallel"])
-@pytest.mark.parametrize("mains", [None, 50.0])
-def test_detect_kernel_matches_naive(mains, kernel):
+def test_first_nonfinite():
+    x = np.zeros((50, 3))
+    assert K.first_nonfinite(x) == -1
+    x[31, 2] = np.inf
+    x[40, 0] = np.nan
+    assert K.first_nonfinite(x) == 31
+
+
+def _detect_inputs(mains, seconds=14.0):
     fs_hz = 1000.0
-    x, _ = bursts(fs_hz, seconds=14.0, hum_uv=15.0 if mains else 0.0)
+    x, _ = bursts(fs_hz, seconds=seconds, hum_uv=15.0 if mains else 0.0)
     cfg = DetectorConfig(mains_hz=mains)
     det = StreamingDetector(fs_hz, x.shape[1], config=cfg)
     det.process(x[: det._warmup])  # designs the filters and the parameter vector
@@ -58,36 +80,52 @@ def test_detect_kernel_matches_naive(mains, kernel):
     floor0 = det._initial_floor(x[: det._warmup])
     y, _ = naive.sosfilt(d.sos, x, initial_state(d.sos, x[0]))
     lo, _ = naive.sosfilt(d.sos_low, x, initial_state(d.sos_low, x[0]))
-    env = naive.moving_rms(y, det._env_win)
-    envw = naive.moving_rms(y, det._wasm_win)
+    return x, y, lo, det, floor0
+
+
+@settings(max_examples=8, deadline=None)
+@given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
+def test_detect_kernel_matches_naive_for_any_split(cuts, mains):
+    x, y, lo, det, floor0 = _detect_inputs(mains)
+    env2 = naive.moving_ms(y, det._env_win)
+    envw2 = naive.moving_ms(y, det._wasm_win)
     p = det._params
     ring_len = det._fring.shape[2]
-    ref_records, ref_epochs = naive.detect(x, y, lo, env, envw, p, floor0, ring_len)
+    ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, p, floor0, ring_len)
 
-    fs, is_, fring = K.new_state(x.shape[1], ring_len, floor0)
-    yh = np.vstack([np.zeros((det._env_win - 1, x.shape[1])), y])
     nch = x.shape[1]
-    out_i = np.empty((nch, len(x), 3), dtype=np.int64)
-    out_f = np.empty((nch, len(x), 3))
-    n_out = np.zeros(nch, dtype=np.int64)
-    ep_i = np.empty((len(x) // det._epoch + 2, nch + 1), dtype=np.int64)
-    ep_f = np.empty((len(x) // det._epoch + 2, nch))
-    n_ep = kernel(x, yh, lo, env, envw, 0, p, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f)
-
-    got = [(int(out_i[c, k, 0]), c, int(out_i[c, k, 1]), int(out_i[c, k, 2]), *out_f[c, k]) for c in range(nch) for k in range(n_out[c])]
+    fs, is_, fring = K.new_state(nch, ring_len, floor0)
+    ring = np.zeros((nch, det._env_win + det._wasm_win))
+    yt = np.ascontiguousarray(y.T)
+    lot = np.ascontiguousarray(lo.T)
+    got, n_ep, epochs = [], 0, []
+    bounds = [0, *sorted(cuts), len(x)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        n = b - a
+        out_i = np.empty((n + 8, nch, 3), dtype=np.int64)
+        out_f = np.empty((n + 8, nch, 3))
+        n_out = np.zeros(nch, dtype=np.int64)
+        ep_i = np.empty((n // det._epoch + 2, nch + 1), dtype=np.int64)
+        ep_f = np.empty((n // det._epoch + 2, nch))
+        # the channels in two calls, as two threads would run them
+        for c0, c1 in ((0, 1), (1, nch)):
+            k = K.detect_kernel(x[a:b], np.ascontiguousarray(yt[:, a:b]), np.ascontiguousarray(lot[:, a:b]), a, p,
+                                det._mtab, ring, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
+        n_ep += k
+        epochs += [(int(ep_i[j, 0]), list(ep_i[j, 1:]), ep_f[j].copy()) for j in range(k)]
+        got += [(int(out_i[j, c, 0]), c, int(out_i[j, c, 1]), int(out_i[j, c, 2]), *out_f[j, c])
+                for c in range(nch) for j in range(n_out[c])]
     assert len(got) == len(ref_records) > 3
     for g, r in zip(sorted(got), sorted(ref_records)):
         assert g[:4] == r[:4]
         np.testing.assert_allclose(g[4:], r[4:], rtol=1e-9)
     assert n_ep == len(ref_epochs) == 14
-    for k in range(n_ep):
-        assert ep_i[k, 0] == ref_epochs[k][0]
-        assert list(ep_i[k, 1:]) == ref_epochs[k][1]
-        np.testing.assert_allclose(ep_f[k], ref_epochs[k][2], rtol=1e-12)
+    for (ei, ef, eflo), (ri, rf, rflo) in zip(epochs, ref_epochs):
+        assert ei == ri and ef == rf
+        np.testing.assert_allclose(eflo, rflo, rtol=1e-12)
     # the test signal exercises the artefact rules
-    all_flags = np.bitwise_or.reduce(ep_i[:n_ep, 1:], axis=None)
+    all_flags = np.bitwise_or.reduce(np.array([e[1] for e in epochs]), axis=None)
     assert all_flags & K.FLAG_FLAT and all_flags & K.FLAG_MOVEMENT and all_flags & K.FLAG_SATURATION
-
 
 
 @settings(max_examples=30, deadline=None)

@@ -1,13 +1,16 @@
 """Numba kernels of the signal path.
 
 Each kernel takes plain arrays and scalars, does no I/O and allocates nothing that outlives
-the call. State is carried in arrays that the caller owns (see :mod:`kneeemg.dsp.state`),
-so a signal processed in one piece or in any split into chunks gives identical results.
+the call. State is carried in arrays that the caller owns (a
+:class:`~kneeemg.dsp.detector.StreamingDetector` holds them), so a signal processed in one piece or in any split into chunks gives identical results.
 Every kernel has a slow, obviously right counterpart in ``tests/naive.py``.
 
-Channels run in parallel (``prange``) in the ``*_par`` variants; the serial variants are
-the same Python functions compiled without ``parallel=True`` (``prange`` then acts as
-``range``), which is faster for the small chunks of live streaming.
+A chunk goes through two kernels: a filter kernel (band-pass and low band) and
+:func:`_detect` (envelopes, floor, epochs, bursts, leg movements). Both work on a range of
+channels ``c0:c1`` and release the GIL, so the caller can run channel groups, or the two
+stages of consecutive blocks, on several cores at once. The filtered signals are stored
+channel-major, shape (n_channels, n_samples), so that threads working on different
+channels never write to the same cache line.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import math
 
 import numba
 import numpy as np
-from numba import prange
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # --- indices into the per-channel float state ``fs`` ---------------------------------------
 F_FLOOR = 0  # current noise floor, µV
@@ -38,7 +43,9 @@ F_W_Y2 = 15  # WASM movement: running sum of y^2
 F_W_PEAK_AT = 16  # WASM movement: max |y| up to the start of the quiet run
 F_W_Y2_AT = 17  # WASM movement: sum of y^2 up to the start of the quiet run
 F_W_FLOOR = 18  # WASM movement: floor at onset
-N_FSTATE = 19
+F_RS_E = 19  # running sum of y^2 over the detection envelope window
+F_RS_W = 20  # running sum of y^2 over the WASM window
+N_FSTATE = 21
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_LAST_ADMIT = 0  # absolute sample at which a block last entered the floor ring
@@ -120,70 +127,154 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample
     return fs, is_, np.zeros((n_channels, 2, ring_len))
 
 
-def _sosfilt(sos, x, zi, y):
-    """Cascade of second-order sections, transposed direct form II, state in ``zi``.
+@intrinsic
+def _stack_for(typingctx, sections):
+    """Stack space for two float64 state values per section of the tuple ``sections``.
+
+    Stack memory (not a heap array) lets LLVM keep the filter state in registers once the
+    loop over the sections, whose count is fixed by the tuple type, is unrolled.
+    """
+    if not isinstance(sections, types.UniTuple):
+        return None
+    size = max(1, 2 * sections.count)
+
+    def codegen(context, builder, signature, args):
+        return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
+
+    return types.CPointer(types.float64)(sections), codegen
+
+
+def _cascade_step(sos, w, v):
+    """One sample through a cascade of sections whose state ``w`` is (z0, z1) per section."""
+    for s in range(len(sos)):
+        k = sos[s]
+        out = k[0] * v + w[2 * s]
+        w[2 * s] = k[1] * v - k[4] * out + w[2 * s + 1]
+        w[2 * s + 1] = k[2] * v - k[5] * out
+        v = out
+    return v
+
+
+def _load_state(z, c, w):
+    """Channel ``c`` of the state ``z`` (n_sections, 2, n_channels) into the flat ``w``."""
+    for s in range(z.shape[0]):
+        w[2 * s] = z[s, 0, c]
+        w[2 * s + 1] = z[s, 1, c]
+
+
+def _store_state(w, z, c):
+    """The flat ``w`` back into channel ``c`` of the state ``z``."""
+    for s in range(z.shape[0]):
+        z[s, 0, c] = w[2 * s]
+        z[s, 1, c] = w[2 * s + 1]
+
+
+def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
+    """Band-pass and low band of each channel; the state of a channel stays in registers.
+
+    Both cascades are transposed direct form II second-order sections, the arithmetic of
+    ``scipy.signal.sosfilt(sos, x, zi=zi)``. Multiplies and adds may be fused.
 
     Parameters
     ----------
-    sos : ndarray, shape (n_sections, 6)
+    sos, sos_low : tuple of tuples of 6 floats
+        Sections (b0, b1, b2, 1, a1, a2) of the band-pass cascade and of the 1-20 Hz band.
+        The number of sections is part of the tuple type, so each count is compiled once.
     x : ndarray, shape (n_samples, n_channels)
-    zi : ndarray, shape (n_channels, n_sections, 2), updated in place
-    y : ndarray, shape (n_samples, n_channels), written
+    z, zl : ndarray, shape (n_sections, 2, n_channels), state, updated in place
+    y, lo : ndarray, shape (n_channels, n_samples), written
+    c0, c1 : int
+        Channels to filter.
     """
+    n = x.shape[0]
+    ns = len(sos)
+    nl = len(sos_low)
+    for c in range(c0, c1):
+        w = numba.carray(_stack_for(sos), (2 * ns,))
+        wl = numba.carray(_stack_for(sos_low), (2 * nl,))
+        _load_state(z, c, w)
+        _load_state(zl, c, wl)
+        for i in range(n):
+            xv = x[i, c]
+            y[c, i] = _cascade_step(sos, w, xv)
+            lo[c, i] = _cascade_step(sos_low, wl, xv)
+        _store_state(w, z, c)
+        _store_state(wl, zl, c)
+
+
+def _cascade_across(sos, x, z, y, c0, c1):
+    """One cascade for channels ``c0:c1``, the channels innermost (so the CPU's vector units
+    take several channels at once). Same arithmetic as :func:`_filter_channels`."""
+    n = x.shape[0]
+    m = c1 - c0
+    ns = len(sos)
+    zc = np.empty((ns, 2, m))  # contiguous copy of the state, so the lanes are unit-stride
+    for s in range(ns):
+        for c in range(m):
+            zc[s, 0, c] = z[s, 0, c0 + c]
+            zc[s, 1, c] = z[s, 1, c0 + c]
+    v = np.empty(m)
+    for i in range(n):
+        for c in range(m):
+            v[c] = x[i, c0 + c]
+        for s in range(ns):
+            k = sos[s]
+            b0 = k[0]
+            b1 = k[1]
+            b2 = k[2]
+            a1 = k[4]
+            a2 = k[5]
+            z0 = zc[s, 0]
+            z1 = zc[s, 1]
+            for c in range(m):
+                vv = v[c]
+                out = b0 * vv + z0[c]
+                z0[c] = b1 * vv - a1 * out + z1[c]
+                z1[c] = b2 * vv - a2 * out
+                v[c] = out
+        for c in range(m):
+            y[c0 + c, i] = v[c]
+    for s in range(ns):
+        for c in range(m):
+            z[s, 0, c0 + c] = zc[s, 0, c]
+            z[s, 1, c0 + c] = zc[s, 1, c]
+
+
+def _filter_across(sos, sos_low, x, z, zl, y, lo, c0, c1):
+    """:func:`_filter_channels` for many channels: same arguments, same results, with the
+    channels in the CPU's vector lanes."""
+    if c1 > c0:
+        _cascade_across(sos, x, z, y, c0, c1)
+        _cascade_across(sos_low, x, zl, lo, c0, c1)
+
+
+def _first_nonfinite(x):
+    """Row of the first NaN or infinite value of ``x`` (n_samples, n_channels), or -1."""
     n, nch = x.shape
-    nsec = sos.shape[0]
-    for c in prange(nch):
-        z = zi[c].copy()
-        for i in range(n):
-            v = x[i, c]
-            for s in range(nsec):
-                b0 = sos[s, 0]
-                b1 = sos[s, 1]
-                b2 = sos[s, 2]
-                a1 = sos[s, 4]
-                a2 = sos[s, 5]
-                out = b0 * v + z[s, 0]
-                z[s, 0] = b1 * v - a1 * out + z[s, 1]
-                z[s, 1] = b2 * v - a2 * out
-                v = out
-            y[i, c] = v
-        zi[c, :, :] = z
+    for i in range(n):
+        for c in range(nch):
+            if not math.isfinite(x[i, c]):
+                return i
+    return -1
 
 
-def _moving_rms(y, abs_start, ring, rsum, env):
-    """Causal moving RMS over the last ``ring.shape[1]`` samples of ``y``.
+def _window_push(ring, pos, rsum, v, v2):
+    """Put sample ``v`` (square ``v2``) at ``pos`` of a moving window's ring and update the
+    running sum of squares, which is recomputed exactly when the ring wraps (at absolute
+    positions that are multiples of the window), so rounding cannot drift over a night and
+    the sum does not depend on how the signal was split into chunks.
 
-    The running sum is recomputed exactly whenever the ring wraps (at absolute sample
-    positions that are multiples of the window), so rounding cannot drift over a night
-    and the result does not depend on how the signal was split into chunks.
-
-    Parameters
-    ----------
-    y : ndarray, shape (n_samples, n_channels)
-    abs_start : int
-        Absolute index of ``y[0]``.
-    ring : ndarray, shape (n_channels, window), squares of the last samples, updated
-    rsum : ndarray, shape (n_channels,), running sum of ``ring``, updated
-    env : ndarray, shape (n_samples, n_channels), written (µV)
+    Returns the new sum and the next position.
     """
-    n, nch = y.shape
-    w = ring.shape[1]
-    for c in prange(nch):
-        s = rsum[c]
-        pos = abs_start % w
-        for i in range(n):
-            v = y[i, c] * y[i, c]
-            s += v - ring[c, pos]
-            ring[c, pos] = v
-            if pos == w - 1:
-                s = 0.0
-                for k in range(w):
-                    s += ring[c, k]
-                pos = 0
-            else:
-                pos += 1
-            env[i, c] = math.sqrt(max(s, 0.0) / w)
-        rsum[c] = s
+    old = ring[pos]
+    rsum += v2 - old * old
+    ring[pos] = v
+    if pos == ring.shape[0] - 1:
+        rsum = 0.0
+        for k in range(ring.shape[0]):
+            rsum += ring[k] * ring[k]
+        return rsum, 0
+    return rsum, pos + 1
 
 
 def _quantile_sorted(srt, count, q):
@@ -216,8 +307,8 @@ def _ring_push(ring, srt, count, pos, value):
     return n + 1
 
 
-def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f):
-    """Noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
+def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
+    """Envelopes, noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
 
     Channels are independent: each one is run from start to end with its state in local
     variables (loaded from and stored back to ``fs``/``is_``), which is what makes this
@@ -227,46 +318,54 @@ def _detect(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, n_
     ----------
     x : ndarray, shape (n, n_channels)
         Raw signal, µV (stuck-sample runs).
-    yh : ndarray, shape (n + env_window - 1, n_channels)
-        Band-passed and notched signal, µV, preceded by the last ``env_window - 1`` samples
-        of the previous chunk (zeros before the first chunk), so that burst onsets can look
-        back across chunk boundaries.
-    lo : ndarray, shape (n, n_channels)
+    y : ndarray, shape (n_channels, n)
+        Band-passed and notched signal, µV.
+    lo : ndarray, shape (n_channels, n)
         1-20 Hz band of the raw signal, µV (movement artefact, DC jumps).
-    env, envw : ndarray, shape (n, n_channels)
-        Moving RMS of ``y`` over the detection and the WASM windows, µV.
     abs_start : int
         Absolute sample index of row 0.
     p : ndarray, shape (N_PARAMS,)
+    mtab : ndarray, shape (2, epoch samples)
+        cos and sin of the mains phase at each position of an epoch (unused without mains).
+    ring : ndarray, shape (n_channels, env_window + wasm_window), updated
+        The last filtered samples: the detection envelope's window, then the WASM window's,
+        each at position ``absolute index % window``. Burst onsets look back into it.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
-    out_i : ndarray int64, shape (n_channels, cap, 3), written: kind, onset, offset (exclusive)
-    out_f : ndarray float64, shape (n_channels, cap, 3), written: peak µV, rms µV, floor µV
+    out_i : ndarray int64, shape (cap, n_channels, 3), written: kind, onset, offset (exclusive)
+    out_f : ndarray float64, shape (cap, n_channels, 3), written: peak µV, rms µV, floor µV
     n_out : ndarray int64, shape (n_channels,), written: records per channel
     ep_i : ndarray int64, shape (n_epochs_cap, n_channels + 1): epoch index, flags per channel
     ep_f : ndarray float64, shape (n_epochs_cap, n_channels): floor at epoch end, µV
+    c0, c1 : int
+        Channels to process (the epoch index column is written when ``c0 == 0``).
 
     Returns
     -------
     n_ep : int
         Epochs written to ``ep_*`` (the same for every channel).
     """
-    n, nch = x.shape
+    n = x.shape[0]
     epoch = int(p[P_EPOCH])
     n_ep = 0
     first_end = abs_start + (epoch - abs_start % epoch)  # one past the end of the first epoch
     for end in range(first_end, abs_start + n + 1, epoch):
-        ep_i[n_ep, 0] = (end - 1) // epoch
+        if c0 == 0:
+            ep_i[n_ep, 0] = (end - 1) // epoch
         n_ep += 1
-    for c in prange(nch):
-        n_out[c] = _detect_channel(x[:, c], yh[:, c], lo[:, c], env[:, c], envw[:, c], abs_start, p, fs[c], is_[c],
-                                   fring[c], out_i[c], out_f[c], ep_i[:, c + 1], ep_f[:, c])
+    for c in range(c0, c1):
+        n_out[c] = _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, ring[c], fs[c], is_[c],
+                                   fring[c], out_i[:, c], out_f[:, c], ep_i[:, c + 1], ep_f[:, c])
     return n_ep
 
 
-def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, out_f, ep_flags, ep_floor):
-    """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written."""
+def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, ep_flags, ep_floor):
+    """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written.
+
+    Levels are compared as mean squares against squared thresholds (no square root per
+    sample).
+    """
     n = x.shape[0]
     onset_r = p[P_ONSET]
     offset_r = p[P_OFFSET]
@@ -275,7 +374,7 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     long_hold = int(p[P_LONG_HOLD])
     block = int(p[P_BLOCK])
     epoch = int(p[P_EPOCH])
-    wmains = p[P_MAINS_W]
+    mains = p[P_MAINS_W] > 0.0
     w_on = p[P_W_ON_UV]
     w_off = p[P_W_OFF_UV]
     w_hold = int(p[P_W_HOLD])
@@ -289,10 +388,12 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     move_min = p[P_MOVE_MIN]
     quant = p[P_QUANT]
     floor_min = p[P_FLOOR_MIN]
-    ring = fring[0]
+    qring = fring[0]
     srt = fring[1]
-    ring_len = ring.shape[0]
+    ring_len = qring.shape[0]
     hist = e_win - 1
+    ring_e = ring[:e_win]
+    ring_w = ring[e_win : e_win + w_win]
     # ---- load the state into locals ----
     floor = fs[F_FLOOR]
     blk_y2 = fs[F_BLK_Y2]
@@ -313,6 +414,8 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     w_peak_at = fs[F_W_PEAK_AT]
     w_y2_at = fs[F_W_Y2_AT]
     w_floor = fs[F_W_FLOOR]
+    rs_e = fs[F_RS_E]
+    rs_w = fs[F_RS_W]
     last_admit = is_[I_LAST_ADMIT]
     ep_stuck = is_[I_EP_STUCK]
     run = is_[I_RUN]
@@ -329,64 +432,72 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     prev_flags = is_[I_PREV_FLAGS]
     n_out = 0
     k_ep = 0
-    # Mains reference phase: computed exactly at the chunk and every epoch start, rotated
-    # by one sample in between (cheaper than a cos and sin per sample).
-    cw = math.cos(wmains)
-    sw = math.sin(wmains)
-    cr = math.cos(wmains * abs_start)
-    sr = math.sin(wmains * abs_start)
-    # positions inside the current epoch and floor block (counters, not a modulo per sample)
+    # squared thresholds (recomputed whenever the floor they derive from changes)
+    on_thr = onset_r * floor
+    on2 = on_thr * on_thr
+    b_on2 = (onset_r * b_floor) ** 2
+    b_off2 = (offset_r * b_floor) ** 2
+    w_on2 = (floor + w_on) ** 2
+    w_off2 = (w_floor + w_off) ** 2
+    inv_e = 1.0 / e_win
+    inv_w = 1.0 / w_win
+    # positions inside the epoch, floor block and envelope windows (counters, no modulo)
     ep_pos = abs_start % epoch
     blk_pos = abs_start % block
+    pe = abs_start % e_win
+    pw = abs_start % w_win
     for i in range(n):
         a = abs_start + i
-        j = i + hist  # row of sample ``a`` in ``yh``
-        if ep_pos == 0:
-            cr = math.cos(wmains * a)
-            sr = math.sin(wmains * a)
-        yv = yh[j]
+        yv = y[i]
         y2 = yv * yv
         ay = abs(yv)
         lv = lo[i]
+        # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
+        rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
+        rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
+        e2 = max(rs_e, 0.0) * inv_e
+        ew2 = max(rs_w, 0.0) * inv_w
         # ---- artefact accumulators ----
         xv = x[i]
         if xv == prev_x:
             run += 1
+            if run == STUCK_RUN:
+                ep_stuck += STUCK_RUN
+            elif run > STUCK_RUN:
+                ep_stuck += 1
         else:
             run = 1
         prev_x = xv
-        if run == STUCK_RUN:
-            ep_stuck += STUCK_RUN
-        elif run > STUCK_RUN:
-            ep_stuck += 1
         ep_y2 += y2
-        ep_lo2 += lv * lv
+        lv2 = lv * lv
+        ep_lo2 += lv2
         if abs(lv) > ep_lomax:
             ep_lomax = abs(lv)
-        hre += yv * cr
-        him += yv * sr
+        if mains:
+            hre += yv * mtab[0, ep_pos]
+            him += yv * mtab[1, ep_pos]
         ep_n += 1
         blk_y2 += y2
-        blk_lo2 += lv * lv
+        blk_lo2 += lv2
         # ---- hysteresis burst detector ----
-        e = env[i]
         if inb == 0:
-            if e >= onset_r * floor and a >= settle:
+            if e2 >= on2 and a >= settle:
                 inb = 1
                 # Onset: earliest sample of the envelope window above the onset level.
-                thr = onset_r * floor
                 on = a
                 for k in range(hist, 0, -1):
-                    if abs(yh[j - k]) >= thr:
+                    if abs(ring_e[(a - k) % e_win]) >= on_thr:
                         on = a - k
                         break
                 last = a
                 strong = a
                 b_floor = floor
+                b_on2 = (onset_r * b_floor) ** 2
+                b_off2 = (offset_r * b_floor) ** 2
                 pk = 0.0
                 s2 = 0.0
                 for k in range(a - on, -1, -1):
-                    v = yh[j - k]
+                    v = ring_e[(a - k) % e_win]
                     s2 += v * v
                     if abs(v) > pk:
                         pk = abs(v)
@@ -398,11 +509,11 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
             b_y2 += y2
             if ay > b_peak:
                 b_peak = ay
-            if e >= onset_r * b_floor:
+            if e2 >= b_on2:
                 strong = a
                 b_peak_at = b_peak
                 b_y2_at = b_y2
-            if e >= offset_r * b_floor:
+            if e2 >= b_off2:
                 last = a
             elif a - last >= (long_hold if last - on >= long_min else hold):
                 # The burst ended: its offset is where the envelope last stood above the
@@ -420,19 +531,19 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
                 n_out += 1
                 inb = 0
         # ---- WASM leg movement ----
-        ew = envw[i]
         if w_in == 0:
-            if ew >= floor + w_on and a >= settle:
+            if ew2 >= w_on2 and a >= settle:
                 w_in = 1
                 w_on_at = a
                 qstart = -1
                 w_floor = floor
+                w_off2 = (w_floor + w_off) ** 2
                 w_peak = ay
                 w_y2 = y2
                 w_peak_at = ay
                 w_y2_at = y2
         else:
-            if ew < w_floor + w_off:
+            if ew2 < w_off2:
                 if qstart < 0:
                     qstart = a
                     w_peak_at = w_peak
@@ -464,9 +575,12 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
             quiet = rms_y < admit * floor or a - last_admit >= stale
             if quiet and rms_y >= flat and not moving and a >= settle:
                 last_admit = a
-                fr_n = _ring_push(ring, srt, fr_n, fr_pos, rms_y)
+                fr_n = _ring_push(qring, srt, fr_n, fr_pos, rms_y)
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
+                on_thr = onset_r * floor
+                on2 = on_thr * on_thr
+                w_on2 = (floor + w_on) ** 2
             blk_y2 = 0.0
             blk_lo2 = 0.0
         # ---- epoch end ----
@@ -489,10 +603,6 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
             him = 0.0
             ep_stuck = 0
             ep_n = 0
-        # rotate the mains phase by one sample
-        t = cr * cw - sr * sw
-        sr = sr * cw + cr * sw
-        cr = t
     # ---- store the state ----
     fs[F_FLOOR] = floor
     fs[F_BLK_Y2] = blk_y2
@@ -513,6 +623,8 @@ def _detect_channel(x, yh, lo, env, envw, abs_start, p, fs, is_, fring, out_i, o
     fs[F_W_PEAK_AT] = w_peak_at
     fs[F_W_Y2_AT] = w_y2_at
     fs[F_W_FLOOR] = w_floor
+    fs[F_RS_E] = rs_e
+    fs[F_RS_W] = rs_w
     is_[I_LAST_ADMIT] = last_admit
     is_[I_EP_STUCK] = ep_stuck
     is_[I_RUN] = run
@@ -573,15 +685,21 @@ def end_partial_epoch(fs, is_, p, epoch_start):
     return out
 
 
-_jit = dict(cache=True, nogil=True, fastmath=False, error_model="numpy")
+_jit = dict(cache=True, nogil=True, error_model="numpy")
+# Fused multiply-add is allowed in the filters (the same code runs for any chunking, so
+# streaming still equals batch exactly); nothing else is reordered.
+_jit_filter = dict(_jit, fastmath={"contract"})
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _ring_push = numba.njit(**_jit)(_ring_push)
+_window_push = numba.njit(**_jit)(_window_push)
 _detect_channel = numba.njit(**_jit)(_detect_channel)
+_cascade_across = numba.njit(**_jit_filter)(_cascade_across)
+_cascade_step = numba.njit(inline="always", **_jit_filter)(_cascade_step)
+_load_state = numba.njit(**_jit)(_load_state)
+_store_state = numba.njit(**_jit)(_store_state)
 
-sosfilt_kernel = numba.njit(**_jit)(_sosfilt)
-sosfilt_kernel_par = numba.njit(parallel=True, **_jit)(_sosfilt)
-moving_rms_kernel = numba.njit(**_jit)(_moving_rms)
-moving_rms_kernel_par = numba.njit(parallel=True, **_jit)(_moving_rms)
+first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
+filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
+filter_across_kernel = numba.njit(**_jit_filter)(_filter_across)
 detect_kernel = numba.njit(**_jit)(_detect)
-detect_kernel_par = numba.njit(parallel=True, **_jit)(_detect)

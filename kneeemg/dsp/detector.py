@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
 import numpy as np
@@ -26,8 +28,22 @@ log = logging.getLogger(__name__)
 
 #: Largest block the kernels see at once (bounds the temporary arrays).
 MAX_BLOCK = 1 << 16
-#: Channel-samples above which the channel-parallel kernels are used.
-PARALLEL_MIN = 1 << 15
+#: Channel-samples of a call from which a second thread shares the work.
+THREADED_MIN = 1 << 15
+#: From this many channels on, the filters put channels in vector lanes.
+ACROSS_MIN = 16
+#: Padding of the rows of the per-channel scratch arrays, in samples.
+ROW_PAD = 8
+
+
+def _sections(sos: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    """Second-order sections as a tuple of tuples (the filter kernels' form)."""
+    return tuple(tuple(float(v) for v in row) for row in sos)
+
+
+def _state(sos: np.ndarray, first_sample_uv: np.ndarray) -> np.ndarray:
+    """Filter state in the kernels' layout (n_sections, 2, n_channels)."""
+    return np.ascontiguousarray(initial_state(sos, first_sample_uv).transpose(1, 2, 0))
 
 
 def _labels(labels: Sequence[str] | None, n_channels: int) -> tuple[str, ...]:
@@ -56,6 +72,11 @@ class StreamingDetector:
         Absolute index of the first sample that will be passed in.
     keep_filtered : bool
         Keep the band-passed signal (float32) for :attr:`DetectionResult.filtered`.
+    threads : int, optional
+        Threads for large calls (1 or 2; default 2 when the machine has two cores or
+        more). Two threads take half of the channels each, or, with one channel, one
+        filters the next block while the other detects in the current one. Small calls
+        (live chunks) always run in the calling thread. The results do not depend on it.
 
     Notes
     -----
@@ -73,8 +94,15 @@ class StreamingDetector:
         labels: Sequence[str] | None = None,
         start_sample: int = 0,
         keep_filtered: bool = False,
+        threads: int | None = None,
     ) -> None:
         self.fs_hz = check_rate(fs_hz)
+        if threads is None:
+            threads = 2 if (os.cpu_count() or 1) >= 2 else 1
+        if threads not in (1, 2):
+            raise InputError(f"threads={threads!r} is not supported; use 1 or 2")
+        self.threads = int(threads)
+        self._pool: ThreadPoolExecutor | None = None
         if not isinstance(n_channels, (int, np.integer)) or not 1 <= n_channels <= MAX_CHANNELS:
             raise InputError(f"n_channels={n_channels!r} is not supported; use 1 to {MAX_CHANNELS} channels")
         self.n_channels = int(n_channels)
@@ -151,6 +179,9 @@ class StreamingDetector:
         if self._design is None and self._n_buffered:
             self._run(self._start())
         self._finished = True
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
         if self._design is not None:
             self._close()
         self._finalise_pending(final=True)
@@ -165,12 +196,11 @@ class StreamingDetector:
             raise InputError(
                 f"chunk has shape {x.shape}; expected (n_samples, {self.n_channels}) in µV, one column per channel"
             )
-        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        if x.dtype.kind not in "fiub":
             raise InputError(f"chunk has dtype {x.dtype}; pass real numbers in µV")
         x = np.ascontiguousarray(x, dtype=np.float64)
-        bad = ~np.isfinite(x)
-        if bad.any():
-            row = int(np.argmax(bad.any(axis=1)))
+        row = K.first_nonfinite(x)
+        if row >= 0:
             t = (self.start_sample + self.samples_seen + row) / self.fs_hz
             raise InputError(
                 f"the signal has NaN or infinite values (first at {t:.3f} s); "
@@ -195,16 +225,20 @@ class StreamingDetector:
         d = self._design
         log.debug("filters: band %s Hz, notches %s Hz", d.band_hz, d.notch_hz)
         nch = self.n_channels
-        self._zi = initial_state(d.sos, x[0])
-        self._zi_low = initial_state(d.sos_low, x[0])
-        self._ring = np.zeros((nch, self._env_win))
-        self._rsum = np.zeros(nch)
-        self._ring_w = np.zeros((nch, self._wasm_win))
-        self._rsum_w = np.zeros(nch)
-        self._hist = np.zeros((self._env_win - 1, nch))
+        self._sos = _sections(d.sos)
+        self._sos_low = _sections(d.sos_low)
+        self._z = _state(d.sos, x[0])
+        self._z_low = _state(d.sos_low, x[0])
+        self._ring = np.zeros((nch, self._env_win + self._wasm_win))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
         self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head), self.start_sample)
         self._params = self._param_vector()
+        w = self._params[K.P_MAINS_W]
+        k = np.arange(self._epoch)
+        self._mtab = np.ascontiguousarray(np.vstack([np.cos(w * k), np.sin(w * k)]))
+        self._bufs: dict[str, np.ndarray] = {}
+        # views of the scratch memory for the block lengths seen (live chunks repeat one length)
+        self._views: dict[tuple[str, int, int], tuple[np.ndarray, ...]] = {}
         return x
 
     def _param_vector(self) -> np.ndarray:
@@ -238,8 +272,10 @@ class StreamingDetector:
 
     def _initial_floor(self, x: np.ndarray) -> np.ndarray:
         """First floor: median RMS of the warm-up's non-flat filtered blocks, per channel."""
-        y = np.empty_like(x)
-        K.sosfilt_kernel(self._design.sos, x, self._zi.copy(), y)
+        y = np.empty((self.n_channels, len(x)))
+        K.filter_kernel(self._sos, self._sos_low, x, self._z.copy(), self._z_low.copy(), y, np.empty_like(y), 0,
+                        self.n_channels)
+        y = y.T
         nb = len(y) // self._block
         floor = np.full(self.n_channels, self.config.floor_min_uv)
         if nb:
@@ -252,47 +288,118 @@ class StreamingDetector:
 
     def _run(self, x: np.ndarray) -> list[Event]:
         before = len(self._events)
-        for s in range(0, len(x), MAX_BLOCK):
-            self._run_block(x[s : s + MAX_BLOCK])
+        n, nch = x.shape
+        blocks = [x[s : s + MAX_BLOCK] for s in range(0, n, MAX_BLOCK)]
+        starts = [self._next + s for s in range(0, n, MAX_BLOCK)]
+        if self.threads < 2 or n * nch < THREADED_MIN:
+            for blk, start in zip(blocks, starts):
+                y, lo = self._buffers(len(blk), 0)
+                self._filter(blk, y, lo, 0, nch)
+                self._collect(blk, y, lo, start, 0, nch)
+        elif nch > 1:
+            # two threads, half of the channels each
+            half = (nch + 1) // 2
+            for blk, start in zip(blocks, starts):
+                y, lo = self._buffers(len(blk), 0)
+                outs = self._outputs(len(blk))
+                other = self._worker().submit(self._filter_detect, blk, y, lo, start, half, nch, outs)
+                n_ep = self._filter_detect(blk, y, lo, start, 0, half, outs)
+                other.result()
+                self._keep(blk, y, outs, n_ep)
+        else:
+            # one channel: the worker filters block k + 1 while this thread detects in block k
+            bufs = [self._buffers(len(blocks[0]), 0), self._buffers(len(blocks[0]), 1)]
+            nxt = self._worker().submit(self._filter, blocks[0], *bufs[0], 0, nch)
+            for k, (blk, start) in enumerate(zip(blocks, starts)):
+                nxt.result()
+                if k + 1 < len(blocks):
+                    y1, lo1 = bufs[(k + 1) % 2]
+                    nxt = self._worker().submit(self._filter, blocks[k + 1], y1[:, : len(blocks[k + 1])],
+                                                lo1[:, : len(blocks[k + 1])], 0, nch)
+                y, lo = (b[:, : len(blk)] for b in bufs[k % 2])
+                self._collect(blk, y, lo, start, 0, nch)
+        self._next += n
         self._finalise_pending(final=False)
         return self._events[before:]
 
-    def _run_block(self, x: np.ndarray) -> None:
-        n, nch = x.shape
-        d = self._design
-        par = n * nch >= PARALLEL_MIN and nch > 1
-        sosfilt = K.sosfilt_kernel_par if par else K.sosfilt_kernel
-        mrms = K.moving_rms_kernel_par if par else K.moving_rms_kernel
-        hist = self._env_win - 1
-        yh = np.empty((n + hist, nch))
-        yh[:hist] = self._hist
-        y = yh[hist:]
-        sosfilt(d.sos, x, self._zi, y)
-        lo = np.empty_like(x)
-        sosfilt(d.sos_low, x, self._zi_low, lo)
-        env = np.empty_like(x)
-        mrms(y, self._next, self._ring, self._rsum, env)
-        envw = np.empty_like(x)
-        mrms(y, self._next, self._ring_w, self._rsum_w, envw)
-        cap = n + 8
-        out_i = np.empty((nch, cap, 3), dtype=np.int64)
-        out_f = np.empty((nch, cap, 3))
-        n_out = np.zeros(nch, dtype=np.int64)
-        ep_cap = n // self._epoch + 2
-        ep_i = np.empty((ep_cap, nch + 1), dtype=np.int64)
-        ep_f = np.empty((ep_cap, nch))
-        detect = K.detect_kernel_par if par else K.detect_kernel
-        n_ep = detect(x, yh, lo, env, envw, self._next, self._params, self._fs, self._is, self._fring,
-                      out_i, out_f, n_out, ep_i, ep_f)
-        self._hist = yh[n:].copy() if hist else self._hist
-        self._next += n
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kneeemg-detector")
+        return self._pool
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
+        """A C-contiguous scratch array of ``shape``, its memory kept between calls."""
+        size = math.prod(shape)
+        buf = self._bufs.get(name)
+        if buf is None or len(buf) < size:
+            buf = np.empty(max(size, 2 * (0 if buf is None else len(buf))), dtype=dtype)
+            self._bufs[name] = buf
+            self._views.clear()  # views of the old memory must not be handed out again
+        return buf[:size].reshape(shape)
+
+    def _buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered and low-band arrays, shape (n_channels, n), of scratch ``slot``."""
+        key = ("yl", n, slot)
+        if key not in self._views:
+            if len(self._views) > 64:
+                self._views.clear()
+            # Rows a little longer than ``n``: rows exactly a power of two apart would all
+            # fall into the same cache sets when a kernel writes every channel per sample.
+            shape = (self.n_channels, n + ROW_PAD)
+            y = self._buffer(f"y{slot}", shape)[:, :n]
+            lo = self._buffer(f"lo{slot}", shape)[:, :n]
+            self._views[key] = (y, lo)
+        return self._views[key]
+
+    def _outputs(self, n: int) -> tuple[np.ndarray, ...]:
+        """The detect kernel's output arrays for a block of ``n`` samples."""
+        key = ("out", n, 0)
+        if key not in self._views:
+            if len(self._views) > 64:
+                self._views.clear()
+            self._views[key] = self._new_outputs(n)
+        return self._views[key]
+
+    def _new_outputs(self, n: int) -> tuple[np.ndarray, ...]:
+        nch = self.n_channels
+        # At most one record per sample and channel, one epoch per epoch length (plus the
+        # partial ones at both ends).
+        n_ep = n // self._epoch + 2
+        return (self._buffer("out_i", (n + 8, nch, 3), np.int64), self._buffer("out_f", (n + 8, nch, 3)),
+                self._buffer("n_out", (nch,), np.int64), self._buffer("ep_i", (n_ep, nch + 1), np.int64),
+                self._buffer("ep_f", (n_ep, nch)))
+
+    def _filter(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, c0: int, c1: int) -> None:
+        kernel = K.filter_across_kernel if self.n_channels >= ACROSS_MIN else K.filter_kernel
+        kernel(self._sos, self._sos_low, x, self._z, self._z_low, y, lo, c0, c1)
+
+    def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
+                outs: tuple[np.ndarray, ...]) -> int:
+        return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._ring, self._fs, self._is,
+                               self._fring, *outs, c0, c1)
+
+    def _filter_detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
+                       outs: tuple[np.ndarray, ...]) -> int:
+        """Both stages for channels ``c0:c1`` (one thread's share). Returns the epochs written."""
+        self._filter(x, y, lo, c0, c1)
+        return self._detect(x, y, lo, start, c0, c1, outs)
+
+    def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int) -> None:
+        """Detect in a filtered block in this thread and keep what it found."""
+        outs = self._outputs(len(x))
+        n_ep = self._detect(x, y, lo, start, c0, c1, outs)
+        self._keep(x, y, outs, n_ep)
+
+    def _keep(self, x: np.ndarray, y: np.ndarray, outs: tuple[np.ndarray, ...], n_ep: int) -> None:
+        """Keep the filtered signal, the epochs and the raw records of one block."""
+        out_i, out_f, n_out, ep_i, ep_f = outs
         if self.keep_filtered:
-            self._filtered.append(y.astype(np.float32))
+            self._filtered.append(y.T.astype(np.float32))
         self._take_epochs(ep_i[:n_ep], ep_f[:n_ep])
-        for c in range(nch):
+        for c in np.flatnonzero(n_out):
             for k in range(int(n_out[c])):
-                self._pending.append((int(out_i[c, k, 0]), c, int(out_i[c, k, 1]), int(out_i[c, k, 2]),
-                                      float(out_f[c, k, 0]), float(out_f[c, k, 1]), float(out_f[c, k, 2])))
+                self._pending.append((int(out_i[k, c, 0]), int(c), int(out_i[k, c, 1]), int(out_i[k, c, 2]),
+                                      float(out_f[k, c, 0]), float(out_f[k, c, 1]), float(out_f[k, c, 2])))
 
     def _take_epochs(self, ep_i: np.ndarray, ep_f: np.ndarray) -> None:
         if len(ep_i) == 0:
@@ -410,6 +517,7 @@ def detect(
     config: DetectorConfig | None = None,
     labels: Sequence[str] | None = None,
     keep_filtered: bool = False,
+    threads: int | None = None,
 ) -> DetectionResult:
     """Detect twitches, spasms, cramps and leg movements in a whole signal.
 
@@ -423,6 +531,8 @@ def detect(
     labels : sequence of str, optional
     keep_filtered : bool
         Keep the filtered signal in the result.
+    threads : int, optional
+        1 or 2 (see :class:`StreamingDetector`); the result does not depend on it.
 
     Returns
     -------
@@ -432,6 +542,6 @@ def detect(
     n_ch = 1 if x.ndim == 1 else (x.shape[1] if x.ndim == 2 else -1)
     if n_ch < 1:
         raise InputError(f"signal has shape {x.shape}; expected (n_samples, n_channels) in µV")
-    det = StreamingDetector(fs_hz, n_ch, config=config, labels=labels, keep_filtered=keep_filtered)
+    det = StreamingDetector(fs_hz, n_ch, config=config, labels=labels, keep_filtered=keep_filtered, threads=threads)
     det.process(x)
     return det.finish()
