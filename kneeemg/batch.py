@@ -153,8 +153,9 @@ def process_night(job: NightJob) -> dict[str, Any]:
         from .store import file_hash
 
         config = DetectorConfig.from_dict(job.settings)
+        # one thread per night: the pool already runs a night per core
         result = replay(path, channels=list(job.channels) if job.channels else None, config=config,
-                        resample_hz=job.resample_hz)
+                        resample_hz=job.resample_hz, threads=1)
         summary = result.summary()
         metrics = night_metrics(result)
         write_events_csv(result.events, tmp / "events.csv")

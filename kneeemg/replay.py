@@ -28,6 +28,7 @@ def replay(
     fs_hz: float | None = None,
     events_out: str | os.PathLike[str] | None = None,
     progress: Callable[[float], None] | None = None,
+    threads: int | None = None,
 ) -> DetectionResult:
     """Detect the events of a recording file (any supported format) or Recording object.
 
@@ -45,6 +46,8 @@ def replay(
         Also write the events as CSV there.
     progress : callable, optional
         Called with the fraction done (0-1) after each chunk.
+    threads : int, optional
+        Threads of the detector (see :class:`~kneeemg.dsp.StreamingDetector`).
 
     Returns
     -------
@@ -55,7 +58,7 @@ def replay(
     rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
     try:
         info = rec.info
-        det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels)
+        det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels, threads=threads)
         step = max(1, int(round(chunk_s * info.fs_hz)))
         for start in range(0, info.n_samples, step):
             chunk = rec.read(start, min(info.n_samples, start + step))
