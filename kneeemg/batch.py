@@ -270,8 +270,8 @@ def _run_local(jobs: list[NightJob], workers: int, progress: Callable | None) ->
             if progress:
                 progress(len(rows), len(jobs), rows[-1])
         return rows
-    # spawn, not fork: a process that has run numba's parallel (OpenMP) kernels cannot
-    # be forked safely, and a caller (a notebook, the benchmark) may well have.
+    # spawn, not fork: a process with other threads running (a detector's worker thread,
+    # a caller's own threads) cannot be forked safely.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(process_night, job) for job in jobs]
         for fut in as_completed(futures):

@@ -65,12 +65,13 @@ def test_inputs_and_cli_with_history_import(cohort, tmp_path, capsys):
         assert len(s.events(nights[0].id)) == nights[0].metrics["counts"]["twitch"] + nights[0].metrics["counts"]["spasm"] + nights[0].metrics["counts"]["cramp"]
 
 
-def test_local_pool_works_after_parallel_kernels_ran_in_this_process(cohort, tmp_path):
+def test_local_pool_works_after_threaded_detection_ran_in_this_process(cohort, tmp_path):
     import numpy as np
 
-    from kneeemg.dsp import detect
+    from kneeemg.dsp import StreamingDetector
 
-    detect(np.random.default_rng(0).normal(0, 3, (100_000, 8)), 1000.0)  # numba's threads are now running here
+    det = StreamingDetector(1000.0, 8, threads=2)
+    det.process(np.random.default_rng(0).normal(0, 3, (100_000, 8)))  # its worker thread is still alive
     folder, paths = cohort
     result = run_batch([str(p) for p in paths[:3]], tmp_path / "o", workers=2)
     assert [r["status"] for r in result.rows] == ["ok", "ok", "ok"]

@@ -280,8 +280,7 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
     """
     hours = 10 / 60 if quick else 8.0
     hd_hours = 1 / 60 if quick else 10 / 60
-    # first, before any channel-parallel kernel has started numba's threads in this process
-    # (they spin for a while after each parallel region and would slow the workers down)
+    # first, while this process is idle, so the pool's workers have the cores to themselves
     extra = {
         "replay_memory": replay_peak_memory_mb(hours, 4, 1000.0, seed),
         "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),

@@ -312,7 +312,7 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
 
     Channels are independent: each one is run from start to end with its state in local
     variables (loaded from and stored back to ``fs``/``is_``), which is what makes this
-    kernel fast, and lets the channel-parallel variant split channels across cores.
+    kernel fast, and lets two threads take different channels at the same time.
 
     Parameters
     ----------
@@ -327,7 +327,7 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
     p : ndarray, shape (N_PARAMS,)
     mtab : ndarray, shape (2, epoch samples)
         cos and sin of the mains phase at each position of an epoch (unused without mains).
-    ring : ndarray, shape (n_channels, env_window + wasm_window), updated
+    ring : ndarray, shape (n_channels, >= env_window + wasm_window), updated
         The last filtered samples: the detection envelope's window, then the WASM window's,
         each at position ``absolute index % window``. Burst onsets look back into it.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
@@ -363,8 +363,8 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
 def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, ep_flags, ep_floor):
     """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written.
 
-    Levels are compared as mean squares against squared thresholds (no square root per
-    sample).
+    Levels are compared as sums of squares over the envelope windows against squared
+    thresholds times the window length (no square root or division per sample).
     """
     n = x.shape[0]
     onset_r = p[P_ONSET]
@@ -432,15 +432,14 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     prev_flags = is_[I_PREV_FLAGS]
     n_out = 0
     k_ep = 0
-    # squared thresholds (recomputed whenever the floor they derive from changes)
+    # Levels as sums of squares over each window (threshold^2 x window length), compared
+    # with the windows' running sums; recomputed whenever the floor they derive from changes.
     on_thr = onset_r * floor
-    on2 = on_thr * on_thr
-    b_on2 = (onset_r * b_floor) ** 2
-    b_off2 = (offset_r * b_floor) ** 2
-    w_on2 = (floor + w_on) ** 2
-    w_off2 = (w_floor + w_off) ** 2
-    inv_e = 1.0 / e_win
-    inv_w = 1.0 / w_win
+    on_s = on_thr * on_thr * e_win
+    b_on_s = (onset_r * b_floor) ** 2 * e_win
+    b_off_s = (offset_r * b_floor) ** 2 * e_win
+    w_on_s = (floor + w_on) ** 2 * w_win
+    w_off_s = (w_floor + w_off) ** 2 * w_win
     # positions inside the epoch, floor block and envelope windows (counters, no modulo)
     ep_pos = abs_start % epoch
     blk_pos = abs_start % block
@@ -455,8 +454,6 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
         rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
         rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
-        e2 = max(rs_e, 0.0) * inv_e
-        ew2 = max(rs_w, 0.0) * inv_w
         # ---- artefact accumulators ----
         xv = x[i]
         if xv == prev_x:
@@ -481,7 +478,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         blk_lo2 += lv2
         # ---- hysteresis burst detector ----
         if inb == 0:
-            if e2 >= on2 and a >= settle:
+            if rs_e >= on_s and a >= settle:
                 inb = 1
                 # Onset: earliest sample of the envelope window above the onset level.
                 on = a
@@ -492,8 +489,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 last = a
                 strong = a
                 b_floor = floor
-                b_on2 = (onset_r * b_floor) ** 2
-                b_off2 = (offset_r * b_floor) ** 2
+                b_on_s = (onset_r * b_floor) ** 2 * e_win
+                b_off_s = (offset_r * b_floor) ** 2 * e_win
                 pk = 0.0
                 s2 = 0.0
                 for k in range(a - on, -1, -1):
@@ -509,11 +506,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             b_y2 += y2
             if ay > b_peak:
                 b_peak = ay
-            if e2 >= b_on2:
+            if rs_e >= b_on_s:
                 strong = a
                 b_peak_at = b_peak
                 b_y2_at = b_y2
-            if e2 >= b_off2:
+            if rs_e >= b_off_s:
                 last = a
             elif a - last >= (long_hold if last - on >= long_min else hold):
                 # The burst ended: its offset is where the envelope last stood above the
@@ -532,18 +529,18 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 inb = 0
         # ---- WASM leg movement ----
         if w_in == 0:
-            if ew2 >= w_on2 and a >= settle:
+            if rs_w >= w_on_s and a >= settle:
                 w_in = 1
                 w_on_at = a
                 qstart = -1
                 w_floor = floor
-                w_off2 = (w_floor + w_off) ** 2
+                w_off_s = (w_floor + w_off) ** 2 * w_win
                 w_peak = ay
                 w_y2 = y2
                 w_peak_at = ay
                 w_y2_at = y2
         else:
-            if ew2 < w_off2:
+            if rs_w < w_off_s:
                 if qstart < 0:
                     qstart = a
                     w_peak_at = w_peak
@@ -579,8 +576,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
                 on_thr = onset_r * floor
-                on2 = on_thr * on_thr
-                w_on2 = (floor + w_on) ** 2
+                on_s = on_thr * on_thr * e_win
+                w_on_s = (floor + w_on) ** 2 * w_win
             blk_y2 = 0.0
             blk_lo2 = 0.0
         # ---- epoch end ----

@@ -229,7 +229,8 @@ class StreamingDetector:
         self._sos_low = _sections(d.sos_low)
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
-        self._ring = np.zeros((nch, self._env_win + self._wasm_win))
+        # rows padded to whole cache lines: two threads write neighbouring channels' rings
+        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
         self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head), self.start_sample)
         self._params = self._param_vector()
