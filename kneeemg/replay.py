@@ -19,11 +19,15 @@ from .io import open_recording
 from .io.base import Recording
 
 
+#: Channel-samples read at a time when no ``chunk_s`` is given.
+CHUNK_CHANNEL_SAMPLES = 1 << 19
+
+
 def replay(
     source: str | os.PathLike[str] | Recording,
     channels: Sequence[str | int] | None = None,
     config: DetectorConfig | None = None,
-    chunk_s: float = 10.0,
+    chunk_s: float | None = None,
     resample_hz: float | None = None,
     fs_hz: float | None = None,
     events_out: str | os.PathLike[str] | None = None,
@@ -38,8 +42,9 @@ def replay(
     channels : sequence of str or int, optional
         Channel labels or indices (all EMG channels when omitted).
     config : DetectorConfig, optional
-    chunk_s : float
-        Seconds read from disk at a time.
+    chunk_s : float, optional
+        Seconds read from disk at a time. By default about 2**19 channel-samples (4 MB),
+        at least one second: enough for the detector's two threads to overlap its blocks.
     resample_hz, fs_hz : float, optional
         See :func:`kneeemg.io.open_recording`.
     events_out : path, optional
@@ -59,7 +64,10 @@ def replay(
     try:
         info = rec.info
         det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels, threads=threads)
-        step = max(1, int(round(chunk_s * info.fs_hz)))
+        if chunk_s is None:
+            step = max(int(round(info.fs_hz)), CHUNK_CHANNEL_SAMPLES // max(1, info.n_channels))
+        else:
+            step = max(1, int(round(chunk_s * info.fs_hz)))
         for start in range(0, info.n_samples, step):
             chunk = rec.read(start, min(info.n_samples, start + step))
             if not np.isfinite(chunk).all():

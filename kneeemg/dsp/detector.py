@@ -306,7 +306,7 @@ class StreamingDetector:
                 other = self._worker().submit(self._filter_detect, blk, y, lo, start, half, nch, outs)
                 n_ep = self._filter_detect(blk, y, lo, start, 0, half, outs)
                 other.result()
-                self._keep(blk, y, outs, n_ep)
+                self._keep(y, outs, n_ep)
         else:
             # one channel: the worker filters block k + 1 while this thread detects in block k
             bufs = [self._buffers(len(blocks[0]), 0), self._buffers(len(blocks[0]), 1)]
@@ -389,9 +389,9 @@ class StreamingDetector:
         """Detect in a filtered block in this thread and keep what it found."""
         outs = self._outputs(len(x))
         n_ep = self._detect(x, y, lo, start, c0, c1, outs)
-        self._keep(x, y, outs, n_ep)
+        self._keep(y, outs, n_ep)
 
-    def _keep(self, x: np.ndarray, y: np.ndarray, outs: tuple[np.ndarray, ...], n_ep: int) -> None:
+    def _keep(self, y: np.ndarray, outs: tuple[np.ndarray, ...], n_ep: int) -> None:
         """Keep the filtered signal, the epochs and the raw records of one block."""
         out_i, out_f, n_out, ep_i, ep_f = outs
         if self.keep_filtered:
