@@ -109,12 +109,17 @@ def join(pieces: Sequence[np.ndarray], n_samples: int, n_fade: int) -> np.ndarra
 def build_background(stretches: Sequence[np.ndarray], n_samples: int, fs_hz: float, rng: np.random.Generator) -> np.ndarray:
     """Real quiet stretches joined into a background of ``n_samples`` samples, µV.
 
-    Stretches are drawn in random order (reused when needed) and then ordered by their
-    20-450 Hz RMS, rising or falling at random, so the noise level drifts slowly like a
-    night's instead of jumping at each join.
+    Stretches are drawn in random order (reused when needed). Each is scaled to the same
+    20-450 Hz RMS, the median of all the stretches' levels: a night's background level
+    changes slowly, while these stretches, from ten people and two muscles, differ up to
+    tenfold, and joining them unscaled would make level steps that no night has.
     """
     if not stretches:
         raise InputError("no quiet stretches to build a background from; check the data directory")
+    levels = np.array([float(np.sqrt(np.mean(band(s, fs_hz) ** 2))) for s in stretches])
+    if not (levels > 0).all():
+        raise InputError("a quiet stretch is flat (zero RMS); remove it from the background material")
+    target = float(np.median(levels))
     lengths = np.array([len(s) for s in stretches])
     picks: list[int] = []
     total = 0
@@ -122,9 +127,8 @@ def build_background(stretches: Sequence[np.ndarray], n_samples: int, fs_hz: flo
         i = int(rng.integers(len(stretches)))
         picks.append(i)
         total += lengths[i]
-    level = {i: float(np.sqrt(np.mean(band(stretches[i], fs_hz) ** 2))) for i in set(picks)}
-    picks.sort(key=lambda i: level[i], reverse=bool(rng.integers(2)))
-    return join([stretches[i] for i in picks], n_samples, round(CROSSFADE_S * fs_hz))
+    return join([np.asarray(stretches[i], dtype=float) * (target / levels[i]) for i in picks], n_samples,
+                round(CROSSFADE_S * fs_hz))
 
 
 def cut_activity(bursts: Sequence[np.ndarray], n_samples: int, fs_hz: float, rng: np.random.Generator) -> np.ndarray:

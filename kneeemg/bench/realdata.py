@@ -123,13 +123,17 @@ def quiet_stretches(
     max_rms_ratio: float = 3.0,
     max_rms_uv: float = 15.0,
     min_len_s: float = 0.75,
+    max_crest: float = 2.5,
+    crest_window_s: float = 0.010,
 ) -> list[np.ndarray]:
     """Raw stretches of one channel in which the leg is still and the muscle is quiet.
 
     A block is quiet when the knee angle moves less than ``max_angle_range_deg`` within it
     and its 20-450 Hz RMS is below ``max_rms_ratio`` times the channel's 10th-percentile
     block RMS and below ``max_rms_uv``. Runs of quiet blocks at least ``min_len_s`` long
-    are returned with their mean removed.
+    are kept when they hold no transient (a motor unit firing, an electrode artefact): their
+    20-450 Hz moving RMS over ``crest_window_s`` never exceeds ``max_crest`` times their
+    own RMS. They are returned with their mean removed.
 
     Returns
     -------
@@ -141,9 +145,16 @@ def quiet_stretches(
     limit = min(max_rms_ratio * float(np.percentile(rms, 10)), max_rms_uv)
     quiet = (ang_range < max_angle_range_deg) & (rms < limit)
     x = f.channel(label)
+    y = band(x, f.fs_hz)
+    win = max(1, round(crest_window_s * f.fs_hz))
     out: list[np.ndarray] = []
     for a, z in _runs(quiet):
-        if (z - a) * b >= min_len_s * f.fs_hz:
+        if (z - a) * b < min_len_s * f.fs_hz:
+            continue
+        yb = y[a * b : z * b]
+        level = float(np.sqrt(np.mean(yb**2)))
+        moving = np.sqrt(np.convolve(yb**2, np.full(win, 1.0 / win), mode="valid"))
+        if level > 0 and moving.max() <= max_crest * level:
             seg = x[a * b : z * b]
             out.append(seg - seg.mean())
     return out
