@@ -2,7 +2,8 @@
 
 Each kernel takes plain arrays and scalars, does no I/O and allocates nothing that outlives
 the call. State is carried in arrays that the caller owns (a
-:class:`~kneeemg.dsp.detector.StreamingDetector` holds them), so a signal processed in one piece or in any split into chunks gives identical results.
+:class:`~kneeemg.dsp.detector.StreamingDetector` holds them), so a signal processed in one
+piece or in any split into chunks gives identical results.
 Every kernel has a slow, obviously right counterpart in ``tests/naive.py``.
 
 A chunk goes through two kernels: a filter kernel (band-pass and low band) and
@@ -10,7 +11,7 @@ A chunk goes through two kernels: a filter kernel (band-pass and low band) and
 channels ``c0:c1`` and release the GIL, so the caller can run channel groups, or the two
 stages of consecutive blocks, on several cores at once. The filtered signals are stored
 channel-major, shape (n_channels, n_samples), so that threads working on different
-channels never write to the same cache line.
+channels do not write to the same cache lines.
 """
 
 from __future__ import annotations
