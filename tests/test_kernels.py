@@ -11,12 +11,8 @@ import naive
 from signals import bursts
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
-from kneeemg.dsp.detector import StreamingDetector
+from kneeemg.dsp.detector import StreamingDetector, _sections
 from kneeemg.dsp.filters import design, initial_state
-
-
-def _sections(sos):
-    return tuple(tuple(float(v) for v in row) for row in sos)
 
 
 @pytest.mark.parametrize("kernel", [K.filter_kernel, K.filter_across_kernel], ids=["per-channel", "across"])

@@ -296,7 +296,7 @@ class StreamingDetector:
             for blk, start in zip(blocks, starts):
                 y, lo = self._buffers(len(blk), 0)
                 self._filter(blk, y, lo, 0, nch)
-                self._collect(blk, y, lo, start, 0, nch)
+                self._collect(blk, y, lo, start)
         elif nch > 1:
             # two threads, half of the channels each
             half = (nch + 1) // 2
@@ -318,7 +318,7 @@ class StreamingDetector:
                     nxt = self._worker().submit(self._filter, blocks[k + 1], y1[:, : len(blocks[k + 1])],
                                                 lo1[:, : len(blocks[k + 1])], 0, nch)
                 y, lo = (b[:, : len(blk)] for b in bufs[k % 2])
-                self._collect(blk, y, lo, start, 0, nch)
+                self._collect(blk, y, lo, start)
         self._next += n
         self._finalise_pending(final=False)
         return self._events[before:]
@@ -385,10 +385,10 @@ class StreamingDetector:
         self._filter(x, y, lo, c0, c1)
         return self._detect(x, y, lo, start, c0, c1, outs)
 
-    def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int) -> None:
-        """Detect in a filtered block in this thread and keep what it found."""
+    def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int) -> None:
+        """Detect in all channels of a filtered block in this thread and keep what it found."""
         outs = self._outputs(len(x))
-        n_ep = self._detect(x, y, lo, start, c0, c1, outs)
+        n_ep = self._detect(x, y, lo, start, 0, self.n_channels, outs)
         self._keep(y, outs, n_ep)
 
     def _keep(self, y: np.ndarray, outs: tuple[np.ndarray, ...], n_ep: int) -> None:
