@@ -16,6 +16,8 @@ from .errors import ConfigError
 MIN_FS_HZ = 500.0
 MAX_FS_HZ = 4000.0
 MAX_CHANNELS = 64
+#: Settings of earlier versions that nights saved then may still carry (no longer used).
+RETIRED_SETTINGS = frozenset({"long_burst_s", "long_gap_s"})
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,12 @@ class DetectorConfig:
         Bursts closer than this are one burst, in s.
     min_duration_s : float
         Bursts shorter than this are dropped, in s.
-    long_burst_s, long_gap_s : float
-        Once a burst has lasted ``long_burst_s``, it ends only after ``long_gap_s`` below the
-        offset level (the default, 0.1 s, equals ``min_gap_s``: off). A longer gap keeps a
-        sustained contraction that dips between motor-unit volleys in one piece, but it also
-        joins movements separated by brief rests; see docs/benchmarks.md.
+    sustain_ratio, sustain_rel : float
+        A burst also stays open while the envelope is at least ``sustain_ratio * floor``
+        and at least ``sustain_rel`` times the burst's RMS so far. A weak sustained
+        contraction, whose envelope keeps dipping below the offset level, then stays one
+        burst; the rest between two strong contractions, far below their own level, still
+        ends the first. ``sustain_ratio`` equal to ``offset_ratio`` turns this off.
     twitch_max_s, spasm_max_s : float
         Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
     epoch_s : float
@@ -119,8 +122,8 @@ class DetectorConfig:
     offset_ratio: float = 2.0
     min_gap_s: float = 0.1
     min_duration_s: float = 0.003
-    long_burst_s: float = 0.3
-    long_gap_s: float = 0.1
+    sustain_ratio: float = 1.3
+    sustain_rel: float = 0.4
     twitch_max_s: float = 0.5
     spasm_max_s: float = 10.0
     epoch_s: float = 1.0
@@ -166,6 +169,10 @@ class DetectorConfig:
             raise ConfigError(f"filter_order={self.filter_order} must be 1 to 8")
         if not self.offset_ratio <= self.onset_ratio:
             raise ConfigError("offset_ratio must not exceed onset_ratio (hysteresis)")
+        if not 0 < self.sustain_ratio <= self.offset_ratio:
+            raise ConfigError("sustain_ratio must be above 0 and not above offset_ratio; e.g. 1.3 with offset_ratio 2")
+        if not self.sustain_rel <= 1.0:
+            raise ConfigError("sustain_rel must be 0 to 1 (a fraction of the burst's RMS)")
         if not 0.0 < self.floor_quantile < 1.0:
             raise ConfigError("floor_quantile must lie strictly between 0 and 1")
         if not self.twitch_max_s < self.spasm_max_s:
@@ -189,7 +196,8 @@ class DetectorConfig:
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "DetectorConfig":
-        return cls().replace(**dict(values))
+        """Settings as saved with a night (``as_dict``); names of retired settings are skipped."""
+        return cls().replace(**{k: v for k, v in values.items() if k not in RETIRED_SETTINGS})
 
 
 def check_rate(fs_hz: float) -> float:

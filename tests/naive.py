@@ -75,13 +75,18 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
                         if a - k >= 0 and abs(y[a - k, c]) >= thr:
                             on = a - k
                             break
-                    st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor)
+                    st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor,
+                              y2=float(np.sum(y[on:a, c] ** 2)))
             else:
                 if e2 >= (onset_r * st["bfloor"]) ** 2:
                     st["strong"] = a
-                if e2 >= (offset_r * st["bfloor"]) ** 2:
+                st["y2"] += y[a, c] ** 2  # sum of squares from the onset to this sample
+                burst_ms = st["y2"] / (a - st["on"] + 1)
+                if e2 >= (offset_r * st["bfloor"]) ** 2 or (
+                    e2 >= (p[K.P_SUSTAIN] * st["bfloor"]) ** 2 and e2 >= p[K.P_SUSTAIN_REL] ** 2 * burst_ms
+                ):
                     st["last"] = a
-                elif a - st["last"] >= (p[K.P_LONG_HOLD] if st["last"] - st["on"] >= p[K.P_LONG_MIN] else hold):
+                elif a - st["last"] >= hold:
                     records.append(_burst_record(st, c, y, e_win))
                     st["in_burst"] = False
             ew2 = envw2[a, c]

@@ -113,6 +113,24 @@ def test_kinds_follow_duration_rules():
     assert res.events[2].duration_s == pytest.approx(25.0, abs=0.05)
 
 
+def test_weak_sustained_contraction_stays_one_burst_and_rests_still_split():
+    rng = np.random.default_rng(12)
+    x = rng.normal(0, 3, (30_000, 1))
+    # weak: 3 s at about 2.5 x floor, with a 0.3 s stretch at about 1.4 x floor in it
+    x[5000:8000, 0] += rng.normal(0, 6.0, 3000)
+    x[6200:6500, 0] = rng.normal(0, 3.6, 300)
+    # strong: two 1 s contractions at 20 x floor, 0.3 s apart, with weak activity between them
+    x[15_000:16_000, 0] += rng.normal(0, 60.0, 1000)
+    x[16_000:16_300, 0] += rng.normal(0, 3.0, 300)
+    x[16_300:17_300, 0] += rng.normal(0, 60.0, 1000)
+    res = detect(x, FS)
+    spans = [(e.onset_s, e.offset_s) for e in res.events]
+    assert len(spans) == 3
+    np.testing.assert_allclose(spans, [(5.0, 8.0), (15.0, 16.0), (16.3, 17.3)], atol=0.1)
+    off = detect(x, FS, config=DetectorConfig(sustain_ratio=2.0))  # sustain level at the offset level: off
+    assert len([e for e in off.events if e.onset_s < 9]) >= 2
+
+
 def test_close_bursts_merge():
     rng = np.random.default_rng(8)
     x = rng.normal(0, 3, (20_000, 1))
@@ -186,6 +204,12 @@ def test_config_validation():
         DetectorConfig(mains_hz=55.5 + 100)
     with pytest.raises(ConfigError, match="unknown"):
         DetectorConfig().replace(nonsense=1)
+    with pytest.raises(ConfigError, match="sustain_ratio"):
+        DetectorConfig(sustain_ratio=2.5)
+    with pytest.raises(ConfigError, match="sustain_rel"):
+        DetectorConfig(sustain_rel=1.5)
+    # settings saved with older nights may name retired settings; they are skipped
+    assert DetectorConfig.from_dict({"long_gap_s": 0.3, "onset_ratio": 4.0}) == DetectorConfig(onset_ratio=4.0)
 
 
 def test_all_rates_and_many_channels_run():

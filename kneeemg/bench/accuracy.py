@@ -255,15 +255,18 @@ def run_inserted(data_dir: str | Path, snrs_db: Sequence[float] = SNRS_DB, seeds
     seconds: dict[str, float] = {t: 0.0 for t in tools}
     errors: dict[str, str] = {}
     bg_false: list[int] = []
+    found_by_source: dict[str, dict[str, float]] = {}
     bg_hours = 0.0
     for snr in snrs_db:
         detected: dict[str, list[Event]] = {t: [] for t in tools}
         truth: list[Event] = []
+        sources: list[str] = []
         offset = 0
         for seed in seeds:
             rng = np.random.default_rng([int(seed), int(round(snr * 10)) + 1000])
             trial = make_trial(stretches, bursts, trial_s, fs, snr, rng)
             truth += shift(trial.truth, offset)
+            sources += trial.sources
             for name, run in tools.items():
                 t0 = time.perf_counter()
                 events, err = run(trial.signal_uv, fs)
@@ -281,10 +284,23 @@ def run_inserted(data_dir: str | Path, snrs_db: Sequence[float] = SNRS_DB, seeds
             if name in errors:
                 continue
             rows += score_rows("inserted", name, float(snr), detected[name], truth, hours)
+        found_by_source[f"{snr:g}"] = _found_by_source(detected[KNEEEMG], truth, sources)
     info.update({"trial_s": trial_s, "seeds": list(seeds), "snrs_db": list(snrs_db), "tool_seconds": seconds,
-                 "tool_errors": errors,
+                 "tool_errors": errors, "kneeemg_sensitivity_by_source": found_by_source,
                  "kneeemg_events_on_background_alone_per_h": sum(bg_false) / bg_hours if bg_hours else None})
     return rows, info
+
+
+def _found_by_source(detected: Sequence[Event], truth: Sequence[Event], sources: Sequence[str]) -> dict[str, float]:
+    """Sensitivity per event source (fasciculation, jerk, spasm, cramp), matched as in :func:`score_rows`."""
+    from ..scoring import score_events
+
+    score = score_events(list(detected), list(truth), tolerance_s=TOLERANCE_S)
+    found = np.zeros(len(truth), dtype=bool)
+    for _, b in score.pairs:
+        found[b] = True
+    src = np.array(sources, dtype=object)
+    return {name: float(found[src == name].mean()) for name in dict.fromkeys(sources)}
 
 
 def run_movements(data_dir: str | Path, baselines: Sequence[str] | None = None, tasks: tuple[str, ...] = ("sen", "pie"),

@@ -132,7 +132,11 @@ def build_background(stretches: Sequence[np.ndarray], n_samples: int, fs_hz: flo
 
 
 def cut_activity(bursts: Sequence[np.ndarray], n_samples: int, fs_hz: float, rng: np.random.Generator) -> np.ndarray:
-    """``n_samples`` of real contraction, tapered: a random window of one burst, or bursts tiled."""
+    """``n_samples`` of real contraction, tapered: a random window of one burst, or bursts tiled.
+
+    Tiled bursts are each scaled to the same RMS first: they come from different people
+    and sessions and differ up to tenfold in level.
+    """
     if not bursts:
         raise InputError("no contraction bursts to cut events from; check the data directory")
     long_enough = [b for b in bursts if len(b) >= n_samples]
@@ -140,11 +144,20 @@ def cut_activity(bursts: Sequence[np.ndarray], n_samples: int, fs_hz: float, rng
         b = long_enough[int(rng.integers(len(long_enough)))]
         a = int(rng.integers(len(b) - n_samples + 1))
         x = b[a : a + n_samples]
-    else:
+    else:  # tiled, each burst at the same RMS: a sustained burst does not jump tenfold in level
         order = rng.permutation(len(bursts))
-        x = join([bursts[i] for i in order], n_samples, round(CROSSFADE_S * fs_hz))
+        x = join([_unit_rms(bursts[i]) for i in order], n_samples, round(CROSSFADE_S * fs_hz))
     n_ramp = min(round(TAPER_S * fs_hz), max(1, n_samples // 10))
     return taper(x, n_ramp)
+
+
+def _unit_rms(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to an RMS of 1 (a flat piece is an error)."""
+    x = np.asarray(x, dtype=float)
+    rms = float(np.sqrt(np.mean(x * x)))
+    if not rms > 0:
+        raise InputError("a contraction burst is flat (zero RMS); remove it from the event material")
+    return x / rms
 
 
 @dataclass

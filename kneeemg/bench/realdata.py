@@ -166,14 +166,19 @@ def contraction_bursts(
     min_snr_db: float = 20.0,
     min_len_s: float = 0.5,
     window_s: float = 0.1,
+    max_dip_db: float | None = 6.0,
 ) -> list[np.ndarray]:
-    """Band-passed (20-450 Hz) quadriceps contractions of one channel, at least ``min_snr_db`` above its quiet level.
+    """Band-passed (20-450 Hz) sustained quadriceps contractions of one channel.
 
     The 0.1 s moving RMS of the band-passed channel is compared with the channel's quiet
     level (10th percentile of 0.25 s block RMS); runs above ``10**(min_snr_db/20)`` times
-    that level, at least ``min_len_s`` long, are cut out. Strong bursts keep the recording's
-    own noise at least ``min_snr_db`` below the activity, so scaling them to a low SNR adds
-    almost no foreign noise.
+    that level are contractions. Strong bursts keep the recording's own noise at least
+    ``min_snr_db`` below the activity, so scaling them to a low SNR adds almost no foreign
+    noise. With ``max_dip_db``, only the sustained part of each contraction is kept: the
+    runs in which the moving RMS stays within ``max_dip_db`` of the contraction's median
+    (a leg extension rises and falls; its edges can be 20 dB weaker than its middle, and
+    tiled end to end they make a series of movements rather than one sustained burst).
+    Runs shorter than ``min_len_s`` are dropped.
 
     Returns
     -------
@@ -186,10 +191,17 @@ def contraction_bursts(
     quiet = float(np.percentile(rms, 10))
     w = max(1, round(window_s * f.fs_hz))
     env = np.sqrt(np.convolve(y**2, np.ones(w) / w, mode="same"))
+    min_len = min_len_s * f.fs_hz
     out = []
     for a, z in _runs(env > quiet * 10 ** (min_snr_db / 20.0)):
-        if z - a >= min_len_s * f.fs_hz:
-            out.append(y[a:z].copy())
+        if z - a < min_len:
+            continue
+        if max_dip_db is None:
+            parts = [(a, z)]
+        else:
+            level = float(np.median(env[a:z])) * 10 ** (-max_dip_db / 20.0)
+            parts = [(a + b, a + e) for b, e in _runs(env[a:z] >= level)]
+        out += [y[b:e].copy() for b, e in parts if e - b >= min_len]
     return out
 
 

@@ -106,6 +106,18 @@ def run_accuracy(args: argparse.Namespace) -> int:
                            _pct(r.sensitivity), _pct(r.precision), _pct(r.f1), _ms(r.onset_error_ms),
                            _ms(r.offset_error_ms), f"{r.rate_error_per_h:+.0f}")
     console.print(detail)
+    ins = report.extra.get("inserted", {})
+    by_source = ins.get("kneeemg_sensitivity_by_source") or {}
+    if by_source:
+        t = Table(title="kneeemg sensitivity by inserted source and SNR (dB)", header_style="bold")
+        t.add_column("source")
+        for snr in by_source:
+            t.add_column(snr, justify="right")
+        for src in next(iter(by_source.values())):
+            t.add_row(src, *(_pct(by_source[snr].get(src)) for snr in by_source))
+        console.print(t)
+    if ins.get("kneeemg_events_on_background_alone_per_h") is not None:
+        console.print(f"kneeemg on the backgrounds alone: {ins['kneeemg_events_on_background_alone_per_h']:.0f} events per hour.")
     moves = [r for r in report.rows if r.part == "movements" and r.n_truth]
     if moves:
         t = Table(title="Goniometer movements matched by quadriceps bursts (each movement on VM and on RF)",

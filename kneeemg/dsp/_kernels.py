@@ -88,8 +88,8 @@ P_ENV_WIN = 18  # detection envelope window, samples
 P_SETTLE = 19  # absolute sample before which the filters settle: no detection, excluded
 P_ADMIT = 20  # a block enters the floor ring when its RMS is below this times the floor
 P_STALE = 21  # ... or when no block has entered for this many samples
-P_LONG_MIN = 22  # a burst this long (samples) ...
-P_LONG_HOLD = 23  # ... ends only after this many samples below the offset level
+P_SUSTAIN = 22  # a burst stays open while the envelope is at or above this times its floor ...
+P_SUSTAIN_REL = 23  # ... and at or above this times the burst's RMS so far
 N_PARAMS = 24
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
@@ -371,8 +371,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     onset_r = p[P_ONSET]
     offset_r = p[P_OFFSET]
     hold = int(p[P_HOLD])
-    long_min = int(p[P_LONG_MIN])
-    long_hold = int(p[P_LONG_HOLD])
+    sustain_r = p[P_SUSTAIN]
     block = int(p[P_BLOCK])
     epoch = int(p[P_EPOCH])
     mains = p[P_MAINS_W] > 0.0
@@ -381,6 +380,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     w_hold = int(p[P_W_HOLD])
     w_win = int(p[P_W_WIN])
     e_win = int(p[P_ENV_WIN])
+    rel_s = p[P_SUSTAIN_REL] ** 2 * e_win
     settle = int(p[P_SETTLE])
     flat = p[P_FLAT]
     admit = p[P_ADMIT]
@@ -439,6 +439,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     on_s = on_thr * on_thr * e_win
     b_on_s = (onset_r * b_floor) ** 2 * e_win
     b_off_s = (offset_r * b_floor) ** 2 * e_win
+    b_sus_s = (sustain_r * b_floor) ** 2 * e_win
     w_on_s = (floor + w_on) ** 2 * w_win
     w_off_s = (w_floor + w_off) ** 2 * w_win
     # positions inside the epoch, floor block and envelope windows (counters, no modulo)
@@ -492,6 +493,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 b_floor = floor
                 b_on_s = (onset_r * b_floor) ** 2 * e_win
                 b_off_s = (offset_r * b_floor) ** 2 * e_win
+                b_sus_s = (sustain_r * b_floor) ** 2 * e_win
                 pk = 0.0
                 s2 = 0.0
                 for k in range(a - on, -1, -1):
@@ -511,9 +513,13 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 strong = a
                 b_peak_at = b_peak
                 b_y2_at = b_y2
-            if rs_e >= b_off_s:
+            # It stays open while the envelope is above the offset level, or above the lower
+            # sustain level and not far below the burst's own RMS so far: a weak sustained
+            # contraction dips towards the floor without ending, while the rest between two
+            # strong contractions, far below their level, still ends the first.
+            if rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b_y2):
                 last = a
-            elif a - last >= (long_hold if last - on >= long_min else hold):
+            elif a - last >= hold:
                 # The burst ended: its offset is where the envelope last stood above the
                 # onset level, less the window's lag (the lower offset level only decides
                 # that the burst is over, so filter ringing does not stretch it).

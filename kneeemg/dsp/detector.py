@@ -248,8 +248,8 @@ class StreamingDetector:
         p[K.P_ONSET] = cfg.onset_ratio
         p[K.P_OFFSET] = cfg.offset_ratio
         p[K.P_HOLD] = max(1, round(cfg.min_gap_s * self.fs_hz))
-        p[K.P_LONG_MIN] = max(1, round(cfg.long_burst_s * self.fs_hz))
-        p[K.P_LONG_HOLD] = max(1, round(max(cfg.long_gap_s, cfg.min_gap_s) * self.fs_hz))
+        p[K.P_SUSTAIN] = cfg.sustain_ratio
+        p[K.P_SUSTAIN_REL] = cfg.sustain_rel
         p[K.P_BLOCK] = self._block
         p[K.P_QUANT] = cfg.floor_quantile
         p[K.P_FLOOR_MIN] = cfg.floor_min_uv
