@@ -70,13 +70,15 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
             if not st["in_burst"]:
                 if e2 >= (onset_r * floor) ** 2 and a >= settle:
                     thr = onset_r * floor
-                    on = a
+                    core = a
                     for k in range(e_win - 1, 0, -1):
                         if a - k >= 0 and abs(y[a - k, c]) >= thr:
-                            on = a - k
+                            core = a - k
                             break
+                    n_back = max(0, min(max(e_win, w_win) - 1 - (a - core), core - st["last"] - 1, core - settle))
+                    on = core - n_back + change_point(y[core - n_back : core + 1, c], (offset_r * floor) ** 2)
                     st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor,
-                              y2=float(np.sum(y[on:a, c] ** 2)))
+                              y2=float(np.sum(y[on : a + 1, c] ** 2)))
             else:
                 if e2 >= (onset_r * st["bfloor"]) ** 2:
                     st["strong"] = a
@@ -130,6 +132,13 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
                 flags.append(f)
             epochs.append((a // epoch, flags, [chans[c]["floor"] for c in range(nch)]))
     return records, epochs
+
+
+def change_point(seg, level2):
+    """Index in ``seg`` where activity starts: just after the last minimum of the
+    cumulative sum of ``seg**2 - level2`` (0 when the minimum is before the first sample)."""
+    csum = np.concatenate([[0.0], np.cumsum(seg**2 - level2)])
+    return min(int(len(csum) - 1 - np.argmin(csum[::-1])), len(seg) - 1)
 
 
 def _burst_record(st, c, y, e_win):

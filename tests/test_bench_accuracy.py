@@ -117,6 +117,29 @@ def test_quiet_stretches_leave_out_stretches_with_a_transient():
     assert len(rd.quiet_stretches(f, "VM", max_crest=100.0)) == 2
 
 
+def test_quiet_stretches_leave_out_mains_hum_and_contractions_keep_their_sustained_part():
+    rng = np.random.default_rng(6)
+    t = np.arange(4000) / FS
+    hum = sum(3.0 / h * np.sin(2 * np.pi * 60.0 * h * t) for h in (1, 2, 3))
+    assert rd.mains_fraction(hum + rng.normal(0, 0.3, t.size), FS) > 0.9
+    assert rd.mains_fraction(rng.normal(0, 2.0, t.size), FS) < 0.1
+    emg = rng.normal(0, 2.0, (20_000, 4))
+    emg[:10_000, 2] = 2.0 * np.sin(2 * np.pi * 60.0 * np.arange(10_000) / FS) + rng.normal(0, 0.2, 10_000)
+    angle = np.full(20_000, 80.0)
+    angle[9_900:10_100] = 40.0  # the leg moves between the two halves
+    f = rd.UciFile("9Nsen.txt", emg, angle, FS)
+    kept = rd.quiet_stretches(f, "VM")
+    assert len(kept) == 1 and np.std(kept[0]) > 1.5  # the hum-only half is left out
+    assert len(rd.quiet_stretches(f, "VM", max_mains_fraction=1.0)) == 2
+    # a contraction at 30 uV with a 1 s stretch at 3 uV in its middle: two sustained parts
+    x = rng.normal(0, 1.0, (20_000, 4))
+    x[4000:12_000, 2] += rng.normal(0, 30.0, 8000)
+    x[7500:8500, 2] = rng.normal(0, 3.0, 1000)
+    g = rd.UciFile("9Nsen.txt", x, np.full(20_000, 80.0), FS)
+    assert len(rd.contraction_bursts(g, "VM", min_snr_db=5.0, max_dip_db=None)) == 1
+    assert len(rd.contraction_bursts(g, "VM", min_snr_db=5.0, max_dip_db=6.0)) == 2
+
+
 def test_make_trial_on_generated_material_is_well_formed_and_seeded():
     rng = np.random.default_rng(2)
     stretches = [rng.normal(0, s, 4000) for s in (2.0, 2.5, 3.0, 3.5)]

@@ -125,6 +125,7 @@ def quiet_stretches(
     min_len_s: float = 0.75,
     max_crest: float = 2.5,
     crest_window_s: float = 0.010,
+    max_mains_fraction: float = 0.5,
 ) -> list[np.ndarray]:
     """Raw stretches of one channel in which the leg is still and the muscle is quiet.
 
@@ -133,7 +134,10 @@ def quiet_stretches(
     block RMS and below ``max_rms_uv``. Runs of quiet blocks at least ``min_len_s`` long
     are kept when they hold no transient (a motor unit firing, an electrode artefact): their
     20-450 Hz moving RMS over ``crest_window_s`` never exceeds ``max_crest`` times their
-    own RMS. They are returned with their mean removed.
+    own RMS, and when mains hum (50 or 60 Hz and their harmonics, within 2 Hz) carries at
+    most ``max_mains_fraction`` of their 20-450 Hz power: a few quiet stretches are almost
+    pure hum, which a detector notches away, so they are no EMG background at the level
+    their RMS says. They are returned with their mean removed.
 
     Returns
     -------
@@ -154,10 +158,25 @@ def quiet_stretches(
         yb = y[a * b : z * b]
         level = float(np.sqrt(np.mean(yb**2)))
         moving = np.sqrt(np.convolve(yb**2, np.full(win, 1.0 / win), mode="valid"))
-        if level > 0 and moving.max() <= max_crest * level:
+        if level > 0 and moving.max() <= max_crest * level and mains_fraction(yb, f.fs_hz) <= max_mains_fraction:
             seg = x[a * b : z * b]
             out.append(seg - seg.mean())
     return out
+
+
+def mains_fraction(y: np.ndarray, fs_hz: float, width_hz: float = 2.0) -> float:
+    """Largest share of the 20-450 Hz power of ``y`` at 50 or at 60 Hz and their harmonics (within ``width_hz``)."""
+    f = np.fft.rfftfreq(len(y), 1.0 / fs_hz)
+    power = np.abs(np.fft.rfft(y * np.hanning(len(y)))) ** 2
+    in_band = (f >= 20.0) & (f <= 450.0)
+    total = float(power[in_band].sum())
+    if total <= 0:
+        return 0.0
+    shares = []
+    for mains in (50.0, 60.0):
+        near = np.min(np.abs(f[:, None] - np.arange(mains, 450.0 + 1e-9, mains)[None, :]), axis=1) <= width_hz
+        shares.append(float(power[in_band & near].sum()) / total)
+    return max(shares)
 
 
 def contraction_bursts(

@@ -278,6 +278,27 @@ def _window_push(ring, pos, rsum, v, v2):
     return rsum, pos + 1
 
 
+def _change_point(hring, a, n_back, level2):
+    """Onset of the activity that is under way at absolute sample ``a``: its change point.
+
+    Over the last ``n_back + 1`` samples held in the ring ``hring`` (indexed by absolute
+    sample modulo its length), the running sum of ``y**2 - level2`` falls while only noise
+    is present and rises once activity starts; the sample after its (last) minimum is the
+    onset (a CUSUM change-point estimate).
+    """
+    h_len = hring.shape[0]
+    s = 0.0
+    s_min = 0.0
+    on = a - n_back
+    for k in range(n_back, -1, -1):
+        v = hring[(a - k) % h_len]
+        s += v * v - level2
+        if s <= s_min:
+            s_min = s
+            on = a - k + 1
+    return min(on, a)
+
+
 def _quantile_sorted(srt, count, q):
     """Linear-interpolation quantile (numpy's default) of the sorted ``srt[:count]``."""
     pos = q * (count - 1)
@@ -395,6 +416,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     hist = e_win - 1
     ring_e = ring[:e_win]
     ring_w = ring[e_win : e_win + w_win]
+    # the longer ring holds the history an onset is searched back in
+    h_len = max(e_win, w_win)
+    hring = ring_w if w_win >= e_win else ring_e
     # ---- load the state into locals ----
     floor = fs[F_FLOOR]
     blk_y2 = fs[F_BLK_Y2]
@@ -482,12 +506,15 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         if inb == 0:
             if rs_e >= on_s and a >= settle:
                 inb = 1
-                # Onset: earliest sample of the envelope window above the onset level.
-                on = a
+                # The onset is the change point before the earliest sample of the envelope
+                # window above the onset level, searched back over the longer window's ring.
+                on_core = a
                 for k in range(hist, 0, -1):
                     if abs(ring_e[(a - k) % e_win]) >= on_thr:
-                        on = a - k
+                        on_core = a - k
                         break
+                n_back = max(0, min(h_len - 1 - (a - on_core), on_core - last - 1, on_core - settle))
+                on = _change_point(hring, on_core, n_back, (offset_r * floor) ** 2)
                 last = a
                 strong = a
                 b_floor = floor
@@ -497,7 +524,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 pk = 0.0
                 s2 = 0.0
                 for k in range(a - on, -1, -1):
-                    v = ring_e[(a - k) % e_win]
+                    v = hring[(a - k) % h_len]
                     s2 += v * v
                     if abs(v) > pk:
                         pk = abs(v)
@@ -695,6 +722,7 @@ _jit = dict(cache=True, nogil=True, error_model="numpy")
 _jit_filter = dict(_jit, fastmath={"contract"})
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
+_change_point = numba.njit(**_jit)(_change_point)
 _ring_push = numba.njit(**_jit)(_ring_push)
 _window_push = numba.njit(**_jit)(_window_push)
 _detect_channel = numba.njit(**_jit)(_detect_channel)
