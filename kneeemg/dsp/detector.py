@@ -13,7 +13,7 @@ import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -338,37 +338,38 @@ class StreamingDetector:
             self._views.clear()  # views of the old memory must not be handed out again
         return buf[:size].reshape(shape)
 
-    def _buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """Filtered and low-band arrays, shape (n_channels, n), of scratch ``slot``."""
-        key = ("yl", n, slot)
+    def _view(self, key: tuple[str, int, int], make: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+        """Views of the scratch memory cached under ``key`` (made by ``make`` the first time)."""
         if key not in self._views:
             if len(self._views) > 64:
                 self._views.clear()
+            self._views[key] = make()
+        return self._views[key]
+
+    def _buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Filtered and low-band arrays, shape (n_channels, n), of scratch ``slot``."""
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
             # Rows a little longer than ``n``: rows exactly a power of two apart would all
             # fall into the same cache sets when a kernel writes every channel per sample.
             shape = (self.n_channels, n + ROW_PAD)
-            y = self._buffer(f"y{slot}", shape)[:, :n]
-            lo = self._buffer(f"lo{slot}", shape)[:, :n]
-            self._views[key] = (y, lo)
-        return self._views[key]
+            return self._buffer(f"y{slot}", shape)[:, :n], self._buffer(f"lo{slot}", shape)[:, :n]
+
+        return self._view(("yl", n, slot), make)
 
     def _outputs(self, n: int) -> tuple[np.ndarray, ...]:
         """The detect kernel's output arrays for a block of ``n`` samples."""
-        key = ("out", n, 0)
-        if key not in self._views:
-            if len(self._views) > 64:
-                self._views.clear()
-            self._views[key] = self._new_outputs(n)
-        return self._views[key]
 
-    def _new_outputs(self, n: int) -> tuple[np.ndarray, ...]:
-        nch = self.n_channels
-        # At most one record per sample and channel, one epoch per epoch length (plus the
-        # partial ones at both ends).
-        n_ep = n // self._epoch + 2
-        return (self._buffer("out_i", (n + 8, nch, 3), np.int64), self._buffer("out_f", (n + 8, nch, 3)),
-                self._buffer("n_out", (nch,), np.int64), self._buffer("ep_i", (n_ep, nch + 1), np.int64),
-                self._buffer("ep_f", (n_ep, nch)))
+        def make() -> tuple[np.ndarray, ...]:
+            nch = self.n_channels
+            # At most one record per sample and channel, one epoch per epoch length (plus
+            # the partial ones at both ends).
+            n_ep = n // self._epoch + 2
+            return (self._buffer("out_i", (n + 8, nch, 3), np.int64), self._buffer("out_f", (n + 8, nch, 3)),
+                    self._buffer("n_out", (nch,), np.int64), self._buffer("ep_i", (n_ep, nch + 1), np.int64),
+                    self._buffer("ep_f", (n_ep, nch)))
+
+        return self._view(("out", n, 0), make)
 
     def _filter(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, c0: int, c1: int) -> None:
         kernel = K.filter_across_kernel if self.n_channels >= ACROSS_MIN else K.filter_kernel
