@@ -123,7 +123,7 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
             e0 = a + 1 - epoch
             flags = []
             for c in range(nch):
-                f = _epoch_flags(stuck[e0 : a + 1, c].sum(), y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
+                f = _epoch_flags(_stuck_at_rails(stuck[e0 : a + 1, c], x[e0 : a + 1, c]), y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
                 if e0 < settle:
                     f |= K.FLAG_SETTLING
                 elif f == 0 and prev_flags[c] & signal_loss:
@@ -162,6 +162,12 @@ def _stuck_samples(x):
         elif run > K.STUCK_RUN:
             out[i] = 1
     return out
+
+
+def _stuck_at_rails(stuck, x):
+    """Stuck samples of an epoch whose value is the epoch's highest or lowest."""
+    at_rail = (x == x.max()) | (x == x.min())
+    return int(stuck[at_rail].sum())
 
 
 def _epoch_flags(stuck, y, lo, a0, wm, p, floor):

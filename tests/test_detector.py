@@ -80,6 +80,18 @@ def test_events_are_reported_about_a_second_after_they_end():
     assert max(latency) <= 1.2  # the closing gap (0.1 s) plus one epoch
 
 
+def test_quiet_signal_at_low_resolution_is_not_saturation():
+    # Quiet EMG recorded with coarse steps repeats values in runs (here 9 levels of 1.5 µV);
+    # only runs at the epoch's highest or lowest value are a rail.
+    rng = np.random.default_rng(3)
+    smooth = np.convolve(rng.normal(0.0, 4.0, 20_000), np.ones(6) / 6, mode="same")
+    x = (np.round(smooth / 1.5) * 1.5)[:, None]
+    assert {iv.reason for iv in detect(x, 1000.0).excluded} == {"settling"}
+    x[12_300:12_600] = x.max()  # clipped for 0.3 s at the top of the range
+    found = {(iv.reason, iv.start_s) for iv in detect(x, 1000.0).excluded}
+    assert ("saturation", 12.0) in found and {r for r, _ in found} == {"settling", "saturation"}
+
+
 def test_noise_alone_gives_no_events():
     rng = np.random.default_rng(5)
     res = detect(rng.normal(0, 4, (600_000, 1)) + 300, FS)  # ten minutes

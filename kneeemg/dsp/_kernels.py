@@ -46,11 +46,13 @@ F_W_Y2_AT = 17  # WASM movement: sum of y^2 up to the start of the quiet run
 F_W_FLOOR = 18  # WASM movement: floor at onset
 F_RS_E = 19  # running sum of y^2 over the detection envelope window
 F_RS_W = 20  # running sum of y^2 over the WASM window
-N_FSTATE = 21
+F_EP_XMAX = 21  # epoch: highest raw sample
+F_EP_XMIN = 22  # epoch: lowest raw sample
+N_FSTATE = 23
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_LAST_ADMIT = 0  # absolute sample at which a block last entered the floor ring
-I_EP_STUCK = 1  # epoch: samples in runs of >= STUCK_RUN identical raw values
+I_EP_STUCK = 1  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
 I_RUN = 2  # length of the current run of identical raw values
 I_IN = 3  # inside a burst
 I_ON = 4  # burst onset (absolute sample)
@@ -63,7 +65,8 @@ I_FR_POS = 10  # next write position in the floor ring
 I_EP_N = 11  # samples in the current epoch
 I_STRONG = 12  # last absolute sample of the burst whose envelope was at or above the onset level
 I_PREV_FLAGS = 13  # flags of the previous epoch
-N_ISTATE = 14
+I_EP_STUCK_LO = 14  # epoch: the same at the epoch's lowest value
+N_ISTATE = 15
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -100,7 +103,9 @@ FLAG_MOVEMENT = 8
 FLAG_MAINS = 16
 FLAG_SETTLING = 32
 
-#: Raw samples identical for this many in a row count as stuck (flat line or rail).
+#: Raw samples identical for this many in a row count as stuck (flat line or rail) when
+#: their value is the highest or the lowest of their epoch. Runs at other values are the
+#: quantisation steps of a quiet signal recorded at low resolution, not a rail.
 STUCK_RUN = 5
 
 # Output record kinds.
@@ -122,6 +127,8 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample
     fs = np.zeros((n_channels, N_FSTATE))
     fs[:, F_FLOOR] = floor_uv
     fs[:, F_PREV_X] = np.nan
+    fs[:, F_EP_XMAX] = -np.inf
+    fs[:, F_EP_XMIN] = np.inf
     is_ = np.zeros((n_channels, N_ISTATE), dtype=np.int64)
     is_[:, I_W_QSTART] = -1
     is_[:, I_LAST_ADMIT] = start_sample
@@ -429,6 +436,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     hre = fs[F_EP_HRE]
     him = fs[F_EP_HIM]
     prev_x = fs[F_PREV_X]
+    x_max = fs[F_EP_XMAX]
+    x_min = fs[F_EP_XMIN]
     b_peak = fs[F_B_PEAK]
     b_y2 = fs[F_B_Y2]
     b_peak_at = fs[F_B_PEAK_AT]
@@ -442,7 +451,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     rs_e = fs[F_RS_E]
     rs_w = fs[F_RS_W]
     last_admit = is_[I_LAST_ADMIT]
-    ep_stuck = is_[I_EP_STUCK]
+    stuck_hi = is_[I_EP_STUCK]
+    stuck_lo = is_[I_EP_STUCK_LO]
     run = is_[I_RUN]
     inb = is_[I_IN]
     on = is_[I_ON]
@@ -482,12 +492,19 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
         # ---- artefact accumulators ----
         xv = x[i]
+        if xv > x_max:
+            x_max = xv
+            stuck_hi = 0
+        if xv < x_min:
+            x_min = xv
+            stuck_lo = 0
         if xv == prev_x:
             run += 1
-            if run == STUCK_RUN:
-                ep_stuck += STUCK_RUN
-            elif run > STUCK_RUN:
-                ep_stuck += 1
+            add = STUCK_RUN if run == STUCK_RUN else (1 if run > STUCK_RUN else 0)
+            if xv == x_max:
+                stuck_hi += add
+            if xv == x_min:
+                stuck_lo += add
         else:
             run = 1
         prev_x = xv
@@ -618,7 +635,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         ep_pos += 1
         if ep_pos == epoch:
             ep_pos = 0
-            flags = _epoch_flags(ep_n, ep_y2, ep_lo2, ep_lomax, hre, him, ep_stuck, floor, p)
+            flags = _epoch_flags(ep_n, ep_y2, ep_lo2, ep_lomax, hre, him, _rail_stuck(stuck_hi, stuck_lo, x_max, x_min),
+                                 floor, p)
             if a + 1 - epoch < settle:
                 flags |= FLAG_SETTLING
             elif flags == 0 and prev_flags & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
@@ -632,7 +650,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             ep_lomax = 0.0
             hre = 0.0
             him = 0.0
-            ep_stuck = 0
+            stuck_hi = 0
+            stuck_lo = 0
+            x_max = -np.inf
+            x_min = np.inf
             ep_n = 0
     # ---- store the state ----
     fs[F_FLOOR] = floor
@@ -644,6 +665,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fs[F_EP_HRE] = hre
     fs[F_EP_HIM] = him
     fs[F_PREV_X] = prev_x
+    fs[F_EP_XMAX] = x_max
+    fs[F_EP_XMIN] = x_min
     fs[F_B_PEAK] = b_peak
     fs[F_B_Y2] = b_y2
     fs[F_B_PEAK_AT] = b_peak_at
@@ -657,7 +680,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fs[F_RS_E] = rs_e
     fs[F_RS_W] = rs_w
     is_[I_LAST_ADMIT] = last_admit
-    is_[I_EP_STUCK] = ep_stuck
+    is_[I_EP_STUCK] = stuck_hi
+    is_[I_EP_STUCK_LO] = stuck_lo
     is_[I_RUN] = run
     is_[I_IN] = inb
     is_[I_ON] = on
@@ -671,6 +695,12 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     is_[I_EP_N] = ep_n
     is_[I_PREV_FLAGS] = prev_flags
     return n_out
+
+
+def _rail_stuck(stuck_hi, stuck_lo, x_max, x_min):
+    """Stuck samples of an epoch at its highest or lowest value (counted once when the
+    whole epoch is one value)."""
+    return stuck_hi if x_max == x_min else stuck_hi + stuck_lo
 
 
 def _epoch_flags(n, sum_y2, sum_lo2, lo_max, hum_re, hum_im, stuck, floor, p):
@@ -707,7 +737,8 @@ def end_partial_epoch(fs, is_, p, epoch_start):
     out = np.zeros(nch, dtype=np.int64)
     for c in range(nch):
         f = _epoch_flags(is_[c, I_EP_N], fs[c, F_EP_Y2], fs[c, F_EP_LO2], fs[c, F_EP_LOMAX], fs[c, F_EP_HRE],
-                         fs[c, F_EP_HIM], is_[c, I_EP_STUCK], fs[c, F_FLOOR], p)
+                         fs[c, F_EP_HIM], _rail_stuck(is_[c, I_EP_STUCK], is_[c, I_EP_STUCK_LO], fs[c, F_EP_XMAX],
+                                                      fs[c, F_EP_XMIN]), fs[c, F_FLOOR], p)
         if epoch_start < p[P_SETTLE]:
             f |= FLAG_SETTLING
         elif f == 0 and is_[c, I_PREV_FLAGS] & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
@@ -721,6 +752,7 @@ _jit = dict(cache=True, nogil=True, error_model="numpy")
 # streaming still equals batch exactly); nothing else is reordered.
 _jit_filter = dict(_jit, fastmath={"contract"})
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
+_rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _change_point = numba.njit(**_jit)(_change_point)
 _ring_push = numba.njit(**_jit)(_ring_push)
