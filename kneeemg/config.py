@@ -37,7 +37,21 @@ class DetectorConfig:
     notch_q : float
         Quality factor of each notch.
     envelope_window_s : float
-        Length of the moving-RMS window of the detection envelope, in s.
+        Length of the moving-RMS window of the detection envelope, in s. It keeps a burst
+        open (offset and sustain levels) and places its offset.
+    onset_window_s : float
+        Length of a second, shorter moving-RMS window, in s, that may also start a burst
+        (onset level): a fasciculation potential of a few ms fills it, where it is diluted
+        in the longer envelope window. At most ``envelope_window_s``.
+    onset_search_s : float
+        How far back, in s, a burst's onset is searched for (a change point) before the
+        first sample that reached the onset level.
+    onset_cusum_ratio : float
+        Reference level of that change point, times the floor: the running sum of
+        ``y**2 - (onset_cusum_ratio * floor)**2`` falls over noise and rises over activity
+        stronger than this level. 1.6 is about the reference of a likelihood-ratio CUSUM
+        between noise at the floor and activity at the onset level (``sqrt(9 ln 9 / 8)``
+        for an onset ratio of 3), so a burst that builds up slowly is dated from its start.
     floor_block_s : float
         Length of the blocks whose RMS feeds the noise floor, in s.
     floor_window_s : float
@@ -112,6 +126,9 @@ class DetectorConfig:
     mains_hz: float | str | None = "auto"
     notch_q: float = 30.0
     envelope_window_s: float = 0.010
+    onset_window_s: float = 0.007
+    onset_search_s: float = 0.5
+    onset_cusum_ratio: float = 1.6
     floor_block_s: float = 0.25
     floor_window_s: float = 60.0
     floor_quantile: float = 0.5
@@ -181,6 +198,12 @@ class DetectorConfig:
             raise ConfigError("epoch_s must be between 0 and 30 s")
         if self.envelope_window_s <= 0 or self.wasm_window_s <= 0 or self.floor_block_s <= 0:
             raise ConfigError("window lengths must be positive")
+        if not 0 < self.onset_window_s <= self.envelope_window_s:
+            raise ConfigError("onset_window_s must be positive and at most envelope_window_s")
+        if not 0 <= self.onset_search_s <= 5:
+            raise ConfigError("onset_search_s must be between 0 and 5 s")
+        if not 1.0 < self.onset_cusum_ratio <= self.onset_ratio:
+            raise ConfigError("onset_cusum_ratio must be above 1 and at most onset_ratio")
         if not self.plm_min_interval_s < self.plm_max_interval_s:
             raise ConfigError("plm_min_interval_s must be below plm_max_interval_s")
 

@@ -31,12 +31,12 @@ def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
     return np.array([np.mean(padded[i : i + window] ** 2, axis=0) for i in range(n)])
 
 
-def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
+def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
     """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
 
     ``x``, ``y`` and ``lo`` are the raw, band-passed and low-band signals, shape
-    (n_samples, n_channels), starting at absolute sample 0; ``env2`` and ``envw2`` are the
-    mean squares of ``y`` over the detection and WASM windows (:func:`moving_ms`), compared
+    (n_samples, n_channels), starting at absolute sample 0; ``env2``, ``envw2`` and ``envt2``
+    are the mean squares of ``y`` over the detection, WASM and onset windows (:func:`moving_ms`), compared
     with squared levels; ``p`` is the kernels' parameter vector, ``floor0`` the starting
     floor per channel and ``ring_len`` the number of quiet blocks the floor remembers.
 
@@ -49,6 +49,7 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
     onset_r, offset_r = p[K.P_ONSET], p[K.P_OFFSET]
     hold, block, epoch = int(p[K.P_HOLD]), int(p[K.P_BLOCK]), int(p[K.P_EPOCH])
     e_win, w_win, w_hold = int(p[K.P_ENV_WIN]), int(p[K.P_W_WIN]), int(p[K.P_W_HOLD])
+    t_win, search = int(p[K.P_ONSET_WIN]), int(p[K.P_SEARCH])
     settle = int(p[K.P_SETTLE])
     records = []
     epochs = []
@@ -68,20 +69,24 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
             floor = st["floor"]
             e2 = env2[a, c]
             if not st["in_burst"]:
-                if e2 >= (onset_r * floor) ** 2 and a >= settle:
+                if max(e2, envt2[a, c]) >= (onset_r * floor) ** 2 and a >= settle:
                     thr = onset_r * floor
                     core = a
                     for k in range(e_win - 1, 0, -1):
                         if a - k >= 0 and abs(y[a - k, c]) >= thr:
                             core = a - k
                             break
-                    n_back = max(0, min(max(e_win, w_win) - 1 - (a - core), core - st["last"] - 1, core - settle))
-                    on = core - n_back + change_point(y[core - n_back : core + 1, c], (offset_r * floor) ** 2)
+                    n_back = max(0, min(search - 1 - (a - core), core - st["last"] - 1, core - settle))
+                    on = core - n_back + change_point(y[core - n_back : core + 1, c], (p[K.P_CUSUM] * floor) ** 2)
                     st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor,
+                              end=a - (t_win if envt2[a, c] >= (onset_r * floor) ** 2 else e_win) + 2,
                               y2=float(np.sum(y[on : a + 1, c] ** 2)))
             else:
-                if e2 >= (onset_r * st["bfloor"]) ** 2:
-                    st["strong"] = a
+                level2 = (onset_r * st["bfloor"]) ** 2
+                for win2, win in ((e2, e_win), (envt2[a, c], t_win)):
+                    if win2 >= level2:  # a window above the onset level: activity up to its oldest sample
+                        st["strong"] = a
+                        st["end"] = max(st["end"], a - win + 2)
                 st["y2"] += y[a, c] ** 2  # sum of squares from the onset to this sample
                 burst_ms = st["y2"] / (a - st["on"] + 1)
                 if e2 >= (offset_r * st["bfloor"]) ** 2 or (
@@ -89,7 +94,7 @@ def detect(x, y, lo, env2, envw2, p, floor0, ring_len):
                 ):
                     st["last"] = a
                 elif a - st["last"] >= hold:
-                    records.append(_burst_record(st, c, y, e_win))
+                    records.append(_burst_record(st, c, y))
                     st["in_burst"] = False
             ew2 = envw2[a, c]
             if not st["wasm"]:
@@ -141,9 +146,9 @@ def change_point(seg, level2):
     return min(int(len(csum) - 1 - np.argmin(csum[::-1])), len(seg) - 1)
 
 
-def _burst_record(st, c, y, e_win):
+def _burst_record(st, c, y):
     on, strong = st["on"], st["strong"]
-    off = max(on + 1, strong - e_win + 2)
+    off = max(on + 1, st["end"])
     seg = y[on : strong + 1, c]
     return (K.OUT_BURST, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 

@@ -80,6 +80,34 @@ def test_events_are_reported_about_a_second_after_they_end():
     assert max(latency) <= 1.2  # the closing gap (0.1 s) plus one epoch
 
 
+def test_short_onset_window_finds_potentials_the_envelope_dilutes():
+    # 5 ms potentials (peak 6 x the noise's SD) fill the 7 ms onset window but not the
+    # 10 ms envelope window.
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 2.0, (20_000, 1))
+    starts = (5.0, 8.0, 11.0, 14.0)
+    for t in starts:
+        x[round(t * 1000) : round(t * 1000) + 5, 0] += biphasic(1000.0, 0.005, 12.0)
+    found = detect(x, 1000.0).events
+    assert [e.kind for e in found] == ["twitch"] * 4
+    assert all(abs(e.onset_s - t) <= 0.003 and 0.002 <= e.duration_s <= 0.008 for e, t in zip(found, starts))
+    assert len(detect(x, 1000.0, config=DetectorConfig(onset_window_s=0.010)).events) < 4
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_burst_that_grows_in_is_dated_from_its_start(seed):
+    # A contraction reaching 2 x the noise RMS, growing in over 0.3 s from 6.0 s: its power
+    # passes (1.6 x floor)^2, the change point's reference, at about 6.19 s; the onset level
+    # (3 x floor) is reached only at about 6.3 s.
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 3.0, (20_000, 1))
+    x[6000:10_000, 0] += rng.normal(0.0, 1.0, 4000) * np.clip(np.arange(4000) / 300.0, 0.0, 1.0) * 6.0
+    (ev,) = detect(x, FS).events
+    assert ev.kind == "spasm" and abs(ev.onset_s - 6.19) < 0.05 and abs(ev.offset_s - 10.0) < 0.15
+    (late,) = detect(x, FS, config=DetectorConfig(onset_search_s=0.1, onset_cusum_ratio=2.0)).events
+    assert late.onset_s > ev.onset_s + 0.04
+
+
 def test_quiet_signal_at_low_resolution_is_not_saturation():
     # Quiet EMG recorded with coarse steps repeats values in runs (here 9 levels of 1.5 µV);
     # only runs at the epoch's highest or lowest value are a rail.
@@ -220,6 +248,12 @@ def test_config_validation():
         DetectorConfig(sustain_ratio=2.5)
     with pytest.raises(ConfigError, match="sustain_rel"):
         DetectorConfig(sustain_rel=1.5)
+    with pytest.raises(ConfigError, match="onset_window_s"):
+        DetectorConfig(onset_window_s=0.02)
+    with pytest.raises(ConfigError, match="onset_cusum_ratio"):
+        DetectorConfig(onset_cusum_ratio=1.0)
+    with pytest.raises(ConfigError, match="onset_search_s"):
+        DetectorConfig(onset_search_s=-1)
     # settings saved with older nights may name retired settings; they are skipped
     assert DetectorConfig.from_dict({"long_gap_s": 0.3, "onset_ratio": 4.0}) == DetectorConfig(onset_ratio=4.0)
 

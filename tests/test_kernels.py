@@ -87,11 +87,12 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains):
     envw2 = naive.moving_ms(y, det._wasm_win)
     p = det._params
     ring_len = det._fring.shape[2]
-    ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, p, floor0, ring_len)
+    envt2 = naive.moving_ms(y, det._onset_win)
+    ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len)
 
     nch = x.shape[1]
     fs, is_, fring = K.new_state(nch, ring_len, floor0)
-    ring = np.zeros((nch, det._env_win + det._wasm_win))
+    ring = np.zeros((nch, det._env_win + det._wasm_win + det._onset_win + det._search))
     yt = np.ascontiguousarray(y.T)
     lot = np.ascontiguousarray(lo.T)
     got, n_ep, epochs = [], 0, []

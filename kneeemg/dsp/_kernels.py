@@ -48,7 +48,8 @@ F_RS_E = 19  # running sum of y^2 over the detection envelope window
 F_RS_W = 20  # running sum of y^2 over the WASM window
 F_EP_XMAX = 21  # epoch: highest raw sample
 F_EP_XMIN = 22  # epoch: lowest raw sample
-N_FSTATE = 23
+F_RS_T = 23  # running sum of y^2 over the onset window
+N_FSTATE = 24
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_LAST_ADMIT = 0  # absolute sample at which a block last entered the floor ring
@@ -66,7 +67,8 @@ I_EP_N = 11  # samples in the current epoch
 I_STRONG = 12  # last absolute sample of the burst whose envelope was at or above the onset level
 I_PREV_FLAGS = 13  # flags of the previous epoch
 I_EP_STUCK_LO = 14  # epoch: the same at the epoch's lowest value
-N_ISTATE = 15
+I_B_END = 15  # burst: offset (exclusive) implied by the last sample of a window above the onset level
+N_ISTATE = 16
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -93,7 +95,10 @@ P_ADMIT = 20  # a block enters the floor ring when its RMS is below this times t
 P_STALE = 21  # ... or when no block has entered for this many samples
 P_SUSTAIN = 22  # a burst stays open while the envelope is at or above this times its floor ...
 P_SUSTAIN_REL = 23  # ... and at or above this times the burst's RMS so far
-N_PARAMS = 24
+P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
+P_SEARCH = 25  # samples of history a burst onset is searched back in (at least P_ENV_WIN)
+P_CUSUM = 26  # reference level of the onset's change point, times the floor
+N_PARAMS = 27
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -285,6 +290,17 @@ def _window_push(ring, pos, rsum, v, v2):
     return rsum, pos + 1
 
 
+def _window_end(a, long_on, long_win, short_on, short_win, end):
+    """Offset (exclusive) of activity whose moving window(s) stand above the onset level at
+    sample ``a``: one past the oldest sample of the window, the latest of the windows above
+    (and of ``end``, the offset found so far)."""
+    if long_on:
+        end = max(end, a - long_win + 2)
+    if short_on:
+        end = max(end, a - short_win + 2)
+    return end
+
+
 def _change_point(hring, a, n_back, level2):
     """Onset of the activity that is under way at absolute sample ``a``: its change point.
 
@@ -356,9 +372,10 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
     p : ndarray, shape (N_PARAMS,)
     mtab : ndarray, shape (2, epoch samples)
         cos and sin of the mains phase at each position of an epoch (unused without mains).
-    ring : ndarray, shape (n_channels, >= env_window + wasm_window), updated
-        The last filtered samples: the detection envelope's window, then the WASM window's,
-        each at position ``absolute index % window``. Burst onsets look back into it.
+    ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
+        The last filtered samples: the detection envelope's window, the WASM window's, the
+        onset window's, then the history a burst onset is searched back in, each at position
+        ``absolute index % length``.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
@@ -408,6 +425,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     w_hold = int(p[P_W_HOLD])
     w_win = int(p[P_W_WIN])
     e_win = int(p[P_ENV_WIN])
+    t_win = int(p[P_ONSET_WIN])
+    cusum_r = p[P_CUSUM]
     rel_s = p[P_SUSTAIN_REL] ** 2 * e_win
     settle = int(p[P_SETTLE])
     flat = p[P_FLAT]
@@ -423,9 +442,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     hist = e_win - 1
     ring_e = ring[:e_win]
     ring_w = ring[e_win : e_win + w_win]
-    # the longer ring holds the history an onset is searched back in
-    h_len = max(e_win, w_win)
-    hring = ring_w if w_win >= e_win else ring_e
+    ring_t = ring[e_win + w_win : e_win + w_win + t_win]
+    h_len = int(p[P_SEARCH])
+    hring = ring[e_win + w_win + t_win : e_win + w_win + t_win + h_len]
     # ---- load the state into locals ----
     floor = fs[F_FLOOR]
     blk_y2 = fs[F_BLK_Y2]
@@ -450,6 +469,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     w_floor = fs[F_W_FLOOR]
     rs_e = fs[F_RS_E]
     rs_w = fs[F_RS_W]
+    rs_t = fs[F_RS_T]
     last_admit = is_[I_LAST_ADMIT]
     stuck_hi = is_[I_EP_STUCK]
     stuck_lo = is_[I_EP_STUCK_LO]
@@ -458,6 +478,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     on = is_[I_ON]
     last = is_[I_LAST]
     strong = is_[I_STRONG]
+    b_end = is_[I_B_END]
     w_in = is_[I_W_IN]
     w_on_at = is_[I_W_ON]
     qstart = is_[I_W_QSTART]
@@ -471,7 +492,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     # with the windows' running sums; recomputed whenever the floor they derive from changes.
     on_thr = onset_r * floor
     on_s = on_thr * on_thr * e_win
+    on_t_s = on_thr * on_thr * t_win
     b_on_s = (onset_r * b_floor) ** 2 * e_win
+    b_on_t_s = (onset_r * b_floor) ** 2 * t_win
     b_off_s = (offset_r * b_floor) ** 2 * e_win
     b_sus_s = (sustain_r * b_floor) ** 2 * e_win
     w_on_s = (floor + w_on) ** 2 * w_win
@@ -481,6 +504,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     blk_pos = abs_start % block
     pe = abs_start % e_win
     pw = abs_start % w_win
+    pt = abs_start % t_win
+    ph = abs_start % h_len
     for i in range(n):
         a = abs_start + i
         yv = y[i]
@@ -490,6 +515,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
         rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
         rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
+        rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
+        hring[ph] = yv
+        ph = ph + 1 if ph + 1 < h_len else 0
         # ---- artefact accumulators ----
         xv = x[i]
         if xv > x_max:
@@ -521,7 +549,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         blk_lo2 += lv2
         # ---- hysteresis burst detector ----
         if inb == 0:
-            if rs_e >= on_s and a >= settle:
+            if (rs_e >= on_s or rs_t >= on_t_s) and a >= settle:
                 inb = 1
                 # The onset is the change point before the earliest sample of the envelope
                 # window above the onset level, searched back over the longer window's ring.
@@ -531,11 +559,13 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                         on_core = a - k
                         break
                 n_back = max(0, min(h_len - 1 - (a - on_core), on_core - last - 1, on_core - settle))
-                on = _change_point(hring, on_core, n_back, (offset_r * floor) ** 2)
+                on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
                 last = a
                 strong = a
+                b_end = _window_end(a, rs_e >= on_s, e_win, rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
                 b_on_s = (onset_r * b_floor) ** 2 * e_win
+                b_on_t_s = (onset_r * b_floor) ** 2 * t_win
                 b_off_s = (offset_r * b_floor) ** 2 * e_win
                 b_sus_s = (sustain_r * b_floor) ** 2 * e_win
                 pk = 0.0
@@ -553,8 +583,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             b_y2 += y2
             if ay > b_peak:
                 b_peak = ay
-            if rs_e >= b_on_s:
+            if rs_e >= b_on_s or rs_t >= b_on_t_s:
                 strong = a
+                b_end = _window_end(a, rs_e >= b_on_s, e_win, rs_t >= b_on_t_s, t_win, b_end)
                 b_peak_at = b_peak
                 b_y2_at = b_y2
             # It stays open while the envelope is above the offset level, or above the lower
@@ -564,10 +595,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             if rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b_y2):
                 last = a
             elif a - last >= hold:
-                # The burst ended: its offset is where the envelope last stood above the
-                # onset level, less the window's lag (the lower offset level only decides
-                # that the burst is over, so filter ringing does not stretch it).
-                off = strong - e_win + 2
+                # The burst ended: its offset is where a window last stood above the onset
+                # level, less that window's lag (the lower offset level only decides that
+                # the burst is over, so filter ringing does not stretch it).
+                off = b_end
                 if off <= on:
                     off = on + 1
                 out_i[n_out, 0] = OUT_BURST
@@ -628,6 +659,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
                 on_thr = onset_r * floor
                 on_s = on_thr * on_thr * e_win
+                on_t_s = on_thr * on_thr * t_win
                 w_on_s = (floor + w_on) ** 2 * w_win
             blk_y2 = 0.0
             blk_lo2 = 0.0
@@ -679,6 +711,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fs[F_W_FLOOR] = w_floor
     fs[F_RS_E] = rs_e
     fs[F_RS_W] = rs_w
+    fs[F_RS_T] = rs_t
     is_[I_LAST_ADMIT] = last_admit
     is_[I_EP_STUCK] = stuck_hi
     is_[I_EP_STUCK_LO] = stuck_lo
@@ -687,6 +720,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     is_[I_ON] = on
     is_[I_LAST] = last
     is_[I_STRONG] = strong
+    is_[I_B_END] = b_end
     is_[I_W_IN] = w_in
     is_[I_W_ON] = w_on_at
     is_[I_W_QSTART] = qstart
@@ -755,6 +789,7 @@ _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _change_point = numba.njit(**_jit)(_change_point)
+_window_end = numba.njit(**_jit)(_window_end)
 _ring_push = numba.njit(**_jit)(_ring_push)
 _window_push = numba.njit(**_jit)(_window_push)
 _detect_channel = numba.njit(**_jit)(_detect_channel)

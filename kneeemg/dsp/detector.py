@@ -116,6 +116,8 @@ class StreamingDetector:
         self._epoch = max(1, round(cfg.epoch_s * self.fs_hz))
         self._env_win = max(2, round(cfg.envelope_window_s * self.fs_hz))
         self._wasm_win = max(2, round(cfg.wasm_window_s * self.fs_hz))
+        self._onset_win = min(self._env_win, max(2, round(cfg.onset_window_s * self.fs_hz)))
+        self._search = max(self._env_win, round(cfg.onset_search_s * self.fs_hz))
         self._block = max(1, round(cfg.floor_block_s * self.fs_hz))
         self._warmup = max(self._block, round(cfg.warmup_s * self.fs_hz))
         self._pending_raw: list[np.ndarray] = []
@@ -230,7 +232,7 @@ class StreamingDetector:
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
-        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win) // 8) * 8))
+        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
         self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head), self.start_sample)
         self._params = self._param_vector()
@@ -266,6 +268,9 @@ class StreamingDetector:
         p[K.P_W_HOLD] = max(1, round(cfg.wasm_offset_hold_s * self.fs_hz))
         p[K.P_W_WIN] = self._wasm_win
         p[K.P_ENV_WIN] = self._env_win
+        p[K.P_ONSET_WIN] = self._onset_win
+        p[K.P_SEARCH] = self._search
+        p[K.P_CUSUM] = cfg.onset_cusum_ratio
         p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
         p[K.P_ADMIT] = cfg.floor_admit_ratio
         p[K.P_STALE] = round(cfg.floor_stale_s * self.fs_hz)
@@ -421,11 +426,11 @@ class StreamingDetector:
         """End the stream: close open bursts and leg movements, flag the partial epoch."""
         a_end = self._next
         fs, is_, p = self._fs, self._is, self._params
-        e_win, w_win = self._env_win, self._wasm_win
+        w_win = self._wasm_win
         for c in range(self.n_channels):
             if is_[c, K.I_IN]:
                 on, last = int(is_[c, K.I_ON]), int(is_[c, K.I_STRONG])
-                off = min(a_end, max(on + 1, last - e_win + 2))
+                off = min(a_end, max(on + 1, int(is_[c, K.I_B_END])))
                 rms = math.sqrt(fs[c, K.F_B_Y2_AT] / (last - on + 1))
                 self._pending.append((K.OUT_BURST, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
                 is_[c, K.I_IN] = 0
