@@ -40,9 +40,11 @@ class DetectorConfig:
         Length of the moving-RMS window of the detection envelope, in s. It keeps a burst
         open (offset and sustain levels) and places its offset.
     onset_window_s : float
-        Length of a second, shorter moving-RMS window, in s, that may also start a burst
-        (onset level): a fasciculation potential of a few ms fills it, where it is diluted
-        in the longer envelope window. At most ``envelope_window_s``.
+        Length of a second moving-RMS window, in s, that may also start a burst (onset
+        level); at most ``envelope_window_s``, and off when equal to it (the default). A
+        shorter one (7 ms) finds more brief potentials, which fill it where the longer
+        window dilutes them with noise, and also more small potentials of the background
+        (docs/benchmarks.md).
     onset_search_s : float
         How far back, in s, a burst's onset is searched for (a change point) before the
         first sample that reached the onset level.
@@ -126,7 +128,7 @@ class DetectorConfig:
     mains_hz: float | str | None = "auto"
     notch_q: float = 30.0
     envelope_window_s: float = 0.010
-    onset_window_s: float = 0.007
+    onset_window_s: float = 0.010
     onset_search_s: float = 0.5
     onset_cusum_ratio: float = 1.6
     floor_block_s: float = 0.25

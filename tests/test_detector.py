@@ -81,17 +81,17 @@ def test_events_are_reported_about_a_second_after_they_end():
 
 
 def test_short_onset_window_finds_potentials_the_envelope_dilutes():
-    # 5 ms potentials (peak 6 x the noise's SD) fill the 7 ms onset window but not the
-    # 10 ms envelope window.
+    # 5 ms potentials (peak 6 x the noise's SD) fill a 7 ms onset window but not the 10 ms
+    # envelope window (the default, where the onset window is off).
     rng = np.random.default_rng(5)
     x = rng.normal(0.0, 2.0, (20_000, 1))
     starts = (5.0, 8.0, 11.0, 14.0)
     for t in starts:
         x[round(t * 1000) : round(t * 1000) + 5, 0] += biphasic(1000.0, 0.005, 12.0)
-    found = detect(x, 1000.0).events
+    found = detect(x, 1000.0, config=DetectorConfig(onset_window_s=0.007)).events
     assert [e.kind for e in found] == ["twitch"] * 4
     assert all(abs(e.onset_s - t) <= 0.003 and 0.002 <= e.duration_s <= 0.008 for e, t in zip(found, starts))
-    assert len(detect(x, 1000.0, config=DetectorConfig(onset_window_s=0.010)).events) < 4
+    assert len(detect(x, 1000.0).events) < 4
 
 
 @pytest.mark.parametrize("seed", [1, 3])
@@ -103,7 +103,7 @@ def test_burst_that_grows_in_is_dated_from_its_start(seed):
     x = rng.normal(0.0, 3.0, (20_000, 1))
     x[6000:10_000, 0] += rng.normal(0.0, 1.0, 4000) * np.clip(np.arange(4000) / 300.0, 0.0, 1.0) * 6.0
     (ev,) = detect(x, FS).events
-    assert ev.kind == "spasm" and abs(ev.onset_s - 6.19) < 0.05 and abs(ev.offset_s - 10.0) < 0.15
+    assert ev.kind == "spasm" and abs(ev.onset_s - 6.19) < 0.05 and 9.5 < ev.offset_s <= 10.0
     (late,) = detect(x, FS, config=DetectorConfig(onset_search_s=0.1, onset_cusum_ratio=2.0)).events
     assert late.onset_s > ev.onset_s + 0.04
 

@@ -66,10 +66,10 @@ def test_first_nonfinite():
     assert K.first_nonfinite(x) == 31
 
 
-def _detect_inputs(mains, seconds=14.0):
+def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010):
     fs_hz = 1000.0
     x, _ = bursts(fs_hz, seconds=seconds, hum_uv=15.0 if mains else 0.0)
-    cfg = DetectorConfig(mains_hz=mains)
+    cfg = DetectorConfig(mains_hz=mains, onset_window_s=onset_window_s)
     det = StreamingDetector(fs_hz, x.shape[1], config=cfg)
     det.process(x[: det._warmup])  # designs the filters and the parameter vector
     d = det.filter_design
@@ -79,10 +79,11 @@ def _detect_inputs(mains, seconds=14.0):
     return x, y, lo, det, floor0
 
 
+@pytest.mark.parametrize("onset_window_s", [0.010, 0.006], ids=["onset-window-off", "onset-window-6ms"])
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
-def test_detect_kernel_matches_naive_for_any_split(cuts, mains):
-    x, y, lo, det, floor0 = _detect_inputs(mains)
+def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s):
+    x, y, lo, det, floor0 = _detect_inputs(mains, onset_window_s=onset_window_s)
     env2 = naive.moving_ms(y, det._env_win)
     envw2 = naive.moving_ms(y, det._wasm_win)
     p = det._params

@@ -515,7 +515,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
         rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
         rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
-        rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
+        if t_win < e_win:
+            rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
         hring[ph] = yv
         ph = ph + 1 if ph + 1 < h_len else 0
         # ---- artefact accumulators ----
@@ -549,7 +550,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         blk_lo2 += lv2
         # ---- hysteresis burst detector ----
         if inb == 0:
-            if (rs_e >= on_s or rs_t >= on_t_s) and a >= settle:
+            if (rs_e >= on_s or (t_win < e_win and rs_t >= on_t_s)) and a >= settle:
                 inb = 1
                 # The onset is the change point before the earliest sample of the envelope
                 # window above the onset level, searched back over the longer window's ring.
@@ -562,7 +563,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
                 last = a
                 strong = a
-                b_end = _window_end(a, rs_e >= on_s, e_win, rs_t >= on_t_s, t_win, a - e_win + 2)
+                b_end = _window_end(a, rs_e >= on_s, e_win, t_win < e_win and rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
                 b_on_s = (onset_r * b_floor) ** 2 * e_win
                 b_on_t_s = (onset_r * b_floor) ** 2 * t_win
@@ -583,9 +584,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             b_y2 += y2
             if ay > b_peak:
                 b_peak = ay
-            if rs_e >= b_on_s or rs_t >= b_on_t_s:
+            t_on = t_win < e_win and rs_t >= b_on_t_s
+            if rs_e >= b_on_s or t_on:
                 strong = a
-                b_end = _window_end(a, rs_e >= b_on_s, e_win, rs_t >= b_on_t_s, t_win, b_end)
+                b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
                 b_peak_at = b_peak
                 b_y2_at = b_y2
             # It stays open while the envelope is above the offset level, or above the lower
