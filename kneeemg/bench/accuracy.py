@@ -388,19 +388,21 @@ def run_accuracy(quick: bool = False, data_dir: str | Path | None = None, comman
     Parameters
     ----------
     quick : bool
-        A minute of signal per SNR, one seed, three movement files and one simulated
-        hour (for CI, about a minute or two); the full run uses 5 minutes per SNR and
-        seed, 2 seeds, every ``sen`` and ``pie`` file, and three simulated 8-hour nights.
+        A minute of signal per SNR, one seed, three movement files, one simulated hour and
+        no slow baseline (for CI, about a minute or two); the full run uses 5 minutes per
+        SNR and seed, 2 seeds, every ``sen`` and ``pie`` file, three simulated 8-hour
+        nights and every baseline.
     data_dir : path or None
         The folder of public recordings (or ``$KNEEEMG_DATA``); without it only the
         simulated part runs.
     """
     from ..datadir import find_data_dir
-    from .baselines import SETTINGS
+    from .baselines import BASELINES, SETTINGS, SLOW
     from .speed import machine_info
 
     say = progress or (lambda s: None)
     root = find_data_dir(data_dir)
+    baselines = [name for name in BASELINES if not (quick and name in SLOW)]
     rows: list[AccuracyRow] = []
     notes: list[str] = [SPIQE_REFERENCE]
     extra: dict[str, Any] = {}
@@ -408,14 +410,16 @@ def run_accuracy(quick: bool = False, data_dir: str | Path | None = None, comman
         notes.append("No data directory (set KNEEEMG_DATA or --data-dir): only the simulated part ran.")
     else:
         say("inserted events on real background")
-        r, extra["inserted"] = run_inserted(root, seeds=(0,) if quick else (0, 1), trial_s=60.0 if quick else 300.0)
+        r, extra["inserted"] = run_inserted(root, seeds=(0,) if quick else (0, 1), trial_s=60.0 if quick else 300.0,
+                                            baselines=baselines)
         rows += r
         say("goniometer movements")
-        r, extra["movements"] = run_movements(root, tasks=("sen",) if quick else ("sen", "pie"),
+        r, extra["movements"] = run_movements(root, baselines=baselines, tasks=("sen",) if quick else ("sen", "pie"),
                                               max_files=3 if quick else None)
         rows += r
     say("simulated nights")
     r, extra["simulated"] = run_simulated(seeds=(0,) if quick else (0, 1, 2), hours=1.0 if quick else 8.0)
     rows += r
-    settings = {"tolerance_s": TOLERANCE_S, "baselines": SETTINGS, "detector": "DetectorConfig() defaults"}
+    settings = {"tolerance_s": TOLERANCE_S, "baselines": {n: SETTINGS[n] for n in baselines},
+                "detector": "DetectorConfig() defaults"}
     return AccuracyReport(rows, machine_info(), command, quick, str(root) if root else None, settings, notes, extra)
