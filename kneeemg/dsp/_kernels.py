@@ -553,7 +553,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             if (rs_e >= on_s or (t_win < e_win and rs_t >= on_t_s)) and a >= settle:
                 inb = 1
                 # The onset is the change point before the earliest sample of the envelope
-                # window above the onset level, searched back over the longer window's ring.
+                # window above the onset level, searched back over the history ring (onset_search_s).
                 on_core = a
                 for k in range(hist, 0, -1):
                     if abs(ring_e[(a - k) % e_win]) >= on_thr:
