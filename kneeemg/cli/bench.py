@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_speed)
     a = kinds.add_parser("accuracy", help="event-level accuracy on real background with known events, real movements, "
                                           "and simulated nights, against NeuroKit2, BioSPPy and psgscoring")
-    a.add_argument("--quick", action="store_true", help="a minute of signal per SNR and a short simulated night (for CI)")
+    a.add_argument("--quick", action="store_true",
+                   help="a minute of signal per SNR, a short simulated night and no slow baseline (for CI)")
     a.add_argument("--data-dir", metavar="DIR", help="folder of public recordings (default: $KNEEEMG_DATA)")
     a.add_argument("--json", metavar="FILE", help="write the results as JSON")
     a.add_argument("--plot", metavar="FILE", help="save F1 against SNR per tool and kind (PNG)")
