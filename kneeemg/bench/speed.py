@@ -201,12 +201,11 @@ def _filter_stage(x: np.ndarray, d: Any) -> tuple[np.ndarray, np.ndarray]:
 
     Returns the band-passed and low-band signals of the last block, shape (n_channels, n).
     """
-    from ..dsp import _kernels as K
-    from ..dsp.detector import ACROSS_MIN, MAX_BLOCK, _sections
+    from ..dsp.detector import MAX_BLOCK, _sections, filter_kernel_for
 
     n_ch = x.shape[1]
     sos, sos_low = _sections(d.sos), _sections(d.sos_low)
-    kernel = K.filter_across_kernel if n_ch >= ACROSS_MIN else K.filter_kernel
+    kernel = filter_kernel_for(n_ch)
     z = np.zeros((len(sos), 2, n_ch))
     z_low = np.zeros((len(sos_low), 2, n_ch))
     y = np.empty((n_ch, MAX_BLOCK))

@@ -53,7 +53,7 @@ N_FSTATE = 24
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_LAST_ADMIT = 0  # absolute sample at which a block last entered the floor ring
-I_EP_STUCK = 1  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
+I_EP_STUCK_HI = 1  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
 I_RUN = 2  # length of the current run of identical raw values
 I_IN = 3  # inside a burst
 I_ON = 4  # burst onset (absolute sample)
@@ -426,6 +426,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     w_win = int(p[P_W_WIN])
     e_win = int(p[P_ENV_WIN])
     t_win = int(p[P_ONSET_WIN])
+    short = t_win < e_win  # the onset window is on
     cusum_r = p[P_CUSUM]
     rel_s = p[P_SUSTAIN_REL] ** 2 * e_win
     settle = int(p[P_SETTLE])
@@ -471,7 +472,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     rs_w = fs[F_RS_W]
     rs_t = fs[F_RS_T]
     last_admit = is_[I_LAST_ADMIT]
-    stuck_hi = is_[I_EP_STUCK]
+    stuck_hi = is_[I_EP_STUCK_HI]
     stuck_lo = is_[I_EP_STUCK_LO]
     run = is_[I_RUN]
     inb = is_[I_IN]
@@ -515,7 +516,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
         rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
         rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
-        if t_win < e_win:
+        if short:
             rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
         hring[ph] = yv
         ph = ph + 1 if ph + 1 < h_len else 0
@@ -550,7 +551,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
         blk_lo2 += lv2
         # ---- hysteresis burst detector ----
         if inb == 0:
-            if (rs_e >= on_s or (t_win < e_win and rs_t >= on_t_s)) and a >= settle:
+            if (rs_e >= on_s or (short and rs_t >= on_t_s)) and a >= settle:
                 inb = 1
                 # The onset is the change point before the earliest sample of the envelope
                 # window above the onset level, searched back over the history ring (onset_search_s).
@@ -563,7 +564,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
                 last = a
                 strong = a
-                b_end = _window_end(a, rs_e >= on_s, e_win, t_win < e_win and rs_t >= on_t_s, t_win, a - e_win + 2)
+                b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
                 b_on_s = (onset_r * b_floor) ** 2 * e_win
                 b_on_t_s = (onset_r * b_floor) ** 2 * t_win
@@ -584,7 +585,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             b_y2 += y2
             if ay > b_peak:
                 b_peak = ay
-            t_on = t_win < e_win and rs_t >= b_on_t_s
+            t_on = short and rs_t >= b_on_t_s
             if rs_e >= b_on_s or t_on:
                 strong = a
                 b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
@@ -715,7 +716,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fs[F_RS_W] = rs_w
     fs[F_RS_T] = rs_t
     is_[I_LAST_ADMIT] = last_admit
-    is_[I_EP_STUCK] = stuck_hi
+    is_[I_EP_STUCK_HI] = stuck_hi
     is_[I_EP_STUCK_LO] = stuck_lo
     is_[I_RUN] = run
     is_[I_IN] = inb
@@ -773,7 +774,7 @@ def end_partial_epoch(fs, is_, p, epoch_start):
     out = np.zeros(nch, dtype=np.int64)
     for c in range(nch):
         f = _epoch_flags(is_[c, I_EP_N], fs[c, F_EP_Y2], fs[c, F_EP_LO2], fs[c, F_EP_LOMAX], fs[c, F_EP_HRE],
-                         fs[c, F_EP_HIM], _rail_stuck(is_[c, I_EP_STUCK], is_[c, I_EP_STUCK_LO], fs[c, F_EP_XMAX],
+                         fs[c, F_EP_HIM], _rail_stuck(is_[c, I_EP_STUCK_HI], is_[c, I_EP_STUCK_LO], fs[c, F_EP_XMAX],
                                                       fs[c, F_EP_XMIN]), fs[c, F_FLOOR], p)
         if epoch_start < p[P_SETTLE]:
             f |= FLAG_SETTLING

@@ -46,6 +46,12 @@ def _state(sos: np.ndarray, first_sample_uv: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(initial_state(sos, first_sample_uv).transpose(1, 2, 0))
 
 
+def filter_kernel_for(n_channels: int) -> Callable[..., None]:
+    """The filter kernel used for ``n_channels`` channels: channels in vector lanes from
+    ``ACROSS_MIN`` on, one channel at a time below."""
+    return K.filter_across_kernel if n_channels >= ACROSS_MIN else K.filter_kernel
+
+
 def _labels(labels: Sequence[str] | None, n_channels: int) -> tuple[str, ...]:
     if labels is None:
         return tuple(f"ch{i}" for i in range(n_channels))
@@ -377,8 +383,7 @@ class StreamingDetector:
         return self._view(("out", n, 0), make)
 
     def _filter(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, c0: int, c1: int) -> None:
-        kernel = K.filter_across_kernel if self.n_channels >= ACROSS_MIN else K.filter_kernel
-        kernel(self._sos, self._sos_low, x, self._z, self._z_low, y, lo, c0, c1)
+        filter_kernel_for(self.n_channels)(self._sos, self._sos_low, x, self._z, self._z_low, y, lo, c0, c1)
 
     def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                 outs: tuple[np.ndarray, ...]) -> int:
