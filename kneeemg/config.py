@@ -51,9 +51,10 @@ class DetectorConfig:
     onset_cusum_ratio : float
         Reference level of that change point, times the floor: the running sum of
         ``y**2 - (onset_cusum_ratio * floor)**2`` falls over noise and rises over activity
-        stronger than this level. 1.6 is about the reference of a likelihood-ratio CUSUM
-        between noise at the floor and activity at the onset level (``sqrt(9 ln 9 / 8)``
-        for an onset ratio of 3), so a burst that builds up slowly is dated from its start.
+        stronger than this level. 1.36 is the reference of a likelihood-ratio CUSUM
+        between noise at the floor and activity at the offset level, the weakest that
+        keeps a burst open (``sqrt(4 ln 4 / 3)`` for an offset ratio of 2), so a burst
+        that starts weakly or builds up slowly is dated from its start.
     floor_block_s : float
         Length of the blocks whose RMS feeds the noise floor, in s.
     floor_window_s : float
@@ -64,10 +65,15 @@ class DetectorConfig:
         Lowest floor used for thresholds, in µV (guards against a zero floor).
     floor_admit_ratio : float
         A block teaches the floor only when its RMS is below this multiple of the current
-        floor, so bursts (and the tails of bursts) never raise it.
+        floor, so bursts (and the tails of bursts) never raise it. The RMS of a 0.25 s
+        block of real quiet background stays within 0.8-1.3 x its median, so 1.5 leaves
+        noise room, while weak sustained activity (1.5-2 x floor), if admitted, would lift
+        the floor and with it the level that admits the next blocks (docs/detector.md).
     floor_stale_s : float
-        When no block has been admitted for this long (the noise itself rose), blocks are
-        admitted again whatever their level, so the floor cannot get stuck.
+        When hardly any block has been admitted for about this long (the share of admitted
+        blocks, a moving average, falls below 5 %: the noise itself rose), every block is
+        admitted whatever its level until admitted blocks are common again, so the floor
+        cannot get stuck.
     onset_ratio, offset_ratio : float
         Hysteresis thresholds as multiples of the floor: a burst starts when the envelope
         rises above ``onset_ratio * floor`` and ends when it stays below
@@ -130,12 +136,12 @@ class DetectorConfig:
     envelope_window_s: float = 0.010
     onset_window_s: float = 0.010
     onset_search_s: float = 0.5
-    onset_cusum_ratio: float = 1.6
+    onset_cusum_ratio: float = 1.36
     floor_block_s: float = 0.25
     floor_window_s: float = 60.0
     floor_quantile: float = 0.5
     floor_min_uv: float = 0.5
-    floor_admit_ratio: float = 2.0
+    floor_admit_ratio: float = 1.5
     floor_stale_s: float = 300.0
     onset_ratio: float = 3.0
     offset_ratio: float = 2.0

@@ -57,7 +57,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
     for c in range(nch):
         chans.append(
             dict(floor=floor0[c], quiet=[], in_burst=False, on=0, last=0, strong=0, bfloor=0.0, wasm=False,
-                 w_on=0, w_floor=0.0, qstart=-1, last_admit=0)
+                 w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0, stale=False)
         )
     stuck = np.array([_stuck_samples(x[:, c]) for c in range(nch)]).T
     prev_flags = [0] * nch
@@ -118,12 +118,24 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                 rms_y = math.sqrt(np.sum(seg_y**2) / block)
                 rms_lo = math.sqrt(np.sum(seg_lo**2) / block)
                 moving = rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]
-                quiet = rms_y < p[K.P_ADMIT] * floor or a - st["last_admit"] >= p[K.P_STALE]
-                if quiet and rms_y >= p[K.P_FLAT] and not moving and a >= settle:
-                    st["last_admit"] = a
+                quiet = rms_y < p[K.P_ADMIT] * floor
+                usable = rms_y >= p[K.P_FLAT] and not moving and a >= settle
+                if usable:  # moving share of quiet blocks, falling to 5 % over floor_stale_s without one
+                    decay = min(1.0, 3.0 * block / max(p[K.P_STALE], 1.0))
+                    st["admit_rate"] += decay * ((1.0 if quiet else 0.0) - st["admit_rate"])
+                    if not st["stale"] and st["admit_rate"] < K.STALE_SHARE:
+                        st["stale"] = True
+                    elif st["stale"] and st["admit_rate"] > K.FRESH_SHARE:
+                        st["stale"] = False
+                if usable and (quiet or st["stale"]):
                     st["quiet"].append(rms_y)
                     st["quiet"] = st["quiet"][-ring_len:]
                     st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
+                    if st["stale"]:  # an open burst or movement is measured against a higher new floor
+                        if st["in_burst"]:
+                            st["bfloor"] = max(st["bfloor"], st["floor"])
+                        if st["wasm"]:
+                            st["w_floor"] = max(st["w_floor"], st["floor"])
         if (a + 1) % epoch == 0:
             e0 = a + 1 - epoch
             flags = []

@@ -90,20 +90,20 @@ def test_short_onset_window_finds_potentials_the_envelope_dilutes():
         x[round(t * 1000) : round(t * 1000) + 5, 0] += biphasic(1000.0, 0.005, 12.0)
     found = detect(x, 1000.0, config=DetectorConfig(onset_window_s=0.007)).events
     assert [e.kind for e in found] == ["twitch"] * 4
-    assert all(abs(e.onset_s - t) <= 0.003 and 0.002 <= e.duration_s <= 0.008 for e, t in zip(found, starts))
+    assert all(abs(e.onset_s - t) <= 0.004 and 0.002 <= e.duration_s <= 0.009 for e, t in zip(found, starts))
     assert len(detect(x, 1000.0).events) < 4
 
 
 @pytest.mark.parametrize("seed", [1, 3])
 def test_burst_that_grows_in_is_dated_from_its_start(seed):
     # A contraction reaching 2 x the noise RMS, growing in over 0.3 s from 6.0 s: its power
-    # passes (1.6 x floor)^2, the change point's reference, at about 6.19 s; the onset level
-    # (3 x floor) is reached only at about 6.3 s.
+    # passes (1.36 x floor)^2, the change point's reference, at about 6.14 s (the noise moves
+    # the estimate by a few tens of ms); the onset level (3 x floor) is reached only at about 6.3 s.
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 3.0, (20_000, 1))
     x[6000:10_000, 0] += rng.normal(0.0, 1.0, 4000) * np.clip(np.arange(4000) / 300.0, 0.0, 1.0) * 6.0
     (ev,) = detect(x, FS).events
-    assert ev.kind == "spasm" and abs(ev.onset_s - 6.19) < 0.05 and 9.5 < ev.offset_s <= 10.0
+    assert ev.kind == "spasm" and 6.08 < ev.onset_s < 6.23 and 9.5 < ev.offset_s <= 10.0
     (late,) = detect(x, FS, config=DetectorConfig(onset_search_s=0.1, onset_cusum_ratio=2.0)).events
     assert late.onset_s > ev.onset_s + 0.04
 
@@ -142,6 +142,35 @@ def test_floor_follows_slow_drift_but_not_events():
     assert res.counts()["spasm"] == len(range(10_000, n - 10_000, 4000))
 
 
+
+def test_weak_sustained_activity_does_not_lift_the_floor():
+    # 70 s of noise, then 40 s of weak activity at 1.7 x its RMS: blocks of it must not teach
+    # the floor, or the floor climbs to the activity's level and dates later bursts late.
+    rng = np.random.default_rng(13)
+    x = rng.normal(0, 3, (120_000, 1))
+    x[70_000:110_000, 0] += rng.normal(0, 3 * np.sqrt(1.7**2 - 1), 40_000)
+    noise = float(np.median(detect(x[:70_000], FS).floor_uv))
+    res = detect(x, FS)
+    assert float(res.floor_uv[:, 0].max()) < 1.1 * noise
+    lifted = detect(x, FS, config=DetectorConfig(floor_admit_ratio=2.0))
+    assert float(lifted.floor_uv[:, 0].max()) > 1.4 * noise
+
+def test_floor_relearns_a_lasting_rise_of_the_noise():
+    # The noise rises 2.5-fold at 120 s (an electrode's contact worsening) and stays so: its
+    # blocks are never quiet by the old floor. Once hardly any block has been for about
+    # floor_stale_s (300 s), every block teaches the floor, and the burst that opened at the
+    # rise ends when the floor has caught up, instead of lasting the rest of the night.
+    rng = np.random.default_rng(14)
+    x = rng.normal(0, 3, (900_000, 1))
+    x[120_000:, 0] *= 2.5
+    res = detect(x, FS)
+    floor = res.floor_uv[:, 0]
+    before, after = float(np.median(floor[60:120])), float(np.median(floor[-60:]))
+    assert after == pytest.approx(2.5 * before, rel=0.1)
+    assert floor[: 120 + 290].max() < 1.1 * before  # not before about floor_stale_s
+    assert res.events and all(e.offset_s < 120 + 300 + 90 for e in res.events)
+
+
 def test_kinds_follow_duration_rules():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 3, (60_000, 1))
@@ -166,7 +195,10 @@ def test_weak_sustained_contraction_stays_one_burst_and_rests_still_split():
     res = detect(x, FS)
     spans = [(e.onset_s, e.offset_s) for e in res.events]
     assert len(spans) == 3
-    np.testing.assert_allclose(spans, [(5.0, 8.0), (15.0, 16.0), (16.3, 17.3)], atol=0.1)
+    # the second strong contraction may be dated into the weak activity just before it
+    # (1.4 x floor, above the change point's reference), but not into the first one
+    np.testing.assert_allclose(spans[:2], [(5.0, 8.0), (15.0, 16.0)], atol=0.1)
+    assert spans[1][1] < spans[2][0] < 16.35 and spans[2][1] == pytest.approx(17.3, abs=0.1)
     off = detect(x, FS, config=DetectorConfig(sustain_ratio=2.0))  # sustain level at the offset level: off
     assert len([e for e in off.events if e.onset_s < 9]) >= 2
 

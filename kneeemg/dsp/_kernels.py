@@ -49,25 +49,26 @@ F_RS_W = 20  # running sum of y^2 over the WASM window
 F_EP_XMAX = 21  # epoch: highest raw sample
 F_EP_XMIN = 22  # epoch: lowest raw sample
 F_RS_T = 23  # running sum of y^2 over the onset window
-N_FSTATE = 24
+F_ADMIT = 24  # share of recent floor blocks that were quiet (moving average, 1 at the start)
+N_FSTATE = 25
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
-I_LAST_ADMIT = 0  # absolute sample at which a block last entered the floor ring
-I_EP_STUCK_HI = 1  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
-I_RUN = 2  # length of the current run of identical raw values
-I_IN = 3  # inside a burst
-I_ON = 4  # burst onset (absolute sample)
-I_LAST = 5  # last absolute sample whose envelope was at or above the offset level
-I_W_IN = 6  # inside a WASM leg movement
-I_W_ON = 7  # its onset
-I_W_QSTART = 8  # start of the current quiet run (-1: none)
-I_FR_N = 9  # filled entries of the floor ring
-I_FR_POS = 10  # next write position in the floor ring
-I_EP_N = 11  # samples in the current epoch
-I_STRONG = 12  # last absolute sample of the burst whose envelope was at or above the onset level
-I_PREV_FLAGS = 13  # flags of the previous epoch
-I_EP_STUCK_LO = 14  # epoch: the same at the epoch's lowest value
-I_B_END = 15  # burst: offset (exclusive) implied by the last sample of a window above the onset level
+I_EP_STUCK_HI = 0  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
+I_RUN = 1  # length of the current run of identical raw values
+I_IN = 2  # inside a burst
+I_ON = 3  # burst onset (absolute sample)
+I_LAST = 4  # last absolute sample whose envelope was at or above the offset level
+I_W_IN = 5  # inside a WASM leg movement
+I_W_ON = 6  # its onset
+I_W_QSTART = 7  # start of the current quiet run (-1: none)
+I_FR_N = 8  # filled entries of the floor ring
+I_FR_POS = 9  # next write position in the floor ring
+I_EP_N = 10  # samples in the current epoch
+I_STRONG = 11  # last absolute sample of the burst whose envelope was at or above the onset level
+I_PREV_FLAGS = 12  # flags of the previous epoch
+I_EP_STUCK_LO = 13  # epoch: the same at the epoch's lowest value
+I_B_END = 14  # burst: offset (exclusive) implied by the last sample of a window above the onset level
+I_STALE = 15  # 1 while the floor is stale: every usable block teaches it
 N_ISTATE = 16
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
@@ -92,7 +93,7 @@ P_W_WIN = 17  # WASM envelope window, samples
 P_ENV_WIN = 18  # detection envelope window, samples
 P_SETTLE = 19  # absolute sample before which the filters settle: no detection, excluded
 P_ADMIT = 20  # a block enters the floor ring when its RMS is below this times the floor
-P_STALE = 21  # ... or when no block has entered for this many samples
+P_STALE = 21  # ... or, when hardly any block has for about this many samples, every block
 P_SUSTAIN = 22  # a burst stays open while the envelope is at or above this times its floor ...
 P_SUSTAIN_REL = 23  # ... and at or above this times the burst's RMS so far
 P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
@@ -112,6 +113,10 @@ FLAG_SETTLING = 32
 #: their value is the highest or the lowest of their epoch. Runs at other values are the
 #: quantisation steps of a quiet signal recorded at low resolution, not a rail.
 STUCK_RUN = 5
+#: Below this share of quiet floor blocks the floor is stale and every block teaches it,
+#: until the share is back above the second value (hysteresis).
+STALE_SHARE = 0.05
+FRESH_SHARE = 0.25
 
 # Output record kinds.
 OUT_BURST = 0
@@ -134,9 +139,9 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample
     fs[:, F_PREV_X] = np.nan
     fs[:, F_EP_XMAX] = -np.inf
     fs[:, F_EP_XMIN] = np.inf
+    fs[:, F_ADMIT] = 1.0
     is_ = np.zeros((n_channels, N_ISTATE), dtype=np.int64)
     is_[:, I_W_QSTART] = -1
-    is_[:, I_LAST_ADMIT] = start_sample
     return fs, is_, np.zeros((n_channels, 2, ring_len))
 
 
@@ -432,7 +437,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     settle = int(p[P_SETTLE])
     flat = p[P_FLAT]
     admit = p[P_ADMIT]
-    stale = p[P_STALE]
+    # The share of quiet blocks decays by exp(-3) (to 5 %) over floor_stale_s without one.
+    admit_decay = min(1.0, 3.0 * block / max(p[P_STALE], 1.0))
     move_ratio = p[P_MOVE_RATIO]
     move_min = p[P_MOVE_MIN]
     quant = p[P_QUANT]
@@ -471,7 +477,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     rs_e = fs[F_RS_E]
     rs_w = fs[F_RS_W]
     rs_t = fs[F_RS_T]
-    last_admit = is_[I_LAST_ADMIT]
+    admit_rate = fs[F_ADMIT]
+    stale = is_[I_STALE]
     stuck_hi = is_[I_EP_STUCK_HI]
     stuck_lo = is_[I_EP_STUCK_LO]
     run = is_[I_RUN]
@@ -654,9 +661,18 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             rms_y = math.sqrt(blk_y2 / block)
             rms_lo = math.sqrt(blk_lo2 / block)
             moving = rms_lo > move_ratio * rms_y and rms_lo > move_min
-            quiet = rms_y < admit * floor or a - last_admit >= stale
-            if quiet and rms_y >= flat and not moving and a >= settle:
-                last_admit = a
+            # Quiet blocks teach the floor. When hardly any block has been quiet for about
+            # floor_stale_s (under 5 %: the noise itself rose), every block does, until quiet
+            # ones are common again (25 %) by the floor they have taught.
+            usable = rms_y >= flat and not moving and a >= settle
+            quiet = rms_y < admit * floor
+            if usable:
+                admit_rate += admit_decay * ((1.0 if quiet else 0.0) - admit_rate)
+                if stale == 0 and admit_rate < STALE_SHARE:
+                    stale = 1
+                elif stale == 1 and admit_rate > FRESH_SHARE:
+                    stale = 0
+            if usable and (quiet or stale == 1):
                 fr_n = _ring_push(qring, srt, fr_n, fr_pos, rms_y)
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
@@ -664,6 +680,18 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 on_s = on_thr * on_thr * e_win
                 on_t_s = on_thr * on_thr * t_win
                 w_on_s = (floor + w_on) ** 2 * w_win
+                if stale == 1:
+                    # A burst or movement open since before the noise rose is measured
+                    # against the new floor once it is higher, so it can end.
+                    if inb == 1 and floor > b_floor:
+                        b_floor = floor
+                        b_on_s = (onset_r * b_floor) ** 2 * e_win
+                        b_on_t_s = (onset_r * b_floor) ** 2 * t_win
+                        b_off_s = (offset_r * b_floor) ** 2 * e_win
+                        b_sus_s = (sustain_r * b_floor) ** 2 * e_win
+                    if w_in == 1 and floor > w_floor:
+                        w_floor = floor
+                        w_off_s = (w_floor + w_off) ** 2 * w_win
             blk_y2 = 0.0
             blk_lo2 = 0.0
         # ---- epoch end ----
@@ -715,7 +743,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fs[F_RS_E] = rs_e
     fs[F_RS_W] = rs_w
     fs[F_RS_T] = rs_t
-    is_[I_LAST_ADMIT] = last_admit
+    fs[F_ADMIT] = admit_rate
     is_[I_EP_STUCK_HI] = stuck_hi
     is_[I_EP_STUCK_LO] = stuck_lo
     is_[I_RUN] = run
@@ -731,6 +759,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     is_[I_FR_POS] = fr_pos
     is_[I_EP_N] = ep_n
     is_[I_PREV_FLAGS] = prev_flags
+    is_[I_STALE] = stale
     return n_out
 
 
