@@ -123,8 +123,8 @@ OUT_BURST = 0
 OUT_LM = 1
 
 
-def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, start_sample: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh detector state for a stream starting at ``start_sample``.
+def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh detector state for a stream whose first noise floor is ``floor_uv`` (per channel).
 
     Returns
     -------

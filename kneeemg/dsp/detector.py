@@ -240,7 +240,7 @@ class StreamingDetector:
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
-        self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head), self.start_sample)
+        self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head))
         self._params = self._param_vector()
         w = self._params[K.P_MAINS_W]
         k = np.arange(self._epoch)
