@@ -104,8 +104,9 @@ class ExcludedInterval:
 
     ``reason`` is one of ``"flat"`` (electrode off, or samples lost and held),
     ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
-    below 20 Hz), ``"mains"`` (hum the notch could not remove) or ``"settling"`` (the
-    first second, while the filters settle).
+    below 20 Hz), ``"mains"`` (hum the notch could not remove), ``"settling"`` (the
+    first second, while the filters settle) or ``"noise_rise"`` (the noise itself rose and
+    stayed up, until the noise floor had re-learned it).
     """
 
     start_s: float

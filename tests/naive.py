@@ -78,7 +78,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                             break
                     n_back = max(0, min(search - 1 - (a - core), core - st["last"] - 1, core - settle))
                     on = core - n_back + change_point(y[core - n_back : core + 1, c], (p[K.P_CUSUM] * floor) ** 2)
-                    st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor,
+                    st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor, noise=False,
                               end=a - (t_win if envt2[a, c] >= (onset_r * floor) ** 2 else e_win) + 2,
                               y2=float(np.sum(y[on : a + 1, c] ** 2)))
             else:
@@ -132,8 +132,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                     st["quiet"] = st["quiet"][-ring_len:]
                     st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
                     if st["stale"]:  # an open burst or movement is measured against a higher new floor
-                        if st["in_burst"]:
-                            st["bfloor"] = max(st["bfloor"], st["floor"])
+                        if st["in_burst"] and st["floor"] > st["bfloor"]:
+                            st["bfloor"], st["noise"] = st["floor"], True  # the noise rose: not activity
                         if st["wasm"]:
                             st["w_floor"] = max(st["w_floor"], st["floor"])
         if (a + 1) % epoch == 0:
@@ -162,7 +162,8 @@ def _burst_record(st, c, y):
     on, strong = st["on"], st["strong"]
     off = max(on + 1, st["end"])
     seg = y[on : strong + 1, c]
-    return (K.OUT_BURST, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
+    kind = K.OUT_NOISE if st["noise"] else K.OUT_BURST
+    return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
 
 def _stuck_samples(x):

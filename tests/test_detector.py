@@ -158,8 +158,8 @@ def test_weak_sustained_activity_does_not_lift_the_floor():
 def test_floor_relearns_a_lasting_rise_of_the_noise():
     # The noise rises 2.5-fold at 120 s (an electrode's contact worsening) and stays so: its
     # blocks are never quiet by the old floor. Once hardly any block has been for about
-    # floor_stale_s (300 s), every block teaches the floor, and the burst that opened at the
-    # rise ends when the floor has caught up, instead of lasting the rest of the night.
+    # floor_stale_s (300 s), every block teaches the floor; the "burst" that opened at the
+    # rise ends when the floor has caught up, and is excluded time, not a cramp.
     rng = np.random.default_rng(14)
     x = rng.normal(0, 3, (900_000, 1))
     x[120_000:, 0] *= 2.5
@@ -168,7 +168,10 @@ def test_floor_relearns_a_lasting_rise_of_the_noise():
     before, after = float(np.median(floor[60:120])), float(np.median(floor[-60:]))
     assert after == pytest.approx(2.5 * before, rel=0.1)
     assert floor[: 120 + 290].max() < 1.1 * before  # not before about floor_stale_s
-    assert res.events and all(e.offset_s < 120 + 300 + 90 for e in res.events)
+    assert res.events == []
+    (rise,) = [iv for iv in res.excluded if iv.reason == "noise_rise"]
+    assert 119 <= rise.start_s <= 121 and 120 + 290 <= rise.stop_s <= 120 + 300 + 90
+    assert res.usable_s == pytest.approx(900 - 1 - rise.duration_s, abs=1)
 
 
 def test_kinds_follow_duration_rules():

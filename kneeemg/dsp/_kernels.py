@@ -69,7 +69,8 @@ I_PREV_FLAGS = 12  # flags of the previous epoch
 I_EP_STUCK_LO = 13  # epoch: the same at the epoch's lowest value
 I_B_END = 14  # burst: offset (exclusive) implied by the last sample of a window above the onset level
 I_STALE = 15  # 1 while the floor is stale: every usable block teaches it
-N_ISTATE = 16
+I_B_NOISE = 16  # burst: its floor was re-learned while it was open (a lasting rise of the noise)
+N_ISTATE = 17
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -108,6 +109,7 @@ FLAG_DC_JUMP = 4
 FLAG_MOVEMENT = 8
 FLAG_MAINS = 16
 FLAG_SETTLING = 32
+FLAG_NOISE_RISE = 64  # set afterwards, by the caller, over the span of an OUT_NOISE record
 
 #: Raw samples identical for this many in a row count as stuck (flat line or rail) when
 #: their value is the highest or the lowest of their epoch. Runs at other values are the
@@ -121,6 +123,7 @@ FRESH_SHARE = 0.25
 # Output record kinds.
 OUT_BURST = 0
 OUT_LM = 1
+OUT_NOISE = 2  # a "burst" that lasted until the floor was re-learned: the noise itself rose
 
 
 def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -479,6 +482,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     rs_t = fs[F_RS_T]
     admit_rate = fs[F_ADMIT]
     stale = is_[I_STALE]
+    b_noise = is_[I_B_NOISE]
     stuck_hi = is_[I_EP_STUCK_HI]
     stuck_lo = is_[I_EP_STUCK_LO]
     run = is_[I_RUN]
@@ -573,6 +577,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 strong = a
                 b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
+                b_noise = 0
                 b_on_s = (onset_r * b_floor) ** 2 * e_win
                 b_on_t_s = (onset_r * b_floor) ** 2 * t_win
                 b_off_s = (offset_r * b_floor) ** 2 * e_win
@@ -611,7 +616,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 off = b_end
                 if off <= on:
                     off = on + 1
-                out_i[n_out, 0] = OUT_BURST
+                out_i[n_out, 0] = OUT_NOISE if b_noise == 1 else OUT_BURST
                 out_i[n_out, 1] = on
                 out_i[n_out, 2] = off
                 out_f[n_out, 0] = b_peak_at
@@ -682,9 +687,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 w_on_s = (floor + w_on) ** 2 * w_win
                 if stale == 1:
                     # A burst or movement open since before the noise rose is measured
-                    # against the new floor once it is higher, so it can end.
+                    # against the new floor once it is higher, so it can end; such a burst
+                    # is the rise of the noise, not activity (reported as OUT_NOISE).
                     if inb == 1 and floor > b_floor:
                         b_floor = floor
+                        b_noise = 1
                         b_on_s = (onset_r * b_floor) ** 2 * e_win
                         b_on_t_s = (onset_r * b_floor) ** 2 * t_win
                         b_off_s = (offset_r * b_floor) ** 2 * e_win
@@ -760,6 +767,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     is_[I_EP_N] = ep_n
     is_[I_PREV_FLAGS] = prev_flags
     is_[I_STALE] = stale
+    is_[I_B_NOISE] = b_noise
     return n_out
 
 

@@ -437,7 +437,8 @@ class StreamingDetector:
                 on, last = int(is_[c, K.I_ON]), int(is_[c, K.I_STRONG])
                 off = min(a_end, max(on + 1, int(is_[c, K.I_B_END])))
                 rms = math.sqrt(fs[c, K.F_B_Y2_AT] / (last - on + 1))
-                self._pending.append((K.OUT_BURST, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
+                kind = K.OUT_NOISE if is_[c, K.I_B_NOISE] else K.OUT_BURST
+                self._pending.append((kind, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
                 is_[c, K.I_IN] = 0
             if is_[c, K.I_W_IN]:
                 on = int(is_[c, K.I_W_ON])
@@ -469,12 +470,23 @@ class StreamingDetector:
             if off > decided_end and not final:
                 keep.append(rec)
                 continue
+            if kind == K.OUT_NOISE:  # the noise itself rose: its span is excluded, no event
+                self._mark(flags, first, c, on, off, K.FLAG_NOISE_RISE)
+                continue
             if self._excluded_fraction(flags, first, c, on, off) > self.config.max_excluded_fraction:
                 continue
             ev = self._event(rec)
             if ev is not None:
                 (self._lms if kind == K.OUT_LM else self._events).append(ev)
         self._pending = keep
+
+    def _mark(self, flags: np.ndarray, first: int, c: int, on: int, off: int, bit: int) -> None:
+        """Set ``bit`` in channel ``c``'s flags of the decided epochs that samples ``on:off`` touch."""
+        E = self._epoch
+        for e in range(on // E, (off - 1) // E + 1):
+            k = e - first
+            if 0 <= k < len(flags):
+                flags[k, c] |= bit
 
     def _excluded_fraction(self, flags: np.ndarray, first: int, c: int, on: int, off: int) -> float:
         E = self._epoch

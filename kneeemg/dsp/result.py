@@ -21,6 +21,7 @@ REASONS: tuple[tuple[int, str], ...] = (
     (K.FLAG_MOVEMENT, "movement"),
     (K.FLAG_MAINS, "mains"),
     (K.FLAG_SETTLING, "settling"),
+    (K.FLAG_NOISE_RISE, "noise_rise"),
 )
 
 
