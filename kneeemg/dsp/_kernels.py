@@ -309,6 +309,13 @@ def _window_end(a, long_on, long_win, short_on, short_win, end):
     return end
 
 
+def _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win):
+    """A burst's onset (envelope and onset windows), offset and sustain levels, as sums of
+    squares over the windows, from the floor it is measured against."""
+    return ((onset_r * b_floor) ** 2 * e_win, (onset_r * b_floor) ** 2 * t_win, (offset_r * b_floor) ** 2 * e_win,
+            (sustain_r * b_floor) ** 2 * e_win)
+
+
 def _change_point(hring, a, n_back, level2):
     """Onset of the activity that is under way at absolute sample ``a``: its change point.
 
@@ -505,10 +512,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     on_thr = onset_r * floor
     on_s = on_thr * on_thr * e_win
     on_t_s = on_thr * on_thr * t_win
-    b_on_s = (onset_r * b_floor) ** 2 * e_win
-    b_on_t_s = (onset_r * b_floor) ** 2 * t_win
-    b_off_s = (offset_r * b_floor) ** 2 * e_win
-    b_sus_s = (sustain_r * b_floor) ** 2 * e_win
+    b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
     w_on_s = (floor + w_on) ** 2 * w_win
     w_off_s = (w_floor + w_off) ** 2 * w_win
     # positions inside the epoch, floor block and envelope windows (counters, no modulo)
@@ -578,10 +582,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
                 b_noise = 0
-                b_on_s = (onset_r * b_floor) ** 2 * e_win
-                b_on_t_s = (onset_r * b_floor) ** 2 * t_win
-                b_off_s = (offset_r * b_floor) ** 2 * e_win
-                b_sus_s = (sustain_r * b_floor) ** 2 * e_win
+                b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
                 pk = 0.0
                 s2 = 0.0
                 for k in range(a - on, -1, -1):
@@ -692,10 +693,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                     if inb == 1 and floor > b_floor:
                         b_floor = floor
                         b_noise = 1
-                        b_on_s = (onset_r * b_floor) ** 2 * e_win
-                        b_on_t_s = (onset_r * b_floor) ** 2 * t_win
-                        b_off_s = (offset_r * b_floor) ** 2 * e_win
-                        b_sus_s = (sustain_r * b_floor) ** 2 * e_win
+                        b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win,
+                                                                           t_win)
                     if w_in == 1 and floor > w_floor:
                         w_floor = floor
                         w_off_s = (w_floor + w_off) ** 2 * w_win
@@ -829,6 +828,7 @@ _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _change_point = numba.njit(**_jit)(_change_point)
+_burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _window_end = numba.njit(**_jit)(_window_end)
 _ring_push = numba.njit(**_jit)(_ring_push)
 _window_push = numba.njit(**_jit)(_window_push)
