@@ -266,6 +266,18 @@ def test_bad_chunks_get_one_line_errors(bad, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("n", [300, 50_000])  # scanned directly, and summed first
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nonfinite_values_are_found_where_they_are_and_nothing_is_processed(n, bad):
+    x = np.random.default_rng(15).normal(0, 3, (n, 2))
+    x[n - 7, 1] = bad
+    det = StreamingDetector(FS, 2)
+    det.process(x[:100])
+    with pytest.raises(InputError, match=f"first at {(100 + n - 7) / FS:.3f} s"):
+        det.process(x)
+    assert det.samples_seen == 100
+
+
 @pytest.mark.parametrize("fs", [100.0, 250.0, 8000.0])
 def test_rates_outside_range_are_refused(fs):
     with pytest.raises(ConfigError, match="resample"):
