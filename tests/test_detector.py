@@ -142,7 +142,6 @@ def test_floor_follows_slow_drift_but_not_events():
     assert res.counts()["spasm"] == len(range(10_000, n - 10_000, 4000))
 
 
-
 def test_weak_sustained_activity_does_not_lift_the_floor():
     # 70 s of noise, then 40 s of weak activity at 1.7 x its RMS: blocks of it must not teach
     # the floor, or the floor climbs to the activity's level and dates later bursts late.
@@ -154,6 +153,7 @@ def test_weak_sustained_activity_does_not_lift_the_floor():
     assert float(res.floor_uv[:, 0].max()) < 1.1 * noise
     lifted = detect(x, FS, config=DetectorConfig(floor_admit_ratio=2.0))
     assert float(lifted.floor_uv[:, 0].max()) > 1.4 * noise
+
 
 def test_floor_relearns_a_lasting_rise_of_the_noise():
     # The noise rises 2.5-fold at 120 s (an electrode's contact worsening) and stays so: its

@@ -309,6 +309,13 @@ def _window_end(a, long_on, long_win, short_on, short_win, end):
     return end
 
 
+def _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win):
+    """The onset threshold (µV) and the levels that start a burst (envelope and onset
+    windows) and a WASM movement, as sums of squares over the windows, from the floor."""
+    on_thr = onset_r * floor
+    return on_thr, on_thr * on_thr * e_win, on_thr * on_thr * t_win, (floor + w_on) ** 2 * w_win
+
+
 def _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win):
     """A burst's onset (envelope and onset windows), offset and sustain levels, as sums of
     squares over the windows, from the floor it is measured against."""
@@ -509,11 +516,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     k_ep = 0
     # Levels as sums of squares over each window (threshold^2 x window length), compared
     # with the windows' running sums; recomputed whenever the floor they derive from changes.
-    on_thr = onset_r * floor
-    on_s = on_thr * on_thr * e_win
-    on_t_s = on_thr * on_thr * t_win
+    on_thr, on_s, on_t_s, w_on_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
     b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
-    w_on_s = (floor + w_on) ** 2 * w_win
     w_off_s = (w_floor + w_off) ** 2 * w_win
     # positions inside the epoch, floor block and envelope windows (counters, no modulo)
     ep_pos = abs_start % epoch
@@ -682,10 +686,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 fr_n = _ring_push(qring, srt, fr_n, fr_pos, rms_y)
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
-                on_thr = onset_r * floor
-                on_s = on_thr * on_thr * e_win
-                on_t_s = on_thr * on_thr * t_win
-                w_on_s = (floor + w_on) ** 2 * w_win
+                on_thr, on_s, on_t_s, w_on_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
                 if stale == 1:
                     # A burst or movement open since before the noise rose is measured
                     # against the new floor once it is higher, so it can end; such a burst
@@ -829,6 +830,7 @@ _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _change_point = numba.njit(**_jit)(_change_point)
 _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
+_floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)
 _ring_push = numba.njit(**_jit)(_ring_push)
 _window_push = numba.njit(**_jit)(_window_push)
