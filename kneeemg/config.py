@@ -45,6 +45,11 @@ class DetectorConfig:
         shorter one (7 ms) finds more brief potentials, which fill it where the longer
         window dilutes them with noise, and also more small potentials of the background
         (docs/benchmarks.md).
+    potential_ratio : float
+        A brief potential below the onset level still starts a burst when its shape
+        matches one of the potential templates (biphasic and triphasic, 5-20 ms; see
+        ``docs/detector.md``): when the template's output reaches this many times the RMS
+        that output has over the quiet background. 0 turns the test off.
     onset_search_s : float
         How far back, in s, a burst's onset is searched for (a change point) before the
         first sample that reached the onset level.
@@ -136,6 +141,7 @@ class DetectorConfig:
     envelope_window_s: float = 0.010
     onset_window_s: float = 0.010
     onset_search_s: float = 0.5
+    potential_ratio: float = 8.0
     onset_cusum_ratio: float = 1.36
     floor_block_s: float = 0.25
     floor_window_s: float = 60.0

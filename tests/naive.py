@@ -31,14 +31,17 @@ def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
     return np.array([np.mean(padded[i : i + window] ** 2, axis=0) for i in range(n)])
 
 
-def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
+def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, acf0):
     """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
 
     ``x``, ``y`` and ``lo`` are the raw, band-passed and low-band signals, shape
     (n_samples, n_channels), starting at absolute sample 0; ``env2``, ``envw2`` and ``envt2``
     are the mean squares of ``y`` over the detection, WASM and onset windows (:func:`moving_ms`), compared
     with squared levels; ``p`` is the kernels' parameter vector, ``floor0`` the starting
-    floor per channel and ``ring_len`` the number of quiet blocks the floor remembers.
+    floor per channel and ``ring_len`` the number of quiet blocks the floor remembers. ``corr``
+    holds the potential templates' outputs (n_samples, n_channels, n_templates), ``tmpl``,
+    ``tlen`` the templates as the kernel takes them and ``acf0`` the background's starting
+    autocorrelation (n_channels, L_max).
 
     Returns
     -------
@@ -51,13 +54,19 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
     e_win, w_win, w_hold = int(p[K.P_ENV_WIN]), int(p[K.P_W_WIN]), int(p[K.P_W_HOLD])
     t_win, search = int(p[K.P_ONSET_WIN]), int(p[K.P_SEARCH])
     settle = int(p[K.P_SETTLE])
+    pot_r2 = p[K.P_POTENTIAL] ** 2
+    l_max = tmpl.shape[1]
+    least = p[K.P_FLOOR_MIN] ** 2
+    ypad = np.vstack([np.zeros((l_max - 1, nch)), y])  # ypad[a + m, c] = y[a - (l_max - 1 - m), c]
     records = []
     epochs = []
     chans = []
     for c in range(nch):
         chans.append(
             dict(floor=floor0[c], quiet=[], in_burst=False, on=0, last=0, strong=0, bfloor=0.0, wasm=False,
-                 w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0, stale=False)
+                 w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0, stale=False, gate=-1,
+                 acf=np.array(acf0[c], dtype=float), acf_blk=np.zeros(l_max), pt_n=0,
+                 pt_noise=np.maximum(tmpl[1].T @ acf0[c], least))
         )
     stuck = np.array([_stuck_samples(x[:, c]) for c in range(nch)]).T
     prev_flags = [0] * nch
@@ -68,6 +77,9 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
             st = chans[c]
             floor = st["floor"]
             e2 = env2[a, c]
+            if pot_r2 > 0 and a % K.POTENTIAL_STRIDE == 0:  # lag products of the background, sampled
+                st["acf_blk"] += y[a, c] * ypad[a : a + l_max, c]
+                st["pt_n"] += 1
             if not st["in_burst"]:
                 if max(e2, envt2[a, c]) >= (onset_r * floor) ** 2 and a >= settle:
                     thr = onset_r * floor
@@ -80,7 +92,18 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                     on = core - n_back + change_point(y[core - n_back : core + 1, c], (p[K.P_CUSUM] * floor) ** 2)
                     st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor, noise=False,
                               end=a - (t_win if envt2[a, c] >= (onset_r * floor) ** 2 else e_win) + 2,
-                              y2=float(np.sum(y[on : a + 1, c] ** 2)))
+                              y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0, pt_score=0.0,
+                              pt_until=a + l_max if pot_r2 > 0 else -1, pt_min=max(st["last"] + 1, settle))
+                elif pot_r2 > 0 and a >= settle:
+                    if e2 >= (K.POTENTIAL_GATE * floor) ** 2:
+                        st["gate"] = a + l_max
+                    score = corr[a, c] ** 2 / st["pt_noise"]
+                    if a <= st["gate"] and score.max() >= pot_r2:  # a template matches a potential
+                        j = int(np.argmax(score))
+                        on = max(a - tlen[j, 0] + 1, st["last"] + 1, settle)
+                        st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor, noise=False,
+                                  end=max(on + tlen[j, 1], on + 1), y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0,
+                                  pt_until=-1)
             else:
                 level2 = (onset_r * st["bfloor"]) ** 2
                 for win2, win in ((e2, e_win), (envt2[a, c], t_win)):
@@ -96,6 +119,11 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                 elif a - st["last"] >= hold:
                     records.append(_burst_record(st, c, y))
                     st["in_burst"] = False
+            if st["in_burst"] and a <= st["pt_until"]:  # the best template over the burst's first L_max samples
+                score = corr[a, c] ** 2 / st["pt_noise"]
+                j = int(np.argmax(score))
+                if score[j] >= pot_r2 and score[j] > st["pt_score"]:
+                    st.update(pt_score=score[j], pt_on=max(a - tlen[j, 0] + 1, st["pt_min"]), pt_len=tlen[j, 1])
             ew2 = envw2[a, c]
             if not st["wasm"]:
                 if ew2 >= (floor + p[K.P_W_ON_UV]) ** 2 and a >= settle:
@@ -131,11 +159,16 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len):
                     st["quiet"].append(rms_y)
                     st["quiet"] = st["quiet"][-ring_len:]
                     st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
+                    if pot_r2 > 0 and st["pt_n"] > 0:  # autocorrelation: a moving average of quiet blocks
+                        st["acf"] += (st["acf_blk"] / st["pt_n"] - st["acf"]) / ring_len
+                        st["pt_noise"] = np.maximum(tmpl[1].T @ st["acf"], least)  # each template's noise
                     if st["stale"]:  # an open burst or movement is measured against a higher new floor
                         if st["in_burst"] and st["floor"] > st["bfloor"]:
                             st["bfloor"], st["noise"] = st["floor"], True  # the noise rose: not activity
                         if st["wasm"]:
                             st["w_floor"] = max(st["w_floor"], st["floor"])
+                st["acf_blk"][:] = 0.0
+                st["pt_n"] = 0
         if (a + 1) % epoch == 0:
             e0 = a + 1 - epoch
             flags = []
@@ -163,6 +196,8 @@ def _burst_record(st, c, y):
     off = max(on + 1, st["end"])
     seg = y[on : strong + 1, c]
     kind = K.OUT_NOISE if st["noise"] else K.OUT_BURST
+    if st["pt_len"] > off - on:  # briefer than the potential a template matched at its start
+        on, off = st["pt_on"], st["pt_on"] + st["pt_len"]
     return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
 

@@ -12,6 +12,7 @@ from signals import bursts
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.detector import StreamingDetector, _sections
+from kneeemg.dsp.potentials import hermite_rodriguez, template_outputs
 from kneeemg.dsp.filters import design, initial_state
 
 
@@ -66,9 +67,15 @@ def test_first_nonfinite():
     assert K.first_nonfinite(x) == 31
 
 
-def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False):
+def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, potentials=False):
     fs_hz = 1000.0
     x, _ = bursts(fs_hz, seconds=seconds, hum_uv=15.0 if mains else 0.0)
+    if potentials:
+        # triphasic potentials of 20 ms: at 10 uV too weak for the onset level (the
+        # potential test finds some of them), at 13 uV dated as briefer by the envelope
+        for t0, peak in ((2.5, 13.0), (8.6, 10.0), (9.5, 10.0)):
+            i = round(t0 * fs_hz)
+            x[i : i + 20, 0] += peak * hermite_rodriguez(20, 2)
     cfg = DetectorConfig(mains_hz=mains, onset_window_s=onset_window_s)
     if noise_step:
         # the noise rises 2.5-fold at 7 s; a short stale time and floor window let the floor
@@ -78,27 +85,31 @@ def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False):
     det = StreamingDetector(fs_hz, x.shape[1], config=cfg)
     det.process(x[: det._warmup])  # designs the filters and the parameter vector
     d = det.filter_design
-    floor0 = det._initial_floor(x[: det._warmup])
+    floor0, acf0 = det._initial_floor(x[: det._warmup])
     y, _ = naive.sosfilt(d.sos, x, initial_state(d.sos, x[0]))
     lo, _ = naive.sosfilt(d.sos_low, x, initial_state(d.sos_low, x[0]))
-    return x, y, lo, det, floor0
+    return x, y, lo, det, floor0, acf0
 
 
-@pytest.mark.parametrize("onset_window_s, noise_step", [(0.010, False), (0.006, False), (0.010, True)],
-                         ids=["onset-window-off", "onset-window-6ms", "noise-step"])
+@pytest.mark.parametrize("onset_window_s, noise_step, potentials",
+                         [(0.010, False, False), (0.006, False, False), (0.010, True, False), (0.010, False, True)],
+                         ids=["onset-window-off", "onset-window-6ms", "noise-step", "weak-potentials"])
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
-def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, noise_step):
-    x, y, lo, det, floor0 = _detect_inputs(mains, onset_window_s=onset_window_s, noise_step=noise_step)
+def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, noise_step, potentials):
+    x, y, lo, det, floor0, acf0 = _detect_inputs(mains, onset_window_s=onset_window_s, noise_step=noise_step,
+                                                   potentials=potentials)
     env2 = naive.moving_ms(y, det._env_win)
     envw2 = naive.moving_ms(y, det._wasm_win)
     p = det._params
     ring_len = det._fring.shape[2]
     envt2 = naive.moving_ms(y, det._onset_win)
-    ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len)
+    corr = np.stack([template_outputs(y[:, c], det._tmpl, det._tlen) for c in range(x.shape[1])], axis=1)
+    ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, det._tmpl, det._tlen,
+                                           acf0)
 
     nch = x.shape[1]
-    fs, is_, fring = K.new_state(nch, ring_len, floor0)
+    fs, is_, fring, pts = K.new_state(nch, ring_len, floor0, acf0)
     ring = np.zeros((nch, det._env_win + det._wasm_win + det._onset_win + det._search))
     yt = np.ascontiguousarray(y.T)
     lot = np.ascontiguousarray(lo.T)
@@ -114,12 +125,16 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
         # the channels in two calls, as two threads would run them
         for c0, c1 in ((0, 1), (1, nch)):
             k = K.detect_kernel(x[a:b], np.ascontiguousarray(yt[:, a:b]), np.ascontiguousarray(lot[:, a:b]), a, p,
-                                det._mtab, ring, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
+                                det._mtab, det._tmpl, det._tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
         n_ep += k
         epochs += [(int(ep_i[j, 0]), list(ep_i[j, 1:]), ep_f[j].copy()) for j in range(k)]
         got += [(int(out_i[j, c, 0]), c, int(out_i[j, c, 1]), int(out_i[j, c, 2]), *out_f[j, c])
                 for c in range(nch) for j in range(n_out[c])]
     assert len(got) == len(ref_records) > 3
+    if potentials:  # both uses of the templates are exercised: a span, and a potential found by its shape alone
+        spans = [tuple(int(v) for v in r[:4]) for r in ref_records]
+        assert (K.OUT_BURST, 0, 2500, 2520) in spans
+        assert mains is not None or (K.OUT_BURST, 0, 8600, 8620) in spans
     for g, r in zip(sorted(got), sorted(ref_records)):
         assert g[:4] == r[:4]
         np.testing.assert_allclose(g[4:], r[4:], rtol=1e-9)

@@ -7,9 +7,9 @@ piece or in any split into chunks gives identical results.
 Every kernel has a slow, obviously right counterpart in ``tests/naive.py``.
 
 A chunk goes through two kernels: a filter kernel (band-pass and low band) and
-:func:`_detect` (envelopes, floor, epochs, bursts, leg movements). Both work on a range of
-channels ``c0:c1`` and release the GIL, so the caller can run channel groups, or the two
-stages of consecutive blocks, on several cores at once. The filtered signals are stored
+:func:`_detect` (envelopes, floor, potential templates, epochs, bursts, leg movements).
+Both work on a range of channels ``c0:c1`` and release the GIL, so the caller can run
+channel groups, or the two stages of consecutive blocks, on several cores at once. The filtered signals are stored
 channel-major, shape (n_channels, n_samples), so that threads working on different
 channels do not write to the same cache lines.
 """
@@ -50,7 +50,8 @@ F_EP_XMAX = 21  # epoch: highest raw sample
 F_EP_XMIN = 22  # epoch: lowest raw sample
 F_RS_T = 23  # running sum of y^2 over the onset window
 F_ADMIT = 24  # share of recent floor blocks that were quiet (moving average, 1 at the start)
-N_FSTATE = 25
+F_PT_SCORE = 25  # burst: best template score (output^2 / noise) in its first L_max samples
+N_FSTATE = 26
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_EP_STUCK_HI = 0  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
@@ -70,7 +71,13 @@ I_EP_STUCK_LO = 13  # epoch: the same at the epoch's lowest value
 I_B_END = 14  # burst: offset (exclusive) implied by the last sample of a window above the onset level
 I_STALE = 15  # 1 while the floor is stale: every usable block teaches it
 I_B_NOISE = 16  # burst: its floor was re-learned while it was open (a lasting rise of the noise)
-N_ISTATE = 17
+I_GATE = 17  # the potential test is open up to this absolute sample (the envelope rose near it)
+I_PT_N = 18  # samples of the current floor block whose lag products were summed
+I_B_PT_ON = 19  # burst: start of the template that matched best in its first L_max samples ...
+I_B_PT_LEN = 20  # ... and the length of the potential it models (0: none matched)
+I_B_PT_UNTIL = 21  # burst: last sample at which templates are tried (-1: none)
+I_B_PT_MIN = 22  # burst: earliest sample such a template may start at (after the previous burst)
+N_ISTATE = 23
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -100,7 +107,8 @@ P_SUSTAIN_REL = 23  # ... and at or above this times the burst's RMS so far
 P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
 P_SEARCH = 25  # samples of history a burst onset is searched back in (at least P_ENV_WIN)
 P_CUSUM = 26  # reference level of the onset's change point, times the floor
-N_PARAMS = 27
+P_POTENTIAL = 27  # a template output this many times its noise RMS starts a burst (0: off)
+N_PARAMS = 28
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -120,14 +128,28 @@ STUCK_RUN = 5
 STALE_SHARE = 0.05
 FRESH_SHARE = 0.25
 
+#: The potential test is tried while the detection envelope's RMS has been at least this
+#: times the floor within the longest template (a cheap gate: the test costs a few hundred
+#: multiplications, and in noise the gate is rarely open).
+POTENTIAL_GATE = 2.0
+#: Number of potential templates (the columns of ``tmpl[0]``; fixed, so that their sums stay
+#: in registers).
+N_TEMPLATES = 10
+#: The background's autocorrelation, from which each template's noise follows, is learned
+#: from every this many samples of quiet blocks.
+POTENTIAL_STRIDE = 64
+
 # Output record kinds.
 OUT_BURST = 0
 OUT_LM = 1
 OUT_NOISE = 2  # a "burst" that lasted until the floor was re-learned: the noise itself rose
 
 
-def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Fresh detector state for a stream whose first noise floor is ``floor_uv`` (per channel).
+def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
+              acf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh detector state for a stream whose first noise floor is ``floor_uv`` (per channel)
+    and whose background's first autocorrelation is ``acf`` (n_channels, L_max), in the
+    order of :func:`kneeemg.dsp.potentials.lag_products`.
 
     Returns
     -------
@@ -136,6 +158,9 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray) -> tuple[np.
     fring : ndarray, shape (n_channels, 2, ring_len)
         Quiet-block RMS values in arrival order (``[:, 0]``) and the same values sorted
         (``[:, 1]``, first ``I_FR_N`` entries).
+    pts : ndarray, shape (n_channels, 2, L_max)
+        The quiet background's autocorrelation, µV² (``[:, 0]``), and the sum of the lag
+        products over the current floor block (``[:, 1]``).
     """
     fs = np.zeros((n_channels, N_FSTATE))
     fs[:, F_FLOOR] = floor_uv
@@ -145,7 +170,12 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray) -> tuple[np.
     fs[:, F_ADMIT] = 1.0
     is_ = np.zeros((n_channels, N_ISTATE), dtype=np.int64)
     is_[:, I_W_QSTART] = -1
-    return fs, is_, np.zeros((n_channels, 2, ring_len))
+    is_[:, I_GATE] = -1
+    is_[:, I_B_PT_UNTIL] = -1
+    acf = np.asarray(acf, dtype=np.float64).reshape(n_channels, -1)
+    pts = np.zeros((n_channels, 2, acf.shape[1]))
+    pts[:, 0] = acf
+    return fs, is_, np.zeros((n_channels, 2, ring_len)), pts
 
 
 @intrinsic
@@ -163,6 +193,19 @@ def _stack_for(typingctx, sections):
         return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
 
     return types.CPointer(types.float64)(sections), codegen
+
+
+@intrinsic
+def _stack_floats(typingctx, n):
+    """Stack space for ``n`` float64 values, ``n`` a compile-time constant."""
+    if not isinstance(n, types.IntegerLiteral):
+        return None
+    size = max(1, n.literal_value)
+
+    def codegen(context, builder, signature, args):
+        return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
+
+    return types.CPointer(types.float64)(n), codegen
 
 
 def _cascade_step(sos, w, v):
@@ -311,9 +354,11 @@ def _window_end(a, long_on, long_win, short_on, short_win, end):
 
 def _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win):
     """The onset threshold (µV) and the levels that start a burst (envelope and onset
-    windows) and a WASM movement, as sums of squares over the windows, from the floor."""
+    windows), a WASM movement and open the potential test, as sums of squares over the
+    windows, from the floor."""
     on_thr = onset_r * floor
-    return on_thr, on_thr * on_thr * e_win, on_thr * on_thr * t_win, (floor + w_on) ** 2 * w_win
+    return (on_thr, on_thr * on_thr * e_win, on_thr * on_thr * t_win, (floor + w_on) ** 2 * w_win,
+            (POTENTIAL_GATE * floor) ** 2 * e_win)
 
 
 def _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win):
@@ -342,6 +387,78 @@ def _change_point(hring, a, n_back, level2):
             s_min = s
             on = a - k + 1
     return min(on, a)
+
+
+def _gather(hring, a, win):
+    """The ``len(win)`` filtered samples that end at absolute sample ``a``, from the ring."""
+    h_len = hring.shape[0]
+    l_max = win.shape[0]
+    k = (a - l_max + 1) % h_len  # one modulo, then two contiguous runs of the ring
+    first = min(l_max, h_len - k)
+    for m in range(first):
+        win[m] = hring[k + m]
+    for m in range(first, l_max):
+        win[m] = hring[m - first]
+
+
+def _lag_products(hring, a, v, acc):
+    """Add ``v`` times each of the ``len(acc)`` filtered samples that end at absolute sample
+    ``a`` to ``acc`` (straight from the ring's two contiguous runs)."""
+    h_len = hring.shape[0]
+    l_max = acc.shape[0]
+    k = (a - l_max + 1) % h_len
+    first = min(l_max, h_len - k)
+    for m in range(first):
+        acc[m] += v * hring[k + m]
+    for m in range(first, l_max):
+        acc[m] += v * hring[m - first]
+
+
+def _template_noise(wts, acf, least, out):
+    """Each template's output mean square over a background of autocorrelation ``acf``:
+    ``out[j] = sum_m wts[m, j] * acf[m]`` (at least ``least``), µV²."""
+    for j in range(out.shape[0]):
+        out[j] = 0.0
+    for m in range(acf.shape[0]):
+        for j in range(out.shape[0]):
+            out[j] += wts[m, j] * acf[m]
+    for j in range(out.shape[0]):
+        out[j] = max(out[j], least)
+
+
+def _template_outputs(hring, a, tmpl, win, out):
+    """Each potential template's output at absolute sample ``a``: its correlation with the
+    filtered samples it covers, which end at ``a`` (``out[j]``, µV, for a unit-energy template).
+
+    ``tmpl`` (L_max, n_templates) holds template ``j`` in column ``j``, at its end (zeros
+    before a shorter one); ``win`` is scratch space of ``L_max`` values. The templates are
+    summed side by side, sample by sample, so the sums are independent of one another.
+    """
+    l_max = tmpl.shape[0]
+    _gather(hring, a, win)
+    acc = numba.carray(_stack_floats(N_TEMPLATES), (N_TEMPLATES,))
+    for j in range(N_TEMPLATES):
+        acc[j] = 0.0
+    for m in range(l_max):
+        v = win[m]
+        for j in range(N_TEMPLATES):
+            acc[j] += tmpl[m, j] * v
+    for j in range(N_TEMPLATES):
+        out[j] = acc[j]
+
+
+def _best_template(hring, a, tmpl, win, out, noise2, level2):
+    """The template whose output at ``a`` stands highest above its noise mean square
+    ``noise2[j]``, at least ``level2`` times it, and that ratio; (-1, 0) when none does."""
+    _template_outputs(hring, a, tmpl, win, out)
+    best = -1
+    score = 0.0
+    for j in range(out.shape[0]):
+        r = out[j] * out[j] / noise2[j]
+        if r >= level2 and r > score:
+            best = j
+            score = r
+    return best, score
 
 
 def _quantile_sorted(srt, count, q):
@@ -374,7 +491,8 @@ def _ring_push(ring, srt, count, pos, value):
     return n + 1
 
 
-def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
+def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0,
+            c1):
     """Envelopes, noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
 
     Channels are independent: each one is run from start to end with its state in local
@@ -394,6 +512,12 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
     p : ndarray, shape (N_PARAMS,)
     mtab : ndarray, shape (2, epoch samples)
         cos and sin of the mains phase at each position of an epoch (unused without mains).
+    tmpl : ndarray, shape (2, L_max, n_templates)
+        Potential templates (unit energy), one per column, at the column's end (``[0]``),
+        and the weights that turn the background's autocorrelation into each template's
+        noise (``[1]``; see :func:`kneeemg.dsp.potentials.templates`).
+    tlen : ndarray int64, shape (n_templates, 2)
+        Each template's length and the length of the potential it models, samples.
     ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
         The last filtered samples: the detection envelope's window, the WASM window's, the
         onset window's, then the history a burst onset is searched back in, each at position
@@ -401,6 +525,7 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
+    pts : ndarray, shape (n_channels, 2, L_max), background autocorrelation (see :func:`new_state`), updated
     out_i : ndarray int64, shape (cap, n_channels, 3), written: kind, onset, offset (exclusive)
     out_f : ndarray float64, shape (cap, n_channels, 3), written: peak µV, rms µV, floor µV
     n_out : ndarray int64, shape (n_channels,), written: records per channel
@@ -423,12 +548,13 @@ def _detect(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, n_
             ep_i[n_ep, 0] = (end - 1) // epoch
         n_ep += 1
     for c in range(c0, c1):
-        n_out[c] = _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, ring[c], fs[c], is_[c],
-                                   fring[c], out_i[:, c], out_f[:, c], ep_i[:, c + 1], ep_f[:, c])
+        n_out[c] = _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, ring[c], fs[c], is_[c],
+                                   fring[c], pts[c], out_i[:, c], out_f[:, c], ep_i[:, c + 1], ep_f[:, c])
     return n_ep
 
 
-def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, out_f, ep_flags, ep_floor):
+def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, ep_flags,
+                    ep_floor):
     """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written.
 
     Levels are compared as sums of squares over the envelope windows against squared
@@ -463,6 +589,20 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     qring = fring[0]
     srt = fring[1]
     ring_len = qring.shape[0]
+    # potential test: a template output above pot_r2 times its noise mean square
+    pot_r2 = p[P_POTENTIAL] ** 2
+    n_t = tmpl.shape[2]
+    l_max = tmpl.shape[1]
+    potential = pot_r2 > 0.0 and n_t == N_TEMPLATES
+    t_shapes = tmpl[0]
+    t_wts = tmpl[1]
+    acf = pts[0]
+    acf_blk = pts[1]
+    acf_decay = 1.0 / ring_len  # an average over about floor_window_s of quiet blocks
+    win = np.empty(l_max)
+    c_out = np.empty(n_t)
+    pt_noise = np.empty(n_t)  # each template's output mean square over the quiet background ...
+    noise_ok = False  # ... computed from acf when a template is next tried
     hist = e_win - 1
     ring_e = ring[:e_win]
     ring_w = ring[e_win : e_win + w_win]
@@ -512,11 +652,18 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     fr_pos = is_[I_FR_POS]
     ep_n = is_[I_EP_N]
     prev_flags = is_[I_PREV_FLAGS]
+    gate = is_[I_GATE]
+    pt_n = is_[I_PT_N]
+    pt_on = is_[I_B_PT_ON]
+    pt_len = is_[I_B_PT_LEN]
+    pt_until = is_[I_B_PT_UNTIL]
+    pt_min = is_[I_B_PT_MIN]
+    pt_score = fs[F_PT_SCORE]
     n_out = 0
     k_ep = 0
     # Levels as sums of squares over each window (threshold^2 x window length), compared
     # with the windows' running sums; recomputed whenever the floor they derive from changes.
-    on_thr, on_s, on_t_s, w_on_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
+    on_thr, on_s, on_t_s, w_on_s, gate_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
     b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
     w_off_s = (w_floor + w_off) ** 2 * w_win
     # positions inside the epoch, floor block and envelope windows (counters, no modulo)
@@ -539,6 +686,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
             rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
         hring[ph] = yv
         ph = ph + 1 if ph + 1 < h_len else 0
+        if potential and a % POTENTIAL_STRIDE == 0:
+            # lag products y[a] * y[a - k] of the background, in window order (k = L_max - 1 - m)
+            _lag_products(hring, a, yv, acf_blk)
+            pt_n += 1
         # ---- artefact accumulators ----
         xv = x[i]
         if xv > x_max:
@@ -581,9 +732,34 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                         break
                 n_back = max(0, min(h_len - 1 - (a - on_core), on_core - last - 1, on_core - settle))
                 on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
+                b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
+                # Templates are tried over its first L_max samples: the best match gives the
+                # span of a burst that turns out briefer than the potential it models (the
+                # envelope dates such a burst poorly).
+                pt_len = 0
+                pt_score = 0.0
+                pt_until = a + l_max if potential else -1
+                pt_min = max(last + 1, settle)
+            elif potential and a >= settle:
+                # Below the onset level, a brief potential is found by its shape: the output
+                # of a template far above that template's noise (a matched filter). It starts
+                # where the best template starts and lasts as long as the potential it models.
+                if rs_e >= gate_s:
+                    gate = a + l_max
+                if a <= gate:
+                    if not noise_ok:
+                        _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
+                        noise_ok = True
+                    best, _ = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
+                    if best >= 0:
+                        inb = 1
+                        on = max(a - tlen[best, 0] + 1, last + 1, settle)
+                        b_end = max(on + tlen[best, 1], on + 1)
+                        pt_len = 0
+                        pt_until = -1
+            if inb == 1:
                 last = a
                 strong = a
-                b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
                 b_floor = floor
                 b_noise = 0
                 b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
@@ -621,14 +797,27 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 off = b_end
                 if off <= on:
                     off = on + 1
+                r_on = on
+                if pt_len > off - on:
+                    r_on = pt_on
+                    off = pt_on + pt_len
                 out_i[n_out, 0] = OUT_NOISE if b_noise == 1 else OUT_BURST
-                out_i[n_out, 1] = on
+                out_i[n_out, 1] = r_on
                 out_i[n_out, 2] = off
                 out_f[n_out, 0] = b_peak_at
                 out_f[n_out, 1] = math.sqrt(b_y2_at / (strong - on + 1))
                 out_f[n_out, 2] = b_floor
                 n_out += 1
                 inb = 0
+        if inb == 1 and a <= pt_until:
+            if not noise_ok:
+                _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
+                noise_ok = True
+            best, sc = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
+            if best >= 0 and sc > pt_score:
+                pt_score = sc
+                pt_on = max(a - tlen[best, 0] + 1, pt_min)
+                pt_len = tlen[best, 1]
         # ---- WASM leg movement ----
         if w_in == 0:
             if rs_w >= w_on_s and a >= settle:
@@ -686,7 +875,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                 fr_n = _ring_push(qring, srt, fr_n, fr_pos, rms_y)
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
-                on_thr, on_s, on_t_s, w_on_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
+                on_thr, on_s, on_t_s, w_on_s, gate_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
+                if potential and pt_n > 0:
+                    for m in range(l_max):
+                        acf[m] += acf_decay * (acf_blk[m] / pt_n - acf[m])
+                    noise_ok = False
                 if stale == 1:
                     # A burst or movement open since before the noise rose is measured
                     # against the new floor once it is higher, so it can end; such a burst
@@ -701,6 +894,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
                         w_off_s = (w_floor + w_off) ** 2 * w_win
             blk_y2 = 0.0
             blk_lo2 = 0.0
+            for m in range(l_max):
+                acf_blk[m] = 0.0
+            pt_n = 0
         # ---- epoch end ----
         ep_pos += 1
         if ep_pos == epoch:
@@ -768,6 +964,13 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, ring, fs, is_, fring, out_i, o
     is_[I_PREV_FLAGS] = prev_flags
     is_[I_STALE] = stale
     is_[I_B_NOISE] = b_noise
+    is_[I_GATE] = gate
+    is_[I_PT_N] = pt_n
+    is_[I_B_PT_ON] = pt_on
+    is_[I_B_PT_LEN] = pt_len
+    is_[I_B_PT_UNTIL] = pt_until
+    is_[I_B_PT_MIN] = pt_min
+    fs[F_PT_SCORE] = pt_score
     return n_out
 
 
@@ -829,6 +1032,11 @@ _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
 _change_point = numba.njit(**_jit)(_change_point)
+_gather = numba.njit(**_jit)(_gather)
+_lag_products = numba.njit(inline="always", **_jit)(_lag_products)
+_template_noise = numba.njit(**_jit)(_template_noise)
+_template_outputs = numba.njit(**_jit)(_template_outputs)
+_best_template = numba.njit(**_jit)(_best_template)
 _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..events import Event, sort_events
 from . import _kernels as K
 from .filters import FilterDesign, band_edges, design, find_mains, initial_state
+from .potentials import lag_products, templates
 from .result import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -241,10 +242,13 @@ class StreamingDetector:
         self._sos_low = _sections(d.sos_low)
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
+        self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
+        self._search = max(self._search, self._tmpl.shape[1])  # the history also feeds the templates
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
-        self._fs, self._is, self._fring = K.new_state(nch, ring_len, self._initial_floor(head))
+        floor, acf = self._initial_floor(head)
+        self._fs, self._is, self._fring, self._pts = K.new_state(nch, ring_len, floor, acf)
         self._params = self._param_vector()
         w = self._params[K.P_MAINS_W]
         k = np.arange(self._epoch)
@@ -281,26 +285,34 @@ class StreamingDetector:
         p[K.P_ONSET_WIN] = self._onset_win
         p[K.P_SEARCH] = self._search
         p[K.P_CUSUM] = cfg.onset_cusum_ratio
+        p[K.P_POTENTIAL] = cfg.potential_ratio
         p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
         p[K.P_ADMIT] = cfg.floor_admit_ratio
         p[K.P_STALE] = round(cfg.floor_stale_s * self.fs_hz)
         return p
 
-    def _initial_floor(self, x: np.ndarray) -> np.ndarray:
-        """First floor: median RMS of the warm-up's non-flat filtered blocks, per channel."""
+    def _initial_floor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First floor: median RMS of the warm-up's non-flat filtered blocks, per channel;
+        and the first autocorrelation of the background (shape (n_channels, L_max)): the
+        median over those blocks, lag by lag."""
         y = np.empty((self.n_channels, len(x)))
         K.filter_kernel(self._sos, self._sos_low, x, self._z.copy(), self._z_low.copy(), y, np.empty_like(y), 0,
                         self.n_channels)
         y = y.T
         nb = len(y) // self._block
         floor = np.full(self.n_channels, self.config.floor_min_uv)
+        l_max = self._tmpl.shape[1]
+        acf = np.zeros((self.n_channels, l_max))
+        acf[:, -1] = floor**2  # white noise at the floor until the warm-up says otherwise
         if nb:
             rms = np.sqrt((y[: nb * self._block] ** 2).reshape(nb, self._block, -1).mean(axis=1))
             for c in range(self.n_channels):
-                ok = rms[:, c][rms[:, c] >= self.config.flat_rms_uv]
-                if len(ok):
-                    floor[c] = max(float(np.median(ok)), self.config.floor_min_uv)
-        return floor
+                ok = rms[:, c] >= self.config.flat_rms_uv
+                if ok.any():
+                    floor[c] = max(float(np.median(rms[ok, c])), self.config.floor_min_uv)
+                    lags = lag_products(y[: nb * self._block, c], l_max).reshape(nb, self._block, l_max)
+                    acf[c] = np.median(lags[ok].mean(axis=1), axis=0)
+        return floor, acf
 
     def _run(self, x: np.ndarray) -> list[Event]:
         before = len(self._events)
@@ -391,8 +403,8 @@ class StreamingDetector:
 
     def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                 outs: tuple[np.ndarray, ...]) -> int:
-        return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._ring, self._fs, self._is,
-                               self._fring, *outs, c0, c1)
+        return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._ring,
+                               self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _filter_detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                        outs: tuple[np.ndarray, ...]) -> int:

@@ -1,0 +1,94 @@
+"""Potential templates: the shapes of brief motor-unit potentials, as the filters see them.
+
+A fasciculation potential is a single motor unit firing: a biphasic or triphasic wave of
+about 5-20 ms. Such waves are well described by the first Hermite-Rodriguez functions, the
+first and second derivatives of a Gaussian (Lo Conte et al., IEEE Trans Biomed Eng 1994).
+The detector correlates the band-passed signal with a small bank of them (a matched
+filter), each passed through the same band-pass and notches as the signal, so that it
+finds potentials too brief or too weak to lift the 10 ms envelope above its onset level.
+
+A template's output is compared with the RMS it has over the quiet background. That
+follows from the background's autocorrelation ``R``: the output's mean square is
+``sum over i, k of h[i] h[k] R(i - k)``, so the detector learns ``R`` (a few dozen lags)
+instead of running every template over the whole night.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal as sps
+
+#: Durations of the modelled potentials, s (a factor of about 1.4 apart).
+WIDTHS_S = (0.005, 0.007, 0.010, 0.014, 0.020)
+#: A filtered template keeps the samples that hold this share of its energy (from its start).
+ENERGY_KEPT = 0.995
+
+
+def hermite_rodriguez(n_samples: int, order: int) -> np.ndarray:
+    """The first (``order=1``, biphasic) or second (``order=2``, triphasic) derivative of a
+    Gaussian over ``n_samples`` samples spanning ±3 standard deviations, peak 1."""
+    t = np.linspace(-3.0, 3.0, n_samples)
+    g = np.exp(-0.5 * t * t)
+    w = -t * g if order == 1 else (1.0 - t * t) * g
+    return w / np.max(np.abs(w))
+
+
+def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """The template bank for a recording filtered by ``sos`` at ``fs_hz``.
+
+    Returns
+    -------
+    tmpl : ndarray, shape (2, L_max, n_templates)
+        ``tmpl[0]``: unit-energy templates, one per column, each at the end of its column
+        (zeros before it), so that row ``m`` holds every template's weight for the sample
+        ``L_max - 1 - m`` samples back. ``tmpl[1]``: row ``m`` holds each template's
+        autocorrelation at lag ``k = L_max - 1 - m`` (doubled for ``k > 0``), so that a
+        template's output mean square over a background is ``tmpl[1].T @ acf`` with the
+        background's autocorrelation in the same order (the mean of :func:`lag_products`).
+    tlen : ndarray int64, shape (n_templates, 2)
+        Each template's length and the length of the potential it models, samples.
+    """
+    rows, lens = [], []
+    for width_s in WIDTHS_S:
+        n = max(3, round(width_s * fs_hz))
+        tail = round(0.05 * fs_hz)  # room for the filters' ringing
+        for order in (1, 2):
+            h = sps.sosfilt(sos, np.concatenate([hermite_rodriguez(n, order), np.zeros(tail)]))
+            energy = np.cumsum(h * h)
+            keep = int(np.searchsorted(energy, ENERGY_KEPT * energy[-1])) + 1
+            h = h[:keep] / np.sqrt(energy[keep - 1])
+            rows.append(h)
+            lens.append((keep, n))
+    l_max = max(len(h) for h in rows)
+    tmpl = np.zeros((2, l_max, len(rows)))
+    for j, h in enumerate(rows):
+        tmpl[0, l_max - len(h) :, j] = h
+        lags = np.correlate(h, h, mode="full")[len(h) - 1 :]  # lag 0, 1, ...
+        lags[1:] *= 2.0
+        tmpl[1, l_max - len(h) :, j] = lags[::-1]
+    return tmpl, np.array(lens, dtype=np.int64)
+
+
+def lag_products(y_uv: np.ndarray, l_max: int) -> np.ndarray:
+    """``y[a] * y[a - k]`` for each sample ``a`` of ``y_uv`` (n_samples,) and lags ``k`` from
+    ``L_max - 1`` down to 0 (zeros before the start): shape (n_samples, L_max), µV², in the
+    order of the rows of ``templates()[0][1]``. Their mean is the autocorrelation."""
+    y = np.asarray(y_uv, dtype=float)
+    padded = np.concatenate([np.zeros(l_max - 1), y])
+    return np.stack([y * padded[l_max - 1 - k : l_max - 1 - k + len(y)] for k in range(l_max - 1, -1, -1)], axis=1)
+
+
+def template_outputs(y_uv: np.ndarray, tmpl: np.ndarray, tlen: np.ndarray) -> np.ndarray:
+    """Each template's output at each sample of ``y_uv`` (n_samples,), zeros before it.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_templates), µV
+    """
+    y = np.asarray(y_uv, dtype=float)
+    shapes = tmpl[0]
+    out = np.empty((len(y), shapes.shape[1]))
+    for j, (length, _) in enumerate(tlen):
+        h = shapes[len(shapes) - length :, j]
+        out[:, j] = np.convolve(y, h[::-1])[: len(y)] if len(y) else 0.0
+    return out

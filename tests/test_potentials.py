@@ -1,0 +1,57 @@
+"""Potential templates: shapes, alignment and outputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import signal as sps
+
+from kneeemg.config import DetectorConfig
+from kneeemg.dsp import _kernels as K
+from kneeemg.dsp.filters import design
+from kneeemg.dsp.potentials import hermite_rodriguez, lag_products, template_outputs, templates
+
+
+@pytest.mark.parametrize("order, phases", [(1, 2), (2, 3)])
+def test_hermite_rodriguez_has_peak_one_and_its_phases(order, phases):
+    w = hermite_rodriguez(15, order)
+    assert np.max(np.abs(w)) == pytest.approx(1.0)
+    signs = np.sign(w[np.abs(w) > 0.05])
+    assert 1 + np.count_nonzero(np.diff(signs)) == phases
+
+
+@pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, 60.0)])
+def test_templates_are_unit_energy_columns_at_the_end(fs_hz, mains_hz):
+    tmpl, tlen = templates(design(fs_hz, DetectorConfig(), mains_hz).sos, fs_hz)
+    shapes = tmpl[0]
+    assert shapes.shape[1] == len(tlen) == K.N_TEMPLATES
+    np.testing.assert_allclose(np.sum(shapes**2, axis=0), 1.0)
+    np.testing.assert_allclose(tmpl[1, -1], 1.0)  # the lag-0 weight is the energy
+    for j, (length, n_potential) in enumerate(tlen):
+        assert length >= n_potential >= 3
+        assert np.all(shapes[: len(shapes) - length, j] == 0.0) and shapes[len(shapes) - length, j] != 0.0
+
+
+def test_template_outputs_are_the_correlation_ending_at_each_sample():
+    tmpl, tlen = templates(design(1000.0, DetectorConfig(), None).sos, 1000.0)
+    y = np.random.default_rng(2).normal(0.0, 3.0, 300)
+    out = template_outputs(y, tmpl, tlen)
+    l_max = tmpl.shape[1]
+    padded = np.concatenate([np.zeros(l_max), y])
+    for a in (0, 5, 57, 299):
+        window = padded[a + 1 : a + 1 + l_max]  # the L_max samples ending at y[a]
+        np.testing.assert_allclose(out[a], window @ tmpl[0], rtol=1e-12, atol=1e-12)
+
+
+def test_template_noise_follows_from_the_background_autocorrelation():
+    # coloured noise: each template's output mean square equals its weights times the
+    # background's autocorrelation (the law the detector uses instead of running the templates)
+    fs_hz = 1000.0
+    d = design(fs_hz, DetectorConfig(), None)
+    tmpl, tlen = templates(d.sos, fs_hz)
+    rng = np.random.default_rng(4)
+    y = sps.sosfilt(d.sos, sps.sosfilt(sps.butter(2, 60.0, fs=fs_hz, output="sos"), rng.normal(0.0, 5.0, 400_000)))
+    predicted = tmpl[1].T @ lag_products(y, tmpl.shape[1]).mean(axis=0)
+    measured = np.mean(template_outputs(y, tmpl, tlen)[1000:] ** 2, axis=0)
+    np.testing.assert_allclose(predicted, measured, rtol=0.01)
+    assert predicted.max() / predicted.min() > 2.0  # the templates see this background very differently
