@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import check_rate
+from .dsp.potentials import hermite_rodriguez
 from .errors import InputError
 from .events import Event, ExcludedInterval
 from .io.base import Recording, RecordingInfo
@@ -196,20 +197,14 @@ def _waveform(kind: str, n: int, seed: int, level: float, shape: int, fs: float)
 
 def _fasciculation(n: int, shape: int, peak_uv: float, rng: np.random.Generator) -> np.ndarray:
     """A biphasic (first Gaussian derivative) or triphasic (second) potential of n samples."""
-    u = np.linspace(-3.0, 3.0, n)
-    w = -u * np.exp(-u * u / 2) if shape == 1 else (1 - u * u) * np.exp(-u * u / 2)
-    w = w / np.max(np.abs(w)) * peak_uv
-    return w * (1 if rng.random() < 0.5 else -1)
+    return hermite_rodriguez(n, shape) * peak_uv * (1 if rng.random() < 0.5 else -1)
 
 
 def _muap(fs: float, rng: np.random.Generator) -> np.ndarray:
     """A motor-unit action potential: a Hermite-Rodriguez shape, 3-8 ms wide, unit peak."""
     width_s = rng.uniform(0.003, 0.008)
     n = max(5, int(round(width_s * 2 * fs)))
-    u = np.linspace(-3.0, 3.0, n)
-    order = rng.integers(1, 3)
-    w = -u * np.exp(-u * u / 2) if order == 1 else (1 - u * u) * np.exp(-u * u / 2)
-    return w / np.max(np.abs(w)) * (1 if rng.random() < 0.5 else -1)
+    return hermite_rodriguez(n, int(rng.integers(1, 3))) * (1 if rng.random() < 0.5 else -1)
 
 
 def _motor_units(n: int, fs: float, rms_uv: float, rng: np.random.Generator, brief: bool) -> np.ndarray:

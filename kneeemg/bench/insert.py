@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from ..config import DetectorConfig
+from ..dsp.potentials import hermite_rodriguez
 from ..errors import InputError
 from ..events import Event
 from .realdata import band
@@ -65,10 +66,7 @@ def fasciculation(n_samples: int, phases: int = 2) -> np.ndarray:
     """
     if n_samples < 3 or phases not in (2, 3):
         raise InputError("a fasciculation needs at least 3 samples and 2 or 3 phases")
-    t = np.linspace(-3.0, 3.0, n_samples)
-    g = np.exp(-0.5 * t * t)
-    w = -t * g if phases == 2 else (1.0 - t * t) * g
-    return w / np.max(np.abs(w))
+    return hermite_rodriguez(n_samples, phases - 1)
 
 
 def taper(x: np.ndarray, n_ramp: int) -> np.ndarray:
