@@ -196,7 +196,7 @@ def _burst_record(st, c, y):
     off = max(on + 1, st["end"])
     seg = y[on : strong + 1, c]
     kind = K.OUT_NOISE if st["noise"] else K.OUT_BURST
-    if st["pt_len"] > off - on:  # briefer than the potential a template matched at its start
+    if st["pt_len"] > off - on:  # briefer than the potential of the best template in its first samples
         on, off = st["pt_on"], st["pt_on"] + st["pt_len"]
     return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
