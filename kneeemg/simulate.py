@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .config import check_rate
-from .dsp.potentials import hermite_rodriguez
 from .errors import InputError
 from .events import Event, ExcludedInterval
 from .io.base import Recording, RecordingInfo
+from .shapes import hermite_rodriguez
 
 #: Samples are generated in blocks of this many seconds, each from its own seed.
 BLOCK_S = 10.0

@@ -24,6 +24,23 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
     return y, zf
 
 
+def template_outputs(y_uv: np.ndarray, tmpl: np.ndarray, tlen: np.ndarray) -> np.ndarray:
+    """Each potential template's output at each sample of ``y_uv`` (n_samples,), zeros
+    before it: its correlation with the samples it covers, which end there.
+
+    Returns
+    -------
+    ndarray, shape (n_samples, n_templates), µV
+    """
+    y = np.asarray(y_uv, dtype=float)
+    shapes = tmpl[0]
+    out = np.empty((len(y), shapes.shape[1]))
+    for j, (length, _) in enumerate(tlen):
+        h = shapes[len(shapes) - length :, j]
+        out[:, j] = np.convolve(y, h[::-1])[: len(y)] if len(y) else 0.0
+    return out
+
+
 def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
     """Mean square of the last ``window`` samples (zeros before the start), per channel."""
     n = len(y)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from signals import biphasic, bursts
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import StreamingDetector, detect
-from kneeemg.dsp.potentials import hermite_rodriguez
+from kneeemg.shapes import hermite_rodriguez
 from kneeemg.dsp.wasm import periodic_series
 from kneeemg.errors import ConfigError, InputError
 from kneeemg.events import Event

@@ -12,7 +12,7 @@ from signals import bursts
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.detector import StreamingDetector, _sections
-from kneeemg.dsp.potentials import hermite_rodriguez, template_outputs
+from kneeemg.shapes import hermite_rodriguez
 from kneeemg.dsp.filters import design, initial_state
 
 
@@ -104,7 +104,7 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
     p = det._params
     ring_len = det._fring.shape[2]
     envt2 = naive.moving_ms(y, det._onset_win)
-    corr = np.stack([template_outputs(y[:, c], det._tmpl, det._tlen) for c in range(x.shape[1])], axis=1)
+    corr = np.stack([naive.template_outputs(y[:, c], det._tmpl, det._tlen) for c in range(x.shape[1])], axis=1)
     ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, det._tmpl, det._tlen,
                                            acf0)
 

@@ -29,9 +29,9 @@ from typing import Sequence
 import numpy as np
 
 from ..config import DetectorConfig
-from ..dsp.potentials import hermite_rodriguez
 from ..errors import InputError
 from ..events import Event
+from ..shapes import hermite_rodriguez
 from .realdata import band
 
 #: Background around an event used as the SNR reference, s each side.

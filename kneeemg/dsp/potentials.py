@@ -18,19 +18,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal as sps
 
+from ..shapes import hermite_rodriguez
+
 #: Durations of the modelled potentials, s (a factor of about 1.4 apart).
 WIDTHS_S = (0.005, 0.007, 0.010, 0.014, 0.020)
 #: A filtered template keeps the samples that hold this share of its energy (from its start).
 ENERGY_KEPT = 0.995
-
-
-def hermite_rodriguez(n_samples: int, order: int) -> np.ndarray:
-    """The first (``order=1``, biphasic) or second (``order=2``, triphasic) derivative of a
-    Gaussian over ``n_samples`` samples spanning ±3 standard deviations, peak 1."""
-    t = np.linspace(-3.0, 3.0, n_samples)
-    g = np.exp(-0.5 * t * t)
-    w = -t * g if order == 1 else (1.0 - t * t) * g
-    return w / np.max(np.abs(w))
 
 
 def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
@@ -77,18 +70,3 @@ def lag_products(y_uv: np.ndarray, l_max: int) -> np.ndarray:
     padded = np.concatenate([np.zeros(l_max - 1), y])
     return np.stack([y * padded[l_max - 1 - k : l_max - 1 - k + len(y)] for k in range(l_max - 1, -1, -1)], axis=1)
 
-
-def template_outputs(y_uv: np.ndarray, tmpl: np.ndarray, tlen: np.ndarray) -> np.ndarray:
-    """Each template's output at each sample of ``y_uv`` (n_samples,), zeros before it.
-
-    Returns
-    -------
-    ndarray, shape (n_samples, n_templates), µV
-    """
-    y = np.asarray(y_uv, dtype=float)
-    shapes = tmpl[0]
-    out = np.empty((len(y), shapes.shape[1]))
-    for j, (length, _) in enumerate(tlen):
-        h = shapes[len(shapes) - length :, j]
-        out[:, j] = np.convolve(y, h[::-1])[: len(y)] if len(y) else 0.0
-    return out
