@@ -16,13 +16,13 @@ from kneeemg.shapes import hermite_rodriguez
 from kneeemg.dsp.filters import design, initial_state
 
 
-@pytest.mark.parametrize("kernel", [K.filter_kernel, K.filter_across_kernel], ids=["per-channel", "across"])
+@pytest.mark.parametrize("kernel", [K.filter_kernel, K.filter_lanes_kernel], ids=["per-channel", "lanes"])
 @pytest.mark.parametrize("fs_hz", [500.0, 1000.0, 2000.0, 4000.0])
 @pytest.mark.parametrize("mains", [None, 50.0, 60.0])
 def test_filters_match_scipy(fs_hz, mains, kernel):
     rng = np.random.default_rng(3)
     d = design(fs_hz, DetectorConfig(), mains)
-    nch = 5
+    nch = 9
     x = rng.normal(0, 10, (3000, nch)) + rng.normal(0, 500, nch)
     zi = rng.normal(0, 1, (nch, d.sos.shape[0], 2))
     zi_low = rng.normal(0, 1, (nch, d.sos_low.shape[0], 2))
@@ -32,23 +32,24 @@ def test_filters_match_scipy(fs_hz, mains, kernel):
     zl = np.ascontiguousarray(zi_low.transpose(1, 2, 0))
     y = np.full((nch, len(x)), np.nan)
     lo = np.full((nch, len(x)), np.nan)
-    # channels 1:4 only, in two calls: the others stay untouched
-    kernel(_sections(d.sos), _sections(d.sos_low), x[:1700], z, zl, y[:, :1700], lo[:, :1700], 1, 4)
-    kernel(_sections(d.sos), _sections(d.sos_low), x[1700:], z, zl, y[:, 1700:], lo[:, 1700:], 1, 4)
-    np.testing.assert_allclose(y[1:4].T, y_ref[:, 1:4], rtol=1e-10, atol=1e-9)
-    np.testing.assert_allclose(lo[1:4].T, lo_ref[:, 1:4], rtol=1e-10, atol=1e-9)
-    np.testing.assert_allclose(z[:, :, 1:4].transpose(2, 0, 1), zf_ref[1:4], rtol=1e-10, atol=1e-9)
-    np.testing.assert_allclose(zl[:, :, 1:4].transpose(2, 0, 1), zl_ref[1:4], rtol=1e-10, atol=1e-9)
-    assert np.isnan(y[[0, 4]]).all() and np.isnan(lo[[0, 4]]).all()
-    np.testing.assert_array_equal(z[:, :, [0, 4]], zi.transpose(1, 2, 0)[:, :, [0, 4]])
+    # channels 1:8 only (four side by side, two, one alone), in two calls: the others stay untouched
+    kernel(_sections(d.sos), _sections(d.sos_low), x[:1700], z, zl, y[:, :1700], lo[:, :1700], 1, 8)
+    kernel(_sections(d.sos), _sections(d.sos_low), x[1700:], z, zl, y[:, 1700:], lo[:, 1700:], 1, 8)
+    np.testing.assert_allclose(y[1:8].T, y_ref[:, 1:8], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(lo[1:8].T, lo_ref[:, 1:8], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(z[:, :, 1:8].transpose(2, 0, 1), zf_ref[1:8], rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(zl[:, :, 1:8].transpose(2, 0, 1), zl_ref[1:8], rtol=1e-10, atol=1e-9)
+    assert np.isnan(y[[0, 8]]).all() and np.isnan(lo[[0, 8]]).all()
+    np.testing.assert_array_equal(z[:, :, [0, 8]], zi.transpose(1, 2, 0)[:, :, [0, 8]])
 
 
 def test_both_filter_kernels_give_identical_results():
+    # a channel in a vector's lane gets what it gets when filtered alone
     rng = np.random.default_rng(4)
     d = design(1000.0, DetectorConfig(), 50.0)
     x = rng.normal(0, 10, (2000, 20))
     outs = []
-    for kernel in (K.filter_kernel, K.filter_across_kernel):
+    for kernel in (K.filter_kernel, K.filter_lanes_kernel):
         z = np.zeros((d.sos.shape[0], 2, 20))
         zl = np.zeros((d.sos_low.shape[0], 2, 20))
         y = np.empty((20, 2000))
@@ -57,6 +58,28 @@ def test_both_filter_kernels_give_identical_results():
         outs.append((y, lo, z, zl))
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("win", [1, 10, 100, 700, 2048])
+def test_moving_window_sum_stays_exact(win):
+    # a loud stretch, then quiet: the running sum must not keep the loud stretch's rounding,
+    # and equals the plain sum, oldest first, each time it is recomputed
+    rng = np.random.default_rng(win)
+    y = np.concatenate([rng.normal(0, 3, 3000), rng.normal(0, 3000, 1500), rng.normal(0, 1, 6000)])
+    ring = np.zeros(win)
+    laps = K._laps(win)
+    pos = lap = 0
+    rsum = 0.0
+    for i, v in enumerate(y):
+        rsum, pos, lap = K._window_push(ring, pos, lap, laps, rsum, v, v * v)
+        exact = np.sum(y[max(0, i - win + 1) : i + 1] ** 2)
+        assert rsum == pytest.approx(exact, rel=1e-9, abs=1e-9 * 3000**2 * win)
+        if pos == 0 and lap == 0:
+            plain = 0.0
+            for u in y[i - win + 1 : i + 1]:
+                plain += u * u
+            assert rsum == plain
+    assert rsum == pytest.approx(np.sum(y[-win:] ** 2), rel=1e-9)
 
 
 def test_first_nonfinite():

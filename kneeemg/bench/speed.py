@@ -201,18 +201,20 @@ def _filter_stage(x: np.ndarray, d: Any) -> tuple[np.ndarray, np.ndarray]:
 
     Returns the band-passed and low-band signals of the last block, shape (n_channels, n).
     """
-    from ..dsp.detector import MAX_BLOCK, _sections, filter_kernel_for
+    from ..dsp import _kernels as K
+    from ..dsp.detector import _sections, block_rows
 
     n_ch = x.shape[1]
     sos, sos_low = _sections(d.sos), _sections(d.sos_low)
-    kernel = filter_kernel_for(n_ch)
+    kernel = K.filter_lanes_kernel
     z = np.zeros((len(sos), 2, n_ch))
     z_low = np.zeros((len(sos_low), 2, n_ch))
-    y = np.empty((n_ch, MAX_BLOCK))
-    lo = np.empty((n_ch, MAX_BLOCK))
+    rows = block_rows(n_ch)
+    y = np.empty((n_ch, rows))
+    lo = np.empty((n_ch, rows))
     n = 0
-    for a in range(0, len(x), MAX_BLOCK):
-        blk = x[a : a + MAX_BLOCK]
+    for a in range(0, len(x), rows):
+        blk = x[a : a + rows]
         n = len(blk)
         kernel(sos, sos_low, blk, z, z_low, y[:, :n], lo[:, :n], 0, n_ch)
     return y[:, :n], lo[:, :n]

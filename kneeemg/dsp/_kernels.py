@@ -23,6 +23,7 @@ import numpy as np
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
+from llvmlite import ir
 
 # --- indices into the per-channel float state ``fs`` ---------------------------------------
 F_FLOOR = 0  # current noise floor, µV
@@ -108,7 +109,8 @@ P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
 P_SEARCH = 25  # samples of history a burst onset is searched back in (at least P_ENV_WIN)
 P_CUSUM = 26  # reference level of the onset's change point, times the floor
 P_POTENTIAL = 27  # a template output this many times its noise RMS starts a burst (0: off)
-N_PARAMS = 28
+P_HIST = 28  # length of the history ring, samples (at least P_SEARCH and every envelope window)
+N_PARAMS = 29
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -138,6 +140,11 @@ N_TEMPLATES = 10
 #: The background's autocorrelation, from which each template's noise follows, is learned
 #: from every this many samples of quiet blocks.
 POTENTIAL_STRIDE = 64
+
+#: A moving window's running sum is recomputed from its samples about every this many
+#: samples (a serial sum as long as the window: recomputing at every turn of the ring
+#: would double the cost of the window).
+WINDOW_RESUM = 1024
 
 # Output record kinds.
 OUT_BURST = 0
@@ -178,21 +185,42 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
     return fs, is_, np.zeros((n_channels, 2, ring_len)), pts
 
 
-@intrinsic
-def _stack_for(typingctx, sections):
-    """Stack space for two float64 state values per section of the tuple ``sections``.
+def _stack_state(per_section):
+    """An intrinsic giving stack space for ``per_section`` float64 state values per section
+    of a tuple of sections.
 
     Stack memory (not a heap array) lets LLVM keep the filter state in registers once the
     loop over the sections, whose count is fixed by the tuple type, is unrolled.
     """
-    if not isinstance(sections, types.UniTuple):
+
+    def typer(typingctx, sections):
+        if not isinstance(sections, types.UniTuple):
+            return None
+        size = max(1, per_section * sections.count)
+
+        def codegen(context, builder, signature, args):
+            return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
+
+        return types.CPointer(types.float64)(sections), codegen
+
+    return intrinsic(typer)
+
+
+#: Two state values per section (one channel).
+_stack_for = _stack_state(2)
+
+
+@intrinsic
+def _stack_lanes(typingctx, sections, lanes):
+    """Stack space for the state of ``lanes`` channels (a literal) through ``sections``."""
+    if not isinstance(sections, types.UniTuple) or not isinstance(lanes, types.IntegerLiteral):
         return None
-    size = max(1, 2 * sections.count)
+    size = max(1, 2 * lanes.literal_value * sections.count)
 
     def codegen(context, builder, signature, args):
         return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
 
-    return types.CPointer(types.float64)(sections), codegen
+    return types.CPointer(types.float64)(sections, lanes), codegen
 
 
 @intrinsic
@@ -237,7 +265,7 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
     """Band-pass and low band of each channel; the state of a channel stays in registers.
 
     Both cascades are transposed direct form II second-order sections, the arithmetic of
-    ``scipy.signal.sosfilt(sos, x, zi=zi)``. Multiplies and adds may be fused.
+    ``scipy.signal.sosfilt(sos, x, zi=zi)``.
 
     Parameters
     ----------
@@ -266,50 +294,114 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
         _store_state(wl, zl, c)
 
 
-def _cascade_across(sos, x, z, y, c0, c1):
-    """One cascade for channels ``c0:c1``, the channels innermost (so the CPU's vector units
-    take several channels at once). Same arithmetic as :func:`_filter_channels`."""
+def _lanes_step(lanes):
+    """An intrinsic taking one sample of ``lanes`` channels through a cascade of sections,
+    the channels in the lanes of one vector: the arithmetic of :func:`_cascade_step` on
+    all of them at once.
+
+    Its arguments are the sections (a tuple), a pointer to the state, (z0 of each lane, z1
+    of each lane) per section, and a pointer to the ``lanes`` input values, which are
+    replaced by the outputs.
+    """
+
+    def typer(typingctx, sections, w, v):
+        if not isinstance(sections, types.UniTuple):
+            return None
+        count = sections.count
+
+        def codegen(context, builder, signature, args):
+            secs, wptr, vptr = args
+            vt = ir.VectorType(ir.DoubleType(), lanes)
+            i32 = ir.IntType(32)
+            undef = ir.Constant(vt, ir.Undefined)
+            zeros = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+
+            def splat(value):
+                return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, zeros)
+
+            vp = builder.bitcast(vptr, vt.as_pointer())
+            x = builder.load(vp, align=8)
+            states = builder.bitcast(wptr, vt.as_pointer())
+            for s in range(count):
+                b0, b1, b2, a1, a2 = (splat(builder.extract_value(secs, [s, j])) for j in (0, 1, 2, 4, 5))
+                p0 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s)])
+                p1 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s + 1)])
+                z0 = builder.load(p0, align=8)
+                z1 = builder.load(p1, align=8)
+                out = builder.fadd(builder.fmul(b0, x), z0)
+                builder.store(builder.fadd(builder.fsub(builder.fmul(b1, x), builder.fmul(a1, out)), z1), p0, align=8)
+                builder.store(builder.fsub(builder.fmul(b2, x), builder.fmul(a2, out)), p1, align=8)
+                x = out
+            builder.store(x, vp, align=8)
+            return context.get_dummy_value()
+
+        return types.none(sections, w, v), codegen
+
+    return intrinsic(typer)
+
+
+#: The channels filtered side by side: four (one 256-bit vector), and two for what is left.
+LANES = (4, 2)
+_lanes4_step = _lanes_step(4)
+_lanes2_step = _lanes_step(2)
+
+
+def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
+    """Channels ``c:c + lanes`` (``lanes`` 2 or 4) through both cascades side by side."""
     n = x.shape[0]
-    m = c1 - c0
     ns = len(sos)
-    zc = np.empty((ns, 2, m))  # contiguous copy of the state, so the lanes are unit-stride
+    nl = len(sos_low)
+    wp = _stack_lanes(sos, lanes)
+    wlp = _stack_lanes(sos_low, lanes)
+    vp = _stack_floats(4)
+    ulp = _stack_floats(4)
+    w = numba.carray(wp, (ns, 2, lanes))
+    wl = numba.carray(wlp, (nl, 2, lanes))
+    v = numba.carray(vp, (4,))
+    u = numba.carray(ulp, (4,))
     for s in range(ns):
-        for c in range(m):
-            zc[s, 0, c] = z[s, 0, c0 + c]
-            zc[s, 1, c] = z[s, 1, c0 + c]
-    v = np.empty(m)
+        for r in range(2):
+            for k in range(lanes):
+                w[s, r, k] = z[s, r, c + k]
+    for s in range(nl):
+        for r in range(2):
+            for k in range(lanes):
+                wl[s, r, k] = zl[s, r, c + k]
     for i in range(n):
-        for c in range(m):
-            v[c] = x[i, c0 + c]
-        for s in range(ns):
-            k = sos[s]
-            b0 = k[0]
-            b1 = k[1]
-            b2 = k[2]
-            a1 = k[4]
-            a2 = k[5]
-            z0 = zc[s, 0]
-            z1 = zc[s, 1]
-            for c in range(m):
-                vv = v[c]
-                out = b0 * vv + z0[c]
-                z0[c] = b1 * vv - a1 * out + z1[c]
-                z1[c] = b2 * vv - a2 * out
-                v[c] = out
-        for c in range(m):
-            y[c0 + c, i] = v[c]
+        for k in range(lanes):
+            v[k] = x[i, c + k]
+            u[k] = v[k]
+        if lanes == 4:
+            _lanes4_step(sos, wp, vp)
+            _lanes4_step(sos_low, wlp, ulp)
+        else:
+            _lanes2_step(sos, wp, vp)
+            _lanes2_step(sos_low, wlp, ulp)
+        for k in range(lanes):
+            y[c + k, i] = v[k]
+            lo[c + k, i] = u[k]
     for s in range(ns):
-        for c in range(m):
-            z[s, 0, c0 + c] = zc[s, 0, c]
-            z[s, 1, c0 + c] = zc[s, 1, c]
+        for r in range(2):
+            for k in range(lanes):
+                z[s, r, c + k] = w[s, r, k]
+    for s in range(nl):
+        for r in range(2):
+            for k in range(lanes):
+                zl[s, r, c + k] = wl[s, r, k]
 
 
-def _filter_across(sos, sos_low, x, z, zl, y, lo, c0, c1):
-    """:func:`_filter_channels` for many channels: same arguments, same results, with the
-    channels in the CPU's vector lanes."""
-    if c1 > c0:
-        _cascade_across(sos, x, z, y, c0, c1)
-        _cascade_across(sos_low, x, zl, lo, c0, c1)
+def _filter_lanes(sos, sos_low, x, z, zl, y, lo, c0, c1):
+    """:func:`_filter_channels` with channels side by side in the lanes of vectors, four
+    at a time, then two (an odd last channel alone): same arguments, same arithmetic."""
+    c = c0
+    while c + 4 <= c1:
+        _filter_group(sos, sos_low, x, z, zl, y, lo, c, 4)
+        c += 4
+    if c + 2 <= c1:
+        _filter_group(sos, sos_low, x, z, zl, y, lo, c, 2)
+        c += 2
+    if c < c1:
+        _filter_one(sos, sos_low, x, z, zl, y, lo, c, c1)
 
 
 def _first_nonfinite(x):
@@ -322,23 +414,67 @@ def _first_nonfinite(x):
     return -1
 
 
-def _window_push(ring, pos, rsum, v, v2):
+def _window_push(ring, pos, lap, laps, rsum, v, v2):
     """Put sample ``v`` (square ``v2``) at ``pos`` of a moving window's ring and update the
-    running sum of squares, which is recomputed exactly when the ring wraps (at absolute
-    positions that are multiples of the window), so rounding cannot drift over a night and
-    the sum does not depend on how the signal was split into chunks.
+    running sum of squares. The sum is recomputed exactly every ``laps`` times the
+    ring wraps (at absolute positions fixed by the window), so rounding cannot drift over a
+    night and the sum does not depend on how the signal was split into chunks.
 
-    Returns the new sum and the next position.
+    Returns the new sum, the next position and the next lap.
     """
     old = ring[pos]
     rsum += v2 - old * old
     ring[pos] = v
-    if pos == ring.shape[0] - 1:
-        rsum = 0.0
-        for k in range(ring.shape[0]):
-            rsum += ring[k] * ring[k]
-        return rsum, 0
-    return rsum, pos + 1
+    win = ring.shape[0]
+    if pos < win - 1:
+        return rsum, pos + 1, lap
+    if lap < laps - 1:
+        return rsum, 0, lap + 1
+    rsum = 0.0
+    for k in range(win):
+        rsum += ring[k] * ring[k]
+    return rsum, 0, 0
+
+
+def _laps(win):
+    """Turns of a window's ring between two exact sums (every ``WINDOW_RESUM`` samples or so)."""
+    return max(1, WINDOW_RESUM // win)
+
+
+def _take_in(yv, ring_e, ring_w, ring_t, hring, rs_e, pe, le, n_le, rs_w, pw, lw, n_lw, rs_t, pt, lt, n_lt, ph, short):
+    """Sample ``yv`` into the moving windows (envelope, WASM and, when ``short``, onset) and
+    the history ring. Returns each window's new sum, position and lap, and the ring's
+    next position."""
+    y2 = yv * yv
+    rs_e, pe, le = _window_push(ring_e, pe, le, n_le, rs_e, yv, y2)
+    rs_w, pw, lw = _window_push(ring_w, pw, lw, n_lw, rs_w, yv, y2)
+    if short:
+        rs_t, pt, lt = _window_push(ring_t, pt, lt, n_lt, rs_t, yv, y2)
+    hring[ph] = yv
+    ph = ph + 1 if ph + 1 < hring.shape[0] else 0
+    return rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph
+
+
+def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, short,
+               e_level, t_level, w_level, gate):
+    """Take in samples ``y[i:s1]`` (the moving windows and the history ring) while nothing
+    can start: every window below its level and the potential test's gate (open up to
+    absolute sample ``gate``) closed.
+
+    Returns the index of the first sample at which something may start (already taken
+    in; ``pushed`` True) or ``s1`` (``pushed`` False), then the windows' sums, positions and
+    laps, and the ring's position.
+    """
+    n_le = _laps(ring_e.shape[0])
+    n_lw = _laps(ring_w.shape[0])
+    n_lt = _laps(ring_t.shape[0])
+    while i < s1:
+        rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph = _take_in(y[i], ring_e, ring_w, ring_t, hring, rs_e, pe, le, n_le,
+                                                                rs_w, pw, lw, n_lw, rs_t, pt, lt, n_lt, ph, short)
+        if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level) or abs_start + i <= gate:
+            return i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, True
+        i += 1
+    return s1, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, False
 
 
 def _window_end(a, long_on, long_win, short_on, short_win, end):
@@ -401,17 +537,26 @@ def _gather(hring, a, win):
         win[m] = hring[m - first]
 
 
-def _lag_products(hring, a, v, acc):
-    """Add ``v`` times each of the ``len(acc)`` filtered samples that end at absolute sample
-    ``a`` to ``acc`` (straight from the ring's two contiguous runs)."""
+def _lag_products(y, hring, abs_start, s0, s1, acc):
+    """Add the lag products ``y[i] * y[i - k]`` (``k = L_max - 1 - m`` into ``acc[m]``) of
+    every ``POTENTIAL_STRIDE``-th absolute sample of ``y[s0:s1]``, in sample order.
+
+    Samples before the chunk come from the history ring, which holds them until the
+    chunk's samples are written to it.
+    """
     h_len = hring.shape[0]
     l_max = acc.shape[0]
-    k = (a - l_max + 1) % h_len
-    first = min(l_max, h_len - k)
-    for m in range(first):
-        acc[m] += v * hring[k + m]
-    for m in range(first, l_max):
-        acc[m] += v * hring[m - first]
+    first = s0 + (-(abs_start + s0)) % POTENTIAL_STRIDE
+    for i in range(first, s1, POTENTIAL_STRIDE):
+        v = y[i]
+        j0 = i - l_max + 1
+        if j0 >= 0:
+            for m in range(l_max):
+                acc[m] += v * y[j0 + m]
+        else:
+            for m in range(l_max):
+                j = j0 + m
+                acc[m] += v * (y[j] if j >= 0 else hring[(abs_start + j) % h_len])
 
 
 def _template_noise(wts, acf, least, out):
@@ -459,6 +604,59 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
             best = j
             score = r
     return best, score
+
+
+def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
+    """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
+    stuck at them (runs of at least ``STUCK_RUN`` identical values). Returns the new state."""
+    for i in range(s0, s1):
+        xv = x[i]
+        if xv > x_max:
+            x_max = xv
+            stuck_hi = 0
+        if xv < x_min:
+            x_min = xv
+            stuck_lo = 0
+        if xv == prev_x:
+            run += 1
+            add = STUCK_RUN if run == STUCK_RUN else (1 if run > STUCK_RUN else 0)
+            if xv == x_max:
+                stuck_hi += add
+            if xv == x_min:
+                stuck_lo += add
+        else:
+            run = 1
+        prev_x = xv
+    return x_max, x_min, prev_x, run, stuck_hi, stuck_lo
+
+
+def _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him):
+    """Samples ``s0:s1`` of the filtered signal and of the low band into the epoch's and the
+    floor block's sums of squares, the epoch's largest low-band value and, with ``mains``,
+    the epoch's mains phasor (``ep_pos`` is the position of ``s0`` in its epoch)."""
+    cos = mtab[0]
+    sin = mtab[1]
+    for i in range(s0, s1):
+        yv = y[i]
+        lv = lo[i]
+        y2 = yv * yv
+        lv2 = lv * lv
+        ep_y2 += y2
+        ep_lo2 += lv2
+        if abs(lv) > ep_lomax:
+            ep_lomax = abs(lv)
+        blk_y2 += y2
+        blk_lo2 += lv2
+        if mains:
+            k = ep_pos + i - s0
+            hre += yv * cos[k]
+            him += yv * sin[k]
+    return ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him
+
+
+def _stride_count(a0, a1):
+    """Absolute samples in ``a0:a1`` that are multiples of ``POTENTIAL_STRIDE``."""
+    return (a1 - 1) // POTENTIAL_STRIDE - (a0 - 1) // POTENTIAL_STRIDE if a1 > a0 else 0
 
 
 def _quantile_sorted(srt, count, q):
@@ -518,10 +716,9 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
         noise (``[1]``; see :func:`kneeemg.dsp.potentials.templates`).
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
-    ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
-        The last filtered samples: the detection envelope's window, the WASM window's, the
-        onset window's, then the history a burst onset is searched back in, each at position
-        ``absolute index % length``.
+    ring : ndarray, shape (n_channels, >= P_HIST), updated
+        The last ``P_HIST`` filtered samples, each at position ``absolute index % P_HIST``:
+        the envelope windows, the onset search and the templates all read them.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
@@ -604,10 +801,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     pt_noise = np.empty(n_t)  # each template's output mean square over the quiet background ...
     noise_ok = False  # ... computed from acf when a template is next tried
     hist = e_win - 1
+    search = int(p[P_SEARCH])
+    h_len = int(p[P_HIST])
     ring_e = ring[:e_win]
     ring_w = ring[e_win : e_win + w_win]
     ring_t = ring[e_win + w_win : e_win + w_win + t_win]
-    h_len = int(p[P_SEARCH])
     hring = ring[e_win + w_win + t_win : e_win + w_win + t_win + h_len]
     # ---- load the state into locals ----
     floor = fs[F_FLOOR]
@@ -672,189 +870,190 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     pe = abs_start % e_win
     pw = abs_start % w_win
     pt = abs_start % t_win
+    n_le = _laps(e_win)
+    n_lw = _laps(w_win)
+    n_lt = _laps(t_win)
+    le = abs_start // e_win % n_le
+    lw = abs_start // w_win % n_lw
+    lt = abs_start // t_win % n_lt
     ph = abs_start % h_len
-    for i in range(n):
-        a = abs_start + i
-        yv = y[i]
-        y2 = yv * yv
-        ay = abs(yv)
-        lv = lo[i]
-        # ---- moving sums of y^2, recomputed exactly when a window's ring wraps ----
-        rs_e, pe = _window_push(ring_e, pe, rs_e, yv, y2)
-        rs_w, pw = _window_push(ring_w, pw, rs_w, yv, y2)
-        if short:
-            rs_t, pt = _window_push(ring_t, pt, rs_t, yv, y2)
-        hring[ph] = yv
-        ph = ph + 1 if ph + 1 < h_len else 0
-        if potential and a % POTENTIAL_STRIDE == 0:
-            # lag products y[a] * y[a - k] of the background, in window order (k = L_max - 1 - m)
-            _lag_products(hring, a, yv, acf_blk)
-            pt_n += 1
-        # ---- artefact accumulators ----
-        xv = x[i]
-        if xv > x_max:
-            x_max = xv
-            stuck_hi = 0
-        if xv < x_min:
-            x_min = xv
-            stuck_lo = 0
-        if xv == prev_x:
-            run += 1
-            add = STUCK_RUN if run == STUCK_RUN else (1 if run > STUCK_RUN else 0)
-            if xv == x_max:
-                stuck_hi += add
-            if xv == x_min:
-                stuck_lo += add
-        else:
-            run = 1
-        prev_x = xv
-        ep_y2 += y2
-        lv2 = lv * lv
-        ep_lo2 += lv2
-        if abs(lv) > ep_lomax:
-            ep_lomax = abs(lv)
-        if mains:
-            hre += yv * mtab[0, ep_pos]
-            him += yv * mtab[1, ep_pos]
-        ep_n += 1
-        blk_y2 += y2
-        blk_lo2 += lv2
-        # ---- hysteresis burst detector ----
-        if inb == 0:
-            if (rs_e >= on_s or (short and rs_t >= on_t_s)) and a >= settle:
-                inb = 1
-                # The onset is the change point before the earliest sample of the envelope
-                # window above the onset level, searched back over the history ring (onset_search_s).
-                on_core = a
-                for k in range(hist, 0, -1):
-                    if abs(ring_e[(a - k) % e_win]) >= on_thr:
-                        on_core = a - k
-                        break
-                n_back = max(0, min(h_len - 1 - (a - on_core), on_core - last - 1, on_core - settle))
-                on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
-                b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
-                # Templates are tried over its first L_max samples: the best match gives the
-                # span of a burst that turns out briefer than the potential it models (the
-                # envelope dates such a burst poorly).
-                pt_len = 0
-                pt_score = 0.0
-                pt_until = a + l_max if potential else -1
-                pt_min = max(last + 1, settle)
-            elif potential and a >= settle:
-                # Below the onset level, a brief potential is found by its shape: the output
-                # of a template far above that template's noise (a matched filter). It starts
-                # where the best template starts and lasts as long as the potential it models.
-                if rs_e >= gate_s:
-                    gate = a + l_max
-                if a <= gate:
-                    if not noise_ok:
-                        _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
-                        noise_ok = True
-                    best, _ = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
-                    if best >= 0:
-                        inb = 1
-                        on = max(a - tlen[best, 0] + 1, last + 1, settle)
-                        b_end = max(on + tlen[best, 1], on + 1)
-                        pt_len = 0
-                        pt_until = -1
-            if inb == 1:
-                last = a
-                strong = a
-                b_floor = floor
-                b_noise = 0
-                b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
-                pk = 0.0
-                s2 = 0.0
-                for k in range(a - on, -1, -1):
-                    v = hring[(a - k) % h_len]
-                    s2 += v * v
-                    if abs(v) > pk:
-                        pk = abs(v)
-                b_peak = pk
-                b_y2 = s2
-                b_peak_at = pk
-                b_y2_at = s2
-        else:
-            b_y2 += y2
-            if ay > b_peak:
-                b_peak = ay
-            t_on = short and rs_t >= b_on_t_s
-            if rs_e >= b_on_s or t_on:
-                strong = a
-                b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
-                b_peak_at = b_peak
-                b_y2_at = b_y2
-            # It stays open while the envelope is above the offset level, or above the lower
-            # sustain level and not far below the burst's own RMS so far: a weak sustained
-            # contraction dips towards the floor without ending, while the rest between two
-            # strong contractions, far below their level, still ends the first.
-            if rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b_y2):
-                last = a
-            elif a - last >= hold:
-                # The burst ended: its offset is where a window last stood above the onset
-                # level, less that window's lag (the lower offset level only decides that
-                # the burst is over, so filter ringing does not stretch it).
-                off = b_end
-                if off <= on:
-                    off = on + 1
-                r_on = on
-                if pt_len > off - on:
-                    r_on = pt_on
-                    off = pt_on + pt_len
-                out_i[n_out, 0] = OUT_NOISE if b_noise == 1 else OUT_BURST
-                out_i[n_out, 1] = r_on
-                out_i[n_out, 2] = off
-                out_f[n_out, 0] = b_peak_at
-                out_f[n_out, 1] = math.sqrt(b_y2_at / (strong - on + 1))
-                out_f[n_out, 2] = b_floor
-                n_out += 1
-                inb = 0
-        if inb == 1 and a <= pt_until:
-            if not noise_ok:
-                _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
-                noise_ok = True
-            best, sc = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
-            if best >= 0 and sc > pt_score:
-                pt_score = sc
-                pt_on = max(a - tlen[best, 0] + 1, pt_min)
-                pt_len = tlen[best, 1]
-        # ---- WASM leg movement ----
-        if w_in == 0:
-            if rs_w >= w_on_s and a >= settle:
-                w_in = 1
-                w_on_at = a
-                qstart = -1
-                w_floor = floor
-                w_off_s = (w_floor + w_off) ** 2 * w_win
-                w_peak = ay
-                w_y2 = y2
-                w_peak_at = ay
-                w_y2_at = y2
-        else:
-            if rs_w < w_off_s:
-                if qstart < 0:
-                    qstart = a
-                    w_peak_at = w_peak
-                    w_y2_at = w_y2
-                elif a - qstart + 1 >= w_hold:
-                    off = qstart - w_win + 1
-                    if off <= w_on_at:
-                        off = w_on_at + 1
-                    out_i[n_out, 0] = OUT_LM
-                    out_i[n_out, 1] = w_on_at
-                    out_i[n_out, 2] = off
-                    out_f[n_out, 0] = w_peak_at
-                    out_f[n_out, 1] = math.sqrt(w_y2_at / (qstart - w_on_at))
-                    out_f[n_out, 2] = w_floor
-                    n_out += 1
-                    w_in = 0
+    s0 = 0
+    while s0 < n:
+        # A segment runs to the next floor block or epoch end (or the chunk's end). Its
+        # accumulators are summed first, each in its own tight loop (sample order kept, so
+        # the sums are those of a sample-by-sample loop); then the detectors run sample by
+        # sample; then the block and epoch ends.
+        seg = min(n - s0, block - blk_pos, epoch - ep_pos)
+        s1 = s0 + seg
+        x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
+                                                                  stuck_lo)
+        ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him = _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2,
+                                                                         ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
+        if potential:
+            # before the segment's samples overwrite the ring's oldest ones
+            pt_n += _stride_count(abs_start + s0, abs_start + s1)
+            _lag_products(y, hring, abs_start, s0, s1, acf_blk)
+        ep_n += seg
+        i = s0
+        while i < s1:
+            pushed = False
+            if inb == 0 and w_in == 0 and abs_start + i >= settle:
+                # Nothing is open: run through the samples at which nothing can start (the
+                # windows below every level that starts something and the potential test's
+                # gate closed) in a tight loop; it stops after taking in the first sample at
+                # which something may start, which the code below then looks at.
+                e_level = min(on_s, gate_s) if potential else on_s
+                i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, pushed = _quiet_run(
+                    y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph,
+                    short, e_level, on_t_s, w_on_s, gate if potential else -1)
+                if i == s1:
+                    break
+            a = abs_start + i
+            yv = y[i]
+            y2 = yv * yv
+            ay = abs(yv)
+            if not pushed:
+                rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph = _take_in(
+                    yv, ring_e, ring_w, ring_t, hring, rs_e, pe, le, n_le, rs_w, pw, lw, n_lw, rs_t, pt, lt, n_lt, ph, short)
+            # ---- hysteresis burst detector ----
+            if inb == 0:
+                if (rs_e >= on_s or (short and rs_t >= on_t_s)) and a >= settle:
+                    inb = 1
+                    # The onset is the change point before the earliest sample of the envelope
+                    # window above the onset level, searched back over the history ring (onset_search_s).
+                    on_core = a
+                    for k in range(hist, 0, -1):
+                        if abs(hring[(a - k) % h_len]) >= on_thr:
+                            on_core = a - k
+                            break
+                    n_back = max(0, min(search - 1 - (a - on_core), on_core - last - 1, on_core - settle))
+                    on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
+                    b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
+                    # Templates are tried over its first L_max samples: the best match gives the
+                    # span of a burst that turns out briefer than the potential it models (the
+                    # envelope dates such a burst poorly).
+                    pt_len = 0
+                    pt_score = 0.0
+                    pt_until = a + l_max if potential else -1
+                    pt_min = max(last + 1, settle)
+                elif potential and a >= settle:
+                    # Below the onset level, a brief potential is found by its shape: the output
+                    # of a template far above that template's noise (a matched filter). It starts
+                    # where the best template starts and lasts as long as the potential it models.
+                    if rs_e >= gate_s:
+                        gate = a + l_max
+                    if a <= gate:
+                        if not noise_ok:
+                            _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
+                            noise_ok = True
+                        best, _ = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
+                        if best >= 0:
+                            inb = 1
+                            on = max(a - tlen[best, 0] + 1, last + 1, settle)
+                            b_end = max(on + tlen[best, 1], on + 1)
+                            pt_len = 0
+                            pt_until = -1
+                if inb == 1:
+                    last = a
+                    strong = a
+                    b_floor = floor
+                    b_noise = 0
+                    b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
+                    pk = 0.0
+                    s2 = 0.0
+                    for k in range(a - on, -1, -1):
+                        v = hring[(a - k) % h_len]
+                        s2 += v * v
+                        if abs(v) > pk:
+                            pk = abs(v)
+                    b_peak = pk
+                    b_y2 = s2
+                    b_peak_at = pk
+                    b_y2_at = s2
             else:
-                qstart = -1
-            w_y2 += y2
-            if ay > w_peak:
-                w_peak = ay
+                b_y2 += y2
+                if ay > b_peak:
+                    b_peak = ay
+                t_on = short and rs_t >= b_on_t_s
+                if rs_e >= b_on_s or t_on:
+                    strong = a
+                    b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
+                    b_peak_at = b_peak
+                    b_y2_at = b_y2
+                # It stays open while the envelope is above the offset level, or above the lower
+                # sustain level and not far below the burst's own RMS so far: a weak sustained
+                # contraction dips towards the floor without ending, while the rest between two
+                # strong contractions, far below their level, still ends the first.
+                if rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b_y2):
+                    last = a
+                elif a - last >= hold:
+                    # The burst ended: its offset is where a window last stood above the onset
+                    # level, less that window's lag (the lower offset level only decides that
+                    # the burst is over, so filter ringing does not stretch it).
+                    off = b_end
+                    if off <= on:
+                        off = on + 1
+                    r_on = on
+                    if pt_len > off - on:
+                        r_on = pt_on
+                        off = pt_on + pt_len
+                    out_i[n_out, 0] = OUT_NOISE if b_noise == 1 else OUT_BURST
+                    out_i[n_out, 1] = r_on
+                    out_i[n_out, 2] = off
+                    out_f[n_out, 0] = b_peak_at
+                    out_f[n_out, 1] = math.sqrt(b_y2_at / (strong - on + 1))
+                    out_f[n_out, 2] = b_floor
+                    n_out += 1
+                    inb = 0
+            if inb == 1 and a <= pt_until:
+                if not noise_ok:
+                    _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
+                    noise_ok = True
+                best, sc = _best_template(hring, a, t_shapes, win, c_out, pt_noise, pot_r2)
+                if best >= 0 and sc > pt_score:
+                    pt_score = sc
+                    pt_on = max(a - tlen[best, 0] + 1, pt_min)
+                    pt_len = tlen[best, 1]
+            # ---- WASM leg movement ----
+            if w_in == 0:
+                if rs_w >= w_on_s and a >= settle:
+                    w_in = 1
+                    w_on_at = a
+                    qstart = -1
+                    w_floor = floor
+                    w_off_s = (w_floor + w_off) ** 2 * w_win
+                    w_peak = ay
+                    w_y2 = y2
+                    w_peak_at = ay
+                    w_y2_at = y2
+            else:
+                if rs_w < w_off_s:
+                    if qstart < 0:
+                        qstart = a
+                        w_peak_at = w_peak
+                        w_y2_at = w_y2
+                    elif a - qstart + 1 >= w_hold:
+                        off = qstart - w_win + 1
+                        if off <= w_on_at:
+                            off = w_on_at + 1
+                        out_i[n_out, 0] = OUT_LM
+                        out_i[n_out, 1] = w_on_at
+                        out_i[n_out, 2] = off
+                        out_f[n_out, 0] = w_peak_at
+                        out_f[n_out, 1] = math.sqrt(w_y2_at / (qstart - w_on_at))
+                        out_f[n_out, 2] = w_floor
+                        n_out += 1
+                        w_in = 0
+                else:
+                    qstart = -1
+                w_y2 += y2
+                if ay > w_peak:
+                    w_peak = ay
+            i += 1
+        s0 = s1
+        a = abs_start + s1 - 1  # the segment's last sample
         # ---- floor block end ----
-        blk_pos += 1
+        blk_pos += seg
         if blk_pos == block:
             blk_pos = 0
             rms_y = math.sqrt(blk_y2 / block)
@@ -898,7 +1097,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                 acf_blk[m] = 0.0
             pt_n = 0
         # ---- epoch end ----
-        ep_pos += 1
+        ep_pos += seg
         if ep_pos == epoch:
             ep_pos = 0
             flags = _epoch_flags(ep_n, ep_y2, ep_lo2, ep_lomax, hre, him, _rail_stuck(stuck_hi, stuck_lo, x_max, x_min),
@@ -1031,9 +1230,12 @@ _jit_filter = dict(_jit, fastmath={"contract"})
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
+_raw_pass = numba.njit(**_jit)(_raw_pass)
+_power_pass = numba.njit(**_jit)(_power_pass)
 _change_point = numba.njit(**_jit)(_change_point)
 _gather = numba.njit(**_jit)(_gather)
-_lag_products = numba.njit(inline="always", **_jit)(_lag_products)
+_lag_products = numba.njit(**_jit)(_lag_products)
+_stride_count = numba.njit(**_jit)(_stride_count)
 _template_noise = numba.njit(**_jit)(_template_noise)
 _template_outputs = numba.njit(**_jit)(_template_outputs)
 _best_template = numba.njit(**_jit)(_best_template)
@@ -1041,14 +1243,18 @@ _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)
 _ring_push = numba.njit(**_jit)(_ring_push)
+_laps = numba.njit(inline="always", **_jit)(_laps)
 _window_push = numba.njit(**_jit)(_window_push)
+_take_in = numba.njit(inline="always", **_jit)(_take_in)
+_quiet_run = numba.njit(**_jit)(_quiet_run)
 _detect_channel = numba.njit(**_jit)(_detect_channel)
-_cascade_across = numba.njit(**_jit_filter)(_cascade_across)
 _cascade_step = numba.njit(inline="always", **_jit_filter)(_cascade_step)
 _load_state = numba.njit(**_jit)(_load_state)
 _store_state = numba.njit(**_jit)(_store_state)
 
 first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
 filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
-filter_across_kernel = numba.njit(**_jit_filter)(_filter_across)
+_filter_one = filter_kernel
+_filter_group = numba.njit(**_jit_filter)(_filter_group)
+filter_lanes_kernel = numba.njit(**_jit_filter)(_filter_lanes)
 detect_kernel = numba.njit(**_jit)(_detect)

@@ -27,12 +27,18 @@ from .result import DetectionResult
 
 log = logging.getLogger(__name__)
 
-#: Largest block the kernels see at once (bounds the temporary arrays).
+#: Most samples per channel the kernels see at once (bounds the temporary arrays) ...
 MAX_BLOCK = 1 << 16
+#: ... and most values (samples x channels): with many channels a block is shorter, so that
+#: the raw block, which each channel's kernels read down one column, stays in the CPU's cache.
+MAX_BLOCK_VALUES = 1 << 18
+
+
+def block_rows(n_channels: int) -> int:
+    """Samples per block the kernels get for ``n_channels`` channels."""
+    return min(MAX_BLOCK, max(1024, MAX_BLOCK_VALUES // max(1, n_channels)))
 #: Channel-samples of a call from which a second thread shares the work.
 THREADED_MIN = 1 << 15
-#: From this many channels on, the filters put channels in vector lanes.
-ACROSS_MIN = 16
 #: Padding of the rows of the per-channel scratch arrays, in samples.
 ROW_PAD = 8
 #: From this many values, the input is first tested for NaN and infinity by summing it.
@@ -47,12 +53,6 @@ def _sections(sos: np.ndarray) -> tuple[tuple[float, ...], ...]:
 def _state(sos: np.ndarray, first_sample_uv: np.ndarray) -> np.ndarray:
     """Filter state in the kernels' layout (n_sections, 2, n_channels)."""
     return np.ascontiguousarray(initial_state(sos, first_sample_uv).transpose(1, 2, 0))
-
-
-def filter_kernel_for(n_channels: int) -> Callable[..., None]:
-    """The filter kernel used for ``n_channels`` channels: channels in vector lanes from
-    ``ACROSS_MIN`` on, one channel at a time below."""
-    return K.filter_across_kernel if n_channels >= ACROSS_MIN else K.filter_kernel
 
 
 def _labels(labels: Sequence[str] | None, n_channels: int) -> tuple[str, ...]:
@@ -245,7 +245,8 @@ class StreamingDetector:
         self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
         self._search = max(self._search, self._tmpl.shape[1])  # the history also feeds the templates
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
-        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
+        self._hist = self._search
+        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._hist) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
         floor, acf = self._initial_floor(head)
         self._fs, self._is, self._fring, self._pts = K.new_state(nch, ring_len, floor, acf)
@@ -284,6 +285,7 @@ class StreamingDetector:
         p[K.P_ENV_WIN] = self._env_win
         p[K.P_ONSET_WIN] = self._onset_win
         p[K.P_SEARCH] = self._search
+        p[K.P_HIST] = self._hist
         p[K.P_CUSUM] = cfg.onset_cusum_ratio
         p[K.P_POTENTIAL] = cfg.potential_ratio
         p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
@@ -296,8 +298,8 @@ class StreamingDetector:
         and the first autocorrelation of the background (shape (n_channels, L_max)): the
         median over those blocks, lag by lag."""
         y = np.empty((self.n_channels, len(x)))
-        K.filter_kernel(self._sos, self._sos_low, x, self._z.copy(), self._z_low.copy(), y, np.empty_like(y), 0,
-                        self.n_channels)
+        K.filter_lanes_kernel(self._sos, self._sos_low, x, self._z.copy(), self._z_low.copy(), y, np.empty_like(y), 0,
+                              self.n_channels)
         y = y.T
         nb = len(y) // self._block
         floor = np.full(self.n_channels, self.config.floor_min_uv)
@@ -317,8 +319,9 @@ class StreamingDetector:
     def _run(self, x: np.ndarray) -> list[Event]:
         before = len(self._events)
         n, nch = x.shape
-        blocks = [x[s : s + MAX_BLOCK] for s in range(0, n, MAX_BLOCK)]
-        starts = [self._next + s for s in range(0, n, MAX_BLOCK)]
+        rows = block_rows(nch)
+        blocks = [x[s : s + rows] for s in range(0, n, rows)]
+        starts = [self._next + s for s in range(0, n, rows)]
         if self.threads < 2 or n * nch < THREADED_MIN:
             for blk, start in zip(blocks, starts):
                 y, lo = self._buffers(len(blk), 0)
@@ -399,7 +402,7 @@ class StreamingDetector:
         return self._view(("out", n, 0), make)
 
     def _filter(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, c0: int, c1: int) -> None:
-        filter_kernel_for(self.n_channels)(self._sos, self._sos_low, x, self._z, self._z_low, y, lo, c0, c1)
+        K.filter_lanes_kernel(self._sos, self._sos_low, x, self._z, self._z_low, y, lo, c0, c1)
 
     def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                 outs: tuple[np.ndarray, ...]) -> int:
