@@ -109,8 +109,7 @@ P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
 P_SEARCH = 25  # samples of history a burst onset is searched back in (at least P_ENV_WIN)
 P_CUSUM = 26  # reference level of the onset's change point, times the floor
 P_POTENTIAL = 27  # a template output this many times its noise RMS starts a burst (0: off)
-P_HIST = 28  # length of the history ring, samples (at least P_SEARCH and every envelope window)
-N_PARAMS = 29
+N_PARAMS = 28
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -340,8 +339,7 @@ def _lanes_step(lanes):
     return intrinsic(typer)
 
 
-#: The channels filtered side by side: four (one 256-bit vector), and two for what is left.
-LANES = (4, 2)
+#: Four channels side by side (one 256-bit vector), or two.
 _lanes4_step = _lanes_step(4)
 _lanes2_step = _lanes_step(2)
 
@@ -716,9 +714,10 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
         noise (``[1]``; see :func:`kneeemg.dsp.potentials.templates`).
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
-    ring : ndarray, shape (n_channels, >= P_HIST), updated
-        The last ``P_HIST`` filtered samples, each at position ``absolute index % P_HIST``:
-        the envelope windows, the onset search and the templates all read them.
+    ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
+        The last filtered samples: the detection envelope's window, the WASM window's, the
+        onset window's, then the history that a burst onset is searched back in and the
+        templates and lag products read, each at position ``absolute index % length``.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
@@ -801,8 +800,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     pt_noise = np.empty(n_t)  # each template's output mean square over the quiet background ...
     noise_ok = False  # ... computed from acf when a template is next tried
     hist = e_win - 1
-    search = int(p[P_SEARCH])
-    h_len = int(p[P_HIST])
+    h_len = int(p[P_SEARCH])
     ring_e = ring[:e_win]
     ring_w = ring[e_win : e_win + w_win]
     ring_t = ring[e_win + w_win : e_win + w_win + t_win]
@@ -926,7 +924,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                         if abs(hring[(a - k) % h_len]) >= on_thr:
                             on_core = a - k
                             break
-                    n_back = max(0, min(search - 1 - (a - on_core), on_core - last - 1, on_core - settle))
+                    n_back = max(0, min(h_len - 1 - (a - on_core), on_core - last - 1, on_core - settle))
                     on = _change_point(hring, on_core, n_back, (cusum_r * floor) ** 2)
                     b_end = _window_end(a, rs_e >= on_s, e_win, short and rs_t >= on_t_s, t_win, a - e_win + 2)
                     # Templates are tried over its first L_max samples: the best match gives the

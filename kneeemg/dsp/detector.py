@@ -245,8 +245,7 @@ class StreamingDetector:
         self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
         self._search = max(self._search, self._tmpl.shape[1])  # the history also feeds the templates
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
-        self._hist = self._search
-        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._hist) // 8) * 8))
+        self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
         floor, acf = self._initial_floor(head)
         self._fs, self._is, self._fring, self._pts = K.new_state(nch, ring_len, floor, acf)
@@ -285,7 +284,6 @@ class StreamingDetector:
         p[K.P_ENV_WIN] = self._env_win
         p[K.P_ONSET_WIN] = self._onset_win
         p[K.P_SEARCH] = self._search
-        p[K.P_HIST] = self._hist
         p[K.P_CUSUM] = cfg.onset_cusum_ratio
         p[K.P_POTENTIAL] = cfg.potential_ratio
         p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
