@@ -32,17 +32,21 @@ MAX_BLOCK = 1 << 16
 #: ... and most values (samples x channels): with many channels a block is shorter, so that
 #: the raw block, which each channel's kernels read down one column, stays in the CPU's cache.
 MAX_BLOCK_VALUES = 1 << 18
+#: Channel-samples of a call from which a second thread shares the work.
+THREADED_MIN = 1 << 15
+#: Padding of the rows of the per-channel scratch arrays, in samples, when rows ``n`` samples
+#: long would lie a multiple of 4 KiB apart (all in the same cache sets, when a kernel writes
+#: every channel per sample). Blocks are this much shorter than a power of two, so that
+#: their rows need none: unpadded rows keep the arrays contiguous, and the kernels are then
+#: compiled once for every number of channels.
+ROW_PAD = 8
+#: From this many values, the input is first tested for NaN and infinity by summing it.
+SUM_CHECK_MIN = 1 << 14
 
 
 def block_rows(n_channels: int) -> int:
     """Samples per block the kernels get for ``n_channels`` channels."""
-    return min(MAX_BLOCK, max(1024, MAX_BLOCK_VALUES // max(1, n_channels)))
-#: Channel-samples of a call from which a second thread shares the work.
-THREADED_MIN = 1 << 15
-#: Padding of the rows of the per-channel scratch arrays, in samples.
-ROW_PAD = 8
-#: From this many values, the input is first tested for NaN and infinity by summing it.
-SUM_CHECK_MIN = 1 << 14
+    return min(MAX_BLOCK, max(1024, MAX_BLOCK_VALUES // max(1, n_channels))) - ROW_PAD
 
 
 def _sections(sos: np.ndarray) -> tuple[tuple[float, ...], ...]:
@@ -378,9 +382,8 @@ class StreamingDetector:
         """Filtered and low-band arrays, shape (n_channels, n), of scratch ``slot``."""
 
         def make() -> tuple[np.ndarray, np.ndarray]:
-            # Rows a little longer than ``n``: rows exactly a power of two apart would all
-            # fall into the same cache sets when a kernel writes every channel per sample.
-            shape = (self.n_channels, n + ROW_PAD)
+            pad = ROW_PAD if self.n_channels > 1 and n % 512 == 0 else 0
+            shape = (self.n_channels, n + pad)
             return self._buffer(f"y{slot}", shape)[:, :n], self._buffer(f"lo{slot}", shape)[:, :n]
 
         return self._view(("yl", n, slot), make)
