@@ -27,6 +27,7 @@ def test_time_case_times_every_tool_on_the_same_data():
     tools = [r.tool for r in rows]
     assert tools[0] == "kneeemg pipeline, batch"
     assert any(t.startswith("kneeemg filter stage alone") for t in tools)
+    assert any(t.startswith("kneeemg detect stage alone") for t in tools)
     assert any(t.startswith("scipy sosfilt, batch") for t in tools)
     assert all(r.samples == x.size and r.seconds > 0 for r in rows)
     chunked = [r for r in rows if "20 ms chunks" in r.tool]

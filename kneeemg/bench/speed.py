@@ -178,6 +178,8 @@ def time_case(name: str, x: np.ndarray, fs_hz: float, neurokit_s: float | None =
     sos = d.sos
     rows.append(SpeedRow(name, "kneeemg filter stage alone, batch, 1 thread (same sections + 1-20 Hz band)", total,
                          _timed(lambda: _filter_stage(x, d))))
+    rows.append(SpeedRow(name, "kneeemg detect stage alone, batch, 1 thread (windows, floor, templates, events)", total,
+                         min(_detect_stage(x, fs_hz) for _ in range(3))))
     rows.append(SpeedRow(name, "scipy sosfilt, batch (filter only)", total, _timed(lambda: sps.sosfilt(sos, x, axis=0))))
     zi = np.zeros((sos.shape[0], 2, n_ch))
 
@@ -218,6 +220,28 @@ def _filter_stage(x: np.ndarray, d: Any) -> tuple[np.ndarray, np.ndarray]:
         n = len(blk)
         kernel(sos, sos_low, blk, z, z_low, y[:, :n], lo[:, :n], 0, n_ch)
     return y[:, :n], lo[:, :n]
+
+
+def _detect_stage(x: np.ndarray, fs_hz: float) -> float:
+    """Seconds kneeemg's detect kernel alone takes over ``x`` (n_samples, n_channels), in
+    the detector's blocks and in one thread; the blocks are filtered in between, untimed."""
+    from ..dsp import StreamingDetector
+    from ..dsp.detector import block_rows
+
+    det = StreamingDetector(fs_hz, x.shape[1], threads=1)
+    warm = min(len(x) // 4, int(10 * fs_hz))
+    det.process(x[:warm])  # the first floor and the filters' start
+    rows = block_rows(x.shape[1])
+    secs = 0.0
+    for a in range(warm, len(x), rows):
+        blk = x[a : a + rows]
+        y, lo = det._buffers(len(blk), 0)
+        outs = det._outputs(len(blk))
+        det._filter(blk, y, lo, 0, x.shape[1])
+        t0 = time.perf_counter()
+        det._detect(blk, y, lo, a, 0, x.shape[1], outs)
+        secs += time.perf_counter() - t0
+    return secs * len(x) / max(1, len(x) - warm)
 
 
 def _neurokit(name: str, x: np.ndarray, fs_hz: float, slice_s: float) -> SpeedRow | None:
