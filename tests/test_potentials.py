@@ -10,7 +10,7 @@ import naive
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.filters import design
-from kneeemg.dsp.potentials import lag_products, templates
+from kneeemg.dsp.potentials import block_lag_means, templates
 
 
 @pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, 60.0)])
@@ -44,7 +44,7 @@ def test_template_noise_follows_from_the_background_autocorrelation():
     tmpl, tlen = templates(d.sos, fs_hz)
     rng = np.random.default_rng(4)
     y = sps.sosfilt(d.sos, sps.sosfilt(sps.butter(2, 60.0, fs=fs_hz, output="sos"), rng.normal(0.0, 5.0, 400_000)))
-    predicted = tmpl[1].T @ lag_products(y, tmpl.shape[1]).mean(axis=0)
+    predicted = tmpl[1].T @ block_lag_means(y[:, None], tmpl.shape[1], len(y))[0, 0]
     measured = np.mean(naive.template_outputs(y, tmpl, tlen)[1000:] ** 2, axis=0)
     np.testing.assert_allclose(predicted, measured, rtol=0.01)
     assert predicted.max() / predicted.min() > 2.0  # the templates see this background very differently

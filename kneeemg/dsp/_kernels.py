@@ -155,7 +155,7 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
               acf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fresh detector state for a stream whose first noise floor is ``floor_uv`` (per channel)
     and whose background's first autocorrelation is ``acf`` (n_channels, L_max), in the
-    order of :func:`kneeemg.dsp.potentials.lag_products`.
+    order of :func:`kneeemg.dsp.potentials.block_lag_means`.
 
     Returns
     -------

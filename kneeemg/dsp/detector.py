@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..events import Event, sort_events
 from . import _kernels as K
 from .filters import FilterDesign, band_edges, design, find_mains, initial_state
-from .potentials import lag_products, templates
+from .potentials import block_lag_means, templates
 from .result import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -310,12 +310,12 @@ class StreamingDetector:
         acf[:, -1] = floor**2  # white noise at the floor until the warm-up says otherwise
         if nb:
             rms = np.sqrt((y[: nb * self._block] ** 2).reshape(nb, self._block, -1).mean(axis=1))
+            lags = block_lag_means(y, l_max, self._block)
             for c in range(self.n_channels):
                 ok = rms[:, c] >= self.config.flat_rms_uv
                 if ok.any():
                     floor[c] = max(float(np.median(rms[ok, c])), self.config.floor_min_uv)
-                    lags = lag_products(y[: nb * self._block, c], l_max).reshape(nb, self._block, l_max)
-                    acf[c] = np.median(lags[ok].mean(axis=1), axis=0)
+                    acf[c] = np.median(lags[ok, c], axis=0)
         return floor, acf
 
     def _run(self, x: np.ndarray) -> list[Event]:

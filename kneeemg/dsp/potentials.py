@@ -37,7 +37,7 @@ def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
         ``L_max - 1 - m`` samples back. ``tmpl[1]``: row ``m`` holds each template's
         autocorrelation at lag ``k = L_max - 1 - m`` (doubled for ``k > 0``), so that a
         template's output mean square over a background is ``tmpl[1].T @ acf`` with the
-        background's autocorrelation in the same order (the mean of :func:`lag_products`).
+        background's autocorrelation in the same order (see :func:`block_lag_means`).
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
     """
@@ -62,11 +62,22 @@ def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     return tmpl, np.array(lens, dtype=np.int64)
 
 
-def lag_products(y_uv: np.ndarray, l_max: int) -> np.ndarray:
-    """``y[a] * y[a - k]`` for each sample ``a`` of ``y_uv`` (n_samples,) and lags ``k`` from
-    ``L_max - 1`` down to 0 (zeros before the start): shape (n_samples, L_max), µV², in the
-    order of the rows of ``templates()[0][1]``. Their mean is the autocorrelation."""
+def block_lag_means(y_uv: np.ndarray, l_max: int, block: int) -> np.ndarray:
+    """Mean of the lag products ``y[a] * y[a - k]`` over each block of ``block`` samples of
+    ``y_uv`` (n_samples, n_channels) (zeros before the start; a last partial block is left
+    out), for lags ``k`` from ``L_max - 1`` down to 0, the order of the rows of
+    ``templates()[0][1]``: the blocks' autocorrelations.
+
+    Returns
+    -------
+    ndarray, shape (n_blocks, n_channels, L_max), µV²
+    """
     y = np.asarray(y_uv, dtype=float)
-    padded = np.concatenate([np.zeros(l_max - 1), y])
-    return np.stack([y * padded[l_max - 1 - k : l_max - 1 - k + len(y)] for k in range(l_max - 1, -1, -1)], axis=1)
+    nb = len(y) // block
+    y = y[: nb * block]
+    padded = np.concatenate([np.zeros((l_max - 1, y.shape[1])), y])
+    out = np.empty((nb, y.shape[1], l_max))
+    for m in range(l_max):  # lag l_max - 1 - m
+        out[:, :, m] = (y * padded[m : m + len(y)]).reshape(nb, block, -1).mean(axis=1)
+    return out
 
