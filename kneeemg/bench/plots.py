@@ -23,7 +23,7 @@ def throughput_plot(report: Any, path: str | Path) -> Path:
     ax.set_xlabel("million channel-samples per second")
     fig.tight_layout()
     path = Path(path)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")  # the longest labels stay whole
     plt.close(fig)
     return path
 
