@@ -184,34 +184,13 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
     return fs, is_, np.zeros((n_channels, 2, ring_len)), pts
 
 
-def _stack_state(per_section):
-    """An intrinsic giving stack space for ``per_section`` float64 state values per section
-    of a tuple of sections.
+@intrinsic
+def _stack_lanes(typingctx, sections, lanes):
+    """Stack space for the state of ``lanes`` channels (a literal) through ``sections``.
 
     Stack memory (not a heap array) lets LLVM keep the filter state in registers once the
     loop over the sections, whose count is fixed by the tuple type, is unrolled.
     """
-
-    def typer(typingctx, sections):
-        if not isinstance(sections, types.UniTuple):
-            return None
-        size = max(1, per_section * sections.count)
-
-        def codegen(context, builder, signature, args):
-            return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
-
-        return types.CPointer(types.float64)(sections), codegen
-
-    return intrinsic(typer)
-
-
-#: Two state values per section (one channel).
-_stack_for = _stack_state(2)
-
-
-@intrinsic
-def _stack_lanes(typingctx, sections, lanes):
-    """Stack space for the state of ``lanes`` channels (a literal) through ``sections``."""
     if not isinstance(sections, types.UniTuple) or not isinstance(lanes, types.IntegerLiteral):
         return None
     size = max(1, 2 * lanes.literal_value * sections.count)
@@ -281,8 +260,8 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
     ns = len(sos)
     nl = len(sos_low)
     for c in range(c0, c1):
-        w = numba.carray(_stack_for(sos), (2 * ns,))
-        wl = numba.carray(_stack_for(sos_low), (2 * nl,))
+        w = numba.carray(_stack_lanes(sos, 1), (2 * ns,))
+        wl = numba.carray(_stack_lanes(sos_low, 1), (2 * nl,))
         _load_state(z, c, w)
         _load_state(zl, c, wl)
         for i in range(n):
@@ -293,55 +272,47 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
         _store_state(wl, zl, c)
 
 
-def _lanes_step(lanes):
-    """An intrinsic taking one sample of ``lanes`` channels through a cascade of sections,
-    the channels in the lanes of one vector: the arithmetic of :func:`_cascade_step` on
-    all of them at once.
+@intrinsic
+def _lanes_step(typingctx, sections, w, v, lanes):
+    """One sample of ``lanes`` channels (a literal) through a cascade of sections, the
+    channels in the lanes of one vector: the arithmetic of :func:`_cascade_step` on all of
+    them at once.
 
-    Its arguments are the sections (a tuple), a pointer to the state, (z0 of each lane, z1
-    of each lane) per section, and a pointer to the ``lanes`` input values, which are
-    replaced by the outputs.
+    ``w`` points at the state, (z0 of each lane, z1 of each lane) per section, and ``v`` at
+    the ``lanes`` input values, which are replaced by the outputs.
     """
+    if not isinstance(sections, types.UniTuple) or not isinstance(lanes, types.IntegerLiteral):
+        return None
+    count = sections.count
+    width = lanes.literal_value
 
-    def typer(typingctx, sections, w, v):
-        if not isinstance(sections, types.UniTuple):
-            return None
-        count = sections.count
+    def codegen(context, builder, signature, args):
+        secs, wptr, vptr, _ = args
+        vt = ir.VectorType(ir.DoubleType(), width)
+        i32 = ir.IntType(32)
+        undef = ir.Constant(vt, ir.Undefined)
+        zeros = ir.Constant(ir.VectorType(i32, width), [0] * width)
 
-        def codegen(context, builder, signature, args):
-            secs, wptr, vptr = args
-            vt = ir.VectorType(ir.DoubleType(), lanes)
-            i32 = ir.IntType(32)
-            undef = ir.Constant(vt, ir.Undefined)
-            zeros = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        def splat(value):
+            return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, zeros)
 
-            def splat(value):
-                return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, zeros)
+        vp = builder.bitcast(vptr, vt.as_pointer())
+        x = builder.load(vp, align=8)
+        states = builder.bitcast(wptr, vt.as_pointer())
+        for s in range(count):
+            b0, b1, b2, a1, a2 = (splat(builder.extract_value(secs, [s, j])) for j in (0, 1, 2, 4, 5))
+            p0 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s)])
+            p1 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s + 1)])
+            z0 = builder.load(p0, align=8)
+            z1 = builder.load(p1, align=8)
+            out = builder.fadd(builder.fmul(b0, x), z0)
+            builder.store(builder.fadd(builder.fsub(builder.fmul(b1, x), builder.fmul(a1, out)), z1), p0, align=8)
+            builder.store(builder.fsub(builder.fmul(b2, x), builder.fmul(a2, out)), p1, align=8)
+            x = out
+        builder.store(x, vp, align=8)
+        return context.get_dummy_value()
 
-            vp = builder.bitcast(vptr, vt.as_pointer())
-            x = builder.load(vp, align=8)
-            states = builder.bitcast(wptr, vt.as_pointer())
-            for s in range(count):
-                b0, b1, b2, a1, a2 = (splat(builder.extract_value(secs, [s, j])) for j in (0, 1, 2, 4, 5))
-                p0 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s)])
-                p1 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s + 1)])
-                z0 = builder.load(p0, align=8)
-                z1 = builder.load(p1, align=8)
-                out = builder.fadd(builder.fmul(b0, x), z0)
-                builder.store(builder.fadd(builder.fsub(builder.fmul(b1, x), builder.fmul(a1, out)), z1), p0, align=8)
-                builder.store(builder.fsub(builder.fmul(b2, x), builder.fmul(a2, out)), p1, align=8)
-                x = out
-            builder.store(x, vp, align=8)
-            return context.get_dummy_value()
-
-        return types.none(sections, w, v), codegen
-
-    return intrinsic(typer)
-
-
-#: Four channels side by side (one 256-bit vector), or two.
-_lanes4_step = _lanes_step(4)
-_lanes2_step = _lanes_step(2)
+    return types.none(sections, w, v, lanes), codegen
 
 
 def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
@@ -369,12 +340,8 @@ def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
         for k in range(lanes):
             v[k] = x[i, c + k]
             u[k] = v[k]
-        if lanes == 4:
-            _lanes4_step(sos, wp, vp)
-            _lanes4_step(sos_low, wlp, ulp)
-        else:
-            _lanes2_step(sos, wp, vp)
-            _lanes2_step(sos_low, wlp, ulp)
+        _lanes_step(sos, wp, vp, lanes)
+        _lanes_step(sos_low, wlp, ulp, lanes)
         for k in range(lanes):
             y[c + k, i] = v[k]
             lo[c + k, i] = u[k]
@@ -399,7 +366,7 @@ def _filter_lanes(sos, sos_low, x, z, zl, y, lo, c0, c1):
         _filter_group(sos, sos_low, x, z, zl, y, lo, c, 2)
         c += 2
     if c < c1:
-        _filter_one(sos, sos_low, x, z, zl, y, lo, c, c1)
+        filter_kernel(sos, sos_low, x, z, zl, y, lo, c, c1)
 
 
 def _first_nonfinite(x):
@@ -549,12 +516,14 @@ def _lag_products(y, hring, abs_start, s0, s1, acc):
     every ``POTENTIAL_STRIDE``-th absolute sample of ``y[s0:s1]``, in sample order.
 
     Samples before the chunk come from the history ring, which holds them until the
-    chunk's samples are written to it.
+    chunk's samples are written to it. Returns the number of samples taken.
     """
     h_len = hring.shape[0]
     l_max = acc.shape[0]
     first = s0 + (-(abs_start + s0)) % POTENTIAL_STRIDE
+    taken = 0
     for i in range(first, s1, POTENTIAL_STRIDE):
+        taken += 1
         v = y[i]
         j0 = i - l_max + 1
         if j0 >= 0:
@@ -564,6 +533,7 @@ def _lag_products(y, hring, abs_start, s0, s1, acc):
             for m in range(l_max):
                 j = j0 + m
                 acc[m] += v * (y[j] if j >= 0 else hring[(abs_start + j) % h_len])
+    return taken
 
 
 def _template_noise(wts, acf, least, out):
@@ -659,11 +629,6 @@ def _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2, ep_lo2, ep_lomax, blk
             hre += yv * cos[k]
             him += yv * sin[k]
     return ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him
-
-
-def _stride_count(a0, a1):
-    """Absolute samples in ``a0:a1`` that are multiples of ``POTENTIAL_STRIDE``."""
-    return (a1 - 1) // POTENTIAL_STRIDE - (a0 - 1) // POTENTIAL_STRIDE if a1 > a0 else 0
 
 
 def _quantile_sorted(srt, count, q):
@@ -898,8 +863,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                                                                          ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
         if potential:
             # before the segment's samples overwrite the ring's oldest ones
-            pt_n += _stride_count(abs_start + s0, abs_start + s1)
-            _lag_products(y, hring, abs_start, s0, s1, acf_blk)
+            pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk)
         ep_n += seg
         i = s0
         while i < s1:
@@ -1242,7 +1206,6 @@ _power_pass = numba.njit(**_jit)(_power_pass)
 _change_point = numba.njit(**_jit)(_change_point)
 _gather = numba.njit(**_jit)(_gather)
 _lag_products = numba.njit(**_jit)(_lag_products)
-_stride_count = numba.njit(**_jit)(_stride_count)
 _template_noise = numba.njit(**_jit)(_template_noise)
 _template_outputs = numba.njit(**_jit)(_template_outputs)
 _best_template = numba.njit(**_jit)(_best_template)
@@ -1261,7 +1224,6 @@ _store_state = numba.njit(**_jit)(_store_state)
 
 first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
 filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
-_filter_one = filter_kernel
 _filter_group = numba.njit(**_jit_filter)(_filter_group)
 filter_lanes_kernel = numba.njit(**_jit_filter)(_filter_lanes)
 detect_kernel = numba.njit(**_jit)(_detect)

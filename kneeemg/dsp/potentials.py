@@ -80,4 +80,3 @@ def block_lag_means(y_uv: np.ndarray, l_max: int, block: int) -> np.ndarray:
     for m in range(l_max):  # lag l_max - 1 - m
         out[:, :, m] = (y * padded[m : m + len(y)]).reshape(nb, block, -1).mean(axis=1)
     return out
-
