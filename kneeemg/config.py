@@ -93,6 +93,17 @@ class DetectorConfig:
         contraction, whose envelope keeps dipping below the offset level, then stays one
         burst; the rest between two strong contractions, far below their own level, still
         ends the first. ``sustain_ratio`` equal to ``offset_ratio`` turns this off.
+    bridge_ratio, bridge_max_s : float
+        When the activity comes back within ``bridge_max_s`` after a dip that lasted
+        ``min_gap_s`` (the envelope below the offset and sustain levels), the burst goes on
+        if the gap since it last stood above its onset level (the dip and the weaker
+        activity around it) has an RMS of at least ``bridge_ratio * floor`` and at least
+        ``sustain_rel`` times the burst's RMS; otherwise it ended before the dip. The RMS of
+        that gap is far steadier than the 10 ms envelope: a weak contraction, near the
+        noise's own level, whose envelope sinks into the noise for a few hundred ms stays one
+        burst, while a silent pause, or the rest between strong contractions, still ends it.
+        ``bridge_max_s`` at most ``min_gap_s`` turns this off. A burst's end is known up to
+        ``bridge_max_s`` after its last activity.
     twitch_max_s, spasm_max_s : float
         Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
     epoch_s : float
@@ -155,6 +166,8 @@ class DetectorConfig:
     min_duration_s: float = 0.003
     sustain_ratio: float = 1.3
     sustain_rel: float = 0.4
+    bridge_ratio: float = 1.2
+    bridge_max_s: float = 1.0
     twitch_max_s: float = 0.5
     spasm_max_s: float = 10.0
     epoch_s: float = 1.0
@@ -204,6 +217,8 @@ class DetectorConfig:
             raise ConfigError("sustain_ratio must be above 0 and not above offset_ratio; e.g. 1.3 with offset_ratio 2")
         if not self.sustain_rel <= 1.0:
             raise ConfigError("sustain_rel must be 0 to 1 (a fraction of the burst's RMS)")
+        if not self.bridge_ratio >= 1.0:
+            raise ConfigError("bridge_ratio must be at least 1 (a multiple of the noise floor); e.g. 1.2")
         if not 0.0 < self.floor_quantile < 1.0:
             raise ConfigError("floor_quantile must lie strictly between 0 and 1")
         if not self.twitch_max_s < self.spasm_max_s:

@@ -68,6 +68,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     n, nch = x.shape
     onset_r, offset_r = p[K.P_ONSET], p[K.P_OFFSET]
     hold, block, epoch = int(p[K.P_HOLD]), int(p[K.P_BLOCK]), int(p[K.P_EPOCH])
+    bridge_max = int(p[K.P_BRIDGE_MAX])
     e_win, w_win, w_hold = int(p[K.P_ENV_WIN]), int(p[K.P_W_WIN]), int(p[K.P_W_HOLD])
     t_win, search = int(p[K.P_ONSET_WIN]), int(p[K.P_SEARCH])
     settle = int(p[K.P_SETTLE])
@@ -122,20 +123,33 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                                   end=max(on + tlen[j, 1], on + 1), y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0,
                                   pt_until=-1)
             else:
-                level2 = (onset_r * st["bfloor"]) ** 2
-                for win2, win in ((e2, e_win), (envt2[a, c], t_win)):
-                    if win2 >= level2:  # a window above the onset level: activity up to its oldest sample
-                        st["strong"] = a
-                        st["end"] = max(st["end"], a - win + 2)
-                st["y2"] += y[a, c] ** 2  # sum of squares from the onset to this sample
-                burst_ms = st["y2"] / (a - st["on"] + 1)
-                if e2 >= (offset_r * st["bfloor"]) ** 2 or (
+                y2 = st["y2"] + y[a, c] ** 2  # sum of squares from the onset to this sample
+                burst_ms = y2 / (a - st["on"] + 1)
+                active = e2 >= (offset_r * st["bfloor"]) ** 2 or (
                     e2 >= (p[K.P_SUSTAIN] * st["bfloor"]) ** 2 and e2 >= p[K.P_SUSTAIN_REL] ** 2 * burst_ms
-                ):
-                    st["last"] = a
-                elif a - st["last"] >= hold:
-                    records.append(_burst_record(st, c, y))
-                    st["in_burst"] = False
+                )
+                dip = a - st["last"]
+                bridging = bridge_max > hold
+                if bridging and active and dip > hold:
+                    # activity back after a long dip: the gap since the last sample above the
+                    # onset level joins it to the burst only if the gap itself held activity
+                    gap_ms = np.mean(y[st["strong"] + 1 : a, c] ** 2)
+                    burst_rms2 = np.mean(y[st["on"] : st["strong"] + 1, c] ** 2)
+                    if gap_ms < (p[K.P_BRIDGE] * st["bfloor"]) ** 2 or gap_ms < p[K.P_SUSTAIN_REL] ** 2 * burst_rms2:
+                        records.append(_burst_record(st, c, y))
+                        st["in_burst"] = False
+                if st["in_burst"]:
+                    level2 = (onset_r * st["bfloor"]) ** 2
+                    for win2, win in ((e2, e_win), (envt2[a, c], t_win)):
+                        if win2 >= level2:  # a window above the onset level: activity up to its oldest sample
+                            st["strong"] = a
+                            st["end"] = max(st["end"], a - win + 2)
+                    st["y2"] = y2
+                    if active:
+                        st["last"] = a
+                    elif dip >= (bridge_max if bridging else hold):
+                        records.append(_burst_record(st, c, y))
+                        st["in_burst"] = False
             if st["in_burst"] and a <= st["pt_until"]:  # the best template over the burst's first L_max samples
                 score = corr[a, c] ** 2 / st["pt_noise"]
                 j = int(np.argmax(score))

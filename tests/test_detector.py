@@ -224,8 +224,28 @@ def test_weak_sustained_contraction_stays_one_burst_and_rests_still_split():
     # (1.4 x floor, above the change point's reference), but not into the first one
     np.testing.assert_allclose(spans[:2], [(5.0, 8.0), (15.0, 16.0)], atol=0.1)
     assert spans[1][1] < spans[2][0] < 16.35 and spans[2][1] == pytest.approx(17.3, abs=0.1)
-    off = detect(x, FS, config=DetectorConfig(sustain_ratio=2.0))  # sustain level at the offset level: off
+    # the sustain level at the offset level and no bridge: the weak contraction splits
+    off = detect(x, FS, config=DetectorConfig(sustain_ratio=2.0, bridge_max_s=0.0))
     assert len([e for e in off.events if e.onset_s < 9]) >= 2
+
+
+@pytest.mark.parametrize("gap_sd_uv, joined", [(4.2, True), (3.0, False)], ids=["weak-activity", "silent"])
+def test_a_long_dip_is_bridged_only_when_it_still_holds_activity(gap_sd_uv, joined):
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 3, (30_000, 1))
+    # a contraction at about 3 x floor for 4 s whose level falls for 0.3 s three times: to
+    # weak activity (about 1.4 x floor) or to silence (the floor)
+    x[5000:9000, 0] += rng.normal(0, 8.5, 4000)
+    for a in (6000, 7000, 8000):
+        x[a : a + 300, 0] = rng.normal(0, gap_sd_uv, 300)
+    cfg = DetectorConfig(sustain_ratio=2.0)  # the sustain rule off: only the bridge can join the parts
+    spans = [(e.onset_s, e.offset_s) for e in detect(x, FS, config=cfg).events]
+    if joined:
+        assert len(spans) == 1 and spans[0] == pytest.approx((5.0, 9.0), abs=0.05)
+    else:
+        assert len(spans) >= 3
+    # without the bridge, each dip ends the burst
+    assert len(detect(x, FS, config=cfg.replace(bridge_max_s=0.0)).events) >= 3
 
 
 def test_close_bursts_merge():
@@ -317,6 +337,8 @@ def test_config_validation():
         DetectorConfig(sustain_ratio=2.5)
     with pytest.raises(ConfigError, match="sustain_rel"):
         DetectorConfig(sustain_rel=1.5)
+    with pytest.raises(ConfigError, match="bridge_ratio"):
+        DetectorConfig(bridge_ratio=0.9)
     with pytest.raises(ConfigError, match="onset_window_s"):
         DetectorConfig(onset_window_s=0.02)
     with pytest.raises(ConfigError, match="onset_cusum_ratio"):

@@ -109,7 +109,9 @@ P_ONSET_WIN = 24  # onset window, samples (at most P_ENV_WIN)
 P_SEARCH = 25  # samples of history a burst onset is searched back in (at least P_ENV_WIN)
 P_CUSUM = 26  # reference level of the onset's change point, times the floor
 P_POTENTIAL = 27  # a template output this many times its noise RMS starts a burst (0: off)
-N_PARAMS = 28
+P_BRIDGE = 28  # activity back after a dip continues the burst when the gap's RMS is this times its floor ...
+P_BRIDGE_MAX = 29  # ... and the dip lasted at most this many samples (not above P_HOLD: off)
+N_PARAMS = 30
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -747,6 +749,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     short = t_win < e_win  # the onset window is on
     cusum_r = p[P_CUSUM]
     rel_s = p[P_SUSTAIN_REL] ** 2 * e_win
+    rel2 = p[P_SUSTAIN_REL] ** 2
+    bridge_r = p[P_BRIDGE]
+    bridge_max = int(p[P_BRIDGE_MAX])
+    bridging = bridge_max > hold
     settle = int(p[P_SETTLE])
     flat = p[P_FLAT]
     admit = p[P_ADMIT]
@@ -942,22 +948,40 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     b_peak_at = pk
                     b_y2_at = s2
             else:
-                b_y2 += y2
-                if ay > b_peak:
-                    b_peak = ay
-                t_on = short and rs_t >= b_on_t_s
-                if rs_e >= b_on_s or t_on:
-                    strong = a
-                    b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
-                    b_peak_at = b_peak
-                    b_y2_at = b_y2
                 # It stays open while the envelope is above the offset level, or above the lower
                 # sustain level and not far below the burst's own RMS so far: a weak sustained
                 # contraction dips towards the floor without ending, while the rest between two
                 # strong contractions, far below their level, still ends the first.
-                if rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b_y2):
-                    last = a
-                elif a - last >= hold:
+                b2 = b_y2 + y2
+                active = rs_e >= b_off_s or (rs_e >= b_sus_s and rs_e * (a - on + 1) >= rel_s * b2)
+                dip = a - last
+                ended = False
+                if bridging and active and dip > hold:
+                    # The activity is back after a dip longer than the hold. The gap since the
+                    # burst last stood above its onset level (samples strong + 1 .. a - 1, the
+                    # dip and the weaker activity around it) bridges it to the burst when the
+                    # gap's RMS is at or above the bridge level and not far below the burst's;
+                    # otherwise the burst ended before the dip.
+                    g2 = b_y2 - b_y2_at
+                    n_gap = a - 1 - strong
+                    ended = (g2 < (bridge_r * b_floor) ** 2 * n_gap
+                             or g2 * (strong - on + 1) < rel2 * b_y2_at * n_gap)
+                if not ended:
+                    b_y2 = b2
+                    if ay > b_peak:
+                        b_peak = ay
+                    t_on = short and rs_t >= b_on_t_s
+                    if rs_e >= b_on_s or t_on:
+                        strong = a
+                        b_end = _window_end(a, rs_e >= b_on_s, e_win, t_on, t_win, b_end)
+                        b_peak_at = b_peak
+                        b_y2_at = b_y2
+                    if active:
+                        last = a
+                    else:
+                        # below the levels for the hold (or, bridging, for bridge_max samples)
+                        ended = dip >= (bridge_max if bridging else hold)
+                if ended:
                     # The burst ended: its offset is where a window last stood above the onset
                     # level, less that window's lag (the lower offset level only decides that
                     # the burst is over, so filter ringing does not stretch it).

@@ -95,8 +95,8 @@ class StreamingDetector:
     -----
     The first ``config.warmup_s`` seconds are buffered to learn the noise floor (and the
     mains frequency when ``mains_hz="auto"``), then processed like the rest; after that an
-    event is returned by :meth:`process` at most about ``min_gap_s + epoch_s`` seconds after
-    it ends. Splitting the signal differently never changes the result.
+    event is returned by :meth:`process` at most about ``max(min_gap_s, bridge_max_s) +
+    epoch_s`` seconds after it ends. Splitting the signal differently never changes the result.
     """
 
     def __init__(
@@ -290,6 +290,8 @@ class StreamingDetector:
         p[K.P_SEARCH] = self._search
         p[K.P_CUSUM] = cfg.onset_cusum_ratio
         p[K.P_POTENTIAL] = cfg.potential_ratio
+        p[K.P_BRIDGE] = cfg.bridge_ratio
+        p[K.P_BRIDGE_MAX] = round(cfg.bridge_max_s * self.fs_hz)
         p[K.P_SETTLE] = self.start_sample + round(cfg.settle_s * self.fs_hz)
         p[K.P_ADMIT] = cfg.floor_admit_ratio
         p[K.P_STALE] = round(cfg.floor_stale_s * self.fs_hz)
