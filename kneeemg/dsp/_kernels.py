@@ -855,7 +855,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     lw = abs_start // w_win % n_lw
     lt = abs_start // t_win % n_lt
     ph = abs_start % h_len
-    s0 = 0
+    s0 = abs_start - abs_start  # an int64 from the start (a literal 0 would compile the passes twice)
     while s0 < n:
         # A segment runs to the next floor block or epoch end (or the chunk's end). Its
         # accumulators are summed first, each in its own tight loop (sample order kept, so
