@@ -69,6 +69,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     onset_r, offset_r = p[K.P_ONSET], p[K.P_OFFSET]
     hold, block, epoch = int(p[K.P_HOLD]), int(p[K.P_BLOCK]), int(p[K.P_EPOCH])
     bridge_max = int(p[K.P_BRIDGE_MAX])
+    bridging = bridge_max > hold  # the bridge is on
     e_win, w_win, w_hold = int(p[K.P_ENV_WIN]), int(p[K.P_W_WIN]), int(p[K.P_W_HOLD])
     t_win, search = int(p[K.P_ONSET_WIN]), int(p[K.P_SEARCH])
     settle = int(p[K.P_SETTLE])
@@ -129,7 +130,6 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                     e2 >= (p[K.P_SUSTAIN] * st["bfloor"]) ** 2 and e2 >= p[K.P_SUSTAIN_REL] ** 2 * burst_ms
                 )
                 dip = a - st["last"]
-                bridging = bridge_max > hold
                 if bridging and active and dip > hold:
                     # activity back after a long dip: the gap since the last sample above the
                     # onset level joins it to the burst only if the gap itself held activity
