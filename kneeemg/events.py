@@ -133,14 +133,25 @@ def sort_events(events: Iterable[Event]) -> list[Event]:
 
 
 def write_events_csv(events: Sequence[Event], path: str | Path) -> Path:
-    """Write events to ``path`` as CSV (columns :data:`CSV_COLUMNS`), in onset order."""
+    """Write events to ``path`` as CSV (columns :data:`CSV_COLUMNS`), in onset order.
+
+    The file is written under a temporary name and then moved into place: an earlier file
+    at ``path`` is replaced whole or, on an error, left as it was.
+    """
+    from .paths import replacing
+
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         for ev in sort_events(events):
             writer.writerow(ev.as_row())
     return path
+
+
+def csv_signature() -> bytes:
+    """How an events CSV written by :func:`write_events_csv` begins (its header)."""
+    return ",".join(CSV_COLUMNS).encode()
 
 
 def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]:

@@ -1,4 +1,5 @@
-"""Where kneeemg keeps the user's own files (the history database).
+"""Where kneeemg keeps the user's own files (the history database), and the checks that an
+output file never replaces something it should not.
 
 The history lives in the user's data directory as ``platformdirs`` defines it for the
 system (``~/.local/share/kneeemg`` on Linux, ``~/Library/Application Support/kneeemg`` on
@@ -10,7 +11,11 @@ it opens the file.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterable, Iterator
+
+from .errors import InputError
 
 #: Environment variable naming the history database file.
 DB_ENV_VAR = "KNEEEMG_DB"
@@ -39,3 +44,72 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return user_data_path() / DB_FILE_NAME
+
+
+def check_output_file(path: str | os.PathLike[str], option: str, what: str, signature: bytes,
+                      inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
+    """Check, before any work, that ``path`` may be written as a ``what``.
+
+    An existing file is replaced only when it is empty or starts with ``signature`` (an
+    earlier output of the same kind): a recording, a history database or any other file
+    given by mistake is never overwritten, nor is any of ``inputs``.
+
+    Parameters
+    ----------
+    path : path
+        The output file (``~`` is expanded).
+    option : str
+        The command-line option that names it (for the messages), e.g. ``"--out"``.
+    what : str
+        What is written, e.g. ``"kneeemg report"``.
+    signature : bytes
+        How a file of that kind begins.
+    inputs : iterable of path
+        Files the same command reads.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputError
+        With a one-line message saying what is wrong and what to do.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise InputError(f"{option} {p} is a folder; give a file name")
+    if not p.parent.is_dir():
+        raise InputError(f"{option} {p}: folder {p.parent} does not exist; create it or choose another {option}")
+    if not os.access(p.parent, os.W_OK):
+        raise InputError(f"{option} {p}: cannot write in folder {p.parent}; choose another {option}")
+    if not p.exists():
+        return p
+    for src in inputs:
+        if src is not None and Path(src).expanduser().exists() and os.path.samefile(p, Path(src).expanduser()):
+            raise InputError(f"{option} {p} is the file being read; choose another {option}")
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(len(signature))
+    except OSError as exc:
+        raise InputError(f"{option} {p}: cannot read it to check what it is ({exc.strerror}); choose another {option}") from None
+    if head and head != signature:
+        raise InputError(f"{option} {p} already exists and is not a {what}, so it is not replaced; "
+                         f"choose another {option} or move that file away first")
+    return p
+
+
+@contextmanager
+def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` that replaces it when the block ends without error.
+
+    A reader sees the old file or the new one, never a half-written one; on an error the
+    temporary file is removed and ``path`` is left as it was.
+    """
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -48,7 +48,8 @@ def replay(
     resample_hz, fs_hz : float, optional
         See :func:`kneeemg.io.open_recording`.
     events_out : path, optional
-        Also write the events as CSV there.
+        Also write the events as CSV there. Checked before any work: an existing file is
+        replaced only when it is an earlier events CSV (never the recording itself).
     progress : callable, optional
         Called with the fraction done (0-1) after each chunk.
     threads : int, optional
@@ -60,6 +61,13 @@ def replay(
         Its ``lost_s`` attribute holds the seconds lost while recording (gaps).
     """
     own = not isinstance(source, Recording)
+    if events_out:
+        from .events import csv_signature
+        from .paths import check_output_file
+
+        # before the work: never replace the recording itself or any file that is not an events CSV
+        events_out = check_output_file(events_out, "--events-out", "kneeemg events CSV", csv_signature(),
+                                       inputs=(source if own else getattr(source.info, "path", None),))
     rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
     try:
         info = rec.info

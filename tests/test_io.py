@@ -175,3 +175,18 @@ def test_real_files_open_with_the_right_rate_and_channels(data_dir):
         open_recording(data_dir / "emggo/sample_data_TA_250Hz.mat")
     with open_recording(data_dir / "emggo/sample_data_TA_250Hz.mat", resample_hz=1000) as rec:
         assert rec.info.fs_hz == 1000.0 and rec.info.duration_s == pytest.approx(549.7, abs=0.1)
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_truncated_edf_is_refused_quietly_with_its_sizes(tmp_path, capfd, bdf):
+    x = signal_uv(4000, 2)
+    path = tmp_path / ("n.bdf" if bdf else "n.edf")
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4000)), path)
+    with open_recording(path) as rec:  # the whole file reads
+        assert rec.info.n_samples == 4000
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 700])
+    capfd.readouterr()
+    with pytest.raises(InputError, match=rf"truncated: .* \({len(data)} bytes\) but the file has {len(data) - 700} bytes"):
+        open_recording(path)
+    assert capfd.readouterr().out == ""  # nothing printed by the reader underneath

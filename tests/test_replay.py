@@ -11,6 +11,7 @@ import pytest
 
 from kneeemg.cli import main
 from kneeemg.dsp import StreamingDetector
+from kneeemg.errors import InputError
 from kneeemg.events import Event, read_events_csv
 from kneeemg.io import open_recording
 from kneeemg.replay import replay
@@ -63,6 +64,25 @@ def test_replay_equals_live_detection(tmp_path):
     ]
     back = read_events_csv(tmp_path / "ev.csv", fs_hz=1000.0)
     assert [e.onset_sample for e in back] == [e.onset_sample for e in res.events]
+
+
+def test_events_out_never_replaces_the_recording_or_another_file(tmp_path):
+    path = write_simulated(simulate_night(hours=0.01, seed=3), tmp_path / "n.kemg")["recording"]
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="is the file being read"):
+        replay(path, events_out=path)
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my own notes\n")
+    with pytest.raises(InputError, match="is not a kneeemg events CSV"):
+        replay(path, events_out=notes)
+    with pytest.raises(InputError, match="is a folder"):
+        replay(path, events_out=tmp_path)
+    assert path.read_bytes() == before and notes.read_text() == "my own notes\n"
+    events = tmp_path / "events.csv"
+    replay(path, events_out=events)
+    first = events.read_text()
+    replay(path, events_out=events)  # an earlier events CSV is replaced
+    assert events.read_text() == first and first.startswith("onset_s,")
 
 
 def test_nan_in_a_file_is_a_clear_error(tmp_path):

@@ -236,9 +236,21 @@ def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys
     assert main(["report", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "r.html")]) == 2
     assert "no nights" in capsys.readouterr().err
     old = tmp_path / "old.html"
-    old.write_text("previous report")
+    old.write_text("<!DOCTYPE html>previous report")
     with pytest.raises(InputError, match="no night"):
         write_report(old, db=db, night="2020-01-01")
-    assert old.read_text() == "previous report"
+    assert old.read_text() == "<!DOCTYPE html>previous report"
     with pytest.raises(InputError, match="does not exist"):
         write_report(tmp_path / "missing" / "r.html", db=db)
+
+
+def test_report_never_replaces_the_database_or_a_recording(history, capsys):
+    folder, db, _ = history
+    before_db, before_rec = db.read_bytes(), (folder / "n0.kemg").read_bytes()
+    assert main(["report", "--db", str(db), "--out", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is the file being read" in err
+    assert main(["report", "--db", str(db), "--out", str(folder / "n0.kemg")]) == 2
+    assert "is not a kneeemg report" in capsys.readouterr().err
+    assert db.read_bytes() == before_db and (folder / "n0.kemg").read_bytes() == before_rec
+    assert main(["report", "--db", str(db), "--out", str(folder / "report.html")]) == 0  # an earlier report is replaced

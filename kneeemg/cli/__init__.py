@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a program that stopped reading (| head)
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a file or folder the library did not check first
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"kneeemg: error: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,32 @@ UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
+def _check_complete(path: Path) -> None:
+    """Refuse a file shorter than its header says (a truncated copy or an interrupted export).
+
+    The header gives the number of data records and each signal's samples per record
+    (2 bytes a sample in EDF, 3 in BDF); a header that cannot be read this way is left to
+    pyedflib to judge.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+            ns = int(head[252:256].decode("ascii").strip())
+            n_records = int(head[236:244].decode("ascii").strip())
+            fh.seek(256 + ns * 216)
+            per_record = [int(fh.read(8).decode("ascii").strip()) for _ in range(ns)]
+        size = path.stat().st_size
+    except (OSError, ValueError, UnicodeDecodeError):
+        return
+    bytes_per_sample = 3 if head[:1] == b"\xff" else 2
+    expected = 256 * (ns + 1) + n_records * sum(per_record) * bytes_per_sample
+    if n_records > 0 and size < expected:
+        raise RecordingFormatError(
+            f"{path}: truncated: its header announces {n_records} data records ({expected} bytes) but the file has "
+            f"{size} bytes; copy or export the recording again"
+        )
+
+
 class EdfRecording(Recording):
     """An EDF(+) or BDF(+) file, read signal by signal on demand (bounded memory)."""
 
@@ -26,6 +52,7 @@ class EdfRecording(Recording):
         import pyedflib
 
         self.path = Path(path)
+        _check_complete(self.path)
         try:
             self._f = pyedflib.EdfReader(str(self.path))
         except OSError as exc:

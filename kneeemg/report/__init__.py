@@ -23,6 +23,9 @@ from .model import DoctorInput, ReportInput, doctor_input, report_input
 from .render import render_doctor, render_report, summary_words
 from .traces import Snippet
 
+#: How every report and doctor's summary begins (an existing file is replaced only when it does).
+REPORT_SIGNATURE = b"<!DOCTYPE html>"
+
 __all__ = ["write_report", "build_report", "build_doctor_report", "ReportInput", "DoctorInput", "Snippet",
            "report_input", "doctor_input", "render_report", "render_doctor", "summary_words"]
 
@@ -45,7 +48,8 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     ----------
     out : path
         The HTML file to write; written to a temporary name first and moved into place, so
-        an existing report is never left half-written.
+        an existing report is never left half-written. An existing file that is not a
+        report (a recording, the history database...) is never replaced.
     db : path, optional
         History database (the default one in the user data folder when omitted).
     night : int or str, optional
@@ -64,21 +68,19 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     Raises
     ------
     InputError
-        No such night (or no nights yet); the output folder does not exist.
+        No such night (or no nights yet); the output folder does not exist; ``out`` names
+        a file that is not a report, or the database itself.
     """
     from ..errors import InputError
+    from ..paths import check_output_file, db_path, replacing
     from ..store import Store
 
-    path = Path(out)
-    if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: folder {path.parent} does not exist; create it or choose another --out")
+    path = check_output_file(out, "--out", "kneeemg report", REPORT_SIGNATURE, inputs=(db_path(db),))
     with Store(db) as store:
         text = build_doctor_report(store) if doctor else build_report(store, night, recording)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write {path} ({exc.strerror}); choose another --out") from None
     return path

@@ -1,0 +1,56 @@
+"""Output files: what may be replaced, and replacing without a half-written state."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from kneeemg.errors import InputError
+from kneeemg.paths import check_output_file, replacing
+
+SIG = b"<!DOCTYPE html>"
+
+
+def test_a_new_file_an_empty_one_and_an_earlier_output_may_be_written(tmp_path):
+    assert check_output_file(tmp_path / "new.html", "--out", "report", SIG) == tmp_path / "new.html"
+    (tmp_path / "empty.html").write_bytes(b"")
+    check_output_file(tmp_path / "empty.html", "--out", "report", SIG)
+    (tmp_path / "old.html").write_bytes(SIG + b"<html>")
+    check_output_file(tmp_path / "old.html", "--out", "report", SIG)
+
+
+def test_a_database_a_recording_or_an_input_is_never_replaced(tmp_path):
+    db = tmp_path / "h.db"
+    with sqlite3.connect(db) as con:
+        con.execute("create table t (x)")
+    with pytest.raises(InputError, match="is not a report"):
+        check_output_file(db, "--out", "report", SIG)
+    rec = tmp_path / "n.kemg"
+    rec.write_bytes(b"KEMG\x01")
+    with pytest.raises(InputError, match="is not a report"):
+        check_output_file(rec, "--out", "report", SIG)
+    twin = tmp_path / "same.html"
+    twin.write_bytes(SIG)
+    with pytest.raises(InputError, match="is the file being read"):
+        check_output_file(twin, "--out", "report", SIG, inputs=[None, str(twin)])
+
+
+def test_folders_missing_or_given_as_the_file_are_refused(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        check_output_file(tmp_path, "--out", "report", SIG)
+    with pytest.raises(InputError, match="does not exist; create it"):
+        check_output_file(tmp_path / "nope" / "r.html", "--out", "report", SIG)
+
+
+def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("old")
+    with pytest.raises(RuntimeError):
+        with replacing(p) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("disk full")
+    assert p.read_text() == "old" and sorted(x.name for x in tmp_path.iterdir()) == ["r.csv"]
+    with replacing(p) as tmp:
+        tmp.write_text("new")
+    assert p.read_text() == "new" and sorted(x.name for x in tmp_path.iterdir()) == ["r.csv"]
