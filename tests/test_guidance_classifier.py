@@ -65,6 +65,54 @@ def test_rare_causes_are_not_listed_on_weak_evidence():
     assert res.causes[0].id == "als" and res.level == "see_doctor"
 
 
+# ---------------------------------------------------------------- known conditions
+#: Phrases that reassure someone worried about a condition, or look for a cause not yet known.
+WORRIED_WELL = ("very rarely", "seldom means", "on your mind", "are worried", "look for the cause")
+
+
+@pytest.mark.parametrize("cond", CONDITIONS)
+def test_a_known_condition_is_named_in_words_and_not_met_with_reassurance_for_the_worried(cond):
+    kb = load_kb()
+    res = triage({"conditions": [cond]}, [], [night("2026-11-20", 10)])
+    shown = " ".join(res.reasons + [a["text"] for a in res.advice]).lower()
+    for phrase in WORRIED_WELL:
+        assert phrase not in shown, (cond, phrase)
+    reasons = " ".join(res.reasons)
+    raw = cond.replace("_", " ")
+    if kb.condition_name(cond) != raw:  # never the bare id where it is not how people write it ("als")
+        assert f"({raw})" not in reasons and f": {raw}." not in reasons
+    if cond in kb.rules["known_condition"]["conditions"] + kb.rules["joint_care"]["conditions"]:
+        assert kb.condition_name(cond) in reasons
+
+
+@pytest.mark.parametrize("cond, care, heading, worried", [
+    ("als", "team that looks after your ALS", "Amyotrophic lateral sclerosis (ALS)", "very rarely ALS"),
+    ("neuromyotonia", "specialist who treats it", "Autoimmune Disorders", "seldom means it"),
+    ("peroneal_nerve_injury", "tell whoever treats it", "How Peroneal Nerve Damage Leads to Knee and Leg Twitching", "look for the cause"),
+])
+def test_someone_who_has_the_condition_is_pointed_calmly_to_its_care_team(cond, care, heading, worried):
+    kb = load_kb()
+    res = triage({"conditions": [cond]}, [], [night("2026-11-20", 10)])
+    assert res.level == "see_doctor"
+    assert any(f"known condition: {kb.condition_name(cond)}." in r for r in res.reasons)
+    lines = [a for a in res.advice if care in a["text"]]
+    assert len(lines) == 1 and heading in lines[0]["source"]
+    assert not any(worried in a["text"] for a in res.advice)
+    for scary in ("fatal", "deadly", "death", "terminal", "incurable", "urgent", "emergency"):
+        assert scary not in lines[0]["text"].lower()
+    # without the condition, the worried reader still gets the reassurance and not the care-team line
+    loose = TriageConfig(min_listed_score=1e-4, advice_min_score=1e-4, max_listed_causes=19)
+    other = triage({"conditions": []}, [{"date": "2026-11-20", "symptoms": ["weakness", "numbness", "twitching_elsewhere"]}],
+                   [night("2026-11-20", 10, cramps=1), night("2026-11-21", 10, cramps=1)], config=loose)
+    texts = [a["text"] for a in other.advice]
+    assert any(worried in t for t in texts) and not any(care in t for t in texts)
+
+
+def test_deficiencies_are_named_in_words():
+    res = triage({"known_deficiencies": ["vitamin_b12", "vitamin_d"]}, [], [night("2026-11-20", 10)])
+    assert any("(vitamin B12 and vitamin D)" in r for r in res.reasons)
+
+
 def test_sidedness_from_left_and_right_counts():
     one = triage({}, [{"date": "2026-11-20", "symptoms": ["tingling"]}], [night("2026-11-20", 30, twitches_left=29, twitches_right=1)])
     nerve = next(c for c in one.causes if c.id == "nerve_compression")

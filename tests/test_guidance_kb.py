@@ -233,6 +233,10 @@ GOOD = (Path(__file__).resolve().parent.parent / "kneeemg" / "guidance" / "kb.to
         (('prior = 0.001\nprior_reason = "Rare;', 'prior = 1.5\nprior_reason = "Rare;'), "prior=1.5"),
         (('symptom = "chills"', 'symptom = "shivers"'), "warning_signs must be exactly"),
         (('[rules.monitor]\nlevel = "monitor"', '[rules.monitor]\nlevel = "relax"'), "rules.monitor.level"),
+        (('unless = ["cond_als"]', 'unless = ["cond_alz"]'), "unknown feature 'cond_alz'"),
+        (('unless = ["cond_als"]', 'unless = ["cond_als"], when = ["cond_als"]'), "both when and unless"),
+        (('als = "ALS (amyotrophic', 'alz = "ALS (amyotrophic'), "condition_names must give a name"),
+        (('vitamin_d = "vitamin D"', 'vitamin_d = ""'), "deficiency_names must give a name"),
     ],
 )
 def test_a_broken_knowledge_base_is_refused_in_one_line(change, message):

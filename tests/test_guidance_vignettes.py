@@ -30,6 +30,8 @@ def test_vignette(v):
     advice = " ".join(a["text"] for a in res.advice).lower()
     for words in v.get("advice_includes", []):
         assert words.lower() in advice
+    for words in v.get("advice_excludes", []):
+        assert words.lower() not in advice, v.get("why")
     assert "not a diagnosis" in res.disclaimer and res.reasons
 
 

@@ -265,8 +265,11 @@ def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[C
         if c.score < cfg.advice_min_score:
             break
         for a in kb.causes[c.id]["advice"]:
-            if not a.get("when") or any(feats.get(f) is True for f in a["when"]):
-                add(a["text"], kb.cite(a["doc"], a["heading"]))
+            if a.get("when") and not any(feats.get(f) is True for f in a["when"]):
+                continue
+            if any(feats.get(f) is True for f in a.get("unless", [])):
+                continue  # e.g. reassurance for the worried, not for someone who has the condition
+            add(a["text"], kb.cite(a["doc"], a["heading"]))
     for a in kb.general_advice:
         if level in a["levels"]:
             add(a["text"], kb.cite(a["doc"], a["heading"]))

@@ -9,13 +9,13 @@ naming the entry, never a wrong answer later.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..diary import CONDITIONS
+from ..diary import CONDITIONS, DEFICIENCIES
 from ..errors import ConfigError
 from .features import FEATURE_INPUTS, WARNING_SYMPTOMS
 
@@ -41,6 +41,16 @@ class KnowledgeBase:
     warning_signs: list[dict[str, str]]
     rules: dict[str, dict[str, Any]]
     general_advice: list[dict[str, Any]]
+    condition_names: dict[str, str] = field(default_factory=dict)
+    deficiency_names: dict[str, str] = field(default_factory=dict)
+
+    def condition_name(self, cid: str) -> str:
+        """A profile condition as people write it (``als`` -> ``ALS (amyotrophic lateral sclerosis)``)."""
+        return self.condition_names.get(cid, cid.replace("_", " "))
+
+    def deficiency_name(self, did: str) -> str:
+        """A profile deficiency as people write it (``vitamin_b12`` -> ``vitamin B12``)."""
+        return self.deficiency_names.get(did, did.replace("_", " "))
 
     def cite(self, doc: str, heading: str) -> str:
         """``'"Title", section "Heading"'``."""
@@ -70,6 +80,7 @@ class KnowledgeBase:
                     *(e["reason"] for e in c["evidence"])]
         out += [w["text"] for w in self.warning_signs] + [r["text"] for r in self.rules.values()]
         out += [a["text"] for a in self.general_advice]
+        out += [*self.condition_names.values(), *self.deficiency_names.values()]
         return out
 
 
@@ -117,9 +128,12 @@ def parse_kb(text: str) -> KnowledgeBase:
         for j, a in enumerate(_need(c, "advice", list, f"cause {cid}")):
             _need(a, "text", str, f"cause {cid} advice[{j}]")
             _check_source(a, docs, f"cause {cid} advice[{j}]")
-            for f in a.get("when", []):
-                if f not in FEATURE_INPUTS:
-                    raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names unknown feature {f!r}")
+            for key in ("when", "unless"):
+                for f in a.get(key, []):
+                    if f not in FEATURE_INPUTS:
+                        raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names unknown feature {f!r}")
+            if set(a.get("when", [])) & set(a.get("unless", [])):
+                raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names a feature in both when and unless")
         for j, e in enumerate(_need(c, "evidence", list, f"cause {cid}")):
             where = f"cause {cid} evidence[{j}]"
             feat = _need(e, "feature", str, where)
@@ -162,7 +176,13 @@ def parse_kb(text: str) -> KnowledgeBase:
         _check_source(a, docs, f"general_advice[{j}]")
         if not set(_need(a, "levels", list, f"general_advice[{j}]")) <= set(LEVELS):
             raise ConfigError(f"knowledge base: general_advice[{j}].levels must name levels among {', '.join(LEVELS)}")
-    return KnowledgeBase(docs, causes, signs, rules, general)
+    names = {}
+    for table, ids in (("condition_names", CONDITIONS), ("deficiency_names", DEFICIENCIES)):
+        given = _need(raw, table, dict, "the file")
+        if set(given) != set(ids) or not all(isinstance(v, str) and v.strip() for v in given.values()):
+            raise ConfigError(f"knowledge base: {table} must give a name (text) to exactly {', '.join(ids)}")
+        names[table] = given
+    return KnowledgeBase(docs, causes, signs, rules, general, names["condition_names"], names["deficiency_names"])
 
 
 @lru_cache(maxsize=1)

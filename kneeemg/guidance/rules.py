@@ -115,7 +115,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         fire("medication", f"You take a medicine the articles link to twitching ({_words(meds)}).")
 
     if feats.get("known_deficiency") is True:
-        fire("deficiency", f"A blood test found a deficiency ({_words(profile.get('known_deficiencies') or [])}).")
+        found = [kb.deficiency_name(d) for d in profile.get("known_deficiencies") or []]
+        fire("deficiency", f"A blood test found a deficiency ({_words(found)}).")
 
     if nights and twitching_nights:
         last_night = max(nights, key=lambda n: n["date"])
@@ -130,11 +131,13 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     if conds and twitching:
         srcs = [s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
                 for s in cause["sources"][:1]]
-        fire("known_condition", f"You have a known condition ({_words(conds)}).", srcs)
+        names = _words([kb.condition_name(c) for c in conds])
+        fire("known_condition", f"You have {'a known condition' if len(conds) == 1 else 'known conditions'}: {names}.", srcs)
 
     joints = [c for c in kb.rules["joint_care"]["conditions"] if feats.get(f"cond_{c}") is True]
     if joints and twitching:
-        fire("joint_care", f"You have a known joint or tendon condition ({_words(joints)}).")
+        names = _words([kb.condition_name(c) for c in joints])
+        fire("joint_care", f"You have {'a known joint or tendon condition' if len(joints) == 1 else 'known joint or tendon conditions'}: {names}.")
 
     lifestyle = [f for f in LIFESTYLE if feats.get(f) is True]
     if lifestyle and twitching:
