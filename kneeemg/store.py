@@ -4,8 +4,11 @@ It holds nights (with their metrics, settings and package version), their events
 movements, excluded time and per-epoch signal quality, the diary (one entry per date) and
 the profile. It lives in the user's data directory unless a path (``--db``) or
 ``KNEEEMG_DB`` says otherwise. A recording imported twice with the same settings is stored
-once (by the hash of its content). Every write is one transaction: a failure leaves the
-file as it was.
+once (by the hash of its content); imported again from another path, the stored path
+follows it. Every night gets a date (given, from the recording's start time, or from the
+file's time). Every write is one transaction: a failure leaves the file as it was.
+Commands that only read open the file with ``Store(path, create=False)``, which never
+creates a file or a folder.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ import json
 import os
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .diary import DiaryDay, Profile, validate_day, validate_profile
-from .errors import InputError, StoreError
+from .diary import DiaryDay, Profile, night_date, validate_day, validate_profile
+from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
 from .metrics import case_night
 
-from .paths import db_path
+from .paths import DB_ENV_VAR, db_path
+
+#: The longest trend window, days (``kneeemg trends --days``).
+MAX_TREND_DAYS = 3660
 
 #: Ordered schema migrations; ``PRAGMA user_version`` holds how many have run.
 MIGRATIONS: tuple[str, ...] = (
@@ -102,6 +108,33 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def fallback_date(start_time: str | datetime | None, recording_s: float, file: str | os.PathLike[str] | None = None,
+                  mtime: float | None = None) -> tuple[str, str]:
+    """The date of a night given no date: ``(date, date_from)``.
+
+    The evening the recording started (``"start time"``); without a start time, the file's
+    modification time minus the recording's length (``"file time"``; ``mtime`` in seconds
+    since the epoch, else the time of ``file`` when it is a file); else the moment now minus
+    the recording's length (``"import time"``).
+    """
+    if start_time is not None:
+        try:
+            moment = start_time if isinstance(start_time, datetime) else datetime.fromisoformat(str(start_time))
+            return night_date(moment), "start time"
+        except ValueError:
+            pass  # an unreadable start time: fall back to the file's time
+    length = timedelta(seconds=float(recording_s or 0.0))
+    if mtime is None and file is not None:
+        try:
+            if Path(file).is_file():
+                mtime = Path(file).stat().st_mtime
+        except (OSError, ValueError):
+            mtime = None
+    if mtime is not None:
+        return night_date(datetime.fromtimestamp(mtime) - length), "file time"
+    return night_date(datetime.now() - length), "import time"
+
+
 @dataclass(frozen=True)
 class NightRow:
     """One stored night."""
@@ -126,14 +159,37 @@ class Store:
     Parameters
     ----------
     path : path, optional
-        The SQLite file (created with its folder); :func:`default_path` when omitted.
+        The SQLite file; :func:`default_path` when omitted.
+    create : bool
+        Create the file (and its folder) when it does not exist (for commands that write).
+        With ``create=False`` (for commands that only read) nothing is ever created: a
+        missing file named by ``path`` or ``$KNEEEMG_DB`` is a :class:`StoreError`, and a
+        missing file at the default place reads as an empty history (``exists`` is False).
+
+    Raises
+    ------
+    StoreError
+        The file cannot be opened, is not a kneeemg history, or (``create=False``) does not exist.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
         self.path = db_path(path)
+        self.exists = True
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path)
+            if self.path.is_dir():
+                raise StoreError(f"{self.path} is a folder, not a history database file; give a file with --db")
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(self.path)
+            elif self.path.is_file():
+                self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True)  # never creates
+            elif (path is not None and str(path) != "") or os.environ.get(DB_ENV_VAR):
+                given = "check --db" if path is not None and str(path) != "" else f"check ${DB_ENV_VAR}"
+                raise StoreError(f"the history database {self.path} does not exist; import a night first with "
+                                 f"`kneeemg import FILE`, or {given}")
+            else:  # the default place, nothing imported yet: an empty history, and no file is made
+                self.exists = False
+                self._db = sqlite3.connect(":memory:")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the history database {self.path} ({exc}); check the path or use --db") from None
         self._db.row_factory = sqlite3.Row
@@ -235,7 +291,9 @@ class Store:
         """Store a night: a DetectionResult and its NightMetrics. Returns (id, created).
 
         A night with the same content hash and settings is not stored again: its id is
-        returned with ``created=False``.
+        returned with ``created=False``. A night without a date (``metrics.date`` None) gets
+        one from :func:`fallback_date`: the recording's start time, else the time of the file
+        ``source`` minus the recording's length, else the time of storing minus its length.
 
         Parameters
         ----------
@@ -256,6 +314,8 @@ class Store:
         existing = self.find_night(content_hash, s_hash)
         if existing is not None:
             return existing, False
+        if metrics.date is None:
+            metrics = replace(metrics, date=fallback_date(metrics.start_time, result.recording_s, source)[0])
         night = {
             "date": metrics.date, "source": str(source), "content_hash": content_hash, "settings_hash": s_hash,
             "start_time": metrics.start_time, "recording_s": float(result.recording_s), "usable_s": float(result.usable_s),
@@ -271,15 +331,20 @@ class Store:
     import_night = add_night
 
     def add_batch_night(self, night_dir: str | os.PathLike[str]) -> tuple[int, bool]:
-        """Store a night from a ``kneeemg batch`` night folder (no detection is run again)."""
+        """Store a night from a ``kneeemg batch`` night folder (no detection is run again).
+
+        A night without a date gets one as :meth:`add_night` gives it, the file's time taken
+        from when ``kneeemg batch`` read it.
+        """
         from .events import read_events_csv
 
         folder = Path(night_dir)
         try:
             stored = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-            row, metrics = stored["row"], stored["metrics"]
+            row, metrics = stored["row"], dict(stored["metrics"])
             s_hash, digest = row["settings_hash"], stored["content_hash"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            mtime_ns = (stored.get("fingerprint") or {}).get("mtime_ns")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise StoreError(f"{folder} is not a finished batch night ({exc}); run `kneeemg batch` again") from None
         existing = self.find_night(digest, s_hash)
         if existing is not None:
@@ -293,6 +358,9 @@ class Store:
                 excluded.append((float(a), float(b), int(ch), reason))
         except (OSError, ValueError) as exc:
             raise StoreError(f"{folder}: cannot read the batch night ({exc}); run `kneeemg batch` again") from None
+        if not metrics.get("date"):  # the fallback of import: start time, else the file's time when batch read it
+            mtime = mtime_ns / 1e9 if isinstance(mtime_ns, (int, float)) and not isinstance(mtime_ns, bool) else None
+            metrics["date"] = fallback_date(metrics.get("start_time"), row["recording_s"], row["path"], mtime)[0]
         night = {
             "date": metrics.get("date"), "source": row["path"], "content_hash": digest, "settings_hash": s_hash,
             "start_time": metrics.get("start_time"), "recording_s": row["recording_s"], "usable_s": row["usable_s"],
@@ -325,6 +393,45 @@ class Store:
                 raise InputError(f"no nights in {self.path} yet; import one with `kneeemg import FILE`")
             raise InputError(f"no night {key!r} in {self.path}; `kneeemg nights` lists them")
         return self._row(r)
+
+    def update_source(self, content_hash: str, source: str) -> list[int]:
+        """Point every night stored from this content at ``source`` (the recording was moved).
+
+        Returns the ids of the nights whose source changed (empty when none did).
+        """
+        try:
+            with self._transaction():
+                ids = [int(r["id"]) for r in self._db.execute("SELECT id FROM nights WHERE content_hash=? AND source<>?",
+                                                              (content_hash, str(source)))]
+                self._db.execute("UPDATE nights SET source=? WHERE content_hash=? AND source<>?",
+                                 (str(source), content_hash, str(source)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not update the night's recording path in {self.path} ({exc}); nothing was changed") from None
+        return ids
+
+    def set_date(self, night_id: int, on: str, only_if_missing: bool = True) -> bool:
+        """Give a night the date ``on`` (ISO). With ``only_if_missing`` (the default) only a
+        night stored without a date gets it; otherwise ``on`` replaces the stored date (the
+        person gave it with ``kneeemg import --date``).
+
+        Returns whether the date was set.
+        """
+        try:
+            day = date.fromisoformat(str(on)).isoformat()
+        except ValueError:
+            raise InputError(f"date {on!r} is not a date; use YYYY-MM-DD") from None
+        which = "id=? AND date IS NULL" if only_if_missing else "id=?"
+        try:
+            with self._transaction():
+                r = self._db.execute(f"SELECT metrics FROM nights WHERE {which}", (int(night_id),)).fetchone()
+                if r is None:
+                    return False
+                metrics = json.loads(r["metrics"] or "{}")
+                metrics["date"] = day
+                self._db.execute(f"UPDATE nights SET date=?, metrics=? WHERE {which}", (day, json.dumps(metrics), int(night_id)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not set the night's date in {self.path} ({exc}); nothing was changed") from None
+        return True
 
     def _row(self, r: sqlite3.Row) -> NightRow:
         return NightRow(int(r["id"]), r["date"], r["source"], r["start_time"], r["recording_s"], r["usable_s"],
@@ -431,6 +538,9 @@ class Store:
     def trend(self, last_days: int = 28) -> list[dict[str, Any]]:
         """Nightly rates over the last ``last_days`` days (counted back from the latest night's date).
 
+        ``last_days`` is ``kneeemg trends --days``: a whole number from 1 to
+        :data:`MAX_TREND_DAYS`; an :class:`InputError` naming ``--days`` otherwise.
+
         Returns
         -------
         list of dict
@@ -438,8 +548,8 @@ class Store:
             ``cramps``, ``twitch_per_hour`` (None without usable time) and
             ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 before it).
         """
-        if isinstance(last_days, bool) or not isinstance(last_days, int) or last_days < 1:
-            raise InputError(f"trend: last_days={last_days!r} must be a whole number of days >= 1")
+        if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
+            raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
         rows = [n for n in self.nights() if n.date]
         if rows:
             last = max(date.fromisoformat(n.date) for n in rows)
@@ -462,7 +572,7 @@ class Store:
         no nights); nights are in :func:`kneeemg.metrics.case_night` form.
         """
         if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
-            raise InputError(f"case_for_triage: last_n={last_n!r} must be a whole number of nights >= 1")
+            raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
         nights = [n for n in self.nights() if n.date][-last_n:]
         first = nights[0].date if nights else None
         return {
@@ -477,13 +587,36 @@ class ImportOutcome:
     """What :func:`import_recording` did.
 
     ``date_from`` says where the night's date came from: ``"given"``, ``"start time"`` (in
-    the recording) or ``"file time"`` (the file's modification time minus its length).
+    the recording), ``"file time"`` (the file's modification time minus its length), or
+    ``"already stored"`` (the night was in the history before, with its date).
+    ``moved_from`` is the path the night's recording was stored under before, when the same
+    content was imported again from another path (the stored path now follows it).
+    ``dated`` is True when a night stored earlier was given a date now: one it did not have,
+    or the one given with ``--date`` (``previous_date`` is the date it had, if any).
     """
 
     night_id: int
     created: bool
     date: str | None
     date_from: str = "given"
+    moved_from: str | None = None
+    dated: bool = False
+    previous_date: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    """A recording :func:`import_recordings` could not import, and why (nothing of it was stored)."""
+
+    path: str
+    error: KneeEmgError
+
+    @property
+    def message(self) -> str:
+        """One line: the error, naming the file, and that the file was skipped."""
+        text = str(self.error)
+        named = text if self.path in text or Path(self.path).name in text else f"{self.path}: {text}"
+        return f"{named} (this file is skipped)"
 
 
 def import_settings(config: Any, channels: Any = None, resample_hz: float | None = None,
@@ -501,6 +634,11 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
                      channels: Any = None, resample_hz: float | None = None, fs_hz: float | None = None) -> ImportOutcome:
     """Detect a recording and store the night; one already stored with these settings is skipped.
 
+    A recording already stored (the same content) that is imported from another path (it
+    was moved or renamed) is not detected again: the stored nights of that content take the
+    new path (``moved_from`` says the old one). A night already stored without a date gets
+    one (as below); a stored date is changed only by a ``date`` given for it.
+
     Parameters
     ----------
     store : Store
@@ -510,12 +648,11 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     date : str, optional
         The evening the night began (ISO date). Without it, the date comes from the
         recording's start time, or else from the file's modification time minus the
-        recording's length.
+        recording's length (:func:`fallback_date`).
     channels, resample_hz, fs_hz : optional
         Passed to :func:`kneeemg.replay.replay`.
     """
     from .config import DetectorConfig
-    from .diary import night_date
     from .metrics import night_metrics
     from .replay import replay
 
@@ -524,21 +661,60 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     if not p.is_file():
         raise InputError(f"{p} is not a file; give the path of a recording")
     digest = file_hash(p)
+    source = str(p.resolve())
     extra = import_settings(cfg, channels, resample_hz, fs_hz)
     existing = store.find_night(digest, settings_hash(extra))
     if existing is not None:
-        return ImportOutcome(existing, False, store.night(existing).date, "already stored")
+        night = store.night(existing)
+        moved_from = night.source if night.source != source else None
+        if moved_from is not None:
+            store.update_source(digest, source)
+        if night.date is not None and (date is None or date == night.date):
+            return ImportOutcome(existing, False, night.date, "already stored", moved_from)
+        on, date_from = (date, "given") if date is not None else fallback_date(night.start_time, night.recording_s, p)
+        dated = store.set_date(existing, on, only_if_missing=date is None)
+        return ImportOutcome(existing, False, store.night(existing).date, date_from if dated else "already stored",
+                             moved_from, dated, night.date if dated else None)
     result = replay(p, channels=channels, config=cfg, resample_hz=resample_hz, fs_hz=fs_hz)
     date_from = "given"
     if date is None:
-        if result.source is not None and getattr(result.source, "start_time", None) is not None:
-            date_from = "start time"
-        else:
-            start = datetime.fromtimestamp(p.stat().st_mtime) - timedelta(seconds=result.recording_s)
-            date, date_from = night_date(start), "file time"
+        date, date_from = fallback_date(getattr(result.source, "start_time", None), result.recording_s, p)
     metrics = night_metrics(result, date=date)
-    nid, created = store.add_night(result, metrics, str(p.resolve()), digest, settings=extra)
+    nid, created = store.add_night(result, metrics, source, digest, settings=extra)
     return ImportOutcome(nid, created, metrics.date, date_from)
+
+
+def import_recordings(store: Store, paths: Iterable[str | os.PathLike[str]], **options: Any
+                      ) -> Iterator[tuple[str, ImportOutcome | ImportFailure]]:
+    """Import several recordings, one after another; a file that fails does not stop the others.
+
+    Yields ``(path, outcome)`` for each file as it is done: an :class:`ImportOutcome`, or an
+    :class:`ImportFailure` for a file that could not be imported (a kneeemg error: not a
+    recording, unreadable, ...; nothing of that file is stored). ``options`` are those of
+    :func:`import_recording`. Use :func:`import_failed` for the summary error afterwards.
+    With a single path there are no others to go on with: its error is raised as it is.
+    """
+    paths = list(paths)
+    for path in paths:
+        try:
+            yield str(path), import_recording(store, path, **options)
+        except KneeEmgError as exc:
+            if len(paths) == 1:
+                raise
+            yield str(path), ImportFailure(str(path), exc)
+
+
+def import_failed(failures: list[ImportFailure], total: int) -> KneeEmgError:
+    """The one-line summary error after :func:`import_recordings` when some files failed.
+
+    Its type (and exit code) is that of the most serious failure.
+    """
+    names = ", ".join(f.path for f in failures[:5]) + (f" and {len(failures) - 5} more" if len(failures) > 5 else "")
+    worst = max((type(f.error) for f in failures), key=lambda cls: cls.exit_code)
+    done = total - len(failures)
+    rest = f"the other {done} were imported or already there" if done else "nothing was imported"
+    return worst(f"{len(failures)} of {total} files could not be imported ({names}); {rest}. Fix or leave out those "
+                 "files and run `kneeemg import` again")
 
 
 def import_batch(batch: Any, db: str | os.PathLike[str] | None) -> int:

@@ -186,3 +186,40 @@ def test_from_a_detection_run():
     assert np.isfinite(m.per_usable_hour["twitch"])
     assert m.leg_movements["count"] == len(res.leg_movements)
     assert m.leg_movements["periodic_series"] == len(res.plm_series)
+
+
+@pytest.mark.slow
+def test_the_worked_example_in_the_docs_is_what_its_commands_give(tmp_path, monkeypatch):
+    """docs/metrics.md "An example": rerun its commands and compare every number of the night with the text."""
+    import re
+    from pathlib import Path
+
+    from kneeemg.cli import main
+    from kneeemg.store import Store
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    section = page[page.index("### An example"):page.index("## References")]
+    assert "kneeemg simulate --hours 8 --channels 2 --seed 1 --out n8.kemg" in section
+    assert "kneeemg import n8.kemg --db h.db --date 2026-11-20" in section
+    text = " ".join(section.split("```")[-1].split())
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "--hours", "8", "--channels", "2", "--seed", "1", "--out", "n8.kemg"]) == 0
+    assert main(["import", "n8.kemg", "--db", "h.db", "--date", "2026-11-20"]) == 0
+    with Store("h.db", create=False) as s:
+        m = s.night().metrics
+    lm, ex = m["leg_movements"], m["excluded_s"]
+    expected = {
+        r"([\d.]+) twitches \(([\d.]+) per usable hour\)": (m["counts"]["twitch"], f"{m['per_usable_hour']['twitch']:.1f}"),
+        r"([\d.]+) spasms \(the longest ([\d.]+) s\)": (m["counts"]["spasm"], f"{m['longest_spasm_s']:.1f}"),
+        r"([\d.]+) cramps \(the longest ([\d.]+) s\)": (m["counts"]["cramp"], f"{m['longest_cramp_s']:.1f}"),
+        r"([\d.]+) clusters holding ([\d.]+) twitches": (m["clusters"]["count"], m["clusters"]["twitches_in_clusters"]),
+        r"([\d.]+) twitches on the left and ([\d.]+) on the right": (m["sides"]["left"]["twitch"], m["sides"]["right"]["twitch"]),
+        r"([\d.]+) leg movements of which ([\d.]+) in ([\d.]+) periodic series": (lm["count"], lm["in_series"], lm["periodic_series"]),
+        r"PLM index ([\d.]+) per hour, periodicity index ([\d.]+),": (f"{lm['plm_index']:.1f}", f"{lm['periodicity_index']:.2f}"),
+        r"([\d.]+) s flat, ([\d.]+) s movement, ([\d.]+) s saturation and ([\d.]+) s settling":
+            tuple(f"{ex.get(k, 0):.0f}" for k in ("flat", "movement", "saturation", "settling")),
+    }
+    for pattern, values in expected.items():
+        found = re.search(pattern, text)
+        assert found, pattern
+        assert found.groups() == tuple(str(v) for v in values), (pattern, found.groups(), values)

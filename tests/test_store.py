@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from kneeemg.events import Event
 from kneeemg.metrics import night_metrics
 from kneeemg.paths import DB_ENV_VAR, db_path, user_data_path
 from kneeemg.simulate import simulate_night, write_simulated
-from kneeemg.store import MIGRATIONS, Store, import_recording, settings_hash
+from kneeemg.store import MAX_TREND_DAYS, MIGRATIONS, Store, fallback_date, import_recording, settings_hash
 from kneeemg.trends import direction
 
 
@@ -219,11 +220,23 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
         assert len(s.trend(5)) == 5 and s.trend(5)[0]["date"] == "2026-11-10"
         assert direction(rows).startswith("Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0")
         assert direction(rows[:6]).startswith("Too few nights")
-        with pytest.raises(InputError, match="last_days"):
+        with pytest.raises(InputError, match="--days"):
             s.trend(0)
     assert main(["trends", "--db", str(db), "--days", "14"]) == 0
     out = capsys.readouterr().out
     assert "2026-11-14" in out and "Fewer twitches" in out
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "1000000"])
+def test_trends_days_out_of_range_is_one_line_in_the_options_words(tmp_path, capsys, days):
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        add(s, 5, "2026-11-01")
+    assert main(["trends", "--db", str(db), "--days", days]) == 2  # 1000000 days back used to crash (date overflow)
+    err = capsys.readouterr().err
+    assert err.startswith("kneeemg: error: ") and err.count("\n") == 1
+    assert f"--days={days}" in err and f"from 1 to {MAX_TREND_DAYS}" in err and "last_days" not in err
+    assert main(["trends", "--db", str(db), "--days", str(MAX_TREND_DAYS)]) == 0
 
 
 def test_case_for_triage_is_what_the_guidance_reads(tmp_path):
@@ -277,8 +290,151 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
 
 def test_commands_on_an_empty_history(tmp_path, capsys):
     db = str(tmp_path / "h.db")
+    Store(db).close()  # created, nothing imported yet
     assert main(["nights", "--db", db]) == 0 and main(["trends", "--db", db]) == 0
     assert capsys.readouterr().out.count("No nights") == 2
     (tmp_path / "adir").mkdir()
     assert main(["nights", "--db", str(tmp_path / "adir")]) == 4  # a folder, not a file
     assert "history database" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["nights"], ["trends"], ["triage"], ["triage", "--json"]])
+def test_reading_commands_never_create_a_database(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.delenv(DB_ENV_VAR, raising=False)
+    for missing in (tmp_path / "typo.db", tmp_path / "no" / "such" / "folder" / "h.db"):
+        assert main([*command, "--db", str(missing)]) == 4
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("kneeemg: error: ")
+        assert f"{missing} does not exist" in err and "kneeemg import FILE" in err and "--db" in err
+        assert not missing.exists() and not (tmp_path / "no").exists()
+    monkeypatch.setenv(DB_ENV_VAR, str(tmp_path / "env.db"))
+    assert main(command) == 4
+    assert "$KNEEEMG_DB" in capsys.readouterr().err and not (tmp_path / "env.db").exists()
+    monkeypatch.delenv(DB_ENV_VAR)
+    monkeypatch.setattr("kneeemg.paths.user_data_path", lambda: tmp_path / "data" / "kneeemg")
+    assert main(command) == 0  # the default place before the first import: no nights yet, nothing created
+    out = capsys.readouterr().out
+    assert ("No nights" in out) if command[0] != "triage" else out
+    assert not (tmp_path / "data").exists()
+
+
+def test_store_create_false_reads_an_existing_file_and_never_makes_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(DB_ENV_VAR, raising=False)
+    with pytest.raises(StoreError, match="does not exist; import a night first with `kneeemg import FILE`, or check --db"):
+        Store(tmp_path / "sub" / "h.db", create=False)
+    assert list(tmp_path.iterdir()) == []
+    with Store(tmp_path / "h.db") as s:
+        add(s, 4, "2026-11-02")
+    with Store(tmp_path / "h.db", create=False) as s:
+        assert s.exists and [n.date for n in s.nights()] == ["2026-11-02"]
+    monkeypatch.setattr("kneeemg.paths.user_data_path", lambda: tmp_path / "data")
+    with Store(create=False) as s:  # the default place, nothing there yet
+        assert not s.exists and s.nights() == [] and s.path == tmp_path / "data" / "history.sqlite3"
+        with pytest.raises(InputError, match="no nights in .* yet; import one"):
+            s.night()
+    assert not (tmp_path / "data").exists()
+
+
+def test_nights_stored_by_batch_get_the_date_import_would_give(week, tmp_path, capsys):
+    _, files = week
+    db = tmp_path / "b.db"
+    assert main(["batch", str(files[0]), str(files[1]), "--out", str(tmp_path / "bo"), "--workers", "1", "--db", str(db)]) == 0
+    capsys.readouterr()
+    with Store(db, create=False) as s:
+        nights = s.nights()
+        assert len(nights) == 2 and all(n.date for n in nights)
+        assert all(n.metrics["date"] == n.date for n in nights)
+        by_source = {Path(n.source): n.date for n in nights}
+        assert len(s.trend(28)) == 2
+    with Store(tmp_path / "i.db") as s:  # the same fallback as import: the file's time minus the recording's length
+        for f in files[:2]:
+            out = import_recording(s, f)
+            assert out.date_from == "file time" and out.date == by_source[Path(f).resolve()]
+    assert main(["trends", "--db", str(db)]) == 0
+    assert "No nights" not in capsys.readouterr().out
+    assert main(["import", str(files[0]), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "already in the history as night" in out and by_source[Path(files[0]).resolve()] in out and "None" not in out
+
+
+def test_a_night_stored_without_a_date_gets_one_and_never_shows_none(week, tmp_path, capsys):
+    _, files = week
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        res = hand_made(3, minutes=5)
+        nid, _ = s.add_night(res, night_metrics(res), str(files[5]), "no-date")  # no date, no start time: the file's time
+        expected = fallback_date(None, res.recording_s, files[5])
+        assert expected[1] == "file time" and s.night(nid).date == expected[0]
+        first = import_recording(s, files[6], date="2026-11-05")
+        s._db.execute("UPDATE nights SET date=NULL WHERE id=?", (first.night_id,))  # as an older kneeemg left it
+        s._db.commit()
+    assert main(["import", str(files[6]), "--db", str(db), "--date", "2026-11-07"]) == 0
+    out = capsys.readouterr().out
+    assert "had no date: now dated 2026-11-07" in out and "None" not in out
+    assert main(["import", str(files[6]), "--db", str(db)]) == 0  # without --date, a stored date stays
+    assert "night 2 of 2026-11-07; not imported again" in capsys.readouterr().out
+    assert main(["import", str(files[6]), "--db", str(db), "--date", "2026-11-09"]) == 0  # the person's date wins
+    assert "night 2; its date is now 2026-11-09 (was 2026-11-07)" in capsys.readouterr().out
+    with Store(db) as s:
+        assert s.night(2).date == "2026-11-09" and s.night(2).metrics["date"] == "2026-11-09"
+        assert not s.set_date(2, "2026-01-01")  # only a missing date is filled in without being asked
+        assert s.set_date(2, "2026-01-01", only_if_missing=False) and s.night(2).date == "2026-01-01"
+
+
+def test_fallback_date_start_time_then_file_time_then_now(tmp_path):
+    from datetime import datetime
+
+    assert fallback_date("2026-11-20T23:30:00", 3600) == ("2026-11-20", "start time")
+    assert fallback_date(datetime(2026, 11, 21, 2, 0), 3600) == ("2026-11-20", "start time")  # after midnight: the evening before
+    f = tmp_path / "x.kemg"
+    f.write_bytes(b"x")
+    stamp = datetime(2026, 11, 21, 7, 0).timestamp()
+    os.utime(f, (stamp, stamp))
+    assert fallback_date(None, 8 * 3600, f) == ("2026-11-20", "file time")  # ended 07:00 after 8 h: began 23:00
+    assert fallback_date(None, 3600, None, mtime=stamp) == ("2026-11-20", "file time")
+    assert fallback_date(None, 60, tmp_path / "gone.kemg")[1] == "import time"
+
+
+def test_import_goes_on_after_a_bad_file_and_fails_at_the_end(week, tmp_path, capsys):
+    _, files = week
+    db = tmp_path / "h.db"
+    empty = tmp_path / "empty.kemg"
+    empty.write_bytes(b"")
+    code = main(["import", str(files[0]), str(empty), str(files[1]), str(tmp_path / "missing.kemg"), "--db", str(db)])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out.count("imported as night") == 2
+    err = captured.err.splitlines()
+    assert len(err) == 3 and all(line.startswith("kneeemg: error: ") for line in err)
+    assert "empty.kemg" in err[0] and "skipped" in err[0] and "missing.kemg" in err[1] and "skipped" in err[1]
+    assert "2 of 4 files could not be imported" in err[2] and "empty.kemg" in err[2] and "missing.kemg" in err[2]
+    assert "kneeemg import" in err[2]
+    with Store(db, create=False) as s:
+        assert [Path(n.source) for n in s.nights()] == [Path(files[0]).resolve(), Path(files[1]).resolve()]
+    assert main(["import", str(empty), "--db", str(db)]) == 2  # one file: its own one-line error, as before
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "empty.kemg" in err and "skipped" not in err
+
+
+def test_importing_a_moved_recording_updates_its_stored_path(week, tmp_path, capsys):
+    import shutil
+
+    _, files = week
+    db = tmp_path / "h.db"
+    a, b = tmp_path / "mvA.kemg", tmp_path / "mvB.kemg"
+    shutil.copy(files[2], a)
+    assert main(["import", str(a), "--db", str(db), "--date", "2026-11-10"]) == 0
+    assert main(["import", str(a), "--db", str(db), "--channels", "left"]) == 0  # the same content, other settings
+    a.rename(b)
+    capsys.readouterr()
+    assert main(["import", str(b), "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "night 1 of 2026-11-10" in out and f"instead of {a.resolve()}" in out
+    with Store(db, create=False) as s:
+        assert [n.source for n in s.nights()] == [str(b.resolve())] * 2 and len(s.nights()) == 2
+    assert main(["import", str(b), "--db", str(db)]) == 0
+    again = capsys.readouterr().out
+    assert "not imported again" in again and "instead of" not in again
+    report = tmp_path / "r.html"
+    assert main(["report", "1", "--db", str(db), "--out", str(report)]) == 0
+    assert "is no longer there" not in report.read_text()  # the traces are found at the new path

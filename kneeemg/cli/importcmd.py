@@ -16,7 +16,9 @@ def add_db_option(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="detect recordings and add the nights to the history",
                        description="Runs the detector over each recording, computes the night's metrics and stores "
-                                   "them. A recording already stored with the same settings is not stored again.")
+                                   "them. A recording already stored with the same settings is not stored again; "
+                                   "found at a new path, its stored path is updated. A file that cannot be imported "
+                                   "is reported and skipped, the others go on, and the exit code is not 0 at the end.")
     p.add_argument("files", nargs="+", metavar="FILE", help="recordings (.kemg, EDF/BDF, CSV, WFDB, UCI text, .mat)")
     p.add_argument("--date", default=None,
                    help="the evening the night began, YYYY-MM-DD (one FILE only; default: from the recording's start "
@@ -27,9 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from ..diary import DAY_FIELDS, parse_value
     from ..errors import InputError
-    from ..store import Store, import_recording
+    from ..store import ImportFailure, Store, import_failed, import_recordings
 
     day = None
     if args.date:
@@ -37,13 +41,33 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--date names one night; give one FILE with it, or leave --date out")
         day = parse_value(next(f for f in DAY_FIELDS if f.name == "date"), args.date, "--date")
     config = detector_config(args)
+    failures = []
     with Store(args.db) as store:
-        for file in args.files:
-            out = import_recording(store, file, config=config, date=day, channels=args.channels,
-                                   resample_hz=args.resample, fs_hz=args.fs)
-            if not out.created:
-                print(f"{file}: already in the history as night {out.night_id} ({out.date}); not imported again")
+        for file, out in import_recordings(store, args.files, config=config, date=day, channels=args.channels,
+                                           resample_hz=args.resample, fs_hz=args.fs):
+            if isinstance(out, ImportFailure):
+                failures.append(out)
+                print(f"kneeemg: error: {out.message}", file=sys.stderr)
                 continue
-            note = " (date from the file's time; give --date to set it)" if out.date_from == "file time" else ""
-            print(f"{file}: imported as night {out.night_id} of {out.date}{note} into {store.path}")
+            if not out.created:
+                of = f" of {out.date}" if out.date else ""
+                if out.moved_from:
+                    print(f"{file}: already in the history as night {out.night_id}{of}; its stored recording path now "
+                          f"points to this file instead of {out.moved_from} (not imported again)")
+                elif out.dated and out.previous_date:
+                    print(f"{file}: already in the history as night {out.night_id}; its date is now {out.date} "
+                          f"(was {out.previous_date})")
+                elif out.dated:
+                    print(f"{file}: already in the history as night {out.night_id}, which had no date: now dated "
+                          f"{out.date}" + (" (from the file's time)" if out.date_from == "file time" else ""))
+                else:
+                    print(f"{file}: already in the history as night {out.night_id}{of}; not imported again")
+                continue
+            print(f"{file}: imported as night {out.night_id} of {out.date}{_date_note(out.date_from)} into {store.path}")
+    if failures:
+        raise import_failed(failures, len(args.files))
     return 0
+
+
+def _date_note(date_from: str) -> str:
+    return " (date from the file's time; import it again with --date to change it)" if date_from == "file time" else ""

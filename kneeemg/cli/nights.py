@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..store import Store
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         nights = store.nights()
         where = store.path
     console = Console()
@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0
     table = Table(header_style="bold", title=str(where))
-    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h (thigh)", "source"):
-        table.add_column(col, justify="left" if col in ("date", "source") else "right")
+    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h (thigh)"):
+        # whole numbers and dates, never cut (in a narrow terminal or a file, the source folds instead)
+        table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
+    table.add_column("source", overflow="fold")
     for n in nights:
         m = n.metrics
         c = m.get("counts", {})

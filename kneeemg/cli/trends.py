@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..store import Store
     from ..trends import direction
 
-    with Store(args.db) as store:
+    with Store(args.db, create=False) as store:
         rows = store.trend(args.days)
     console = Console()
     if not rows:

@@ -34,11 +34,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{path.name}: not valid JSON ({exc})") from None
         where = path.name
     else:
-        if args.nights < 1:
-            raise InputError(f"--nights={args.nights} must be at least 1")
         from ..store import Store
 
-        with Store(args.db) as store:
+        with Store(args.db, create=False) as store:
             case = store.case_for_triage(args.nights)
         where = "history"
     profile, diary, nights = validate_case(case, where=where)

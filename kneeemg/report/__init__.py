@@ -76,7 +76,7 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     from ..store import Store
 
     path = check_output_file(out, "--out", "kneeemg report", REPORT_SIGNATURE, inputs=(db_path(db),))
-    with Store(db) as store:
+    with Store(db, create=False) as store:
         text = build_doctor_report(store) if doctor else build_report(store, night, recording)
     try:
         with replacing(path) as tmp:
