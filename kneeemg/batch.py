@@ -22,6 +22,7 @@ import glob
 import hashlib
 import json
 import logging
+import numbers
 import os
 import shutil
 import tempfile
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from .config import DetectorConfig
-from .errors import InputError
+from .errors import InputError, KneeEmgError
+from .paths import check_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +58,16 @@ class NightJob:
     settings: dict[str, Any]
     channels: tuple[str, ...] | None = None
     resample_hz: float | None = None
+    fs_hz: float | None = None
+
+    def all_settings(self) -> dict[str, Any]:
+        """Everything that changes what the night's detection finds: the detector settings and,
+        when given, the channels, the resampling rate and the rate of CSV files without a time
+        column (as :func:`kneeemg.store.import_settings`, so ``kneeemg import`` and ``kneeemg
+        batch`` store a night under the same settings hash)."""
+        from .store import import_settings
+
+        return import_settings(DetectorConfig.from_dict(self.settings), self.channels, self.resample_hz, self.fs_hz)
 
 
 def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -106,6 +118,32 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+#: Address schemes of a Dask scheduler.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    """Check that ``scheduler`` is None, ``"local"`` or a scheduler address (``tcp://host:8786``).
+
+    Raises
+    ------
+    InputError
+        When it is none of them (before anything is started).
+    """
+    if scheduler is None or scheduler == "local":
+        return
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(str(scheduler))
+        parse_host_port(location)
+    except ValueError:
+        scheme = None
+    if scheme not in SCHEDULER_SCHEMES:
+        raise InputError(f"--scheduler {scheduler} is not a Dask scheduler address; give one like tcp://10.0.0.5:8786 "
+                         "(host and port), or 'local' to start a cluster on this machine")
+
+
 def _fingerprint(path: Path) -> dict[str, int]:
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
@@ -116,7 +154,7 @@ def _done(job: NightJob) -> dict[str, Any] | None:
     result = Path(job.out_dir) / "nights" / night_id(job.path) / "result.json"
     try:
         stored = json.loads(result.read_text())
-        if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(job.settings):
+        if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(job.all_settings()):
             return stored["row"]
     except (OSError, ValueError, KeyError):
         return None
@@ -138,8 +176,9 @@ def process_night(job: NightJob) -> dict[str, Any]:
     path = Path(job.path)
     nid = night_id(path)
     row = {c: None for c in COHORT_COLUMNS}
-    row.update(night_id=nid, path=str(path), settings_hash=settings_hash(job.settings),
-               settings=json.dumps(job.settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
+    settings = job.all_settings()
+    row.update(night_id=nid, path=str(path), settings_hash=settings_hash(settings),
+               settings=json.dumps(settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
     try:
         fingerprint = _fingerprint(path)
     except OSError as exc:
@@ -155,7 +194,7 @@ def process_night(job: NightJob) -> dict[str, Any]:
         config = DetectorConfig.from_dict(job.settings)
         # one thread per night: the pool already runs a night per core
         result = replay(path, channels=list(job.channels) if job.channels else None, config=config,
-                        resample_hz=job.resample_hz, threads=1)
+                        resample_hz=job.resample_hz, fs_hz=job.fs_hz, threads=1)
         summary = result.summary()
         metrics = night_metrics(result)
         write_events_csv(result.events, tmp / "events.csv")
@@ -177,7 +216,8 @@ def process_night(job: NightJob) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - one bad night must not stop the batch
         log.debug("night %s failed:\n%s", path, traceback.format_exc())
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        row.update(status="error", error=f"{type(exc).__name__}: {message}")
+        # kneeemg's own errors are already a sentence for the user; others keep their class
+        row.update(status="error", error=message if isinstance(exc, KneeEmgError) else f"{type(exc).__name__}: {message}")
         extra = {}
     row["elapsed_s"] = round(time.perf_counter() - t0, 3)
     (tmp / "result.json").write_text(json.dumps({"row": row, "fingerprint": fingerprint, **extra}, indent=1, default=str))
@@ -223,6 +263,7 @@ def run_batch(
     channels: Sequence[str] | None = None,
     resample_hz: float | None = None,
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+    fs_hz: float | None = None,
 ) -> BatchResult:
     """Process every recording named by ``inputs`` and write the cohort table.
 
@@ -235,21 +276,34 @@ def run_batch(
     config : DetectorConfig, optional
         The same settings for every night.
     workers : int, optional
-        Worker processes (default: one per core).
+        Worker processes (at least 1; default: one per core).
     scheduler : str, optional
         None for the local process pool; ``"local"`` to start a Dask ``LocalCluster``; or the
         address of a running Dask scheduler (``tcp://host:8786``).
+    channels, resample_hz, fs_hz : optional
+        As :func:`kneeemg.replay.replay`, the same for every night (``fs_hz`` only for CSV
+        files without a time column).
     progress : callable, optional
         Called as ``progress(done, total, row)`` after each night.
+
+    Raises
+    ------
+    InputError
+        Before any night is processed: inputs that name nothing, an output folder that cannot
+        be written, a bad number of workers or scheduler address.
     """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
+        raise InputError(f"--workers {workers} is not allowed; give a whole number of at least 1 (or leave it out: one per core)")
+    check_scheduler(scheduler)
     paths = discover_inputs(inputs)
     if not paths:
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
-    out = Path(out_dir)
-    (out / "nights").mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out_dir, "--out")
+    (out / "nights").mkdir(exist_ok=True)
     settings = (config or DetectorConfig()).as_dict()
-    jobs = [NightJob(str(p), str(out.resolve()), settings, tuple(channels) if channels else None, resample_hz) for p in paths]
-    n_workers = max(1, workers or os.cpu_count() or 1)
+    jobs = [NightJob(str(p), str(out.resolve()), settings, tuple(channels) if channels else None, resample_hz, fs_hz)
+            for p in paths]
+    n_workers = workers or os.cpu_count() or 1
     if scheduler:
         rows = _run_dask(jobs, scheduler, n_workers, progress)
     else:
@@ -291,7 +345,7 @@ def _run_dask(jobs: list[NightJob], scheduler: str, workers: int, progress: Call
     else:
         try:
             client = Client(scheduler, timeout=30)
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({exc}); check the address and that it runs") from None
     rows: list[dict[str, Any]] = []
     try:

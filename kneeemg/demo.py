@@ -62,20 +62,28 @@ def run_demo(
         Seed of the simulated night.
     out_dir : path, optional
         Where to write ``events.csv`` (and the report, when available); nothing is written
-        when omitted.
+        when omitted. Created, and checked that it can be written, before the night is
+        detected.
     config : DetectorConfig, optional
     progress : callable, optional
         Called with the fraction done (0-1) as the night is processed.
+
+    Raises
+    ------
+    InputError
+        Settings outside the simulator's ranges, or an output folder that cannot be written.
     """
+    from .paths import check_output_dir
     from .replay import replay
     from .scoring import score_events
     from .simulate import simulate_night
 
     night = simulate_night(hours=hours, n_channels=channels, fs_hz=fs_hz, seed=seed)
+    out = None if out_dir is None else check_output_dir(out_dir, "--out")
     result = replay(night, config=config, progress=progress)
     score = score_events(result.events, night.info.annotations)
     files: dict[str, Path] = {}
-    if out_dir is not None:
+    if out is not None:
         import hashlib
         from datetime import date, timedelta
 
@@ -84,8 +92,6 @@ def run_demo(
         from .report import write_report
         from .store import Store
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         files["events"] = write_events_csv(result.events, out / "events.csv")
         evening = (date.today() - timedelta(days=1)).isoformat()
         files["history"] = out / "history.sqlite3"
@@ -94,3 +100,62 @@ def run_demo(
             store.add_night(result, night_metrics(result, date=evening), f"simulated night, seed {seed}", key)
         files["report"] = write_report(out / "report.html", db=files["history"], recording=night)
     return DemoOutcome(result, score, hours, channels, fs_hz, seed, files)
+
+
+#: Channels the virtual BLE sensor streams (its protocol's limit for one notification).
+BLE_MAX_CHANNELS = 8
+#: Shortest and longest signal the live-path demo streams, s.
+LINK_SECONDS = (1.0, 3600.0)
+
+
+def run_link_demo(link: str, seconds: float = 60.0, channels: int = 2, fs_hz: float = 1000.0, seed: int = 0,
+                  out_dir: str | Path = "kneeemg-demo", speed: float = 10.0) -> Any:
+    """Stream a simulated night through the live recording path (``kneeemg demo --link``).
+
+    Parameters
+    ----------
+    link : {"ble", "serial"}
+        bleak to a virtual BLE sensor, or a pseudo-terminal.
+    seconds : float
+        Signal to stream, s (1 s to 1 h: the signal is held in memory).
+    channels, fs_hz, seed :
+        The simulated night's settings.
+    out_dir : path
+        Folder of the recording (created, and checked, before anything starts).
+    speed : float
+        Pace relative to real time.
+
+    Returns
+    -------
+    kneeemg.record.live.RecordOutcome
+
+    Raises
+    ------
+    InputError
+        Settings the link or the simulator cannot take, or an output folder that cannot be
+        written.
+    """
+    from .paths import check_output_dir
+    from .record.live import record_virtual
+    from .simulate import simulate_night
+
+    check_link_demo(link, seconds, channels)
+    night = simulate_night(hours=max(seconds, 10.0) / 3600.0, n_channels=channels, fs_hz=fs_hz, seed=seed)
+    out = check_output_dir(out_dir, "--out")
+    return record_virtual(link, seconds=seconds, out_dir=out, night=night, speed=speed)
+
+
+def check_link_demo(link: str, seconds: float, channels: int) -> None:
+    """Raise :class:`InputError` for a link, length or channel count the live-path demo cannot take."""
+    import math
+
+    from .errors import InputError
+
+    if link not in ("ble", "serial"):
+        raise InputError(f"--link {link} is not allowed; use ble or serial")
+    lo, hi = LINK_SECONDS
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and lo <= seconds <= hi):
+        raise InputError(f"--seconds {seconds} is not allowed; give {lo:g} to {hi:g} seconds of signal to stream")
+    if link == "ble" and not 1 <= channels <= BLE_MAX_CHANNELS:
+        raise InputError(f"--channels {channels} is not allowed with --link ble: the virtual BLE sensor streams 1 to "
+                         f"{BLE_MAX_CHANNELS} channels; give fewer, or use --link serial")

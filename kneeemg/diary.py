@@ -163,10 +163,12 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             raise bad
         return text
     if f.kind == "list":
+        # a string, or a list of strings (a file's list, repeated flags), each of them
+        # comma-separated words: "tingling, back pain" is two words however it is given
         if isinstance(raw, str):
             items = raw.replace(";", ",").split(",")
         elif isinstance(raw, (list, tuple)) and all(isinstance(item, str) for item in raw):
-            items = list(raw)
+            items = [word for item in raw for word in item.replace(";", ",").split(",")]
         else:
             raise InputError(f"{where}: {f.name}={shown} is not allowed; use a list of words: {f.allowed()}")
         out = []
@@ -177,7 +179,7 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             if not word:
                 continue
             if f.choices and word not in f.choices and not f.free_text:
-                raise InputError(f"{where}: {f.name} has {_show(item)}, which is not one of {', '.join(f.choices)}")
+                raise InputError(f"{where}: {f.name} has {_show(item.strip())}, which is not one of {', '.join(f.choices)}")
             out.append(word)
         return sorted(set(out))
     if not isinstance(raw, str):

@@ -113,3 +113,28 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, p)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Create the output folder ``path`` when missing and check that it can be written.
+
+    Called before any work, so that a bad folder is reported at once, not after hours.
+
+    Raises
+    ------
+    InputError
+        When ``path`` (or a folder above it) is a file, or the folder cannot be created or
+        written; the message names ``option``.
+    """
+    p = Path(path).expanduser()
+    for q in (p, *p.parents):
+        if q.exists() and not q.is_dir():
+            what = "is a file" if q == p else f"cannot be made: {q} is a file"
+            raise InputError(f"{option} {p} {what}, not a folder; give a folder (it is created when missing)")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{option} {p}: cannot create the folder ({exc.strerror or exc}); choose another {option}") from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise InputError(f"{option} {p}: cannot write in the folder (permission denied); choose another {option}")
+    return p

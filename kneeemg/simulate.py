@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import check_rate
-from .errors import InputError
+from .config import MAX_CHANNELS, MAX_FS_HZ, MIN_FS_HZ
+from .errors import ConfigError, InputError
 from .events import Event, ExcludedInterval
 from .io.base import Recording, RecordingInfo
 from .shapes import hermite_rodriguez
@@ -278,6 +278,47 @@ class _Planner:
         self.busy.append((a, e))
 
 
+def check_simulation(hours: float, n_channels: int, fs_hz: float, seed: int) -> None:
+    """Raise :class:`InputError` (one line, naming the option) for settings the simulator cannot take."""
+    def number(x: object) -> bool:
+        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
+
+    if not (number(hours) and 0 < hours <= 48):
+        raise InputError(f"a night of {hours} hours is not allowed; give --hours more than 0 and at most 48")
+    if not (number(n_channels) and n_channels == int(n_channels) and 1 <= n_channels <= MAX_CHANNELS):
+        raise InputError(f"{n_channels} channels is not allowed; give --channels 1 to {MAX_CHANNELS}")
+    if not (number(fs_hz) and MIN_FS_HZ <= fs_hz <= MAX_FS_HZ):
+        raise ConfigError(f"a sampling rate of {fs_hz} Hz is not allowed; the simulator runs at "
+                          f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz: give --fs in that range, e.g. 1000")
+    if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        raise InputError(f"seed {seed} is not allowed; give --seed a whole number of at least 0")
+
+
+#: File endings :func:`write_simulated` writes, the first the default format.
+SIMULATED_SUFFIXES = (".kemg", ".edf", ".bdf")
+
+
+def check_simulated_path(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that a simulated night can be written to ``path``.
+
+    Raises
+    ------
+    InputError
+        An ending other than .kemg, .edf or .bdf, a folder, or a folder that does not exist.
+    """
+    out = Path(path).expanduser()
+    if out.suffix.lower() not in SIMULATED_SUFFIXES:
+        raise InputError(f"--out {out}: cannot write a {out.suffix or 'file without an ending'}; "
+                         f"name a {', '.join(SIMULATED_SUFFIXES[:-1])} or {SIMULATED_SUFFIXES[-1]} file")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name ending in {', '.join(SIMULATED_SUFFIXES)}")
+    if not out.parent.is_dir():
+        raise InputError(f"--out {out}: folder {out.parent} does not exist; create it or choose another --out")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: cannot write in folder {out.parent}; choose another --out")
+    return out
+
+
 def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.0, seed: int = 0,
                    config: SimConfig | None = None) -> SimulatedNight:
     """Plan a seeded night; samples are rendered when read.
@@ -285,12 +326,13 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
     Parameters
     ----------
     hours : float
-        Length of the night, h (> 0).
+        Length of the night, h (more than 0, at most 48).
     n_channels : int
-        Channels; two channels are labelled ``left`` and ``right`` (both legs).
+        Channels, 1-64; two channels are labelled ``left`` and ``right`` (both legs).
     fs_hz : float
         Sampling rate, 500-4000 Hz.
     seed : int
+        A whole number of at least 0.
     config : SimConfig, optional
 
     Returns
@@ -300,11 +342,9 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
         ``.info.annotated_artefacts`` the artefacts, ``.truth_leg_movements`` the spasms
         and cramps that are WASM leg movements (0.5-10 s).
     """
-    fs = check_rate(fs_hz)
-    if not hours > 0 or hours > 48:
-        raise InputError(f"hours={hours!r} must be more than 0 and at most 48")
-    if not 1 <= int(n_channels) <= 64:
-        raise InputError(f"n_channels={n_channels!r} must be 1 to 64")
+    check_simulation(hours, n_channels, fs_hz, seed)
+    fs = float(fs_hz)
+    n_channels = int(n_channels)
     c = config or SimConfig()
     rng = np.random.default_rng([seed, 1])
     n = int(round(hours * 3600 * fs))
@@ -411,11 +451,16 @@ def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s
     -------
     dict
         ``recording``, ``truth`` (events CSV) and ``artefacts`` (CSV) paths.
+
+    Raises
+    ------
+    InputError
+        Another file ending, or a folder that does not exist (see :func:`check_simulated_path`).
     """
     from .events import write_events_csv
     from .io import RecordingWriter, export_edf
 
-    out = Path(path)
+    out = check_simulated_path(path)
     suffix = out.suffix.lower()
     if suffix in (".edf", ".bdf"):
         export_edf(night, out, night.info.annotations, bdf=suffix == ".bdf")

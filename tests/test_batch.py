@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -38,7 +40,8 @@ def test_batch_matches_replay_reports_failures_and_resumes(cohort, tmp_path, sch
     result = run_batch([str(folder)], out, workers=2, scheduler=scheduler)
     assert len(result.rows) == 12 and result.processed == 12
     failed = result.failed
-    assert [r["path"] for r in failed] == [str(paths[5].resolve())] and "RecordingFormatError" in failed[0]["error"]
+    assert [r["path"] for r in failed] == [str(paths[5].resolve())]
+    assert failed[0]["error"].startswith(f"{paths[5].resolve()}: unknown recording format")  # the message, no class name
     for p in paths[:3] + paths[6:8]:
         expected = [(e.onset_sample, e.offset_sample, e.channel, e.kind) for e in replay(p).events]
         assert _events(out, p) == expected
@@ -75,3 +78,92 @@ def test_local_pool_works_after_threaded_detection_ran_in_this_process(cohort, t
     folder, paths = cohort
     result = run_batch([str(p) for p in paths[:3]], tmp_path / "o", workers=2)
     assert [r["status"] for r in result.rows] == ["ok", "ok", "ok"]
+
+
+def _untimed_csv(path):
+    """Fifteen seconds of two-channel noise at 1 kHz, without a time column."""
+    import numpy as np
+
+    x = np.random.default_rng(5).normal(0.0, 3.0, (15_000, 2))
+    path.write_text("left,right\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in x))
+    return path
+
+
+def test_cli_exit_code_is_1_whenever_a_night_failed_and_errors_are_plain(cohort, tmp_path, capsys):
+    folder, paths = cohort
+    out = tmp_path / "o"
+    assert main(["batch", str(paths[0]), str(paths[5]), "--out", str(out), "--workers", "1"]) == 1  # some failed
+    text = capsys.readouterr().out
+    assert "2 nights: 1 ok, 1 failed" in text
+    failed = [line for line in text.splitlines() if "failed:" in line]
+    assert len(failed) == 1 and "unknown recording format" in text
+    assert "Error:" not in text  # kneeemg's own errors without their Python class
+    assert main(["batch", str(paths[5]), "--out", str(out), "--workers", "1"]) == 1  # all failed
+    assert "1 nights: 0 ok, 1 failed" in capsys.readouterr().out
+    assert main(["batch", str(paths[0]), "--out", str(out), "--workers", "1"]) == 0  # none failed
+
+
+def test_unexpected_errors_keep_their_class(cohort, tmp_path, monkeypatch):
+    from kneeemg.batch import NightJob, process_night
+    from kneeemg.config import DetectorConfig
+
+    def boom(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr("kneeemg.replay.replay", boom)
+    (tmp_path / "nights").mkdir()
+    row = process_night(NightJob(str(cohort[1][0]), str(tmp_path), DetectorConfig().as_dict()))
+    assert row["status"] == "error" and row["error"] == "ZeroDivisionError: division by zero"
+
+
+def test_cli_passes_fs_and_the_detector_options_to_every_night(tmp_path, capsys):
+    (tmp_path / "in").mkdir()
+    csv = _untimed_csv(tmp_path / "in" / "untimed.csv")
+    out = tmp_path / "o"
+    assert main(["batch", str(csv), "--out", str(out), "--workers", "1"]) == 1
+    text = capsys.readouterr().out.replace("\n", "")
+    assert "has no time column; give the sampling rate with --fs" in text
+    # the advice works: with --fs the failed night is processed again (its settings changed)
+    assert main(["batch", str(csv), "--out", str(out), "--workers", "1", "--fs", "1000", "--mains", "50",
+                 "--channels", "right"]) == 0
+    assert "1 nights: 1 ok, 0 failed, 1 processed now" in capsys.readouterr().out
+    row = pd.read_csv(out / "cohort.csv").iloc[0]
+    assert row["status"] == "ok" and row["fs_hz"] == 1000.0 and row["channels"] == "right"
+    settings = json.loads(row["settings"])
+    assert settings["mains_hz"] == 50.0 and settings["import_fs_hz"] == 1000.0 and settings["import_channels"] == ["right"]
+    assert main(["batch", str(csv), "--out", str(out), "--workers", "1", "--fs", "1000", "--mains", "50",
+                 "--channels", "right"]) == 0
+    assert "0 processed now, 1 already done" in capsys.readouterr().out
+
+
+def test_library_checks_before_any_work(tmp_path):
+    from kneeemg.batch import check_scheduler
+    from kneeemg.paths import check_output_dir
+    from kneeemg.errors import InputError
+
+    (tmp_path / "f").write_text("x")
+    for workers in (0, -1, 1.5, True):
+        with pytest.raises(InputError, match="--workers"):
+            run_batch([str(tmp_path)], tmp_path / "o", workers=workers)
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        check_output_dir(tmp_path / "f")
+    with pytest.raises(InputError, match="f is a file"):
+        check_output_dir(tmp_path / "f" / "sub")
+    assert check_output_dir(tmp_path / "new" / "deeper").is_dir()
+    for bad in ("foo", "tcp://host", "foo://h:1", "tcp://h:x"):
+        with pytest.raises(InputError, match="not a Dask scheduler address"):
+            check_scheduler(bad)
+    for good in (None, "local", "tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://h:1"):
+        check_scheduler(good)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_keeps_the_dask_cluster_quiet_unless_verbose(cohort, tmp_path, capsys, caplog):
+    import logging
+
+    folder, paths = cohort
+    caplog.set_level(logging.DEBUG)
+    assert main(["batch", str(paths[0]), "--out", str(tmp_path / "o"), "--scheduler", "local", "--workers", "1"]) == 0
+    chatter = [r for r in caplog.records if r.name.startswith("distributed") and r.levelno < logging.WARNING]
+    assert chatter == []
+    assert "1 nights: 1 ok" in capsys.readouterr().out

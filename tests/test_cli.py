@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -67,3 +68,184 @@ def test_demo_over_the_live_path(tmp_path, capsys, link):
     out = capsys.readouterr().out
     assert "recording:" in out and "6000 samples" in out
     assert list(tmp_path.glob("night-*.kemg"))
+
+
+# --- bad input on the command line: one line, exit code 2, no traceback, nothing started ---
+
+
+def _fails(capsys, argv):
+    """Run ``kneeemg ARGV``; return its exit code, stdout and last stderr line (checked for a traceback)."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse refused an option (usage line + one error line)
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "Error:" not in err
+    lines = err.strip().splitlines()
+    assert lines and lines[-1].startswith("kneeemg") and ": error: " in lines[-1]
+    return code, out, lines
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["demo", "--link", "ble", "--seconds", "0"], "--seconds"),
+        (["demo", "--link", "serial", "--seconds", "-3"], "--seconds"),
+        (["demo", "--link", "serial", "--seconds", "nan"], "--seconds"),
+        (["demo", "--hours", "0"], "--hours"),
+        (["demo", "--hours", "nan"], "--hours"),
+        (["demo", "--hours", "inf"], "--hours"),
+        (["demo", "--hours", "-1"], "--hours"),
+        (["demo", "--channels", "0"], "--channels"),
+        (["demo", "--fs", "inf"], "--fs"),
+        (["demo", "--fs", "0"], "--fs"),
+        (["demo", "--seed", "-1"], "--seed"),
+        (["simulate", "--hours", "0.01", "--seed", "-3", "--out", "x.kemg"], "--seed"),
+        (["simulate", "--hours", "nan", "--out", "x.kemg"], "--hours"),
+        (["simulate", "--hours", "0", "--out", "x.kemg"], "--hours"),
+        (["simulate", "--channels", "-2", "--out", "x.kemg"], "--channels"),
+        (["simulate", "--channels", "65", "--out", "x.kemg"], "--channels"),
+        (["simulate", "--fs", "100", "--out", "x.kemg"], "--fs"),
+        (["simulate", "--fs", "nan", "--out", "x.kemg"], "--fs"),
+        (["replay", "x.csv", "--fs", "nan"], "--fs"),
+        (["replay", "x.csv", "--fs", "inf"], "--fs"),
+        (["replay", "x.csv", "--fs", "0"], "--fs"),
+        (["replay", "x.csv", "--fs", "-1000"], "--fs"),
+        (["replay", "x.csv", "--resample", "-1"], "--resample"),
+        (["replay", "x.csv", "--resample", "0"], "--resample"),
+        (["replay", "x.csv", "--resample", "nan"], "--resample"),
+        (["replay", "x.csv", "--resample", "100"], "--resample"),
+        (["batch", "x", "--out", "o", "--workers", "0"], "--workers"),
+        (["batch", "x", "--out", "o", "--workers", "-1"], "--workers"),
+        (["batch", "x", "--out", "o", "--fs", "nan"], "--fs"),
+        (["batch", "x", "--out", "o", "--resample", "-1"], "--resample"),
+        (["bench", "speed", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_bad_numbers_are_one_line_usage_errors(tmp_path, monkeypatch, capsys, argv, option):
+    monkeypatch.chdir(tmp_path)
+    code, out, lines = _fails(capsys, argv)
+    assert code == 2
+    assert f"argument {option}: " in lines[-1]
+    assert "Simulating" not in out and "Streaming" not in out  # nothing started
+    assert "scipy" not in lines[-1] and "resample the recording" not in lines[-1]  # no wrong advice
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_rates_name_the_allowed_range(capsys):
+    _, _, lines = _fails(capsys, ["simulate", "--fs", "100", "--out", "x.kemg"])
+    assert "500 to 4000 Hz" in lines[-1]
+    _, _, lines = _fails(capsys, ["replay", "x.csv", "--resample", "-1"])
+    assert "500 to 4000 Hz" in lines[-1]
+
+
+def test_demo_over_ble_refuses_more_channels_than_the_sensor_streams(tmp_path, capsys):
+    code, out, lines = _fails(capsys, ["demo", "--link", "ble", "--channels", "9", "--seconds", "3",
+                                       "--out", str(tmp_path / "d")])
+    assert code == 2 and len(lines) == 1
+    assert "--channels 9" in lines[0] and "--link serial" in lines[0]
+    assert "Streaming" not in out and not (tmp_path / "d").exists()
+
+
+@pytest.fixture
+def afile(tmp_path):
+    path = tmp_path / "afile"
+    path.write_text("not a folder")
+    return path
+
+
+@pytest.mark.parametrize("command", [["demo", "--hours", "0.01"], ["demo", "--link", "serial", "--seconds", "2"],
+                                     ["batch", "IN"]], ids=["demo", "demo-link", "batch"])
+@pytest.mark.parametrize("where", ["file", "below-a-file", "not-permitted"])
+def test_bad_output_folders_are_refused_before_the_work(tmp_path, afile, capsys, command, where):
+    out = {"file": afile, "below-a-file": afile / "sub", "not-permitted": "/sys/kernel/kneeemg-test-out"}[where]
+    if where == "not-permitted" and not __import__("os").path.isdir("/sys/kernel"):
+        pytest.skip("needs Linux's /sys/kernel (a folder nobody may create folders in)")
+    if "IN" in command:
+        from kneeemg.simulate import simulate_night, write_simulated
+
+        rec = write_simulated(simulate_night(hours=0.2 / 60, seed=1), tmp_path / "n.kemg")["recording"]
+        command = ["batch", str(rec)]
+    code, out_text, lines = _fails(capsys, [*command, "--out", str(out)])
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith(f"kneeemg: error: --out {out}")
+    assert "choose another --out" in lines[0] or "give a folder" in lines[0]
+    assert "Simulating" not in out_text and "Streaming" not in out_text
+    assert afile.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("address", ["foo", "tcp://host-without-port", "foo://h:1"])
+def test_batch_refuses_a_scheduler_address_without_a_port(tmp_path, capsys, address):
+    code, _, lines = _fails(capsys, ["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--scheduler", address])
+    assert code == 2 and len(lines) == 1
+    assert f"--scheduler {address} is not a Dask scheduler address" in lines[0] and "tcp://" in lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_batch_has_the_detector_options_of_replay(capsys):
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--fs", "--mains", "--resample", "--channels"):
+        assert option in text
+    with pytest.raises(SystemExit):
+        main(["replay", "--help"])
+    assert "--fs" in capsys.readouterr().out
+
+
+def test_simulate_refuses_other_file_endings(tmp_path, capsys):
+    out = tmp_path / "x.csv"
+    code, _, lines = _fails(capsys, ["simulate", "--hours", "0.01", "--out", str(out)])
+    assert code == 2 and len(lines) == 1
+    assert ".kemg" in lines[0] and ".edf" in lines[0] and ".bdf" in lines[0] and "--out" in lines[0]
+    assert list(tmp_path.iterdir()) == []
+    code, _, lines = _fails(capsys, ["simulate", "--hours", "0.01", "--out", str(tmp_path / "no" / "x.kemg")])
+    assert code == 2 and "does not exist" in lines[0]
+    assert main(["simulate", "--hours", "0.005", "--out", str(tmp_path / "x.EDF")]) == 0
+    assert (tmp_path / "x.EDF").exists()
+
+
+@pytest.mark.parametrize("twice", [["left", "LEFT"], ["left", "0"]])
+def test_replay_refuses_a_channel_named_twice(tmp_path, capsys, twice):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    path = write_simulated(simulate_night(hours=0.01, n_channels=2, seed=1), tmp_path / "x.kemg")["recording"]
+    code, _, lines = _fails(capsys, ["replay", str(path), "--channels", *twice])
+    assert code == 2 and "channel 'left' is chosen twice" in lines[-1]
+
+
+def _csv(path, fs_hz, time_column):
+    import numpy as np
+
+    x = np.random.default_rng(3).normal(0.0, 3.0, (int(5 * fs_hz), 2))
+    with path.open("w") as fh:
+        fh.write("time,left,right\n" if time_column else "left,right\n")
+        for i, row in enumerate(x):
+            fh.write((f"{i / fs_hz:.5f}," if time_column else "") + f"{row[0]:.3f},{row[1]:.3f}\n")
+    return path
+
+
+def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
+    timed = _csv(tmp_path / "timed.csv", 1000.0, True)
+    assert main(["replay", str(timed), "--fs", "2000"]) == 0
+    assert "note: --fs 2000 was not used" in capsys.readouterr().out.replace("\n", " ")
+    assert main(["replay", str(timed), "--fs", "2000", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["fs_hz"] == 1000.0 and "--fs 2000 was not used" in err
+    untimed = _csv(tmp_path / "untimed.csv", 1000.0, False)
+    assert main(["replay", str(untimed), "--fs", "1000"]) == 0
+    assert "was not used" not in capsys.readouterr().out
+
+
+def test_bench_speed_prints_the_machine_as_text_and_says_what_quick_times(capsys):
+    from kneeemg.bench.speed import machine_info
+    from kneeemg.cli.bench import _span, machine_text
+
+    assert (_span(10 / 60), _span(0.05), _span(8.0)) == ("10 min", "3 min", "8 h")  # not "0.166667 h"
+
+    text = machine_text(machine_info())
+    assert "{" not in text and "'" not in text and "cores" in text and "numpy" in text
+    with pytest.raises(SystemExit):
+        main(["bench", "speed", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "1 minute of 64-channel data" in help_text and "ten minutes of data instead" not in help_text

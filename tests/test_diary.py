@@ -242,3 +242,37 @@ def test_interactive_day_and_profile_through_the_command(tmp_path, monkeypatch, 
 def test_the_docs_show_the_field_table():
     text = DOCS.read_text(encoding="utf-8")
     assert fields_markdown(DAY_FIELDS) in text and fields_markdown(PROFILE_FIELDS) in text
+
+
+@pytest.mark.parametrize(
+    "argv, field, expected",
+    [
+        (["--symptoms", "tingling, back pain"], "symptoms", ["back_pain", "tingling"]),
+        (["--symptoms", " tingling ,back_pain ", "--symptoms", "fever"], "symptoms", ["back_pain", "fever", "tingling"]),
+        (["--symptom", "tingling, fever"], "symptoms", ["fever", "tingling"]),  # the older spelling still works
+        (["--stimulants", "amphetamine, modafinil"], "stimulants", ["amphetamine", "modafinil"]),
+        (["--profile", "--medications", "diuretic, my own pill"], "medications", ["diuretic", "my_own_pill"]),
+        (["--profile", "--conditions", "arthritis,knee injury"], "conditions", ["arthritis", "knee_injury"]),
+        (["--profile", "--known-deficiencies", "vitamin d, magnesium"], "known_deficiencies", ["magnesium", "vitamin_d"]),
+    ],
+)
+def test_list_flags_take_words_separated_by_commas(tmp_path, capsys, argv, field, expected):
+    db = str(tmp_path / "h.db")
+    day = [] if "--profile" in argv else ["--date", "2026-11-20"]
+    assert main(["diary", "--db", db, *day, *argv]) == 0
+    with Store(db) as store:
+        entry = store.profile() if "--profile" in argv else store.day("2026-11-20")
+        assert entry.as_dict()[field] == expected
+
+
+def test_a_list_in_a_file_may_hold_comma_separated_words():
+    assert validate_day({"symptoms": ["tingling, back pain", "fever"]}).as_dict()["symptoms"] == ["back_pain", "fever", "tingling"]
+    with pytest.raises(InputError, match="symptoms has itch, which is not one of"):
+        validate_day({"symptoms": "tingling, itch"})
+
+
+def test_one_documented_spelling_of_the_symptoms_flag(capsys):
+    with pytest.raises(SystemExit):
+        main(["diary", "--help"])
+    text = capsys.readouterr().out
+    assert "--symptoms WORDS" in text and "--symptom " not in text and "separated by commas" in text

@@ -108,3 +108,33 @@ def test_cramps_are_found():
     cr = score.per_kind["cramp"]
     assert cr.tp + cr.fn >= 3
     assert cr.sensitivity >= 0.95 and cr.precision >= 0.9
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"hours": float("nan")}, "--hours"),
+        ({"hours": 49}, "--hours"),
+        ({"n_channels": 0}, "--channels"),
+        ({"n_channels": 2.5}, "--channels"),
+        ({"fs_hz": 100}, "give --fs in that range"),
+        ({"fs_hz": float("inf")}, "--fs"),
+        ({"seed": -3}, "--seed"),
+        ({"seed": 1.5}, "--seed"),
+    ],
+)
+def test_bad_settings_are_one_line_input_errors_naming_the_option(kwargs, message):
+    with pytest.raises(InputError, match=message) as info:
+        simulate_night(**{"hours": 0.01, **kwargs})
+    assert "\n" not in str(info.value) and "scipy" not in str(info.value) and "resample" not in str(info.value)
+
+
+def test_only_kemg_edf_and_bdf_files_are_written(tmp_path):
+    from kneeemg.simulate import write_simulated
+
+    night = simulate_night(hours=0.002, seed=4)
+    for name in ("x.csv", "x", "x.kemg.txt"):
+        with pytest.raises(InputError, match=r"name a \.kemg, \.edf or \.bdf file"):
+            write_simulated(night, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+    assert write_simulated(night, tmp_path / "x.kemg")["recording"].exists()

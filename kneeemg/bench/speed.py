@@ -342,9 +342,10 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
         "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),
     }
     rows: list[SpeedRow] = []
+    span = f"{hours * 60:g} min" if hours < 1 else f"{hours:g} h"  # "10 min", not "0.166667 h"
     for ch in (1, 4):
         x = _signal(hours, ch, 1000.0, seed)
-        rows += time_case(f"{hours:g} h, {ch} ch, 1 kHz", x, 1000.0)
+        rows += time_case(f"{span}, {ch} ch, 1 kHz", x, 1000.0)
         del x
     x = _signal(hd_hours, 64, 2000.0, seed)
     rows += time_case(f"{hd_hours * 60:g} min, 64 ch, 2 kHz", x, 2000.0, neurokit_s=None)

@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from typing import Any, Mapping
+
+from .replay import seed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmark the detector's speed and accuracy against other tools")
     kinds = p.add_subparsers(dest="bench_kind", metavar="KIND", required=True)
     s = kinds.add_parser("speed", help="throughput, per-chunk latency and first-run time against scipy and NeuroKit2")
-    s.add_argument("--quick", action="store_true", help="ten minutes of data instead of an 8-hour night (for CI)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--quick", action="store_true",
+                   help="for CI: 10 minutes of 1- and 4-channel data and 1 minute of 64-channel data, instead of "
+                        "8 hours and 10 minutes")
+    s.add_argument("--seed", type=seed, default=0, help="seed of the simulated data, a whole number of at least 0 "
+                                                         "(default 0)")
     s.add_argument("--json", metavar="FILE", help="write the results as JSON")
     s.add_argument("--plot", metavar="FILE", help="save a throughput plot (PNG)")
     s.set_defaults(func=run_speed)
@@ -24,6 +30,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", metavar="FILE", help="write the results as JSON")
     a.add_argument("--plot", metavar="FILE", help="save F1 against SNR per tool and kind (PNG)")
     a.set_defaults(func=run_accuracy)
+
+
+def _span(hours: float) -> str:
+    """A length of data: "10 min" below an hour, else "8 h"."""
+    return f"{hours * 60:.3g} min" if hours < 1 else f"{hours:g} h"
+
+
+def machine_text(machine: Mapping[str, Any]) -> str:
+    """The machine a benchmark ran on, as one readable line."""
+    parts = [str(machine.get("cpu") or "unknown CPU")]
+    if machine.get("cores"):
+        parts.append(f"{machine['cores']} cores")
+    if machine.get("memory_gb"):
+        parts.append(f"{machine['memory_gb']:g} GB memory")
+    versions = ", ".join(f"{name} {machine[key]}" for key, name in
+                         (("python", "Python"), ("numpy", "numpy"), ("scipy", "scipy"), ("numba", "numba"))
+                         if machine.get(key))
+    known = {"cpu", "cores", "memory_gb", "python", "numpy", "scipy", "numba"}
+    others = ", ".join(f"{k} {v}" for k, v in machine.items() if k not in known and v is not None)
+    return ", ".join(parts) + (f"; {versions}" if versions else "") + (f"; {others}" if others else "")
 
 
 def run_speed(args: argparse.Namespace) -> int:
@@ -46,12 +72,13 @@ def run_speed(args: argparse.Namespace) -> int:
                       "" if r.chunk_median_us is None else f"{r.chunk_median_us:.1f}",
                       "" if r.chunk_p99_us is None else f"{r.chunk_p99_us:.1f}")
     console.print(table)
-    console.print(f"First run with an empty numba cache: {report.first_run_s:.1f} s. Machine: {report.machine}")
+    console.print(f"First run with an empty numba cache: {report.first_run_s:.1f} s.")
+    console.print(f"Machine: {machine_text(report.machine)}", markup=False, highlight=False)
     mem, pool = report.extra["replay_memory"], report.extra["batch_local_pool"]
-    console.print(f"Replaying a {mem['hours']:g} h, {mem['channels']}-channel night from disk ({mem['file_mb']} MB): "
+    console.print(f"Replaying a {_span(mem['hours'])}, {mem['channels']}-channel night from disk ({mem['file_mb']} MB): "
                   f"{mem['replay_s']} s, peak memory {mem['peak_rss_mb']} MB.")
     console.print(f"Batch on the local pool: {pool['nights_per_minute_per_core']} nights per minute per core "
-                  f"({pool['nights']} nights of {pool['hours_each']:g} h, {pool['workers']} workers, {pool['seconds']} s).")
+                  f"({pool['nights']} nights of {_span(pool['hours_each'])}, {pool['workers']} workers, {pool['seconds']} s).")
     if args.json:
         console.print(f"JSON: {report.write_json(args.json)}")
     if args.plot:
@@ -146,7 +173,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     errors = {**report.extra.get("inserted", {}).get("tool_errors", {}), **report.extra.get("movements", {}).get("tool_errors", {})}
     for tool, err in errors.items():
         console.print(f"{tool} did not run: {err}")
-    console.print(f"Machine: {report.machine}")
+    console.print(f"Machine: {machine_text(report.machine)}", markup=False, highlight=False)
     if args.json:
         console.print(f"JSON: {report.write_json(args.json)}")
     if args.plot:

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import argparse
 
+from .replay import bounded, seed, supported_hz
+from .simulate import MAX_CHANNELS, MAX_HOURS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..demo import BLE_MAX_CHANNELS, LINK_SECONDS
+
     p = sub.add_parser("demo", help="simulate a night, detect its events and summarise it",
                        description="Simulate a night of quadriceps EMG, run the detector over it as if it were "
                                    "live, compare with the simulator's ground truth and summarise the night.")
-    p.add_argument("--hours", type=float, default=8.0, help="length of the night in hours (default 8)")
-    p.add_argument("--channels", type=int, default=2, help="channels (legs) to simulate (default 2)")
-    p.add_argument("--fs", type=float, default=1000.0, help="sampling rate in Hz (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulated night (default 0)")
-    p.add_argument("--out", default="kneeemg-demo", help="folder for the demo's files (default ./kneeemg-demo)")
+    p.add_argument("--hours", type=bounded(float, 0, MAX_HOURS, " h", lo_open=True), default=8.0,
+                   help=f"length of the night in hours, more than 0 and at most {MAX_HOURS:g} (default 8)")
+    p.add_argument("--channels", type=bounded(int, 1, MAX_CHANNELS), default=2,
+                   help=f"channels (legs) to simulate, 1-{MAX_CHANNELS}; with --link ble 1-{BLE_MAX_CHANNELS} (default 2)")
+    p.add_argument("--fs", type=supported_hz, default=1000.0, metavar="HZ", help="sampling rate, 500-4000 Hz (default 1000)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the simulated night, a whole number of at least 0 (default 0)")
+    p.add_argument("--out", default="kneeemg-demo", metavar="DIR",
+                   help="folder for the demo's files, created when missing (default ./kneeemg-demo)")
     p.add_argument("--link", choices=("ble", "serial"), default=None,
                    help="instead, stream a simulated minute through the live recording path: over BLE (bleak to a "
                         "virtual bumble sensor) or serial (a pseudo-terminal)")
-    p.add_argument("--seconds", type=float, default=60.0, help="with --link: seconds of signal to stream (default 60)")
+    lo, hi = LINK_SECONDS
+    p.add_argument("--seconds", type=bounded(float, lo, hi, " s"), default=60.0,
+                   help=f"with --link: seconds of signal to stream, {lo:g} to {hi:g} (default 60)")
     p.set_defaults(func=run)
 
 
@@ -25,12 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
+    from ..paths import check_output_dir
     from ..demo import run_demo
     from .render import print_score, print_summary
 
     console = Console()
     if args.link:
         return _run_link(args, console)
+    check_output_dir(args.out, "--out")  # before saying what starts, and before the work
     console.print(f"Simulating a {args.hours:g}-hour night ({args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}) "
                   "and detecting it chunk by chunk...")
     with Progress(console=console, transient=True) as bar:
@@ -49,18 +61,16 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_link(args: argparse.Namespace, console) -> int:
     """The live path: a simulated sensor streams over the chosen link into the recorder."""
-    from pathlib import Path
-
-    from ..record.live import record_virtual
-    from ..simulate import simulate_night
+    from ..paths import check_output_dir
+    from ..demo import check_link_demo, run_link_demo
     from .render import print_summary
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    night = simulate_night(hours=max(args.seconds, 10.0) / 3600.0, n_channels=args.channels, fs_hz=args.fs, seed=args.seed)
+    check_link_demo(args.link, args.seconds, args.channels)  # before saying what starts
+    check_output_dir(args.out, "--out")
     console.print(f"Streaming {args.seconds:g} s of a simulated night over a virtual {args.link.upper()} sensor "
                   "into the live recorder (10x real time)...")
-    outcome = record_virtual(args.link, seconds=args.seconds, out_dir=out, night=night, speed=10.0)
+    outcome = run_link_demo(args.link, seconds=args.seconds, channels=args.channels, fs_hz=args.fs, seed=args.seed,
+                            out_dir=args.out, speed=10.0)
     st = outcome.status
     console.print(f"recording: {outcome.path} (stopped: {outcome.stop_reason}; {st.samples} samples, "
                   f"{st.samples_lost} lost" + (f"; MTU {outcome.mtu}" if outcome.mtu else "") + ")")

@@ -31,11 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     for group, fields in ((day, DAY_FIELDS), (prof, PROFILE_FIELDS)):
         for f in fields:
             if f.kind == "list":
-                group.add_argument(_flag(f.name), dest=f.name, action="append", metavar="WORD",
-                                   help=f"{f.allowed()}; repeatable")
+                group.add_argument(_flag(f.name), dest=f.name, action="append", metavar="WORDS",
+                                   help=f"{f.allowed()} (a space inside a word stands for _); repeatable")
             else:
                 group.add_argument(_flag(f.name), dest=f.name, metavar=f.kind.upper(), help=f.allowed())
-    day.add_argument("--symptom", dest="symptoms", action="append", metavar="WORD", help="one symptom; repeatable")
+    # an older spelling of --symptoms, kept working but not shown
+    day.add_argument("--symptom", dest="symptoms", action="append", metavar="WORD", help=argparse.SUPPRESS)
     add_db_option(p)
     p.set_defaults(func=run)
 

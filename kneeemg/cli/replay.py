@@ -3,13 +3,81 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+from ..config import MAX_FS_HZ, MIN_FS_HZ
+
+# Number checks of the options (argparse ``type=``), shared by the commands: a bad value is
+# refused with a one-line usage error (exit code 2) before any work starts.
+
+
+def _number(text: str, kind: type = float) -> float:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def positive_hz(text: str) -> float:
+    """A rate in Hz above 0 (``--fs`` of a recording: the supported range is checked later)."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a rate in Hz above 0, e.g. 1000")
+    return value
+
+
+def supported_hz(text: str) -> float:
+    """A rate the detector and the simulator run at: 500-4000 Hz."""
+    value = _number(text)
+    if not MIN_FS_HZ <= value <= MAX_FS_HZ:
+        raise argparse.ArgumentTypeError(f"{text} Hz is not allowed; give a rate from {MIN_FS_HZ:g} to {MAX_FS_HZ:g} Hz, "
+                                         "e.g. 1000")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number of at least 1."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number of at least 1")
+    return value
+
+
+def seed(text: str) -> int:
+    """A seed: a whole number of at least 0."""
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number of at least 0, e.g. 0")
+    return value
+
+
+def bounded(kind: type, lo: float, hi: float, unit: str = "", lo_open: bool = False):
+    """A number from ``lo`` to ``hi`` (above ``lo`` when ``lo_open``), for argparse ``type=``."""
+    def check(text: str) -> float:
+        value = _number(text, kind)
+        if value < lo or value > hi or (lo_open and value == lo):
+            first = f"above {lo:g}" if lo_open else f"from {lo:g}"
+            raise argparse.ArgumentTypeError(f"{text} is not allowed; give a {'whole ' if kind is int else ''}number "
+                                             f"{first} {'up ' if lo_open else ''}to {hi:g}{unit}")
+        return value
+
+    check.__name__ = kind.__name__
+    return check
 
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that run the detector."""
-    p.add_argument("--channels", nargs="+", default=None, metavar="LABEL", help="channel labels (or indices) to use")
-    p.add_argument("--fs", type=float, default=None, help="sampling rate of a CSV file without a time column")
-    p.add_argument("--resample", type=float, default=None, metavar="HZ", help="resample to this rate first (e.g. 1000)")
+    p.add_argument("--channels", nargs="+", default=None, metavar="LABEL",
+                   help="channel labels (or indices) to use, each once (default: all EMG channels)")
+    p.add_argument("--fs", type=positive_hz, default=None, metavar="HZ",
+                   help="sampling rate of a CSV file without a time column; a file with its own rate (a time "
+                        "column, EDF, .kemg, ...) keeps that rate and --fs is not used for it (replay says so)")
+    p.add_argument("--resample", type=supported_hz, default=None, metavar="HZ",
+                   help=f"resample to this rate first ({MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz, e.g. 1000): for recordings "
+                        "sampled outside that range")
     p.add_argument("--mains", choices=("auto", "50", "60", "off"), default="auto", help="mains notch (default: found from the spectrum)")
 
 
@@ -19,6 +87,16 @@ def detector_config(args: argparse.Namespace):
 
     mains = {"auto": "auto", "off": None}[args.mains] if args.mains in ("auto", "off") else float(args.mains)
     return DetectorConfig(mains_hz=mains)
+
+
+def unused_fs_note(args: argparse.Namespace, info) -> str | None:
+    """A note when ``--fs`` was given but the recording had its own rate (``info``: the source's RecordingInfo)."""
+    if args.fs is None or info is None:
+        return None
+    if info.format == "csv" and (args.resample is not None or math.isclose(info.fs_hz, args.fs, rel_tol=0.01)):
+        return None  # --fs was the rate used (or cannot be told apart after resampling)
+    return (f"--fs {args.fs:g} was not used: {info.path or args.file} gives its own sampling rate "
+            f"({info.fs_hz:g} Hz{', after --resample' if args.resample is not None else ''})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,14 +112,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from ..replay import replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
                     fs_hz=args.fs, events_out=args.events_out)
     summary = result.summary()
+    note = unused_fs_note(args, result.source)
     if args.json:
         print(json.dumps(summary, indent=2))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         return 0
     from rich.console import Console
 
@@ -49,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     print_summary(console, summary, title=str(args.file))
-    for w in (result.source.warnings if result.source is not None else []):
-        console.print(f"note: {w}")
+    for w in (result.source.warnings if result.source is not None else []) + ([note] if note else []):
+        console.print(f"note: {w}", markup=False, highlight=False)
     if args.events_out:
         console.print(f"events: {args.events_out}")
     return 0

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import argparse
 
+from .replay import bounded, seed, supported_hz
+
+#: Longest simulated night, h, and most channels (the simulator's limits).
+MAX_HOURS = 48.0
+MAX_CHANNELS = 64
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("simulate", help="write a simulated night and its ground-truth events",
                        description="Write a seeded, simulated night of quadriceps EMG to FILE, and beside it "
                                    "FILE.truth.csv (true events) and FILE.artefacts.csv (true artefacts).")
-    p.add_argument("--hours", type=float, default=8.0, help="length in hours (default 8)")
-    p.add_argument("--channels", type=int, default=1, help="channels (default 1)")
-    p.add_argument("--fs", type=float, default=1000.0, help="sampling rate in Hz (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .kemg (default format), .edf or .bdf")
+    p.add_argument("--hours", type=bounded(float, 0, MAX_HOURS, " h", lo_open=True), default=8.0,
+                   help=f"length in hours, more than 0 and at most {MAX_HOURS:g} (default 8)")
+    p.add_argument("--channels", type=bounded(int, 1, MAX_CHANNELS), default=1, help=f"channels, 1-{MAX_CHANNELS} (default 1)")
+    p.add_argument("--fs", type=supported_hz, default=1000.0, metavar="HZ", help="sampling rate, 500-4000 Hz (default 1000)")
+    p.add_argument("--seed", type=seed, default=0, help="seed, a whole number of at least 0 (default 0)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="output file ending in .kemg (kneeemg's own format), .edf or .bdf")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..simulate import simulate_night, write_simulated
+    from ..simulate import check_simulated_path, simulate_night, write_simulated
 
+    check_simulated_path(args.out)  # before the work
     night = simulate_night(hours=args.hours, n_channels=args.channels, fs_hz=args.fs, seed=args.seed)
     paths = write_simulated(night, args.out)
     truth = night.info.annotations

@@ -37,23 +37,27 @@ def select_channels(data: np.ndarray, labels: tuple[str, ...], channels, source:
 
 
 def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]:
-    """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``."""
+    """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``, each
+    channel at most once."""
     if channels is None:
         return list(range(len(labels)))
     if isinstance(channels, (str, int)):
         channels = [channels]
     lower = [lab.lower() for lab in labels]
-    out = []
+    out: list[int] = []
     for ch in channels:
         if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and ch.lower() not in lower):
             i = int(ch)
             if not 0 <= i < len(labels):
                 raise InputError(f"{source}: channel index {i} is out of range; it has {len(labels)} channels")
-            out.append(i)
         elif str(ch).lower() in lower:
-            out.append(lower.index(str(ch).lower()))
+            i = lower.index(str(ch).lower())
         else:
             raise InputError(f"{source}: no channel named {ch!r}; its channels are {', '.join(labels)}")
+        if i in out:
+            raise InputError(f"{source}: channel {labels[i]!r} is chosen twice (labels ignore case, indices count "
+                             "from 0); name each channel once")
+        out.append(i)
     return out
 
 
