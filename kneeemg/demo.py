@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from .config import DetectorConfig
-from .dsp.result import DetectionResult
+if TYPE_CHECKING:  # the detector (numba, scipy) is imported when a demo runs, not with the CLI's parser
+    from .config import DetectorConfig
+    from .dsp.result import DetectionResult
 
 
 @dataclass

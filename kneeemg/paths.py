@@ -116,9 +116,11 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Path:
-    """Create the output folder ``path`` when missing and check that it can be written.
+    """Create the output folder ``path`` when missing and check that a file can be written there.
 
-    Called before any work, so that a bad folder is reported at once, not after hours.
+    Called before any work (and before any sensor is contacted), so that a bad folder is
+    reported at once, not after hours. The check writes and removes a scratch file: the
+    permission bits alone do not tell (root, read-only file systems, sysfs).
 
     Raises
     ------
@@ -126,15 +128,21 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
         When ``path`` (or a folder above it) is a file, or the folder cannot be created or
         written; the message names ``option``.
     """
+    import tempfile
+
     p = Path(path).expanduser()
     for q in (p, *p.parents):
         if q.exists() and not q.is_dir():
-            what = "is a file" if q == p else f"cannot be made: {q} is a file"
-            raise InputError(f"{option} {p} {what}, not a folder; give a folder (it is created when missing)")
+            what = "is a file, not a folder" if q == p else f"cannot be made: {q} is a file, not a folder"
+            raise InputError(f"{option} {p} {what}; give a folder (it is created when missing)")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{option} {p}: cannot create the folder ({exc.strerror or exc}); choose another {option}") from None
-    if not os.access(p, os.W_OK | os.X_OK):
-        raise InputError(f"{option} {p}: cannot write in the folder (permission denied); choose another {option}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".kneeemg-write-check-", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(f"{option} {p}: cannot write in the folder ({exc.strerror or exc}); choose another {option}") from None
     return p

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -249,3 +250,25 @@ def test_bench_speed_prints_the_machine_as_text_and_says_what_quick_times(capsys
         main(["bench", "speed", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "1 minute of 64-channel data" in help_text and "ten minutes of data instead" not in help_text
+
+
+def test_building_the_parser_imports_no_signal_processing():
+    """``kneeemg --help`` and a Ctrl-C while the parser is built stay instant: numpy, scipy and
+    numba are imported by the commands that run, not by the parser."""
+    code = ("import sys; from kneeemg.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('numpy', 'scipy', 'numba', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_tables_written_to_a_file_keep_every_cell_whole(tmp_path):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    folder = tmp_path / "a folder with a rather long name for the recordings"
+    folder.mkdir()
+    path = write_simulated(simulate_night(hours=0.01, seed=2), folder / "night-2026-11-20.kemg")["recording"]
+    db = tmp_path / "h.db"
+    assert main(["import", str(path), "--db", str(db), "--date", "2026-11-20"]) == 0
+    out = subprocess.run([sys.executable, "-m", "kneeemg", "nights", "--db", str(db)], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": ""}, check=True).stdout  # a pipe, not a terminal
+    assert "2026-11-20" in out and "twitches" in out and "usable h" in out and "…" not in out

@@ -187,6 +187,6 @@ def test_truncated_edf_is_refused_quietly_with_its_sizes(tmp_path, capfd, bdf):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 700])
     capfd.readouterr()
-    with pytest.raises(InputError, match=rf"truncated: .* \({len(data)} bytes\) but the file has {len(data) - 700} bytes"):
+    with pytest.raises(RecordingFormatError, match=rf"truncated: .* \({len(data)} bytes\) but the file has {len(data) - 700} bytes"):
         open_recording(path)
     assert capfd.readouterr().out == ""  # nothing printed by the reader underneath

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -389,9 +390,267 @@ def test_sigterm_closes_the_recording_cleanly(sensor_sim, tmp_path):
         sim.kill()
         sim.wait()
         os.close(master)
-    assert proc.returncode == 0 and out.split()[0] == "stopped"
+    assert proc.returncode == 0 and out.split()[0] == "terminated"
     [path] = tmp_path.glob("night-*.kemg")
     x, info = recorded(path)
     assert info.n_samples == int(out.split()[1]) + sum(g.n_samples for g in info.gaps) and info.n_samples >= 1000
     clock = json.loads((path.parent / (path.name + ".clock.json")).read_text())
     assert abs(clock["sessions"][0]["fit"]["drift_ppm"]) < 20000  # real time: device and host clocks agree
+
+
+# ---------------------------------------------------------------- stopping, the output folder, a vanishing file
+K = [sys.executable, "-m", "kneeemg"]
+
+
+class StreamingOnStartLink(MemoryLink):
+    """A sensor that answers START with its info and a burst of queued frames; a stop
+    request (Ctrl-C) arrives while START is being sent."""
+
+    def __init__(self, c, stop):
+        super().__init__()
+        self.burst, self.stop = frames(c), stop
+
+    async def send_bytes(self, frame):
+        await super().send_bytes(frame)
+        if self.sent[-1].command == Command.START:
+            self.inject(INFO)
+            for f in self.burst:
+                self.inject(f)
+            self.stop.set()
+
+
+def test_a_stop_as_the_sensor_starts_streaming_is_not_lost(tmp_path):
+    from kneeemg.record import StoppedBeforeRecording
+
+    async def main():
+        stop = asyncio.Event()
+        link = StreamingOnStartLink(counts(37 * 400), stop)
+        return await record_link(link, tmp_path, stop=stop, no_data_timeout_s=10.0, status_interval_s=0.05)
+
+    t0 = time.monotonic()
+    with pytest.raises(StoppedBeforeRecording, match="nothing was recorded"):
+        _run(main())
+    assert time.monotonic() - t0 < 3.0  # not after the burst and the 10 s no-data timeout
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+class SlowOpenLink(MemoryLink):
+    """A sensor that takes long to find (a Bluetooth scan)."""
+
+    def __init__(self, open_s=10.0):
+        super().__init__()
+        self.open_s, self.open_called = open_s, False
+
+    async def open(self):
+        self.open_called = True
+        await asyncio.sleep(self.open_s)
+        await super().open()
+
+
+def _sigint_after(seconds):
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("phase", ["connecting", "waiting for the first frame"])
+def test_ctrl_c_before_any_signal_stops_at_once_and_leaves_nothing(tmp_path, monkeypatch, phase):
+    import kneeemg.transport
+    from kneeemg.record import StoppedBeforeRecording, record
+
+    link = SlowOpenLink(10.0 if phase == "connecting" else 0.0)  # then: connected, the sensor silent
+    monkeypatch.setattr(kneeemg.transport, "open_link", lambda url, **kw: link)
+    timer = _sigint_after(0.5)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(StoppedBeforeRecording, match="stopped by Ctrl-C before") as err:
+            record("memory://", tmp_path, duration_s=30, no_data_timeout_s=20.0)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 3.0 and err.value.exit_code == 130
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("after_s", [0.5, 2.0])
+def test_ctrl_c_of_the_record_command_stops_promptly_and_keeps_the_recording(tmp_path, after_s):
+    proc = subprocess.Popen(K + ["record", "--virtual", "--out", str(tmp_path), "--duration", "30"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_recording(tmp_path, after_s)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert time.monotonic() - sent < 5.0
+    assert proc.returncode == 0, err
+    assert "(stopped by Ctrl-C)" in out
+    [path] = tmp_path.glob("night-*.kemg")
+    x, info = recorded(path)
+    assert info.n_samples >= 1000 * (after_s - 0.5) and info.n_samples > 0 and np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("how", ["folder deleted", "file replaced"])
+def test_a_recording_file_that_vanishes_stops_the_recording_and_is_saved_again(tmp_path, how):
+    c = counts(9250)
+    fr = frames(c)
+    out = tmp_path / "nights"
+    out.mkdir()
+    path = out / "n.kemg"
+    clock = FakeClock()
+    rec = Recorder(path, clock=clock)
+    rec.feed_frame(INFO)
+    for f in fr[:100]:  # 3.7 s
+        rec.feed_frame(f)
+    if how == "folder deleted":
+        shutil.rmtree(out)  # on Linux, writing to the open file would go on succeeding
+    else:
+        path.unlink()
+        path.write_bytes(b"someone else's file")
+    with pytest.raises(DeviceError) as err:
+        for f in fr[100:]:
+            clock.t += PER / 1000.0
+            rec.feed_frame(f)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith(f"cannot write {path}")
+    assert "recording stopped" in message and "keep the output folder" in message
+    saved = path if how == "folder deleted" else out / "n-recovered.kemg"
+    assert ("saved again" if how == "folder deleted" else f"saved as {saved}") in message
+    assert rec.next_sample < 6000  # noticed within about a second of signal
+    with pytest.raises(DeviceError):
+        rec.close()
+    x, info = recorded(saved)
+    assert info.n_samples >= 3700 and f"first {info.n_samples / 1000:.0f} s" in message
+    np.testing.assert_allclose(x, c[: info.n_samples] * UPC, rtol=1e-6)
+    if how == "file replaced":
+        assert path.read_bytes() == b"someone else's file"  # never overwritten
+
+
+def test_the_file_is_checked_about_once_a_second_not_per_frame(tmp_path, monkeypatch):
+    import kneeemg.record.recorder as recorder_module
+
+    stats = []
+    real_stat = os.stat
+
+    def counting_stat(p, *args, **kwargs):
+        stats.append(p)
+        return real_stat(p, *args, **kwargs)
+
+    monkeypatch.setattr(recorder_module.os, "stat", counting_stat)
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    for f in frames(counts(10_027)):  # 271 frames, 10 s
+        clock.t += PER / 1000.0
+        rec.feed_frame(f)
+        rec.tick()
+    checks = [p for p in stats if Path(p) == tmp_path / "n.kemg"]
+    assert 8 <= len(checks) <= 12
+    rec.close()
+
+
+def test_the_record_command_fails_when_its_folder_is_deleted(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    out = tmp_path / "nights"
+    out.mkdir()
+
+    def delete_the_folder():
+        _wait_for_recording(out, 2.5)
+        shutil.rmtree(out)
+
+    deleter = threading.Thread(target=delete_the_folder)
+    deleter.start()
+    code = main(["record", "--virtual", "--link", "serial", "--out", str(out), "--duration", "20"])
+    deleter.join()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3 and len(err) == 1, err
+    assert err[0].startswith("kneeemg: error: cannot write ") and "saved again" in err[0]
+    [path] = out.glob("night-*.kemg")
+    assert recorded(path)[1].n_samples >= 2000
+
+
+def _unwritable_folder(tmp_path):
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    folder = Path("/sys/kernel")  # even root cannot create files in sysfs
+    try:
+        (folder / "kneeemg-probe").touch()
+    except OSError:
+        return folder
+    pytest.skip("no folder that root cannot write to")
+
+
+def test_an_unwritable_output_folder_is_reported_before_the_sensor_is_contacted(tmp_path, monkeypatch, capsys):
+    import kneeemg.transport
+    from kneeemg.cli import main
+    from kneeemg.errors import InputError
+    from kneeemg.record import record
+
+    folder = _unwritable_folder(tmp_path)
+    link = SlowOpenLink(0.0)
+    monkeypatch.setattr(kneeemg.transport, "open_link", lambda url, **kw: link)
+    with pytest.raises(InputError, match=f"--out {folder}: cannot write in the folder .*choose another --out"):
+        record("memory://", folder, duration_s=5)
+    assert not link.open_called
+    assert main(["record", "--virtual", "--out", str(folder), "--duration", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kneeemg: error: --out {folder}: cannot write in the folder (Permission denied); "
+                   "choose another --out"]
+
+
+def test_a_missing_output_folder_is_created_and_a_file_is_refused(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    c = counts(1850)
+    link = MemoryLink()
+
+    async def main_():
+        task = asyncio.ensure_future(record_link(link, tmp_path / "new" / "nights", no_data_timeout_s=5.0))
+        while link.state.value != "connected" and not task.done():
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        for f in frames(c):
+            link.inject(f)
+        await asyncio.sleep(0.7)
+        link.lose()
+        return await task
+
+    outcome = _run(main_())
+    assert outcome.path.parent == tmp_path / "new" / "nights"
+    assert recorded(outcome.path)[1].n_samples == len(c)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder")
+    assert main(["record", "--virtual", "--out", str(a_file), "--duration", "2"]) == 2
+    assert main(["record", "--virtual", "--out", str(a_file / "nights"), "--duration", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kneeemg: error: --out {a_file} is a file, not a folder; give a folder (it is created when missing)",
+                   f"kneeemg: error: --out {a_file / 'nights'} cannot be made: {a_file} is a file, not a folder; "
+                   "give a folder (it is created when missing)"]
+    assert a_file.read_text() == "not a folder"
+
+
+def test_the_record_command_says_why_it_stopped_and_how_long_in_plain_words(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    assert main(["record", "--virtual", "--link", "serial", "--out", str(tmp_path), "--duration", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "(--duration reached)" in out and "stopped:" not in out
+    assert "recorded 3.0 s" in out and "0 h 00 min" not in out
+
+
+@pytest.mark.parametrize("seconds, words", [(20.2, "20 s"), (750.0, "12 min 30 s"), (7 * 3600 + 310.0, "7 h 05 min"),
+                                            (4.46, "4.5 s")])
+def test_the_summary_gives_short_recordings_in_seconds(seconds, words):
+    from rich.console import Console
+
+    from kneeemg.cli.render import print_summary
+
+    console = Console(record=True, width=200)
+    summary = {"recording_s": seconds, "usable_s": seconds, "usable_fraction": 1.0, "channels": ["left"],
+               "counts": {"twitch": 0}, "per_usable_hour": {}}
+    print_summary(console, summary, title="Night")
+    assert f"recorded {words}, usable {words} (100.0 %)" in console.export_text()

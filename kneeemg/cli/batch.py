@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     import logging
     import time
 
-    from rich.console import Console
+    from .render import make_console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..batch import run_batch
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 
         logging.getLogger("distributed").setLevel(logging.WARNING)
-    console = Console()
+    console = make_console()
     columns = (TextColumn("nights"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("batch", total=None, rate="")

@@ -53,12 +53,12 @@ def machine_text(machine: Mapping[str, Any]) -> str:
 
 
 def run_speed(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     from ..bench.speed import run_speed as speed
 
-    console = Console()
+    console = make_console()
     command = "kneeemg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with console.status("timing (this takes a while for the full run)..."):
         report = speed(quick=args.quick, seed=args.seed, command=command)
@@ -97,7 +97,7 @@ def _ms(x: float) -> str:
 
 
 def run_accuracy(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     from ..bench.accuracy import KNEEEMG, SNRS_DB
@@ -105,7 +105,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from ..datadir import find_data_dir
     from ..events import KINDS
 
-    console = Console(width=max(Console().width, 130))
+    console = make_console(min_width=130)
     command = "kneeemg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if find_data_dir(args.data_dir) is None:
         console.print("No data directory (set KNEEEMG_DATA or --data-dir): running the simulated part only.")

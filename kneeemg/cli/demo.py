@@ -32,14 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from .render import make_console
     from rich.progress import Progress
 
     from ..paths import check_output_dir
     from ..demo import run_demo
     from .render import print_score, print_summary
 
-    console = Console()
+    console = make_console()
     if args.link:
         return _run_link(args, console)
     check_output_dir(args.out, "--out")  # before saying what starts, and before the work
@@ -63,7 +63,7 @@ def _run_link(args: argparse.Namespace, console) -> int:
     """The live path: a simulated sensor streams over the chosen link into the recorder."""
     from ..paths import check_output_dir
     from ..demo import check_link_demo, run_link_demo
-    from .render import print_summary
+    from .render import print_summary, stop_words
 
     check_link_demo(args.link, args.seconds, args.channels)  # before saying what starts
     check_output_dir(args.out, "--out")
@@ -72,7 +72,7 @@ def _run_link(args: argparse.Namespace, console) -> int:
     outcome = run_link_demo(args.link, seconds=args.seconds, channels=args.channels, fs_hz=args.fs, seed=args.seed,
                             out_dir=args.out, speed=10.0)
     st = outcome.status
-    console.print(f"recording: {outcome.path} (stopped: {outcome.stop_reason}; {st.samples} samples, "
+    console.print(f"recording: {outcome.path} ({stop_words(outcome.stop_reason)}; {st.samples} samples, "
                   f"{st.samples_lost} lost" + (f"; MTU {outcome.mtu}" if outcome.mtu else "") + ")")
     if outcome.result is not None:
         print_summary(console, outcome.result.summary(), title="The streamed signal")

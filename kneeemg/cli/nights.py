@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     from ..store import Store
@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     with Store(args.db, create=False) as store:
         nights = store.nights()
         where = store.path
-    console = Console()
+    console = make_console()
     if not nights:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a night from the sensor (USB serial, Bluetooth, or the virtual sensor)",
                        description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor is "
@@ -17,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--virtual", action="store_true", help="a simulated sensor (no hardware)")
     p.add_argument("--link", choices=("ble", "serial"), default="ble",
                    help="with --virtual: through bleak and a virtual BLE sensor, or through a pseudo-terminal")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the recording")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="folder for the recording (created if it does not exist)")
     p.add_argument("--duration", type=float, default=None, metavar="S",
                    help="stop after this many seconds (with --virtual: seconds of simulated signal, default 60)")
     p.add_argument("--lsl", action="store_true", help="publish the EMG and the events as Lab Streaming Layer streams")
@@ -27,13 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from rich.console import Console
+    from .render import make_console
     from rich.live import Live
 
     from ..record import record, record_virtual
-    from .render import print_summary
+    from .render import print_summary, stop_words
 
-    console = Console()
+    console = make_console()
 
     def on_check(check) -> None:
         if check.ok:
@@ -67,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
             outcome = record(url, args.out, duration_s=args.duration, **common)
     if not console.is_terminal:
         console.print()  # end the last status line
-    console.print(f"recording: {outcome.path} (stopped: {outcome.stop_reason})")
+    why = stop_words(outcome.stop_reason)
+    if outcome.stop_reason == "samples" and args.virtual:  # --duration is the simulated signal's length
+        why = "all 60 s of the simulated signal recorded" if args.duration is None else stop_words("duration")
+    console.print(f"recording: {outcome.path} ({why})")
     if outcome.status.samples_lost or outcome.status.frames_bad:
         console.print(f"lost {outcome.status.lost_s:.1f} s in gaps; {outcome.status.frames_bad} damaged frames dropped; "
                       f"{outcome.status.reconnects} reconnects")

@@ -5,7 +5,51 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 
-def _hm(seconds: float) -> str:
+#: Width of the output when it goes to a file or a pipe (a terminal gives its own).
+FILE_WIDTH = 160
+
+
+def make_console(min_width: int = 0, **kwargs: Any) -> Any:
+    """A rich Console, at least ``min_width`` columns wide; written to a file or a pipe,
+    tables are not squeezed into 80 columns."""
+    from rich.console import Console
+
+    console = Console(**kwargs)
+    width = FILE_WIDTH if not console.is_terminal else console.width
+    if width != console.width or min_width > width:
+        console = Console(width=max(width, min_width), **kwargs)
+    return console
+
+
+#: Why a recording ended, in plain words (by :attr:`kneeemg.record.RecordOutcome.stop_reason`).
+STOP_WORDS = {
+    "duration": "--duration reached",
+    "samples": "all the simulated signal streamed",
+    "interrupted": "stopped by Ctrl-C",
+    "terminated": "stopped by SIGTERM",
+    "stopped": "stopped on request",
+    "link closed": "the sensor closed the connection",
+    "link lost": "sensor disconnected and did not come back",
+    "no data": "the sensor stopped sending data",
+}
+
+
+def stop_words(reason: str) -> str:
+    """Why a recording ended, in plain words."""
+    return STOP_WORDS.get(reason, reason)
+
+
+def duration_text(seconds: float) -> str:
+    """A span in words that fit its size: ``4.5 s``, ``20 s``, ``12 min 30 s``, ``7 h 05 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, s = divmod(s, 60)
+        return f"{m} min {s:02d} s"
     h, m = divmod(int(round(seconds / 60.0)), 60)
     return f"{h} h {m:02d} min"
 
@@ -16,9 +60,9 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
 
     usable_pct = 100.0 * summary.get("usable_fraction", 0.0)
     chans = ", ".join(summary.get("channels", []))
-    console.print(f"[bold]{title}[/bold] ({chans}): recorded {_hm(summary['recording_s'])}, "
-                  f"usable {_hm(summary['usable_s'])} ({usable_pct:.1f} %)"
-                  + (f", lost {_hm(summary['lost_s'])}" if summary.get("lost_s") else ""))
+    console.print(f"[bold]{title}[/bold] ({chans}): recorded {duration_text(summary['recording_s'])}, "
+                  f"usable {duration_text(summary['usable_s'])} ({usable_pct:.1f} %)"
+                  + (f", lost {duration_text(summary['lost_s'])}" if summary.get("lost_s") else ""))
     table = Table(show_header=True, header_style="bold")
     table.add_column("kind")
     table.add_column("events", justify="right")
@@ -36,7 +80,7 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
         console.print("* WASM 2016 leg-movement rules, computed from the thigh (sleep labs use the shin muscle).")
     excl = summary.get("excluded_s_by_reason") or {}
     if excl:
-        console.print("Excluded time: " + ", ".join(f"{k} {v:.0f} s" for k, v in excl.items()))
+        console.print("Excluded time: " + ", ".join(f"{k} {duration_text(v)}" for k, v in excl.items()))
 
 
 def print_score(console: Any, score: Any) -> None:

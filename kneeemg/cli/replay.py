@@ -125,11 +125,11 @@ def run(args: argparse.Namespace) -> int:
         if note:
             print(f"note: {note}", file=sys.stderr)
         return 0
-    from rich.console import Console
+    from .render import make_console
 
     from .render import print_summary
 
-    console = Console()
+    console = make_console()
     print_summary(console, summary, title=str(args.file))
     for w in (result.source.warnings if result.source is not None else []) + ([note] if note else []):
         console.print(f"note: {w}", markup=False, highlight=False)

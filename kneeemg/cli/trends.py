@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
+    from .render import make_console
     from rich.table import Table
 
     from ..store import Store
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     with Store(args.db, create=False) as store:
         rows = store.trend(args.days)
-    console = Console()
+    console = make_console()
     if not rows:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
         return 0

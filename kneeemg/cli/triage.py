@@ -47,10 +47,10 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         print(result.explain())
         return 0
-    from rich.console import Console
+    from .render import make_console
     from rich.markup import escape
 
-    console = Console(highlight=False)
+    console = make_console(highlight=False)
     console.print(f"[bold]{LEVEL_WORDS[result.level]}[/bold] (level: {result.level.replace('_', ' ')})")
     for r in result.reasons:
         console.print(f"  - {escape(r)}")

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from .check import SignalCheck, check_signal, noise_floor_uv
 from .clock import ClockFit
-from .live import RecordOutcome, new_recording_path, record, record_link, record_serial, record_virtual
+from .live import (RecordOutcome, StoppedBeforeRecording, StopRequest, new_recording_path, prepare_output_folder,
+                   record, record_link, record_serial, record_virtual)
 from .recorder import Recorder, RecordStatus
 
 __all__ = ["Recorder", "RecordStatus", "SignalCheck", "check_signal", "noise_floor_uv", "ClockFit", "RecordOutcome",
-           "record", "record_link", "record_serial", "record_virtual", "new_recording_path"]
+           "record", "record_link", "record_serial", "record_virtual", "new_recording_path", "prepare_output_folder",
+           "StopRequest", "StoppedBeforeRecording"]

@@ -3,9 +3,11 @@
 :func:`record_link` (async) opens a link, asks the sensor what it is and starts it, feeds
 every frame to a :class:`~kneeemg.record.recorder.Recorder`, and stops on the duration, a
 stop request, SIGTERM/Ctrl-C (through :func:`record`), or when the link is lost for good;
-the recording is closed cleanly on every way out. :func:`record` is the synchronous entry
-point for a URL; :func:`record_virtual` runs the whole live path over a simulated sensor
-(``link="ble"``: bleak to the bumble virtual sensor; ``link="serial"``: a pseudo-terminal).
+the recording is closed cleanly on every way out. A stop request is honoured at any
+point, while connecting too. :func:`record` is the synchronous entry point for a URL;
+:func:`record_virtual` runs the whole live path over a simulated sensor (``link="ble"``:
+bleak to the bumble virtual sensor; ``link="serial"``: a pseudo-terminal). Both check the
+output folder (:func:`prepare_output_folder`) before any sensor is contacted.
 """
 
 from __future__ import annotations
@@ -24,13 +26,53 @@ import numpy as np
 
 from ..config import DetectorConfig
 from ..dsp import DetectionResult
-from ..errors import DeviceError, InputError
+from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
 from ..protocol import Command
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
 
 log = logging.getLogger(__name__)
+
+#: Why a stop was requested: the signal's reason code (see :attr:`RecordOutcome.stop_reason`).
+SIGNAL_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+SETTLE_S = 5.0  # how long a cancelled step (a connection attempt, the frame reader) may take to end, s
+
+
+class StopRequest(asyncio.Event):
+    """An :class:`asyncio.Event` that also says why the stop was asked for.
+
+    :func:`record` and :func:`record_virtual` pass one to :func:`record_link` and set it on
+    SIGINT (``reason`` ``interrupted``) and SIGTERM (``terminated``); a plain ``set()`` gives
+    ``stopped``.
+    """
+
+    reason = "stopped"
+
+    def request(self, reason: str = "stopped") -> None:
+        """Ask for a stop; the first reason given is kept."""
+        if not self.is_set():
+            self.reason = reason
+        self.set()
+
+
+class StoppedBeforeRecording(KneeEmgError):
+    """A stop (Ctrl-C, SIGTERM, a stop request) came before the sensor sent any signal.
+
+    Nothing was recorded and no file is left behind. ``exit_code`` follows the shell's
+    convention for the signal (130 for Ctrl-C, 143 for SIGTERM).
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.exit_code = {"interrupted": 130, "terminated": 143}.get(reason, 1)
+        how = {"interrupted": "by Ctrl-C", "terminated": "by SIGTERM"}.get(reason, "on request")
+        super().__init__(f"stopped {how} before the sensor sent any signal; nothing was recorded -- "
+                         "run the command again to record")
+
+
+def _stop_reason(stop: asyncio.Event) -> str:
+    return getattr(stop, "reason", "stopped")
 
 
 @dataclass
@@ -46,8 +88,11 @@ class RecordOutcome:
     status : RecordStatus
         The last status snapshot (samples, losses, bad frames, reconnects, ...).
     stop_reason : str
-        ``duration``, ``samples``, ``stopped`` (stop request or signal), ``link lost`` or
-        ``no data``.
+        ``duration`` (``duration_s`` passed), ``samples`` (``max_samples`` reached: the
+        virtual sensor's signal ended), ``interrupted`` (SIGINT, Ctrl-C), ``terminated``
+        (SIGTERM), ``stopped`` (a stop request), ``link closed`` (the link ended),
+        ``link lost`` (the sensor is gone for good) or ``no data`` (nothing arrived for
+        ``no_data_timeout_s``).
     signal_check : SignalCheck or None
     events : list of Event
         Events as the live detector reported them.
@@ -67,11 +112,24 @@ class RecordOutcome:
     mtu: int | None = None
 
 
+def prepare_output_folder(out_dir: str | Path) -> Path:
+    """Make sure recordings can be written to ``out_dir`` (created with its parents when
+    missing) before any sensor is contacted; see :func:`kneeemg.paths.check_output_dir`.
+
+    Raises :class:`InputError` when ``out_dir`` is a file, cannot be created, or cannot be
+    written.
+    """
+    from ..paths import check_output_dir
+
+    return check_output_dir(out_dir, "--out")
+
+
 def new_recording_path(out_dir: str | Path) -> Path:
-    """``night-YYYYmmdd-HHMMSS.kemg`` in ``out_dir`` (a suffix is added if that name is taken)."""
-    out = Path(out_dir).expanduser()
-    if not out.is_dir():
-        raise InputError(f"the output folder {out} does not exist; create it or choose another with --out")
+    """``night-YYYYmmdd-HHMMSS.kemg`` in ``out_dir`` (a suffix is added if that name is taken).
+
+    The folder is created if it does not exist (see :func:`prepare_output_folder`).
+    """
+    out = prepare_output_folder(out_dir)
     stem = f"night-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     path, k = out / f"{stem}.kemg", 1
     while path.exists():
@@ -102,7 +160,9 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
     lsl : bool
         Publish the EMG and the events as Lab Streaming Layer outlets.
     stop : asyncio.Event, optional
-        Set it to stop cleanly.
+        Set it to stop cleanly, at any point (while connecting too); a :class:`StopRequest`
+        also gives the reason. A stop before the first signal raises
+        :class:`StoppedBeforeRecording` and leaves no file.
     on_status, on_event, on_check : callable, optional
         Called with a :class:`RecordStatus` every ``status_interval_s``, with each event as
         it is confirmed (about a second after it ends), and once with the signal check.
@@ -129,62 +189,26 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
     rec = Recorder(path, config=config, reorder_window_s=reorder_window_s, on_event=emit_event,
                    on_samples=emit_samples if lsl else None, meta={"link": link.url})
     rec.link, rec.link_stats = link, link.stats
-    stop = stop or asyncio.Event()
+    stop = stop if stop is not None else StopRequest()
     reason = "stopped"
     started = time.monotonic()
-    await link.open()
+    if stop.is_set():
+        raise StoppedBeforeRecording(_stop_reason(stop))
+    opened = False
     try:
-        await link.send(Command.REQUEST_INFO)
-        await link.send(Command.START)
-
-        async def consume() -> str:
-            async for frame in link.frames(timeout_s=no_data_timeout_s):
-                had_info = rec.info is not None
-                rec.feed_frame(frame)
-                if lsl and not had_info and rec.info is not None:
-                    from .lsl import LslPublisher
-
-                    publisher.append(LslPublisher(rec.info))
-                if max_samples is not None and rec.next_sample >= max_samples:
-                    return "samples"
-            return "link closed"
-
-        async def watch() -> str:
-            nonlocal on_check
-            while True:
-                rec.tick()
-                if on_status is not None:
-                    on_status(rec.status())
-                if on_check is not None and rec.signal_check is not None:
-                    on_check(rec.signal_check)
-                    on_check = None
-                if duration_s is not None and time.monotonic() - started >= duration_s:
-                    return "duration"
-                if stop.is_set():
-                    return "stopped"
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), status_interval_s)
-
-        tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(watch())]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            first = next(iter(done))
-            try:
-                reason = first.result()
-            except DeviceError as exc:
-                if rec.failed is not None:
-                    raise
-                log.warning("%s", exc)
-                reason = "no data" if "no data" in str(exc) else "link lost"
-        finally:
-            for task in tasks:
-                task.cancel()
+        opened = await _unless_stopped(link.open(), stop)
+        if opened:
+            await link.send(Command.REQUEST_INFO)
+            await link.send(Command.START)
+            reason = await _pump(rec, link, stop, started, duration_s=duration_s, max_samples=max_samples, lsl=lsl,
+                                 publisher=publisher, on_status=on_status, on_check=on_check,
+                                 no_data_timeout_s=no_data_timeout_s, status_interval_s=status_interval_s)
+        else:
+            reason = _stop_reason(stop)
     finally:
-        with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
-            await asyncio.wait_for(link.send(Command.STOP), 2.0)
+        if opened:
+            with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
+                await asyncio.wait_for(link.send(Command.STOP), 2.0)
         with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
             await asyncio.wait_for(link.close(), 10.0)
         try:
@@ -192,6 +216,9 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         finally:
             if publisher:
                 publisher[0].close()
+    if stop.is_set() and rec.samples == 0 and rec.samples_lost == 0:
+        _discard_empty(rec)  # only a header: nothing was recorded, nothing is left behind
+        raise StoppedBeforeRecording(_stop_reason(stop))
     if rec.writer is None:
         raise DeviceError(f"no sensor answered on {link.url}; check that it is on and connected, then try again")
     status = rec.status()
@@ -201,16 +228,116 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
                          getattr(link, "mtu", None))
 
 
-def _run(main: Callable[[asyncio.Event], Any]) -> Any:
-    """Run ``main(stop)`` in a fresh event loop; SIGTERM and Ctrl-C set ``stop`` (a clean stop)."""
+async def _pump(rec: Recorder, link: Any, stop: asyncio.Event, started: float, *, duration_s: float | None,
+                max_samples: int | None, lsl: bool, publisher: list[Any],
+                on_status: Callable[[RecordStatus], None] | None, on_check: Callable[[SignalCheck], None] | None,
+                no_data_timeout_s: float, status_interval_s: float) -> str:
+    """Frames from the open link into ``rec`` until a stop condition; returns the reason code."""
+    async def consume() -> str:
+        async for frame in link.frames(timeout_s=no_data_timeout_s):
+            had_info = rec.info is not None
+            rec.feed_frame(frame)
+            if lsl and not had_info and rec.info is not None:
+                from .lsl import LslPublisher
+
+                publisher.append(LslPublisher(rec.info))
+            if max_samples is not None and rec.next_sample >= max_samples:
+                return "samples"
+            if stop.is_set():
+                return _stop_reason(stop)
+        return "link closed"
+
+    async def watch() -> str:
+        nonlocal on_check
+        while True:
+            rec.tick()
+            if on_status is not None:
+                on_status(rec.status())
+            if on_check is not None and rec.signal_check is not None:
+                on_check(rec.signal_check)
+                on_check = None
+            if stop.is_set():
+                return _stop_reason(stop)
+            if duration_s is not None and time.monotonic() - started >= duration_s:
+                return "duration"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), status_interval_s)
+
+    tasks = [asyncio.ensure_future(consume()), asyncio.ensure_future(watch())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await _settle(tasks)
+    first = next(t for t in tasks if t in done)  # the frame reader first: its failure matters most
+    try:
+        return first.result()
+    except DeviceError as exc:
+        if rec.failed is not None:
+            raise
+        log.warning("%s", exc)
+        return "no data" if "no data" in str(exc) else "link lost"
+
+
+async def _settle(tasks: list[asyncio.Future[Any]], timeout_s: float = SETTLE_S) -> None:
+    """Cancel ``tasks`` and wait (up to ``timeout_s``) until they have ended, cancelling again
+    if one swallowed the cancellation."""
+    deadline = time.monotonic() + timeout_s
+    pending = [t for t in tasks if not t.done()]
+    while pending and time.monotonic() < deadline:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=min(0.2, max(0.0, deadline - time.monotonic())))
+        pending = [t for t in pending if not t.done()]
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: its outcome is read (or deliberately dropped) by the caller
+
+
+async def _unless_stopped(step: Any, stop: asyncio.Event) -> bool:
+    """Await ``step`` (a coroutine) unless ``stop`` is set first, in which case the step is
+    cancelled; True if the step completed (its error, if any, is raised)."""
+    task = asyncio.ensure_future(step)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not task.done():
+            await _settle([task])
+    if not task.done() or task.cancelled():  # stopped (a step that ignores cancelling is left to the loop's end)
+        return False
+    if stop.is_set():  # asked to stop: how the step ended (connected, or failed on the way) no longer matters
+        if task.exception() is not None:
+            log.debug("stopped while connecting: %s", task.exception())
+        return False
+    task.result()
+    return True
+
+
+def _discard_empty(rec: Recorder) -> None:
+    """Remove a recording that holds its header and nothing else (and its clock file)."""
+    if rec.writer is None:
+        return
+    for p in (rec.path, rec.path.with_name(rec.path.name + ".clock.json")):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _run(main: Callable[[StopRequest], Any]) -> Any:
+    """Run ``main(stop)`` in a fresh event loop; SIGTERM and Ctrl-C request ``stop`` (a clean stop).
+
+    The handlers are installed before ``main`` starts and removed after it has ended (the
+    recording closed). A Ctrl-C before that (while loading, or simulating the virtual
+    sensor's signal) raises KeyboardInterrupt as usual: no file exists yet.
+    """
 
     async def runner() -> Any:
-        stop = asyncio.Event()
+        stop = StopRequest()
         loop = asyncio.get_running_loop()
         installed = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, why in SIGNAL_REASONS.items():
             try:
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, stop.request, why)
                 installed.append(sig)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread, or not POSIX: Ctrl-C still interrupts, the file still closes
@@ -229,6 +356,7 @@ def record(url: str, out_dir: str | Path, *, duration_s: float | None = None, li
     passes, SIGTERM or Ctrl-C, or the link is lost for good. Other arguments as :func:`record_link`."""
     from ..transport import open_link
 
+    prepare_output_folder(out_dir)  # before the sensor is contacted
     link = open_link(url, **(link_options or {}))
     return _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
 
@@ -280,12 +408,15 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
     **kwargs
         As :func:`record_link` (``lsl``, ``on_status``, ``on_event``, ``on_check``, ``config``).
     """
+    if link not in ("ble", "serial"):
+        raise InputError(f"unknown virtual link {link!r}; use 'ble' or 'serial'")
+    prepare_output_folder(out_dir)  # before the sensor is simulated and started
     counts, fs, labels = _night_counts(night, seconds, uv_per_count)
     if link == "ble":
         from ..transport.ble import VirtualBleLink
         from ..transport.virtual import VirtualSensor
 
-        async def main(stop: asyncio.Event) -> RecordOutcome:
+        async def main(stop: StopRequest) -> RecordOutcome:
             sensor = VirtualSensor(counts, fs_hz=fs, uv_per_count=uv_per_count, labels=labels, speed=speed)
             await sensor.start()
             dropper = None

@@ -10,10 +10,18 @@ held at the last value (so the detector excludes them as flat).
 
 A new session (the info frame's ``session_id`` changes: the sensor restarted its counter)
 continues the same timeline after the time that passed on the host, recorded as a gap.
+
+A write failure stops the recording (``failed``) with what was written intact. So does the
+file vanishing under it (deleted, its folder deleted, or replaced), which writing alone
+would not reveal (on POSIX, writing to a deleted file succeeds): about once a second of
+signal, and of host time, the path is compared with the open file; if it is gone, what was
+recorded is read back from the open file and saved again at the path (its folder created
+again), or beside it when another file took its place.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -27,7 +35,7 @@ import numpy as np
 
 from ..config import DetectorConfig
 from ..dsp import DetectionResult, StreamingDetector
-from ..errors import DeviceError
+from ..errors import DeviceError, KneeEmgError
 from ..events import Event
 from ..io import RecordingWriter
 from ..protocol import DataFrame, DeframerStats, InfoFrame, SerialDeframer
@@ -36,6 +44,7 @@ from .clock import ClockFit
 
 log = logging.getLogger(__name__)
 
+FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) this often, in signal and host time
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
 
@@ -150,8 +159,13 @@ class Recorder:
         self._last_rx: float | None = None
         self._lead_off: list[str] = []
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
-        self.failed: DeviceError | None = None
+        self.failed: KneeEmgError | None = None
         self.closed = False
+        self.saved_again: Path | None = None  # where the recording was saved again after its file vanished
+        self._read_fd: int | None = None  # the recording, opened for reading: its identity, and a way back to its data
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file created
+        self._next_check = 0  # next_sample at which the file is checked next
+        self._next_check_t = 0.0  # host time at which it is checked next
 
     # ---------------------------------------------------------------- input
     def feed_bytes(self, data: bytes) -> None:
@@ -186,18 +200,23 @@ class Recorder:
             self.reordered += 1
         self._pending[first] = (frame, now)
         self._guard(self._drain, False)
+        self._watch_file(now)
 
     def tick(self) -> None:
         """Call now and then (a few times a second): a hole whose frames are overdue in host
-        time is declared lost even when no later frame arrives to push it out."""
-        if self._pending and self.failed is None and not self.closed:
+        time is declared lost even when no later frame arrives to push it out, and the
+        recording file is checked even while no data comes."""
+        if self.failed is not None or self.closed:
+            return
+        if self._pending:
             self._guard(self._drain, False)
+        self._watch_file(self._clock())
 
     def _on_info(self, info: InfoFrame) -> None:
         if self.info is None:
             self.info = info
             self._session = info.session_id
-            self._start(info)
+            self._guard(self._start, info)
             return
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
             raise DeviceError(f"the sensor changed to {info.fs_hz:g} Hz and {len(info.labels)} channels mid-recording "
@@ -223,12 +242,80 @@ class Recorder:
         self._last = np.zeros(len(info.labels))
         self.clocks.append({"session_id": info.session_id, "first_sample": 0, "fit": ClockFit(),
                             "host_wall_minus_monotonic_s": time.time() - time.monotonic()})
+        try:
+            self._read_fd = os.open(self.path, os.O_RDONLY)
+            st = os.fstat(self._read_fd)
+            self._identity = (st.st_dev, st.st_ino)
+        except OSError as exc:  # a file that can be written but not read: it cannot be checked nor saved again
+            log.warning("cannot open %s for reading (%s); if it is deleted while recording, that will go unnoticed",
+                        self.path, exc.strerror or exc)
+        self._next_check = int(FILE_CHECK_S * info.fs_hz)
+        self._next_check_t = self._clock() + FILE_CHECK_S
+
+    # ---------------------------------------------------------------- the file under the recording
+    def _watch_file(self, now: float) -> None:
+        """Check, about once a second (of signal or of host time), that the file is still there."""
+        if self._identity is None or (self.next_sample < self._next_check and now < self._next_check_t):
+            return
+        self._next_check = self.next_sample + int(FILE_CHECK_S * self.info.fs_hz)
+        self._next_check_t = now + FILE_CHECK_S
+        problem = self._file_problem()
+        if problem is not None:
+            self._guard(self._lost_file, problem)
+
+    def _file_problem(self) -> str | None:
+        """Why the path no longer leads to the file being written, or None if it does."""
+        try:
+            st = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "the file was deleted while recording, or its folder was"
+        except OSError as exc:  # e.g. a folder made unreadable: the open file is still written
+            log.debug("cannot check %s (%s)", self.path, exc)
+            return None
+        if (st.st_dev, st.st_ino) != self._identity:
+            return "another file took its place while recording"
+        return None
+
+    def _lost_file(self, problem: str) -> None:
+        """The file vanished: save what it holds again, then stop with one line saying so."""
+        self.writer.flush()  # the samples still buffered go to the (unlinked) file as well
+        saved = self.writer.next_sample / self.info.fs_hz
+        try:
+            target = self._save_again()
+        except OSError as exc:
+            raise DeviceError(
+                f"cannot write {self.path} ({problem}); recording stopped, and the {saved:.0f} s recorded could not be "
+                f"saved again ({exc.strerror or exc}) -- keep the output folder in place until the recording ends"
+            ) from None
+        self.saved_again = target
+        where = "again" if target == self.path else f"as {target}"
+        raise DeviceError(
+            f"cannot write {self.path} ({problem}); recording stopped, the first {saved:.0f} s are saved {where} "
+            "-- keep the output folder in place until the recording ends"
+        )
+
+    def _save_again(self) -> Path:
+        """Copy the open (possibly deleted) file to its path, or beside it if that is taken."""
+        if self._read_fd is None:
+            raise OSError(errno.EBADF, "the file was not open for reading")
+        target, k = self.path, 1
+        while os.path.lexists(target):
+            k += 1
+            target = self.path.with_name(f"{self.path.stem}-recovered{'' if k == 2 else f'-{k - 1}'}{self.path.suffix}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.lseek(self._read_fd, 0, os.SEEK_SET)
+        with open(target, "xb") as out:
+            while chunk := os.read(self._read_fd, 1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        return target
 
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
         """Run a step that writes; a write failure stops the recording with what is saved intact."""
         try:
             fn(*args)
-        except DeviceError as exc:
+        except KneeEmgError as exc:  # DeviceError (cannot write), InputError (cannot create the file)
             self.failed = exc
             raise
 
@@ -350,12 +437,25 @@ class Recorder:
         if self.closed:
             return None
         self.closed = True
+        try:
+            return self._close()
+        finally:
+            if self._read_fd is not None:
+                os.close(self._read_fd)
+                self._read_fd = None
+
+    def _close(self) -> DetectionResult | None:
         if self.writer is None:
+            if self.failed is not None:
+                raise self.failed
             return None
         if self.failed is None:
             try:
                 self._drain(force=True)
                 self.writer.close()
+                problem = None if self._identity is None else self._file_problem()
+                if problem is not None:
+                    self._lost_file(problem)
             except DeviceError as exc:
                 self.failed = exc
         if self.failed is not None:
@@ -363,6 +463,8 @@ class Recorder:
                 self.writer.close()
             except DeviceError:
                 pass  # the same failure; the blocks written before it are intact
+            if self.saved_again == self.path:
+                self.save_clock()
             raise self.failed
         self.save_clock()
         self._detect(np.zeros((0, len(self.info.labels))), final=True)

@@ -136,8 +136,11 @@ class Link(abc.ABC):
             raise LinkError(f"the link {self.url} is not open; call open() first")
         while True:
             try:
-                item = await asyncio.wait_for(self._queue.get(), timeout_s)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation
+                # that arrives when the queue already holds an item, and the reader never stops
+                async with asyncio.timeout(timeout_s):
+                    item = await self._queue.get()
+            except TimeoutError:
                 if self.state is LinkState.RECONNECTING:
                     continue  # the link is working on it (and gives up by its own rule)
                 raise LinkLostError(f"no data from {self.url} for {timeout_s:.0f} s; is the sensor on and in range?") from None
