@@ -78,7 +78,7 @@ def _fails(capsys, argv):
     """Run ``kneeemg ARGV``; return its exit code, stdout and last stderr line (checked for a traceback)."""
     try:
         code = main(argv)
-    except SystemExit as exc:  # argparse refused an option (usage line + one error line)
+    except SystemExit as exc:  # argparse refused an option (one error line)
         code = exc.code
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "Error:" not in err
@@ -272,3 +272,41 @@ def test_tables_written_to_a_file_keep_every_cell_whole(tmp_path):
     out = subprocess.run([sys.executable, "-m", "kneeemg", "nights", "--db", str(db)], capture_output=True, text=True,
                          env={**os.environ, "COLUMNS": ""}, check=True).stdout  # a pipe, not a terminal
     assert "2026-11-20" in out and "twitches" in out and "usable h" in out and "…" not in out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["demo", "--seed", "-1"], "argument --seed: -1 must be a whole number"),
+    (["bogus"], "invalid choice: 'bogus'"),
+    (["replay"], "the following arguments are required: FILE"),
+    (["record", "--virtual", "--out", "r", "--duration", "0"], "argument --duration: 0 is not allowed"),
+    (["devices", "--scan", "-1"], "argument --scan: -1 is not allowed"),
+])
+def test_option_errors_are_one_line_with_where_to_look(tmp_path, argv, words):
+    proc = subprocess.run([sys.executable, "-m", "kneeemg", *argv], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and words in proc.stderr and "--help`" in proc.stderr
+    assert not (tmp_path / "r").exists()  # nothing made before the options are right
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["demo", "--seconds", "5"], "--seconds goes with --link"),
+    (["record", "--serial", "/dev/null", "--link", "serial", "--out", "r"], "--link chooses the virtual sensor's path"),
+    (["batch", "x.kemg", "--out", "r", "--channels", "left", "LEFT"], "--channels names 'LEFT' twice"),
+])
+def test_options_that_would_be_ignored_are_refused(tmp_path, monkeypatch, capsys, argv, words):
+    monkeypatch.chdir(tmp_path)
+    code, out, lines = _fails(capsys, argv)
+    assert code == 2 and lines == [lines[-1]] and words in lines[-1] and out == ""
+    assert not (tmp_path / "r").exists() and not (tmp_path / "kneeemg-demo").exists()
+
+
+def test_record_refuses_a_duration_it_cannot_record_before_anything(tmp_path):
+    from kneeemg.errors import InputError
+    from kneeemg.record import record, record_virtual
+
+    for bad in (0, -5.0, float("nan"), 3 * 86400.0):
+        with pytest.raises(InputError, match="--duration .* is not allowed"):
+            record("serial:///dev/null", tmp_path / "a", duration_s=bad)
+        with pytest.raises(InputError, match="--duration .* is not allowed"):
+            record_virtual("serial", seconds=bad, out_dir=tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

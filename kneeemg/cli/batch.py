@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..batch import run_batch
+    from ..io.array import check_channel_choice
 
+    check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
     if args.scheduler and not getattr(args, "verbose", 0):
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 

@@ -117,7 +117,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
         rows = report.select("inserted", kind=kind)
         if not rows:
             continue
-        t = Table(title=f"Inserted {kind}s on real background: F1 by SNR (dB)", header_style="bold")
+        t = Table(title=f"Inserted events on real background, {kind}: F1 by SNR (dB)", header_style="bold")
         t.add_column("tool")
         for snr in snrs:
             t.add_column(f"{snr:g}", justify="right")

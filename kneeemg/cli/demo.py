@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="instead, stream a simulated minute through the live recording path: over BLE (bleak to a "
                         "virtual bumble sensor) or serial (a pseudo-terminal)")
     lo, hi = LINK_SECONDS
-    p.add_argument("--seconds", type=bounded(float, lo, hi, " s"), default=60.0,
+    p.add_argument("--seconds", type=bounded(float, lo, hi, " s"), default=None,
                    help=f"with --link: seconds of signal to stream, {lo:g} to {hi:g} (default 60)")
     p.set_defaults(func=run)
 
@@ -39,11 +39,16 @@ def run(args: argparse.Namespace) -> int:
     from ..demo import run_demo
     from .render import print_score, print_summary
 
+    from ..errors import InputError
+
     console = make_console()
     if args.link:
         return _run_link(args, console)
+    if args.seconds is not None:
+        raise InputError("--seconds goes with --link (the seconds streamed through the live path); add --link ble or "
+                         "--link serial, or use --hours for the simulated night")
     check_output_dir(args.out, "--out")  # before saying what starts, and before the work
-    console.print(f"Simulating a {args.hours:g}-hour night ({args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}) "
+    console.print(f"Simulating a night of {args.hours:g} h ({args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}) "
                   "and detecting it chunk by chunk...")
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("detecting", total=1.0)
@@ -65,11 +70,12 @@ def _run_link(args: argparse.Namespace, console) -> int:
     from ..demo import check_link_demo, run_link_demo
     from .render import print_summary, stop_words
 
-    check_link_demo(args.link, args.seconds, args.channels)  # before saying what starts
+    seconds = 60.0 if args.seconds is None else args.seconds
+    check_link_demo(args.link, seconds, args.channels)  # before saying what starts
     check_output_dir(args.out, "--out")
-    console.print(f"Streaming {args.seconds:g} s of a simulated night over a virtual {args.link.upper()} sensor "
+    console.print(f"Streaming {seconds:g} s of a simulated night over a virtual {args.link.upper()} sensor "
                   "into the live recorder (10x real time)...")
-    outcome = run_link_demo(args.link, seconds=args.seconds, channels=args.channels, fs_hz=args.fs, seed=args.seed,
+    outcome = run_link_demo(args.link, seconds=seconds, channels=args.channels, fs_hz=args.fs, seed=args.seed,
                             out_dir=args.out, speed=10.0)
     st = outcome.status
     console.print(f"recording: {outcome.path} ({stop_words(outcome.stop_reason)}; {st.samples} samples, "

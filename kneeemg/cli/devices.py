@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from .replay import bounded
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list serial ports and Bluetooth sensors",
                        description="Lists serial ports (a sensor on USB is one of them) and scans for sensors "
                                    "advertising the kneeemg Bluetooth service.")
-    p.add_argument("--scan", type=float, default=5.0, metavar="S", help="seconds to scan for Bluetooth sensors")
+    p.add_argument("--scan", type=bounded(float, 0.0, 120.0, " s", lo_open=True), default=5.0, metavar="S",
+                   help="seconds to scan for Bluetooth sensors, more than 0 and at most 120 (default 5)")
     p.add_argument("--no-ble", action="store_true", help="do not scan for Bluetooth sensors")
     p.add_argument("--virtual", action="store_true", help="also show the virtual sensor (simulated, no hardware)")
     p.set_defaults(func=run)

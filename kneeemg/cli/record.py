@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import MAX_RECORD_S
+from .replay import bounded
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a night from the sensor (USB serial, Bluetooth, or the virtual sensor)",
                        description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor is "
@@ -14,12 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
                      help="Bluetooth: the sensor's address, or none to take the first sensor found")
     src.add_argument("--virtual", action="store_true", help="a simulated sensor (no hardware)")
-    p.add_argument("--link", choices=("ble", "serial"), default="ble",
-                   help="with --virtual: through bleak and a virtual BLE sensor, or through a pseudo-terminal")
+    p.add_argument("--link", choices=("ble", "serial"), default=None,
+                   help="with --virtual only: through bleak and a virtual BLE sensor (default), or through a pseudo-terminal")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for the recording (created if it does not exist)")
-    p.add_argument("--duration", type=float, default=None, metavar="S",
-                   help="stop after this many seconds (with --virtual: seconds of simulated signal, default 60)")
+    p.add_argument("--duration", type=bounded(float, 0.0, MAX_RECORD_S, " s", lo_open=True), default=None, metavar="S",
+                   help="stop after this many seconds, at most 172800 (48 h); with --virtual: seconds of simulated "
+                        "signal, default 60")
     p.add_argument("--lsl", action="store_true", help="publish the EMG and the events as Lab Streaming Layer streams")
     p.set_defaults(func=run)
 
@@ -33,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from ..record import record, record_virtual
     from .render import print_summary, stop_words
 
+    from ..errors import InputError
+
+    if args.link is not None and not args.virtual:
+        raise InputError("--link chooses the virtual sensor's path; use it with --virtual (a real sensor is chosen "
+                         "with --serial PORT or --ble)")
     console = make_console()
 
     def on_check(check) -> None:
@@ -61,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         common = dict(lsl=args.lsl, on_status=on_status, on_event=on_event, on_check=on_check)
         if args.virtual:
             seconds = 60.0 if args.duration is None else args.duration
-            outcome = record_virtual(args.link, seconds=seconds, out_dir=args.out, **common)
+            outcome = record_virtual(args.link or "ble", seconds=seconds, out_dir=args.out, **common)
         else:
             url = f"serial://{args.serial}" if args.serial else f"ble://{args.ble}"
             outcome = record(url, args.out, duration_s=args.duration, **common)

@@ -36,6 +36,20 @@ def select_channels(data: np.ndarray, labels: tuple[str, ...], channels, source:
     return data[:, idx], tuple(labels[i] for i in idx)
 
 
+def check_channel_choice(channels) -> None:
+    """Refuse a channel choice that names a label twice (labels ignore case), before any file
+    is opened; an index and a label of the same channel are caught per file by
+    :func:`channel_indices`."""
+    if channels is None or isinstance(channels, (str, int)):
+        return
+    seen: set[str] = set()
+    for ch in channels:
+        key = str(ch).lower()
+        if key in seen:
+            raise InputError(f"--channels names {ch!r} twice (labels ignore case); name each channel once")
+        seen.add(key)
+
+
 def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]:
     """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``, each
     channel at most once."""

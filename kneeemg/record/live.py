@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..config import DetectorConfig
+from ..config import MAX_RECORD_S, DetectorConfig
 from ..dsp import DetectionResult
 from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
@@ -350,12 +350,28 @@ def _run(main: Callable[[StopRequest], Any]) -> Any:
     return asyncio.run(runner())
 
 
+def check_duration(duration_s: float | None) -> None:
+    """Raise :class:`InputError` unless ``duration_s`` is None or a length a recording can have
+    (more than 0 s and at most :data:`MAX_RECORD_S`)."""
+    import math
+
+    if duration_s is None:
+        return
+    if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float)) or not math.isfinite(duration_s) \
+            or not 0 < duration_s <= MAX_RECORD_S:
+        raise InputError(f"--duration {duration_s!r} is not allowed; give more than 0 and at most "
+                         f"{MAX_RECORD_S:.0f} seconds (48 h), or leave it out to record until Ctrl-C")
+
+
 def record(url: str, out_dir: str | Path, *, duration_s: float | None = None, link_options: dict[str, Any] | None = None,
            **kwargs: Any) -> RecordOutcome:
     """Record from the sensor at ``url`` (see :func:`kneeemg.transport.open_link`) until the duration
-    passes, SIGTERM or Ctrl-C, or the link is lost for good. Other arguments as :func:`record_link`."""
+    passes, SIGTERM or Ctrl-C, or the link is lost for good. Other arguments as :func:`record_link`.
+
+    The duration and the output folder are checked before the sensor is contacted."""
     from ..transport import open_link
 
+    check_duration(duration_s)
     prepare_output_folder(out_dir)  # before the sensor is contacted
     link = open_link(url, **(link_options or {}))
     return _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
@@ -410,6 +426,7 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
     """
     if link not in ("ble", "serial"):
         raise InputError(f"unknown virtual link {link!r}; use 'ble' or 'serial'")
+    check_duration(seconds)
     prepare_output_folder(out_dir)  # before the sensor is simulated and started
     counts, fs, labels = _night_counts(night, seconds, uv_per_count)
     if link == "ble":
