@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -18,6 +19,10 @@ from kneeemg.guidance.features import FEATURE_INPUTS, WARNING_SYMPTOMS, compute_
 
 def night(d: str, twitches: int, hours: float = 7.0, **kw) -> dict:
     return {"date": d, "usable_hours": hours, "twitches": twitches, **kw}
+
+
+#: Lists every cause with any evidence and gives the advice of all of them.
+LOOSE = TriageConfig(min_listed_score=1e-4, advice_min_score=1e-4, max_listed_causes=19)
 
 
 # ---------------------------------------------------------------- scores
@@ -102,7 +107,8 @@ def test_someone_who_has_the_condition_is_pointed_calmly_to_its_care_team(cond, 
         assert scary not in lines[0]["text"].lower()
     # without the condition, the worried reader still gets the reassurance and not the care-team line
     loose = TriageConfig(min_listed_score=1e-4, advice_min_score=1e-4, max_listed_causes=19)
-    other = triage({"conditions": []}, [{"date": "2026-11-20", "symptoms": ["weakness", "numbness", "twitching_elsewhere"]}],
+    # (diabetes: peroneal nerve damage is listed only with a history that can cause it)
+    other = triage({"conditions": ["diabetes"]}, [{"date": "2026-11-20", "symptoms": ["weakness", "numbness", "twitching_elsewhere"]}],
                    [night("2026-11-20", 10, cramps=1), night("2026-11-21", 10, cramps=1)], config=loose)
     texts = [a["text"] for a in other.advice]
     assert any(worried in t for t in texts) and not any(care in t for t in texts)
@@ -338,3 +344,192 @@ def test_causes_rest_only_on_facts_the_person_gave(profile, days, nights):
         for e in u["evidence_against"]:
             assert set(FEATURE_INPUTS[e["feature"]]) & given_fields
     assert all(math.isfinite(c.score) and 0 < c.score < 1 for c in res.causes)
+
+
+# ---------------------------------------------------------------- a warning sign holds back self-care for the knee
+#: Advice that moves, loads, stretches, heats or massages the leg (a doctor's own plan aside).
+KNEE_ACTIVITY = re.compile(r"stretch|massag|cycling|swimming|strengthen|\bheat\b|warm up|regular exercise|and exercise|"
+                           r"exercises|build up training", re.IGNORECASE)
+HOLD = "Until a doctor has seen the knee"
+#: A day and profile that call for every piece of activity advice the knowledge base has.
+BUSY_DAY = {"date": "2026-11-20", "exercise": "hard", "warmed_up": False, "standing_hours": 9, "sitting_hours": 10, "stress": 5,
+            "anxiety": 5, "activity_change": True, "water_glasses": 2}
+BUSY_PROFILE = {"conditions": ["arthritis", "patellar_tendonitis"]}
+
+
+def test_the_activity_check_can_fail():
+    res = triage(BUSY_PROFILE, [dict(BUSY_DAY, symptoms=[])], [night("2026-11-20", 30, spasms=2, cramps=1)], config=LOOSE)
+    texts = [a["text"] for a in res.advice]
+    assert res.level == "self_care" and not any(t.startswith(HOLD) for t in texts)
+    found = {m.lower() for t in texts for m in KNEE_ACTIVITY.findall(t)}
+    assert {"stretch", "massag", "swimming", "heat", "warm up", "regular exercise", "and exercise"} <= found, found
+
+
+@pytest.mark.parametrize("symptom", WARNING_SYMPTOMS)
+def test_a_warning_sign_holds_back_activity_and_massage_advice(symptom):
+    res = triage(BUSY_PROFILE, [dict(BUSY_DAY, symptoms=[symptom])], [night("2026-11-20", 30, spasms=2, cramps=1)], config=LOOSE)
+    assert res.level == "see_doctor_asap"
+    first, *rest = res.advice
+    assert first["text"].startswith(HOLD) and "massage" in first["text"] and "Why Individualized Treatment Matters" in first["source"]
+    for a in rest:
+        assert not KNEE_ACTIVITY.search(a["text"]), a["text"]
+    texts = " ".join(a["text"] for a in rest)
+    assert "slow breathing" in texts and "Drink water" in texts  # advice that spares the knee stays
+
+
+@pytest.mark.parametrize("symptom", ["fever", "swelling"])
+def test_the_qa_cases_of_a_warning_sign_get_no_exercise_or_massage(symptom):
+    res = triage({}, [{"date": "2026-11-20", "exercise": "hard", "standing_hours": 9, "symptoms": [symptom]}], [night("2026-11-20", 6)])
+    texts = [a["text"] for a in res.advice]
+    assert texts[0].startswith(HOLD)
+    assert not any("massage of the thigh" in t or "stair steps" in t or "swimming or cycling" in t for t in texts)
+
+
+@LAW
+@given(profile_st, days_st, nights_st, st.sampled_from(WARNING_SYMPTOMS), st.integers(0, 3))
+def test_escalation_for_a_warning_sign_never_shows_activity_advice(profile, days, nights, symptom, k):
+    days = [dict(d) for d in days] or [{"date": "2026-11-20"}]
+    i = k % len(days)
+    days[i]["symptoms"] = sorted(set(days[i].get("symptoms", [])) | {symptom})
+    res = triage(profile, days, nights, config=LOOSE, today=date(2026, 12, 1))
+    assert res.level == "see_doctor_asap"
+    assert res.advice[0]["text"].startswith(HOLD)
+    for a in res.advice[1:]:
+        assert not KNEE_ACTIVITY.search(a["text"]), a["text"]
+
+
+# ---------------------------------------------------------------- deficiencies
+def deficiency_advice(res) -> str:
+    return " ".join(a["text"] for a in res.advice if "Deficiency of Vitamins" in a["source"] or "Proper Nutrition" in a["source"])
+
+
+@pytest.mark.parametrize("defs, named, vitamin_d", [
+    (["magnesium"], "magnesium", False),
+    (["vitamin_b12"], "vitamin B12", False),
+    (["vitamin_d", "calcium"], "calcium and vitamin D", True),
+])
+def test_advice_for_a_known_deficiency_names_it_and_follows_the_doctors_plan(defs, named, vitamin_d):
+    res = triage({"known_deficiencies": defs}, [{"date": "2026-11-20", "symptoms": ["tingling"]}],
+                 [night("2026-11-20", 5, cramps=2, twitches_left=20, twitches_right=20)], config=LOOSE)
+    advice = deficiency_advice(res)
+    assert "doctor's plan" in advice and f"low {named} your blood test found" in advice and f"enough {named}." in advice
+    assert "blood test of" not in advice and "about a blood test" not in advice  # the test was done
+    assert not re.search(r"\bthese\b", advice)  # nothing that points at nothing
+    assert ("vitamin D" in advice) == vitamin_d and ("daylight" in advice) == vitamin_d
+    nd = next(c for c in res.causes if c.id == "nutrient_deficiency")
+    assert nd.evidence_for[0]["reason"] == f"a blood test found low {named}"
+    assert any(f"A blood test found a deficiency ({named})." in r for r in res.reasons)
+    assert not any("checked with a blood test" in r for r in res.reasons)
+
+
+def test_advice_for_a_suspected_deficiency_names_the_nutrients_that_fit():
+    cramps = triage({}, [{"date": "2026-11-20", "water_glasses": 2}], [night("2026-11-20", 5, cramps=2)])
+    advice = deficiency_advice(cramps)
+    assert "calcium, magnesium or potassium" in advice and "about a blood test" in advice
+    assert "vitamin D" not in advice and "daylight" not in advice and not re.search(r"\bthese\b", advice)
+    both = triage({}, [], [night("2026-11-20", 40, twitches_left=20, twitches_right=20)], config=LOOSE)
+    advice = deficiency_advice(both)
+    assert "both legs" in advice and "vitamin B12, vitamin B6, vitamin D, calcium, magnesium or potassium" in advice
+    assert "daylight" not in advice and not re.search(r"\bthese\b", advice)
+
+
+# ---------------------------------------------------------------- words that fit what was recorded
+def test_the_warning_sign_reason_fits_a_night_without_twitching():
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 0, spasms=0, cramps=0)])
+    assert res.level == "see_doctor_asap" and len(res.reasons) == 1
+    assert "the twitching" not in res.reasons[0] and "whether or not the knee twitches" in res.reasons[0]
+
+
+@LAW
+@given(profile_st, days_st, st.lists(st.integers(1, 28), min_size=1, max_size=6, unique=True))
+def test_no_reason_speaks_of_the_twitching_when_no_night_had_any(profile, days, dates):
+    profile = {k: v for k, v in profile.items() if k != "twitching_since"}  # that one is the person's own report
+    nights = [night(f"2026-11-{d:02d}", 0, spasms=0, cramps=0) for d in sorted(dates)]
+    res = triage(profile, days, nights, today=date(2026, 12, 1))
+    for r in res.reasons:
+        assert "the twitching" not in r.split(" (Source:")[0], r
+
+
+def test_occasional_twitching_is_called_normal_only_when_the_rates_are_low():
+    busy = triage({}, [], [night("2026-11-20", 655, hours=8.0, spasms=167)])  # the demo night: about 100 events an hour
+    text = " ".join(busy.reasons)
+    assert busy.level == "monitor" and "normal" not in text.lower() and "Nothing in what you recorded" not in text
+    assert "1 night had 10 or more" in text and "about 103 per hour, on 2026-11-20" in text and "more than occasional" in text
+    quiet = triage({}, [], [night("2026-11-20", 5), night("2026-11-21", 69)])  # 9.9 an hour: below the threshold
+    assert "Occasional twitching is normal" in " ".join(quiet.reasons)
+    assert "Occasional" not in load_kb().rules["self_care"]["text"]  # said alongside any night, however busy
+
+
+def test_with_nothing_recorded_it_says_so_and_how_to_start():
+    res = triage({}, [], [])
+    text = " ".join(res.reasons)
+    assert res.level == "monitor" and "Nothing has been recorded yet" in text
+    assert "kneeemg record" in text and "kneeemg import" in text and "kneeemg diary" in text
+    assert "normal" not in text and "Nothing in what you recorded" not in text
+    assert not any("Keep recording" in a["text"] for a in res.advice)
+    diary_only = triage({}, [{"date": "2026-11-20", "stress": 1}], [])
+    assert "No nights have been recorded yet" in " ".join(diary_only.reasons)
+
+
+# ---------------------------------------------------------------- only what was said
+def test_evidence_says_what_the_person_reported():
+    res = triage({"conditions": ["diabetes"]}, [{"date": "2026-11-20", "symptoms": ["twitching_elsewhere", "weakness", "numbness"]}],
+                 [night("2026-11-20", 6)], config=LOOSE)
+    reasons = [e["reason"] for c in res.causes + res.hidden for e in c.evidence_for if e["feature"] == "twitching_elsewhere"]
+    assert len(reasons) == 3 and all(r.startswith("twitching in other places") for r in reasons), reasons
+    for c in res.causes + res.hidden:
+        for e in c.evidence_for:
+            if e["feature"] in ("weakness", "numbness"):
+                assert e["reason"] == e["feature"], (c.id, e["reason"])  # not "in the leg": the diary says only that
+    others = triage({}, [{"date": "2026-11-20", "symptoms": ["twitching_elsewhere"]}], [night("2026-11-20", 6)])
+    assert "You reported twitching in other places as well as the twitching in the knee." in others.reasons[0]
+
+
+@pytest.mark.parametrize("cid, history", [("failed_back_surgery", "back_surgery"), ("peroneal_nerve_damage", "peroneal_nerve_injury"),
+                                          ("peroneal_nerve_damage", "diabetes")])
+def test_a_cause_that_needs_a_history_is_not_listed_without_it(cid, history):
+    day = {"date": "2026-11-20", "symptoms": ["weakness", "numbness", "back_pain", "twitching_elsewhere"]}
+    nights = [night("2026-11-20", 40, twitches_left=38, twitches_right=2)]
+    for profile in ({}, {"conditions": []}, {"conditions": ["arthritis"]}):
+        res = triage(profile, [day], nights, config=LOOSE)
+        assert cid not in [c.id for c in res.causes], profile
+        hidden = next(c for c in res.hidden if c.id == cid)
+        assert hidden.not_listed.startswith("it needs") and hidden.not_listed in res.explain()
+    res = triage({"conditions": [history]}, [day], nights, config=LOOSE)
+    assert cid in [c.id for c in res.causes]
+
+
+# ---------------------------------------------------------------- known conditions and scores
+@pytest.mark.parametrize("cond, cid", [("als", "als"), ("neuromyotonia", "neuromyotonia"), ("multiple_sclerosis", "neurological_disorder"),
+                                       ("arthritis", "arthritis"), ("peroneal_nerve_injury", "peroneal_nerve_damage")])
+def test_a_known_condition_is_shown_as_the_persons_own_condition(cond, cid):
+    kb = load_kb()
+    res = triage({"conditions": [cond]}, [], [night("2026-11-20", 10)])
+    c = next(c for c in res.causes if c.id == cid)
+    assert c.known == kb.condition_name(cond) and c.label[0].isupper() and c.label.lower() == kb.condition_name(cond).lower()
+    assert c.reasons()[0] == "your known condition" and not any("is known" in r for r in c.reasons())
+    assert res.as_dict()["causes"][[x.id for x in res.causes].index(cid)]["known_condition"] == kb.condition_name(cond)
+    rep = guidance_for_report(res)["causes"]
+    assert any(x["label"] == c.label and x["reasons"] == c.reasons() for x in rep)
+    assert "your known condition" in res.explain()
+    other = next(c for c in triage({}, [{"date": "2026-11-20", "stress": 5}], [night("2026-11-20", 10)]).causes)
+    assert other.known == "" and other.label == other.name
+
+
+def test_a_risk_factor_is_not_taken_for_the_condition_itself():
+    res = triage({"conditions": ["diabetes", "back_surgery"]}, [{"date": "2026-11-20", "symptoms": ["numbness"]}], [night("2026-11-20", 6)])
+    assert {c.id: c.known for c in res.causes if c.id in ("peroneal_nerve_damage", "failed_back_surgery")} == \
+        {"peroneal_nerve_damage": "", "failed_back_surgery": ""}
+
+
+def test_the_explanation_uses_words_not_keys():
+    res = triage({"medications": ["oestrogen"], "conditions": ["als"]}, [{"date": "2026-11-20", "alcohol_drinks": 3}], [night("2026-11-20", 7)])
+    text = res.explain()
+    assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", text), re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", text)
+    assert "Level: Make an appointment with a doctor (level 3 of 4" in text
+    assert "[Make an appointment with a doctor] A medicine the articles name:" in text
+    assert "[Try the changes below] Everyday factors:" in text
+    assert "Not ranked" in text and "Tired or strained muscles 0.3" in text and "not the chance that you have one" in text
+    d = res.as_dict()
+    assert d["level_text"] == "Make an appointment with a doctor" and all(r["name"] and r["level_text"] for r in d["rules"])
+    assert all(u["name"] for u in d["unranked"])

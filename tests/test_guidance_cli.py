@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from kneeemg.cli import main
+from kneeemg.guidance import CAUSE_IDS, LEVELS
 
 
 CASE = {
@@ -45,6 +47,63 @@ def test_plain_and_explained_output(case_file, capsys):
     assert main(["triage", "--case", str(case_file), "--explain"]) == 0
     explained = capsys.readouterr().out
     assert "prior" in explained and "log-odds" in explained and "x 3 (log +1.10)" in explained
+
+
+def run_case(tmp_path, capsys, case, *flags) -> str:
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["triage", "--case", str(path), *flags]) == 0
+    return capsys.readouterr().out
+
+
+#: A case that fires rules of every level below the top and lists causes of every kind.
+BUSY = {"profile": {"medications": ["oestrogen"], "conditions": ["als", "arthritis"], "known_deficiencies": ["magnesium"]},
+        "diary": [{"date": "2026-11-20", "alcohol_drinks": 3, "caffeine_drinks": 5, "stress": 5, "symptoms": ["twitching_elsewhere"]}],
+        "nights": [{"date": "2026-11-20", "usable_hours": 7.0, "twitches": 7, "cramps": 1}]}
+SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
+
+
+@pytest.mark.parametrize("flags", [(), ("--explain",)])
+def test_people_read_level_and_cause_names_never_keys(tmp_path, capsys, flags):
+    for case in (BUSY, CASE, {}):
+        out = run_case(tmp_path, capsys, case, *flags)
+        assert not SNAKE.search(out), SNAKE.findall(out)
+        for key in [*LEVELS, *CAUSE_IDS]:
+            assert f"[{key}]" not in out and f"level: {key.replace('_', ' ')}" not in out
+        for spelled in ("see doctor asap", "self care:", "see doctor)"):
+            assert spelled not in out
+    out = run_case(tmp_path, capsys, BUSY, *flags)
+    assert "Make an appointment with a doctor (level 3 of 4" in out
+    if flags:
+        assert "[Make an appointment with a doctor] A medicine the articles name:" in out
+        assert "Not ranked" in out and "Anxiety 0.15" in out
+
+
+def test_json_keeps_the_ids_and_adds_the_words(tmp_path, capsys):
+    out = json.loads(run_case(tmp_path, capsys, BUSY, "--json"))
+    assert out["level"] == "see_doctor" and out["level_text"] == "Make an appointment with a doctor"
+    assert {r["rule"] for r in out["rules"]} >= {"medication", "known_condition"} and all(r["name"] for r in out["rules"])
+    als = next(c for c in out["causes"] if c["id"] == "als")
+    assert als["known_condition"] == "ALS (amyotrophic lateral sclerosis)" and als["score"] > 0.4  # the number stays for a doctor
+
+
+def test_people_see_the_causes_in_order_without_percentages(tmp_path, capsys):
+    out = run_case(tmp_path, capsys, BUSY)
+    assert not re.search(r"\d\s?%", out), out
+    assert "a rough order, not a probability" in out
+    assert "  - ALS (amyotrophic lateral sclerosis): your known condition; twitching in other places too\n" in out
+    assert "  - Arthritis: your known condition\n" in out
+    assert "ALS is known" not in out and "a rare condition" not in out
+    explained = run_case(tmp_path, capsys, BUSY, "--explain")
+    assert re.search(r"score \d+\.\d%", explained) and "your known condition, ALS (amyotrophic lateral sclerosis)" in explained
+
+
+def test_triage_help_describes_the_command(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["triage", "--help"])
+    assert done.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "how urgently to see a doctor" in out and "not a diagnosis" in out.lower() and "docs/guidance.md" in out
 
 
 @pytest.mark.parametrize(
@@ -87,3 +146,14 @@ def test_triage_from_the_history(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["level"] == "see_doctor_asap" and out["causes"][0]["id"] == "arthritis"
     assert main(["triage", "--db", str(db), "--nights", "0"]) == 2
+
+
+def test_triage_of_an_empty_history_says_nothing_is_recorded_yet(tmp_path, capsys):
+    from kneeemg.store import Store
+
+    db = tmp_path / "h.db"
+    Store(db).close()
+    assert main(["triage", "--db", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Nothing has been recorded yet" in out and "kneeemg import FILE" in out and "kneeemg diary" in out
+    assert "normal" not in out and "Nothing in what you recorded" not in out and "Keep recording" not in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -85,6 +86,35 @@ def test_a_clear_association_is_reported_in_careful_words():
     res = triage({}, days, nights)
     stim = next(c for c in res.causes if c.id == "stimulants")
     assert "trigger_caffeine" in [e["feature"] for e in stim.evidence_for]
+
+
+def shown_interval(text: str) -> tuple[float, float]:
+    m = re.search(r"95 % interval (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?)\)", text)
+    assert m, text
+    return float(m[1]), float(m[2])
+
+
+@pytest.mark.parametrize("on, off, shown", [
+    (30, 24, "rate ratio 1.25, 95 % interval 1.02 to 1.53"),   # printed as "1 to 1.5" before
+    (35, 29, "rate ratio 1.207, 95 % interval 1.002 to 1.454"),  # two decimals would print "1.00"
+    (41, 48, "rate ratio 0.8542, 95 % interval 0.7297 to 0.9999"),  # the upper end, below 1 by a hair
+    (39, 46, "rate ratio 0.848, 95 % interval 0.722 to 0.996"),  # two decimals would print "1.00"
+])
+def test_the_printed_interval_never_reads_as_including_1(on, off, shown):
+    days, nights = alternating(14, "caffeine_drinks", 4, 0, on, off)
+    t = next(t for t in personal_triggers(days, nights, TriageConfig()) if t["factor"] == "caffeine")
+    assert shown in t["text"]
+    lo, hi = shown_interval(t["text"])
+    assert not lo <= 1 <= hi and [lo, hi] == t["ci95"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(5, 120), st.integers(5, 120), st.integers(10, 20))
+def test_a_reported_interval_is_printed_clear_of_1(on, off, n):
+    days, nights = alternating(n, "caffeine_drinks", 4, 0, on, off)
+    for t in personal_triggers(days, nights, TriageConfig()):
+        lo, hi = shown_interval(t["text"])
+        assert not lo <= 1 <= hi and [lo, hi] == t["ci95"], t["text"]
 
 
 def test_nothing_is_said_with_too_few_nights_or_no_difference():

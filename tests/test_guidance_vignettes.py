@@ -32,6 +32,12 @@ def test_vignette(v):
         assert words.lower() in advice
     for words in v.get("advice_excludes", []):
         assert words.lower() not in advice, v.get("why")
+    # what a person reads: reasons, causes with their evidence, advice
+    shown = " ".join(res.reasons + [f"{c.label}: {'; '.join(c.reasons())}" for c in res.causes] + [a["text"] for a in res.advice])
+    for words in v.get("shown_includes", []):
+        assert words in shown, v.get("why")
+    for words in v.get("shown_excludes", []):
+        assert words not in shown, v.get("why")
     assert "not a diagnosis" in res.disclaimer and res.reasons
 
 

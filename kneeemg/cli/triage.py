@@ -8,7 +8,11 @@ from .importcmd import add_db_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("triage", help="guidance: how urgent, which causes fit, what to do (not a diagnosis)")
+    p = sub.add_parser("triage", help="guidance: how urgent, which causes fit, what to do (not a diagnosis)",
+                       description="Read the profile, diary and nights (from the history, or a case file) and say how "
+                                   "urgently to see a doctor, which causes named in two public articles fit what was "
+                                   "recorded, and what the articles advise, each with its source. Guidance, not a "
+                                   "diagnosis; see docs/guidance.md.")
     p.add_argument("--case", metavar="JSON", help="a case file with profile, diary and nights (instead of the history)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--explain", action="store_true", help="show every rule, threshold, prior and ratio behind the result")
@@ -22,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..errors import InputError
-    from ..guidance import LEVEL_WORDS, triage, validate_case
+    from ..guidance import LEVELS, triage, validate_case
 
     if args.case:
         path = Path(args.case)
@@ -51,13 +55,15 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     console = make_console(highlight=False)
-    console.print(f"[bold]{LEVEL_WORDS[result.level]}[/bold] (level: {result.level.replace('_', ' ')})")
+    console.print(f"[bold]{escape(result.level_text)}[/bold] (level {LEVELS.index(result.level) + 1} of {len(LEVELS)})")
     for r in result.reasons:
         console.print(f"  - {escape(r)}")
     if result.causes:
-        console.print("[bold]Causes your information speaks for[/bold] (highest first):")
+        # No percentages here: the scores are written-down judgments that order the causes,
+        # not the chance of having one (docs/guidance.md); --explain and --json show them.
+        console.print("[bold]Causes your information speaks for[/bold] (the best fit first; a rough order, not a probability):")
         for c in result.causes:
-            console.print(f"  {c.score:5.0%}  {escape(c.name)}: " + escape("; ".join(e["reason"] for e in c.evidence_for)))
+            console.print(f"  - {escape(c.label)}: " + escape("; ".join(c.reasons())))
     if result.advice:
         console.print("[bold]What the articles suggest[/bold]:")
         for a in result.advice:

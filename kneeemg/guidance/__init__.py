@@ -12,14 +12,10 @@ from typing import Any
 
 from .classifier import DISCLAIMER, CauseScore, TriageResult, triage, validate_case
 from .features import TriageConfig
-from .kb import CAUSE_IDS, LEVELS, KnowledgeBase, load_kb
+from .kb import CAUSE_IDS, LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
 
 __all__ = ["triage", "TriageResult", "CauseScore", "TriageConfig", "LEVELS", "DISCLAIMER", "CAUSE_IDS", "KnowledgeBase",
            "load_kb", "validate_case", "guidance_for_report", "LEVEL_WORDS"]
-
-#: Each level in a few plain words, for people rather than programs.
-LEVEL_WORDS = {"monitor": "Keep an eye on it", "self_care": "Try the changes below",
-               "see_doctor": "Make an appointment with a doctor", "see_doctor_asap": "See a doctor soon"}
 
 
 def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, Any]:
@@ -29,11 +25,16 @@ def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, 
     -------
     dict
         ``level``, ``level_text`` (plain words), ``reasons`` (list of str), ``causes`` (at
-        most ``max_causes``, each with ``id``, ``name``, ``score``, ``evidence_for``,
-        ``evidence_against``, ``sources``, ``description``), ``advice`` (``text``, ``source``),
-        ``triggers`` (each with ``text``) and ``disclaimer``. Every string is plain text;
-        the report escapes it.
+        most ``max_causes``, each with ``id``, ``name``, ``label`` (what to show: the known
+        condition's name or the cause's), ``known_condition`` (the condition in words, or
+        None), ``reasons`` (the evidence in words), ``score``, ``evidence_for``,
+        ``evidence_against``, ``sources``, ``description``), ``advice`` (``text``,
+        ``source``), ``triggers`` (each with ``text``) and ``disclaimer``. Every string is
+        plain text; the report escapes it. ``score`` is for doctors and programs: the scores
+        are written-down judgments that order the causes, not probabilities to show a person
+        (``docs/guidance.md``).
     """
     d = result.as_dict()
-    return {"level": d["level"], "level_text": LEVEL_WORDS[result.level], "reasons": d["reasons"],
-            "causes": d["causes"][:max_causes], "advice": d["advice"], "triggers": d["triggers"], "disclaimer": d["disclaimer"]}
+    causes = [dict(cd, label=c.label, reasons=c.reasons()) for c, cd in zip(result.causes, d["causes"])]
+    return {"level": d["level"], "level_text": result.level_text, "reasons": d["reasons"],
+            "causes": causes[:max_causes], "advice": d["advice"], "triggers": d["triggers"], "disclaimer": d["disclaimer"]}

@@ -7,8 +7,15 @@ A cause's score is a posterior probability from log-odds::
 
 where a piece of evidence is present when its feature is ``True``. Every prior and ratio
 is in ``kb.toml`` with its reason. A cause with nothing the person gave speaking for it is
-not ranked: its score stays at its prior and it is listed under ``unranked``. The level
-comes from :mod:`kneeemg.guidance.rules`, independent of the scores.
+not ranked: its score stays at its prior and it is listed under ``unranked``. A cause that
+needs a history (``requires`` in ``kb.toml``: back surgery, a nerve injury) is not listed
+without it. The level comes from :mod:`kneeemg.guidance.rules`, independent of the scores.
+
+The scores rest on written-down judgments, not on data from patients: they order the causes
+and are not the chance that a person has one. People see the order and the reasons
+(``kneeemg triage``); the numbers are for ``--explain``, ``--json`` and a doctor. A cause
+that is a condition the person already has (``known_when``) is shown as their known
+condition.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from typing import Any, Mapping, Sequence
 from ..diary import validate_day, validate_profile
 from ..errors import InputError
 from .features import TriageConfig, compute_features
-from .kb import LEVELS, KnowledgeBase, load_kb
-from .rules import FiredRule, escalate, level_of
+from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
+from .rules import FiredRule, escalate, join_words, level_of
 
 DISCLAIMER = ("This is guidance, not a diagnosis. It comes from two public articles on knee twitching and from what "
               "you recorded; only a doctor can examine you and decide what is going on.")
@@ -37,7 +44,12 @@ NIGHT_FIELDS: dict[str, tuple[str, bool]] = {
 
 @dataclass
 class CauseScore:
-    """One ranked cause with every number behind its score."""
+    """One ranked cause with every number behind its score.
+
+    ``known`` names, in words, the condition the person already has that is this cause
+    ("ALS (amyotrophic lateral sclerosis)"), or is empty. ``not_listed`` says why a cause
+    with evidence is not listed ("it needs back surgery in the past, ..."), or is empty.
+    """
 
     id: str
     name: str
@@ -48,10 +60,22 @@ class CauseScore:
     evidence_against: list[dict[str, Any]]
     sources: list[str]
     description: str
+    known: str = ""
+    not_listed: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the cause is shown to the person: the known condition's name, or the cause's."""
+        return self.known[:1].upper() + self.known[1:] if self.known else self.name
+
+    def reasons(self) -> list[str]:
+        """The evidence in words; for a known condition, "your known condition" instead of its own line."""
+        own = [e["reason"] for e in self.evidence_for if not (self.known and e["feature"].startswith("cond_"))]
+        return (["your known condition"] if self.known else []) + own
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "score": round(self.score, 4), "prior": self.prior,
-                "log_odds": round(self.log_odds, 3), "evidence_for": self.evidence_for,
+        return {"id": self.id, "name": self.name, "known_condition": self.known or None, "score": round(self.score, 4),
+                "prior": self.prior, "log_odds": round(self.log_odds, 3), "evidence_for": self.evidence_for,
                 "evidence_against": self.evidence_against, "sources": self.sources, "description": self.description}
 
 
@@ -70,33 +94,42 @@ class TriageResult:
     config: TriageConfig = field(default_factory=TriageConfig)
     disclaimer: str = DISCLAIMER
 
+    @property
+    def level_text(self) -> str:
+        """The level in plain words ("See a doctor soon")."""
+        return LEVEL_WORDS[self.level]
+
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: level, reasons, causes (highest first), advice, triggers, rules, unranked, disclaimer."""
-        return {"level": self.level, "reasons": self.reasons, "causes": [c.as_dict() for c in self.causes],
-                "advice": self.advice, "triggers": self.triggers, "rules": [r.as_dict() for r in self.rules],
-                "unranked": self.unranked, "disclaimer": self.disclaimer}
+        """JSON-ready: level (and level_text), reasons, causes (highest first), advice, triggers, rules, unranked, disclaimer."""
+        return {"level": self.level, "level_text": self.level_text, "reasons": self.reasons,
+                "causes": [c.as_dict() for c in self.causes], "advice": self.advice, "triggers": self.triggers,
+                "rules": [r.as_dict() for r in self.rules], "unranked": self.unranked, "disclaimer": self.disclaimer}
 
     def explain(self) -> str:
         """A readable walk-through of every number: rules, thresholds, priors, ratios, scores."""
         cfg = self.config
-        lines = [f"Level: {self.level} (levels from lowest: {', '.join(LEVELS)}; the highest rule that fired decides)."]
+        lines = [f"Level: {self.level_text} (level {LEVELS.index(self.level) + 1} of {len(LEVELS)}; from lowest: "
+                 f"{'; '.join(LEVEL_WORDS[lv] for lv in LEVELS)}. The highest rule that fired decides)."]
         for r in self.rules:
-            lines.append(f"  [{r.level}] {r.rule}: {r.facts}")
+            lines.append(f"  [{LEVEL_WORDS[r.level]}] {r.name}: {r.facts}")
             lines.append(f"      {r.text} (Source: {r.source}.)")
         lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {cfg.frequent_min_nights} nights with "
                      f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {cfg.frequent_window_days} days; persistent = "
                      f"{cfg.persistent_days}+ days; no improvement = {cfg.improvement_days}+ healthier days.")
-        lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)).")
+        lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)). "
+                     "The priors and ratios are kneeemg's written-down judgments, not measured in patients: the scores "
+                     "order the causes; they are not the chance that you have one.")
         for c in self.causes + self.hidden:
-            shown = "" if c in self.causes else f" -- below {cfg.min_listed_score:.0%}, not listed"
-            lines.append(f"{c.name} [{c.id}]: prior {c.prior:.3g} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
+            shown = "" if c in self.causes else f" -- not listed: {c.not_listed or f'below {cfg.min_listed_score:.0%}'}"
+            known = f" -- your known condition, {c.known}" if c.known else ""
+            lines.append(f"{c.name}{known}: prior {c.prior:.3g} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
             for e in c.evidence_for + c.evidence_against:
                 lines.append(f"    {'for' if e in c.evidence_for else 'against'}: x {e['lr']:g} (log {math.log(e['lr']):+.2f}) "
                              f"{e['reason']} -- {e['source']}")
             lines.append(f"    = log-odds {c.log_odds:+.2f}, score {c.score:.1%}{shown}")
         if self.unranked:
             lines.append("Not ranked (nothing you gave speaks for them; they keep their prior): "
-                         + ", ".join(f"{u['id']} {u['prior']:.3g}" for u in self.unranked) + ".")
+                         + "; ".join(f"{u['name']} {u['prior']:.3g}" for u in self.unranked) + ".")
         for t in self.triggers:
             lines.append(f"Your own nights: {t['text']} (dispersion {t['dispersion']:g}.)")
         lines.append(self.disclaimer)
@@ -185,20 +218,42 @@ def _merge_same_date(nights: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [by_date[k] for k in sorted(by_date)]
 
 
-def score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None]) -> list[CauseScore]:
-    """Every cause's score from the features present, highest first (ties by id)."""
+def fill(text: str, words: Mapping[str, str]) -> str:
+    """A knowledge-base text with its placeholders (``{deficiencies}``) filled in."""
+    for key, value in words.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def case_words(kb: KnowledgeBase, profile: Mapping[str, Any]) -> dict[str, str]:
+    """The placeholders' words for a case: ``deficiencies`` ("magnesium", "vitamin B12 and vitamin D")."""
+    defs = [kb.deficiency_name(d) for d in profile.get("known_deficiencies") or []]
+    return {"deficiencies": join_words(defs) if defs else "vitamins or minerals"}
+
+
+def score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None], words: Mapping[str, str] | None = None) -> list[CauseScore]:
+    """Every cause's score from the features present, highest first (ties by id).
+
+    ``words`` fills the placeholders of the evidence reasons (see :func:`case_words`).
+    """
+    words = words or {}
     out = []
     for cid, c in kb.causes.items():
         log_odds = math.log(c["prior"] / (1 - c["prior"]))
         ev_for, ev_against = [], []
         for e in c["evidence"]:
             if feats.get(e["feature"]) is True:
-                item = {"feature": e["feature"], "reason": e["reason"], "lr": e["lr"], "source": kb.cite(e["doc"], e["heading"])}
+                item = {"feature": e["feature"], "reason": fill(e["reason"], words), "lr": e["lr"],
+                        "source": kb.cite(e["doc"], e["heading"])}
                 (ev_for if e["dir"] == "for" else ev_against).append(item)
                 log_odds += math.log(e["lr"])
         score = 1.0 / (1.0 + math.exp(-log_odds))
+        has = [kb.condition_name(k) for k in c.get("known_when", []) if feats.get(f"cond_{k}") is True]
+        known = join_words(has) if has else ""
+        missing = c.get("requires") and not any(feats.get(f) is True for f in c["requires"])
         out.append(CauseScore(cid, c["name"], score, log_odds, c["prior"], ev_for, ev_against,
-                              [kb.cite(s["doc"], s["heading"]) for s in c["sources"]], c["description"]))
+                              [kb.cite(s["doc"], s["heading"]) for s in c["sources"]], c["description"], known,
+                              f"it needs {c['requires_text']}, which you did not report" if missing else ""))
     out.sort(key=lambda c: (-c.score, c.id))
     return out
 
@@ -240,37 +295,52 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
     triggers = personal_triggers(days, nts, cfg)
     feats = compute_features(prof, days, nts, cfg, triggers)
-    scored = score_causes(kb, feats)
+    words = case_words(kb, prof)
+    scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
-    causes = [c for c in with_evidence if c.score >= cfg.min_listed_score]
-    hidden = [c for c in with_evidence if c.score < cfg.min_listed_score]
-    unranked = [{"id": c.id, "prior": c.prior, "evidence_against": c.evidence_against} for c in scored if not c.evidence_for]
+    causes = [c for c in with_evidence if c.score >= cfg.min_listed_score and not c.not_listed]
+    hidden = [c for c in with_evidence if c not in causes]
+    unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
+                for c in scored if not c.evidence_for]
     fired = escalate(kb, cfg, prof, days, nts, feats, today=today)
     level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
-    advice = _advice(kb, cfg, level, causes, feats)
+    advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg)
 
 
-def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[CauseScore],
-            feats: Mapping[str, bool | None]) -> list[dict[str, str]]:
+def _applies(item: Mapping[str, Any], feats: Mapping[str, bool | None]) -> bool:
+    """An advice item's ``when`` (one of them present) and ``unless`` (none of them present)."""
+    if item.get("when") and not any(feats.get(f) is True for f in item["when"]):
+        return False
+    return not any(feats.get(f) is True for f in item.get("unless", []))
+
+
+def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[CauseScore], feats: Mapping[str, bool | None],
+            words: Mapping[str, str], recorded: bool = True) -> list[dict[str, str]]:
+    """The causes' advice, then the level's; a general item marked ``first`` goes before all of it.
+
+    With a warning sign, advice that moves, loads, heats or massages the leg is left out
+    (``unless = ["warning_sign"]`` in ``kb.toml``) and a line says it waits for the doctor.
+    """
+    first: list[dict[str, str]] = []
     advice: list[dict[str, str]] = []
 
-    def add(text: str, source: str) -> None:
-        item = {"text": text, "source": source}
-        if item not in advice:
-            advice.append(item)
+    def add(to: list[dict[str, str]], text: str, source: str) -> None:
+        item = {"text": fill(text, words), "source": source}
+        if item not in first and item not in advice:
+            to.append(item)
 
+    for a in kb.general_advice:
+        if a.get("first") and level in a["levels"] and _applies(a, feats):
+            add(first, a["text"], kb.cite(a["doc"], a["heading"]))
     for c in causes[: cfg.max_listed_causes]:
         if c.score < cfg.advice_min_score:
             break
         for a in kb.causes[c.id]["advice"]:
-            if a.get("when") and not any(feats.get(f) is True for f in a["when"]):
-                continue
-            if any(feats.get(f) is True for f in a.get("unless", [])):
-                continue  # e.g. reassurance for the worried, not for someone who has the condition
-            add(a["text"], kb.cite(a["doc"], a["heading"]))
+            if _applies(a, feats):  # e.g. no reassurance for the worried to someone who has the condition
+                add(advice, a["text"], kb.cite(a["doc"], a["heading"]))
     for a in kb.general_advice:
-        if level in a["levels"]:
-            add(a["text"], kb.cite(a["doc"], a["heading"]))
-    return advice
+        if not a.get("first") and level in a["levels"] and _applies(a, feats) and (recorded or not a.get("needs_records")):
+            add(advice, a["text"], kb.cite(a["doc"], a["heading"]))
+    return first + advice

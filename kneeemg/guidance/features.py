@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from ..diary import CONDITIONS, SYMPTOMS
+from ..diary import CONDITIONS, DEFICIENCIES, SYMPTOMS
 from ..errors import ConfigError
 
 #: Medicines the documents name as possible causes of twitching (profile ``medications``).
@@ -33,6 +33,9 @@ LIFESTYLE_WORDS = {
     "long_sitting": "long sitting", "long_standing": "long standing", "high_stress": "high stress",
     "high_anxiety": "strong anxiety", "short_sleep": "short sleep",
 }
+#: The other symptoms in words, exactly as the diary offers them.
+SYMPTOM_WORDS = {"warmth": "warmth", "tingling": "tingling", "burning": "burning", "back_pain": "back pain",
+                 "twitching_elsewhere": "twitching in other places"}
 #: Diary factors compared across nights by :mod:`kneeemg.guidance.triggers` (feature ``trigger_<name>``).
 TRIGGER_FACTORS = ("caffeine", "late_caffeine", "water", "alcohol", "stress", "anxiety", "hard_exercise", "late_exercise",
                    "sitting", "standing", "activity_change", "sleep")
@@ -48,9 +51,9 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "no_caffeine": ("caffeine_drinks",), "stimulant_use": ("stimulants", "medications"),
     "high_stress": ("stress",), "low_stress": ("stress",), "high_anxiety": ("anxiety",), "low_anxiety": ("anxiety",),
     "short_sleep": ("sleep_hours",),
-    **{s: ("symptoms",) for s in SYMPTOMS},
+    **{s: ("symptoms",) for s in SYMPTOMS}, "warning_sign": ("symptoms",),
     **{f"med_{m}": ("medications",) for m in LISTED_MEDICINES}, "no_listed_medicine": ("medications",),
-    "known_deficiency": ("known_deficiencies",),
+    "known_deficiency": ("known_deficiencies",), **{f"deficiency_{d}": ("known_deficiencies",) for d in DEFICIENCIES},
     **{f"cond_{c}": ("conditions",) for c in CONDITIONS}, **{f"no_cond_{c}": ("conditions",) for c in CONDITIONS},
     "spasms_present": ("nights",), "cramps_present": ("nights",), "many_cramps": ("nights",),
     "one_sided": ("nights",), "both_sides": ("nights",),
@@ -229,11 +232,15 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     reported = {s for d in days for s in (d.get("symptoms") or [])}
     for s in SYMPTOMS:
         f[s] = True if s in reported else (False if symptoms_known else None)
+    # Any warning sign: the advice that moves, loads, heats or massages the leg waits for a doctor.
+    f["warning_sign"] = True if reported & set(WARNING_SYMPTOMS) else (False if symptoms_known else None)
     for m in LISTED_MEDICINES:
         f[f"med_{m}"] = (m in meds) if meds is not None else None
     f["no_listed_medicine"] = (not any(m in meds for m in LISTED_MEDICINES)) if meds is not None else None
     defs = profile.get("known_deficiencies")
     f["known_deficiency"] = bool(defs) if defs is not None else None
+    for d in DEFICIENCIES:
+        f[f"deficiency_{d}"] = (d in defs) if defs is not None else None
     conds = profile.get("conditions")
     for cond in CONDITIONS:
         f[f"cond_{cond}"] = (cond in conds) if conds is not None else None

@@ -8,6 +8,7 @@ naming the entry, never a wrong answer later.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,11 +26,18 @@ CAUSE_IDS = ("muscle_fatigue", "joint_overuse", "dehydration", "nutrient_deficie
              "nerve_compression", "failed_back_surgery", "peroneal_nerve_damage", "neurological_disorder", "neuromyotonia", "als")
 #: Escalation levels, lowest first.
 LEVELS = ("monitor", "self_care", "see_doctor", "see_doctor_asap")
+#: Each level in a few plain words, for people rather than programs.
+LEVEL_WORDS = {"monitor": "Keep an eye on it", "self_care": "Try the changes below",
+               "see_doctor": "Make an appointment with a doctor", "see_doctor_asap": "See a doctor soon"}
 #: The rules the knowledge base must describe (their logic is in rules.py).
 RULE_IDS = ("warning_sign", "frequent", "persistent", "other_symptoms", "medication", "deficiency", "no_improvement",
             "known_condition", "joint_care", "self_care", "monitor")
 #: Headings that stand for D1 passages under no heading of their own.
 PSEUDO_HEADINGS = ("(introduction)", "(closing advice)")
+#: The monitor rule's other wordings: busy nights not yet frequent, a diary without nights, nothing recorded.
+MONITOR_VARIANTS = ("busy", "no_nights", "empty")
+#: Placeholders a text may hold, filled from the case (``{deficiencies}``: the profile's, in words).
+PLACEHOLDERS = ("deficiencies",)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,12 @@ class KnowledgeBase:
         """``'"Title", section "Heading"'``."""
         return f'"{self.documents[doc]["title"]}", section "{heading}"'
 
+    def rule_text(self, name: str, variant: str | None = None) -> tuple[str, list[dict[str, str]]]:
+        """A rule's text and sources, or those of one of its wordings (``monitor``: see MONITOR_VARIANTS)."""
+        r = self.rules[name]
+        v = r[variant] if variant else r
+        return v["text"], v["sources"]
+
     def cite_all(self, sources: list[dict[str, str]]) -> str:
         """Several citations joined by "; "."""
         return "; ".join(self.cite(s["doc"], s["heading"]) for s in sources)
@@ -69,6 +83,7 @@ class KnowledgeBase:
             out += [(e["doc"], e["heading"]) for e in c["evidence"]]
         out += [(w["doc"], w["heading"]) for w in self.warning_signs]
         out += [(s["doc"], s["heading"]) for r in self.rules.values() for s in r["sources"]]
+        out += [(s["doc"], s["heading"]) for v in MONITOR_VARIANTS for s in self.rules["monitor"][v]["sources"]]
         out += [(a["doc"], a["heading"]) for a in self.general_advice]
         return sorted(set(out))
 
@@ -77,8 +92,9 @@ class KnowledgeBase:
         out = []
         for c in self.causes.values():
             out += [c["name"], c["description"], c["prior_reason"], *(a["text"] for a in c["advice"]),
-                    *(e["reason"] for e in c["evidence"])]
+                    *(e["reason"] for e in c["evidence"]), *([c["requires_text"]] if c.get("requires") else [])]
         out += [w["text"] for w in self.warning_signs] + [r["text"] for r in self.rules.values()]
+        out += [r["name"] for r in self.rules.values()] + [self.rules["monitor"][v]["text"] for v in MONITOR_VARIANTS]
         out += [a["text"] for a in self.general_advice]
         out += [*self.condition_names.values(), *self.deficiency_names.values()]
         return out
@@ -90,6 +106,20 @@ def _need(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where:
     if not isinstance(table[key], kind):
         raise ConfigError(f"knowledge base: {where}.{key} has the wrong type")
     return table[key]
+
+
+def _check_placeholders(text: str, where: str) -> None:
+    for name in re.findall(r"\{([^{}]*)\}", text):
+        if name not in PLACEHOLDERS:
+            raise ConfigError(f"knowledge base: {where} holds unknown placeholder {{{name}}}; known: {', '.join(PLACEHOLDERS)}")
+
+
+def _check_features(names: Any, where: str) -> None:
+    if not isinstance(names, list):
+        raise ConfigError(f"knowledge base: {where} must be a list of features")
+    for f in names:
+        if f not in FEATURE_INPUTS:
+            raise ConfigError(f"knowledge base: {where} names unknown feature {f!r}")
 
 
 def _check_source(s: Any, docs: dict[str, Any], where: str) -> None:
@@ -125,13 +155,20 @@ def parse_kb(text: str) -> KnowledgeBase:
             raise ConfigError(f"knowledge base: cause {cid}: prior={prior} must lie strictly between 0 and 1")
         for j, s in enumerate(_need(c, "sources", list, f"cause {cid}")):
             _check_source(s, docs, f"cause {cid} sources[{j}]")
+        if "requires" in c:
+            _check_features(c["requires"], f"cause {cid} requires")
+            if not c["requires"]:
+                raise ConfigError(f"knowledge base: cause {cid} requires is empty")
+            _need(c, "requires_text", str, f"cause {cid}")
+        for cond in _need(c, "known_when", list, f"cause {cid}") if "known_when" in c else []:
+            if cond not in CONDITIONS:
+                raise ConfigError(f"knowledge base: cause {cid} known_when names unknown condition {cond!r}")
         for j, a in enumerate(_need(c, "advice", list, f"cause {cid}")):
             _need(a, "text", str, f"cause {cid} advice[{j}]")
+            _check_placeholders(a["text"], f"cause {cid} advice[{j}]")
             _check_source(a, docs, f"cause {cid} advice[{j}]")
             for key in ("when", "unless"):
-                for f in a.get(key, []):
-                    if f not in FEATURE_INPUTS:
-                        raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names unknown feature {f!r}")
+                _check_features(a.get(key, []), f"cause {cid} advice[{j}]")
             if set(a.get("when", [])) & set(a.get("unless", [])):
                 raise ConfigError(f"knowledge base: cause {cid} advice[{j}] names a feature in both when and unless")
         for j, e in enumerate(_need(c, "evidence", list, f"cause {cid}")):
@@ -142,7 +179,7 @@ def parse_kb(text: str) -> KnowledgeBase:
             lr = _need(e, "lr", (int, float), where)
             if e.get("dir") not in ("for", "against") or lr <= 0 or lr == 1 or (lr > 1) != (e["dir"] == "for"):
                 raise ConfigError(f"knowledge base: {where} ({feat}) needs dir 'for' with lr > 1 or 'against' with 0 < lr < 1")
-            _need(e, "reason", str, where)
+            _check_placeholders(_need(e, "reason", str, where), where)
             _check_source(e, docs, where)
         causes[cid] = c
     missing = set(CAUSE_IDS) - set(causes)
@@ -161,9 +198,12 @@ def parse_kb(text: str) -> KnowledgeBase:
     for name, r in rules.items():
         if r.get("level") not in LEVELS:
             raise ConfigError(f"knowledge base: rules.{name}.level must be one of {', '.join(LEVELS)}")
-        _need(r, "text", str, f"rules.{name}")
-        for j, s in enumerate(_need(r, "sources", list, f"rules.{name}")):
-            _check_source(s, docs, f"rules.{name} sources[{j}]")
+        _need(r, "name", str, f"rules.{name}")
+        for v, table in [(None, r)] + [(v, _need(r, v, dict, f"rules.{name}")) for v in (MONITOR_VARIANTS if name == "monitor" else ())]:
+            where = f"rules.{name}" + (f".{v}" if v else "")
+            _need(table, "text", str, where)
+            for j, s in enumerate(_need(table, "sources", list, where)):
+                _check_source(s, docs, f"{where} sources[{j}]")
     for name in ("known_condition", "joint_care"):
         for cond in _need(rules[name], "conditions", list, f"rules.{name}"):
             if cond not in CONDITIONS:
@@ -176,6 +216,10 @@ def parse_kb(text: str) -> KnowledgeBase:
         _check_source(a, docs, f"general_advice[{j}]")
         if not set(_need(a, "levels", list, f"general_advice[{j}]")) <= set(LEVELS):
             raise ConfigError(f"knowledge base: general_advice[{j}].levels must name levels among {', '.join(LEVELS)}")
+        _check_features(a.get("when", []), f"general_advice[{j}].when")
+        for key in ("first", "needs_records"):
+            if not isinstance(a.get(key, False), bool):
+                raise ConfigError(f"knowledge base: general_advice[{j}].{key} must be true or false")
     names = {}
     for table, ids in (("condition_names", CONDITIONS), ("deficiency_names", DEFICIENCIES)):
         given = _need(raw, table, dict, "the file")

@@ -17,29 +17,33 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
-from .features import LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, TriageConfig, night_events, night_rate
-from .kb import LEVELS, KnowledgeBase
+from .features import (LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, night_events,
+                       night_rate)
+from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
 
 
 @dataclass(frozen=True)
 class FiredRule:
-    """One rule that fired: which, its level, the facts behind it, and its source."""
+    """One rule that fired: which (``rule`` id, ``name`` in words), its level, the facts behind it, and its source."""
 
     rule: str
     level: str
     facts: str
     text: str
     source: str
+    name: str = ""
 
     def sentence(self) -> str:
         """The facts, what the documents make of them, and where they say so."""
         return f"{self.facts} {self.text} (Source: {self.source}.)"
 
     def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "level": self.level, "facts": self.facts, "text": self.text, "source": self.source}
+        return {"rule": self.rule, "name": self.name, "level": self.level, "level_text": LEVEL_WORDS[self.level],
+                "facts": self.facts, "text": self.text, "source": self.source}
 
 
-def _words(items: Sequence[str]) -> str:
+def join_words(items: Sequence[str]) -> str:
+    """Words joined for a sentence: "a", "a and b", "a, b and c" (underscores become spaces)."""
     items = [i.replace("_", " ") for i in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -69,9 +73,10 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     """
     fired: list[FiredRule] = []
 
-    def fire(name: str, facts: str, sources: list[dict[str, str]] | None = None) -> None:
+    def fire(name: str, facts: str, sources: list[dict[str, str]] | None = None, variant: str | None = None) -> None:
         r = kb.rules[name]
-        fired.append(FiredRule(name, r["level"], facts, r["text"], kb.cite_all(sources or r["sources"])))
+        text, srcs = kb.rule_text(name, variant)
+        fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"]))
 
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True]
     if signs:
@@ -108,15 +113,15 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True]
     if others and twitching:
-        fire("other_symptoms", f"You reported {_words(others)} as well as the twitching.")
+        fire("other_symptoms", f"You reported {join_words([SYMPTOM_WORDS[s] for s in others])} as well as the twitching in the knee.")
 
     meds = [m for m in LISTED_MEDICINES if feats.get(f"med_{m}") is True]
     if meds and twitching:
-        fire("medication", f"You take a medicine the articles link to twitching ({_words(meds)}).")
+        fire("medication", f"You take a medicine the articles link to twitching ({join_words(meds)}).")
 
     if feats.get("known_deficiency") is True:
         found = [kb.deficiency_name(d) for d in profile.get("known_deficiencies") or []]
-        fire("deficiency", f"A blood test found a deficiency ({_words(found)}).")
+        fire("deficiency", f"A blood test found a deficiency ({join_words(found)}).")
 
     if nights and twitching_nights:
         last_night = max(nights, key=lambda n: n["date"])
@@ -131,21 +136,46 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     if conds and twitching:
         srcs = [s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
                 for s in cause["sources"][:1]]
-        names = _words([kb.condition_name(c) for c in conds])
+        names = join_words([kb.condition_name(c) for c in conds])
         fire("known_condition", f"You have {'a known condition' if len(conds) == 1 else 'known conditions'}: {names}.", srcs)
 
     joints = [c for c in kb.rules["joint_care"]["conditions"] if feats.get(f"cond_{c}") is True]
     if joints and twitching:
-        names = _words([kb.condition_name(c) for c in joints])
+        names = join_words([kb.condition_name(c) for c in joints])
         fire("joint_care", f"You have {'a known joint or tendon condition' if len(joints) == 1 else 'known joint or tendon conditions'}: {names}.")
 
     lifestyle = [f for f in LIFESTYLE if feats.get(f) is True]
     if lifestyle and twitching:
-        fire("self_care", f"Everyday factors were logged: {_words([LIFESTYLE_WORDS[f] for f in lifestyle])}.")
+        fire("self_care", f"Everyday factors were logged: {join_words([LIFESTYLE_WORDS[f] for f in lifestyle])}.")
 
     if not fired:
-        fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
+        _monitor(fire, cfg, days, nights)
     return fired
+
+
+def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]]) -> None:
+    """The monitor rule, in the words that fit: nothing recorded, no nights, busy nights, or quiet ones.
+
+    "Occasional twitching is normal" is said only when no night reached ``frequent_rate_per_h``.
+    """
+    if not nights and not days:
+        fire("monitor", "Nothing has been recorded yet: no nights and no diary entries.", variant="empty")
+        return
+    if not nights:
+        fire("monitor", "No nights have been recorded yet, and nothing in your diary calls for more than keeping an eye on it.",
+             variant="no_nights")
+        return
+    rated = [(night_rate(n, cfg), n) for n in nights]
+    busy = [(r, n) for r, n in rated if r is not None and r >= cfg.frequent_rate_per_h]
+    if busy:
+        top, n = max(busy, key=lambda x: (x[0], x[1]["date"]))
+        count = "1 night" if len(busy) == 1 else f"{len(busy)} nights"
+        fire("monitor", f"{count} had {cfg.frequent_rate_per_h:g} or more twitches, spasms and cramps per usable hour (the most: "
+                        f"about {top:.0f} per hour, on {n['date']}); kneeemg counts twitching as frequent only with "
+                        f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days (its own threshold; the "
+                        f"articles give no number).", variant="busy")
+        return
+    fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
 
 
 def level_of(fired: Sequence[FiredRule]) -> str:

@@ -17,7 +17,9 @@ almost any difference between a few nights would look certain.
 A factor is reported only with at least ``trigger_min_nights`` paired nights, at least
 ``trigger_min_group`` on each side, an interval that excludes 1 and whose upper end is at
 most ``trigger_max_ci_ratio`` times its lower end. The words describe an association, never
-a cause.
+a cause. The ratio and interval are shown with two decimals, or more when two would make an
+end of the interval read as 1 (an interval shown as "1.00 to 1.45" would look as if it
+included 1); the JSON ``ci95`` has the same digits.
 """
 
 from __future__ import annotations
@@ -131,15 +133,29 @@ def personal_triggers(days: Sequence[Mapping[str, Any]], nights: Sequence[Mappin
         rr, lo, hi, phi = rate_ratio_ci([n["twitches"] for _, n in rows], [n["usable_hours"] for _, n in rows], [e for e, _ in rows])
         if math.isnan(rr) or lo <= 1.0 <= hi or hi / lo > cfg.trigger_max_ci_ratio:
             continue
+        digits = interval_digits(lo, hi)
+        if digits is None:
+            continue  # excludes 1 only beyond the fourth decimal: nothing worth saying
         out.append({
-            "factor": key, "rate_ratio": round(rr, 2), "ci95": [round(lo, 2), round(hi, 2)], "nights": len(rows),
+            "factor": key, "rate_ratio": round(rr, digits), "ci95": [round(lo, digits), round(hi, digits)], "nights": len(rows),
             "exposed_nights": n_exp, "dispersion": round(phi, 2),
             "text": f"On nights after {label} your twitch rate was {ratio_words(rr)} ({n_exp} such nights of {len(rows)}; "
-                    f"rate ratio {rr:.2g}, 95 % interval {lo:.2g} to {hi:.2g}). This shows that the two went together, "
-                    f"not that one caused the other.",
+                    f"rate ratio {rr:.{digits}f}, 95 % interval {lo:.{digits}f} to {hi:.{digits}f}). This shows that the two "
+                    f"went together, not that one caused the other.",
         })
     out.sort(key=lambda t: -abs(math.log(t["rate_ratio"])))
     return out
+
+
+def interval_digits(lo: float, hi: float, most: int = 4) -> int | None:
+    """Decimals (2 or more) at which an interval that excludes 1 is still seen to exclude it.
+
+    None when even ``most`` decimals would show an end as 1.
+    """
+    for digits in range(2, most + 1):
+        if not round(lo, digits) <= 1.0 <= round(hi, digits):
+            return digits
+    return None
 
 
 def ratio_words(rr: float) -> str:
