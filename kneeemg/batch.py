@@ -64,10 +64,12 @@ class NightJob:
         """Everything that changes what the night's detection finds: the detector settings and,
         when given, the channels, the resampling rate and the rate of CSV files without a time
         column (as :func:`kneeemg.store.import_settings`, so ``kneeemg import`` and ``kneeemg
-        batch`` store a night under the same settings hash)."""
-        from .store import import_settings
+        batch`` store a night under the same settings hash). ``fs_hz`` is left out for a file
+        with its own rate, which does not use it (:func:`kneeemg.store.used_fs`)."""
+        from .store import import_settings, used_fs
 
-        return import_settings(DetectorConfig.from_dict(self.settings), self.channels, self.resample_hz, self.fs_hz)
+        return import_settings(DetectorConfig.from_dict(self.settings), self.channels, self.resample_hz,
+                               used_fs(self.path, self.fs_hz))
 
 
 def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:

@@ -17,6 +17,8 @@ MIN_FS_HZ = 500.0
 MAX_FS_HZ = 4000.0
 #: The longest recording asked for with a duration (``kneeemg record --duration``), s: two nights.
 MAX_RECORD_S = 48 * 3600.0
+#: The longest trend window (``kneeemg trends --days``), days.
+MAX_TREND_DAYS = 3660
 MAX_CHANNELS = 64
 #: Settings of earlier versions that nights saved then may still carry (no longer used).
 RETIRED_SETTINGS = frozenset({"long_burst_s", "long_gap_s"})

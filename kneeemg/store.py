@@ -31,10 +31,9 @@ from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
 from .metrics import case_night
 
+from .config import MAX_TREND_DAYS
 from .paths import DB_ENV_VAR, db_path
 
-#: The longest trend window, days (``kneeemg trends --days``).
-MAX_TREND_DAYS = 3660
 
 #: Ordered schema migrations; ``PRAGMA user_version`` holds how many have run.
 MIGRATIONS: tuple[str, ...] = (
@@ -508,9 +507,14 @@ class Store:
             raise StoreError(f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
         return len(days)
 
-    def days(self, since: str | None = None) -> list[DiaryDay]:
-        """Diary entries in date order, from ``since`` (an ISO date) on."""
-        q, args = ("SELECT data FROM diary WHERE date>=? ORDER BY date", (since,)) if since else ("SELECT data FROM diary ORDER BY date", ())
+    def days(self, since: str | None = None, until: str | None = None) -> list[DiaryDay]:
+        """Diary entries in date order, from ``since`` on and up to ``until`` (ISO dates, both included)."""
+        where, args = [], []
+        for op, value in ((">=", since), ("<=", _until(until))):
+            if value:
+                where.append(f"date{op}?")
+                args.append(value)
+        q = "SELECT data FROM diary" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY date"
         return [validate_day(json.loads(r["data"]), where=f"{self.path} diary") for r in self._db.execute(q, args)]
 
     def day(self, on: str) -> DiaryDay | None:
@@ -535,28 +539,39 @@ class Store:
         return validate_profile(json.loads(r["data"]), where=f"{self.path} profile") if r else Profile({})
 
     # ---------------------------------------------------------------- views
-    def trend(self, last_days: int = 28) -> list[dict[str, Any]]:
-        """Nightly rates over the last ``last_days`` days (counted back from the latest night's date).
+    def _dated_nights(self, until: str | None = None) -> list[NightRow]:
+        """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given."""
+        until = _until(until)
+        return [n for n in self.nights() if n.date and (until is None or n.date <= until)]
+
+    def trend(self, last_days: int = 28, until: str | None = None) -> list[dict[str, Any]]:
+        """Nightly rates over the last ``last_days`` days, counted back from ``until`` (an ISO
+        date: the night a report is about) or else from the latest night's date.
 
         ``last_days`` is ``kneeemg trends --days``: a whole number from 1 to
-        :data:`MAX_TREND_DAYS`; an :class:`InputError` naming ``--days`` otherwise.
+        :data:`MAX_TREND_DAYS`; an :class:`InputError` naming ``--days`` otherwise. Nights after
+        ``until`` are left out of everything.
 
         Returns
         -------
         list of dict
             Oldest first: ``night_id``, ``date``, ``usable_hours``, ``twitches``, ``spasms``,
             ``cramps``, ``twitch_per_hour`` (None without usable time) and
-            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 before it).
+            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 nights before it,
+            also those before the first day shown, so it does not depend on ``last_days``).
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
-        rows = [n for n in self.nights() if n.date]
-        if rows:
-            last = max(date.fromisoformat(n.date) for n in rows)
-            rows = [n for n in rows if date.fromisoformat(n.date) > last - timedelta(days=last_days)]
-        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") for n in rows]
+        nights = self._dated_nights(until)
+        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") for n in nights]
+        first = 0
+        if nights:
+            last = date.fromisoformat(_until(until) or max(n.date for n in nights))
+            first = next((i for i, n in enumerate(nights) if date.fromisoformat(n.date) > last - timedelta(days=last_days)),
+                         len(nights))
         out = []
-        for i, n in enumerate(rows):
+        for i in range(first, len(nights)):
+            n = nights[i]
             window = [r for r in rates[max(0, i - 6) : i + 1] if r is not None]
             counts = n.metrics.get("counts", {})
             out.append({"night_id": n.id, "date": n.date, "usable_hours": round(n.usable_s / 3600, 2),
@@ -565,21 +580,33 @@ class Store:
                         "rolling7_twitch_per_hour": round(float(np.mean(window)), 2) if window else None})
         return out
 
-    def case_for_triage(self, last_n: int = 14) -> dict[str, Any]:
+    def case_for_triage(self, last_n: int = 14, until: str | None = None) -> dict[str, Any]:
         """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
 
-        The diary holds the days from the first of those nights on (all days when there are
-        no nights); nights are in :func:`kneeemg.metrics.case_night` form.
+        With ``until`` (an ISO date: the night a report is about) only the nights and diary
+        days up to that date count, so an older night's guidance is what it was then. The
+        diary holds the days from the first of those nights on (all days up to ``until`` when
+        there are no nights); nights are in :func:`kneeemg.metrics.case_night` form.
         """
         if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
             raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
-        nights = [n for n in self.nights() if n.date][-last_n:]
+        nights = self._dated_nights(until)[-last_n:]
         first = nights[0].date if nights else None
         return {
             "profile": self.profile().as_dict(),
-            "diary": [d.as_dict() for d in self.days(since=first)],
+            "diary": [d.as_dict() for d in self.days(since=first, until=until)],
             "nights": [case_night(dict(n.metrics, usable_s=n.usable_s), date=n.date) for n in nights],
         }
+
+
+def _until(until: str | None) -> str | None:
+    """``until`` as an ISO date (None stays None); an :class:`InputError` when it is not a date."""
+    if until is None:
+        return None
+    try:
+        return date.fromisoformat(str(until)).isoformat()
+    except ValueError:
+        raise InputError(f"until={until!r} is not a date; give the date of a night as YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -593,6 +620,9 @@ class ImportOutcome:
     content was imported again from another path (the stored path now follows it).
     ``dated`` is True when a night stored earlier was given a date now: one it did not have,
     or the one given with ``--date`` (``previous_date`` is the date it had, if any).
+    ``info`` is what is known of the recording (a :class:`kneeemg.io.base.RecordingInfo`:
+    its rate, format and path; for a night already stored, as stored), e.g. for the note that
+    ``--fs`` was not used.
     """
 
     night_id: int
@@ -602,6 +632,7 @@ class ImportOutcome:
     moved_from: str | None = None
     dated: bool = False
     previous_date: str | None = None
+    info: Any = None
 
 
 @dataclass(frozen=True)
@@ -619,10 +650,38 @@ class ImportFailure:
         return f"{named} (this file is skipped)"
 
 
+def gives_own_rate(path: str | os.PathLike[str]) -> bool:
+    """Whether a recording file gives its own sampling rate (every format but a CSV file
+    without a time column, which needs ``fs_hz``).
+
+    Only the first bytes are read (the format, and a CSV file's header line). A file that
+    cannot be read or is no recording counts as giving none: its import says what is wrong.
+    """
+    from .io import sniff_format
+    from .io.text import csv_has_time_column
+
+    try:
+        if sniff_format(Path(path)) != "csv":
+            return True
+    except (OSError, KneeEmgError):
+        return False
+    return csv_has_time_column(path)
+
+
+def used_fs(path: str | os.PathLike[str], fs_hz: float | None) -> float | None:
+    """``fs_hz`` when the recording at ``path`` needs it (a CSV file without a time column),
+    else None: a file with its own rate does not use it (see :func:`gives_own_rate`)."""
+    return None if fs_hz is None or gives_own_rate(path) else fs_hz
+
+
 def import_settings(config: Any, channels: Any = None, resample_hz: float | None = None,
                     fs_hz: float | None = None) -> dict[str, Any]:
     """Everything that changes what a recording's import finds: the detector settings and,
-    when given, the channel choice, the resampling rate and the sampling rate."""
+    when given, the channel choice, the resampling rate and the sampling rate.
+
+    Give ``fs_hz`` only when the recording uses it (:func:`used_fs`), so that an ``--fs`` that
+    a file with its own rate ignores does not make another night of it.
+    """
     settings = dict(config.as_dict())
     for key, value in (("channels", list(channels) if channels else None), ("resample_hz", resample_hz), ("fs_hz", fs_hz)):
         if value is not None:
@@ -650,7 +709,9 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         recording's start time, or else from the file's modification time minus the
         recording's length (:func:`fallback_date`).
     channels, resample_hz, fs_hz : optional
-        Passed to :func:`kneeemg.replay.replay`.
+        Passed to :func:`kneeemg.replay.replay`. ``fs_hz`` counts as a setting only for a
+        recording without a rate of its own (a CSV file without a time column); other files
+        ignore it, and the night is the one stored without it.
     """
     from .config import DetectorConfig
     from .metrics import night_metrics
@@ -662,26 +723,40 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         raise InputError(f"{p} is not a file; give the path of a recording")
     digest = file_hash(p)
     source = str(p.resolve())
-    extra = import_settings(cfg, channels, resample_hz, fs_hz)
+    extra = import_settings(cfg, channels, resample_hz, used_fs(p, fs_hz))
     existing = store.find_night(digest, settings_hash(extra))
     if existing is not None:
         night = store.night(existing)
+        info = _stored_info(night, p)
         moved_from = night.source if night.source != source else None
         if moved_from is not None:
             store.update_source(digest, source)
         if night.date is not None and (date is None or date == night.date):
-            return ImportOutcome(existing, False, night.date, "already stored", moved_from)
+            return ImportOutcome(existing, False, night.date, "already stored", moved_from, info=info)
         on, date_from = (date, "given") if date is not None else fallback_date(night.start_time, night.recording_s, p)
         dated = store.set_date(existing, on, only_if_missing=date is None)
         return ImportOutcome(existing, False, store.night(existing).date, date_from if dated else "already stored",
-                             moved_from, dated, night.date if dated else None)
+                             moved_from, dated, night.date if dated else None, info=info)
     result = replay(p, channels=channels, config=cfg, resample_hz=resample_hz, fs_hz=fs_hz)
     date_from = "given"
     if date is None:
         date, date_from = fallback_date(getattr(result.source, "start_time", None), result.recording_s, p)
     metrics = night_metrics(result, date=date)
     nid, created = store.add_night(result, metrics, source, digest, settings=extra)
-    return ImportOutcome(nid, created, metrics.date, date_from)
+    return ImportOutcome(nid, created, metrics.date, date_from, info=result.source)
+
+
+def _stored_info(night: NightRow, path: Path) -> Any:
+    """The RecordingInfo of a stored night's recording, as stored (rate, channels, length), with its format."""
+    from .io import RecordingInfo, sniff_format
+
+    try:
+        fmt = sniff_format(path)
+    except (OSError, KneeEmgError):
+        fmt = ""
+    fs = float(night.fs_hz or 0.0)
+    return RecordingInfo(fs_hz=fs, labels=tuple(night.labels), n_samples=int(round(night.recording_s * fs)), path=path,
+                         format=fmt)
 
 
 def import_recordings(store: Store, paths: Iterable[str | os.PathLike[str]], **options: Any

@@ -136,6 +136,24 @@ def test_cli_passes_fs_and_the_detector_options_to_every_night(tmp_path, capsys)
     assert "0 processed now, 1 already done" in capsys.readouterr().out
 
 
+def test_fs_is_no_setting_of_a_file_with_its_own_rate(cohort, tmp_path):
+    from kneeemg.batch import NightJob
+    from kneeemg.config import DetectorConfig
+
+    _, paths = cohort
+    out = tmp_path / "o"
+    first = run_batch([str(paths[0])], out, workers=1)
+    again = run_batch([str(paths[0])], out, workers=1, fs_hz=500.0)  # a .kemg file keeps its own rate
+    assert first.processed == 1 and again.processed == 0 and again.rows[0]["settings_hash"] == first.rows[0]["settings_hash"]
+    assert "import_fs_hz" not in json.loads(again.rows[0]["settings"])
+    csv = _untimed_csv(tmp_path / "untimed.csv")
+    assert NightJob(str(csv), str(out), DetectorConfig().as_dict(), fs_hz=1000.0).all_settings()["import_fs_hz"] == 1000.0
+    db = tmp_path / "h.db"
+    assert main(["import", str(paths[0]), "--db", str(db), "--fs", "700"]) == 0
+    with Store(db) as s:  # import and batch agree: the batch night is the one import stored
+        assert s.add_batch_night(out / "nights" / night_id(paths[0])) == (s.nights()[0].id, False)
+
+
 def test_library_checks_before_any_work(tmp_path):
     from kneeemg.batch import check_scheduler
     from kneeemg.paths import check_output_dir
@@ -167,3 +185,12 @@ def test_cli_keeps_the_dask_cluster_quiet_unless_verbose(cohort, tmp_path, capsy
     chatter = [r for r in caplog.records if r.name.startswith("distributed") and r.levelno < logging.WARNING]
     assert chatter == []
     assert "1 nights: 1 ok" in capsys.readouterr().out
+
+
+def test_batch_says_when_fs_was_not_used(tmp_path, capsys):
+    from kneeemg.cli import main
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    path = write_simulated(simulate_night(hours=0.01, seed=5), tmp_path / "n.kemg")["recording"]
+    assert main(["batch", str(path), "--out", str(tmp_path / "out"), "--fs", "500", "--workers", "1"]) == 0
+    assert "note: --fs 500 was not used for 1 night:" in capsys.readouterr().out

@@ -190,3 +190,13 @@ def test_truncated_edf_is_refused_quietly_with_its_sizes(tmp_path, capfd, bdf):
     with pytest.raises(RecordingFormatError, match=rf"truncated: .* \({len(data)} bytes\) but the file has {len(data) - 700} bytes"):
         open_recording(path)
     assert capfd.readouterr().out == ""  # nothing printed by the reader underneath
+
+
+def test_csv_time_column_is_told_from_the_header_alone(tmp_path):
+    from kneeemg.io.text import csv_has_time_column
+
+    cases = {"a.csv": "time,VM\n0,1\n", "b.tsv": "VM\tRF\n1\t2\n", "c.csv": "Seconds;left\n0;1\n", "d.csv": "", "e.csv": "1 2\n3 4\n"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+    assert [csv_has_time_column(tmp_path / n) for n in cases] == [True, False, True, False, False]
+    assert not csv_has_time_column(tmp_path / "missing.csv")

@@ -163,7 +163,7 @@ def test_report_of_an_earlier_night_by_date(history, tmp_path):
     _, db, _ = history
     out = write_report(tmp_path / "r.html", db=db, night="2026-11-19")
     text = out.read_text(encoding="utf-8")
-    assert "Your night of 2026-11-19" in text and "tingling" in text and "water glasses" in text
+    assert "Your night of 2026-11-19" in text and "tingling" in text and "glasses of water" in text
 
 
 def test_doctor_version(history):
@@ -257,3 +257,114 @@ def test_report_never_replaces_the_database_or_a_recording(history, capsys):
     assert "is not a kneeemg report" in capsys.readouterr().err
     assert db.read_bytes() == before_db and (folder / "n0.kemg").read_bytes() == before_rec
     assert main(["report", "--db", str(db), "--out", str(folder / "report.html")]) == 0  # an earlier report is replaced
+
+
+def _shown_text(html_text: str) -> str:
+    """The words of a page as people see them (the stylesheet left out)."""
+    return " ".join(check_page(re.sub(r"<style>.*?</style>", "", html_text, flags=re.S)).text)
+
+
+def test_an_earlier_nights_report_ignores_later_nights(history, tmp_path):
+    """Everything in the report of 2026-11-19 (guidance, trend, its direction) is as of that night:
+    it is the same whether or not the night of 2026-11-20 and its diary were stored after it."""
+    import shutil
+
+    from kneeemg.report.model import report_input
+
+    _, db, _ = history
+    cut = tmp_path / "until-19.db"
+    with Store(db) as s:  # a consistent copy of the history (WAL checkpointed into the file)
+        s._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(db, cut)
+    with Store(cut) as s:
+        s._db.execute("DELETE FROM nights WHERE date > '2026-11-19'")
+        s._db.execute("DELETE FROM diary WHERE date > '2026-11-19'")
+        s._db.commit()
+        alone = report_input(s, "2026-11-19")
+    with Store(db) as s:
+        full = report_input(s, "2026-11-19")
+        latest = report_input(s)
+    assert [r["date"] for r in full.trend] == ["2026-11-18", "2026-11-19"]
+    strip = [{k: v for k, v in r.items() if k != "night_id"} for r in full.trend]
+    assert strip == [{k: v for k, v in r.items() if k != "night_id"} for r in alone.trend]
+    assert full.trend_words == alone.trend_words
+    assert full.guidance == alone.guidance
+    assert latest.guidance != full.guidance  # the 2026-11-20 diary (5 caffeine drinks) counts for that night only
+    assert latest.trend[-1]["date"] == "2026-11-20"
+
+
+def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():
+    rows = [{"date": "2026-11-20", "usable_hours": 7.5, "twitches": 150, "twitch_per_hour": 20.0, "spasms": 1, "cramps": 0,
+             "rolling7_twitch_per_hour": 20.0}]
+    profile = {"conditions": ["als", "peroneal_nerve_injury"], "known_deficiencies": ["vitamin_b12", "vitamin_d"],
+               "medications": ["diuretic", "Magnesium citrate"]}
+    days = [{"date": "2026-11-20", "symptoms": ["skin_color_change", "back_pain"], "sleep_hours": 6.5, "stress": 2}]
+    inp = DoctorInput(profile=profile, days=days, trend=rows, trend_words="Too few nights.", guidance=None,
+                      today=date(2026, 11, 21))
+    words = _shown_text(render_doctor(inp))
+    assert "Known conditions ALS (amyotrophic lateral sclerosis), a peroneal nerve injury" in " ".join(words.split())
+    assert "vitamin B12, vitamin D" in words and "Magnesium citrate" in words
+    assert "change of skin colour (1 day)" in words and "back pain (1 day)" in words
+    assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)  # no ids or field names shown
+
+
+def test_no_ids_or_field_names_are_shown_in_the_report():
+    from kneeemg.diary import DAY_FIELDS
+    from kneeemg.dsp.detector import detect
+    from kneeemg.metrics import night_metrics
+    from signals import bursts
+
+    x, _ = bursts(seconds=14.0, n_channels=2, seed=3)
+    res = detect(x, 1000.0, labels=["left", "right"])
+    m = night_metrics(res, date="2026-11-01").as_dict()
+    m["excluded_s"] = {"dc_jump": 12.0, "noise_rise": 3.0, "flat": 80.0}
+    diary = {"date": "2026-11-01", "symptoms": ["skin_color_change", "twitching_elsewhere", "severe_pain"],
+             "exercise": "light", "stimulants": ["amphetamine"], "notes": "long day"}
+    for f in DAY_FIELDS:  # every other field of the diary, with a value
+        if f.kind in ("int", "float"):
+            diary.setdefault(f.name, f.lo + 1)
+        elif f.kind == "bool":
+            diary.setdefault(f.name, True)
+    inp = ReportInput(date="2026-11-01", recording_s=res.recording_s, usable_s=res.usable_s, lost_s=0.0,
+                      labels=res.labels, metrics=m, events=res.events, excluded=res.excluded, diary=diary,
+                      snippets_note="No recording file for this night.")
+    words = _shown_text(render_report(inp))
+    assert "DC jump 12 s" in words and "noise rise 3 s" in words and "last caffeine, hours before bed" in words
+    assert "change of skin colour" in words and "glasses of water" in words
+    assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)
+
+
+def test_plurals_in_the_report():
+    rows = [{"date": "2026-11-20", "usable_hours": 1.0, "twitches": 1, "twitch_per_hour": 1.0, "spasms": 1, "cramps": 0,
+             "rolling7_twitch_per_hour": 1.0}]
+    days = [{"date": "2026-11-20", "sleep_hours": 7.0, "stress": 2, "symptoms": ["tingling"]}]
+    doctor = _shown_text(render_doctor(DoctorInput(profile={"twitching_since": "2026-11-19"}, days=days, trend=rows,
+                                                   today=date(2026, 11, 20))))
+    assert "over 1 logged night" in doctor and "over 1 logged day" in doctor and "(1 day)" in doctor
+    assert not re.search(r"\b1 (logged )?(days|nights)\b", doctor)
+    m = {"counts": {"twitch": 1, "spasm": 1, "cramp": 0}, "per_usable_hour": {"twitch": 1.0, "spasm": 1.0, "cramp": 0.0},
+         "sides": {"left": {"twitch": 0, "spasm": 0, "cramp": 0}, "right": {"twitch": 1, "spasm": 1, "cramp": 0}},
+         "clusters": {"count": 0, "twitches_in_clusters": 1, "definition": "3 or more"},
+         "per_clock_hour": [{"hour": 0, "clock": "+0 h", "twitch": 1}, {"hour": 1, "clock": "+1 h", "twitch": 0}],
+         "leg_movements": {"count": 1, "in_series": 0, "periodic_series": 0, "plm_index": 0.0}}
+    night = _shown_text(render_report(ReportInput(date="2026-11-20", recording_s=7200.0, usable_s=3600.0, lost_s=0.0,
+                                                  labels=("left", "right"), metrics=m)))
+    assert "right: 1 twitch, 1 spasm, 0 cramps" in night and "left: 0 twitches, 0 spasms, 0 cramps" in night
+    assert "in 0 periodic series " in night and "1 leg movement," in night
+    assert "The twitch was on the right channel." in night and "with 1 twitch." in night
+    assert "holding 1 twitch." in night
+    assert not re.search(r"seriess|\b1 (twitches|spasms|cramps|days|nights)\b", night)
+
+
+def test_doctor_takes_no_night_and_report_has_a_description(history, tmp_path, capsys):
+    _, db, _ = history
+    out = tmp_path / "d.html"
+    assert main(["report", "--doctor", "2026-11-19", "--db", str(db), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--doctor" in err and "NIGHT" in err and not out.exists()
+    with pytest.raises(InputError, match="takes no NIGHT"):
+        write_report(out, db=db, night=3, doctor=True)
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Writes one night's report" in help_text and "--doctor takes no NIGHT" in help_text

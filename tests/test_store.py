@@ -227,6 +227,73 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
     assert "2026-11-14" in out and "Fewer twitches" in out
 
 
+def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):
+    # rates 10, 20, ..., 160 on 16 nights: the mean of 2026-11-16 is that of 100..160 whatever --days is
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        for i in range(16):
+            add(s, 10 * (i + 1), f"2026-11-{i + 1:02d}")
+        full = {r["date"]: r["rolling7_twitch_per_hour"] for r in s.trend(28)}
+        for days in (1, 3, 5, 10):
+            rows = s.trend(days)
+            assert len(rows) == days and {r["date"]: r["rolling7_twitch_per_hour"] for r in rows}.items() <= full.items()
+        assert full["2026-11-16"] == 130.0 and full["2026-11-03"] == 20.0
+    assert main(["trends", "--db", str(db), "--days", "5"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "2026-11-16" in x)
+    assert "130.0" in line
+
+
+def test_trend_and_case_up_to_a_date_leave_later_nights_out(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        for i in range(20):
+            add(s, 12 if i < 16 else 40, f"2026-11-{i + 1:02d}")
+        s.save_days([validate_day({"date": "2026-11-02", "stress": 4}), validate_day({"date": "2026-11-15", "stress": 1}),
+                     validate_day({"date": "2026-11-16", "caffeine_drinks": 5})])
+        case = s.case_for_triage(14, until="2026-11-15")
+        assert [n["date"] for n in case["nights"]] == [f"2026-11-{i:02d}" for i in range(2, 16)]
+        assert [d["date"] for d in case["diary"]] == ["2026-11-02", "2026-11-15"]
+        assert [n["date"] for n in s.case_for_triage(3, until="2026-11-15")["nights"]] == ["2026-11-13", "2026-11-14", "2026-11-15"]
+        rows = s.trend(14, until="2026-11-15")
+        assert [r["date"] for r in rows] == [f"2026-11-{i:02d}" for i in range(2, 16)]
+        assert all(r["rolling7_twitch_per_hour"] == 12.0 for r in rows)  # the 40s after it count nowhere
+        assert direction(rows).startswith("About the same as before: 12.0")
+        assert s.trend(14)[-1]["date"] == "2026-11-20" and len(s.case_for_triage(14)["nights"]) == 14
+        assert [d.date for d in s.days(since="2026-11-03", until="2026-11-15")] == ["2026-11-15"]
+        with pytest.raises(InputError, match="YYYY-MM-DD"):
+            s.trend(14, until="15 Nov")
+
+
+def test_fs_counts_only_for_a_recording_without_a_rate_of_its_own(week, tmp_path, capsys):
+    _, files = week
+    db = str(tmp_path / "h.db")
+    for fs in (None, "500", "700"):  # a .kemg file has its own rate: --fs is not used, and makes no other night
+        assert main(["import", str(files[5]), "--db", db, *(["--fs", fs] if fs else [])]) == 0
+        out = capsys.readouterr().out
+        if fs:
+            assert "not imported again" in out
+            assert f"note: --fs {fs} was not used: {files[5]} gives its own sampling rate (1000 Hz)" in out
+    from kneeemg.store import gives_own_rate
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(0.0, 3.0, (15_000, 2))
+    untimed, timed = tmp_path / "untimed.csv", tmp_path / "timed.csv"
+    untimed.write_text("left,right\n" + "".join(f"{a:.3f},{b:.3f}\n" for a, b in x))
+    timed.write_text("time,left,right\n" + "".join(f"{i / 1000:.3f},{a:.3f},{b:.3f}\n" for i, (a, b) in enumerate(x)))
+    assert gives_own_rate(files[5]) and gives_own_rate(timed) and not gives_own_rate(untimed)
+    for fs in ("1000", "1000", "800"):  # the untimed CSV uses --fs: another rate is another night
+        assert main(["import", str(untimed), "--db", db, "--fs", fs]) == 0
+    for fs in (None, "800"):
+        assert main(["import", str(timed), "--db", db, *(["--fs", fs] if fs else [])]) == 0
+    out = capsys.readouterr().out
+    assert out.count("imported as night") == 3 and out.count("not imported again") == 2
+    assert f"note: --fs 800 was not used: {timed} gives its own sampling rate (1000 Hz)" in out
+    assert "note: --fs 1000" not in out and out.count("note:") == 1
+    with Store(db) as s:
+        nights = s.nights()
+        assert len(nights) == 4
+        assert sorted(n.settings.get("import_fs_hz") for n in nights if "import_fs_hz" in n.settings) == [800.0, 1000.0]
+
+
 @pytest.mark.parametrize("days", ["0", "-3", "1000000"])
 def test_trends_days_out_of_range_is_one_line_in_the_options_words(tmp_path, capsys, days):
     db = tmp_path / "h.db"
@@ -285,7 +352,7 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
     report = tmp_path / "week.html"
     assert main(["report", "--db", str(db), "--out", str(report)]) == 0
     html = report.read_text()
-    assert "Your night of 2026-11-16" in html and "The last 14 nights" in html and "caffeine drinks" in html
+    assert "Your night of 2026-11-16" in html and "The last 14 nights" in html and "caffeinated drinks" in html
 
 
 def test_commands_on_an_empty_history(tmp_path, capsys):

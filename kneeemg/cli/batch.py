@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ..batch import run_batch
+    from ..words import plural
     from ..io.array import check_channel_choice
 
     check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
@@ -62,9 +63,16 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"  failed: {error if str(row['path']) in error else row['path'] + ': ' + error}",
                       markup=False, highlight=False, soft_wrap=True)
     console.print(f"cohort table: {result.csv_path} and {result.parquet_path}", markup=False, highlight=False, soft_wrap=True)
+    if args.fs is not None:
+        from ..store import gives_own_rate
+
+        own = sum(gives_own_rate(r["path"]) for r in result.rows)
+        if own:
+            console.print(f"note: --fs {args.fs:g} was not used for {plural(own, 'night')}: their files give their own "
+                          "sampling rate", markup=False, highlight=False, soft_wrap=True)
     if args.db:
         from ..store import import_batch
 
         n = import_batch(result, args.db)
-        console.print(f"imported {n} new night(s) into {args.db}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"imported {plural(n, 'new night')} into {args.db}", markup=False, highlight=False, soft_wrap=True)
     return 1 if result.failed else 0  # any failed night: non-zero, whether or not others succeeded

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..paths import check_output_dir
     from ..demo import run_demo
+    from ..words import plural
     from .render import print_score, print_summary
 
     from ..errors import InputError
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--seconds goes with --link (the seconds streamed through the live path); add --link ble or "
                          "--link serial, or use --hours for the simulated night")
     check_output_dir(args.out, "--out")  # before saying what starts, and before the work
-    console.print(f"Simulating a night of {args.hours:g} h ({args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}) "
+    console.print(f"Simulating a night of {args.hours:g} h ({plural(args.channels, 'channel')}, {args.fs:g} Hz, seed {args.seed}) "
                   "and detecting it chunk by chunk...")
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("detecting", total=1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .replay import add_detector_options, detector_config
+from .replay import add_detector_options, detector_config, unused_fs_note
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
@@ -49,24 +49,29 @@ def run(args: argparse.Namespace) -> int:
                 failures.append(out)
                 print(f"kneeemg: error: {out.message}", file=sys.stderr)
                 continue
-            if not out.created:
-                of = f" of {out.date}" if out.date else ""
-                if out.moved_from:
-                    print(f"{file}: already in the history as night {out.night_id}{of}; its stored recording path now "
-                          f"points to this file instead of {out.moved_from} (not imported again)")
-                elif out.dated and out.previous_date:
-                    print(f"{file}: already in the history as night {out.night_id}; its date is now {out.date} "
-                          f"(was {out.previous_date})")
-                elif out.dated:
-                    print(f"{file}: already in the history as night {out.night_id}, which had no date: now dated "
-                          f"{out.date}" + (" (from the file's time)" if out.date_from == "file time" else ""))
-                else:
-                    print(f"{file}: already in the history as night {out.night_id}{of}; not imported again")
-                continue
-            print(f"{file}: imported as night {out.night_id} of {out.date}{_date_note(out.date_from)} into {store.path}")
+            print(_outcome_line(file, out, store.path))
+            note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
+            if note:
+                print(f"note: {note}")
     if failures:
         raise import_failed(failures, len(args.files))
     return 0
+
+
+def _outcome_line(file: str, out, db) -> str:
+    """What happened to one file, in one line."""
+    if out.created:
+        return f"{file}: imported as night {out.night_id} of {out.date}{_date_note(out.date_from)} into {db}"
+    of = f" of {out.date}" if out.date else ""
+    if out.moved_from:
+        return (f"{file}: already in the history as night {out.night_id}{of}; its stored recording path now "
+                f"points to this file instead of {out.moved_from} (not imported again)")
+    if out.dated and out.previous_date:
+        return f"{file}: already in the history as night {out.night_id}; its date is now {out.date} (was {out.previous_date})"
+    if out.dated:
+        return (f"{file}: already in the history as night {out.night_id}, which had no date: now dated "
+                f"{out.date}" + (" (from the file's time)" if out.date_from == "file time" else ""))
+    return f"{file}: already in the history as night {out.night_id}{of}; not imported again"
 
 
 def _date_note(date_from: str) -> str:

@@ -74,7 +74,7 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="channel labels (or indices) to use, each once (default: all EMG channels)")
     p.add_argument("--fs", type=positive_hz, default=None, metavar="HZ",
                    help="sampling rate of a CSV file without a time column; a file with its own rate (a time "
-                        "column, EDF, .kemg, ...) keeps that rate and --fs is not used for it (replay says so)")
+                        "column, EDF, .kemg, ...) keeps that rate and --fs is not used for it (replay, import and batch say so)")
     p.add_argument("--resample", type=supported_hz, default=None, metavar="HZ",
                    help=f"resample to this rate first ({MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz, e.g. 1000): for recordings "
                         "sampled outside that range")

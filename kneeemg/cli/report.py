@@ -8,10 +8,15 @@ from .importcmd import add_db_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="write a night's report as one HTML file (or --doctor: the summary for an appointment)")
-    p.add_argument("night", nargs="?", default=None, help="night id or date (default: the latest)")
+    p = sub.add_parser("report", help="write a night's report as one HTML file (or --doctor: the summary for an appointment)",
+                       description="Writes one night's report (the latest, or NIGHT) as a single HTML file that opens "
+                                   "offline and reads on a phone: the night in words and numbers, what it could mean, "
+                                   "figures, signal quality, the diary and the trend up to that night. With --doctor it "
+                                   "writes instead a short summary of the last 28 days to bring to an appointment "
+                                   "(--doctor takes no NIGHT). See docs/report.md.")
+    p.add_argument("night", nargs="?", default=None, help="night id or date (default: the latest); not with --doctor")
     p.add_argument("--out", default="report.html", help="output file (default report.html)")
-    p.add_argument("--doctor", action="store_true", help="the short version to bring to an appointment")
+    p.add_argument("--doctor", action="store_true", help="the short summary of the last 28 days to bring to an appointment")
     add_db_option(p)
     p.set_defaults(func=run)
 

@@ -27,13 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..simulate import check_simulated_path, simulate_night, write_simulated
+    from ..words import plural
 
     check_simulated_path(args.out)  # before the work
     night = simulate_night(hours=args.hours, n_channels=args.channels, fs_hz=args.fs, seed=args.seed)
     paths = write_simulated(night, args.out)
     truth = night.info.annotations
-    print(f"wrote {paths['recording']} ({args.hours:g} h, {args.channels} channel(s), {args.fs:g} Hz, seed {args.seed}): "
-          f"{sum(e.kind == 'twitch' for e in truth)} twitches, {sum(e.kind == 'spasm' for e in truth)} spasms, "
-          f"{sum(e.kind == 'cramp' for e in truth)} cramps, {len(night.info.annotated_artefacts)} artefacts")
+    counts = ", ".join(plural(sum(e.kind == k for e in truth), k) for k in ("twitch", "spasm", "cramp"))
+    print(f"wrote {paths['recording']} ({args.hours:g} h, {plural(args.channels, 'channel')}, {args.fs:g} Hz, "
+          f"seed {args.seed}): {counts}, {plural(len(night.info.annotated_artefacts), 'artefact')}")
     print(f"ground truth: {paths['truth']} and {paths['artefacts']}")
     return 0

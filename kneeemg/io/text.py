@@ -7,6 +7,7 @@ These files are seconds to minutes long in practice; they are read into an
 from __future__ import annotations
 
 import csv
+import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -62,15 +63,35 @@ def read_uci(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
     return ArrayRecording(x, info)
 
 
+def _header(text: str) -> tuple[str | None, list[str]]:
+    """The delimiter (None: whitespace) and the first line's cells of a CSV/TSV text."""
+    head = text[:4096]
+    sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter if any(c in head for c in ",;\t") else None
+    first = text.splitlines()[0]
+    return sep, [h.strip() for h in (first.split(sep) if sep else first.split())]
+
+
+def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
+    """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
+    reads only its first 4 kB. False for an empty or unreadable file."""
+    try:
+        with Path(path).open(errors="replace") as fh:
+            head = fh.read(4096)
+        if not head.strip():
+            return False
+        _, header = _header(head)
+    except (OSError, csv.Error):
+        return False
+    return any(h.lower() in TIME_COLUMNS for h in header)
+
+
 def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | None) -> ArrayRecording:
     """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``. Values in µV."""
     text = path.read_text(errors="replace")
     if not text.strip():
         raise RecordingFormatError(f"{path} is empty")
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if "," in text[:4096] or "\t" in text[:4096] or ";" in text[:4096] else None
-    sep = dialect.delimiter if dialect else None
+    sep, header = _header(text)
     lines = text.splitlines()
-    header = [h.strip() for h in (lines[0].split(sep) if sep else lines[0].split())]
     rows = _numeric_rows(lines[1:] if not _all_numbers(header) else lines, sep)
     if _all_numbers(header):
         header = [f"ch{i}" for i in range(len(rows[0]))] if rows else []

@@ -55,7 +55,8 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     night : int or str, optional
         Night id or date; the latest night when omitted.
     doctor : bool
-        Write the short summary for an appointment instead.
+        Write the short summary for an appointment instead (of the last
+        :data:`~kneeemg.report.model.DOCTOR_DAYS` days; it takes no ``night``).
     recording : kneeemg.io.base.Recording, optional
         The night's recording, for the EMG traces when the night's file is not on disk
         (the demo's simulated night).
@@ -68,12 +69,17 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     Raises
     ------
     InputError
-        No such night (or no nights yet); the output folder does not exist; ``out`` names
-        a file that is not a report, or the database itself.
+        No such night (or no nights yet); a ``night`` given with ``doctor``; the output
+        folder does not exist; ``out`` names a file that is not a report, or the database itself.
     """
     from ..errors import InputError
     from ..paths import check_output_file, db_path, replacing
     from ..store import Store
+    from .model import DOCTOR_DAYS
+
+    if doctor and night is not None:
+        raise InputError(f"--doctor summarises the last {DOCTOR_DAYS} days and takes no NIGHT (got {night}); leave out "
+                         f"{night} for the summary, or leave out --doctor for the report of that night")
 
     path = check_output_file(out, "--out", "kneeemg report", REPORT_SIGNATURE, inputs=(db_path(db),))
     with Store(db, create=False) as store:

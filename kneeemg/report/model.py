@@ -108,12 +108,17 @@ class DoctorInput:
     today: date = field(default_factory=date.today)
 
 
-def guidance_dict(store: Any) -> dict[str, Any]:
-    """Triage the store's case (profile, diary, recent nights) for a report."""
+def guidance_dict(store: Any, until: str | None = None) -> dict[str, Any]:
+    """Triage the store's case (profile, diary, recent nights) for a report.
+
+    With ``until`` (the date of the night a report is about) only the nights and diary days
+    up to that date count, and the triage is made as on that day.
+    """
     from ..guidance import guidance_for_report, triage
 
-    case = store.case_for_triage()
-    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"]))
+    case = store.case_for_triage(until=until)
+    today = date.fromisoformat(until) if until else None
+    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=today))
 
 
 def _trend_words(rows: list[dict[str, Any]]) -> str:
@@ -124,6 +129,9 @@ def _trend_words(rows: list[dict[str, Any]]) -> str:
 
 def report_input(store: Any, night: int | str | None = None, recording: Any = None) -> ReportInput:
     """Gather one night's report from the history (the latest night when ``night`` is None).
+
+    Everything is as of that night: the trend, its direction and the guidance use only that
+    night and the nights (and diary days) before it, never later ones.
 
     Parameters
     ----------
@@ -137,7 +145,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     n = store.night(night)
     events = store.events(n.id)
     epochs = store.epochs(n.id)
-    trend = store.trend(TREND_NIGHTS)
+    trend = store.trend(TREND_NIGHTS, until=n.date)
     day = store.day(n.date) if n.date else None
     snippets, note = night_snippets(n, events, recording)
     return ReportInput(
@@ -145,7 +153,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store), trend=trend, trend_words=_trend_words(trend),
+        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=_trend_words(trend),
         snippets=snippets, snippets_note=note)
 
 

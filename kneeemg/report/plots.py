@@ -17,9 +17,16 @@ from ..events import Event, ExcludedInterval
 KIND_COLOURS = {"twitch": "#1f77b4", "spasm": "#ff7f0e", "cramp": "#d62728"}
 REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd22", "movement": "#e377c2",
                   "mains": "#17becf", "settling": "#c7c7c7", "noise_rise": "#9467bd"}
+#: Reasons for excluded time as people read them (others: the id with spaces).
+REASON_WORDS = {"dc_jump": "DC jump"}
 #: Figure width, inches, and resolution, dots per inch.
 WIDTH_IN = 4.6
 DPI = 150
+
+
+def reason_words(reason: str) -> str:
+    """An exclusion reason (``dc_jump``) as people read it (``DC jump``)."""
+    return REASON_WORDS.get(reason, reason.replace("_", " "))
 
 
 def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]:
@@ -137,7 +144,7 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     bottom.set_ylim(-0.6, len(labels) - 0.4)
     bottom.set_xlim(0, max(len(floor_uv) * epoch_s / 3600, 1e-3))
     bottom.set_xlabel("hours from the start", fontsize=10)
-    handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=r.replace("_", " ")) for r in sorted(seen)]
+    handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=reason_words(r)) for r in sorted(seen)]
     if handles:
         bottom.legend(handles=handles, fontsize=8, ncols=min(len(handles), 3), loc="lower center",
                       bbox_to_anchor=(0.5, 1.0), frameon=False, title="excluded epochs", title_fontsize=8)

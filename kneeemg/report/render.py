@@ -12,13 +12,22 @@ from datetime import date
 from importlib import resources
 from typing import Any, Sequence
 
+from ..guidance.kb import LEVEL_WORDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
+from ..words import plural, plural_of
 from . import plots
+from .plots import reason_words
 from .model import DoctorInput, ReportInput
 
-LEVEL_WORDS = {"monitor": "Keep an eye on it", "self_care": "Try the changes below",
-               "see_doctor": "Make an appointment with a doctor", "see_doctor_asap": "See a doctor soon"}
-PLURALS = {"twitch": "twitches", "spasm": "spasms", "cramp": "cramps"}
+#: Diary fields as people read them (others: the field's name with spaces).
+DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_before_bed": "last caffeine, hours before bed",
+                "alcohol_drinks": "alcoholic drinks", "water_glasses": "glasses of water",
+                "exercise_hours_before_bed": "exercise, hours before bed", "warmed_up": "warmed up before exercise",
+                "activity_change": "sudden change in activity", "sitting_hours": "hours sitting",
+                "standing_hours": "hours standing", "stress": "stress (0-5)", "anxiety": "anxiety (0-5)",
+                "sleep_hours": "hours slept", "stimulants": "other stimulants"}
+#: Diary symptoms (``kneeemg.diary.SYMPTOMS``) as people read them (others: the id with spaces).
+SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places"}
 FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
 
 
@@ -42,8 +51,9 @@ def rate_words(rate: float | None) -> str:
     return f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+def symptom_words(symptom: str) -> str:
+    """A diary symptom (``skin_color_change``) as people read it."""
+    return SYMPTOM_WORDS.get(symptom, symptom.replace("_", " "))
 
 
 def _img(b64: str, alt: str) -> str:
@@ -73,14 +83,14 @@ def summary_words(inp: ReportInput) -> str:
     tw = counts.get("twitch", 0)
     rate = rates.get("twitch")
     if tw:
-        parts.append(f"Your knee twitched {_plural(tw, 'time')}" + (f" (about {rate_words(rate)} an hour)." if rate is not None else "."))
+        parts.append(f"Your knee twitched {plural(tw, 'time')}" + (f" (about {rate_words(rate)} an hour)." if rate is not None else "."))
     else:
         parts.append("No twitches were found.")
     extra = []
     if counts.get("spasm"):
-        extra.append(f"{_plural(counts['spasm'], 'spasm')} of half a second to ten seconds (the longest {m.get('longest_spasm_s', 0):.1f} s)")
+        extra.append(f"{plural(counts['spasm'], 'spasm')} of half a second to ten seconds (the longest {m.get('longest_spasm_s', 0):.1f} s)")
     if counts.get("cramp"):
-        extra.append(f"{_plural(counts['cramp'], 'cramp')} longer than ten seconds (the longest {m.get('longest_cramp_s', 0):.0f} s)")
+        extra.append(f"{plural(counts['cramp'], 'cramp')} longer than ten seconds (the longest {m.get('longest_cramp_s', 0):.0f} s)")
     if extra:
         parts.append("There " + ("was " if len(extra) == 1 and extra[0].startswith("1 ") else "were ") + " and ".join(extra) + ".")
     sides = m.get("sides") or {}
@@ -88,15 +98,16 @@ def summary_words(inp: ReportInput) -> str:
         (a, ca), (b, cb) = ((k, v.get("twitch", 0)) for k, v in sides.items())
         if ca != cb:
             more, n_more = (a, ca) if ca > cb else (b, cb)
-            parts.append(f"{n_more} of the {tw} twitches were on the {more} channel.")
+            parts.append(f"The twitch was on the {more} channel." if tw == 1 else
+                         f"{n_more} of the {tw} twitches {'was' if n_more == 1 else 'were'} on the {more} channel.")
     busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
     if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
         when = (f"hour {busiest['hour'] + 1} of the night" if str(busiest.get("clock", "+")).startswith("+")
                 else f"the hour from {busiest['clock']}")
-        parts.append(f"The busiest was {when}, with {busiest['twitch']} twitches.")
+        parts.append(f"The busiest was {when}, with {plural(busiest['twitch'], 'twitch')}.")
     cl = m.get("clusters") or {}
     if cl.get("count"):
-        parts.append(f"{cl.get('twitches_in_clusters', 0)} of the twitches came in {_plural(cl['count'], 'cluster')} "
+        parts.append(f"{cl.get('twitches_in_clusters', 0)} of the twitches came in {plural(cl['count'], 'cluster')} "
                      f"({CLUSTER_MIN_TWITCHES} or more on one channel, each within {CLUSTER_MAX_GAP_S:g} s of the one before).")
     if inp.lost_s:
         parts.append(f"{hours_minutes(inp.lost_s)} of signal was lost on the way from the sensor.")
@@ -113,7 +124,7 @@ def _numbers_table(inp: ReportInput) -> str:
         med_amp = (amp.get(kind) or {}).get("median")
         med_dur = (dur.get(kind) or {}).get("median")
         length = "-" if med_dur is None else (f"{med_dur * 1000:.0f} ms" if kind == "twitch" else f"{med_dur:.1f} s")
-        rows.append(f"<tr><td>{PLURALS[kind]}</td><td class='num'>{counts.get(kind, 0)}</td>"
+        rows.append(f"<tr><td>{plural_of(kind)}</td><td class='num'>{counts.get(kind, 0)}</td>"
                     f"<td class='num'>{rate_words(rates.get(kind))}</td>"
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
     table = ("<div class='scroll'><table>" + "".join(rows) + "</table></div>"
@@ -121,10 +132,11 @@ def _numbers_table(inp: ReportInput) -> str:
     sides = m.get("sides") or {}
     if len(sides) > 1:
         table += "<p class='note'>By channel: " + esc("; ".join(
-            f"{k}: {v.get('twitch', 0)} twitches, {v.get('spasm', 0)} spasms, {v.get('cramp', 0)} cramps" for k, v in sides.items())) + ".</p>"
+            f"{k}: " + ", ".join(plural(v.get(kind, 0), kind) for kind in ("twitch", "spasm", "cramp"))
+            for k, v in sides.items())) + ".</p>"
     cl = m.get("clusters") or {}
     if cl:
-        table += f"<p class='note'>Clusters: {cl.get('count', 0)} ({esc(cl.get('definition', ''))}), holding {cl.get('twitches_in_clusters', 0)} twitches.</p>"
+        table += f"<p class='note'>Clusters: {cl.get('count', 0)} ({esc(cl.get('definition', ''))}), holding {plural(cl.get('twitches_in_clusters', 0), 'twitch')}.</p>"
     return table
 
 
@@ -138,10 +150,11 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
         parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in g["reasons"]) + "</ul>")
     causes = g.get("causes") or []
     if causes:
-        parts.append("<h3>Causes the information speaks for</h3><ul>")
+        parts.append("<h3>Causes the information speaks for</h3><p class='note'>The best fit first; a rough order, not a "
+                     "probability.</p><ul>")
         for c in causes[: 3 if short else 5]:
-            because = "; ".join(e.get("reason", "") for e in c.get("evidence_for") or [])
-            parts.append(f"<li><strong>{esc(c['name'])}</strong> ({c['score']:.0%})" + (f": {esc(because)}" if because else "")
+            because = "; ".join(c.get("reasons") or [e.get("reason", "") for e in c.get("evidence_for") or []])
+            parts.append(f"<li><strong>{esc(c.get('label') or c['name'])}</strong>" + (f": {esc(because)}" if because else "")
                          + f"<br><span class='src'>Source: {esc('; '.join(c.get('sources') or []))}</span></li>")
         parts.append("</ul>")
     if g.get("advice") and not short:
@@ -155,19 +168,42 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
     return "".join(parts)
 
 
-def _value_words(v: Any) -> str:
+def _value_words(v: Any, key: str = "") -> str:
+    """A diary or profile value in words: symptoms, conditions and deficiencies by their names,
+    free text (medications, stimulants, notes) as typed."""
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, (list, tuple)):
-        return ", ".join(str(x).replace("_", " ") for x in v) or "none"
+        name = _NAMERS.get(key, str)
+        return ", ".join(name(str(x)) for x in v) or "none"
     return str(v)
+
+
+def _condition_name(cid: str) -> str:
+    from ..guidance.kb import load_kb
+
+    return load_kb().condition_name(cid)
+
+
+def _deficiency_name(did: str) -> str:
+    from ..guidance.kb import load_kb
+
+    return load_kb().deficiency_name(did)
+
+
+#: How the ids of a list field are named for people (fields not listed keep what was typed).
+_NAMERS = {"symptoms": symptom_words, "conditions": _condition_name, "known_deficiencies": _deficiency_name}
+
+
+def _label(key: str) -> str:
+    return DIARY_LABELS.get(key, key.replace("_", " "))
 
 
 def diary_html(day: dict[str, Any] | None) -> str:
     """The diary entry as a table (every value escaped), or how to add one."""
     if not day:
         return "<p class='note'>No diary entry for this day. <code>kneeemg diary</code> adds one.</p>"
-    rows = "".join(f"<tr><td>{esc(k.replace('_', ' '))}</td><td>{esc(_value_words(v))}</td></tr>"
+    rows = "".join(f"<tr><td>{esc(_label(k))}</td><td>{esc(_value_words(v, k))}</td></tr>"
                    for k, v in day.items() if k != "date")
     return f"<table>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
 
@@ -177,8 +213,8 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
     if not lm:
         return "<p class='note'>No leg-movement numbers for this night.</p>"
     idx = lm.get("plm_index")
-    text = (f"<p>{_plural(lm.get('count', 0), 'leg movement')}, {lm.get('in_series', 0)} of them in "
-            f"{_plural(lm.get('periodic_series', 0), 'periodic series')} "
+    text = (f"<p>{plural(lm.get('count', 0), 'leg movement')}, {lm.get('in_series', 0)} of them in "
+            f"{plural(lm.get('periodic_series', 0), 'periodic series')} "
             f"({'-' if idx is None else f'{idx:.1f}'} periodic movements per usable hour; periodicity index "
             f"{lm.get('periodicity_index') if lm.get('periodicity_index') is not None else '-'}). "
             "They follow the sleep-lab rules (WASM 2016) but are computed from the thigh.</p>")
@@ -194,7 +230,7 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
 
 def _quality_html(inp: ReportInput) -> str:
     excl = inp.metrics.get("excluded_s") or {}
-    words = ", ".join(f"{k.replace('_', ' ')} {hours_minutes(v) if v >= 60 else f'{v:.0f} s'}" for k, v in excl.items()) or "none"
+    words = ", ".join(f"{reason_words(k)} {hours_minutes(v) if v >= 60 else f'{v:.0f} s'}" for k, v in excl.items()) or "none"
     text = ""
     if inp.epoch_flags is not None and inp.floor_uv is not None and inp.epoch_s and len(inp.floor_uv):
         text += _img(plots.quality(inp.epoch_s, inp.epoch_flags, inp.floor_uv, inp.labels), "noise floor and excluded epochs over the night")
@@ -231,7 +267,7 @@ def _how_long(since: str | None, today: date) -> str:
     if not since:
         return "not recorded"
     days = (today - date.fromisoformat(since)).days
-    span = f"{days} days" if days < 60 else f"about {days // 30} months"
+    span = plural(days, "day") if days < 60 else f"about {days // 30} months"
     return f"since {since} ({span})"
 
 
@@ -247,28 +283,28 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
 
     water = logged("water_glasses")
     if water:
-        out.append(f"Water: {_plural(len(water), 'logged day')}, {sum(w >= 8 for w in water)} of them with 8 or more glasses "
+        out.append(f"Water: {plural(len(water), 'logged day')}, {sum(w >= 8 for w in water)} of them with 8 or more glasses "
                    f"(median {sorted(water)[len(water) // 2]})")
     caf = logged("caffeine_drinks")
     if caf:
-        out.append(f"Caffeine: {_plural(len(caf), 'logged day')}, {sum(c <= 1 for c in caf)} of them with at most one drink "
+        out.append(f"Caffeine: {plural(len(caf), 'logged day')}, {sum(c <= 1 for c in caf)} of them with at most one drink "
                    f"(most on one day: {max(caf)})")
     alcohol = logged("alcohol_drinks")
     if alcohol:
-        out.append(f"Alcohol: {_plural(len(alcohol), 'logged day')}, {sum(a == 0 for a in alcohol)} of them without")
+        out.append(f"Alcohol: {plural(len(alcohol), 'logged day')}, {sum(a == 0 for a in alcohol)} of them without")
     ex = logged("exercise")
     if ex:
         counts = {k: ex.count(k) for k in ("none", "light", "moderate", "hard") if ex.count(k)}
-        out.append("Exercise: " + ", ".join(f"{k} on {_plural(v, 'day')}" for k, v in counts.items()))
+        out.append("Exercise: " + ", ".join(f"{k} on {plural(v, 'day')}" for k, v in counts.items()))
     warm = logged("warmed_up")
     if warm:
-        out.append(f"Warming up before exercise: {_plural(len(warm), 'logged day')}, warmed up on {sum(warm)}")
+        out.append(f"Warming up before exercise: {plural(len(warm), 'logged day')}, warmed up on {sum(warm)}")
     sleep = logged("sleep_hours")
     if sleep:
-        out.append(f"Sleep: {sum(sleep) / len(sleep):.1f} h a night on average over {len(sleep)} logged nights")
+        out.append(f"Sleep: {sum(sleep) / len(sleep):.1f} h a night on average over {plural(len(sleep), 'logged night')}")
     stress = logged("stress")
     if stress:
-        out.append(f"Stress: {sum(stress) / len(stress):.1f} of 5 on average over {len(stress)} logged days")
+        out.append(f"Stress: {sum(stress) / len(stress):.1f} of 5 on average over {plural(len(stress), 'logged day')}")
     out += [f"Note ({d.get('date')}): {d['notes']}" for d in days if d.get("notes")][-5:]
     return out
 
@@ -287,14 +323,14 @@ def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     rates = sorted(r["twitch_per_hour"] for r in rows if r["twitch_per_hour"] is not None)
     if not rows:
         return "No nights recorded."
-    text = (f"{_plural(len(rows), 'night')} recorded from {rows[0]['date']} to {rows[-1]['date']}." if len(rows) > 1
+    text = (f"{plural(len(rows), 'night')} recorded from {rows[0]['date']} to {rows[-1]['date']}." if len(rows) > 1
             else f"1 night recorded, {rows[0]['date']}.")
     if rates:
         med = rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2
         text += f" Twitches per usable hour: median {rate_words(med)} (from {rate_words(rates[0])} to {rate_words(rates[-1])})."
     spasms = sum(r["spasms"] or 0 for r in rows)
     cramps = sum(r["cramps"] or 0 for r in rows)
-    text += f" In all {_plural(spasms, 'spasm')} and {_plural(cramps, 'cramp')}."
+    text += f" In all {plural(spasms, 'spasm')} and {plural(cramps, 'cramp')}."
     return text
 
 
@@ -303,7 +339,7 @@ def render_doctor(inp: DoctorInput) -> str:
     p = inp.profile
 
     def listed(key: str) -> str:
-        return _value_words(p.get(key) or []) if p.get(key) else "none recorded"
+        return _value_words(p.get(key) or [], key) if p.get(key) else "none recorded"
 
     body = ["<h1>Knee twitching: summary for the doctor</h1>",
             f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from a surface EMG sensor on the front of the "
@@ -323,7 +359,7 @@ def render_doctor(inp: DoctorInput) -> str:
     for d in inp.days:
         for s in d.get("symptoms") or []:
             symptoms[s] = symptoms.get(s, 0) + 1
-    body.append(_section("Symptoms reported", "<p>" + (esc(", ".join(f"{s.replace('_', ' ')} ({_plural(n, 'day')})"
+    body.append(_section("Symptoms reported", "<p>" + (esc(", ".join(f"{symptom_words(s)} ({plural(n, 'day')})"
                                                                         for s, n in sorted(symptoms.items())))
                                                        if symptoms else "None reported in the diary.") + "</p>"))
     tried = tried_lines(inp.days)

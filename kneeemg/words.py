@@ -1,0 +1,18 @@
+"""Counts in words as people read them: ``1 twitch``, ``2 twitches``, ``9 periodic series``."""
+
+from __future__ import annotations
+
+#: Plurals that do not just add "s" (the last word of a phrase decides: "periodic series").
+IRREGULAR_PLURALS = {"series": "series", "twitch": "twitches"}
+
+
+def plural_of(word: str) -> str:
+    """The plural of a noun or of a phrase ending in one (``"periodic series"``, ``"twitch"``)."""
+    head, _, last = word.rpartition(" ")
+    many = IRREGULAR_PLURALS.get(last) or (last + "es" if last.endswith(("s", "x", "z", "ch", "sh")) else last + "s")
+    return f"{head} {many}" if head else many
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 twitch"``, ``"2 twitches"``, ``"9 periodic series"``: the count and the word in the right number."""
+    return f"{n} {word if n == 1 else plural_of(word)}"

@@ -1,0 +1,12 @@
+"""Counts in words."""
+
+from __future__ import annotations
+
+from kneeemg.words import plural, plural_of
+
+
+def test_plural_takes_the_number_and_the_last_word_into_account():
+    assert [plural(n, "periodic series") for n in (0, 1, 9)] == ["0 periodic series", "1 periodic series", "9 periodic series"]
+    assert [plural(n, "twitch") for n in (0, 1, 2)] == ["0 twitches", "1 twitch", "2 twitches"]
+    assert plural(1, "logged day") == "1 logged day" and plural(3, "leg movement") == "3 leg movements"
+    assert plural_of("artefact") == "artefacts" and plural_of("channel") == "channels"
