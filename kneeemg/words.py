@@ -1,9 +1,12 @@
-"""Counts in words as people read them: ``1 twitch``, ``2 twitches``, ``9 periodic series``."""
+"""Words as people read them: counts (``1 twitch``, ``2 twitches``, ``9 periodic series``) and
+the detector's reasons for excluded time (``DC jump``)."""
 
 from __future__ import annotations
 
 #: Plurals that do not just add "s" (the last word of a phrase decides: "periodic series").
 IRREGULAR_PLURALS = {"series": "series", "twitch": "twitches"}
+#: Reasons for excluded time as people read them (others: the id with spaces).
+REASON_WORDS = {"dc_jump": "DC jump", "noise_rise": "noise rise", "mains": "mains hum"}
 
 
 def plural_of(word: str) -> str:
@@ -16,3 +19,8 @@ def plural_of(word: str) -> str:
 def plural(n: int, word: str) -> str:
     """``"1 twitch"``, ``"2 twitches"``, ``"9 periodic series"``: the count and the word in the right number."""
     return f"{n} {word if n == 1 else plural_of(word)}"
+
+
+def reason_words(reason: str) -> str:
+    """An exclusion reason (``dc_jump``) as people read it (``DC jump``)."""
+    return REASON_WORDS.get(reason, reason.replace("_", " "))

@@ -10,3 +10,9 @@ def test_plural_takes_the_number_and_the_last_word_into_account():
     assert [plural(n, "twitch") for n in (0, 1, 2)] == ["0 twitches", "1 twitch", "2 twitches"]
     assert plural(1, "logged day") == "1 logged day" and plural(3, "leg movement") == "3 leg movements"
     assert plural_of("artefact") == "artefacts" and plural_of("channel") == "channels"
+
+
+def test_exclusion_reasons_read_as_words():
+    from kneeemg.words import reason_words
+
+    assert [reason_words(r) for r in ("dc_jump", "noise_rise", "flat", "mains")] == ["DC jump", "noise rise", "flat", "mains hum"]

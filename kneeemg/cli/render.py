@@ -80,7 +80,9 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
         console.print("* WASM 2016 leg-movement rules, computed from the thigh (sleep labs use the shin muscle).")
     excl = summary.get("excluded_s_by_reason") or {}
     if excl:
-        console.print("Excluded time: " + ", ".join(f"{k} {duration_text(v)}" for k, v in excl.items()))
+        from ..words import reason_words
+
+        console.print("Excluded time: " + ", ".join(f"{reason_words(k)} {duration_text(v)}" for k, v in excl.items()))
 
 
 def print_score(console: Any, score: Any) -> None:

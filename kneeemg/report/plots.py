@@ -13,20 +13,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..events import Event, ExcludedInterval
+from ..words import reason_words
 
 KIND_COLOURS = {"twitch": "#1f77b4", "spasm": "#ff7f0e", "cramp": "#d62728"}
 REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd22", "movement": "#e377c2",
                   "mains": "#17becf", "settling": "#c7c7c7", "noise_rise": "#9467bd"}
-#: Reasons for excluded time as people read them (others: the id with spaces).
-REASON_WORDS = {"dc_jump": "DC jump"}
 #: Figure width, inches, and resolution, dots per inch.
 WIDTH_IN = 4.6
 DPI = 150
-
-
-def reason_words(reason: str) -> str:
-    """An exclusion reason (``dc_jump``) as people read it (``DC jump``)."""
-    return REASON_WORDS.get(reason, reason.replace("_", " "))
 
 
 def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]:

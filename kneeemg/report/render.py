@@ -14,9 +14,8 @@ from typing import Any, Sequence
 
 from ..guidance.kb import LEVEL_WORDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
-from ..words import plural, plural_of
+from ..words import plural, plural_of, reason_words
 from . import plots
-from .plots import reason_words
 from .model import DoctorInput, ReportInput
 
 #: Diary fields as people read them (others: the field's name with spaces).
