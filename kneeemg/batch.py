@@ -105,7 +105,9 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def _is_sidecar(path: Path) -> bool:
     """Files written beside recordings (ground truth, events) are not recordings."""
     name = path.name.lower()
-    return name.endswith((".truth.csv", ".artefacts.csv", ".events.csv")) or name == "events.csv" or name.endswith(".dat")
+    from .simulate import ARTEFACTS_SUFFIX, TRUTH_SUFFIX
+
+    return name.endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX, ".events.csv")) or name == "events.csv" or name.endswith(".dat")
 
 
 def night_id(path: str | os.PathLike[str]) -> str:

@@ -77,12 +77,13 @@ def check_output_file(path: str | os.PathLike[str], option: str, what: str, sign
         With a one-line message saying what is wrong and what to do.
     """
     p = Path(path).expanduser()
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))  # a link to the output: the file it points to is written
     if p.is_dir():
         raise InputError(f"{option} {p} is a folder; give a file name")
     if not p.parent.is_dir():
         raise InputError(f"{option} {p}: folder {p.parent} does not exist; create it or choose another {option}")
-    if not os.access(p.parent, os.W_OK):
-        raise InputError(f"{option} {p}: cannot write in folder {p.parent}; choose another {option}")
+    _probe_write(p.parent, option, p)
     if not p.exists():
         return p
     for src in inputs:
@@ -128,8 +129,6 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
         When ``path`` (or a folder above it) is a file, or the folder cannot be created or
         written; the message names ``option``.
     """
-    import tempfile
-
     p = Path(path).expanduser()
     for q in (p, *p.parents):
         if q.exists() and not q.is_dir():
@@ -139,10 +138,20 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"{option} {p}: cannot create the folder ({exc.strerror or exc}); choose another {option}") from None
+    _probe_write(p, option, p)
+    return p
+
+
+def _probe_write(folder: Path, option: str, named: Path) -> None:
+    """Write and remove a scratch file in ``folder``: the permission bits alone do not tell
+    (root, read-only file systems, sysfs)."""
+    import tempfile
+
     try:
-        fd, probe = tempfile.mkstemp(prefix=".kneeemg-write-check-", dir=p)
+        fd, probe = tempfile.mkstemp(prefix=".kneeemg-write-check-", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(f"{option} {p}: cannot write in the folder ({exc.strerror or exc}); choose another {option}") from None
-    return p
+        where = "" if named == folder else f" {folder}"
+        raise InputError(f"{option} {named}: cannot write in the folder{where} ({exc.strerror or exc}); "
+                         f"choose another {option}") from None

@@ -64,7 +64,11 @@ def replay(
     if events_out:
         from .events import csv_signature
         from .paths import check_output_file
+        from .simulate import ARTEFACTS_SUFFIX, TRUTH_SUFFIX
 
+        if str(events_out).lower().endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX)):
+            raise InputError(f"--events-out {events_out} is a ground-truth file, not for detected events; "
+                             "choose another --events-out")
         # before the work: never replace the recording itself or any file that is not an events CSV
         events_out = check_output_file(events_out, "--events-out", "kneeemg events CSV", csv_signature(),
                                        inputs=(source if own else getattr(source.info, "path", None),))

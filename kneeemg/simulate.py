@@ -22,6 +22,10 @@ from .events import Event, ExcludedInterval
 from .io.base import Recording, RecordingInfo
 from .shapes import hermite_rodriguez
 
+#: Endings of the ground-truth files written beside a simulated recording (never outputs of a detection).
+TRUTH_SUFFIX = ".truth.csv"
+ARTEFACTS_SUFFIX = ".artefacts.csv"
+
 #: Samples are generated in blocks of this many seconds, each from its own seed.
 BLOCK_S = 10.0
 
@@ -470,8 +474,8 @@ def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s
                              meta={"simulated": True, "seed": night.seed, "mains_hz": night.mains_hz}) as w:
             for a in range(0, night.info.n_samples, step):
                 w.write(night.read(a, min(night.info.n_samples, a + step)))
-    truth = write_events_csv(night.info.annotations, out.with_name(out.name + ".truth.csv"))
-    art = out.with_name(out.name + ".artefacts.csv")
+    truth = write_events_csv(night.info.annotations, out.with_name(out.name + TRUTH_SUFFIX))
+    art = out.with_name(out.name + ARTEFACTS_SUFFIX)
     with art.open("w", encoding="utf-8") as fh:
         fh.write("start_s,stop_s,channel,reason\n")
         for a in night.info.annotated_artefacts:

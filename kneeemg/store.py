@@ -32,7 +32,9 @@ from .events import Event, ExcludedInterval
 from .metrics import case_night
 
 from .config import MAX_TREND_DAYS
+from .io import gives_own_rate
 from .paths import DB_ENV_VAR, db_path
+from .words import plural
 
 
 #: Ordered schema migrations; ``PRAGMA user_version`` holds how many have run.
@@ -650,24 +652,6 @@ class ImportFailure:
         return f"{named} (this file is skipped)"
 
 
-def gives_own_rate(path: str | os.PathLike[str]) -> bool:
-    """Whether a recording file gives its own sampling rate (every format but a CSV file
-    without a time column, which needs ``fs_hz``).
-
-    Only the first bytes are read (the format, and a CSV file's header line). A file that
-    cannot be read or is no recording counts as giving none: its import says what is wrong.
-    """
-    from .io import sniff_format
-    from .io.text import csv_has_time_column
-
-    try:
-        if sniff_format(Path(path)) != "csv":
-            return True
-    except (OSError, KneeEmgError):
-        return False
-    return csv_has_time_column(path)
-
-
 def used_fs(path: str | os.PathLike[str], fs_hz: float | None) -> float | None:
     """``fs_hz`` when the recording at ``path`` needs it (a CSV file without a time column),
     else None: a file with its own rate does not use it (see :func:`gives_own_rate`)."""
@@ -719,6 +703,10 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
 
     cfg = config or DetectorConfig()
     p = Path(path)
+    if p.suffix.lower() == ".dat" and p.with_suffix(".hea").is_file():
+        p = p.with_suffix(".hea")  # a WFDB record is one night, named by its header (as kneeemg batch counts it)
+    if not p.exists():
+        raise InputError(f"{p} does not exist; check the path")
     if not p.is_file():
         raise InputError(f"{p} is not a file; give the path of a recording")
     digest = file_hash(p)
@@ -728,7 +716,8 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     if existing is not None:
         night = store.night(existing)
         info = _stored_info(night, p)
-        moved_from = night.source if night.source != source else None
+        # the stored path follows the recording when it was moved (its old path is gone), not to a copy
+        moved_from = night.source if night.source != source and not Path(night.source).exists() else None
         if moved_from is not None:
             store.update_source(digest, source)
         if night.date is not None and (date is None or date == night.date):
@@ -787,9 +776,10 @@ def import_failed(failures: list[ImportFailure], total: int) -> KneeEmgError:
     names = ", ".join(f.path for f in failures[:5]) + (f" and {len(failures) - 5} more" if len(failures) > 5 else "")
     worst = max((type(f.error) for f in failures), key=lambda cls: cls.exit_code)
     done = total - len(failures)
-    rest = f"the other {done} were imported or already there" if done else "nothing was imported"
-    return worst(f"{len(failures)} of {total} files could not be imported ({names}); {rest}. Fix or leave out those "
-                 "files and run `kneeemg import` again")
+    rest = (f"the other {'one was' if done == 1 else f'{done} were'} imported or already there" if done
+            else "nothing was imported")
+    return worst(f"{len(failures)} of {plural(total, 'file')} could not be imported ({names}); {rest}. Fix or leave out "
+                 f"{'that file' if len(failures) == 1 else 'those files'} and run `kneeemg import` again")
 
 
 def import_batch(batch: Any, db: str | os.PathLike[str] | None) -> int:

@@ -99,7 +99,7 @@ def test_cli_exit_code_is_1_whenever_a_night_failed_and_errors_are_plain(cohort,
     assert len(failed) == 1 and "unknown recording format" in text
     assert "Error:" not in text  # kneeemg's own errors without their Python class
     assert main(["batch", str(paths[5]), "--out", str(out), "--workers", "1"]) == 1  # all failed
-    assert "1 nights: 0 ok, 1 failed" in capsys.readouterr().out
+    assert "1 night: 0 ok, 1 failed" in capsys.readouterr().out
     assert main(["batch", str(paths[0]), "--out", str(out), "--workers", "1"]) == 0  # none failed
 
 
@@ -126,7 +126,7 @@ def test_cli_passes_fs_and_the_detector_options_to_every_night(tmp_path, capsys)
     # the advice works: with --fs the failed night is processed again (its settings changed)
     assert main(["batch", str(csv), "--out", str(out), "--workers", "1", "--fs", "1000", "--mains", "50",
                  "--channels", "right"]) == 0
-    assert "1 nights: 1 ok, 0 failed, 1 processed now" in capsys.readouterr().out
+    assert "1 night: 1 ok, 0 failed, 1 processed now" in capsys.readouterr().out
     row = pd.read_csv(out / "cohort.csv").iloc[0]
     assert row["status"] == "ok" and row["fs_hz"] == 1000.0 and row["channels"] == "right"
     settings = json.loads(row["settings"])
@@ -184,7 +184,7 @@ def test_cli_keeps_the_dask_cluster_quiet_unless_verbose(cohort, tmp_path, capsy
     assert main(["batch", str(paths[0]), "--out", str(tmp_path / "o"), "--scheduler", "local", "--workers", "1"]) == 0
     chatter = [r for r in caplog.records if r.name.startswith("distributed") and r.levelno < logging.WARNING]
     assert chatter == []
-    assert "1 nights: 1 ok" in capsys.readouterr().out
+    assert "1 night: 1 ok" in capsys.readouterr().out
 
 
 def test_batch_says_when_fs_was_not_used(tmp_path, capsys):
@@ -194,3 +194,12 @@ def test_batch_says_when_fs_was_not_used(tmp_path, capsys):
     path = write_simulated(simulate_night(hours=0.01, seed=5), tmp_path / "n.kemg")["recording"]
     assert main(["batch", str(path), "--out", str(tmp_path / "out"), "--fs", "500", "--workers", "1"]) == 0
     assert "note: --fs 500 was not used for 1 night:" in capsys.readouterr().out
+
+
+def test_a_db_that_is_no_history_is_refused_before_any_night(tmp_path, capsys):
+    path = write_simulated(simulate_night(hours=0.01, seed=6), tmp_path / "n.kemg")["recording"]
+    notdb = tmp_path / "notes.txt"
+    notdb.write_text("hello\n")
+    assert main(["batch", str(path), "--out", str(tmp_path / "out"), "--db", str(notdb)]) == 4
+    assert "is not a kneeemg history database" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and notdb.read_text() == "hello\n"

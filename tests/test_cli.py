@@ -236,6 +236,10 @@ def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
     untimed = _csv(tmp_path / "untimed.csv", 1000.0, False)
     assert main(["replay", str(untimed), "--fs", "1000"]) == 0
     assert "was not used" not in capsys.readouterr().out
+    assert main(["replay", str(untimed), "--fs", "1000", "--resample", "2000"]) == 0  # --fs used, then resampled
+    assert "was not used" not in capsys.readouterr().out
+    assert main(["replay", str(timed), "--fs", "250", "--resample", "2000"]) == 0
+    assert "sampling rate (then resampled to 2000 Hz with --resample)" in capsys.readouterr().out.replace("\n", " ")
 
 
 def test_bench_speed_prints_the_machine_as_text_and_says_what_quick_times(capsys):

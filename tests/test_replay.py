@@ -77,6 +77,11 @@ def test_events_out_never_replaces_the_recording_or_another_file(tmp_path):
         replay(path, events_out=notes)
     with pytest.raises(InputError, match="is a folder"):
         replay(path, events_out=tmp_path)
+    truth = tmp_path / "n.kemg.truth.csv"
+    kept = truth.read_text()
+    with pytest.raises(InputError, match="is a ground-truth file"):
+        replay(path, events_out=truth)
+    assert truth.read_text() == kept
     assert path.read_bytes() == before and notes.read_text() == "my own notes\n"
     events = tmp_path / "events.csv"
     replay(path, events_out=events)

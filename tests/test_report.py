@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from kneeemg.cli import main
 from kneeemg.errors import InputError
 from kneeemg.report import DoctorInput, ReportInput, render_doctor, render_report, write_report
-from kneeemg.report.render import diary_html, rate_words, tried_lines
+from kneeemg.report.render import PAGE_START, diary_html, rate_words, tried_lines
 from kneeemg.simulate import simulate_night, write_simulated
 from kneeemg.store import Store
 
@@ -189,6 +189,9 @@ def test_doctor_how_long_and_empty_diary():
     assert "since 2026-10-01 (50 days)" in words and "female" in words
     assert "Nothing recorded in the diary yet" in words and "None reported in the diary" in words
     assert "median 20 (from 20 to 20)" in words
+    assert "Twitching since 2026-10-01 (50 days)" in words and "Age not given" in words
+    bare = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=rows, today=date(2026, 11, 20)))).text)
+    assert "Twitching since not given in the profile" in bare and "-, -" not in bare
 
 
 def test_render_report_from_plain_inputs_without_history():
@@ -239,10 +242,10 @@ def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys
     assert main(["report", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "r.html")]) == 2
     assert "no nights" in capsys.readouterr().err
     old = tmp_path / "old.html"
-    old.write_text("<!DOCTYPE html>previous report")
+    old.write_text(PAGE_START + "previous report")
     with pytest.raises(InputError, match="no night"):
         write_report(old, db=db, night="2020-01-01")
-    assert old.read_text() == "<!DOCTYPE html>previous report"
+    assert old.read_text() == PAGE_START + "previous report"
     with pytest.raises(InputError, match="does not exist"):
         write_report(tmp_path / "missing" / "r.html", db=db)
 
@@ -257,6 +260,14 @@ def test_report_never_replaces_the_database_or_a_recording(history, capsys):
     assert "is not a kneeemg report" in capsys.readouterr().err
     assert db.read_bytes() == before_db and (folder / "n0.kemg").read_bytes() == before_rec
     assert main(["report", "--db", str(db), "--out", str(folder / "report.html")]) == 0  # an earlier report is replaced
+    page = folder / "mine.html"
+    page.write_text("<!DOCTYPE html>\n<html><body>My own page</body></html>\n")
+    assert main(["report", "--db", str(db), "--out", str(page)]) == 2  # someone's own page is not
+    assert "is not a kneeemg report" in capsys.readouterr().err and "My own page" in page.read_text()
+    link = folder / "link.html"
+    link.symlink_to(folder / "report.html")
+    assert main(["report", "--db", str(db), "--out", str(link)]) == 0  # through a link, the report it points to
+    assert link.is_symlink() and (folder / "report.html").read_text().startswith(PAGE_START)
 
 
 def _shown_text(html_text: str) -> str:
@@ -332,6 +343,7 @@ def test_no_ids_or_field_names_are_shown_in_the_report():
     assert "DC jump 12 s" in words and "noise rise 3 s" in words and "last caffeine, hours before bed" in words
     assert "change of skin colour" in words and "glasses of water" in words
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)
+    assert "each channel's time added up" in words  # two channels' excluded time is said to be added up
 
 
 def test_plurals_in_the_report():

@@ -181,7 +181,7 @@ def test_import_settings_make_a_different_night(week, tmp_path, capsys):
         assert a.created and b.created and not c.created and c.night_id == a.night_id
         assert a.date_from == "file time" and a.date is not None
         assert s.night(b.night_id).labels == ("left",) and s.night(b.night_id).settings["import_channels"] == ["left"]
-        with pytest.raises(InputError, match="is not a file"):
+        with pytest.raises(InputError, match="missing.kemg does not exist; check the path"):
             import_recording(s, tmp_path / "missing.kemg")
     db = str(tmp_path / "h2.db")
     assert main(["import", str(files[3]), str(files[4]), "--db", db]) == 0
@@ -272,7 +272,7 @@ def test_fs_counts_only_for_a_recording_without_a_rate_of_its_own(week, tmp_path
         if fs:
             assert "not imported again" in out
             assert f"note: --fs {fs} was not used: {files[5]} gives its own sampling rate (1000 Hz)" in out
-    from kneeemg.store import gives_own_rate
+    from kneeemg.io import gives_own_rate
 
     rng = np.random.default_rng(3)
     x = rng.normal(0.0, 3.0, (15_000, 2))
@@ -505,3 +505,23 @@ def test_importing_a_moved_recording_updates_its_stored_path(week, tmp_path, cap
     report = tmp_path / "r.html"
     assert main(["report", "1", "--db", str(db), "--out", str(report)]) == 0
     assert "is no longer there" not in report.read_text()  # the traces are found at the new path
+    copy = tmp_path / "copy.kemg"
+    shutil.copy(b, copy)  # a copy while the stored file is still there: the stored path stays
+    assert main(["import", str(copy), "--db", str(db)]) == 0
+    assert "instead of" not in capsys.readouterr().out
+    with Store(db, create=False) as s:
+        assert {n.source for n in s.nights()} == {str(b.resolve())}
+
+
+def test_a_wfdb_record_named_by_header_or_data_is_one_night(tmp_path, capsys):
+    import numpy as np
+    import wfdb
+
+    x = np.random.default_rng(7).normal(0.0, 0.005, (3000, 1))  # mV
+    wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=x, fmt=["16"], write_dir=str(tmp_path))
+    db = tmp_path / "h.db"
+    assert main(["import", str(tmp_path / "rec.hea"), "--db", str(db), "--date", "2026-11-20"]) == 0
+    assert main(["import", str(tmp_path / "rec.dat"), "--db", str(db)]) == 0
+    assert "already in the history as night 1" in capsys.readouterr().out
+    with Store(db, create=False) as s:
+        assert len(s.nights()) == 1

@@ -13,7 +13,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "recording named by INPUTS (files, folders, glob patterns). Writes per-night "
                                    "results and a cohort table (CSV and Parquet). Nights already done are skipped.",
                        epilog="Exit code: 0 when every night was processed, 1 when any night failed (each failure is "
-                              "listed, and recorded in the cohort table), 2 for bad options or inputs.")
+                              "listed, and recorded in the cohort table), 2 for bad options or inputs, 4 when --db is not a kneeemg "
+                              "history (checked before any night).")
     p.add_argument("inputs", nargs="+", metavar="INPUTS", help="recording files, folders or glob patterns")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     from ..io.array import check_channel_choice
 
     check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
+    if args.db:
+        from ..store import Store
+
+        Store(args.db).close()  # a --db that is no kneeemg history is said now, not after the nights
     if args.scheduler and not getattr(args, "verbose", 0):
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 
@@ -55,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                            scheduler=args.scheduler, channels=args.channels, resample_hz=args.resample, fs_hz=args.fs,
                            progress=progress)
     ok = len(result.rows) - len(result.failed)
-    console.print(f"{len(result.rows)} nights: {ok} ok, {len(result.failed)} failed, "
+    console.print(f"{plural(len(result.rows), 'night')}: {ok} ok, {len(result.failed)} failed, "
                   f"{result.processed} processed now, {len(result.rows) - result.processed} already done.", highlight=False)
     for row in result.failed:
         error = row["error"] or ""
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
                       markup=False, highlight=False, soft_wrap=True)
     console.print(f"cohort table: {result.csv_path} and {result.parquet_path}", markup=False, highlight=False, soft_wrap=True)
     if args.fs is not None:
-        from ..store import gives_own_rate
+        from ..io import gives_own_rate
 
         own = sum(gives_own_rate(r["path"]) for r in result.rows)
         if own:

@@ -82,7 +82,9 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
     if excl:
         from ..words import reason_words
 
-        console.print("Excluded time: " + ", ".join(f"{reason_words(k)} {duration_text(v)}" for k, v in excl.items()))
+        added = " (each channel's time added up; usable time is when any channel is usable)" if len(summary.get("channels", [])) > 1 else ""
+        console.print(f"Excluded time{added}: " + ", ".join(f"{reason_words(k)} {duration_text(v)}" for k, v in excl.items()),
+                      highlight=False, soft_wrap=True)
 
 
 def print_score(console: Any, score: Any) -> None:

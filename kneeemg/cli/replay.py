@@ -90,13 +90,14 @@ def detector_config(args: argparse.Namespace):
 
 
 def unused_fs_note(args: argparse.Namespace, info) -> str | None:
-    """A note when ``--fs`` was given but the recording had its own rate (``info``: the source's RecordingInfo)."""
-    if args.fs is None or info is None:
+    """A note when ``--fs`` was given but the recording has its own rate (``info``: the source's RecordingInfo)."""
+    from ..io import gives_own_rate
+
+    path = getattr(info, "path", None) or args.file
+    if args.fs is None or info is None or not gives_own_rate(path):
         return None
-    if info.format == "csv" and (args.resample is not None or math.isclose(info.fs_hz, args.fs, rel_tol=0.01)):
-        return None  # --fs was the rate used (or cannot be told apart after resampling)
-    return (f"--fs {args.fs:g} was not used: {info.path or args.file} gives its own sampling rate "
-            f"({info.fs_hz:g} Hz{', after --resample' if args.resample is not None else ''})")
+    rate = f"{info.fs_hz:g} Hz" if args.resample is None else f"then resampled to {info.fs_hz:g} Hz with --resample"
+    return f"--fs {args.fs:g} was not used: {path} gives its own sampling rate ({rate})"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     print_summary(console, summary, title=str(args.file))
     for w in (result.source.warnings if result.source is not None else []) + ([note] if note else []):
-        console.print(f"note: {w}", markup=False, highlight=False)
+        console.print(f"note: {w}", markup=False, highlight=False, soft_wrap=True)
     if args.events_out:
         console.print(f"events: {args.events_out}")
     return 0

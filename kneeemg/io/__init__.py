@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..config import MAX_FS_HZ, MIN_FS_HZ, check_rate
-from ..errors import ConfigError, InputError, RecordingFormatError
+from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
 from .array import ArrayRecording, resample
 from .base import Gap, Recording, RecordingInfo
 from .edf import EdfRecording, export_edf
@@ -53,6 +53,23 @@ def sniff_format(path: Path) -> str:
     raise RecordingFormatError(
         f"{path}: unknown recording format; kneeemg reads .kemg, EDF/EDF+/BDF/BDF+, CSV/TSV, WFDB (.hea) and .mat files"
     )
+
+
+def gives_own_rate(path: str | os.PathLike[str]) -> bool:
+    """Whether a recording file gives its own sampling rate (every format but a CSV file
+    without a time column, which needs ``fs_hz``).
+
+    Only the first bytes are read (the format, and a CSV file's header line). A file that
+    cannot be read or is no recording counts as giving none: its import says what is wrong.
+    """
+    from .text import csv_has_time_column
+
+    try:
+        if sniff_format(Path(path)) != "csv":
+            return True
+    except (OSError, KneeEmgError):
+        return False
+    return csv_has_time_column(path)
 
 
 def open_recording(

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from .model import DoctorInput, ReportInput, doctor_input, report_input
-from .render import render_doctor, render_report, summary_words
+from .render import PAGE_START, render_doctor, render_report, summary_words
 from .traces import Snippet
 
 #: How every report and doctor's summary begins (an existing file is replaced only when it does).
-REPORT_SIGNATURE = b"<!DOCTYPE html>"
+REPORT_SIGNATURE = PAGE_START.encode()
 
 __all__ = ["write_report", "build_report", "build_doctor_report", "ReportInput", "DoctorInput", "Snippet",
            "report_input", "doctor_input", "render_report", "render_doctor", "summary_words"]

@@ -65,10 +65,14 @@ def _section(title: str, inner: str, cls: str = "") -> str:
     return f"<section{attr}>{head}{inner}</section>"
 
 
+#: How every page kneeemg writes begins (the generator tag marks it as kneeemg's own, so
+#: that ``--out`` replaces an earlier report and never someone's own page).
+PAGE_START = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="kneeemg">'
+
+
 def _page(title: str, body: Sequence[str]) -> str:
     css = resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    return (PAGE_START + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(title)}</title><style>{css}</style></head><body><main>" + "".join(body)
             + f"<footer>{esc(FOOTER)}</footer></main></body></html>\n")
 
@@ -233,8 +237,10 @@ def _quality_html(inp: ReportInput) -> str:
     text = ""
     if inp.epoch_flags is not None and inp.floor_uv is not None and inp.epoch_s and len(inp.floor_uv):
         text += _img(plots.quality(inp.epoch_s, inp.epoch_flags, inp.floor_uv, inp.labels), "noise floor and excluded epochs over the night")
-    text += (f"<p class='note'>Excluded time by reason: {esc(words)}. A low, steady noise floor means the electrodes sat well; "
-             "excluded time is not counted in the hourly rates.</p>")
+    added = " (each channel's time added up)" if len(inp.labels) > 1 else ""
+    text += (f"<p class='note'>Excluded time by reason{added}: {esc(words)}. A low, steady noise floor means the electrodes "
+             "sat well. Hourly rates count only usable time: a moment in which "
+             + ("at least one channel was usable." if len(inp.labels) > 1 else "the channel was usable.") + "</p>")
     return text
 
 
@@ -264,10 +270,10 @@ def render_report(inp: ReportInput) -> str:
 # --------------------------------------------------------------------------- doctor's summary
 def _how_long(since: str | None, today: date) -> str:
     if not since:
-        return "not recorded"
+        return "not given in the profile"
     days = (today - date.fromisoformat(since)).days
     span = plural(days, "day") if days < 60 else f"about {days // 30} months"
-    return f"since {since} ({span})"
+    return f"{since} ({span})"
 
 
 def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
@@ -344,8 +350,9 @@ def render_doctor(inp: DoctorInput) -> str:
             f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from a surface EMG sensor on the front of the "
             "thigh (quadriceps) worn at night, and the person's own diary.</p>",
             _section("The person", "<table>"
-                     f"<tr><td>Twitching</td><td>{esc(_how_long(p.get('twitching_since'), inp.today))}</td></tr>"
-                     f"<tr><td>Age, sex</td><td>{esc(p.get('age', '-'))}, {esc(p.get('sex', '-'))}</td></tr>"
+                     f"<tr><td>Twitching since</td><td>{esc(_how_long(p.get('twitching_since'), inp.today))}</td></tr>"
+                     f"<tr><td>Age</td><td>{esc(p.get('age', 'not given'))}</td></tr>"
+                     f"<tr><td>Sex</td><td>{esc(p.get('sex', 'not given'))}</td></tr>"
                      f"<tr><td>Medications</td><td>{esc(listed('medications'))}</td></tr>"
                      f"<tr><td>Known conditions</td><td>{esc(listed('conditions'))}</td></tr>"
                      f"<tr><td>Known deficiencies</td><td>{esc(listed('known_deficiencies'))}</td></tr></table>")]
