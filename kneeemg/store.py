@@ -165,7 +165,8 @@ class Store:
         Create the file (and its folder) when it does not exist (for commands that write).
         With ``create=False`` (for commands that only read) nothing is ever created: a
         missing file named by ``path`` or ``$KNEEEMG_DB`` is a :class:`StoreError`, and a
-        missing file at the default place reads as an empty history (``exists`` is False).
+        missing file at the default place reads as an empty history (``exists`` is False), and
+        a file that cannot be written (read-only media) is read as it is (``read_only``).
 
     Raises
     ------
@@ -176,6 +177,7 @@ class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
         self.path = db_path(path)
         self.exists = True
+        self.read_only = False
         try:
             if self.path.is_dir():
                 raise StoreError(f"{self.path} is a folder, not a history database file; give a file with --db")
@@ -183,7 +185,10 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
             elif self.path.is_file():
-                self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode=rw", uri=True)  # never creates
+                # never creates; a file that cannot be written (a backup on read-only media) is read as it is
+                self.read_only = not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+                mode = "ro&immutable=1" if self.read_only else "rw"
+                self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode={mode}", uri=True)
             elif (path is not None and str(path) != "") or os.environ.get(DB_ENV_VAR):
                 given = "check --db" if path is not None and str(path) != "" else f"check ${DB_ENV_VAR}"
                 raise StoreError(f"the history database {self.path} does not exist; import a night first with "
@@ -196,9 +201,15 @@ class Store:
         self._db.row_factory = sqlite3.Row
         try:
             self._check_ours()  # before anything changes the file
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self.migrate()
+            if self.read_only:
+                if self.version != len(MIGRATIONS):
+                    raise StoreError(f"{self.path} cannot be written, and it was written by "
+                                     f"{'an older' if self.version < len(MIGRATIONS) else 'a newer'} kneeemg; "
+                                     "copy it to a folder you can write to and use the copy with --db")
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self.migrate()
         except sqlite3.OperationalError as exc:
             self._db.close()
             raise StoreError(f"cannot use the history database {self.path} ({exc}); check that it is writable "

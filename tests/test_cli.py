@@ -314,3 +314,16 @@ def test_record_refuses_a_duration_it_cannot_record_before_anything(tmp_path):
         with pytest.raises(InputError, match="--duration .* is not allowed"):
             record_virtual("serial", seconds=bad, out_dir=tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_an_unknown_option_is_said_by_the_command_it_was_given_to(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kneeemg", "nights", "--days", "3"], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr == ("kneeemg nights: error: unrecognized arguments: --days 3; "
+                                                    "see `kneeemg nights --help`\n")
+
+
+def test_batch_option_errors_come_before_its_progress_bar(tmp_path, capsys):
+    assert main(["batch", "x.kemg", "--out", str(tmp_path), "--scheduler", "foo"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kneeemg: error: --scheduler foo") and err.count("\n") == 1

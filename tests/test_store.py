@@ -525,3 +525,23 @@ def test_a_wfdb_record_named_by_header_or_data_is_one_night(tmp_path, capsys):
     assert "already in the history as night 1" in capsys.readouterr().out
     with Store(db, create=False) as s:
         assert len(s.nights()) == 1
+
+
+def test_a_history_that_cannot_be_written_is_still_read(week, tmp_path, monkeypatch, capsys):
+    import kneeemg.store as store_module
+
+    _, files = week
+    db = tmp_path / "h.db"
+    assert main(["import", str(files[0]), str(files[1]), "--db", str(db)]) == 0
+    copy = tmp_path / "backup.db"
+    with Store(db, create=False) as s:
+        n_nights = len(s.nights())
+        s._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    copy.write_bytes(db.read_bytes())
+    before = copy.read_bytes()
+    monkeypatch.setattr(store_module.os, "access", lambda p, mode: False)  # as on read-only media
+    with Store(copy, create=False) as s:
+        assert s.read_only and len(s.nights()) == n_nights
+    capsys.readouterr()
+    assert main(["nights", "--db", str(copy)]) == 0 and "night1.kemg" in capsys.readouterr().out.replace("\n", "")
+    assert copy.read_bytes() == before and not Path(str(copy) + "-wal").exists()

@@ -33,15 +33,18 @@ def run(args: argparse.Namespace) -> int:
     from .render import make_console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..batch import run_batch
+    from ..batch import check_scheduler, run_batch
+    from ..paths import check_output_dir
     from ..words import plural
     from ..io.array import check_channel_choice
 
     check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
+    check_scheduler(args.scheduler)  # (run_batch checks these too; here they come before the progress bar)
     if args.db:
         from ..store import Store
 
         Store(args.db).close()  # a --db that is no kneeemg history is said now, not after the nights
+    check_output_dir(args.out, "--out")
     if args.scheduler and not getattr(args, "verbose", 0):
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 
