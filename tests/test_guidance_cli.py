@@ -115,6 +115,9 @@ def test_triage_help_describes_the_command(capsys):
         ({"profile": {"age": 300}}, "age=300"),
         ({"patient": {}}, "unknown key(s) patient"),
         ([1, 2], "expected an object"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twiches": 9999, "twitches": 3}]},
+         "nights[0] has unknown key(s) twiches"),
+        ({"profile": []}, "profile must be an object"),
     ],
 )
 def test_a_bad_case_file_gets_one_line_naming_the_field(tmp_path, capsys, case, message):

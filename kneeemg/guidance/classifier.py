@@ -170,6 +170,8 @@ def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[st
     unknown = set(case) - {"profile", "diary", "nights"}
     if unknown:
         raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; use profile, diary and nights")
+    if case.get("profile") is not None and not isinstance(case["profile"], Mapping):
+        raise InputError(f"{where}: profile must be an object (of age, sex, conditions, ...)")
     profile = validate_profile(case.get("profile") or {}, where=f"{where}: profile").as_dict()
     diary = case.get("diary") or []
     nights = case.get("nights") or []
@@ -185,6 +187,10 @@ def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[st
     for i, n in enumerate(nights):
         if not isinstance(n, Mapping):
             raise InputError(f"{where}: nights[{i}] must be an object")
+        extra = set(n) - set(NIGHT_FIELDS)
+        if extra:
+            raise InputError(f"{where}: nights[{i}] has unknown key(s) {', '.join(sorted(map(str, extra)))}; "
+                             f"use {', '.join(NIGHT_FIELDS)}")
         row = dict(n)
         for key, (kind, required) in NIGHT_FIELDS.items():
             if n.get(key) is None:
