@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .config import DetectorConfig
 from .errors import InputError, KneeEmgError
-from .paths import check_output_dir
+from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,6 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def _is_sidecar(path: Path) -> bool:
     """Files written beside recordings (ground truth, events) are not recordings."""
     name = path.name.lower()
-    from .simulate import ARTEFACTS_SUFFIX, TRUTH_SUFFIX
-
     return name.endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX, ".events.csv")) or name == "events.csv" or name.endswith(".dat")
 
 
@@ -153,12 +151,12 @@ def _fingerprint(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _done(job: NightJob) -> dict[str, Any] | None:
+def _done(job: NightJob, settings: dict[str, Any]) -> dict[str, Any] | None:
     """The stored row of a night already processed with the same file and settings."""
     result = Path(job.out_dir) / "nights" / night_id(job.path) / "result.json"
     try:
         stored = json.loads(result.read_text())
-        if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(job.all_settings()):
+        if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(settings):
             return stored["row"]
     except (OSError, ValueError, KeyError):
         return None
@@ -173,14 +171,14 @@ def process_night(job: NightJob) -> dict[str, Any]:
     """
     from . import __version__
 
-    row = _done(job)
+    settings = job.all_settings()
+    row = _done(job, settings)
     if row is not None:
         return dict(row, skipped=True)
     t0 = time.perf_counter()
     path = Path(job.path)
     nid = night_id(path)
     row = {c: None for c in COHORT_COLUMNS}
-    settings = job.all_settings()
     row.update(night_id=nid, path=str(path), settings_hash=settings_hash(settings),
                settings=json.dumps(settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
     try:

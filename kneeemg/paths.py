@@ -21,6 +21,9 @@ from .errors import InputError
 DB_ENV_VAR = "KNEEEMG_DB"
 #: File name of the history database inside the data directory.
 DB_FILE_NAME = "history.sqlite3"
+#: Endings of the ground-truth files written beside a simulated recording (never outputs of a detection).
+TRUTH_SUFFIX = ".truth.csv"
+ARTEFACTS_SUFFIX = ".artefacts.csv"
 
 
 def user_data_path() -> Path:

@@ -63,8 +63,7 @@ def replay(
     own = not isinstance(source, Recording)
     if events_out:
         from .events import csv_signature
-        from .paths import check_output_file
-        from .simulate import ARTEFACTS_SUFFIX, TRUTH_SUFFIX
+        from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_file
 
         if str(events_out).lower().endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX)):
             raise InputError(f"--events-out {events_out} is a ground-truth file, not for detected events; "

@@ -20,11 +20,8 @@ from .config import MAX_CHANNELS, MAX_FS_HZ, MIN_FS_HZ
 from .errors import ConfigError, InputError
 from .events import Event, ExcludedInterval
 from .io.base import Recording, RecordingInfo
+from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX
 from .shapes import hermite_rodriguez
-
-#: Endings of the ground-truth files written beside a simulated recording (never outputs of a detection).
-TRUTH_SUFFIX = ".truth.csv"
-ARTEFACTS_SUFFIX = ".artefacts.csv"
 
 #: Samples are generated in blocks of this many seconds, each from its own seed.
 BLOCK_S = 10.0

@@ -160,7 +160,7 @@ def afile(tmp_path):
 @pytest.mark.parametrize("where", ["file", "below-a-file", "not-permitted"])
 def test_bad_output_folders_are_refused_before_the_work(tmp_path, afile, capsys, command, where):
     out = {"file": afile, "below-a-file": afile / "sub", "not-permitted": "/sys/kernel/kneeemg-test-out"}[where]
-    if where == "not-permitted" and not __import__("os").path.isdir("/sys/kernel"):
+    if where == "not-permitted" and not os.path.isdir("/sys/kernel"):
         pytest.skip("needs Linux's /sys/kernel (a folder nobody may create folders in)")
     if "IN" in command:
         from kneeemg.simulate import simulate_night, write_simulated

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"{__name__}.{name}").register(sub)
-    parser.set_defaults(_commands=sub.choices)
+    parser.commands = sub.choices  # each command's parser, to say an unknown option in its name
     return parser
 
 
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
         if extra:  # said by the command's own parser, which points to its own --help
-            parser_of = args._commands.get(args.command, parser) if args.command else parser
+            parser_of = parser.commands.get(args.command, parser) if args.command else parser
             parser_of.error(f"unrecognized arguments: {' '.join(extra)}")
         level = logging.WARNING - 10 * min(args.verbose, 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

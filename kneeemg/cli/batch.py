@@ -33,35 +33,40 @@ def run(args: argparse.Namespace) -> int:
     from .render import make_console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from ..batch import check_scheduler, run_batch
-    from ..paths import check_output_dir
+    from ..batch import run_batch
     from ..words import plural
     from ..io.array import check_channel_choice
 
     check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
-    check_scheduler(args.scheduler)  # (run_batch checks these too; here they come before the progress bar)
     if args.db:
         from ..store import Store
 
         Store(args.db).close()  # a --db that is no kneeemg history is said now, not after the nights
-    check_output_dir(args.out, "--out")
     if args.scheduler and not getattr(args, "verbose", 0):
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 
         logging.getLogger("distributed").setLevel(logging.WARNING)
     console = make_console()
     columns = (TextColumn("nights"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("batch", total=None, rate="")
-        t0 = time.perf_counter()
+    # the bar shows from the first finished night on: run_batch's checks of the options come first,
+    # and an error then is its one line alone
+    bar = Progress(*columns, console=console, transient=True)
+    task = bar.add_task("batch", total=None, rate="")
+    t0 = time.perf_counter()
 
-        def progress(done: int, total: int, row: dict) -> None:
-            per_min = done / max(1e-9, time.perf_counter() - t0) * 60
-            bar.update(task, completed=done, total=total, rate=f"{per_min:.1f} nights/min")
+    def progress(done: int, total: int, row: dict) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        per_min = done / max(1e-9, time.perf_counter() - t0) * 60
+        bar.update(task, completed=done, total=total, rate=f"{per_min:.1f} nights/min")
 
+    try:
         result = run_batch(args.inputs, args.out, config=detector_config(args), workers=args.workers,
                            scheduler=args.scheduler, channels=args.channels, resample_hz=args.resample, fs_hz=args.fs,
                            progress=progress)
+    finally:
+        if bar.live.is_started:  # (stopping a bar never started would print an empty line)
+            bar.stop()
     ok = len(result.rows) - len(result.failed)
     console.print(f"{plural(len(result.rows), 'night')}: {ok} ok, {len(result.failed)} failed, "
                   f"{result.processed} processed now, {len(result.rows) - result.processed} already done.", highlight=False)
