@@ -423,20 +423,30 @@ def _take_in(yv, ring_e, ring_w, ring_t, hring, rs_e, pe, le, n_le, rs_w, pw, lw
 
 
 def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, short,
-               e_level, t_level, w_level, gate):
+               e_level, t_level, w_level, gate, pend):
     """Take in samples ``y[i:s1]`` (the moving windows and the history ring) while nothing
     can start: every window below its level and the potential test's gate (open up to
     absolute sample ``gate``) closed.
 
     Returns the index of the first sample at which something may start (already taken
     in; ``pushed`` True) or ``s1`` (``pushed`` False), then the windows' sums, positions and
-    laps, and the ring's position.
+    laps, the ring's position and ``pend``.
+
+    Samples whose windows reach back before the chunk, or at which the gate is open, go
+    through the rings one by one; the rest through :func:`_quiet_span`, which reads the
+    windows' oldest samples from ``y`` itself and writes no ring. The samples it took in
+    from ``y[pend]`` on (``pend`` -1: none) are not yet in the rings: the caller writes them
+    (:func:`_fill_rings`) before it reads a ring, which a long quiet stretch then does once.
     """
     n_le = _laps(ring_e.shape[0])
     n_lw = _laps(ring_w.shape[0])
     n_lt = _laps(ring_t.shape[0])
     h_len = hring.shape[0]
-    while i < s1:
+    lead = max(ring_e.shape[0], ring_w.shape[0], ring_t.shape[0] if short else 0, gate - abs_start + 1)
+    if pend >= 0 and i < lead:
+        _fill_rings(y, pend, i, abs_start, ring_e, ring_w, ring_t, hring, short)
+        pend = -1
+    while i < min(s1, lead):
         # :func:`_take_in`, written out: numba compiles this loop about 1.7 times slower
         # when it inlines that function here.
         yv = y[i]
@@ -448,9 +458,111 @@ def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le,
         hring[ph] = yv
         ph = ph + 1 if ph + 1 < h_len else 0
         if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level) or abs_start + i <= gate:
-            return i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, True
+            return i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, True, pend
         i += 1
-    return s1, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, False
+    if i >= s1:
+        return s1, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, False, pend
+    if pend < 0:
+        pend = i
+    j, rs_e, rs_w, rs_t = _quiet_span(y, i, s1, abs_start, ring_e.shape[0], ring_w.shape[0], ring_t.shape[0],
+                                      rs_e, rs_w, rs_t, short, e_level, t_level, w_level)
+    pe, le, pw, lw, pt, lt, ph = _positions(abs_start + min(j + 1, s1), ring_e.shape[0], ring_w.shape[0],
+                                            ring_t.shape[0], h_len, short, pt, lt)
+    return j, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, j < s1, pend
+
+
+def _positions(a, e_win, w_win, t_win, h_len, short, pt, lt):
+    """The windows' positions and laps, and the history ring's position, at which absolute
+    sample ``a`` goes (the onset window's ``pt``, ``lt`` kept unless ``short``)."""
+    if short:
+        pt = a % t_win
+        lt = a // t_win % _laps(t_win)
+    return a % e_win, a // e_win % _laps(e_win), a % w_win, a // w_win % _laps(w_win), pt, lt, a % h_len
+
+
+def _resum(y, i, win):
+    """Sum of squares of ``y[i - win + 1 : i + 1]``, oldest first (:func:`_window_push`'s
+    exact recomputation, from the signal instead of the ring)."""
+    rsum = 0.0
+    for k in range(i - win + 1, i + 1):
+        rsum += y[k] * y[k]
+    return rsum
+
+
+def _next_resum(i, abs_start, win):
+    """Index of the first sample from ``i`` on after which :func:`_window_push` recomputes
+    the sum of a window of ``win`` samples (the last of a run of ``_laps(win)`` turns)."""
+    period = win * _laps(win)
+    return i + (period - 1 - (abs_start + i) % period)
+
+
+def _quiet_span(y, i, s1, abs_start, e_win, w_win, t_win, rs_e, rs_w, rs_t, short, e_level, t_level, w_level):
+    """The moving windows' sums over ``y[i:s1]`` until one reaches its level, with the
+    arithmetic of :func:`_window_push` (the same sums, bit for bit) but each window's oldest
+    sample read from ``y`` (``i`` is at least the longest window) and no ring written.
+
+    Returns the index of the sample at which a window reached its level (or ``s1``) and
+    the sums after it.
+    """
+    while i < s1:
+        r_e = _next_resum(i, abs_start, e_win)
+        r_w = _next_resum(i, abs_start, w_win)
+        r_t = _next_resum(i, abs_start, t_win) if short else s1
+        stop = min(s1, r_e, r_w, r_t)
+        for k in range(i, stop):
+            yv = y[k]
+            y2 = yv * yv
+            oe = y[k - e_win]
+            ow = y[k - w_win]
+            rs_e += y2 - oe * oe
+            rs_w += y2 - ow * ow
+            if short:
+                ot = y[k - t_win]
+                rs_t += y2 - ot * ot
+                if rs_t >= t_level:
+                    return k, rs_e, rs_w, rs_t
+            if rs_e >= e_level or rs_w >= w_level:
+                return k, rs_e, rs_w, rs_t
+        i = stop
+        if i == s1:
+            break
+        # a sample after which a window's sum is recomputed
+        yv = y[i]
+        y2 = yv * yv
+        oe = y[i - e_win]
+        ow = y[i - w_win]
+        rs_e = _resum(y, i, e_win) if i == r_e else rs_e + (y2 - oe * oe)
+        rs_w = _resum(y, i, w_win) if i == r_w else rs_w + (y2 - ow * ow)
+        if short:
+            ot = y[i - t_win]
+            rs_t = _resum(y, i, t_win) if i == r_t else rs_t + (y2 - ot * ot)
+        if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level):
+            return i, rs_e, rs_w, rs_t
+        i += 1
+    return s1, rs_e, rs_w, rs_t
+
+
+def _fill_rings(y, i0, i1, abs_start, ring_e, ring_w, ring_t, hring, short):
+    """Write the samples ``y[i0:i1]`` into the windows' rings and the history ring."""
+    _ring_fill(ring_e, y, i0, i1, abs_start)
+    _ring_fill(ring_w, y, i0, i1, abs_start)
+    if short:
+        _ring_fill(ring_t, y, i0, i1, abs_start)
+    _ring_fill(hring, y, i0, i1, abs_start)
+
+
+def _ring_fill(ring, y, i0, i1, abs_start):
+    """Write the samples ``y[i0:i1]`` that the ring still holds afterwards (its last
+    ``len(ring)``) at their positions, ``absolute index % len(ring)``."""
+    r_len = ring.shape[0]
+    k = max(i0, i1 - r_len)
+    pos = (abs_start + k) % r_len
+    while k < i1:
+        run = min(i1 - k, r_len - pos)
+        for m in range(run):
+            ring[pos + m] = y[k + m]
+        k += run
+        pos = 0
 
 
 def _window_end(a, long_on, long_win, short_on, short_win, end):
@@ -644,23 +756,32 @@ def _quantile_sorted(srt, count, q):
 
 def _ring_push(ring, srt, count, pos, value):
     """Put ``value`` in the ring at ``pos`` (replacing the oldest when full) and keep
-    ``srt[:count]`` sorted by removing the replaced value and inserting the new one.
+    ``srt[:count]`` sorted: the values between the replaced one's place and the new one's
+    move by one.
 
     Returns the new count.
     """
-    n = count
-    if count == ring.shape[0]:
-        old = ring[pos]
-        k = np.searchsorted(srt[:n], old)
-        for m in range(k, n - 1):
-            srt[m] = srt[m + 1]
-        n -= 1
+    if count < ring.shape[0]:
+        ring[pos] = value
+        k = np.searchsorted(srt[:count], value)
+        for m in range(count, k, -1):
+            srt[m] = srt[m - 1]
+        srt[k] = value
+        return count + 1
+    old = ring[pos]
     ring[pos] = value
-    k = np.searchsorted(srt[:n], value)
-    for m in range(n, k, -1):
-        srt[m] = srt[m - 1]
+    k = np.searchsorted(srt[:count], old)  # the replaced value's place
+    if value >= old:
+        # move the values below ``value`` after the old one's place down by one
+        while k + 1 < count and srt[k + 1] < value:
+            srt[k] = srt[k + 1]
+            k += 1
+    else:
+        while k > 0 and srt[k - 1] > value:
+            srt[k] = srt[k - 1]
+            k -= 1
     srt[k] = value
-    return n + 1
+    return count
 
 
 def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0,
@@ -711,6 +832,16 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
     n_ep : int
         Epochs written to ``ep_*`` (the same for every channel).
     """
+    for c in range(c0, c1):
+        n_out[c] = 0
+    return _detect_more(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i,
+                        ep_f, c0, c1)
+
+
+def _detect_more(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f,
+                 c0, c1):
+    """:func:`_detect`, its records written after the ``n_out[c]`` already in ``out_*``
+    (``n_out`` is increased). Returns the epochs written."""
     n = x.shape[0]
     epoch = int(p[P_EPOCH])
     n_ep = 0
@@ -720,8 +851,51 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
             ep_i[n_ep, 0] = (end - 1) // epoch
         n_ep += 1
     for c in range(c0, c1):
-        n_out[c] = _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, ring[c], fs[c], is_[c],
-                                   fring[c], pts[c], out_i[:, c], out_f[:, c], ep_i[:, c + 1], ep_f[:, c])
+        k = n_out[c]
+        n_out[c] = k + _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, ring[c], fs[c], is_[c],
+                                       fring[c], pts[c], out_i[k:, c], out_f[k:, c], ep_i[:, c + 1], ep_f[:, c])
+    return n_ep
+
+
+def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start, p, mtab, tmpl, tlen, ring, fs, is_,
+                   fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
+    """Both stages, :func:`_filter_lanes` and :func:`_detect`, over ``x`` in sub-blocks of
+    ``len(ybuf) // n_channels`` rows, so that the detect stage reads the filtered signals
+    while they are still in the processor's cache. The results are those of one call of
+    each over the whole of ``x``: the state carries over, and the kernels give the same
+    results for any split of a signal.
+
+    Parameters
+    ----------
+    ybuf, lobuf : ndarray, shape (>= n_channels * rows,)
+        Scratch space for the filtered signal and the low band of a sub-block.
+    y_keep : ndarray, shape (n_channels, n_samples)
+        The filtered signal is copied here (channels ``c0:c1``) when ``keep`` is true.
+    Others as in :func:`_filter_channels` and :func:`_detect`.
+
+    Returns
+    -------
+    n_ep : int
+        Epochs written to ``ep_*``.
+    """
+    n, nch = x.shape
+    rows = ybuf.shape[0] // nch
+    for c in range(c0, c1):
+        n_out[c] = 0
+    n_ep = 0
+    a = 0
+    while a < n:
+        m = min(rows, n - a)
+        xs = x[a : a + m]
+        y = ybuf[: nch * m].reshape((nch, m))
+        lo = lobuf[: nch * m].reshape((nch, m))
+        filter_lanes_kernel(sos, sos_low, xs, z, zl, y, lo, c0, c1)
+        n_ep += _detect_more(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f,
+                             n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
+        if keep:
+            for c in range(c0, c1):
+                y_keep[c, a : a + m] = y[c]
+        a += m
     return n_ep
 
 
@@ -855,6 +1029,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     lw = abs_start // w_win % n_lw
     lt = abs_start // t_win % n_lt
     ph = abs_start % h_len
+    pend = abs_start - abs_start - 1  # samples from y[pend] on are not yet in the rings (-1: none)
     s0 = abs_start - abs_start  # an int64 from the start (a literal 0 would compile the passes twice)
     while s0 < n:
         # A segment runs to the next floor block or epoch end (or the chunk's end). Its
@@ -863,14 +1038,14 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
         # sample; then the block and epoch ends.
         seg = min(n - s0, block - blk_pos, epoch - ep_pos)
         s1 = s0 + seg
-        x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
-                                                                  stuck_lo)
-        ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him = _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2,
-                                                                         ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
         if potential:
             # before the segment's samples overwrite the ring's oldest ones
             pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk)
         ep_n += seg
+        x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
+                                                                  stuck_lo)
+        ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him = _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2,
+                                                                         ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
         i = s0
         while i < s1:
             pushed = False
@@ -880,11 +1055,15 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                 # gate closed) in a tight loop; it stops after taking in the first sample at
                 # which something may start, which the code below then looks at.
                 e_level = min(on_s, gate_s) if potential else on_s
-                i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, pushed = _quiet_run(
+                i, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, pushed, pend = _quiet_run(
                     y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph,
-                    short, e_level, on_t_s, w_on_s, gate if potential else -1)
+                    short, e_level, on_t_s, w_on_s, gate if potential else -1, pend)
                 if i == s1:
                     break
+            if pend >= 0:
+                # the code below reads the rings
+                _fill_rings(y, pend, i + 1 if pushed else i, abs_start, ring_e, ring_w, ring_t, hring, short)
+                pend = -1
             a = abs_start + i
             yv = y[i]
             y2 = yv * yv
@@ -1115,6 +1294,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             x_max = -np.inf
             x_min = np.inf
             ep_n = 0
+    if pend >= 0:
+        _fill_rings(y, pend, n, abs_start, ring_e, ring_w, ring_t, hring, short)
     # ---- store the state ----
     fs[F_FLOOR] = floor
     fs[F_BLK_Y2] = blk_y2
@@ -1240,6 +1421,12 @@ _ring_push = numba.njit(**_jit)(_ring_push)
 _laps = numba.njit(inline="always", **_jit)(_laps)
 _window_push = numba.njit(**_jit)(_window_push)
 _take_in = numba.njit(inline="always", **_jit)(_take_in)
+_resum = numba.njit(**_jit)(_resum)
+_next_resum = numba.njit(inline="always", **_jit)(_next_resum)
+_quiet_span = numba.njit(**_jit)(_quiet_span)
+_positions = numba.njit(inline="always", **_jit)(_positions)
+_ring_fill = numba.njit(**_jit)(_ring_fill)
+_fill_rings = numba.njit(**_jit)(_fill_rings)
 _quiet_run = numba.njit(**_jit)(_quiet_run)
 _detect_channel = numba.njit(**_jit)(_detect_channel)
 _cascade_step = numba.njit(inline="always", **_jit_filter)(_cascade_step)
@@ -1250,4 +1437,6 @@ first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
 filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
 _filter_group = numba.njit(**_jit_filter)(_filter_group)
 filter_lanes_kernel = numba.njit(**_jit_filter)(_filter_lanes)
+_detect_more = numba.njit(**_jit)(_detect_more)
 detect_kernel = numba.njit(**_jit)(_detect)
+filter_detect_kernel = numba.njit(**_jit)(_filter_detect)

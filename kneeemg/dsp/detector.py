@@ -32,6 +32,11 @@ MAX_BLOCK = 1 << 16
 #: ... and most values (samples x channels): with many channels a block is shorter, so that
 #: the raw block, which each channel's kernels read down one column, stays in the CPU's cache.
 MAX_BLOCK_VALUES = 1 << 18
+#: Values (samples x channels) of the sub-blocks in which one thread filters and detects,
+#: so that the filtered signals are read while they are still in the processor's cache.
+SUB_BLOCK_VALUES = 1 << 13
+#: ... and fewest samples of a sub-block (each channel's detect kernel has a start-up cost).
+SUB_BLOCK_MIN_ROWS = 512
 #: Channel-samples of a call from which a second thread shares the work.
 THREADED_MIN = 1 << 15
 #: Padding of the rows of the per-channel scratch arrays, in samples, when rows ``n`` samples
@@ -328,17 +333,17 @@ class StreamingDetector:
         starts = [self._next + s for s in range(0, n, rows)]
         if self.threads < 2 or n * nch < THREADED_MIN:
             for blk, start in zip(blocks, starts):
-                y, lo = self._buffers(len(blk), 0)
-                self._filter(blk, y, lo, 0, nch)
-                self._collect(blk, y, lo, start)
+                y, _ = self._buffers(len(blk), 0)
+                outs = self._outputs(len(blk))
+                self._keep(y, outs, self._filter_detect(blk, y, start, 0, nch, outs, 0))
         elif nch > 1:
             # two threads, half of the channels each
             half = (nch + 1) // 2
             for blk, start in zip(blocks, starts):
-                y, lo = self._buffers(len(blk), 0)
+                y, _ = self._buffers(len(blk), 0)
                 outs = self._outputs(len(blk))
-                other = self._worker().submit(self._filter_detect, blk, y, lo, start, half, nch, outs)
-                n_ep = self._filter_detect(blk, y, lo, start, 0, half, outs)
+                other = self._worker().submit(self._filter_detect, blk, y, start, half, nch, outs, 1)
+                n_ep = self._filter_detect(blk, y, start, 0, half, outs, 0)
                 other.result()
                 self._keep(y, outs, n_ep)
         else:
@@ -412,11 +417,18 @@ class StreamingDetector:
         return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._ring,
                                self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
-    def _filter_detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
-                       outs: tuple[np.ndarray, ...]) -> int:
-        """Both stages for channels ``c0:c1`` (one thread's share). Returns the epochs written."""
-        self._filter(x, y, lo, c0, c1)
-        return self._detect(x, y, lo, start, c0, c1, outs)
+    def _filter_detect(self, x: np.ndarray, y: np.ndarray, start: int, c0: int, c1: int, outs: tuple[np.ndarray, ...],
+                       slot: int) -> int:
+        """Both stages for channels ``c0:c1`` (one thread's share, with scratch ``slot``), in
+        sub-blocks that stay in the cache; the filtered signal goes to ``y`` (n_channels, n)
+        only when it is kept. Returns the epochs written."""
+        rows = min(len(x), max(SUB_BLOCK_MIN_ROWS, SUB_BLOCK_VALUES // self.n_channels) - ROW_PAD)
+        size = self.n_channels * max(1, rows)
+        ybuf = self._buffer(f"ys{slot}", (size,))
+        lobuf = self._buffer(f"los{slot}", (size,))
+        return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
+                                      self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
+                                      self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int) -> None:
         """Detect in all channels of a filtered block in this thread and keep what it found."""
