@@ -198,3 +198,46 @@ def test_floor_ring_keeps_the_quantile_of_the_last_blocks(values, ring_len, q):
         recent = values[max(0, i + 1 - ring_len) : i + 1]
         assert list(srt[:count]) == sorted(recent)
         assert K._quantile_sorted(srt, count, q) == pytest.approx(np.quantile(recent, q))
+
+
+@pytest.mark.parametrize("rows", [37, 500, 14_000])
+def test_filter_detect_in_sub_blocks_equals_each_kernel_once(rows):
+    # the driver filters and detects in sub-blocks of `rows` samples; the records, epochs,
+    # state and kept filtered signal are those of one call of each kernel over the whole
+    x, _, _, det, floor0, acf0 = _detect_inputs(50.0, potentials=True)
+    nch = x.shape[1]
+    n = len(x)
+    runs = []
+    for driver in (True, False):
+        z = np.ascontiguousarray(initial_state(det.filter_design.sos, x[0]).transpose(1, 2, 0))
+        zl = np.ascontiguousarray(initial_state(det.filter_design.sos_low, x[0]).transpose(1, 2, 0))
+        fs, is_, fring, pts = K.new_state(nch, det._fring.shape[2], floor0, acf0)
+        ring = np.zeros_like(det._ring)
+        out_i = np.zeros((n + 8, nch, 3), dtype=np.int64)
+        out_f = np.zeros((n + 8, nch, 3))
+        n_out = np.full(nch, 99, dtype=np.int64)  # set by the kernels, whatever it held
+        ep_i = np.zeros((n // det._epoch + 2, nch + 1), dtype=np.int64)
+        ep_f = np.zeros((n // det._epoch + 2, nch))
+        y = np.zeros((nch, n))
+        lo = np.zeros((nch, n))
+        args = (0, det._params, det._mtab, det._tmpl, det._tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i,
+                ep_f)
+        if driver:
+            ybuf, lobuf = np.empty(nch * rows), np.empty(nch * rows)
+            n_ep = 0
+            for c0, c1 in ((0, 1), (1, nch)):  # as two threads run them
+                n_ep = K.filter_detect_kernel(det._sos, det._sos_low, x, z, zl, ybuf, lobuf, y, True, *args, c0, c1)
+        else:
+            K.filter_lanes_kernel(det._sos, det._sos_low, x, z, zl, y, lo, 0, nch)
+            n_ep = K.detect_kernel(x, y, lo, *args, 0, nch)
+        runs.append((n_ep, y, z, zl, fs, is_, fring, pts, ring, n_out.copy(),
+                     [out_i[: n_out[c], c] for c in range(nch)], [out_f[: n_out[c], c] for c in range(nch)],
+                     ep_i[:n_ep], ep_f[:n_ep]))
+    (a, b) = runs
+    assert a[0] == b[0] == 14 and a[9].sum() > 3
+    for u, v in zip(a[1:], b[1:]):
+        if isinstance(u, list):
+            for p, q in zip(u, v):
+                np.testing.assert_array_equal(p, q)
+        else:
+            np.testing.assert_array_equal(u, v)

@@ -432,17 +432,16 @@ def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le,
     in; ``pushed`` True) or ``s1`` (``pushed`` False), then the windows' sums, positions and
     laps, the ring's position and ``pend``.
 
-    Samples whose windows reach back before the chunk, or at which the gate is open, go
-    through the rings one by one; the rest through :func:`_quiet_span`, which reads the
-    windows' oldest samples from ``y`` itself and writes no ring. The samples it took in
-    from ``y[pend]`` on (``pend`` -1: none) are not yet in the rings: the caller writes them
+    Samples at which the gate is open go through the rings one by one; the rest through
+    :func:`_quiet_span`, which writes no ring. The samples it took in from ``y[pend]`` on
+    (``pend`` -1: none) are not yet in the rings: the caller writes them
     (:func:`_fill_rings`) before it reads a ring, which a long quiet stretch then does once.
     """
     n_le = _laps(ring_e.shape[0])
     n_lw = _laps(ring_w.shape[0])
     n_lt = _laps(ring_t.shape[0])
     h_len = hring.shape[0]
-    lead = max(ring_e.shape[0], ring_w.shape[0], ring_t.shape[0] if short else 0, gate - abs_start + 1)
+    lead = gate - abs_start + 1
     if pend >= 0 and i < lead:
         _fill_rings(y, pend, i, abs_start, ring_e, ring_w, ring_t, hring, short)
         pend = -1
@@ -464,8 +463,8 @@ def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le,
         return s1, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, False, pend
     if pend < 0:
         pend = i
-    j, rs_e, rs_w, rs_t = _quiet_span(y, i, s1, abs_start, ring_e.shape[0], ring_w.shape[0], ring_t.shape[0],
-                                      rs_e, rs_w, rs_t, short, e_level, t_level, w_level)
+    j, rs_e, rs_w, rs_t = _quiet_span(y, i, s1, abs_start, ring_e, ring_w, ring_t, rs_e, rs_w, rs_t, short, e_level,
+                                      t_level, w_level)
     pe, le, pw, lw, pt, lt, ph = _positions(abs_start + min(j + 1, s1), ring_e.shape[0], ring_w.shape[0],
                                             ring_t.shape[0], h_len, short, pt, lt)
     return j, rs_e, pe, le, rs_w, pw, lw, rs_t, pt, lt, ph, j < s1, pend
@@ -480,15 +479,6 @@ def _positions(a, e_win, w_win, t_win, h_len, short, pt, lt):
     return a % e_win, a // e_win % _laps(e_win), a % w_win, a // w_win % _laps(w_win), pt, lt, a % h_len
 
 
-def _resum(y, i, win):
-    """Sum of squares of ``y[i - win + 1 : i + 1]``, oldest first (:func:`_window_push`'s
-    exact recomputation, from the signal instead of the ring)."""
-    rsum = 0.0
-    for k in range(i - win + 1, i + 1):
-        rsum += y[k] * y[k]
-    return rsum
-
-
 def _next_resum(i, abs_start, win):
     """Index of the first sample from ``i`` on after which :func:`_window_push` recomputes
     the sum of a window of ``win`` samples (the last of a run of ``_laps(win)`` turns)."""
@@ -496,20 +486,56 @@ def _next_resum(i, abs_start, win):
     return i + (period - 1 - (abs_start + i) % period)
 
 
-def _quiet_span(y, i, s1, abs_start, e_win, w_win, t_win, rs_e, rs_w, rs_t, short, e_level, t_level, w_level):
+def _resum_at(y, ring, k, abs_start):
+    """Sum of squares of the window of ``len(ring)`` samples that ends at ``y[k]``, oldest
+    first (:func:`_window_push`'s exact recomputation, from the signal and, before the
+    chunk, from the ring)."""
+    win = ring.shape[0]
+    rsum = 0.0
+    for m in range(k - win + 1, k + 1):
+        v = y[m] if m >= 0 else ring[(abs_start + m) % win]
+        rsum += v * v
+    return rsum
+
+
+def _span_step(yv, oe, ow, ot, rs_e, rs_w, rs_t, short):
+    """The windows' sums after taking in ``yv`` and dropping ``oe``, ``ow`` and ``ot``
+    (:func:`_window_push`'s arithmetic)."""
+    y2 = yv * yv
+    rs_e += y2 - oe * oe
+    rs_w += y2 - ow * ow
+    if short:
+        rs_t += y2 - ot * ot
+    return rs_e, rs_w, rs_t
+
+
+def _quiet_span(y, i, s1, abs_start, ring_e, ring_w, ring_t, rs_e, rs_w, rs_t, short, e_level, t_level, w_level):
     """The moving windows' sums over ``y[i:s1]`` until one reaches its level, with the
-    arithmetic of :func:`_window_push` (the same sums, bit for bit) but each window's oldest
-    sample read from ``y`` (``i`` is at least the longest window) and no ring written.
+    arithmetic of :func:`_window_push` (the same sums, bit for bit) but writing no ring:
+    each window's oldest sample is read from ``y`` or, before the chunk, from its ring
+    (which still holds it: a ring is written only up to the sample before, or not at all).
 
     Returns the index of the sample at which a window reached its level (or ``s1``) and
     the sums after it.
     """
+    e_win = ring_e.shape[0]
+    w_win = ring_w.shape[0]
+    t_win = ring_t.shape[0]
+    lead = max(e_win, w_win, t_win if short else 0)  # from here on every window's oldest sample is in y
     while i < s1:
         r_e = _next_resum(i, abs_start, e_win)
         r_w = _next_resum(i, abs_start, w_win)
         r_t = _next_resum(i, abs_start, t_win) if short else s1
         stop = min(s1, r_e, r_w, r_t)
-        for k in range(i, stop):
+        for k in range(i, min(stop, lead)):
+            oe = y[k - e_win] if k >= e_win else ring_e[(abs_start + k) % e_win]
+            ow = y[k - w_win] if k >= w_win else ring_w[(abs_start + k) % w_win]
+            ot = (y[k - t_win] if k >= t_win else ring_t[(abs_start + k) % t_win]) if short else 0.0
+            rs_e, rs_w, rs_t = _span_step(y[k], oe, ow, ot, rs_e, rs_w, rs_t, short)
+            if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level):
+                return k, rs_e, rs_w, rs_t
+        for k in range(max(i, lead), stop):
+            # _span_step written out (numba compiles this loop faster so)
             yv = y[k]
             y2 = yv * yv
             oe = y[k - e_win]
@@ -526,16 +552,18 @@ def _quiet_span(y, i, s1, abs_start, e_win, w_win, t_win, rs_e, rs_w, rs_t, shor
         i = stop
         if i == s1:
             break
-        # a sample after which a window's sum is recomputed
-        yv = y[i]
-        y2 = yv * yv
-        oe = y[i - e_win]
-        ow = y[i - w_win]
-        rs_e = _resum(y, i, e_win) if i == r_e else rs_e + (y2 - oe * oe)
-        rs_w = _resum(y, i, w_win) if i == r_w else rs_w + (y2 - ow * ow)
-        if short:
-            ot = y[i - t_win]
-            rs_t = _resum(y, i, t_win) if i == r_t else rs_t + (y2 - ot * ot)
+        # a sample after which a window's sum is recomputed: taken in as above first, each
+        # window's sum then recomputed if it is that window's
+        oe = y[i - e_win] if i >= e_win else ring_e[(abs_start + i) % e_win]
+        ow = y[i - w_win] if i >= w_win else ring_w[(abs_start + i) % w_win]
+        ot = (y[i - t_win] if i >= t_win else ring_t[(abs_start + i) % t_win]) if short else 0.0
+        rs_e, rs_w, rs_t = _span_step(y[i], oe, ow, ot, rs_e, rs_w, rs_t, short)
+        if i == r_e:
+            rs_e = _resum_at(y, ring_e, i, abs_start)
+        if i == r_w:
+            rs_w = _resum_at(y, ring_w, i, abs_start)
+        if short and i == r_t:
+            rs_t = _resum_at(y, ring_t, i, abs_start)
         if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level):
             return i, rs_e, rs_w, rs_t
         i += 1
@@ -559,8 +587,7 @@ def _ring_fill(ring, y, i0, i1, abs_start):
     pos = (abs_start + k) % r_len
     while k < i1:
         run = min(i1 - k, r_len - pos)
-        for m in range(run):
-            ring[pos + m] = y[k + m]
+        ring[pos : pos + run] = y[k : k + run]
         k += run
         pos = 0
 
@@ -641,8 +668,9 @@ def _lag_products(y, hring, abs_start, s0, s1, acc):
         v = y[i]
         j0 = i - l_max + 1
         if j0 >= 0:
+            w = y[j0 : i + 1]  # a view: indexing it by the loop counter lets the loop be vectorised
             for m in range(l_max):
-                acc[m] += v * y[j0 + m]
+                acc[m] += v * w[m]
         else:
             for m in range(l_max):
                 j = j0 + m
@@ -699,9 +727,23 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
 
 def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
     """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
-    stuck at them (runs of at least ``STUCK_RUN`` identical values). Returns the new state."""
-    for i in range(s0, s1):
-        xv = x[i]
+    stuck at them (runs of at least ``STUCK_RUN`` identical values). Returns the new state.
+
+    A stretch in which no sample equals the one before holds no run: only its highest and
+    lowest values count, found in a loop without branches (:func:`_raw_distinct`).
+    """
+    seg = x[s0:s1]
+    if seg.shape[0] > 0 and seg[0] != prev_x and _raw_distinct(seg):
+        hi, lo = _raw_extremes(seg)
+        if hi > x_max:
+            x_max = hi
+            stuck_hi = 0
+        if lo < x_min:
+            x_min = lo
+            stuck_lo = 0
+        return x_max, x_min, seg[seg.shape[0] - 1], 1, stuck_hi, stuck_lo
+    for i in range(seg.shape[0]):
+        xv = seg[i]
         if xv > x_max:
             x_max = xv
             stuck_hi = 0
@@ -721,15 +763,50 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
     return x_max, x_min, prev_x, run, stuck_hi, stuck_lo
 
 
+def _raw_distinct(seg):
+    """True when no sample of ``seg`` equals the one before it."""
+    same = False
+    for i in range(1, seg.shape[0]):
+        same |= seg[i] == seg[i - 1]
+    return not same
+
+
+def _raw_extremes(seg):
+    """Highest and lowest value of ``seg`` (at least one sample), four running extremes at
+    a time (independent of one another, so the processor overlaps them)."""
+    n = seg.shape[0]
+    h0 = h1 = h2 = h3 = l0 = l1 = l2 = l3 = seg[0]
+    i = 0
+    while i + 4 <= n:
+        a, b, c, d = seg[i], seg[i + 1], seg[i + 2], seg[i + 3]
+        h0 = a if a > h0 else h0
+        h1 = b if b > h1 else h1
+        h2 = c if c > h2 else h2
+        h3 = d if d > h3 else h3
+        l0 = a if a < l0 else l0
+        l1 = b if b < l1 else l1
+        l2 = c if c < l2 else l2
+        l3 = d if d < l3 else l3
+        i += 4
+    while i < n:
+        v = seg[i]
+        h0 = v if v > h0 else h0
+        l0 = v if v < l0 else l0
+        i += 1
+    return max(max(h0, h1), max(h2, h3)), min(min(l0, l1), min(l2, l3))
+
+
 def _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him):
     """Samples ``s0:s1`` of the filtered signal and of the low band into the epoch's and the
     floor block's sums of squares, the epoch's largest low-band value and, with ``mains``,
     the epoch's mains phasor (``ep_pos`` is the position of ``s0`` in its epoch)."""
-    cos = mtab[0]
-    sin = mtab[1]
-    for i in range(s0, s1):
-        yv = y[i]
-        lv = lo[i]
+    ys = y[s0:s1]
+    ls = lo[s0:s1]
+    cos = mtab[0, ep_pos : ep_pos + (s1 - s0)]
+    sin = mtab[1, ep_pos : ep_pos + (s1 - s0)]
+    for i in range(ys.shape[0]):
+        yv = ys[i]
+        lv = ls[i]
         y2 = yv * yv
         lv2 = lv * lv
         ep_y2 += y2
@@ -739,9 +816,8 @@ def _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2, ep_lo2, ep_lomax, blk
         blk_y2 += y2
         blk_lo2 += lv2
         if mains:
-            k = ep_pos + i - s0
-            hre += yv * cos[k]
-            him += yv * sin[k]
+            hre += yv * cos[i]
+            him += yv * sin[i]
     return ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him
 
 
@@ -1406,6 +1482,10 @@ _jit_filter = dict(_jit, fastmath={"contract"})
 _epoch_flags = numba.njit(**_jit)(_epoch_flags)
 _rail_stuck = numba.njit(**_jit)(_rail_stuck)
 _quantile_sorted = numba.njit(**_jit)(_quantile_sorted)
+# The raw signal is finite (checked before the kernels), so its extremes may be found in any
+# order (vectorised): no NaN, and -0.0 equals 0.0 wherever they are compared.
+_raw_distinct = numba.njit(**_jit)(_raw_distinct)
+_raw_extremes = numba.njit(**dict(_jit, fastmath={"nnan", "nsz"}))(_raw_extremes)
 _raw_pass = numba.njit(**_jit)(_raw_pass)
 _power_pass = numba.njit(**_jit)(_power_pass)
 _change_point = numba.njit(**_jit)(_change_point)
@@ -1421,7 +1501,8 @@ _ring_push = numba.njit(**_jit)(_ring_push)
 _laps = numba.njit(inline="always", **_jit)(_laps)
 _window_push = numba.njit(**_jit)(_window_push)
 _take_in = numba.njit(inline="always", **_jit)(_take_in)
-_resum = numba.njit(**_jit)(_resum)
+_span_step = numba.njit(**_jit)(_span_step)
+_resum_at = numba.njit(**_jit)(_resum_at)
 _next_resum = numba.njit(inline="always", **_jit)(_next_resum)
 _quiet_span = numba.njit(**_jit)(_quiet_span)
 _positions = numba.njit(inline="always", **_jit)(_positions)

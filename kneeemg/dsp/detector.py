@@ -34,7 +34,7 @@ MAX_BLOCK = 1 << 16
 MAX_BLOCK_VALUES = 1 << 18
 #: Values (samples x channels) of the sub-blocks in which one thread filters and detects,
 #: so that the filtered signals are read while they are still in the processor's cache.
-SUB_BLOCK_VALUES = 1 << 13
+SUB_BLOCK_VALUES = 1 << 15
 #: ... and fewest samples of a sub-block (each channel's detect kernel has a start-up cost).
 SUB_BLOCK_MIN_ROWS = 512
 #: Channel-samples of a call from which a second thread shares the work.
