@@ -103,6 +103,20 @@ def night_date(moment: datetime | None = None) -> str:
     return day.isoformat()
 
 
+def check_not_after(iso_date: str, latest: date, where: str) -> None:
+    """Refuse a date after ``latest`` (today, for what was recorded): most often a mistyped
+    year, which would otherwise sort the entry after every real one.
+
+    Raises
+    ------
+    InputError
+        One line naming ``where`` and the date.
+    """
+    if date.fromisoformat(iso_date) > latest:
+        raise InputError(f"{where}: date {iso_date} is after today ({latest.isoformat()}); "
+                         "a night is dated by the evening it began, so check the year and the day")
+
+
 def fields_markdown(fields: Sequence[Field]) -> str:
     """A Markdown table of ``fields``: name, the question asked, what is allowed (used in docs/diary.md)."""
     lines = ["| field | question | allowed |", "|---|---|---|"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from .config import MAX_TREND_DAYS
+
 #: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
 CHANGE_FRACTION = 0.2
 
@@ -26,3 +28,9 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
     else:
         return f"About the same as before: {b:.1f} twitches an hour over the last {len(recent)} nights, {a:.1f} in the {len(before)} before."
     return f"{word.capitalize()} twitches: {b:.1f} an hour over the last {len(recent)} nights, against {a:.1f} in the {len(before)} before."
+
+
+def store_direction(store: Any, until: str | None = None) -> str:
+    """:func:`direction` of a :class:`kneeemg.store.Store`'s nights up to ``until`` (an ISO
+    date; default: all), whatever span of days a table beside it shows."""
+    return direction(store.trend(MAX_TREND_DAYS, until=until))

@@ -202,6 +202,7 @@ def test_flags_without_a_date_take_the_latest_night(tmp_path):
         (["--profile", "--stress", "2"], "--stress is a day field; leave out --profile"),
         (["--import", "x.json", "--stress", "2"], "either --import FILE or field flags"),
         ([], "nothing to record"),  # not a terminal: nothing to ask
+        (["--date", "2206-11-20", "--stress", "2"], "the diary: date 2206-11-20 is after today"),
     ],
 )
 def test_bad_flags_store_nothing(tmp_path, capsys, argv, message):

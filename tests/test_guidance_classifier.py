@@ -234,6 +234,8 @@ def test_outputs_are_complete_and_json_ready():
         ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 2, "twitches_left": "many"}]}, "nights[0].twitches_left"),
         ({"profile": {"conditions": ["gout"]}}, "profile: conditions"),
         ({"nights": {"date": "2026-11-20"}}, "diary and nights must be lists"),
+        ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 5, "twitches_left": 4, "twitches_right": 2}]},
+         "nights[0]: twitches_left + twitches_right = 6 is more than twitches = 5"),
     ],
 )
 def test_bad_input_names_the_field(case, message):
@@ -281,7 +283,8 @@ profile_st = st.fixed_dictionaries({}, optional={
 night_st = st.tuples(st.integers(1, 28), st.integers(0, 150), st.floats(0.5, 9), st.integers(0, 5), st.integers(0, 2),
                      st.integers(0, 40), st.integers(0, 40))
 nights_st = st.lists(night_st, max_size=8, unique_by=lambda t: t[0]).map(lambda xs: [
-    {"date": f"2026-11-{d:02d}", "twitches": t, "usable_hours": h, "spasms": s, "cramps": c, "twitches_left": lft, "twitches_right": rgt}
+    {"date": f"2026-11-{d:02d}", "twitches": t, "usable_hours": h, "spasms": s, "cramps": c,
+     "twitches_left": min(lft, t), "twitches_right": min(rgt, t - min(lft, t))}  # the sides are part of the total
     for d, t, h, s, c, lft, rgt in sorted(xs)])
 LAW = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -410,7 +413,7 @@ def deficiency_advice(res) -> str:
 ])
 def test_advice_for_a_known_deficiency_names_it_and_follows_the_doctors_plan(defs, named, vitamin_d):
     res = triage({"known_deficiencies": defs}, [{"date": "2026-11-20", "symptoms": ["tingling"]}],
-                 [night("2026-11-20", 5, cramps=2, twitches_left=20, twitches_right=20)], config=LOOSE)
+                 [night("2026-11-20", 40, cramps=2, twitches_left=20, twitches_right=20)], config=LOOSE)
     advice = deficiency_advice(res)
     assert "doctor's plan" in advice and f"low {named} your blood test found" in advice and f"enough {named}." in advice
     assert "blood test of" not in advice and "about a blood test" not in advice  # the test was done
@@ -533,3 +536,14 @@ def test_the_explanation_uses_words_not_keys():
     d = res.as_dict()
     assert d["level_text"] == "Make an appointment with a doctor" and all(r["name"] and r["level_text"] for r in d["rules"])
     assert all(u["name"] for u in d["unranked"])
+
+
+def test_a_case_may_not_be_dated_after_the_day_it_is_read():
+    night_ = {"date": "2026-11-21", "usable_hours": 7, "twitches": 5}
+    day = {"date": "2026-11-21"}
+    assert validate_case({"nights": [night_], "diary": [day]}, latest=date(2026, 11, 21))[2][0]["date"] == "2026-11-21"
+    for case, where in (({"nights": [night_]}, "nights[0]"), ({"diary": [day]}, "diary[0]")):
+        with pytest.raises(InputError) as err:
+            validate_case(case, where="case.json", latest=date(2026, 11, 20))
+        text = str(err.value)
+        assert text.startswith(f"case.json: {where}: date 2026-11-21 is after today (2026-11-20)") and "\n" not in text

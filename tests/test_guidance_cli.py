@@ -118,6 +118,9 @@ def test_triage_help_describes_the_command(capsys):
         ({"nights": [{"date": "2026-11-20", "usable_hours": 7, "twiches": 9999, "twitches": 3}]},
          "nights[0] has unknown key(s) twiches"),
         ({"profile": []}, "profile must be an object"),
+        ({"nights": [{"date": "2206-11-20", "usable_hours": 7, "twitches": 3}]},
+         "case.json: nights[0]: date 2206-11-20 is after today"),
+        ({"diary": [{"date": "2206-11-20"}]}, "case.json: diary[0]: date 2206-11-20 is after today"),
     ],
 )
 def test_a_bad_case_file_gets_one_line_naming_the_field(tmp_path, capsys, case, message):

@@ -225,6 +225,10 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
     assert main(["trends", "--db", str(db), "--days", "14"]) == 0
     out = capsys.readouterr().out
     assert "2026-11-14" in out and "Fewer twitches" in out
+    # the direction is that of the last 14 nights, whatever --days shows
+    assert main(["trends", "--db", str(db), "--days", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-09" not in out and "Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0" in out
 
 
 def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):

@@ -336,7 +336,11 @@ def run_speed(quick: bool = False, seed: int = 0, command: str = "") -> SpeedRep
     """
     hours = 10 / 60 if quick else 8.0
     hd_hours = 1 / 60 if quick else 10 / 60
-    # first, while this process is idle, so the pool's workers have the cores to themselves
+    # first, while this process is idle, so the pool's workers have the cores to themselves;
+    # short replays first fill numba's cache (a child that compiles the kernels measures
+    # the compiler's memory and time, not the replay's: that is the first run, below)
+    for ch in (1, 4):
+        replay_peak_memory_mb(1 / 60, ch, 1000.0, seed)
     extra = {
         "replay_memory": replay_peak_memory_mb(hours, 4, 1000.0, seed),
         "batch_local_pool": batch_nights_per_minute_per_core(4 if quick else 8, 0.05 if quick else 1.0, os.cpu_count() or 1, seed),

@@ -46,7 +46,10 @@ def _interactive() -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..diary import DAY_FIELDS, PROFILE_FIELDS, load_diary_file, night_date, validate_day, validate_profile
+    from datetime import date
+
+    from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, load_diary_file, night_date, validate_day,
+                         validate_profile)
     from ..errors import InputError
     from ..store import Store
 
@@ -74,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
             day_values = _ask(DAY_FIELDS, {"date": default_date})
         day_values.setdefault("date", default_date)
         days, profile = [validate_day(day_values)], None
+    today = date.today()
+    for i, d in enumerate(days):
+        check_not_after(d.date, today, f"days[{i}]" if len(days) > 1 else "the diary")
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path

@@ -24,10 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..store import Store
-    from ..trends import direction
+    from ..trends import store_direction
 
     with Store(args.db, create=False) as store:
         rows = store.trend(args.days)
+        words = store_direction(store)
     console = make_console()
     if not rows:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
@@ -41,5 +42,5 @@ def run(args: argparse.Namespace) -> int:
                       "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
                       str(r["spasms"]), str(r["cramps"]))
     console.print(table)
-    console.print(direction(rows))
+    console.print(words)
     return 0

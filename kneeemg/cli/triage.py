@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import json
+    from datetime import date
     from pathlib import Path
 
     from ..errors import InputError
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         with Store(args.db, create=False) as store:
             case = store.case_for_triage(args.nights)
         where = "history"
-    profile, diary, nights = validate_case(case, where=where)
+    profile, diary, nights = validate_case(case, where=where, latest=date.today())
     result = triage(profile, diary, nights)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))

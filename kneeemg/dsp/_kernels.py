@@ -147,6 +147,9 @@ POTENTIAL_STRIDE = 64
 #: would double the cost of the window).
 WINDOW_RESUM = 1024
 
+#: Quiet stretches shorter than this many samples are taken in one sample at a time.
+QUIET_SPAN_MIN = 64
+
 # Output record kinds.
 OUT_BURST = 0
 OUT_LM = 1
@@ -441,7 +444,9 @@ def _quiet_run(y, i, s1, abs_start, ring_e, ring_w, ring_t, hring, rs_e, pe, le,
     n_lw = _laps(ring_w.shape[0])
     n_lt = _laps(ring_t.shape[0])
     h_len = hring.shape[0]
-    lead = gate - abs_start + 1
+    # one by one while the gate is open, and through a stretch too short to repay the set-up
+    # of :func:`_quiet_span` and of the rings' filling (a live chunk's)
+    lead = s1 if s1 - i < QUIET_SPAN_MIN else gate - abs_start + 1
     if pend >= 0 and i < lead:
         _fill_rings(y, pend, i, abs_start, ring_e, ring_w, ring_t, hring, short)
         pend = -1
@@ -587,7 +592,10 @@ def _ring_fill(ring, y, i0, i1, abs_start):
     pos = (abs_start + k) % r_len
     while k < i1:
         run = min(i1 - k, r_len - pos)
-        ring[pos : pos + run] = y[k : k + run]
+        src = y[k : k + run]  # views indexed by the loop counter: a plain copy loop
+        dst = ring[pos : pos + run]
+        for m in range(run):
+            dst[m] = src[m]
         k += run
         pos = 0
 
@@ -897,7 +905,9 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
     pts : ndarray, shape (n_channels, 2, L_max), background autocorrelation (see :func:`new_state`), updated
     out_i : ndarray int64, shape (cap, n_channels, 3), written: kind, onset, offset (exclusive)
     out_f : ndarray float64, shape (cap, n_channels, 3), written: peak µV, rms µV, floor µV
-    n_out : ndarray int64, shape (n_channels,), written: records per channel
+    n_out : ndarray int64, shape (n_channels,), updated: records per channel. A channel's
+        records are written after the ``n_out[c]`` already there (the caller sets it to 0
+        for a fresh output), and ``n_out[c]`` is increased by their number.
     ep_i : ndarray int64, shape (n_epochs_cap, n_channels + 1): epoch index, flags per channel
     ep_f : ndarray float64, shape (n_epochs_cap, n_channels): floor at epoch end, µV
     c0, c1 : int
@@ -908,16 +918,6 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
     n_ep : int
         Epochs written to ``ep_*`` (the same for every channel).
     """
-    for c in range(c0, c1):
-        n_out[c] = 0
-    return _detect_more(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i,
-                        ep_f, c0, c1)
-
-
-def _detect_more(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f,
-                 c0, c1):
-    """:func:`_detect`, its records written after the ``n_out[c]`` already in ``out_*``
-    (``n_out`` is increased). Returns the epochs written."""
     n = x.shape[0]
     epoch = int(p[P_EPOCH])
     n_ep = 0
@@ -947,7 +947,7 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
         Scratch space for the filtered signal and the low band of a sub-block.
     y_keep : ndarray, shape (n_channels, n_samples)
         The filtered signal is copied here (channels ``c0:c1``) when ``keep`` is true.
-    Others as in :func:`_filter_channels` and :func:`_detect`.
+    Others as in :func:`_filter_channels` and :func:`_detect`; ``n_out`` is set here.
 
     Returns
     -------
@@ -955,6 +955,7 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
         Epochs written to ``ep_*``.
     """
     n, nch = x.shape
+    flat = x.reshape(n * nch)
     rows = ybuf.shape[0] // nch
     for c in range(c0, c1):
         n_out[c] = 0
@@ -962,15 +963,17 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
     a = 0
     while a < n:
         m = min(rows, n - a)
-        xs = x[a : a + m]
+        # rows a:a + m, typed as contiguous (as the kernels are compiled for whole blocks)
+        xs = flat[a * nch : (a + m) * nch].reshape((m, nch))
         y = ybuf[: nch * m].reshape((nch, m))
         lo = lobuf[: nch * m].reshape((nch, m))
         filter_lanes_kernel(sos, sos_low, xs, z, zl, y, lo, c0, c1)
-        n_ep += _detect_more(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f,
-                             n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
+        n_ep += detect_kernel(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f,
+                              n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
         if keep:
             for c in range(c0, c1):
-                y_keep[c, a : a + m] = y[c]
+                for i in range(m):
+                    y_keep[c, a + i] = y[c, i]
         a += m
     return n_ep
 
@@ -1503,9 +1506,9 @@ _window_push = numba.njit(**_jit)(_window_push)
 _take_in = numba.njit(inline="always", **_jit)(_take_in)
 _span_step = numba.njit(**_jit)(_span_step)
 _resum_at = numba.njit(**_jit)(_resum_at)
-_next_resum = numba.njit(inline="always", **_jit)(_next_resum)
+_next_resum = numba.njit(**_jit)(_next_resum)
 _quiet_span = numba.njit(**_jit)(_quiet_span)
-_positions = numba.njit(inline="always", **_jit)(_positions)
+_positions = numba.njit(**_jit)(_positions)
 _ring_fill = numba.njit(**_jit)(_ring_fill)
 _fill_rings = numba.njit(**_jit)(_fill_rings)
 _quiet_run = numba.njit(**_jit)(_quiet_run)
@@ -1518,6 +1521,5 @@ first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
 filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
 _filter_group = numba.njit(**_jit_filter)(_filter_group)
 filter_lanes_kernel = numba.njit(**_jit_filter)(_filter_lanes)
-_detect_more = numba.njit(**_jit)(_detect_more)
 detect_kernel = numba.njit(**_jit)(_detect)
 filter_detect_kernel = numba.njit(**_jit)(_filter_detect)

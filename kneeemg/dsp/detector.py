@@ -414,6 +414,7 @@ class StreamingDetector:
 
     def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                 outs: tuple[np.ndarray, ...]) -> int:
+        outs[2][c0:c1] = 0  # n_out: the kernel writes records after the ones counted there
         return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._ring,
                                self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
@@ -424,8 +425,11 @@ class StreamingDetector:
         only when it is kept. Returns the epochs written."""
         rows = min(len(x), max(SUB_BLOCK_MIN_ROWS, SUB_BLOCK_VALUES // self.n_channels) - ROW_PAD)
         size = self.n_channels * max(1, rows)
-        ybuf = self._buffer(f"ys{slot}", (size,))
-        lobuf = self._buffer(f"los{slot}", (size,))
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            return self._buffer(f"ys{slot}", (size,)), self._buffer(f"los{slot}", (size,))
+
+        ybuf, lobuf = self._view(("sub", size, slot), make)
         return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
                                       self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
                                       self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from ..diary import validate_day, validate_profile
+from ..diary import check_not_after, validate_day, validate_profile
 from ..errors import InputError
 from .features import TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
@@ -157,8 +157,13 @@ def _night_value(kind: str, raw: Any, where: str) -> Any:
     return value
 
 
-def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def validate_case(case: Mapping[str, Any], where: str = "case",
+                  latest: date | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Checked profile, diary days and nights of a case.
+
+    A night's ``twitches_left`` and ``twitches_right`` together are at most its
+    ``twitches``. With ``latest`` (today, for a case of recorded nights), no day or night
+    may be dated after it.
 
     Raises
     ------
@@ -182,6 +187,8 @@ def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[st
         day = validate_day(d, where=f"{where}: diary[{i}]").as_dict()
         if not day.get("date"):
             raise InputError(f"{where}: diary[{i}].date is missing; every day needs the date its night began")
+        if latest is not None:
+            check_not_after(day["date"], latest, f"{where}: diary[{i}]")
         days.append(day)
     checked = []
     for i, n in enumerate(nights):
@@ -199,6 +206,13 @@ def validate_case(case: Mapping[str, Any], where: str = "case") -> tuple[dict[st
                 row.pop(key, None)
                 continue
             row[key] = _night_value(kind, n[key], f"{where}: nights[{i}].{key}")
+        sides = row.get("twitches_left", 0) + row.get("twitches_right", 0)
+        if sides > row["twitches"]:
+            raise InputError(f"{where}: nights[{i}]: twitches_left + twitches_right = {sides} is more than twitches = "
+                             f"{row['twitches']}; the sides count the night's twitches, so together they are at most "
+                             "its total")
+        if latest is not None:
+            check_not_after(row["date"], latest, f"{where}: nights[{i}]")
         checked.append(row)
     return profile, days, _merge_same_date(checked)
 

@@ -121,10 +121,10 @@ def guidance_dict(store: Any, until: str | None = None) -> dict[str, Any]:
     return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=today))
 
 
-def _trend_words(rows: list[dict[str, Any]]) -> str:
-    from ..trends import direction
+def _trend_words(store: Any, until: str | None = None) -> str:
+    from ..trends import store_direction
 
-    return direction(rows)
+    return store_direction(store, until)
 
 
 def report_input(store: Any, night: int | str | None = None, recording: Any = None) -> ReportInput:
@@ -153,7 +153,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=_trend_words(trend),
+        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=_trend_words(store, n.date),
         snippets=snippets, snippets_note=note)
 
 
@@ -163,5 +163,5 @@ def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
     trend = store.trend(DOCTOR_DAYS)
     first = trend[0]["date"] if trend else None
     days = [d.as_dict() for d in store.days(since=first)]
-    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=_trend_words(trend),
+    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=_trend_words(store),
                        guidance=guidance_dict(store), today=today or date.today())
