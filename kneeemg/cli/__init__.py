@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra:  # said by the command's own parser, which points to its own --help
             parser_of = parser.commands.get(args.command, parser) if args.command else parser
             parser_of.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (benchmarks record it)
         level = logging.WARNING - 10 * min(args.verbose, 2)
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
         if not getattr(args, "func", None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from typing import Any, Mapping
 
 from .replay import seed
@@ -59,7 +58,7 @@ def run_speed(args: argparse.Namespace) -> int:
     from ..bench.speed import run_speed as speed
 
     console = make_console()
-    command = "kneeemg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "kneeemg " + " ".join(shlex.quote(a) for a in args.argv)
     with console.status("timing (this takes a while for the full run)..."):
         report = speed(quick=args.quick, seed=args.seed, command=command)
     table = Table(title="Speed", header_style="bold")
@@ -106,7 +105,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from ..events import KINDS
 
     console = make_console(min_width=130)
-    command = "kneeemg " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "kneeemg " + " ".join(shlex.quote(a) for a in args.argv)
     if find_data_dir(args.data_dir) is None:
         console.print("No data directory (set KNEEEMG_DATA or --data-dir): running the simulated part only.")
     with console.status("scoring (the full run takes a while)...") as status:

@@ -7,8 +7,9 @@ piece or in any split into chunks gives identical results.
 Every kernel has a slow, obviously right counterpart in ``tests/naive.py``.
 
 A chunk goes through two kernels: a filter kernel (band-pass and low band) and
-:func:`_detect` (envelopes, floor, potential templates, epochs, bursts, leg movements).
-Both work on a range of channels ``c0:c1`` and release the GIL, so the caller can run
+:func:`_detect` (envelopes, floor, potential templates, epochs, bursts, leg movements),
+called one after the other on cache-sized sub-blocks by :func:`_filter_detect`.
+All work on a range of channels ``c0:c1`` and release the GIL, so the caller can run
 channel groups, or the two stages of consecutive blocks, on several cores at once. The filtered signals are stored
 channel-major, shape (n_channels, n_samples), so that threads working on different
 channels do not write to the same cache lines.
@@ -737,8 +738,9 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
     """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
     stuck at them (runs of at least ``STUCK_RUN`` identical values). Returns the new state.
 
-    A stretch in which no sample equals the one before holds no run: only its highest and
-    lowest values count, found in a loop without branches (:func:`_raw_distinct`).
+    A stretch in which no sample equals the one before (:func:`_raw_distinct`) holds no
+    run: only its highest and lowest values count, found without branches
+    (:func:`_raw_extremes`).
     """
     seg = x[s0:s1]
     if seg.shape[0] > 0 and seg[0] != prev_x and _raw_distinct(seg):
