@@ -70,6 +70,20 @@ def test_streaming_equals_batch_for_any_split(signal, batch, cuts):
     assert set(live) <= set(res.events)
 
 
+@pytest.mark.parametrize("step", [1, 37, 63, 64, 65, 511])
+def test_streaming_equals_batch_in_chunks_of_any_size(signal, batch, step):
+    # chunks around the length from which a quiet stretch takes the faster loop (64)
+    x, _ = signal
+    det = StreamingDetector(FS, x.shape[1], keep_filtered=True)
+    for a in range(0, len(x), step):
+        det.process(x[a : a + step])
+    res = det.finish()
+    assert res.events == batch.events and res.leg_movements == batch.leg_movements
+    np.testing.assert_array_equal(res.filtered, batch.filtered)
+    np.testing.assert_array_equal(res.epoch_flags, batch.epoch_flags)
+    np.testing.assert_array_equal(res.floor_uv, batch.floor_uv)
+
+
 def test_events_are_reported_about_a_second_after_they_end():
     x, truth = bursts(FS, seconds=14.0, artefacts=False)
     det = StreamingDetector(FS, x.shape[1])

@@ -123,6 +123,26 @@ def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, 
     return x, y, lo, det, floor0, acf0
 
 
+def _check_windows(ring, fs, y, b, det):
+    """After a chunk that ends at sample ``b``: each moving window's ring and the history
+    ring hold the last samples of ``y`` (n_samples, n_channels) at ``absolute index %
+    length``, and each window's running sum is their sum of squares."""
+    lengths = (det._env_win, det._wasm_win, det._onset_win, det._search)
+    sums = (K.F_RS_E, K.F_RS_W, K.F_RS_T, None)
+    onset_on = det._onset_win < det._env_win  # the onset window's ring is used only when it is on
+    start = 0
+    for win, col in zip(lengths, sums):
+        part = ring[:, start : start + win]
+        start += win
+        if col == K.F_RS_T and not onset_on:
+            continue
+        last = np.arange(max(0, b - win), b)
+        np.testing.assert_array_equal(part[:, last % win], y[last].T)
+        if col is not None:
+            exact = np.sum(y[last] ** 2, axis=0)
+            np.testing.assert_allclose(fs[:, col], exact, rtol=1e-9, atol=1e-9 * exact.max())
+
+
 @pytest.mark.parametrize("onset_window_s, noise_step, potentials, dips",
                          [(0.010, False, False, False), (0.006, False, False, False), (0.010, True, False, False),
                           (0.010, False, True, False), (0.010, False, False, True)],
@@ -160,6 +180,7 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
             k = K.detect_kernel(x[a:b], np.ascontiguousarray(yt[:, a:b]), np.ascontiguousarray(lot[:, a:b]), a, p,
                                 det._mtab, det._tmpl, det._tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
         n_ep += k
+        _check_windows(ring, fs, y, b, det)
         epochs += [(int(ep_i[j, 0]), list(ep_i[j, 1:]), ep_f[j].copy()) for j in range(k)]
         got += [(int(out_i[j, c, 0]), c, int(out_i[j, c, 1]), int(out_i[j, c, 2]), *out_f[j, c])
                 for c in range(nch) for j in range(n_out[c])]
