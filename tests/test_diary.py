@@ -277,3 +277,13 @@ def test_one_documented_spelling_of_the_symptoms_flag(capsys):
         main(["diary", "--help"])
     text = capsys.readouterr().out
     assert "--symptoms WORDS" in text and "--symptom " not in text and "separated by commas" in text
+
+
+def test_an_imported_day_after_today_stores_nothing(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    days = tmp_path / "days.toml"
+    days.write_text("[[days]]\ndate = 2026-11-20\nstress = 2\n[[days]]\ndate = 2206-01-02\n")
+    assert main(["diary", "--db", str(db), "--import", str(days)]) == 2
+    err = capsys.readouterr().err
+    assert "days.toml days[1]: date 2206-01-02 is after today" in err and err.count("\n") == 1
+    assert not db.exists()  # nothing stored, not even the good day

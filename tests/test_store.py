@@ -188,6 +188,8 @@ def test_import_settings_make_a_different_night(week, tmp_path, capsys):
     assert capsys.readouterr().out.count("imported as night") == 2
     assert main(["import", str(files[3]), str(files[4]), "--db", db, "--date", "2026-11-01"]) == 2
     assert "one FILE" in capsys.readouterr().err
+    assert main(["import", str(files[3]), "--db", db, "--date", "2206-11-01"]) == 2
+    assert "--date: date 2206-11-01 is after today" in capsys.readouterr().err
 
 
 def test_profile_and_days_round_trip_and_merge(tmp_path):

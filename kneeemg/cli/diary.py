@@ -47,11 +47,13 @@ def _interactive() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from datetime import date
+    from pathlib import Path
 
     from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, load_diary_file, night_date, validate_day,
                          validate_profile)
     from ..errors import InputError
     from ..store import Store
+    from ..words import plural
 
     day_values = _given(args, DAY_FIELDS)
     profile_values = _given(args, PROFILE_FIELDS)
@@ -79,17 +81,17 @@ def run(args: argparse.Namespace) -> int:
         days, profile = [validate_day(day_values)], None
     today = date.today()
     for i, d in enumerate(days):
-        check_not_after(d.date, today, f"days[{i}]" if len(days) > 1 else "the diary")
+        check_not_after(d.date, today, f"{Path(args.import_file).name} days[{i}]" if args.import_file else "the diary")
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path
     parts = []
     if len(days) == 1:
-        parts.append(f"the diary of {days[0].date} ({len(days[0].as_dict()) - 1} field(s) given)")
+        parts.append(f"the diary of {days[0].date} ({plural(len(days[0].as_dict()) - 1, 'field')} given)")
     elif days:
         parts.append(f"{len(days)} diary days ({days[0].date} to {days[-1].date})")
     if profile is not None:
-        parts.append(f"the profile ({len(profile.as_dict())} field(s) given)")
+        parts.append(f"the profile ({plural(len(profile.as_dict()), 'field')} given)")
     print(f"saved {' and '.join(parts) or 'nothing (the file was empty)'} in {where}")
     return 0
 

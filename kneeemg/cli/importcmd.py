@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import sys
+    from datetime import date
 
-    from ..diary import DAY_FIELDS, parse_value
+    from ..diary import DAY_FIELDS, check_not_after, parse_value
     from ..errors import InputError
     from ..store import ImportFailure, Store, import_failed, import_recordings
 
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         if len(args.files) > 1:
             raise InputError("--date names one night; give one FILE with it, or leave --date out")
         day = parse_value(next(f for f in DAY_FIELDS if f.name == "date"), args.date, "--date")
+        check_not_after(day, date.today(), "--date")
     config = detector_config(args)
     failures = []
     with Store(args.db) as store:
