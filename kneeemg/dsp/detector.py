@@ -335,15 +335,17 @@ class StreamingDetector:
             for blk, start in zip(blocks, starts):
                 y, _ = self._buffers(len(blk), 0)
                 outs = self._outputs(len(blk))
-                self._keep(y, outs, self._filter_detect(blk, y, start, 0, nch, outs, 0))
+                self._keep(y, outs, self._filter_detect(blk, y, start, 0, nch, outs, self._sub_buffers(len(blk), 0)))
         elif nch > 1:
             # two threads, half of the channels each
             half = (nch + 1) // 2
             for blk, start in zip(blocks, starts):
                 y, _ = self._buffers(len(blk), 0)
                 outs = self._outputs(len(blk))
-                other = self._worker().submit(self._filter_detect, blk, y, start, half, nch, outs, 1)
-                n_ep = self._filter_detect(blk, y, start, 0, half, outs, 0)
+                # each thread's scratch, handed out here (the worker touches no shared dict)
+                mine, its = self._sub_buffers(len(blk), 0), self._sub_buffers(len(blk), 1)
+                other = self._worker().submit(self._filter_detect, blk, y, start, half, nch, outs, its)
+                n_ep = self._filter_detect(blk, y, start, 0, half, outs, mine)
                 other.result()
                 self._keep(y, outs, n_ep)
         else:
@@ -418,18 +420,23 @@ class StreamingDetector:
         return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._ring,
                                self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
-    def _filter_detect(self, x: np.ndarray, y: np.ndarray, start: int, c0: int, c1: int, outs: tuple[np.ndarray, ...],
-                       slot: int) -> int:
-        """Both stages for channels ``c0:c1`` (one thread's share, with scratch ``slot``), in
-        sub-blocks that stay in the cache; the filtered signal goes to ``y`` (n_channels, n)
-        only when it is kept. Returns the epochs written."""
-        rows = min(len(x), max(SUB_BLOCK_MIN_ROWS, SUB_BLOCK_VALUES // self.n_channels) - ROW_PAD)
+    def _sub_buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Scratch ``slot``'s filtered and low-band arrays for the sub-blocks of a block of
+        ``n`` samples (flat, n_channels x sub-block samples)."""
+        rows = min(n, max(SUB_BLOCK_MIN_ROWS, SUB_BLOCK_VALUES // self.n_channels) - ROW_PAD)
         size = self.n_channels * max(1, rows)
 
         def make() -> tuple[np.ndarray, np.ndarray]:
             return self._buffer(f"ys{slot}", (size,)), self._buffer(f"los{slot}", (size,))
 
-        ybuf, lobuf = self._view(("sub", size, slot), make)
+        return self._view(("sub", size, slot), make)
+
+    def _filter_detect(self, x: np.ndarray, y: np.ndarray, start: int, c0: int, c1: int, outs: tuple[np.ndarray, ...],
+                       scratch: tuple[np.ndarray, np.ndarray]) -> int:
+        """Both stages for channels ``c0:c1`` (one thread's share, with its ``scratch`` from
+        :meth:`_sub_buffers`), in sub-blocks that stay in the cache; the filtered signal goes
+        to ``y`` (n_channels, n) only when it is kept. Returns the epochs written."""
+        ybuf, lobuf = scratch
         return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
                                       self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
                                       self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
