@@ -103,18 +103,18 @@ def night_date(moment: datetime | None = None) -> str:
     return day.isoformat()
 
 
-def check_not_after(iso_date: str, latest: date, where: str) -> None:
+def check_not_after(iso_date: str, latest: date, where: str, note: str = "a night is dated by the evening it began") -> None:
     """Refuse a date after ``latest`` (today, for what was recorded): most often a mistyped
     year, which would otherwise sort the entry after every real one.
 
     Raises
     ------
     InputError
-        One line naming ``where`` and the date.
+        One line naming ``where`` and the date (and ``note``, when given).
     """
     if date.fromisoformat(iso_date) > latest:
         raise InputError(f"{where}: date {iso_date} is after today ({latest.isoformat()}); "
-                         "a night is dated by the evening it began, so check the year and the day")
+                         f"{note + ', so ' if note else ''}check the year and the day")
 
 
 def fields_markdown(fields: Sequence[Field]) -> str:

@@ -202,7 +202,8 @@ def test_flags_without_a_date_take_the_latest_night(tmp_path):
         (["--profile", "--stress", "2"], "--stress is a day field; leave out --profile"),
         (["--import", "x.json", "--stress", "2"], "either --import FILE or field flags"),
         ([], "nothing to record"),  # not a terminal: nothing to ask
-        (["--date", "2206-11-20", "--stress", "2"], "the diary: date 2206-11-20 is after today"),
+        (["--date", "2206-11-20", "--stress", "2"], "--date: date 2206-11-20 is after today"),
+        (["--profile", "--twitching-since", "2206-01-01"], "--twitching-since: date 2206-01-01 is after today"),
     ],
 )
 def test_bad_flags_store_nothing(tmp_path, capsys, argv, message):
@@ -214,13 +215,15 @@ def test_bad_flags_store_nothing(tmp_path, capsys, argv, message):
 
 
 def test_interactive_questions_skip_and_retry(monkeypatch, capsys):
-    # date, 12 drinks, skip the hours, a stress of 9 (refused, asked again), then 3
-    answers = iter(["2026-11-20", "12", "", "9", "3"])
+    # a date after today (refused, asked again at once), the date, 12 drinks, skip the hours,
+    # a stress of 9 (refused, asked again), then 3
+    answers = iter(["2206-11-20", "2026-11-20", "12", "", "9", "3"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     fields = [f for f in DAY_FIELDS if f.name in ("date", "caffeine_drinks", "caffeine_last_hours_before_bed", "stress")]
     got = diary_cli.ask(fields)
     assert got == {"date": "2026-11-20", "caffeine_drinks": 12, "stress": 3}
-    assert "out of range 0-5; try again" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "out of range 0-5; try again" in out and "answer: date 2206-11-20 is after today" in out
 
 
 def test_interactive_day_and_profile_through_the_command(tmp_path, monkeypatch, capsys):

@@ -121,6 +121,7 @@ def test_triage_help_describes_the_command(capsys):
         ({"nights": [{"date": "2206-11-20", "usable_hours": 7, "twitches": 3}]},
          "case.json: nights[0]: date 2206-11-20 is after today"),
         ({"diary": [{"date": "2206-11-20"}]}, "case.json: diary[0]: date 2206-11-20 is after today"),
+        ({"profile": {"twitching_since": "2206-11-20"}}, "case.json: profile.twitching_since: date 2206-11-20 is after"),
     ],
 )
 def test_a_bad_case_file_gets_one_line_naming_the_field(tmp_path, capsys, case, message):

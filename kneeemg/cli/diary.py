@@ -80,8 +80,12 @@ def run(args: argparse.Namespace) -> int:
         day_values.setdefault("date", default_date)
         days, profile = [validate_day(day_values)], None
     today = date.today()
+    name = Path(args.import_file).name if args.import_file else ""
     for i, d in enumerate(days):
-        check_not_after(d.date, today, f"{Path(args.import_file).name} days[{i}]" if args.import_file else "the diary")
+        check_not_after(d.date, today, f"{name} days[{i}]" if name else "--date")
+    if profile is not None and profile.get("twitching_since"):
+        check_not_after(profile.get("twitching_since"), today, f"{name} profile: twitching_since" if name else
+                        "--twitching-since", note="")
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path
@@ -119,7 +123,9 @@ def ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[s
     An empty answer skips the field (or takes its default, shown in brackets); a bad answer
     is asked again with the reason.
     """
-    from ..diary import parse_value
+    from datetime import date
+
+    from ..diary import check_not_after, parse_value
     from ..errors import InputError
 
     defaults = defaults or {}
@@ -134,6 +140,8 @@ def ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[s
                 break
             try:
                 answers[f.name] = parse_value(f, raw, "answer")
+                if f.kind == "date":  # asked again at once, not after every other question
+                    check_not_after(answers[f.name], date.today(), "answer", note="")
                 break
             except InputError as exc:
                 print(f"  {exc}; try again, or press Enter to skip")

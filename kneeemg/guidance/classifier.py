@@ -162,8 +162,8 @@ def validate_case(case: Mapping[str, Any], where: str = "case",
     """Checked profile, diary days and nights of a case.
 
     A night's ``twitches_left`` and ``twitches_right`` together are at most its
-    ``twitches``. With ``latest`` (today, for a case of recorded nights), no day or night
-    may be dated after it.
+    ``twitches``. With ``latest`` (today, for a case of recorded nights), no day, night or
+    ``twitching_since`` may be dated after it.
 
     Raises
     ------
@@ -178,6 +178,8 @@ def validate_case(case: Mapping[str, Any], where: str = "case",
     if case.get("profile") is not None and not isinstance(case["profile"], Mapping):
         raise InputError(f"{where}: profile must be an object (of age, sex, conditions, ...)")
     profile = validate_profile(case.get("profile") or {}, where=f"{where}: profile").as_dict()
+    if latest is not None and profile.get("twitching_since"):
+        check_not_after(profile["twitching_since"], latest, f"{where}: profile.twitching_since", note="")
     diary = case.get("diary") or []
     nights = case.get("nights") or []
     if not isinstance(diary, list) or not isinstance(nights, list):
