@@ -226,6 +226,12 @@ def test_interactive_questions_skip_and_retry(monkeypatch, capsys):
     assert "out of range 0-5; try again" in out and "answer: date 2206-11-20 is after today" in out
 
 
+def test_a_refused_answer_then_enter_skips_the_question(monkeypatch):
+    answers = iter(["2206-01-01", ""])  # a date after today, refused; then Enter: skipped
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
+    assert diary_cli.ask([f for f in PROFILE_FIELDS if f.name == "twitching_since"]) == {}
+
+
 def test_interactive_day_and_profile_through_the_command(tmp_path, monkeypatch, capsys):
     db = str(tmp_path / "h.db")
     prompts = []

@@ -139,9 +139,10 @@ def ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[s
                     answers[f.name] = defaults[f.name]
                 break
             try:
-                answers[f.name] = parse_value(f, raw, "answer")
+                value = parse_value(f, raw, "answer")
                 if f.kind == "date":  # asked again at once, not after every other question
-                    check_not_after(answers[f.name], date.today(), "answer", note="")
+                    check_not_after(value, date.today(), "answer", note="")
+                answers[f.name] = value
                 break
             except InputError as exc:
                 print(f"  {exc}; try again, or press Enter to skip")

@@ -534,6 +534,8 @@ def _quiet_span(y, i, s1, abs_start, ring_e, ring_w, ring_t, rs_e, rs_w, rs_t, s
         r_t = _next_resum(i, abs_start, t_win) if short else s1
         stop = min(s1, r_e, r_w, r_t)
         for k in range(i, min(stop, lead)):
+            # the dropped samples written out here and below: a helper that takes the rings
+            # as arguments made this loop twice as slow
             oe = y[k - e_win] if k >= e_win else ring_e[(abs_start + k) % e_win]
             ow = y[k - w_win] if k >= w_win else ring_w[(abs_start + k) % w_win]
             ot = (y[k - t_win] if k >= t_win else ring_t[(abs_start + k) % t_win]) if short else 0.0

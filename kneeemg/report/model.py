@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..events import Event, ExcludedInterval
+from ..trends import store_direction
 from .traces import Snippet, night_snippets
 
 #: Nights shown in the trend of the night report.
@@ -121,12 +122,6 @@ def guidance_dict(store: Any, until: str | None = None) -> dict[str, Any]:
     return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=today))
 
 
-def _trend_words(store: Any, until: str | None = None) -> str:
-    from ..trends import store_direction
-
-    return store_direction(store, until)
-
-
 def report_input(store: Any, night: int | str | None = None, recording: Any = None) -> ReportInput:
     """Gather one night's report from the history (the latest night when ``night`` is None).
 
@@ -153,7 +148,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=_trend_words(store, n.date),
+        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=store_direction(store, n.date),
         snippets=snippets, snippets_note=note)
 
 
@@ -163,5 +158,5 @@ def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
     trend = store.trend(DOCTOR_DAYS)
     first = trend[0]["date"] if trend else None
     days = [d.as_dict() for d in store.days(since=first)]
-    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=_trend_words(store),
+    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store),
                        guidance=guidance_dict(store), today=today or date.today())
