@@ -43,21 +43,27 @@ def test_filters_match_scipy(fs_hz, mains, kernel):
     np.testing.assert_array_equal(z[:, :, [0, 8]], zi.transpose(1, 2, 0)[:, :, [0, 8]])
 
 
-def test_both_filter_kernels_give_identical_results():
-    # a channel in a vector's lane gets what it gets when filtered alone
+@pytest.mark.parametrize("fs_hz, mains, order", [(1000.0, 50.0, 4), (2000.0, None, 4), (1000.0, 60.0, 1), (500.0, 50.0, 8)])
+def test_both_filter_kernels_give_identical_results(fs_hz, mains, order):
+    # A channel gets exactly what it gets when filtered alone, in a vector's lanes (groups of
+    # four) and with the band-pass cut in two overlapping halves (a pair, one alone); in
+    # calls shorter and longer than the halves' lag (PIPE_DEPTH), the state carried over.
     rng = np.random.default_rng(4)
-    d = design(1000.0, DetectorConfig(), 50.0)
-    x = rng.normal(0, 10, (2000, 20))
+    d = design(fs_hz, DetectorConfig(filter_order=order), mains)
+    nch = 23  # five groups of four, a pair, one alone
+    x = rng.normal(0, 10, (2000, nch)) + rng.normal(0, 300, nch)
+    cuts = [0, 1, 3, K.PIPE_DEPTH, K.PIPE_DEPTH + 1, 2 * K.PIPE_DEPTH + 1, 700, 2000]
     outs = []
     for kernel in (K.filter_kernel, K.filter_lanes_kernel):
-        z = np.zeros((d.sos.shape[0], 2, 20))
-        zl = np.zeros((d.sos_low.shape[0], 2, 20))
-        y = np.empty((20, 2000))
-        lo = np.empty((20, 2000))
-        kernel(_sections(d.sos), _sections(d.sos_low), x, z, zl, y, lo, 0, 20)
+        z = np.full((d.sos.shape[0], 2, nch), 0.5)
+        zl = np.full((d.sos_low.shape[0], 2, nch), 0.25)
+        y = np.full((nch, len(x)), np.nan)
+        lo = np.full((nch, len(x)), np.nan)
+        for a, b in zip(cuts, cuts[1:]):
+            kernel(_sections(d.sos), _sections(d.sos_low), x[a:b], z, zl, y[:, a:b], lo[:, a:b], 0, nch)
         outs.append((y, lo, z, zl))
     for a, b in zip(*outs):
-        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-12)
+        np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("win", [1, 10, 100, 700, 2048])
@@ -219,6 +225,16 @@ def test_floor_ring_keeps_the_quantile_of_the_last_blocks(values, ring_len, q):
         recent = values[max(0, i + 1 - ring_len) : i + 1]
         assert list(srt[:count]) == sorted(recent)
         assert K._quantile_sorted(srt, count, q) == pytest.approx(np.quantile(recent, q))
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]) | st.floats(0.0, 4.0), max_size=40),
+       probe=st.sampled_from([-1.0, 0.5, 1.0, 2.0, 3.0, 5.0]) | st.floats(-1.0, 5.0), right=st.booleans())
+def test_sorted_place_is_numpys_searchsorted(values, probe, right):
+    srt = np.sort(np.array(values + [9.0] * 3))  # with values after the counted ones
+    count = len(values)
+    side = "right" if right else "left"
+    assert K._sorted_place(srt, count, probe, right) == np.searchsorted(srt[:count], probe, side=side)
 
 
 @pytest.mark.parametrize("rows", [37, 500, 14_000])

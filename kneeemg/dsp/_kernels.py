@@ -150,6 +150,11 @@ WINDOW_RESUM = 1024
 
 #: Quiet stretches shorter than this many samples are taken in one sample at a time.
 QUIET_SPAN_MIN = 64
+#: Samples of a quiet stretch whose sums' changes are taken in one vectorised loop.
+QUIET_PIECE = 256
+#: Steps by which the second half of the band-pass runs behind the first (:func:`_filter_pipe`).
+PIPE_DEPTH = 4
+PIPE_VALUES = 2 * PIPE_DEPTH  # the A outputs held, two channels at most
 
 # Output record kinds.
 OUT_BURST = 0
@@ -278,6 +283,27 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
         _store_state(wl, zl, c)
 
 
+def _emit_sections(builder, vt, wptr, vptr, count, coef):
+    """LLVM IR of one step through ``count`` sections on vectors of type ``vt``: the input
+    vector at ``vptr`` (replaced by the output), the state at ``wptr`` (z0 vector, z1
+    vector per section), ``coef(s, j)`` the vector of coefficient ``j`` (b0, b1, b2, 1, a1,
+    a2) of section ``s``. The arithmetic of :func:`_cascade_step` in every lane."""
+    vp = builder.bitcast(vptr, vt.as_pointer())
+    x = builder.load(vp, align=8)
+    states = builder.bitcast(wptr, vt.as_pointer())
+    for s in range(count):
+        b0, b1, b2, a1, a2 = (coef(s, j) for j in (0, 1, 2, 4, 5))
+        p0 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s)])
+        p1 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s + 1)])
+        z0 = builder.load(p0, align=8)
+        z1 = builder.load(p1, align=8)
+        out = builder.fadd(builder.fmul(b0, x), z0)
+        builder.store(builder.fadd(builder.fsub(builder.fmul(b1, x), builder.fmul(a1, out)), z1), p0, align=8)
+        builder.store(builder.fsub(builder.fmul(b2, x), builder.fmul(a2, out)), p1, align=8)
+        x = out
+    builder.store(x, vp, align=8)
+
+
 @intrinsic
 def _lanes_step(typingctx, sections, w, v, lanes):
     """One sample of ``lanes`` channels (a literal) through a cascade of sections, the
@@ -302,23 +328,209 @@ def _lanes_step(typingctx, sections, w, v, lanes):
         def splat(value):
             return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(i32, 0)), undef, zeros)
 
-        vp = builder.bitcast(vptr, vt.as_pointer())
-        x = builder.load(vp, align=8)
-        states = builder.bitcast(wptr, vt.as_pointer())
-        for s in range(count):
-            b0, b1, b2, a1, a2 = (splat(builder.extract_value(secs, [s, j])) for j in (0, 1, 2, 4, 5))
-            p0 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s)])
-            p1 = builder.gep(states, [ir.Constant(ir.IntType(64), 2 * s + 1)])
-            z0 = builder.load(p0, align=8)
-            z1 = builder.load(p1, align=8)
-            out = builder.fadd(builder.fmul(b0, x), z0)
-            builder.store(builder.fadd(builder.fsub(builder.fmul(b1, x), builder.fmul(a1, out)), z1), p0, align=8)
-            builder.store(builder.fsub(builder.fmul(b2, x), builder.fmul(a2, out)), p1, align=8)
-            x = out
-        builder.store(x, vp, align=8)
+        _emit_sections(builder, vt, wptr, vptr, count, lambda s, j: splat(builder.extract_value(secs, [s, j])))
         return context.get_dummy_value()
 
     return types.none(sections, w, v, lanes), codegen
+
+
+def _pipe_plan(n_band, n_low, lanes):
+    """The streams of :func:`_pipe_step` (``lanes`` 1 or 2 channels, a vector of four
+    lanes): per stream (cascade, first section, sections), the cascade 0 for the band-pass,
+    1 for the 1-20 Hz band, -1 for none; and the slots (sections per stream, the longest).
+
+    The band-pass is cut in two halves, A (the first sections) and B (the rest); with one
+    channel the 1-20 Hz band is a third stream."""
+    half = (n_band + 1) // 2
+    streams = [(0, 0, half), (0, half, n_band - half)]
+    if lanes == 1:
+        streams += [(1, 0, n_low), (-1, 0, 0)]
+    return streams, max(1, max(count for _, _, count in streams))
+
+
+@intrinsic
+def _stack_pipe(typingctx, sos, sos_low, lanes):
+    """Stack space for the state of :func:`_pipe_step`: two vectors of four values per slot."""
+    if not (isinstance(sos, types.UniTuple) and isinstance(sos_low, types.UniTuple)
+            and isinstance(lanes, types.IntegerLiteral)):
+        return None
+    size = 8 * _pipe_plan(sos.count, sos_low.count, lanes.literal_value)[1]
+
+    def codegen(context, builder, signature, args):
+        return cgutils.alloca_once(builder, context.get_value_type(types.float64), size=size)
+
+    return types.CPointer(types.float64)(sos, sos_low, lanes), codegen
+
+
+@intrinsic
+def _pipe_step(typingctx, sos, sos_low, w, v, lanes):
+    """One step of ``lanes`` channels (a literal, 1 or 2) through the band-pass cut in two
+    halves that run side by side in one vector of four lanes (:func:`_pipe_plan`): half A
+    takes a new sample while half B takes A's output of the sample before, so the two
+    halves overlap instead of waiting for each other. With one channel the 1-20 Hz band
+    runs in a third lane. Slot ``s`` holds section ``s`` of each stream; a shorter stream
+    is followed by identity sections (b = a = 1, 0, 0), which pass a value on unchanged
+    (x * 1 + 0). Each lane's arithmetic is that of :func:`_cascade_step`.
+
+    ``w`` points at the state, (z0 vector, z1 vector) per slot, and ``v`` at the four
+    inputs (the lanes of each stream), which are replaced by the outputs.
+    """
+    if not (isinstance(sos, types.UniTuple) and isinstance(sos_low, types.UniTuple)
+            and isinstance(lanes, types.IntegerLiteral)):
+        return None
+    half = lanes.literal_value
+    streams, slots = _pipe_plan(sos.count, sos_low.count, half)
+
+    def codegen(context, builder, signature, args):
+        band, low, wptr, vptr, _ = args
+        dbl = ir.DoubleType()
+        vt = ir.VectorType(dbl, 4)
+        i32 = ir.IntType(32)
+        identity = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+        def coef(k, s, j):
+            cascade, first, count = streams[k // half]
+            if s >= count or cascade < 0:
+                return ir.Constant(dbl, identity[j])
+            return builder.extract_value(band if cascade == 0 else low, [first + s, j])
+
+        def lanes_of(s, j):
+            vec = ir.Constant(vt, ir.Undefined)
+            for k in range(4):
+                vec = builder.insert_element(vec, coef(k, s, j), ir.Constant(i32, k))
+            return vec
+
+        _emit_sections(builder, vt, wptr, vptr, slots, lanes_of)
+        return context.get_dummy_value()
+
+    return types.none(sos, sos_low, w, v, lanes), codegen
+
+
+def _pipe_take(x, i, c, lanes, v, hist, slot):
+    """The inputs of a step of :func:`_pipe_step`: sample ``i`` of channels ``c:c + lanes``
+    into half A (and, with one channel, the 1-20 Hz band's lane); half A's output of
+    ``PIPE_DEPTH`` steps before, held in ``hist[slot]``, into half B."""
+    for k in range(lanes):
+        v[k] = x[i, c + k]
+        v[lanes + k] = hist[slot, k]
+    if lanes == 1:
+        v[2] = v[0]
+        v[3] = 0.0
+
+
+def _pipe_give(x, i, c, lanes, v, hist, slot, lo, sos_low, wlp, up, u):
+    """After a step of :func:`_pipe_step`: half A's output into ``hist[slot]``, and sample
+    ``i``'s 1-20 Hz band, from the step's third lane (one channel) or through a vector of
+    its own (two channels, state at ``wlp``, scratch ``u`` at ``up``)."""
+    for k in range(lanes):
+        hist[slot, k] = v[k]
+    if lanes == 1:
+        lo[c, i] = v[2]
+    else:
+        for k in range(2):
+            u[k] = x[i, c + k]
+        _lanes_step(sos_low, wlp, up, 2)
+        for k in range(2):
+            lo[c + k, i] = u[k]
+
+
+def _filter_pipe(sos, sos_low, x, z, zl, y, lo, c, lanes):
+    """Channels ``c:c + lanes`` (``lanes`` 1 or 2) through both cascades, the band-pass in
+    two halves that overlap (:func:`_pipe_step`); with two channels the 1-20 Hz band in a
+    vector of its own.
+
+    Half B takes half A's output of ``PIPE_DEPTH`` samples before (held in ``hist``), so
+    a step need not wait for the one before it to finish. The first ``PIPE_DEPTH`` samples
+    go through half A alone (half B's state is put back after each step) and the last
+    ``PIPE_DEPTH`` through half B alone (the other lanes' state is put back).
+    """
+    n = x.shape[0]
+    ns = len(sos)
+    nl = len(sos_low)
+    if n == 0:
+        return
+    half = (ns + 1) // 2
+    slots = max(half, ns - half, nl if lanes == 1 else 1)
+    wp = _stack_pipe(sos, sos_low, lanes)
+    w = numba.carray(wp, (slots, 2, 4))
+    kept = numba.carray(_stack_pipe(sos, sos_low, lanes), (slots, 2, 4))
+    vp = _stack_floats(4)
+    v = numba.carray(vp, (4,))
+    hist = numba.carray(_stack_floats(PIPE_VALUES), (PIPE_DEPTH, 2))
+    wlp = _stack_lanes(sos_low, 2)
+    wl = numba.carray(wlp, (nl, 2, 2))
+    up = _stack_floats(2)
+    u = numba.carray(up, (2,))
+    for s in range(slots):
+        for r in range(2):
+            for k in range(4):
+                w[s, r, k] = 0.0
+    for d in range(PIPE_DEPTH):
+        for k in range(2):
+            hist[d, k] = 0.0
+    for r in range(2):
+        for k in range(lanes):
+            for s in range(ns):
+                w[s if s < half else s - half, r, k if s < half else lanes + k] = z[s, r, c + k]
+        if lanes == 1:
+            for s in range(nl):
+                w[s, r, 2] = zl[s, r, c]
+    if lanes == 2:
+        for s in range(nl):
+            for r in range(2):
+                for k in range(2):
+                    wl[s, r, k] = zl[s, r, c + k]
+    head = min(n, PIPE_DEPTH)
+    for i in range(head):
+        # half A alone: half B's state is put back after the step
+        for s in range(slots):
+            for r in range(2):
+                for k in range(4):
+                    kept[s, r, k] = w[s, r, k]
+        _pipe_take(x, i, c, lanes, v, hist, i)
+        _pipe_step(sos, sos_low, wp, vp, lanes)
+        for s in range(slots):
+            for r in range(2):
+                for k in range(lanes, 2 * lanes):
+                    w[s, r, k] = kept[s, r, k]
+        _pipe_give(x, i, c, lanes, v, hist, i, lo, sos_low, wlp, up, u)
+    slot = 0
+    for i in range(PIPE_DEPTH, n):
+        _pipe_take(x, i, c, lanes, v, hist, slot)
+        _pipe_step(sos, sos_low, wp, vp, lanes)
+        for k in range(lanes):
+            y[c + k, i - PIPE_DEPTH] = v[lanes + k]
+        _pipe_give(x, i, c, lanes, v, hist, slot, lo, sos_low, wlp, up, u)
+        slot = slot + 1 if slot + 1 < PIPE_DEPTH else 0
+    for j in range(n - head, n):
+        # half B alone, on half A's outputs still held
+        for s in range(slots):
+            for r in range(2):
+                for k in range(4):
+                    kept[s, r, k] = w[s, r, k]
+        for k in range(lanes):
+            v[lanes + k] = hist[slot, k]
+        _pipe_step(sos, sos_low, wp, vp, lanes)
+        for s in range(slots):
+            for r in range(2):
+                for k in range(4):
+                    if k < lanes or k >= 2 * lanes:
+                        w[s, r, k] = kept[s, r, k]
+        for k in range(lanes):
+            y[c + k, j] = v[lanes + k]
+        slot = slot + 1 if slot + 1 < head else 0
+    for r in range(2):
+        for k in range(lanes):
+            for s in range(ns):
+                z[s, r, c + k] = w[s if s < half else s - half, r, k if s < half else lanes + k]
+        if lanes == 1:
+            for s in range(nl):
+                zl[s, r, c] = w[s, r, 2]
+    if lanes == 2:
+        for s in range(nl):
+            for r in range(2):
+                for k in range(2):
+                    zl[s, r, c + k] = wl[s, r, k]
 
 
 def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
@@ -363,16 +575,17 @@ def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
 
 def _filter_lanes(sos, sos_low, x, z, zl, y, lo, c0, c1):
     """:func:`_filter_channels` with channels side by side in the lanes of vectors, four
-    at a time, then two (an odd last channel alone): same arguments, same arithmetic."""
+    at a time; a last pair, or one channel alone, has its band-pass cut in two halves that
+    overlap in one vector (:func:`_filter_pipe`): same arguments, same arithmetic."""
     c = c0
     while c + 4 <= c1:
         _filter_group(sos, sos_low, x, z, zl, y, lo, c, 4)
         c += 4
     if c + 2 <= c1:
-        _filter_group(sos, sos_low, x, z, zl, y, lo, c, 2)
+        _filter_pipe(sos, sos_low, x, z, zl, y, lo, c, 2)
         c += 2
     if c < c1:
-        filter_kernel(sos, sos_low, x, z, zl, y, lo, c, c1)
+        _filter_pipe(sos, sos_low, x, z, zl, y, lo, c, 1)
 
 
 def _first_nonfinite(x):
@@ -528,6 +741,9 @@ def _quiet_span(y, i, s1, abs_start, ring_e, ring_w, ring_t, rs_e, rs_w, rs_t, s
     w_win = ring_w.shape[0]
     t_win = ring_t.shape[0]
     lead = max(e_win, w_win, t_win if short else 0)  # from here on every window's oldest sample is in y
+    d_e = numba.carray(_stack_floats(QUIET_PIECE), (QUIET_PIECE,))
+    d_w = numba.carray(_stack_floats(QUIET_PIECE), (QUIET_PIECE,))
+    d_t = numba.carray(_stack_floats(QUIET_PIECE), (QUIET_PIECE,))
     while i < s1:
         r_e = _next_resum(i, abs_start, e_win)
         r_w = _next_resum(i, abs_start, w_win)
@@ -542,21 +758,36 @@ def _quiet_span(y, i, s1, abs_start, ring_e, ring_w, ring_t, rs_e, rs_w, rs_t, s
             rs_e, rs_w, rs_t = _span_step(y[k], oe, ow, ot, rs_e, rs_w, rs_t, short)
             if rs_e >= e_level or rs_w >= w_level or (short and rs_t >= t_level):
                 return k, rs_e, rs_w, rs_t
-        for k in range(max(i, lead), stop):
-            # _span_step written out (numba compiles this loop faster so)
-            yv = y[k]
-            y2 = yv * yv
-            oe = y[k - e_win]
-            ow = y[k - w_win]
-            rs_e += y2 - oe * oe
-            rs_w += y2 - ow * ow
+        k = max(i, lead)
+        while k < stop:
+            # In pieces: each sample's change of each sum (its square less the dropped
+            # sample's, :func:`_span_step`'s terms) in a loop of their own, which the
+            # compiler vectorises, then the sums, added in sample order as before.
+            q = min(stop, k + QUIET_PIECE)
+            yk = y[k:q]
+            ye = y[k - e_win : q - e_win]
+            yw = y[k - w_win : q - w_win]
+            for m in range(q - k):
+                y2 = yk[m] * yk[m]
+                d_e[m] = y2 - ye[m] * ye[m]
+                d_w[m] = y2 - yw[m] * yw[m]
             if short:
-                ot = y[k - t_win]
-                rs_t += y2 - ot * ot
-                if rs_t >= t_level:
-                    return k, rs_e, rs_w, rs_t
-            if rs_e >= e_level or rs_w >= w_level:
-                return k, rs_e, rs_w, rs_t
+                yt = y[k - t_win : q - t_win]
+                for m in range(q - k):
+                    d_t[m] = yk[m] * yk[m] - yt[m] * yt[m]
+                for m in range(q - k):
+                    rs_e += d_e[m]
+                    rs_w += d_w[m]
+                    rs_t += d_t[m]
+                    if rs_e >= e_level or rs_w >= w_level or rs_t >= t_level:
+                        return k + m, rs_e, rs_w, rs_t
+            else:
+                for m in range(q - k):
+                    rs_e += d_e[m]
+                    rs_w += d_w[m]
+                    if rs_e >= e_level or rs_w >= w_level:
+                        return k + m, rs_e, rs_w, rs_t
+            k = q
         i = stop
         if i == s1:
             break
@@ -842,33 +1073,65 @@ def _quantile_sorted(srt, count, q):
     return srt[lo] * (1.0 - frac) + srt[hi] * frac
 
 
+@intrinsic
+def _move(typingctx, arr, dst, src, count):
+    """Move ``count`` values of the contiguous 1-D ``arr`` from index ``src`` to index
+    ``dst`` (the ranges may overlap): one ``memmove``."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"):
+        return None
+
+    def codegen(context, builder, signature, args):
+        a, d, s, n = args
+        data = context.make_array(signature.args[0])(context, builder, a).data
+        size = ir.Constant(ir.IntType(64), context.get_abi_sizeof(context.get_data_type(arr.dtype)))
+        cgutils.raw_memmove(builder, builder.gep(data, [d]), builder.gep(data, [s]), n, size, align=8)
+        return context.get_dummy_value()
+
+    return types.none(arr, types.int64, types.int64, types.int64), codegen
+
+
+def _sorted_place(srt, count, value, right):
+    """``np.searchsorted(srt[:count], value, side="right" if right else "left")`` for a
+    sorted ``srt`` without NaN: a binary search whose steps select without branching
+    (a branch per step would be mispredicted half the time)."""
+    if count == 0:
+        return 0
+    base = 0
+    n = count
+    while n > 1:
+        half = n >> 1
+        v = srt[base + half]
+        base = base + half if (v <= value if right else v < value) else base
+        n -= half
+    v = srt[base]
+    return base + (1 if (v <= value if right else v < value) else 0)
+
+
 def _ring_push(ring, srt, count, pos, value):
     """Put ``value`` in the ring at ``pos`` (replacing the oldest when full) and keep
     ``srt[:count]`` sorted: the values between the replaced one's place and the new one's
-    move by one.
+    move by one (places found by binary search, the values moved by one ``memmove``).
 
     Returns the new count.
     """
     if count < ring.shape[0]:
         ring[pos] = value
-        k = np.searchsorted(srt[:count], value)
-        for m in range(count, k, -1):
-            srt[m] = srt[m - 1]
+        k = _sorted_place(srt, count, value, False)
+        _move(srt, k + 1, k, count - k)
         srt[k] = value
         return count + 1
     old = ring[pos]
     ring[pos] = value
-    k = np.searchsorted(srt[:count], old)  # the replaced value's place
+    k = _sorted_place(srt, count, old, False)  # the replaced value's place
     if value >= old:
-        # move the values below ``value`` after the old one's place down by one
-        while k + 1 < count and srt[k + 1] < value:
-            srt[k] = srt[k + 1]
-            k += 1
+        # the values after it that are below ``value`` move down by one
+        j = max(k, _sorted_place(srt, count, value, False) - 1)
+        _move(srt, k, k + 1, j - k)
     else:
-        while k > 0 and srt[k - 1] > value:
-            srt[k] = srt[k - 1]
-            k -= 1
-    srt[k] = value
+        # the values before it that are above ``value`` move up by one
+        j = min(k, _sorted_place(srt, count, value, True))
+        _move(srt, j + 1, j, k - j)
+    srt[j] = value
     return count
 
 
@@ -1504,6 +1767,7 @@ _best_template = numba.njit(**_jit)(_best_template)
 _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)
+_sorted_place = numba.njit(**_jit)(_sorted_place)
 _ring_push = numba.njit(**_jit)(_ring_push)
 _laps = numba.njit(inline="always", **_jit)(_laps)
 _window_push = numba.njit(**_jit)(_window_push)
@@ -1524,6 +1788,9 @@ _store_state = numba.njit(**_jit)(_store_state)
 first_nonfinite = numba.njit(**_jit)(_first_nonfinite)
 filter_kernel = numba.njit(**_jit_filter)(_filter_channels)
 _filter_group = numba.njit(**_jit_filter)(_filter_group)
+_pipe_take = numba.njit(**_jit)(_pipe_take)
+_pipe_give = numba.njit(**_jit_filter)(_pipe_give)
+_filter_pipe = numba.njit(**_jit_filter)(_filter_pipe)
 filter_lanes_kernel = numba.njit(**_jit_filter)(_filter_lanes)
 detect_kernel = numba.njit(**_jit)(_detect)
 filter_detect_kernel = numba.njit(**_jit)(_filter_detect)

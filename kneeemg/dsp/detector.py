@@ -27,11 +27,12 @@ from .result import DetectionResult
 
 log = logging.getLogger(__name__)
 
-#: Most samples per channel the kernels see at once (bounds the temporary arrays) ...
-MAX_BLOCK = 1 << 16
-#: ... and most values (samples x channels): with many channels a block is shorter, so that
-#: the raw block, which each channel's kernels read down one column, stays in the CPU's cache.
-MAX_BLOCK_VALUES = 1 << 18
+#: Most samples per channel the kernels see at once (bounds the temporary arrays; larger
+#: blocks mean fewer hand-overs between the two threads) ...
+MAX_BLOCK = 1 << 17
+#: ... and most values (samples x channels): with many channels a block is shorter, which
+#: bounds the scratch memory (each thread works through its block in cache-sized sub-blocks).
+MAX_BLOCK_VALUES = 1 << 19
 #: Values (samples x channels) of the sub-blocks in which one thread filters and detects,
 #: so that the filtered signals are read while they are still in the processor's cache.
 SUB_BLOCK_VALUES = 1 << 15
