@@ -396,3 +396,20 @@ def test_two_threads_give_the_same_result_as_one(n_channels):
 def test_threads_setting_is_checked():
     with pytest.raises(InputError, match="threads"):
         StreamingDetector(FS, 1, threads=3)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_block_lengths_do_not_compile_the_kernels_again(keep):
+    # Scratch rows of a multiple of 512 samples are padded (cache sets); the array the
+    # filtered signal is copied to stays contiguous whatever the length, so numba compiles
+    # the driver kernel once, not again for a chunk of 1024 samples.
+    from kneeemg.dsp import _kernels as K
+
+    x = np.random.default_rng(5).normal(0, 3, (8000, 2))
+    det = StreamingDetector(1000.0, 2, keep_filtered=keep, threads=1)
+    det.process(x[:3000])
+    det.process(x[3000:4000])
+    before = len(K.filter_detect_kernel.signatures)
+    det.process(x[4000:5024])  # 1024 samples
+    det.process(x[5024:])
+    assert len(K.filter_detect_kernel.signatures) == before

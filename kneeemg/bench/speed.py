@@ -314,6 +314,9 @@ def batch_nights_per_minute_per_core(n_nights: int, hours: float, workers: int, 
         folder.mkdir()
         for i in range(n_nights):
             write_simulated(simulate_night(hours=hours, n_channels=1, fs_hz=1000.0, seed=seed + i), folder / f"n{i}.kemg")
+        # once untimed: numba compiles the filters once per number of sections, and the
+        # nights' mains hum may give them other numbers of notches than the cases above
+        run_batch([str(folder)], Path(tmp) / "warm", workers=workers)
         t0 = time.perf_counter()
         result = run_batch([str(folder)], Path(tmp) / "out", workers=workers)
         secs = time.perf_counter() - t0

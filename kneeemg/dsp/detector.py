@@ -334,14 +334,14 @@ class StreamingDetector:
         starts = [self._next + s for s in range(0, n, rows)]
         if self.threads < 2 or n * nch < THREADED_MIN:
             for blk, start in zip(blocks, starts):
-                y, _ = self._buffers(len(blk), 0)
+                y = self._kept(len(blk))
                 outs = self._outputs(len(blk))
                 self._keep(y, outs, self._filter_detect(blk, y, start, 0, nch, outs, self._sub_buffers(len(blk), 0)))
         elif nch > 1:
             # two threads, half of the channels each
             half = (nch + 1) // 2
             for blk, start in zip(blocks, starts):
-                y, _ = self._buffers(len(blk), 0)
+                y = self._kept(len(blk))
                 outs = self._outputs(len(blk))
                 # each thread's scratch, handed out here (the worker touches no shared dict)
                 mine, its = self._sub_buffers(len(blk), 0), self._sub_buffers(len(blk), 1)
@@ -397,6 +397,12 @@ class StreamingDetector:
             return self._buffer(f"y{slot}", shape)[:, :n], self._buffer(f"lo{slot}", shape)[:, :n]
 
         return self._view(("yl", n, slot), make)
+
+    def _kept(self, n: int) -> np.ndarray:
+        """Where :meth:`_filter_detect` copies the filtered signal of a block of ``n``
+        samples, shape (n_channels, n): contiguous, so the kernel is compiled once whatever
+        the block's length; (n_channels, 0) when the filtered signal is not kept."""
+        return self._view(("kept", n, 0), lambda: (self._buffer("kept", (self.n_channels, n if self.keep_filtered else 0)),))[0]
 
     def _outputs(self, n: int) -> tuple[np.ndarray, ...]:
         """The detect kernel's output arrays for a block of ``n`` samples."""
