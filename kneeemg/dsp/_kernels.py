@@ -366,11 +366,12 @@ def _stack_pipe(typingctx, sos, sos_low, lanes):
 def _pipe_step(typingctx, sos, sos_low, w, v, lanes):
     """One step of ``lanes`` channels (a literal, 1 or 2) through the band-pass cut in two
     halves that run side by side in one vector of four lanes (:func:`_pipe_plan`): half A
-    takes a new sample while half B takes A's output of the sample before, so the two
-    halves overlap instead of waiting for each other. With one channel the 1-20 Hz band
-    runs in a third lane. Slot ``s`` holds section ``s`` of each stream; a shorter stream
-    is followed by identity sections (b = a = 1, 0, 0), which pass a value on unchanged
-    (x * 1 + 0). Each lane's arithmetic is that of :func:`_cascade_step`.
+    takes a new sample while half B takes A's output of ``PIPE_DEPTH`` samples before (the
+    caller holds them), so the two halves overlap instead of waiting for each other. With
+    one channel the 1-20 Hz band runs in a third lane. Slot ``s`` holds section ``s`` of
+    each stream; a shorter stream is followed by identity sections (b = a = 1, 0, 0),
+    which pass a value on unchanged (x * 1 + 0; a zero's sign aside, as -0.0 + 0.0 is
+    0.0). Each lane's arithmetic is that of :func:`_cascade_step`.
 
     ``w`` points at the state, (z0 vector, z1 vector) per slot, and ``v`` at the four
     inputs (the lanes of each stream), which are replaced by the outputs.
@@ -534,7 +535,8 @@ def _filter_pipe(sos, sos_low, x, z, zl, y, lo, c, lanes):
 
 
 def _filter_group(sos, sos_low, x, z, zl, y, lo, c, lanes):
-    """Channels ``c:c + lanes`` (``lanes`` 2 or 4) through both cascades side by side."""
+    """Channels ``c:c + lanes`` (``lanes`` 4: a vector's lanes) through both cascades side
+    by side."""
     n = x.shape[0]
     ns = len(sos)
     nl = len(sos_low)
@@ -1076,7 +1078,8 @@ def _quantile_sorted(srt, count, q):
 @intrinsic
 def _move(typingctx, arr, dst, src, count):
     """Move ``count`` values of the contiguous 1-D ``arr`` from index ``src`` to index
-    ``dst`` (the ranges may overlap): one ``memmove``."""
+    ``dst`` (the ranges may overlap): one ``memmove``. Unchecked: the caller keeps
+    ``count >= 0`` and both ranges inside ``arr``."""
     if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.layout == "C"):
         return None
 
@@ -1084,7 +1087,7 @@ def _move(typingctx, arr, dst, src, count):
         a, d, s, n = args
         data = context.make_array(signature.args[0])(context, builder, a).data
         size = ir.Constant(ir.IntType(64), context.get_abi_sizeof(context.get_data_type(arr.dtype)))
-        cgutils.raw_memmove(builder, builder.gep(data, [d]), builder.gep(data, [s]), n, size, align=8)
+        cgutils.raw_memmove(builder, builder.gep(data, [d]), builder.gep(data, [s]), n, size)
         return context.get_dummy_value()
 
     return types.none(arr, types.int64, types.int64, types.int64), codegen
