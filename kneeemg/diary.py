@@ -255,11 +255,13 @@ def validate_profile(mapping: Mapping[str, Any], where: str = "profile") -> Prof
     return Profile(_validate(mapping, PROFILE_FIELDS, where))
 
 
-def load_diary_file(path: str | os.PathLike[str]) -> tuple[list[DiaryDay], Profile | None]:
+def load_diary_file(path: str | os.PathLike[str], latest: date | None = None) -> tuple[list[DiaryDay], Profile | None]:
     """Days and profile from a TOML or JSON file, all checked before anything is returned.
 
     A file holds one day (a table of day fields), a list of days, or a table with
-    ``days`` (a list) and/or ``profile``.
+    ``days`` (a list) and/or ``profile``. Messages name the file, and in a list the day
+    (``days[i]``). With ``latest`` (today, for what was recorded), a day or a
+    ``twitching_since`` after it is refused (:func:`check_not_after`).
     """
     p = Path(path)
     if not p.exists():
@@ -274,6 +276,7 @@ def load_diary_file(path: str | os.PathLike[str]) -> tuple[list[DiaryDay], Profi
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'} ({exc})") from None
     profile = None
+    one_day = False  # a file of one day is named by the file alone, a list's days by place
     if isinstance(data, list):
         raw_days = data
     elif isinstance(data, dict) and ({"days", "profile"} & set(data)) and not ({f.name for f in DAY_FIELDS} & set(data)):
@@ -285,12 +288,18 @@ def load_diary_file(path: str | os.PathLike[str]) -> tuple[list[DiaryDay], Profi
             profile = validate_profile(data["profile"], where=f"{p.name} profile")
     else:
         raw_days = [data]
-    days = [validate_day(d, where=f"{p.name} days[{i}]") for i, d in enumerate(raw_days)]
+        one_day = True
+    labels = [p.name if one_day else f"{p.name} days[{i}]" for i in range(len(raw_days))]
+    days = [validate_day(d, where=label) for d, label in zip(raw_days, labels)]
     seen: dict[str, int] = {}
-    for i, d in enumerate(days):
+    for i, (d, label) in enumerate(zip(days, labels)):
         if d.date is None:
-            raise InputError(f"{p.name} days[{i}]: date is missing; every day needs the date its night began")
+            raise InputError(f"{label}: date is missing; every day needs the date its night began")
         if d.date in seen:
-            raise InputError(f"{p.name} days[{i}]: date {d.date} is already used by days[{seen[d.date]}]; give each date once")
+            raise InputError(f"{label}: date {d.date} is already used by days[{seen[d.date]}]; give each date once")
         seen[d.date] = i
+        if latest is not None:
+            check_not_after(d.date, latest, label)
+    if latest is not None and profile is not None and profile.get("twitching_since"):
+        check_not_after(profile.get("twitching_since"), latest, f"{p.name} profile: twitching_since", note="")
     return days, profile

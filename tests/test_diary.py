@@ -142,7 +142,9 @@ def test_files_are_all_or_nothing(tmp_path):
 @pytest.mark.parametrize(
     "name, text, message",
     [
-        ("one.json", '{"date": "2026-11-20", "stres": 1}', "one.json days[0] 2026-11-20: unknown field(s) stres"),
+        ("one.json", '{"date": "2026-11-20", "stres": 1}', "one.json 2026-11-20: unknown field(s) stres"),
+        ("list.json", '[{"date": "2026-11-20"}, {"date": "2026-11-21", "stres": 1}]',
+         "list.json days[1] 2026-11-21: unknown field(s) stres"),
         ("dup.json", '[{"date": "2026-11-20"}, {"date": "2026-11-20"}]', "date 2026-11-20 is already used by days[0]"),
         ("nodate.json", '[{"stress": 1}]', "date is missing"),
         ("broken.json", '{"date": "2026-11-20",', "not valid JSON"),
@@ -286,6 +288,24 @@ def test_one_documented_spelling_of_the_symptoms_flag(capsys):
         main(["diary", "--help"])
     text = capsys.readouterr().out
     assert "--symptoms WORDS" in text and "--symptom " not in text and "separated by commas" in text
+
+
+def test_a_file_of_one_day_is_named_by_the_file_alone(tmp_path, capsys):
+    day = tmp_path / "day.toml"
+    day.write_text("date = 2206-01-02\nstress = 2\n")
+    assert main(["diary", "--db", str(tmp_path / "h.db"), "--import", str(day)]) == 2
+    err = capsys.readouterr().err
+    assert "day.toml: date 2206-01-02 is after today" in err and "days[" not in err
+    assert not (tmp_path / "h.db").exists()
+
+
+def test_a_file_profile_twitching_since_after_today_is_refused_when_checked(tmp_path):
+    path = tmp_path / "prof.toml"
+    path.write_text("[profile]\ntwitching_since = 2206-01-01\n")
+    assert load_diary_file(path)[1].get("twitching_since") == "2206-01-01"  # read as stored
+    with pytest.raises(InputError) as info:
+        load_diary_file(path, latest=date(2026, 11, 20))
+    assert str(info.value).startswith("prof.toml profile: twitching_since: date 2206-01-01 is after today (2026-11-20)")
 
 
 def test_an_imported_day_after_today_stores_nothing(tmp_path, capsys):

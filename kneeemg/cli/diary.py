@@ -47,7 +47,6 @@ def _interactive() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from datetime import date
-    from pathlib import Path
 
     from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, load_diary_file, night_date, validate_day,
                          validate_profile)
@@ -61,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if args.import_file:
         if day_values or profile_values or args.profile or args.replace:
             raise InputError("give either --import FILE or field flags (and --profile), not both")
-        days, profile = load_diary_file(args.import_file)
+        days, profile = load_diary_file(args.import_file, latest=date.today())
         merge = False
     elif args.profile:
         if day_values:
@@ -79,13 +78,11 @@ def run(args: argparse.Namespace) -> int:
             day_values = _ask(DAY_FIELDS, {"date": default_date})
         day_values.setdefault("date", default_date)
         days, profile = [validate_day(day_values)], None
-    today = date.today()
-    name = Path(args.import_file).name if args.import_file else ""
-    for i, d in enumerate(days):
-        check_not_after(d.date, today, f"{name} days[{i}]" if name else "--date")
-    if profile is not None and profile.get("twitching_since"):
-        check_not_after(profile.get("twitching_since"), today, f"{name} profile: twitching_since" if name else
-                        "--twitching-since", note="")
+    if not args.import_file:  # (a file's dates were checked as it was read)
+        for d in days:
+            check_not_after(d.date, date.today(), "--date")
+        if profile is not None and profile.get("twitching_since"):
+            check_not_after(profile.get("twitching_since"), date.today(), "--twitching-since", note="")
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path
