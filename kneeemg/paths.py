@@ -26,6 +26,13 @@ TRUTH_SUFFIX = ".truth.csv"
 ARTEFACTS_SUFFIX = ".artefacts.csv"
 
 
+def is_ground_truth(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names a simulated recording's ground truth (``*.truth.csv``,
+    ``*.artefacts.csv``), by its own name or, through symbolic links, by the file's."""
+    names = (str(path), str(Path(path).expanduser().resolve()))
+    return any(name.lower().endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX)) for name in names)
+
+
 def user_data_path() -> Path:
     """The user's data directory for kneeemg (not created)."""
     from platformdirs import user_data_dir

@@ -63,9 +63,9 @@ def replay(
     own = not isinstance(source, Recording)
     if events_out:
         from .events import csv_signature
-        from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_file
+        from .paths import check_output_file, is_ground_truth
 
-        if str(events_out).lower().endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX)):
+        if is_ground_truth(events_out):
             raise InputError(f"--events-out {events_out} is a ground-truth file, not for detected events; "
                              "choose another --events-out")
         # before the work: never replace the recording itself or any file that is not an events CSV

@@ -8,6 +8,9 @@ from .config import MAX_TREND_DAYS
 
 #: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
 CHANGE_FRACTION = 0.2
+#: Nights in the recent half of a trend, and fewest nights with a rate in each half.
+RECENT_NIGHTS = 7
+MIN_NIGHTS_EACH = 4
 
 
 def direction(rows: Sequence[dict[str, Any]]) -> str:
@@ -17,9 +20,11 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
     nights with a rate in each half.
     """
     rates = [r["twitch_per_hour"] for r in rows if r.get("twitch_per_hour") is not None]
-    recent, before = rates[-7:], rates[-14:-7]
-    if len(recent) < 4 or len(before) < 4:
-        return f"Too few nights for a trend yet ({len(rates)} with a rate; a trend needs 8 or more)."
+    recent, before = rates[-RECENT_NIGHTS:], rates[-2 * RECENT_NIGHTS : -RECENT_NIGHTS]
+    if len(recent) < MIN_NIGHTS_EACH or len(before) < MIN_NIGHTS_EACH:
+        need = RECENT_NIGHTS + MIN_NIGHTS_EACH
+        return (f"Too few nights for a trend yet ({len(rates)} with a rate; a trend needs {need} or more: "
+                f"the last {RECENT_NIGHTS} and at least {MIN_NIGHTS_EACH} before them).")
     a, b = sum(before) / len(before), sum(recent) / len(recent)
     if b < a * (1 - CHANGE_FRACTION):
         word = "fewer"

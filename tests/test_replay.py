@@ -81,6 +81,10 @@ def test_events_out_never_replaces_the_recording_or_another_file(tmp_path):
     kept = truth.read_text()
     with pytest.raises(InputError, match="is a ground-truth file"):
         replay(path, events_out=truth)
+    link = tmp_path / "link.csv"  # the same file through a symbolic link
+    link.symlink_to(truth.name)
+    with pytest.raises(InputError, match="is a ground-truth file"):
+        replay(path, events_out=link)
     assert truth.read_text() == kept
     assert path.read_bytes() == before and notes.read_text() == "my own notes\n"
     events = tmp_path / "events.csv"

@@ -222,6 +222,9 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
         assert len(s.trend(5)) == 5 and s.trend(5)[0]["date"] == "2026-11-10"
         assert direction(rows).startswith("Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0")
         assert direction(rows[:6]).startswith("Too few nights")
+        # the message's count is the rule's: 10 nights are too few, 11 are enough
+        assert direction(rows[:10]).startswith("Too few nights for a trend yet (10 with a rate; a trend needs 11 or more")
+        assert not direction(rows[:11]).startswith("Too few")
         with pytest.raises(InputError, match="--days"):
             s.trend(0)
     assert main(["trends", "--db", str(db), "--days", "14"]) == 0
