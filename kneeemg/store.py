@@ -165,8 +165,9 @@ class Store:
         Create the file (and its folder) when it does not exist (for commands that write).
         With ``create=False`` (for commands that only read) nothing is ever created: a
         missing file named by ``path`` or ``$KNEEEMG_DB`` is a :class:`StoreError`, and a
-        missing file at the default place reads as an empty history (``exists`` is False), and
-        a file that cannot be written (read-only media) is read as it is (``read_only``).
+        missing file at the default place reads as an empty history (``exists`` is False), as
+        does an empty file (left as it is), and a file that cannot be written (read-only
+        media) is read as it is (``read_only``).
 
     Raises
     ------
@@ -184,6 +185,10 @@ class Store:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
+            elif self.path.is_file() and self.path.stat().st_size == 0:
+                # an empty file (made by hand, or by a failed copy) reads as an empty history,
+                # and stays untouched: only a command that writes gives it the schema
+                self._db = sqlite3.connect(":memory:")
             elif self.path.is_file():
                 # never creates; a file that cannot be written (a backup on read-only media) is read as it is
                 self.read_only = not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))

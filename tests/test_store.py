@@ -369,6 +369,10 @@ def test_commands_on_an_empty_history(tmp_path, capsys):
     Store(db).close()  # created, nothing imported yet
     assert main(["nights", "--db", db]) == 0 and main(["trends", "--db", db]) == 0
     assert capsys.readouterr().out.count("No nights") == 2
+    empty = tmp_path / "empty.db"
+    empty.touch()  # an empty file reads as an empty history and stays empty
+    assert main(["nights", "--db", str(empty)]) == 0 and main(["trends", "--db", str(empty)]) == 0
+    assert capsys.readouterr().out.count("No nights") == 2 and empty.stat().st_size == 0
     (tmp_path / "adir").mkdir()
     assert main(["nights", "--db", str(tmp_path / "adir")]) == 4  # a folder, not a file
     assert "history database" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, RecordingFormatError
+from ..words import plural
 from .array import ArrayRecording, select_channels
 from .base import RecordingInfo
 from .edf import UNIT_TO_UV
@@ -98,7 +99,7 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     width = len(header)
     rows = [r for r in rows if len(r) == width]
     if not rows:
-        raise RecordingFormatError(f"{path}: no rows of {width} numbers; check the delimiter and header")
+        raise RecordingFormatError(f"{path}: no rows of {plural(width, 'number')}; check the delimiter and header")
     data = np.array(rows)
     tcol = next((i for i, h in enumerate(header) if h.lower() in TIME_COLUMNS), None)
     if tcol is not None:
