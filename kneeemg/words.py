@@ -1,5 +1,5 @@
-"""Words as people read them: counts (``1 twitch``, ``2 twitches``, ``9 periodic series``) and
-the detector's reasons for excluded time (``DC jump``)."""
+"""Words as people read them: counts (``1 twitch``, ``2 twitches``, ``9 periodic series``),
+the detector's reasons for excluded time (``DC jump``) and spans of time (``12 min 30 s``)."""
 
 from __future__ import annotations
 
@@ -24,3 +24,18 @@ def plural(n: int, word: str) -> str:
 def reason_words(reason: str) -> str:
     """An exclusion reason (``dc_jump``) as people read it (``DC jump``)."""
     return REASON_WORDS.get(reason, reason.replace("_", " "))
+
+
+def duration_text(seconds: float) -> str:
+    """A span in words that fit its size: ``4.5 s``, ``20 s``, ``12 min 30 s``, ``7 h 05 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, s = divmod(s, 60)
+        return f"{m} min {s:02d} s"
+    h, m = divmod(int(round(seconds / 60.0)), 60)
+    return f"{h} h {m:02d} min"

@@ -340,7 +340,7 @@ def test_no_ids_or_field_names_are_shown_in_the_report():
                       labels=res.labels, metrics=m, events=res.events, excluded=res.excluded, diary=diary,
                       snippets_note="No recording file for this night.")
     words = _shown_text(render_report(inp))
-    assert "DC jump 12 s" in words and "noise rise 3 s" in words and "last caffeine, hours before bed" in words
+    assert "DC jump 12 s" in words and "noise rise 3.0 s" in words and "last caffeine, hours before bed" in words
     assert "change of skin colour" in words and "glasses of water" in words
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)
     assert "each channel's time added up" in words  # two channels' excluded time is said to be added up
@@ -380,3 +380,13 @@ def test_doctor_takes_no_night_and_report_has_a_description(history, tmp_path, c
         main(["report", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "Writes one night's report" in help_text and "--doctor takes no NIGHT" in help_text
+
+
+def test_a_short_night_is_timed_in_the_report_as_in_the_terminal():
+    from kneeemg.words import duration_text
+
+    inp = ReportInput(date="2026-11-01", recording_s=90.0, usable_s=89.0, lost_s=0.0, labels=("left",),
+                      metrics={}, events=[], excluded=[], diary=None, snippets_note="")
+    words = _shown_text(render_report(inp))
+    assert "sensor on for 1 min 30 s; 1 min 29 s of it was usable" in words
+    assert duration_text(90.0) == "1 min 30 s" and duration_text(8 * 3600 + 299) == "8 h 05 min"

@@ -39,24 +39,11 @@ def stop_words(reason: str) -> str:
     return STOP_WORDS.get(reason, reason)
 
 
-def duration_text(seconds: float) -> str:
-    """A span in words that fit its size: ``4.5 s``, ``20 s``, ``12 min 30 s``, ``7 h 05 min``."""
-    seconds = max(0.0, float(seconds))
-    if seconds < 9.95:
-        return f"{seconds:.1f} s"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        m, s = divmod(s, 60)
-        return f"{m} min {s:02d} s"
-    h, m = divmod(int(round(seconds / 60.0)), 60)
-    return f"{h} h {m:02d} min"
-
-
 def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summary") -> None:
     """Print a :meth:`DetectionResult.summary` as a table."""
     from rich.table import Table
+
+    from ..words import duration_text
 
     usable_pct = 100.0 * summary.get("usable_fraction", 0.0)
     chans = ", ".join(summary.get("channels", []))

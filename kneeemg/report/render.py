@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from ..guidance.kb import LEVEL_WORDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
-from ..words import plural, plural_of, reason_words
+from ..words import duration_text, plural, plural_of, reason_words
 from . import plots
 from .model import DoctorInput, ReportInput
 
@@ -33,14 +33,6 @@ FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not 
 def esc(x: Any) -> str:
     """HTML-escaped text of ``x`` (quotes included)."""
     return html.escape(str(x), quote=True)
-
-
-def hours_minutes(seconds: float) -> str:
-    """``"7 h 05 min"``, ``"12 min"`` under an hour, ``"40 s"`` under a minute."""
-    if seconds < 59.5:
-        return f"{seconds:.0f} s"
-    h, m = divmod(int(round(seconds / 60)), 60)
-    return f"{h} h {m:02d} min" if h else f"{m} min"
 
 
 def rate_words(rate: float | None) -> str:
@@ -82,7 +74,7 @@ def summary_words(inp: ReportInput) -> str:
     """The night in a few plain sentences (recorded and usable time, counts, rates, sides)."""
     m = inp.metrics
     counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
-    parts = [f"You had the sensor on for {hours_minutes(inp.recording_s)}; {hours_minutes(inp.usable_s)} of it was usable."]
+    parts = [f"You had the sensor on for {duration_text(inp.recording_s)}; {duration_text(inp.usable_s)} of it was usable."]
     tw = counts.get("twitch", 0)
     rate = rates.get("twitch")
     if tw:
@@ -113,7 +105,7 @@ def summary_words(inp: ReportInput) -> str:
         parts.append(f"{cl.get('twitches_in_clusters', 0)} of the twitches came in {plural(cl['count'], 'cluster')} "
                      f"({CLUSTER_MIN_TWITCHES} or more on one channel, each within {CLUSTER_MAX_GAP_S:g} s of the one before).")
     if inp.lost_s:
-        parts.append(f"{hours_minutes(inp.lost_s)} of signal was lost on the way from the sensor.")
+        parts.append(f"{duration_text(inp.lost_s)} of signal was lost on the way from the sensor.")
     return " ".join(parts)
 
 
@@ -233,7 +225,7 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
 
 def _quality_html(inp: ReportInput) -> str:
     excl = inp.metrics.get("excluded_s") or {}
-    words = ", ".join(f"{reason_words(k)} {hours_minutes(v) if v >= 60 else f'{v:.0f} s'}" for k, v in excl.items()) or "none"
+    words = ", ".join(f"{reason_words(k)} {duration_text(v)}" for k, v in excl.items()) or "none"
     text = ""
     if inp.epoch_flags is not None and inp.floor_uv is not None and inp.epoch_s and len(inp.floor_uv):
         text += _img(plots.quality(inp.epoch_s, inp.epoch_flags, inp.floor_uv, inp.labels), "noise floor and excluded epochs over the night")
