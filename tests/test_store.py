@@ -315,6 +315,15 @@ def test_trends_days_out_of_range_is_one_line_in_the_options_words(tmp_path, cap
     assert main(["trends", "--db", str(db), "--days", str(MAX_TREND_DAYS)]) == 0
 
 
+@pytest.mark.parametrize("command", [["trends", "--days", "2.5"], ["triage", "--nights", "x"]])
+def test_a_count_that_is_not_a_whole_number_is_one_line(tmp_path, capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--db", str(tmp_path / "h.db")])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1 and f"'{command[2]}' is not a whole number" in err
+    assert "invalid int value" not in err and not (tmp_path / "h.db").exists()
+
+
 def test_case_for_triage_is_what_the_guidance_reads(tmp_path):
     from kneeemg.guidance.classifier import validate_case
 

@@ -38,6 +38,11 @@ def supported_hz(text: str) -> float:
     return value
 
 
+def whole_number(text: str) -> int:
+    """A whole number (its range is checked where it is used, in that option's words)."""
+    return int(_number(text, int))
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
     value = int(_number(text, int))

@@ -6,6 +6,7 @@ import argparse
 
 from ..config import MAX_TREND_DAYS
 from .importcmd import add_db_option
+from .replay import whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Lists each night of the last --days days with its twitch rate per usable hour "
                                    "and a 7-night rolling mean, then says in words whether the last 7 nights had "
                                    "fewer, more or about the same twitches an hour as the 7 before. See docs/metrics.md.")
-    p.add_argument("--days", type=int, default=28,
+    p.add_argument("--days", type=whole_number, default=28,
                    help=f"how many days back from the latest night, 1 to {MAX_TREND_DAYS} (default 28)")
     add_db_option(p)
     p.set_defaults(func=run)

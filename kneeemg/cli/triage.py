@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .importcmd import add_db_option
+from .replay import whole_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--case", metavar="JSON", help="a case file with profile, diary and nights (instead of the history)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--explain", action="store_true", help="show every rule, threshold, prior and ratio behind the result")
-    p.add_argument("--nights", type=int, default=14, help="how many of the latest nights to take from the history (default 14)")
+    p.add_argument("--nights", type=whole_number, default=14, help="how many of the latest nights to take from the history (default 14)")
     add_db_option(p)
     p.set_defaults(func=run)
 
