@@ -254,7 +254,9 @@ def _filter_channels(sos, sos_low, x, z, zl, y, lo, c0, c1):
     """Band-pass and low band of each channel; the state of a channel stays in registers.
 
     Both cascades are transposed direct form II second-order sections, the arithmetic of
-    ``scipy.signal.sosfilt(sos, x, zi=zi)``.
+    ``scipy.signal.sosfilt(sos, x, zi=zi)``. The detector runs :func:`_filter_lanes`; this
+    plain channel-by-channel kernel defines the arithmetic the vector kernels reproduce, and
+    the tests compare them with it value for value.
 
     Parameters
     ----------
@@ -451,7 +453,7 @@ def _filter_pipe(sos, sos_low, x, z, zl, y, lo, c, lanes):
     if n == 0:
         return
     half = (ns + 1) // 2
-    slots = max(half, ns - half, nl if lanes == 1 else 1)
+    slots = max(half, ns - half, nl if lanes == 1 else 1)  # :func:`_pipe_plan`'s, which sizes the stack
     wp = _stack_pipe(sos, sos_low, lanes)
     w = numba.carray(wp, (slots, 2, 4))
     kept = numba.carray(_stack_pipe(sos, sos_low, lanes), (slots, 2, 4))

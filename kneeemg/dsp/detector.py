@@ -402,7 +402,11 @@ class StreamingDetector:
         """Where :meth:`_filter_detect` copies the filtered signal of a block of ``n``
         samples, shape (n_channels, n): contiguous, so the kernel is compiled once whatever
         the block's length; (n_channels, 0) when the filtered signal is not kept."""
-        return self._view(("kept", n, 0), lambda: (self._buffer("kept", (self.n_channels, n if self.keep_filtered else 0)),))[0]
+
+        def make() -> tuple[np.ndarray]:
+            return (self._buffer("kept", (self.n_channels, n if self.keep_filtered else 0)),)
+
+        return self._view(("kept", n, 0), make)[0]
 
     def _outputs(self, n: int) -> tuple[np.ndarray, ...]:
         """The detect kernel's output arrays for a block of ``n`` samples."""
