@@ -152,6 +152,25 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
     return p
 
 
+@contextmanager
+def output_folder(path: str | os.PathLike[str], option: str = "--out") -> Iterator[Path]:
+    """:func:`check_output_dir` for a block that writes into the folder: the folders it
+    created are removed again at the end of the block when they are still empty (the
+    sensor could not be opened, the recording was stopped before it began), so a failed
+    command leaves nothing behind. A folder that holds anything is never touched."""
+    p = Path(path).expanduser()
+    made = [q for q in (p, *p.parents) if not q.exists()]  # deepest first
+    folder = check_output_dir(p, option)
+    try:
+        yield folder
+    finally:
+        for q in made:
+            try:
+                q.rmdir()  # only an empty folder goes
+            except OSError:
+                break
+
+
 def _probe_write(folder: Path, option: str, named: Path) -> None:
     """Write and remove a scratch file in ``folder``: the permission bits alone do not tell
     (root, read-only file systems, sysfs)."""

@@ -167,13 +167,18 @@ class Store:
         missing file named by ``path`` or ``$KNEEEMG_DB`` is a :class:`StoreError`, and a
         missing file at the default place reads as an empty history (``exists`` is False), as
         does an empty file (left as it is), and a file that cannot be written (read-only
-        media) is read as it is (``read_only``).
+        media) is read as it is (``read_only``). A file this object created and never stored
+        anything in (every file given to ``import`` was missing, say) is removed again by
+        :meth:`close`: a failed command leaves no empty history behind.
 
     Raises
     ------
     StoreError
         The file cannot be opened, is not a kneeemg history, or (``create=False``) does not exist.
     """
+
+    _made = False  # this object created the file
+    _wrote = False  # and stored something in it
 
     def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
         self.path = db_path(path)
@@ -183,6 +188,7 @@ class Store:
             if self.path.is_dir():
                 raise StoreError(f"{self.path} is a folder, not a history database file; give a file with --db")
             if create:
+                self._made = not self.path.exists()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
             elif self.path.is_file() and self.path.stat().st_size == 0:
@@ -248,7 +254,19 @@ class Store:
                              "use another --db")
 
     def close(self) -> None:
+        """Close the file; one this object created and stored nothing in is removed."""
+        unused = self._made and not self._wrote and self._empty()
         self._db.close()
+        if unused:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+    def _empty(self) -> bool:
+        """True when no night, diary day or profile is stored (another process may have written meanwhile)."""
+        try:
+            return not any(self._db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("nights", "diary", "profile"))
+        except sqlite3.Error:
+            return False
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -260,6 +278,7 @@ class Store:
             self._db.rollback()
             raise
         self._db.commit()
+        self._wrote = True
 
     def __enter__(self) -> "Store":
         return self

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -32,6 +33,51 @@ def test_kneeemg_error_is_one_line_and_exit_code(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert code == ConfigError.exit_code != 0
     assert err.count("\n") == 1 and err.startswith("kneeemg: error: sampling rate 100 Hz")
+
+
+@pytest.mark.parametrize("ctrl_c", [True, False])
+def test_an_error_that_replaces_a_ctrl_c_is_read_as_the_ctrl_c(monkeypatch, capsys, ctrl_c):
+    import signal
+
+    def compile_interrupted(args):  # as numba does when Ctrl-C comes while it compiles a kernel
+        try:
+            if ctrl_c:
+                os.kill(os.getpid(), signal.SIGINT)
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("no compiled object yet for <Library '_filter_group'>") from None
+
+    parser = build_parser()
+    monkeypatch.setattr("kneeemg.cli.build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=compile_interrupted)
+    if ctrl_c:
+        assert main(["demo"]) == 130
+        assert capsys.readouterr().err == "kneeemg: interrupted\n"
+    else:  # without a Ctrl-C, an unexpected error is not hidden
+        with pytest.raises(RuntimeError, match="no compiled object"):
+            main(["demo"])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+
+
+def test_a_ctrl_c_lost_in_a_c_callback_still_stops_the_command(monkeypatch, capsys):
+    import ctypes
+    import signal
+
+    finished = []
+
+    def command(args):  # Ctrl-C while llvmlite's C code calls back into Python, as numba compiles
+        ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGINT))()
+        time.sleep(2.0)  # the compiler goes on
+        finished.append(True)
+        return 0
+
+    parser = build_parser()
+    monkeypatch.setattr("kneeemg.cli.build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=command)
+    hook = sys.unraisablehook
+    assert main(["demo"]) == 130 and not finished
+    assert capsys.readouterr().err == "kneeemg: interrupted\n"  # no "Exception ignored" traceback
+    assert sys.unraisablehook is hook
 
 
 def test_no_command_prints_help(capsys):

@@ -186,6 +186,20 @@ def test_signal_check_names_the_problem():
     assert not any(p.startswith("left") for p in chk.problems)
 
 
+def test_the_checks_noise_floor_is_the_detectors_not_the_hum():
+    from kneeemg.dsp import detect
+
+    rng = np.random.default_rng(2)
+    t = np.arange(5000) / 1000
+    x = rng.normal(0, 3, (5000, 2)) + 1500.0
+    x[:, 1] += 40 * np.sin(2 * np.pi * 60 * t) + 8 * np.sin(2 * np.pi * 180 * t)  # hum and a harmonic
+    chk = check_signal(x, 1000.0, ("left", "right"), lead_off=[])
+    assert chk.ok and chk.mains_uv[1] > 30 > chk.mains_uv[0]
+    floors = np.nanmedian(detect(x, 1000.0).floor_uv, axis=0)
+    assert np.allclose(chk.floor_uv, floors, rtol=0.1)  # the hum is not noise: both channels near 3 µV x 0.9
+    assert np.all((2.3 < np.array(chk.floor_uv)) & (np.array(chk.floor_uv) < 3.0))
+
+
 def test_a_full_disk_stops_with_a_clear_message_and_keeps_what_was_written(tmp_path):
     c = counts(7400)
     fr = frames(c)
@@ -654,3 +668,16 @@ def test_the_summary_gives_short_recordings_in_seconds(seconds, words):
                "counts": {"twitch": 0}, "per_usable_hour": {}}
     print_summary(console, summary, title="Night")
     assert f"recorded {words}, usable {words} (100.0 %)" in console.export_text()
+
+
+def test_a_record_that_fails_before_recording_leaves_no_folder_it_made(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    out = tmp_path / "nights" / "week1"
+    assert main(["record", "--serial", str(tmp_path / "no-such-port"), "--out", str(out), "--duration", "5"]) == 3
+    assert "cannot open serial port" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # both folders it made are gone
+    (tmp_path / "nights").mkdir()
+    (tmp_path / "nights" / "old.kemg").write_bytes(b"kept")
+    assert main(["record", "--serial", str(tmp_path / "no-such-port"), "--out", str(out), "--duration", "5"]) == 3
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["nights", "old.kemg"]  # what was there stays

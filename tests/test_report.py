@@ -238,7 +238,7 @@ def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys
     _, db, _ = history
     assert main(["report", "--db", str(tmp_path / "missing.db"), "--out", str(tmp_path / "r.html")]) == 4
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "missing.db").exists()
-    Store(tmp_path / "empty.db").close()
+    (tmp_path / "empty.db").touch()  # an empty file reads as an empty history
     assert main(["report", "--db", str(tmp_path / "empty.db"), "--out", str(tmp_path / "r.html")]) == 2
     assert "no nights" in capsys.readouterr().err
     old = tmp_path / "old.html"

@@ -62,7 +62,22 @@ def test_where_the_database_lives(tmp_path, monkeypatch):
     assert db_path(tmp_path / "flag.db") == tmp_path / "flag.db"  # --db wins over the environment
     with Store() as s:
         assert s.path == tmp_path / "env.db"
+        s.save_profile(validate_profile({"age": 40}))
     assert (tmp_path / "env.db").exists()
+
+
+def test_a_history_made_for_nothing_is_removed_again(week, tmp_path, capsys):
+    db = tmp_path / "h.db"
+    with Store(db) as s:  # made, nothing stored: no empty history is left behind
+        assert db.exists()
+    assert not db.exists() and not list(tmp_path.glob("h.db*"))
+    code = main(["import", str(tmp_path / "missing.kemg"), str(tmp_path / "gone.kemg"), "--db", str(db)])
+    assert code != 0 and "missing.kemg does not exist" in capsys.readouterr().err
+    assert not db.exists()
+    assert main(["import", str(week[1][0]), "--db", str(db)]) == 0
+    before = db.read_bytes()
+    assert main(["import", str(tmp_path / "missing.kemg"), "--db", str(db)]) != 0
+    assert db.read_bytes() == before  # an existing history stays, whatever happens
 
 
 def test_wal_foreign_keys_and_schema(tmp_path):
@@ -375,7 +390,8 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
 
 def test_commands_on_an_empty_history(tmp_path, capsys):
     db = str(tmp_path / "h.db")
-    Store(db).close()  # created, nothing imported yet
+    with Store(db) as s:  # a profile, no night imported yet
+        s.save_profile(validate_profile({"age": 40}))
     assert main(["nights", "--db", db]) == 0 and main(["trends", "--db", db]) == 0
     assert capsys.readouterr().out.count("No nights") == 2
     empty = tmp_path / "empty.db"

@@ -8,9 +8,12 @@ own; it is the only place that configures logging and prints.
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import logging
+import signal
 import sys
+import threading
 from importlib import import_module
 from typing import Sequence
 
@@ -41,6 +44,50 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
+class _CtrlC:
+    """Notes a Ctrl-C (SIGINT) while a command runs; it still raises KeyboardInterrupt at once.
+
+    numba, interrupted while it compiles a kernel for the first time, can lose the
+    KeyboardInterrupt: raised inside a C callback (llvmlite's object cache), Python only
+    prints it as "Exception ignored" and goes on, so it is raised again a moment later; and numba
+    can raise an error of its own in its place (``RuntimeError: no compiled object yet``),
+    so an unexpected error after a Ctrl-C is taken for the Ctrl-C. Installed only where
+    Python's own handler is (the main thread; SIGINT not ignored).
+    """
+
+    seen = False
+    _installed = False
+    _again: threading.Timer | None = None
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread() \
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self._note)
+            self._hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
+            self._installed = True
+        return self
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, info: object) -> None:
+        if getattr(info, "exc_type", None) is KeyboardInterrupt and self.seen:
+            # lost in a C callback: raised again a moment later, once the callback has returned
+            self._again = threading.Timer(0.01, _thread.interrupt_main)
+            self._again.start()
+            return
+        self._hook(info)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._again is not None:
+            self._again.cancel()
+        if self._installed:
+            sys.unraisablehook = self._hook
+            if signal.getsignal(signal.SIGINT) == self._note:  # a command may have set its own
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
@@ -58,32 +105,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    try:
-        parser = build_parser()
-        args, extra = parser.parse_known_args(argv)
-        if extra:  # said by the command's own parser, which points to its own --help
-            parser_of = parser.commands.get(args.command, parser) if args.command else parser
-            parser_of.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (benchmarks record it)
-        level = logging.WARNING - 10 * min(args.verbose, 2)
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-        if not getattr(args, "func", None):
-            parser.print_help()
-            return 2
-        return int(args.func(args) or 0)
-    except KneeEmgError as exc:
-        print(f"kneeemg: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("kneeemg: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into a program that stopped reading (| head)
-        sys.stderr.close()
-        return 0
-    except OSError as exc:  # a file or folder the library did not check first
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"kneeemg: error: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
-        return 1
+    with _CtrlC() as ctrl_c:
+        try:
+            return _main(argv)
+        except KneeEmgError as exc:
+            print(f"kneeemg: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("kneeemg: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # output piped into a program that stopped reading (| head)
+            sys.stderr.close()
+            return 0
+        except OSError as exc:  # a file or folder the library did not check first
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"kneeemg: error: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+            return 1
+        except Exception:
+            if ctrl_c.seen:  # the Ctrl-C, lost inside numba's compiler (see _CtrlC)
+                print("kneeemg: interrupted", file=sys.stderr)
+                return 130
+            raise
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command's own parser, which points to its own --help
+        parser_of = parser.commands.get(args.command, parser) if args.command else parser
+        parser_of.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (benchmarks record it)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,8 @@ class SignalCheck:
     Attributes
     ----------
     floor_uv : list of float
-        Noise floor per channel: median RMS of quarter-second blocks, 20-450 Hz, µV.
+        Noise floor per channel: median RMS of quarter-second blocks, 20-450 Hz with the mains hum
+        notched (as the detector filters), µV.
     mains_uv : list of float
         Amplitude of the stronger of 50 and 60 Hz per channel, µV.
     lead_off : list of str
@@ -38,14 +39,24 @@ class SignalCheck:
 
 
 def noise_floor_uv(x_uv: np.ndarray, fs_hz: float) -> np.ndarray:
-    """Median RMS of quarter-second blocks of the 20-450 Hz band, per channel (µV), shape (n_channels,)."""
+    """Median RMS of quarter-second blocks, per channel (µV), shape (n_channels,).
+
+    The signal is filtered as the detector filters it: the 20-450 Hz band with the mains
+    hum that stands out notched (the hum is judged on its own, by :func:`check_signal`), so
+    that this is the floor the detector measures its events against.
+    """
     from scipy import signal as sps
+
+    from ..config import DetectorConfig
+    from ..dsp.filters import band_edges, design, find_mains
 
     x = np.asarray(x_uv, dtype=np.float64)
     if len(x) < 32:
         return np.full(x.shape[1], np.nan)
-    sos = sps.butter(4, [20, min(450, 0.45 * fs_hz)], "bandpass", fs=fs_hz, output="sos")
-    y = sps.sosfiltfilt(sos, x - x.mean(axis=0), axis=0, padlen=min(len(x) - 1, 3 * 13))
+    config = DetectorConfig()
+    mains_hz, notch_hz = find_mains(x, fs_hz, high_hz=band_edges(fs_hz, config)[1])
+    sos = design(fs_hz, config, mains_hz, notch_hz).sos
+    y = sps.sosfiltfilt(sos, x - x.mean(axis=0), axis=0, padlen=min(len(x) - 1, 3 * 2 * len(sos)))
     blocks = np.array_split(y, max(1, len(y) // max(1, int(fs_hz / 4))))
     return np.median(np.array([np.sqrt(np.mean(b**2, axis=0)) for b in blocks]), axis=0)
 

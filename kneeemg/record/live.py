@@ -7,7 +7,8 @@ the recording is closed cleanly on every way out. A stop request is honoured at 
 point, while connecting too. :func:`record` is the synchronous entry point for a URL;
 :func:`record_virtual` runs the whole live path over a simulated sensor (``link="ble"``:
 bleak to the bumble virtual sensor; ``link="serial"``: a pseudo-terminal). Both check the
-output folder (:func:`prepare_output_folder`) before any sensor is contacted.
+output folder (:func:`kneeemg.paths.output_folder`) before any sensor is contacted, and
+remove the folders they created when nothing was recorded into them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..config import MAX_RECORD_S, DetectorConfig
 from ..dsp import DetectionResult
 from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
+from ..paths import output_folder
 from ..protocol import Command
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
@@ -372,9 +374,9 @@ def record(url: str, out_dir: str | Path, *, duration_s: float | None = None, li
     from ..transport import open_link
 
     check_duration(duration_s)
-    prepare_output_folder(out_dir)  # before the sensor is contacted
-    link = open_link(url, **(link_options or {}))
-    return _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
+    with output_folder(out_dir, "--out"):  # before the sensor is contacted; removed again if nothing was recorded
+        link = open_link(url, **(link_options or {}))
+        return _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
 
 
 def record_serial(url: str, out_dir: str | Path, duration_s: float | None = None, **kwargs: Any) -> tuple[Path, DetectionResult | None]:
@@ -427,7 +429,12 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
     if link not in ("ble", "serial"):
         raise InputError(f"unknown virtual link {link!r}; use 'ble' or 'serial'")
     check_duration(seconds)
-    prepare_output_folder(out_dir)  # before the sensor is simulated and started
+    with output_folder(out_dir, "--out"):  # before the sensor is simulated; removed again if nothing was recorded
+        return _record_virtual(link, seconds, out_dir, night, speed, uv_per_count, disconnect_at_s, sim_binary, **kwargs)
+
+
+def _record_virtual(link: str, seconds: float | None, out_dir: str | Path, night: Any, speed: float, uv_per_count: float,
+                    disconnect_at_s: float | None, sim_binary: str | Path | None, **kwargs: Any) -> RecordOutcome:
     counts, fs, labels = _night_counts(night, seconds, uv_per_count)
     if link == "ble":
         from ..transport.ble import VirtualBleLink
