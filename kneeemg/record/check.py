@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import DetectorConfig
+
 FLAT_UV = 0.2  # below this floor (µV RMS, 20-450 Hz) the channel is flat: no skin contact
 NOISY_UV = 20.0  # above this the electrode is loose or the skin not prepared (2-5 µV is typical)
 MAINS_UV = 200.0  # mains amplitude that calls for moving the cable
@@ -38,22 +40,22 @@ class SignalCheck:
         return not self.problems
 
 
-def noise_floor_uv(x_uv: np.ndarray, fs_hz: float) -> np.ndarray:
+def noise_floor_uv(x_uv: np.ndarray, fs_hz: float, config: DetectorConfig | None = None) -> np.ndarray:
     """Median RMS of quarter-second blocks, per channel (µV), shape (n_channels,).
 
-    The signal is filtered as the detector filters it: the 20-450 Hz band with the mains
-    hum that stands out notched (the hum is judged on its own, by :func:`check_signal`), so
-    that this is the floor the detector measures its events against.
+    The signal is filtered as the detector with ``config`` (default settings when None)
+    filters it: its band (20-450 Hz) with the mains hum that stands out notched (the hum is
+    judged on its own, by :func:`check_signal`), so that this is the floor the detector
+    measures its events against.
     """
     from scipy import signal as sps
 
-    from ..config import DetectorConfig
     from ..dsp.filters import band_edges, design, find_mains
 
     x = np.asarray(x_uv, dtype=np.float64)
     if len(x) < 32:
         return np.full(x.shape[1], np.nan)
-    config = DetectorConfig()
+    config = config or DetectorConfig()
     mains_hz, notch_hz = find_mains(x, fs_hz, high_hz=band_edges(fs_hz, config)[1])
     sos = design(fs_hz, config, mains_hz, notch_hz).sos
     y = sps.sosfiltfilt(sos, x - x.mean(axis=0), axis=0, padlen=min(len(x) - 1, 3 * 2 * len(sos)))
@@ -61,7 +63,8 @@ def noise_floor_uv(x_uv: np.ndarray, fs_hz: float) -> np.ndarray:
     return np.median(np.array([np.sqrt(np.mean(b**2, axis=0)) for b in blocks]), axis=0)
 
 
-def check_signal(x_uv: np.ndarray, fs_hz: float, labels: tuple[str, ...], lead_off: list[str]) -> SignalCheck:
+def check_signal(x_uv: np.ndarray, fs_hz: float, labels: tuple[str, ...], lead_off: list[str],
+                 config: DetectorConfig | None = None) -> SignalCheck:
     """Noise floor, mains amplitude and lead-off of a few seconds of signal.
 
     Parameters
@@ -73,10 +76,12 @@ def check_signal(x_uv: np.ndarray, fs_hz: float, labels: tuple[str, ...], lead_o
         Channel labels, as the problems name them.
     lead_off : list of str
         Labels of channels the sensor flags as lead-off.
+    config : DetectorConfig, optional
+        The detector's settings, whose filters the noise floor is measured through.
     """
     from scipy import signal as sps
 
-    floors = noise_floor_uv(x_uv, fs_hz)
+    floors = noise_floor_uv(x_uv, fs_hz, config)
     x = np.asarray(x_uv, dtype=np.float64)
     f, p = sps.welch(x - x.mean(axis=0), fs=fs_hz, nperseg=int(min(len(x), fs_hz)), axis=0)
     mains = []

@@ -359,13 +359,13 @@ class Recorder:
             self._check_buf.append(x_uv)
             if sum(len(b) for b in self._check_buf) >= self.check_s * fs:
                 x = np.concatenate(self._check_buf)
-                self.signal_check = check_signal(x, fs, labels, self._lead_off)
+                self.signal_check = check_signal(x, fs, labels, self._lead_off, self.config)
                 self.floor_uv = list(self.signal_check.floor_uv)
                 self._check_buf = []
         self._floor_buf.append(x_uv)
         self._floor_n += len(x_uv)
         if self._floor_n >= FLOOR_EVERY_S * fs:
-            self.floor_uv = [round(float(v), 2) for v in noise_floor_uv(np.concatenate(self._floor_buf), fs)]
+            self.floor_uv = [round(float(v), 2) for v in noise_floor_uv(np.concatenate(self._floor_buf), fs, self.config)]
             self._floor_buf, self._floor_n = [], 0
 
     def _detect(self, x_uv: np.ndarray, final: bool = False) -> None:
