@@ -37,6 +37,9 @@ from .paths import DB_ENV_VAR, db_path
 from .words import plural
 
 
+#: A triage reads at least this many days of the diary, up to the day it is made for.
+TRIAGE_DIARY_DAYS = 28
+
 #: Ordered schema migrations; ``PRAGMA user_version`` holds how many have run.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -505,12 +508,13 @@ class Store:
         if merge:
             old = self._db.execute("SELECT data FROM diary WHERE date=?", (day.date,)).fetchone()
             if old is not None:
-                values = {**json.loads(old["data"]), **values}
+                values = _merged(json.loads(old["data"]), values)
         self._db.execute("INSERT INTO diary VALUES (?,?,?) ON CONFLICT(date) DO UPDATE SET data=excluded.data,"
                          " updated_at=excluded.updated_at", (day.date, json.dumps(values), _now()))
 
     def save_day(self, day: DiaryDay, merge: bool = False) -> None:
-        """Store the diary entry of ``day.date``, replacing it (or, with ``merge``, changing only the fields given)."""
+        """Store the diary entry of ``day.date``, replacing it (or, with ``merge``, changing only the fields
+        given and adding to stored lists; see :meth:`save_days`)."""
         self.save_days([day], merge=merge)
 
     def save_days(self, days: Iterable[DiaryDay], profile: Profile | None = None, merge: bool = False) -> int:
@@ -523,7 +527,9 @@ class Store:
         profile : Profile, optional
         merge : bool
             Change only the fields given, keeping the others already stored for that date
-            (and in the profile).
+            (and in the profile); a list given (symptoms, medicines, ...) is added to the
+            one stored, so nothing noted earlier is lost. Without ``merge`` the entry is
+            replaced as a whole.
 
         Returns
         -------
@@ -560,13 +566,14 @@ class Store:
         return validate_day(json.loads(r["data"]), where=f"{self.path} diary") if r else None
 
     def save_profile(self, profile: Profile, merge: bool = False) -> None:
-        """Store the profile, replacing it (or, with ``merge``, changing only the fields given)."""
+        """Store the profile, replacing it (or, with ``merge``, changing only the fields given and adding to
+        stored lists; see :meth:`save_days`)."""
         self.save_days([], profile, merge=merge)
 
     def _put_profile(self, profile: Profile, merge: bool) -> None:
         values = profile.as_dict()
         if merge:
-            values = {**self.profile().as_dict(), **values}
+            values = _merged(self.profile().as_dict(), values)
         self._db.execute("INSERT INTO profile VALUES (1,?,?) ON CONFLICT(id) DO UPDATE SET data=excluded.data,"
                          " updated_at=excluded.updated_at", (json.dumps(values), _now()))
 
@@ -622,18 +629,32 @@ class Store:
 
         With ``until`` (an ISO date: the night a report is about) only the nights and diary
         days up to that date count, so an older night's guidance is what it was then. The
-        diary holds the days from the first of those nights on (all days up to ``until`` when
+        diary holds the days from the first of those nights on, and at least the last
+        :data:`TRIAGE_DIARY_DAYS` days up to ``until`` (or today), so that recording more
+        nights never drops a symptom noted in the last weeks (all days up to ``until`` when
         there are no nights); nights are in :func:`kneeemg.metrics.case_night` form.
         """
         if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
             raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
         nights = self._dated_nights(until)[-last_n:]
-        first = nights[0].date if nights else None
+        end = date.fromisoformat(_until(until)) if until is not None else date.today()
+        recent = (end - timedelta(days=TRIAGE_DIARY_DAYS - 1)).isoformat()
+        since = min(nights[0].date, recent) if nights else None
         return {
             "profile": self.profile().as_dict(),
-            "diary": [d.as_dict() for d in self.days(since=first, until=until)],
+            "diary": [d.as_dict() for d in self.days(since=since, until=until)],
             "nights": [case_night(dict(n.metrics, usable_s=n.usable_s), date=n.date) for n in nights],
         }
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``old`` with the fields of ``new``: a list (symptoms, medicines, ...) is added to the
+    stored one, so that symptoms noted one at a time are all kept; other fields replace."""
+    out = {**old, **new}
+    for key, value in new.items():
+        if isinstance(value, list) and isinstance(old.get(key), list):
+            out[key] = list(dict.fromkeys([*old[key], *value]))
+    return out
 
 
 def _until(until: str | None) -> str | None:

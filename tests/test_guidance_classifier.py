@@ -137,6 +137,29 @@ def test_frequent_uses_the_configured_threshold_and_window():
     assert res.level == "see_doctor" and any("3 nights between 2026-11-07 and 2026-11-20" in r for r in res.reasons)
 
 
+def test_a_night_cut_short_neither_clears_the_twitching_nor_moves_the_window():
+    busy = [night(f"2026-11-0{d}", 200) for d in (1, 2, 3)]  # 29 per hour
+    short = night("2026-11-10", 0, hours=0.3, spasms=0, cramps=0)  # the sensor came off after 18 minutes
+    assert triage({}, [], busy).level == triage({}, [], [*busy, short]).level == "see_doctor"
+    quiet = night("2026-11-20", 0, spasms=0, cramps=0)  # a whole quiet night does move it
+    res = triage({}, [], [*busy, quiet])
+    assert res.level == "monitor"
+    assert "within the 14 days up to the latest night, 2026-11-20, which held 0" in res.reasons[0]
+    tingling = [{"date": "2026-11-20", "symptoms": ["tingling"]}]
+    assert triage({}, tingling, [night("2026-11-20", 0, hours=0.2, spasms=0, cramps=0)]).level == "see_doctor"
+    assert triage({}, tingling, [night("2026-11-20", 0, spasms=0, cramps=0)]).level == "monitor"
+    # the person's own "noticed since" is twitching, whatever one quiet night showed
+    assert triage({"twitching_since": "2026-11-15"}, tingling, [night("2026-11-20", 0, spasms=0, cramps=0)],
+                  today=date(2026, 11, 21)).level == "see_doctor"
+
+
+def test_a_warning_signs_reason_says_when_it_was_noted():
+    days = [{"date": "2026-11-18", "symptoms": ["fever"]}, {"date": "2026-11-20", "symptoms": ["fever", "weakness"]},
+            {"date": "2026-11-21", "symptoms": ["tingling"]}]
+    reason = triage({}, days, []).reasons[0]
+    assert "(noted on 2026-11-20)" in reason and "2026-11-18" not in reason and reason.count("noted on") == 2
+
+
 def test_persistent_from_the_nights_or_the_profile():
     assert triage({}, [], [night("2026-11-01", 3), night("2026-11-14", 3)]).level == "see_doctor"
     assert triage({}, [], [night("2026-11-01", 3), night("2026-11-13", 3)]).level == "monitor"

@@ -17,6 +17,7 @@ from kneeemg.errors import InputError
 from kneeemg.report import DoctorInput, ReportInput, render_doctor, render_report, write_report
 from kneeemg.report.render import PAGE_START, diary_html, rate_words, tried_lines
 from kneeemg.simulate import simulate_night, write_simulated
+from kneeemg.diary import validate_day
 from kneeemg.store import Store
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
@@ -277,10 +278,12 @@ def _shown_text(html_text: str) -> str:
 
 def test_an_earlier_nights_report_ignores_later_nights(history, tmp_path):
     """Everything in the report of 2026-11-19 (guidance, trend, its direction) is as of that night:
-    it is the same whether or not the night of 2026-11-20 and its diary were stored after it."""
+    it is the same whether or not the night of 2026-11-20 and its diary were stored after it.
+    (Without them 2026-11-19 is the latest night, whose report triages as of today; its
+    guidance as of that night is what ``guidance_dict(until=)`` gives.)"""
     import shutil
 
-    from kneeemg.report.model import report_input
+    from kneeemg.report.model import guidance_dict, report_input
 
     _, db, _ = history
     cut = tmp_path / "until-19.db"
@@ -292,6 +295,7 @@ def test_an_earlier_nights_report_ignores_later_nights(history, tmp_path):
         s._db.execute("DELETE FROM diary WHERE date > '2026-11-19'")
         s._db.commit()
         alone = report_input(s, "2026-11-19")
+        alone_then = guidance_dict(s, until="2026-11-19")
     with Store(db) as s:
         full = report_input(s, "2026-11-19")
         latest = report_input(s)
@@ -299,9 +303,33 @@ def test_an_earlier_nights_report_ignores_later_nights(history, tmp_path):
     strip = [{k: v for k, v in r.items() if k != "night_id"} for r in full.trend]
     assert strip == [{k: v for k, v in r.items() if k != "night_id"} for r in alone.trend]
     assert full.trend_words == alone.trend_words
-    assert full.guidance == alone.guidance
+    assert full.guidance == alone_then
     assert latest.guidance != full.guidance  # the 2026-11-20 diary (5 caffeine drinks) counts for that night only
     assert latest.trend[-1]["date"] == "2026-11-20"
+
+
+def test_the_latest_nights_report_counts_a_warning_sign_noted_after_it(history, tmp_path):
+    import shutil
+    from datetime import date
+
+    from kneeemg.report.model import doctor_input, report_input
+
+    _, db, _ = history
+    copy = tmp_path / "later.db"
+    with Store(db) as s:
+        s._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copy(db, copy)
+    assert main(["diary", "--db", str(copy), "--date", date.today().isoformat(), "--symptoms", "swelling"]) == 0
+    with Store(copy) as s:
+        latest, earlier = report_input(s), report_input(s, "2026-11-19")
+        assert latest.guidance["level"] == "see_doctor_asap"  # as `kneeemg triage` says
+        assert earlier.guidance["level"] != "see_doctor_asap"  # an older night's report is as of then
+        # a warning sign noted before the first of the nights still counts once more nights are stored
+        s.save_day(validate_day({"date": "2026-11-15", "symptoms": ["fever"]}))
+        s._db.execute("DELETE FROM diary WHERE date > '2026-11-15'")
+        s._db.commit()
+        assert report_input(s, "2026-11-20").guidance["level"] == "see_doctor_asap"
+        assert "fever" in " ".join(str(d.get("symptoms")) for d in doctor_input(s, today=date(2026, 12, 1)).days)
 
 
 def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():

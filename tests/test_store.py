@@ -339,13 +339,44 @@ def test_a_count_that_is_not_a_whole_number_is_one_line(tmp_path, capsys, comman
     assert "invalid int value" not in err and not (tmp_path / "h.db").exists()
 
 
+def test_recording_another_night_never_drops_a_recent_warning_sign(tmp_path):
+    from kneeemg.guidance import triage
+
+    with Store(tmp_path / "h.db") as s:
+        s.save_days([validate_day({"date": "2026-10-01", "symptoms": ["chills"]}),  # 55 days before: too old
+                     validate_day({"date": "2026-11-20", "symptoms": ["weakness", "fever"]})])
+        before = s.case_for_triage(until="2026-11-24")
+        add(s, 5, "2026-11-25")
+        case = s.case_for_triage(until="2026-11-25")
+        assert [d["date"] for d in case["diary"]] == ["2026-11-20"]  # the last 28 days, though before the first night
+        assert triage(**before).level == triage(**case).level == "see_doctor_asap"
+        for i in range(30):
+            add(s, 5, f"2026-12-{i + 1:02d}" if i < 31 else None)
+        assert s.case_for_triage(until="2026-12-30")["diary"] == []  # the fever is more than 28 days before
+
+
+def test_list_fields_noted_one_at_a_time_are_all_kept(tmp_path, capsys):
+    db = str(tmp_path / "h.db")
+    assert main(["diary", "--db", db, "--date", "2026-11-26", "--symptoms", "fever"]) == 0
+    assert main(["diary", "--db", db, "--date", "2026-11-26", "--symptoms", "tingling", "--stress", "2"]) == 0
+    assert "--symptoms now holds fever, tingling" in capsys.readouterr().out
+    assert main(["diary", "--db", db, "--profile", "--medications", "diuretic"]) == 0
+    assert main(["diary", "--db", db, "--profile", "--medications", "statin", "--age", "50"]) == 0
+    with Store(db) as s:
+        assert s.day("2026-11-26").get("symptoms") == ["fever", "tingling"] and s.day("2026-11-26").get("stress") == 2
+        assert s.profile().get("medications") == ["diuretic", "statin"]
+    assert main(["diary", "--db", db, "--date", "2026-11-26", "--symptoms", "tingling", "--replace"]) == 0
+    with Store(db) as s:
+        assert s.day("2026-11-26").as_dict() == {"date": "2026-11-26", "symptoms": ["tingling"]}
+
+
 def test_case_for_triage_is_what_the_guidance_reads(tmp_path):
     from kneeemg.guidance.classifier import validate_case
 
     with Store(tmp_path / "h.db") as s:
         for i in range(16):
             add(s, 12, f"2026-11-{i + 1:02d}", usable_minutes=30)
-        s.save_days([validate_day({"date": "2026-11-01", "stress": 4}), validate_day({"date": "2026-11-16", "caffeine_drinks": 5})],
+        s.save_days([validate_day({"date": "2026-10-01", "stress": 4}), validate_day({"date": "2026-11-16", "caffeine_drinks": 5})],
                     validate_profile({"age": 40}))
         case = s.case_for_triage(14)
         assert [n["date"] for n in case["nights"]] == [f"2026-11-{i:02d}" for i in range(3, 17)]

@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path
+        # a list given is added to the stored one: say what it holds now
+        stored = [(d.as_dict(), store.day(d.date).as_dict()) for d in days] if merge else []
+        if merge and profile is not None:
+            stored.append((profile.as_dict(), store.profile().as_dict()))
     parts = []
     if len(days) == 1:
         parts.append(f"the diary of {days[0].date} ({plural(len(days[0].as_dict()) - 1, 'field')} given)")
@@ -94,6 +98,10 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         parts.append(f"the profile ({plural(len(profile.as_dict()), 'field')} given)")
     print(f"saved {' and '.join(parts) or 'nothing (the file was empty)'} in {where}")
+    for given, now in stored:
+        for key, value in given.items():
+            if isinstance(value, list) and now.get(key) != value:
+                print(f"{_flag(key)} now holds {', '.join(now[key])} (added to what was stored; --replace sets it anew)")
     return 0
 
 

@@ -81,14 +81,17 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True]
     if signs:
         heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
-        fire("warning_sign", f"You reported {'; '.join(w['text'] for w in signs)}.", [h for i, h in enumerate(heads) if h not in heads[:i]])
+        fire("warning_sign", f"You reported {'; '.join(w['text'] + _noted_on(days, w['symptom']) for w in signs)}.",
+             [h for i, h in enumerate(heads) if h not in heads[:i]])
 
     twitching_nights = [n for n in nights if night_events(n) > 0]
-    # Without any nights, the person is taken to have twitching: that is why they use the tool.
-    twitching = bool(twitching_nights) or not nights
+    rated = [n for n in nights if night_rate(n, cfg) is not None]
+    # Without a night long enough to tell, the person is taken to have twitching: that is
+    # why they use the tool; and so when they say since when they have noticed it.
+    twitching = bool(twitching_nights) or not rated or bool(profile.get("twitching_since"))
 
-    if nights:
-        last = max(date.fromisoformat(n["date"]) for n in nights)
+    if rated:  # the window ends at the latest night that gives a rate (a night cut short does not move it)
+        last = max(date.fromisoformat(n["date"]) for n in rated)
         first = last - timedelta(days=cfg.frequent_window_days - 1)
         frequent = [n for n in nights if first <= date.fromisoformat(n["date"]) <= last
                     and (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h]
@@ -170,12 +173,20 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
     if busy:
         top, n = max(busy, key=lambda x: (x[0], x[1]["date"]))
         count = "1 night" if len(busy) == 1 else f"{len(busy)} nights"
+        last = max(date.fromisoformat(m["date"]) for r, m in rated if r is not None)
+        recent = sum(1 for _, m in busy if date.fromisoformat(m["date"]) > last - timedelta(days=cfg.frequent_window_days))
         fire("monitor", f"{count} had {cfg.frequent_rate_per_h:g} or more twitches, spasms and cramps per usable hour (the most: "
                         f"about {top:.0f} per hour, on {n['date']}); kneeemg counts twitching as frequent only with "
-                        f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days (its own threshold; the "
-                        f"articles give no number).", variant="busy")
+                        f"{cfg.frequent_min_nights} such nights within the {cfg.frequent_window_days} days up to the latest "
+                        f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
         return
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
+
+
+def _noted_on(days: Sequence[Mapping[str, Any]], symptom: str) -> str:
+    """" (noted on DATE)": the latest diary day that names ``symptom`` ("" when none does)."""
+    noted = [d["date"] for d in days if d.get("date") and symptom in (d.get("symptoms") or [])]
+    return f" (noted on {max(noted)})" if noted else ""
 
 
 def level_of(fired: Sequence[FiredRule]) -> str:

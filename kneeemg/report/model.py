@@ -9,7 +9,7 @@ without a database. :func:`report_input` and :func:`doctor_input` fill them from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -126,7 +126,9 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     """Gather one night's report from the history (the latest night when ``night`` is None).
 
     Everything is as of that night: the trend, its direction and the guidance use only that
-    night and the nights (and diary days) before it, never later ones.
+    night and the nights (and diary days) before it, never later ones. The latest night's
+    guidance is as of today: diary days noted after it count (a symptom noted this morning
+    is in the report of last night).
 
     Parameters
     ----------
@@ -148,15 +150,17 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store, until=n.date), trend=trend, trend_words=store_direction(store, n.date),
+        guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date), trend=trend, trend_words=store_direction(store, n.date),
         snippets=snippets, snippets_note=note)
 
 
 def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
     """Gather the doctor's summary: the profile and the last :data:`DOCTOR_DAYS` days."""
     store.night()  # a clear error when there are no nights yet
+    today = today or date.today()
     trend = store.trend(DOCTOR_DAYS)
-    first = trend[0]["date"] if trend else None
-    days = [d.as_dict() for d in store.days(since=first)]
+    # the diary of the last DOCTOR_DAYS days, and from the first night shown on
+    since = (today - timedelta(days=DOCTOR_DAYS - 1)).isoformat()
+    days = [d.as_dict() for d in store.days(since=min(trend[0]["date"], since) if trend else since)]
     return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store),
-                       guidance=guidance_dict(store), today=today or date.today())
+                       guidance=guidance_dict(store), today=today)
