@@ -48,7 +48,7 @@ def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
     return np.array([np.mean(padded[i : i + window] ** 2, axis=0) for i in range(n)])
 
 
-def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, acf0):
+def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, acf0, known=None):
     """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
 
     ``x``, ``y`` and ``lo`` are the raw, band-passed and low-band signals, shape
@@ -58,7 +58,9 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     floor per channel and ``ring_len`` the number of quiet blocks the floor remembers. ``corr``
     holds the potential templates' outputs (n_samples, n_channels, n_templates), ``tmpl``,
     ``tlen`` the templates as the kernel takes them and ``acf0`` the background's starting
-    autocorrelation (n_channels, L_max).
+    autocorrelation (n_channels, L_max). A channel whose ``known`` is False (a flat warm-up)
+    starts with a stale floor, which its first usable block teaches (its share of quiet blocks
+    at ``K.FRESH_SHARE``).
 
     Returns
     -------
@@ -83,7 +85,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     for c in range(nch):
         chans.append(
             dict(floor=floor0[c], quiet=[], in_burst=False, on=0, last=0, strong=0, bfloor=0.0, wasm=False,
-                 w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0, stale=False, gate=-1,
+                 w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0 if known is None or known[c] else K.FRESH_SHARE,
+                 stale=not (known is None or known[c]), gate=-1,
                  acf=np.array(acf0[c], dtype=float), acf_blk=np.zeros(l_max), pt_n=0,
                  pt_noise=np.maximum(tmpl[1].T @ acf0[c], least))
         )

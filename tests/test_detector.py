@@ -210,6 +210,28 @@ def test_floor_relearns_a_lasting_rise_of_the_noise():
     assert res.usable_s == pytest.approx(900 - 1 - rise.duration_s, abs=1)
 
 
+@pytest.mark.parametrize("flat_uv", [0.0, 800.0])  # no signal yet, or held at the electrode's DC offset
+def test_a_recording_that_starts_flat_learns_its_floor_when_the_signal_comes(flat_uv):
+    # The sensor ran before the electrode touched the skin: the warm-up teaches no floor.
+    # The first usable block does, at once: no false cramp at the contact, no minutes lost.
+    sig, truth = bursts(FS, seconds=14.0, artefacts=False)
+    lead = np.random.default_rng(15).normal(800.0, 3.0, (10_000, 2))  # 10 s of background first
+    ref = detect(np.vstack([lead, sig]), FS)
+    lead[:, 0] = flat_uv
+    x = np.vstack([lead, sig])
+    res = detect(x, FS)
+    assert np.all(np.abs(res.floor_uv[11:, 0] / ref.floor_uv[11:, 0] - 1) < 0.1)  # learned within 1 s of the contact
+    found = sorted((e.channel, e.kind, round(e.onset_s, 2)) for e in res.events)
+    assert found == sorted((e.channel, e.kind, round(e.onset_s, 2)) for e in ref.events)
+    assert [(c, kind) for c, kind, _ in found] == sorted((c, kind) for c, _, _, kind in truth)
+    lost = [(iv.reason, iv.stop_s) for iv in res.excluded if iv.channel == 0]  # the contact, not minutes after it
+    assert lost[0] == ("flat", 10.0) and all(stop <= 11.0 for _, stop in lost)
+    stream = StreamingDetector(FS, 2)
+    for a in range(0, len(x), 333):
+        stream.process(x[a : a + 333])
+    assert stream.finish().events == res.events
+
+
 def test_kinds_follow_duration_rules():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 3, (60_000, 1))

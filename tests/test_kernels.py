@@ -96,9 +96,12 @@ def test_first_nonfinite():
     assert K.first_nonfinite(x) == 31
 
 
-def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, potentials=False, dips=False):
+def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, potentials=False, dips=False,
+                   flat_start=False):
     fs_hz = 1000.0
     x, _ = bursts(fs_hz, seconds=seconds, hum_uv=15.0 if mains else 0.0)
+    if flat_start:
+        x[:3000, 0] = 0.0  # the first electrode touches the skin only after the warm-up
     if potentials:
         # triphasic potentials of 20 ms: at 10 uV too weak for the onset level (the
         # potential test finds some of them), at 13 uV dated as briefer by the envelope
@@ -123,10 +126,10 @@ def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, 
     det = StreamingDetector(fs_hz, x.shape[1], config=cfg)
     det.process(x[: det._warmup])  # designs the filters and the parameter vector
     d = det.filter_design
-    floor0, acf0 = det._initial_floor(x[: det._warmup])
+    floor0, acf0, known0 = det._initial_floor(x[: det._warmup])
     y, _ = naive.sosfilt(d.sos, x, initial_state(d.sos, x[0]))
     lo, _ = naive.sosfilt(d.sos_low, x, initial_state(d.sos_low, x[0]))
-    return x, y, lo, det, floor0, acf0
+    return x, y, lo, det, floor0, acf0, known0
 
 
 def _check_windows(ring, fs, y, b, det):
@@ -149,15 +152,17 @@ def _check_windows(ring, fs, y, b, det):
             np.testing.assert_allclose(fs[:, col], exact, rtol=1e-9, atol=1e-9 * exact.max())
 
 
-@pytest.mark.parametrize("onset_window_s, noise_step, potentials, dips",
-                         [(0.010, False, False, False), (0.006, False, False, False), (0.010, True, False, False),
-                          (0.010, False, True, False), (0.010, False, False, True)],
-                         ids=["onset-window-off", "onset-window-6ms", "noise-step", "weak-potentials", "dips"])
+@pytest.mark.parametrize("onset_window_s, noise_step, potentials, dips, flat_start",
+                         [(0.010, False, False, False, False), (0.006, False, False, False, False),
+                          (0.010, True, False, False, False), (0.010, False, True, False, False),
+                          (0.010, False, False, True, False), (0.010, False, False, False, True)],
+                         ids=["onset-window-off", "onset-window-6ms", "noise-step", "weak-potentials", "dips", "flat-start"])
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
-def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, noise_step, potentials, dips):
-    x, y, lo, det, floor0, acf0 = _detect_inputs(mains, onset_window_s=onset_window_s, noise_step=noise_step,
-                                                   potentials=potentials, dips=dips)
+def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, noise_step, potentials, dips, flat_start):
+    x, y, lo, det, floor0, acf0, known0 = _detect_inputs(mains, onset_window_s=onset_window_s, noise_step=noise_step,
+                                                           potentials=potentials, dips=dips, flat_start=flat_start)
+    assert known0.all() != flat_start
     env2 = naive.moving_ms(y, det._env_win)
     envw2 = naive.moving_ms(y, det._wasm_win)
     p = det._params
@@ -165,10 +170,10 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
     envt2 = naive.moving_ms(y, det._onset_win)
     corr = np.stack([naive.template_outputs(y[:, c], det._tmpl, det._tlen) for c in range(x.shape[1])], axis=1)
     ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, det._tmpl, det._tlen,
-                                           acf0)
+                                           acf0, known0)
 
     nch = x.shape[1]
-    fs, is_, fring, pts = K.new_state(nch, ring_len, floor0, acf0)
+    fs, is_, fring, pts = K.new_state(nch, ring_len, floor0, acf0, known0)
     ring = np.zeros((nch, det._env_win + det._wasm_win + det._onset_win + det._search))
     yt = np.ascontiguousarray(y.T)
     lot = np.ascontiguousarray(lo.T)
@@ -241,7 +246,7 @@ def test_sorted_place_is_numpys_searchsorted(values, probe, right):
 def test_filter_detect_in_sub_blocks_equals_each_kernel_once(rows):
     # the driver filters and detects in sub-blocks of `rows` samples; the records, epochs,
     # state and kept filtered signal are those of one call of each kernel over the whole
-    x, _, _, det, floor0, acf0 = _detect_inputs(50.0, potentials=True)
+    x, _, _, det, floor0, acf0, _ = _detect_inputs(50.0, potentials=True)
     nch = x.shape[1]
     n = len(x)
     runs = []

@@ -162,11 +162,17 @@ OUT_LM = 1
 OUT_NOISE = 2  # a "burst" that lasted until the floor was re-learned: the noise itself rose
 
 
-def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
-              acf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndarray,
+              known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Fresh detector state for a stream whose first noise floor is ``floor_uv`` (per channel)
     and whose background's first autocorrelation is ``acf`` (n_channels, L_max), in the
     order of :func:`kneeemg.dsp.potentials.block_lag_means`.
+
+    A channel whose ``known`` is False (its warm-up was flat: the electrode did not touch
+    the skin yet) starts with a stale floor, so that its first usable block teaches the
+    floor at once and a burst opened by the signal's arrival is the rise of the noise; its
+    share of quiet blocks starts at :data:`FRESH_SHARE`, so the first quiet block after
+    that makes the floor fresh again (a burst does not teach it then).
 
     Returns
     -------
@@ -186,6 +192,10 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray,
     fs[:, F_EP_XMIN] = np.inf
     fs[:, F_ADMIT] = 1.0
     is_ = np.zeros((n_channels, N_ISTATE), dtype=np.int64)
+    if known is not None:
+        unknown = ~np.asarray(known, dtype=bool)
+        fs[unknown, F_ADMIT] = FRESH_SHARE
+        is_[unknown, I_STALE] = 1
     is_[:, I_W_QSTART] = -1
     is_[:, I_GATE] = -1
     is_[:, I_B_PT_UNTIL] = -1

@@ -257,8 +257,8 @@ class StreamingDetector:
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
-        floor, acf = self._initial_floor(head)
-        self._fs, self._is, self._fring, self._pts = K.new_state(nch, ring_len, floor, acf)
+        floor, acf, known = self._initial_floor(head)
+        self._fs, self._is, self._fring, self._pts = K.new_state(nch, ring_len, floor, acf, known)
         self._params = self._param_vector()
         w = self._params[K.P_MAINS_W]
         k = np.arange(self._epoch)
@@ -303,10 +303,11 @@ class StreamingDetector:
         p[K.P_STALE] = round(cfg.floor_stale_s * self.fs_hz)
         return p
 
-    def _initial_floor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _initial_floor(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """First floor: median RMS of the warm-up's non-flat filtered blocks, per channel;
-        and the first autocorrelation of the background (shape (n_channels, L_max)): the
-        median over those blocks, lag by lag."""
+        the first autocorrelation of the background (shape (n_channels, L_max)): the median
+        over those blocks, lag by lag; and whether each channel had such a block (bool, shape
+        (n_channels,); a flat warm-up leaves the floor to the first usable blocks after it)."""
         y = np.empty((self.n_channels, len(x)))
         K.filter_lanes_kernel(self._sos, self._sos_low, x, self._z.copy(), self._z_low.copy(), y, np.empty_like(y), 0,
                               self.n_channels)
@@ -316,6 +317,7 @@ class StreamingDetector:
         l_max = self._tmpl.shape[1]
         acf = np.zeros((self.n_channels, l_max))
         acf[:, -1] = floor**2  # white noise at the floor until the warm-up says otherwise
+        known = np.zeros(self.n_channels, dtype=bool)
         if nb:
             rms = np.sqrt((y[: nb * self._block] ** 2).reshape(nb, self._block, -1).mean(axis=1))
             lags = block_lag_means(y, l_max, self._block)
@@ -324,7 +326,8 @@ class StreamingDetector:
                 if ok.any():
                     floor[c] = max(float(np.median(rms[ok, c])), self.config.floor_min_uv)
                     acf[c] = np.median(lags[ok, c], axis=0)
-        return floor, acf
+                    known[c] = True
+        return floor, acf, known
 
     def _run(self, x: np.ndarray) -> list[Event]:
         before = len(self._events)
