@@ -7,7 +7,8 @@ The package is layered:
   :class:`kneeemg.StreamingDetector`).
 - :mod:`kneeemg.simulate` -- seeded synthetic nights with their ground truth.
 - :mod:`kneeemg.io` -- recording formats (crash-safe native format, EDF/BDF, CSV, WFDB).
-- :mod:`kneeemg.replay` -- run the detector over a recording, chunk by chunk.
+- :mod:`kneeemg.playback` -- run the detector over a recording, chunk by chunk
+  (:func:`kneeemg.replay`).
 
 Nothing is computed at import time; heavy modules are imported on first use.
 """
@@ -29,7 +30,7 @@ _LAZY = {
     "DetectionResult": "kneeemg.dsp.detector",
     "simulate_night": "kneeemg.simulate",
     "open_recording": "kneeemg.io",
-    "replay": "kneeemg.replay",
+    "replay": "kneeemg.playback",
 }
 
 __all__ = ["KneeEmgError", "__version__", *_LAZY]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .config import DetectorConfig
+from .config import DetectorConfig, as_config
 from .errors import InputError, KneeEmgError
 from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_dir
 
@@ -190,7 +190,7 @@ def process_night(job: NightJob) -> dict[str, Any]:
     try:
         from .events import write_events_csv
         from .metrics import night_metrics
-        from .replay import replay
+        from .playback import replay
         from .store import file_hash
 
         config = DetectorConfig.from_dict(job.settings)
@@ -283,7 +283,7 @@ def run_batch(
         None for the local process pool; ``"local"`` to start a Dask ``LocalCluster``; or the
         address of a running Dask scheduler (``tcp://host:8786``).
     channels, resample_hz, fs_hz : optional
-        As :func:`kneeemg.replay.replay`, the same for every night (``fs_hz`` only for CSV
+        As :func:`kneeemg.replay`, the same for every night (``fs_hz`` only for CSV
         files without a time column).
     progress : callable, optional
         Called as ``progress(done, total, row)`` after each night.
@@ -302,7 +302,7 @@ def run_batch(
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
     out = check_output_dir(out_dir, "--out")
     (out / "nights").mkdir(exist_ok=True)
-    settings = (config or DetectorConfig()).as_dict()
+    settings = as_config(config).as_dict()
     jobs = [NightJob(str(p), str(out.resolve()), settings, tuple(channels) if channels else None, resample_hz, fs_hz)
             for p in paths]
     n_workers = workers or os.cpu_count() or 1

@@ -20,6 +20,8 @@ MAX_RECORD_S = 48 * 3600.0
 #: The longest trend window (``kneeemg trends --days``), days.
 MAX_TREND_DAYS = 3660
 MAX_CHANNELS = 64
+#: Shortest artefact epoch, s: several mains cycles, and longer than the 20 ms DC-jump window.
+MIN_EPOCH_S = 0.1
 #: Settings of earlier versions that nights saved then may still carry (no longer used).
 RETIRED_SETTINGS = frozenset({"long_burst_s", "long_gap_s"})
 
@@ -111,7 +113,7 @@ class DetectorConfig:
     twitch_max_s, spasm_max_s : float
         Kind boundaries: twitch < twitch_max_s <= spasm <= spasm_max_s < cramp.
     epoch_s : float
-        Length of the epochs that artefact rules mark as excluded, in s.
+        Length of the epochs that artefact rules mark as excluded, in s (0.1 to 30).
     warmup_s : float
         Seconds buffered at the start to learn the first floor (and mains, when "auto").
     settle_s : float
@@ -141,9 +143,9 @@ class DetectorConfig:
     wasm_window_s : float
         Moving-RMS window of the WASM envelope, in s.
     lm_min_s, lm_max_s : float
-        Allowed leg-movement durations, in s.
+        Allowed leg-movement durations, in s (``lm_min_s`` at most ``lm_max_s``).
     plm_min_count : int
-        Fewest leg movements in a periodic series.
+        Fewest leg movements in a periodic series (a whole number, at least 2).
     plm_min_interval_s, plm_max_interval_s : float
         Onset-to-onset intervals allowed inside a periodic series, in s.
     """
@@ -203,7 +205,7 @@ class DetectorConfig:
             value = getattr(self, f.name)
             if f.name == "mains_hz":
                 if value not in (None, "auto") and not (
-                    isinstance(value, (int, float)) and 40.0 <= float(value) <= 70.0
+                    isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) in (50.0, 60.0)
                 ):
                     raise ConfigError(f"mains_hz={value!r} is not allowed; use 50, 60, 'auto' or None")
                 continue
@@ -211,10 +213,20 @@ class DetectorConfig:
                 raise ConfigError(f"{f.name}={value!r} must be a finite number")
             if value < 0:
                 raise ConfigError(f"{f.name}={value!r} must not be negative")
+            if f.name in _WHOLE and value != int(value):
+                raise ConfigError(f"{f.name}={value!r} must be a whole number; e.g. {f.default:g}")
+            if f.name in _POSITIVE and value == 0:
+                raise ConfigError(f"{f.name}={value!r} must be above 0; e.g. {f.default:g}")
         if not self.band_low_hz < self.band_high_hz:
             raise ConfigError("band_low_hz must be below band_high_hz; e.g. 20 and 450")
         if not 1 <= self.filter_order <= 8:
             raise ConfigError(f"filter_order={self.filter_order} must be 1 to 8")
+        if not self.plm_min_count >= 2:
+            raise ConfigError(f"plm_min_count={self.plm_min_count} must be at least 2 (leg movements in a series); e.g. 4")
+        if not self.lm_min_s <= self.lm_max_s:
+            raise ConfigError(f"lm_min_s={self.lm_min_s:g} must not exceed lm_max_s={self.lm_max_s:g}; e.g. 0.5 and 10")
+        if not self.wasm_offset_uv <= self.wasm_onset_uv:
+            raise ConfigError("wasm_offset_uv must not exceed wasm_onset_uv (hysteresis); e.g. 2 and 8")
         if not self.offset_ratio <= self.onset_ratio:
             raise ConfigError("offset_ratio must not exceed onset_ratio (hysteresis)")
         if not 0 < self.sustain_ratio <= self.offset_ratio:
@@ -227,8 +239,8 @@ class DetectorConfig:
             raise ConfigError("floor_quantile must lie strictly between 0 and 1")
         if not self.twitch_max_s < self.spasm_max_s:
             raise ConfigError("twitch_max_s must be below spasm_max_s")
-        if not 0 < self.epoch_s <= 30:
-            raise ConfigError("epoch_s must be between 0 and 30 s")
+        if not MIN_EPOCH_S <= self.epoch_s <= 30:
+            raise ConfigError(f"epoch_s={self.epoch_s:g} must be {MIN_EPOCH_S:g} to 30 s; e.g. 1")
         if self.envelope_window_s <= 0 or self.wasm_window_s <= 0 or self.floor_block_s <= 0:
             raise ConfigError("window lengths must be positive")
         if not 0 < self.onset_window_s <= self.envelope_window_s:
@@ -253,7 +265,39 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "DetectorConfig":
         """Settings as saved with a night (``as_dict``); names of retired settings are skipped."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"detector settings must be a dict of setting names and values, not {type(values).__name__}")
+        if not all(isinstance(k, str) for k in values):
+            raise ConfigError("detector settings must be a dict with setting names (str) as keys")
         return cls().replace(**{k: v for k, v in values.items() if k not in RETIRED_SETTINGS})
+
+
+#: Settings that must be whole numbers, and settings that must be above 0 (the others may be 0).
+_WHOLE = frozenset({"filter_order", "plm_min_count"})
+_POSITIVE = frozenset({"band_low_hz", "notch_q", "floor_window_s", "floor_min_uv", "twitch_max_s"})
+
+
+def as_config(value: Any, what: str = "config") -> DetectorConfig:
+    """``value`` checked to be a :class:`DetectorConfig` (None gives the defaults).
+
+    Parameters
+    ----------
+    value : DetectorConfig or None
+    what : str
+        The name of the argument, for the message.
+
+    Raises
+    ------
+    ConfigError
+        When ``value`` is anything else, a dict of settings included (make one with
+        :meth:`DetectorConfig.from_dict`).
+    """
+    if value is None:
+        return DetectorConfig()
+    if not isinstance(value, DetectorConfig):
+        raise ConfigError(f"{what} must be a DetectorConfig (make one from a dict with DetectorConfig.from_dict), "
+                          f"not {type(value).__name__}")
+    return value
 
 
 def check_rate(fs_hz: float) -> float:

@@ -75,7 +75,7 @@ def run_demo(
         Settings outside the simulator's ranges, or an output folder that cannot be written.
     """
     from .paths import check_output_dir
-    from .replay import replay
+    from .playback import replay
     from .scoring import score_events
     from .simulate import simulate_night
 

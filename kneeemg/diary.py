@@ -103,6 +103,19 @@ def night_date(moment: datetime | None = None) -> str:
     return day.isoformat()
 
 
+def iso_date(value: Any, what: str) -> str:
+    """``value`` (an ISO date string, or a :class:`datetime.date`) as ``YYYY-MM-DD``; an
+    :class:`InputError` naming ``what`` when it is not a date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            pass
+    raise InputError(f"{what} {value!r} is not a date; give it as YYYY-MM-DD (e.g. 2026-11-05)")
+
+
 def check_not_after(iso_date: str, latest: date, where: str, note: str = "a night is dated by the evening it began") -> None:
     """Refuse a date after ``latest`` (today, for what was recorded): most often a mistyped
     year, which would otherwise sort the entry after every real one.

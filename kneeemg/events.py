@@ -18,6 +18,9 @@ from .errors import InputError
 #: Event kinds in order of duration. See ``docs/detector.md`` for the rules.
 KINDS: tuple[str, ...] = ("twitch", "spasm", "cramp")
 
+#: Every kind an event may have: :data:`KINDS`, and ``"lm"`` (WASM leg movements).
+ALL_KINDS: tuple[str, ...] = (*KINDS, "lm")
+
 #: Columns of ``events.csv``; the first six are the public minimum.
 CSV_COLUMNS: tuple[str, ...] = (
     "onset_s",
@@ -137,15 +140,27 @@ def write_events_csv(events: Sequence[Event], path: str | Path) -> Path:
 
     The file is written under a temporary name and then moved into place: an earlier file
     at ``path`` is replaced whole or, on an error, left as it was.
+
+    Raises
+    ------
+    InputError
+        When ``path`` is a folder, its folder does not exist, or the file cannot be written.
     """
     from .paths import replacing
 
     path = Path(path)
-    with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        for ev in sort_events(events):
-            writer.writerow(ev.as_row())
+    if path.is_dir():
+        raise InputError(f"events file {path} is a folder; give a file name, e.g. {path / 'events.csv'}")
+    if not path.parent.is_dir():
+        raise InputError(f"events file {path}: folder {path.parent} does not exist; create it or choose another path")
+    try:
+        with replacing(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            for ev in sort_events(events):
+                writer.writerow(ev.as_row())
+    except OSError as exc:
+        raise InputError(f"events file {path} cannot be written ({exc.strerror}); choose another path") from None
     return path
 
 
@@ -159,44 +174,70 @@ def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]
 
     Only the six public columns are required. Without ``onset_sample``, sample indices are
     derived from the times and ``fs_hz`` (1000 Hz when not given).
+
+    Raises
+    ------
+    InputError
+        When the file is missing, a folder, not UTF-8 text, lacks a column, or has a row
+        that cannot be read (the message names the line).
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"events file {path} does not exist; check the path")
+    if path.is_dir():
+        raise InputError(f"events file {path} is a folder; give the CSV file in it, e.g. {path / 'events.csv'}")
     rate = float(fs_hz) if fs_hz else 1000.0
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return _read_rows(csv.DictReader(fh), path, rate)
+    except UnicodeDecodeError:
+        raise InputError(f"events file {path} is not UTF-8 text; save it as a UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise InputError(f"events file {path} is not a readable CSV ({exc}); save it as a plain CSV") from None
+    except OSError as exc:
+        raise InputError(f"events file {path} cannot be read ({exc.strerror}); check its permissions") from None
+
+
+def _read_rows(reader: csv.DictReader, path: Path, rate: float) -> list[Event]:
+    """The events of an open events CSV (see :func:`read_events_csv`)."""
     events: list[Event] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"onset_s", "offset_s", "channel", "kind", "peak_uv"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(
-                f"events file {path} lacks column(s) {', '.join(sorted(missing))}; "
-                f"expected at least onset_s,offset_s,channel,kind,peak_uv,duration_s"
+    missing = {"onset_s", "offset_s", "channel", "kind", "peak_uv"} - set(reader.fieldnames or ())
+    if missing:
+        raise InputError(
+            f"events file {path} lacks column(s) {', '.join(sorted(missing))}; "
+            f"expected at least onset_s,offset_s,channel,kind,peak_uv,duration_s"
+        )
+    for lineno, row in enumerate(reader, start=2):
+        if None in row.values():
+            raise InputError(f"{path}:{lineno}: the row has fewer values than the header has columns; "
+                             f"fix or remove that line")
+        if row["kind"] not in ALL_KINDS:
+            raise InputError(f"{path}:{lineno}: unknown kind {row['kind']!r}; use one of {', '.join(ALL_KINDS)}")
+        try:
+            onset_s = float(row["onset_s"])
+            offset_s = float(row["offset_s"])
+            if not (math.isfinite(onset_s) and math.isfinite(offset_s)):
+                raise ValueError("onset_s and offset_s must be finite")
+            on = int(row["onset_sample"]) if row.get("onset_sample") else round(onset_s * rate)
+            off = int(row["offset_sample"]) if row.get("offset_sample") else round(offset_s * rate)
+            label = row["channel"]
+            idx = int(row["channel_index"]) if row.get("channel_index") else _label_index(label)
+            ev = Event(
+                onset_sample=on,
+                offset_sample=off,
+                fs_hz=rate,
+                channel=idx,
+                kind=row["kind"],
+                peak_uv=float(row["peak_uv"]),
+                rms_uv=float(row.get("rms_uv") or "nan"),
+                snr_db=float(row.get("snr_db") or "nan"),
+                channel_label=label,
             )
-        for lineno, row in enumerate(reader, start=2):
-            try:
-                onset_s = float(row["onset_s"])
-                offset_s = float(row["offset_s"])
-                on = int(row["onset_sample"]) if row.get("onset_sample") else round(onset_s * rate)
-                off = int(row["offset_sample"]) if row.get("offset_sample") else round(offset_s * rate)
-                label = row["channel"]
-                idx = int(row["channel_index"]) if row.get("channel_index") else _label_index(label)
-                ev = Event(
-                    onset_sample=on,
-                    offset_sample=off,
-                    fs_hz=rate,
-                    channel=idx,
-                    kind=row["kind"],
-                    peak_uv=float(row["peak_uv"]),
-                    rms_uv=float(row.get("rms_uv") or "nan"),
-                    snr_db=float(row.get("snr_db") or "nan"),
-                    channel_label=label,
-                )
-            except (TypeError, ValueError) as exc:
-                raise InputError(f"{path}:{lineno}: cannot read event row ({exc}); fix or remove that line") from None
-            if not math.isfinite(ev.onset_s) or ev.offset_sample < ev.onset_sample:
-                raise InputError(f"{path}:{lineno}: offset before onset; fix or remove that line")
-            events.append(ev)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{path}:{lineno}: cannot read event row ({exc}); fix or remove that line") from None
+        if not math.isfinite(ev.onset_s) or ev.offset_sample < ev.onset_sample:
+            raise InputError(f"{path}:{lineno}: offset before onset; fix or remove that line")
+        events.append(ev)
     return events
 
 

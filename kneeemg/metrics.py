@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .diary import iso_date
 from .diary import night_date as diary_night_date
 from .errors import InputError
 from .events import KINDS, Event, ExcludedInterval
@@ -311,6 +312,10 @@ def night_metrics(
     source = getattr(result, "source", None)
     if start_time is None and source is not None:
         start_time = getattr(source, "start_time", None)
+    if start_time is not None and not isinstance(start_time, datetime):
+        raise InputError(f"start_time={start_time!r} is not a datetime; give a datetime.datetime (or leave it out)")
+    if date is not None:
+        date = iso_date(date, "date")
     if lost_s is None:
         lost_s = float(getattr(result, "lost_s", 0.0) or 0.0)
     return compute_metrics(

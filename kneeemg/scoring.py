@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .errors import InputError
-from .events import KINDS, Event
+from .events import ALL_KINDS, KINDS, Event
 
 #: Slack on the onset tolerance, s, so that an onset exactly ``tolerance_s`` away counts.
 _EPS_S = 1e-9
@@ -155,6 +155,20 @@ def _check_tolerance(tolerance_s: float) -> float:
     return tol
 
 
+def _check_kinds(kinds: str | Sequence[str]) -> tuple[str, ...]:
+    """``kinds`` as a tuple (a single kind may be given as a string), or :class:`InputError`."""
+    if isinstance(kinds, str):
+        kinds = (kinds,)
+    try:
+        kinds = tuple(kinds)
+    except TypeError:
+        raise InputError(f"kinds={kinds!r} must be a kind or a list of kinds, e.g. ('twitch', 'spasm')") from None
+    unknown = [k for k in kinds if k not in ALL_KINDS]
+    if unknown:
+        raise InputError(f"kinds: unknown kind(s) {', '.join(map(repr, unknown))}; use {', '.join(ALL_KINDS)}")
+    return kinds
+
+
 def _candidates(d_on: np.ndarray, d_off: np.ndarray, t_on: np.ndarray, t_off: np.ndarray,
                 tol: float) -> tuple[list[int], list[int], list[float]]:
     """Pairs ``(detected, true, IoU)`` that may match: overlapping, or onsets within ``tol``."""
@@ -212,7 +226,7 @@ def _assign(rows: list[int], cols: list[int], iou: list[float]) -> list[tuple[in
 
 
 def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s: float = 0.1,
-                 kinds: Sequence[str] | None = None) -> list[tuple[int, int]]:
+                 kinds: str | Sequence[str] | None = None) -> list[tuple[int, int]]:
     """One-to-one matches between detections and true events on the same channel.
 
     Parameters
@@ -220,8 +234,9 @@ def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
     detected, truth : sequence of Event
     tolerance_s : float
         Onsets this close (s) may pair even when the events do not overlap.
-    kinds : sequence of str, optional
-        Only events of these kinds take part (all when omitted).
+    kinds : str or sequence of str, optional
+        Only events of these kinds take part (all when omitted): of ``"twitch"``,
+        ``"spasm"``, ``"cramp"`` and ``"lm"``.
 
     Returns
     -------
@@ -229,7 +244,7 @@ def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
         ``(index into detected, index into truth)``, sorted.
     """
     tol = _check_tolerance(tolerance_s)
-    keep = set(kinds) if kinds is not None else None
+    keep = set(_check_kinds(kinds)) if kinds is not None else None
     pairs: list[tuple[int, int]] = []
     channels = {e.channel for e in detected} & {e.channel for e in truth}
     for ch in sorted(channels):
@@ -248,7 +263,7 @@ def match_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
 
 
 def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s: float = 0.1,
-                 kinds: Sequence[str] = KINDS, hours: float | None = None) -> Score:
+                 kinds: str | Sequence[str] = KINDS, hours: float | None = None) -> Score:
     """Score ``detected`` against ``truth`` per kind (see the module docstring).
 
     Parameters
@@ -257,8 +272,9 @@ def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
         Events of other kinds than ``kinds`` are ignored.
     tolerance_s : float
         Onsets this close (s) may pair even without overlap.
-    kinds : sequence of str
-        Kinds to score; ``("lm",)`` scores leg movements.
+    kinds : str or sequence of str
+        Kinds to score, of ``"twitch"``, ``"spasm"``, ``"cramp"`` and ``"lm"``; ``"lm"``
+        scores leg movements.
     hours : float, optional
         Length of the recording, h; gives :attr:`Score.rate_error_per_hour`.
 
@@ -268,6 +284,7 @@ def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
     """
     if hours is not None and not (isinstance(hours, (int, float)) and math.isfinite(hours) and hours > 0):
         raise InputError(f"hours={hours!r} must be a positive number of hours")
+    kinds = _check_kinds(kinds)
     pairs = match_events(detected, truth, tolerance_s, kinds)
     per_kind = {k: KindScore() for k in kinds}
     confusion = {k: {j: 0 for j in kinds} for k in kinds}

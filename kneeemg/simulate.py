@@ -8,6 +8,7 @@ same samples. See ``docs/simulator.md`` for the model and its parameters.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ class SimConfig:
     hum with harmonics. Events: fasciculation-like potentials and brief jerks (twitches),
     spasms, cramps, clusters of twitches and periodic series of spasms. Artefacts:
     movement, an electrode coming loose (flat line or rail).
+
+    Every number is at least 0; a ``(low, high)`` pair needs ``low <= high`` and, except
+    ``mains_uv``, ``low > 0``; ``noise_min_uv`` is above 0 and at most ``noise_max_uv``.
+    A :class:`~kneeemg.errors.ConfigError` names the first setting that is not.
     """
 
     noise_min_uv: float = 2.0
@@ -72,6 +77,35 @@ class SimConfig:
     rail_uv: float = 390_000.0
     margin_s: float = 2.0
     quiet_start_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "mains_hz" and value is None:
+                continue
+            if not isinstance(f.default, tuple):
+                if not (_number(value) and value >= 0):
+                    raise ConfigError(f"SimConfig {f.name}={value!r} must be a number of at least 0; e.g. {f.default or 50}")
+                continue
+            if not (isinstance(value, (tuple, list)) and all(_number(v) and v >= 0 for v in value)):
+                raise ConfigError(f"SimConfig {f.name}={value!r} must be a tuple of numbers of at least 0; e.g. {f.default}")
+            if f.name == "mains_harmonic_ratio":
+                continue
+            low = "0 <= low" if f.name == "mains_uv" else "0 < low"
+            if len(value) != 2 or value[0] > value[1] or (value[0] == 0 and f.name != "mains_uv"):
+                raise ConfigError(f"SimConfig {f.name}={value!r} must be a (low, high) pair with {low} <= high; e.g. {f.default}")
+            if isinstance(f.default[0], int) and not all(v == int(v) for v in value):
+                raise ConfigError(f"SimConfig {f.name}={value!r} must be whole numbers; e.g. {f.default}")
+        if not 0 < self.noise_min_uv <= self.noise_max_uv:
+            raise ConfigError(f"SimConfig noise_min_uv={self.noise_min_uv!r} must be above 0 and at most "
+                              f"noise_max_uv={self.noise_max_uv!r}; e.g. 2 and 5")
+        if self.jerk_fraction > 1:
+            raise ConfigError(f"SimConfig jerk_fraction={self.jerk_fraction!r} must be 0 to 1 (a share of the twitches)")
+
+
+def _number(x: object) -> bool:
+    """Whether ``x`` is a finite real number (not a bool)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 @dataclass
@@ -280,43 +314,48 @@ class _Planner:
 
 
 def check_simulation(hours: float, n_channels: int, fs_hz: float, seed: int) -> None:
-    """Raise :class:`InputError` (one line, naming the option) for settings the simulator cannot take."""
-    def number(x: object) -> bool:
-        return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
-
-    if not (number(hours) and 0 < hours <= 48):
-        raise InputError(f"a night of {hours} hours is not allowed; give --hours more than 0 and at most 48")
-    if not (number(n_channels) and n_channels == int(n_channels) and 1 <= n_channels <= MAX_CHANNELS):
-        raise InputError(f"{n_channels} channels is not allowed; give --channels 1 to {MAX_CHANNELS}")
-    if not (number(fs_hz) and MIN_FS_HZ <= fs_hz <= MAX_FS_HZ):
-        raise ConfigError(f"a sampling rate of {fs_hz} Hz is not allowed; the simulator runs at "
-                          f"{MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz: give --fs in that range, e.g. 1000")
+    """Raise :class:`InputError` (one line, naming the argument and its option) for settings the simulator cannot take."""
+    if not (_number(hours) and 0 < hours <= 48):
+        raise InputError(f"hours={hours!r} must be a number more than 0 and at most 48 (--hours)")
+    if not (_number(n_channels) and n_channels == int(n_channels) and 1 <= n_channels <= MAX_CHANNELS):
+        raise InputError(f"n_channels={n_channels!r} must be a whole number from 1 to {MAX_CHANNELS} (--channels)")
+    if not (_number(fs_hz) and MIN_FS_HZ <= fs_hz <= MAX_FS_HZ):
+        raise ConfigError(f"fs_hz={fs_hz!r} is not allowed; the simulator runs at {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz: "
+                          f"give fs_hz (--fs) in that range, e.g. 1000")
     if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
-        raise InputError(f"seed {seed} is not allowed; give --seed a whole number of at least 0")
+        raise InputError(f"seed={seed!r} must be a whole number of at least 0 (--seed)")
 
 
 #: File endings :func:`write_simulated` writes, the first the default format.
 SIMULATED_SUFFIXES = (".kemg", ".edf", ".bdf")
 
 
-def check_simulated_path(path: str | os.PathLike[str]) -> Path:
+def check_simulated_path(path: str | os.PathLike[str], option: str = "--out") -> Path:
     """Check, before any work, that a simulated night can be written to ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    option : str
+        What the messages call ``path`` (the command-line option, or the argument's name).
 
     Raises
     ------
     InputError
         An ending other than .kemg, .edf or .bdf, a folder, or a folder that does not exist.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"{option} must be a file name (str or Path), not {type(path).__name__}")
     out = Path(path).expanduser()
     if out.suffix.lower() not in SIMULATED_SUFFIXES:
-        raise InputError(f"--out {out}: cannot write a {out.suffix or 'file without an ending'}; "
+        raise InputError(f"{option} {out}: cannot write a {out.suffix or 'file without an ending'}; "
                          f"name a {', '.join(SIMULATED_SUFFIXES[:-1])} or {SIMULATED_SUFFIXES[-1]} file")
     if out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name ending in {', '.join(SIMULATED_SUFFIXES)}")
+        raise InputError(f"{option} {out} is a folder; give a file name ending in {', '.join(SIMULATED_SUFFIXES)}")
     if not out.parent.is_dir():
-        raise InputError(f"--out {out}: folder {out.parent} does not exist; create it or choose another --out")
+        raise InputError(f"{option} {out}: folder {out.parent} does not exist; create it or choose another {option}")
     if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise InputError(f"--out {out}: cannot write in folder {out.parent}; choose another --out")
+        raise InputError(f"{option} {out}: cannot write in folder {out.parent}; choose another {option}")
     return out
 
 
@@ -344,9 +383,11 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
         and cramps that are WASM leg movements (0.5-10 s).
     """
     check_simulation(hours, n_channels, fs_hz, seed)
+    if config is not None and not isinstance(config, SimConfig):
+        raise ConfigError(f"config must be a SimConfig (e.g. SimConfig(cramps_per_night=4.0)), not {type(config).__name__}")
     fs = float(fs_hz)
     n_channels = int(n_channels)
-    c = config or SimConfig()
+    c = config if config is not None else SimConfig()
     rng = np.random.default_rng([seed, 1])
     n = int(round(hours * 3600 * fs))
     dur = n / fs
@@ -461,7 +502,7 @@ def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s
     from .events import write_events_csv
     from .io import RecordingWriter, export_edf
 
-    out = check_simulated_path(path)
+    out = check_simulated_path(path, "path")
     suffix = out.suffix.lower()
     if suffix in (".edf", ".bdf"):
         export_edf(night, out, night.info.annotations, bdf=suffix == ".bdf")

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from .diary import DiaryDay, Profile, night_date, validate_day, validate_profile
+from .diary import DiaryDay, Profile, check_not_after, iso_date, night_date, validate_day, validate_profile
 from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
 from .metrics import case_night
@@ -455,10 +455,7 @@ class Store:
 
         Returns whether the date was set.
         """
-        try:
-            day = date.fromisoformat(str(on)).isoformat()
-        except ValueError:
-            raise InputError(f"date {on!r} is not a date; use YYYY-MM-DD") from None
+        day = iso_date(on, "date")
         which = "id=? AND date IS NULL" if only_if_missing else "id=?"
         try:
             with self._transaction():
@@ -742,22 +739,25 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     ----------
     store : Store
     path : path
-        The recording (any format :func:`kneeemg.replay.replay` reads).
+        The recording (any format :func:`kneeemg.replay` reads).
     config : DetectorConfig, optional
     date : str, optional
         The evening the night began (ISO date). Without it, the date comes from the
         recording's start time, or else from the file's modification time minus the
         recording's length (:func:`fallback_date`).
     channels, resample_hz, fs_hz : optional
-        Passed to :func:`kneeemg.replay.replay`. ``fs_hz`` counts as a setting only for a
+        Passed to :func:`kneeemg.replay`. ``fs_hz`` counts as a setting only for a
         recording without a rate of its own (a CSV file without a time column); other files
         ignore it, and the night is the one stored without it.
     """
-    from .config import DetectorConfig
+    from .config import as_config
     from .metrics import night_metrics
-    from .replay import replay
+    from .playback import replay
 
-    cfg = config or DetectorConfig()
+    cfg = as_config(config)
+    if date is not None:  # checked before the recording is read: a bad date would break every later trend
+        date = iso_date(date, "date")
+        check_not_after(date, datetime.now().date(), "date")  # (``date`` is the argument here)
     p = Path(path)
     if p.suffix.lower() == ".dat" and p.with_suffix(".hea").is_file():
         p = p.with_suffix(".hea")  # a WFDB record is one night, named by its header (as kneeemg batch counts it)

@@ -10,7 +10,7 @@ import pytest
 from kneeemg.batch import discover_inputs, night_id, run_batch
 from kneeemg.cli import main
 from kneeemg.events import read_events_csv
-from kneeemg.replay import replay
+from kneeemg import replay
 from kneeemg.simulate import simulate_night, write_simulated
 from kneeemg.store import Store
 
@@ -110,7 +110,7 @@ def test_unexpected_errors_keep_their_class(cohort, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("kneeemg.replay.replay", boom)
+    monkeypatch.setattr("kneeemg.playback.replay", boom)
     (tmp_path / "nights").mkdir()
     row = process_night(NightJob(str(cohort[1][0]), str(tmp_path), DetectorConfig().as_dict()))
     assert row["status"] == "error" and row["error"] == "ZeroDivisionError: division by zero"

@@ -435,3 +435,11 @@ def test_block_lengths_do_not_compile_the_kernels_again(keep):
     det.process(x[4000:5024])  # 1024 samples
     det.process(x[5024:])
     assert len(K.filter_detect_kernel.signatures) == before
+
+
+def test_excluded_time_starts_where_the_stream_starts():
+    det = StreamingDetector(FS, 1, start_sample=500)
+    det.process(np.random.default_rng(16).normal(0, 3, (20_000, 1)))
+    res = det.finish()
+    assert [(iv.reason, iv.start_s, iv.stop_s) for iv in res.excluded] == [("settling", 0.5, 2.0)]
+    assert res.summary()["excluded_s_by_reason"] == {"settling": 1.5} and res.usable_s == pytest.approx(18.5)

@@ -46,3 +46,42 @@ def test_bad_csv_gets_a_clear_error(tmp_path):
         read_events_csv(path)
     with pytest.raises(InputError, match="does not exist"):
         read_events_csv(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("1.0,2.0", r"bad.csv:2: the row has fewer values than the header"),
+        ("1,inf,ch0,twitch,3", r"bad.csv:2: .*must be finite"),
+        ("nan,2,ch0,twitch,3", r"bad.csv:2: .*must be finite"),
+        ("1,2,ch0,banana,3", r"bad.csv:2: unknown kind 'banana'; use one of twitch, spasm, cramp, lm"),
+    ],
+)
+def test_bad_rows_name_their_line(tmp_path, row, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"onset_s,offset_s,channel,kind,peak_uv\n{row}\n")
+    with pytest.raises(InputError, match=message) as info:
+        read_events_csv(path)
+    assert "\n" not in str(info.value)
+
+
+def test_leg_movements_read_back(tmp_path):
+    path = write_events_csv([Event(500, 2500, 1000.0, 1, "lm", 80.0, 30.0, 18.0, "right")], tmp_path / "lm.csv")
+    assert [e.kind for e in read_events_csv(path)] == ["lm"]
+
+
+def test_unreadable_files_are_input_errors(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"onset_s,offset_s,channel,kind,peak_uv\n1,2,Oberschenkel \xe4,twitch,3\n")
+    with pytest.raises(InputError, match="is not UTF-8 text"):
+        read_events_csv(path)
+    with pytest.raises(InputError, match="is a folder"):
+        read_events_csv(tmp_path)
+
+
+def test_writing_to_a_missing_folder_or_onto_a_folder_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist; create it"):
+        write_events_csv([], tmp_path / "nowhere" / "events.csv")
+    (tmp_path / "events.csv").mkdir()
+    with pytest.raises(InputError, match="is a folder; give a file name"):
+        write_events_csv([], tmp_path / "events.csv")

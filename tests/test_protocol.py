@@ -114,6 +114,35 @@ def test_encoder_refuses_what_the_format_cannot_carry():
     with pytest.raises(ProtocolError, match="shape"):
         encode_frame(DataFrame(0, 0, np.zeros((1, 65), np.int32)))
 
+    with pytest.raises(ProtocolError, match="counts must be whole numbers"):
+        encode_frame(DataFrame(0, 0, np.array([[1.7]])))
+    with pytest.raises(ProtocolError, match="counts must be whole numbers"):
+        encode_frame(DataFrame(0, 0, np.array([[np.nan]])))
+    with pytest.raises(ProtocolError, match="first_sample=0.5 must be a whole number"):
+        encode_frame(DataFrame(0.5, 0, np.zeros((1, 1), np.int32)))
+    with pytest.raises(ProtocolError, match="timestamp_us"):
+        encode_frame(DataFrame(0, 1.5, np.zeros((1, 1), np.int32)))
+    # whole counts held as floats are still counts
+    assert decode_frame(encode_frame(DataFrame(0, 0, np.array([[2.0, -3.0]])))).counts.tolist() == [[2, -3]]
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"battery_pct": 300}, r"battery_pct=300 must be a whole number from 0 to 100"),
+        ({"device_id": -1}, r"device_id=-1 must be a whole number from 0 to 4294967295"),
+        ({"firmware": (1, 0)}, r"firmware=\(1, 0\) must be three numbers"),
+        ({"firmware": (1, 0, 256)}, r"firmware\[2\]=256"),
+        ({"session_id": 2**32}, r"session_id"),
+        ({"fmt": 7}, r"unknown sample format 7"),
+        ({"fs_hz": float("nan")}, r"fs_hz=nan must be a positive number"),
+    ],
+)
+def test_info_frames_that_do_not_fit_are_refused(changes, message):
+    fields = {"fs_hz": 1000.0, "uv_per_count": 0.0625, "labels": ("left",), "device_id": 7, "firmware": (1, 0, 0), **changes}
+    with pytest.raises(ProtocolError, match=message):
+        encode_frame(InfoFrame(**fields))
+
 
 def test_lead_off_lists_every_channel():
     f = DataFrame(0, 0, np.zeros((1, 12), np.int32), status=0b101 | STATUS_LEAD_OFF_HIGH, lead_off_high=0b1000)
@@ -188,6 +217,31 @@ def test_commands():
     body = bytes(raw[:-2])
     with pytest.raises(ProtocolError, match="unknown command"):
         decode_frame(body + crc16(body).to_bytes(2, "little"))
+
+
+@pytest.mark.parametrize("argument", [-1, 2**40, 1.5])
+def test_command_arguments_must_fit_32_bits(argument):
+    with pytest.raises(ProtocolError, match=r"SET_RATE argument=.* must be a whole number from 0 to 4294967295"):
+        encode_command(Command.SET_RATE, argument)
+
+
+def test_unknown_commands_are_refused_naming_the_known_ones():
+    with pytest.raises(ProtocolError, match=r"unknown command 99; use one of START \(1\), STOP \(2\)"):
+        encode_command(99)
+    assert encode_command(3, 2000) == encode_command(Command.SET_RATE, 2000)
+
+
+@pytest.mark.parametrize("raw", ["abc", None, 5])
+def test_decoding_what_is_not_bytes_is_a_protocol_error(raw):
+    with pytest.raises(ProtocolError, match="decode_frame needs the frame's bytes"):
+        decode_frame(raw)
+
+
+@pytest.mark.parametrize("args, message", [((247, 0), "n_channels=0"), ((247, 65), "n_channels=65"),
+                                           ((247, 2, 7), "unknown sample format 7")])
+def test_ble_plan_refuses_impossible_layouts(args, message):
+    with pytest.raises(ProtocolError, match=message):
+        ble_plan(*args)
 
 
 def test_deframer_decodes_a_long_stream_exactly():

@@ -125,6 +125,27 @@ def test_serial_bytes_garbage_and_split_frames(tmp_path):
     assert rec.status().samples_lost == 111 and rec.status().frames_bad == 1
 
 
+@pytest.mark.parametrize("start", [10**6, 2**32 + 5])  # far into the sensor's session; past the uint32 wrap
+def test_joining_a_sensor_that_streams_already_starts_the_recording_there(tmp_path, start):
+    c = counts()
+    rec = Recorder(tmp_path / "n.kemg")
+    rec.feed_frame(INFO)
+    for a in range(0, len(c), PER):
+        rec.feed_frame(DataFrame(start + a, (start + a) * 1000 % 2**32, c[a : a + PER]))
+    rec.close()
+    x, info = recorded(tmp_path / "n.kemg")
+    np.testing.assert_allclose(x, c * UPC)  # nothing invented before the first frame
+    assert info.gaps == [] and rec.status().samples_lost == 0
+    assert rec.clock_summary()["sessions"][0]["device_first_sample"] == start
+    # the first frame lost (within the reordering window) is still a gap at the start
+    rec = Recorder(tmp_path / "m.kemg")
+    rec.feed_frame(INFO)
+    for f in frames(c)[1:]:
+        rec.feed_frame(f)
+    rec.close()
+    assert [(g.start_sample, g.n_samples) for g in recorded(tmp_path / "m.kemg")[1].gaps] == [(0, PER)]
+
+
 def test_a_hole_with_nothing_after_it_is_declared_lost_after_the_window(tmp_path):
     c = counts(740)
     fr = frames(c)

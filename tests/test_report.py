@@ -332,6 +332,20 @@ def test_the_latest_nights_report_counts_a_warning_sign_noted_after_it(history, 
         assert "fever" in " ".join(str(d.get("symptoms")) for d in doctor_input(s, today=date(2026, 12, 1)).days)
 
 
+def test_traces_use_the_nights_detector_settings_whatever_it_was_imported_with(tmp_path, monkeypatch):
+    import kneeemg.report.traces as traces
+
+    path = write_simulated(simulate_night(hours=0.05, n_channels=2, seed=311), tmp_path / "n.kemg")["recording"]
+    db = str(tmp_path / "h.db")
+    assert main(["import", str(path), "--db", db, "--channels", "left", "right", "--mains", "60"]) == 0
+    seen = []
+    real = traces.event_snippet
+    monkeypatch.setattr(traces, "event_snippet", lambda rec, e, title, cfg: seen.append(cfg) or real(rec, e, title, cfg))
+    with Store(db) as s:
+        traces.night_snippets(s.night(), s.events(s.night().id))
+    assert seen and all(cfg.mains_hz == 60 for cfg in seen)  # not the defaults
+
+
 def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():
     rows = [{"date": "2026-11-20", "usable_hours": 7.5, "twitches": 150, "twitch_per_hour": 20.0, "spasms": 1, "cramps": 0,
              "rolling7_twitch_per_hour": 20.0}]

@@ -160,3 +160,18 @@ def test_matching_is_one_to_one_valid_and_maximal(d_items, t_items, tol_s):
     assert sum(k.tp for k in s.per_kind.values()) == sum(k.tp_detected for k in s.per_kind.values()) == len(pairs)
     assert sum(k.n_truth for k in s.per_kind.values()) == len(truth)
     assert sum(k.n_detected for k in s.per_kind.values()) == len(detected)
+
+
+def test_a_single_kind_may_be_a_string():
+    truth = [ev(1, 1.01), ev(5, 7, "spasm")]
+    s = score_events([ev(1, 1.01)], truth, kinds="twitch")
+    assert list(s.per_kind) == ["twitch"] and s.per_kind["twitch"].f1 == 1.0
+    assert match_events([ev(5, 7, "spasm")], truth, kinds="spasm") == [(0, 1)]
+
+
+@pytest.mark.parametrize("kinds", [("twitch", "banana"), "Twitch", 3])
+def test_unknown_kinds_are_refused(kinds):
+    with pytest.raises(InputError, match="kinds"):
+        score_events([], [], kinds=kinds)
+    with pytest.raises(InputError, match="kinds"):
+        match_events([], [], kinds=kinds)

@@ -7,8 +7,8 @@ import pytest
 from scipy import signal as sps
 
 from kneeemg.dsp import detect
-from kneeemg.errors import InputError
-from kneeemg.replay import replay
+from kneeemg.errors import ConfigError, InputError
+from kneeemg import replay
 from kneeemg.scoring import score_events
 from kneeemg.simulate import SimConfig, _motor_units, simulate_night
 
@@ -117,7 +117,8 @@ def test_cramps_are_found():
         ({"hours": 49}, "--hours"),
         ({"n_channels": 0}, "--channels"),
         ({"n_channels": 2.5}, "--channels"),
-        ({"fs_hz": 100}, "give --fs in that range"),
+        ({"fs_hz": 100}, r"give fs_hz \(--fs\) in that range"),
+        ({"hours": "1"}, r"hours='1' must be a number more than 0 and at most 48 \(--hours\)"),
         ({"fs_hz": float("inf")}, "--fs"),
         ({"seed": -3}, "--seed"),
         ({"seed": 1.5}, "--seed"),
@@ -138,3 +139,39 @@ def test_only_kemg_edf_and_bdf_files_are_written(tmp_path):
             write_simulated(night, tmp_path / name)
     assert list(tmp_path.iterdir()) == []
     assert write_simulated(night, tmp_path / "x.kemg")["recording"].exists()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"noise_min_uv": 6.0}, "noise_min_uv=6.0 must be above 0 and at most noise_max_uv=5.0"),
+        ({"noise_min_uv": 0.0}, "noise_min_uv=0.0 must be above 0"),
+        ({"twitch_rate_per_h": -1.0}, "twitch_rate_per_h=-1.0 must be a number of at least 0"),
+        ({"cramps_per_night": float("nan")}, "cramps_per_night=nan must be a number"),
+        ({"spasm_s": (8.0, 0.5)}, r"spasm_s=\(8.0, 0.5\) must be a \(low, high\) pair with 0 < low <= high"),
+        ({"jerk_rms_uv": (0.0, 150.0)}, "jerk_rms_uv=.* must be a .low, high. pair with 0 < low"),
+        ({"cluster_size": (4, 10.5)}, "cluster_size=.* must be whole numbers"),
+        ({"mains_uv": 5.0}, "mains_uv=5.0 must be a tuple of numbers"),
+        ({"jerk_fraction": 2.0}, "jerk_fraction=2.0 must be 0 to 1"),
+    ],
+)
+def test_sim_config_is_checked(changes, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        SimConfig(**changes)
+    assert "\n" not in str(info.value)
+
+
+def test_sim_config_edges_still_pass():
+    SimConfig(mains_hz=60.0, mains_uv=(0.0, 0.0), twitch_rate_per_h=0.0, noise_min_uv=3.0, noise_max_uv=3.0, jerk_fraction=1.0)
+
+
+def test_config_must_be_a_sim_config():
+    with pytest.raises(ConfigError, match="config must be a SimConfig"):
+        simulate_night(hours=0.01, config={"cramps_per_night": 4.0})
+
+
+def test_python_api_messages_name_the_argument(tmp_path):
+    from kneeemg.simulate import write_simulated
+
+    with pytest.raises(InputError, match=r"^path .*x\.csv: cannot write a \.csv"):
+        write_simulated(simulate_night(hours=0.002, seed=4), tmp_path / "x.csv")

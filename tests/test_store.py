@@ -68,7 +68,7 @@ def test_where_the_database_lives(tmp_path, monkeypatch):
 
 def test_a_history_made_for_nothing_is_removed_again(week, tmp_path, capsys):
     db = tmp_path / "h.db"
-    with Store(db) as s:  # made, nothing stored: no empty history is left behind
+    with Store(db):  # made, nothing stored: no empty history is left behind
         assert db.exists()
     assert not db.exists() and not list(tmp_path.glob("h.db*"))
     code = main(["import", str(tmp_path / "missing.kemg"), str(tmp_path / "gone.kemg"), "--db", str(db)])
@@ -614,3 +614,21 @@ def test_a_history_that_cannot_be_written_is_still_read(week, tmp_path, monkeypa
     capsys.readouterr()
     assert main(["nights", "--db", str(copy)]) == 0 and "night1.kemg" in capsys.readouterr().out.replace("\n", "")
     assert copy.read_bytes() == before and not Path(str(copy) + "-wal").exists()
+
+
+@pytest.mark.parametrize("bad", ["2026-11-5", "banana", 20261120, "20261120"])
+def test_a_date_that_is_not_one_is_refused_before_anything_is_stored(week, tmp_path, bad):
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        with pytest.raises(InputError, match="is not a date; give it as YYYY-MM-DD"):
+            import_recording(s, week[1][0], date=bad)
+        with pytest.raises(InputError, match="is after today"):
+            import_recording(s, week[1][0], date="2999-01-01")
+        assert s.nights() == []
+        import_recording(s, week[1][0], date="2026-11-05")
+        assert [r["date"] for r in s.trend(MAX_TREND_DAYS)] == ["2026-11-05"]
+    res = hand_made(3)
+    with pytest.raises(InputError, match="is not a date"):
+        night_metrics(res, date=bad)
+    with pytest.raises(InputError, match="start_time='23:00' is not a datetime"):
+        night_metrics(res, start_time="23:00")

@@ -7,6 +7,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from kneeemg.errors import InputError
 from kneeemg.protocol import Command, CommandFrame, DataFrame, InfoFrame, encode_frame
 from kneeemg.transport import LinkError, LinkLostError, MemoryLink, SerialLink, open_link
 from kneeemg.transport.ble import BleLink, VirtualBleLink
@@ -50,7 +51,7 @@ def test_no_data_within_the_timeout_counts_as_lost():
             async for _ in link.frames(timeout_s=0.1):
                 pass
 
-    with pytest.raises(LinkLostError, match="no data from memory:// for 0 s"):
+    with pytest.raises(LinkLostError, match=r"no data from memory:// for 0\.1 s;"):
         run(main())
 
 
@@ -76,3 +77,26 @@ def test_a_backend_can_be_injected():
     link = open_link("ble://AA:BB:CC:DD:EE:FF", backend=MemoryLink)
     assert isinstance(link, MemoryLink)
     assert open_link("ble://aa:bb:cc:dd:ee:ff").address == "AA:BB:CC:DD:EE:FF"
+
+
+@pytest.mark.parametrize("url, options, message", [
+    ("memory://", {"give_up_s": 3}, r"memory:// does not take the option\(s\) give_up_s; .*takes: none"),
+    ("loop://", {"give_up_s": 3}, r"loop:// does not take the option\(s\) give_up_s; .*takes: baudrate"),
+    ("ble://x", {"foo": 1}, r"ble://x does not take the option\(s\) foo; .*give_up_s"),
+    ("ble+virtual://", {"foo": 1}, r"does not take the option\(s\) foo; .*sensor"),
+])
+def test_unknown_options_are_refused_for_every_scheme(url, options, message):
+    with pytest.raises(InputError, match=message):
+        open_link(url, **options)
+
+
+def test_known_options_still_reach_the_link():
+    assert open_link("ble://", give_up_s=3).give_up_s == 3
+    assert open_link("ble+virtual://", sensor=None, give_up_s=3).give_up_s == 3
+    assert open_link("loop://", baudrate=9600).baudrate == 9600
+
+
+@pytest.mark.parametrize("url", [None, 3])
+def test_the_url_must_be_a_string(url):
+    with pytest.raises(InputError, match="the link URL must be a string"):
+        open_link(url)

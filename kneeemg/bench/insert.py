@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..config import DetectorConfig
+from ..config import DetectorConfig, as_config
 from ..errors import InputError
 from ..events import Event
 from ..shapes import hermite_rodriguez
@@ -51,7 +51,7 @@ SOURCES: dict[str, tuple[float, float]] = {
 
 def kind_of(duration_s: float, config: DetectorConfig | None = None) -> str:
     """The kind a burst of ``duration_s`` seconds has under the detector's duration rules."""
-    cfg = config or DetectorConfig()
+    cfg = as_config(config)
     if duration_s < cfg.twitch_max_s:
         return "twitch"
     return "spasm" if duration_s <= cfg.spasm_max_s else "cramp"

@@ -290,7 +290,7 @@ def replay_peak_memory_mb(hours: float, channels: int, fs_hz: float, seed: int, 
     # peak of the (large) benchmark process that forked it, since Linux keeps it across exec.
     code = (
         "import sys, time\n"
-        "from kneeemg.replay import replay\n"
+        "from kneeemg import replay\n"
         "t = time.perf_counter(); r = replay(sys.argv[1])\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
         "print(time.perf_counter() - t, int(hwm) / 1024)\n"

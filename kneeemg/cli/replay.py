@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from ..replay import replay
+    from ..playback import replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
                     fs_hz=args.fs, events_out=args.events_out)

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..config import MAX_CHANNELS, DetectorConfig, check_rate
+from ..config import MAX_CHANNELS, DetectorConfig, as_config, check_rate
 from ..errors import InputError
 from ..events import Event, sort_events
 from . import _kernels as K
@@ -125,7 +125,7 @@ class StreamingDetector:
         if not isinstance(n_channels, (int, np.integer)) or not 1 <= n_channels <= MAX_CHANNELS:
             raise InputError(f"n_channels={n_channels!r} is not supported; use 1 to {MAX_CHANNELS} channels")
         self.n_channels = int(n_channels)
-        self.config = config if config is not None else DetectorConfig()
+        self.config = as_config(config)
         self.labels = _labels(labels, self.n_channels)
         if int(start_sample) < 0:
             raise InputError("start_sample must not be negative")

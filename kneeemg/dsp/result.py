@@ -80,7 +80,7 @@ class DetectionResult:
     filtered: np.ndarray | None = None
     mains_hz: float | None = None
     notch_hz: tuple[float, ...] = field(default_factory=tuple)
-    #: Seconds lost while recording (gaps in the file), set by :func:`kneeemg.replay.replay`.
+    #: Seconds lost while recording (gaps in the file), set by :func:`kneeemg.replay`.
     lost_s: float = 0.0
     #: What is known about the recording (``RecordingInfo``), set by replay.
     source: Any = None
@@ -119,6 +119,7 @@ class DetectionResult:
         """Excluded time as intervals per channel (runs of epochs with the same reason)."""
         out: list[ExcludedInterval] = []
         E, fs = self.epoch_samples, self.fs_hz
+        begin_all = self.start_sample / fs  # the stream may begin inside its first epoch
         end_all = (self.start_sample + self.n_samples) / fs
         for c in range(self.epoch_flags.shape[1] if self.epoch_flags.ndim == 2 else 0):
             run_start, run_reason = None, ""
@@ -127,7 +128,7 @@ class DetectionResult:
                 if reason != run_reason:
                     if run_reason:
                         out.append(ExcludedInterval(run_start, (self.first_epoch + k) * E / fs, c, run_reason))
-                    run_start, run_reason = (self.first_epoch + k) * E / fs, reason
+                    run_start, run_reason = max((self.first_epoch + k) * E / fs, begin_all), reason
             if run_reason:
                 out.append(ExcludedInterval(run_start, end_all, c, run_reason))
         out.sort(key=lambda iv: (iv.start_s, iv.channel))

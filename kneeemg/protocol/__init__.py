@@ -76,6 +76,12 @@ def crc16(data: bytes, crc: int = 0xFFFF) -> int:
     return binascii.crc_hqx(data, crc)
 
 
+def _check_whole(value: object, name: str, lo: int, hi: int) -> None:
+    """Raise :class:`ProtocolError` unless ``value`` is an integer from ``lo`` to ``hi``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ProtocolError(f"{name}={value!r} must be a whole number from {lo} to {hi}")
+
+
 def _lead_off_ext_bytes(n_channels: int) -> int:
     return (n_channels + 7) // 8 - 1 if n_channels > 8 else 0
 
@@ -156,6 +162,9 @@ def _encode_data(frame: DataFrame) -> bytes:
     counts = np.asarray(frame.counts)
     if counts.ndim != 2 or not 1 <= counts.shape[1] <= MAX_CHANNELS or counts.shape[0] > 0xFFFF:
         raise ProtocolError(f"counts must have shape (n_samples <= 65535, 1-64 channels), not {counts.shape}")
+    if counts.dtype.kind not in "iu" and not (counts.dtype.kind == "f" and np.all(np.mod(counts, 1) == 0)):
+        raise ProtocolError(f"counts must be whole numbers (ADC counts, e.g. int32); these {counts.dtype} counts "
+                            f"hold fractions, NaN or something else")
     if frame.fmt not in BYTES_PER_SAMPLE:
         raise ProtocolError(f"unknown sample format {frame.fmt}; use FMT_S24 or FMT_S16")
     nch, nb = counts.shape[1], BYTES_PER_SAMPLE[frame.fmt]
@@ -163,10 +172,13 @@ def _encode_data(frame: DataFrame) -> bytes:
     if counts.size and (counts.min() < lo or counts.max() > hi):
         raise ProtocolError(f"a sample is outside the {8 * nb}-bit range [{lo}, {hi}]")
     ext = _lead_off_ext_bytes(nch)
+    _check_whole(frame.lead_off_high, "lead_off_high", 0, (1 << 56) - 1)
     if not 0 <= frame.lead_off_high < 1 << (8 * ext) or frame.lead_off_high >> max(nch - 8, 0):
         raise ProtocolError(f"lead_off_high {frame.lead_off_high:#x} names a channel this {nch}-channel frame does not have")
-    if not 0 <= frame.status <= 0xFFFF or not 0 <= frame.first_sample < 1 << 64:
-        raise ProtocolError("status must fit 16 bits and first_sample 64 bits")
+    _check_whole(frame.status, "status", 0, 0xFFFF)
+    _check_whole(frame.first_sample, "first_sample", 0, (1 << 64) - 1)
+    if isinstance(frame.timestamp_us, bool) or not isinstance(frame.timestamp_us, (int, np.integer)):
+        raise ProtocolError(f"timestamp_us={frame.timestamp_us!r} must be a whole number of µs")
     raw = counts.astype("<i4").reshape(-1).view(np.uint8).reshape(-1, 4)[:, :nb].tobytes()
     head = DATA_HEADER.pack(VERSION, T_DATA, nch, frame.fmt, counts.shape[0], frame.status, frame.first_sample,
                             frame.timestamp_us & 0xFFFFFFFF)
@@ -178,21 +190,50 @@ def encode_frame(frame: Frame) -> bytes:
     if isinstance(frame, DataFrame):
         body = _encode_data(frame)
     elif isinstance(frame, InfoFrame):
-        if not 1 <= len(frame.labels) <= MAX_CHANNELS:
-            raise ProtocolError(f"an info frame needs 1-64 channel labels, not {len(frame.labels)}")
+        _check_info(frame)
         labels = b"".join(lab.encode("ascii", "replace")[:LABEL_BYTES].ljust(LABEL_BYTES, b"\0") for lab in frame.labels)
         body = INFO_HEADER.pack(VERSION, T_INFO, len(frame.labels), frame.fmt, frame.fs_hz, frame.uv_per_count,
                                 frame.device_id, *frame.firmware, frame.battery_pct, frame.session_id) + labels
     elif isinstance(frame, CommandFrame):
-        body = COMMAND.pack(VERSION, T_COMMAND, int(frame.command), 0, frame.argument)
+        command = _command(frame.command)
+        _check_whole(frame.argument, f"{command.name} argument", 0, 0xFFFFFFFF)
+        body = COMMAND.pack(VERSION, T_COMMAND, int(command), 0, frame.argument)
     else:
         raise TypeError(f"cannot encode {type(frame).__name__}")
     return body + struct.pack("<H", crc16(body))
 
 
+def _check_info(frame: InfoFrame) -> None:
+    """Raise :class:`ProtocolError` for an info frame field that does not fit its place in the frame."""
+    if not 1 <= len(frame.labels) <= MAX_CHANNELS:
+        raise ProtocolError(f"an info frame needs 1-64 channel labels, not {len(frame.labels)}")
+    for name in ("fs_hz", "uv_per_count"):
+        value = getattr(frame, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 3e38:
+            raise ProtocolError(f"{name}={value!r} must be a positive number")
+    if frame.fmt not in BYTES_PER_SAMPLE:
+        raise ProtocolError(f"unknown sample format {frame.fmt!r}; use FMT_S24 or FMT_S16")
+    _check_whole(frame.device_id, "device_id", 0, 0xFFFFFFFF)
+    if not isinstance(frame.firmware, (tuple, list)) or len(frame.firmware) != 3:
+        raise ProtocolError(f"firmware={frame.firmware!r} must be three numbers (major, minor, patch), e.g. (1, 0, 0)")
+    for i, part in enumerate(frame.firmware):
+        _check_whole(part, f"firmware[{i}]", 0, 255)
+    _check_whole(frame.battery_pct, "battery_pct", 0, 100)
+    _check_whole(frame.session_id, "session_id", 0, 0xFFFFFFFF)
+
+
+def _command(command: object) -> Command:
+    """``command`` as a :class:`Command`, or :class:`ProtocolError` naming the known ones."""
+    try:
+        return Command(command)
+    except ValueError:
+        known = ", ".join(f"{c.name} ({c.value})" for c in Command)
+        raise ProtocolError(f"unknown command {command!r}; use one of {known}") from None
+
+
 def encode_command(command: Command, argument: int = 0) -> bytes:
     """A command frame's bytes (what the host writes to the control characteristic)."""
-    return encode_frame(CommandFrame(Command(command), argument))
+    return encode_frame(CommandFrame(_command(command), argument))
 
 
 def _decode_samples(payload: bytes, n: int, nch: int, nb: int) -> np.ndarray:
@@ -206,7 +247,9 @@ def _decode_samples(payload: bytes, n: int, nch: int, nb: int) -> np.ndarray:
 
 
 def decode_frame(raw: bytes) -> Frame:
-    """Decode one frame; raise :class:`ProtocolError` if it is damaged."""
+    """Decode one frame; raise :class:`ProtocolError` if it is damaged (or not bytes)."""
+    if raw is None or isinstance(raw, (str, int, float)):
+        raise ProtocolError(f"decode_frame needs the frame's bytes, not {type(raw).__name__}")
     raw = bytes(raw)
     if len(raw) < 2 + CRC_BYTES:
         raise ProtocolError(f"frame of {len(raw)} bytes is too short (truncated)")
@@ -328,6 +371,10 @@ class SerialDeframer:
 def samples_per_frame(mtu: int, n_channels: int, fmt: int = FMT_S24) -> int:
     """Samples per channel of a data frame that fits one notification at ATT ``mtu``
     (payload MTU - 3), at most what fits at MTU 247; 0 if not even one fits."""
+
+    _check_whole(n_channels, "n_channels", 1, MAX_CHANNELS)
+    if fmt not in BYTES_PER_SAMPLE:
+        raise ProtocolError(f"unknown sample format {fmt!r}; use FMT_S24 or FMT_S16")
 
     def fitting(room: int) -> int:
         return max(0, (room - data_header_size(n_channels) - CRC_BYTES) // (n_channels * BYTES_PER_SAMPLE[fmt]))

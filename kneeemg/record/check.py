@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import DetectorConfig
+from ..config import DetectorConfig, as_config
 
 FLAT_UV = 0.2  # below this floor (µV RMS, 20-450 Hz) the channel is flat: no skin contact
 NOISY_UV = 20.0  # above this the electrode is loose or the skin not prepared (2-5 µV is typical)
@@ -55,7 +55,7 @@ def noise_floor_uv(x_uv: np.ndarray, fs_hz: float, config: DetectorConfig | None
     x = np.asarray(x_uv, dtype=np.float64)
     if len(x) < 32:
         return np.full(x.shape[1], np.nan)
-    config = config or DetectorConfig()
+    config = as_config(config)
     mains_hz, notch_hz = find_mains(x, fs_hz, high_hz=band_edges(fs_hz, config)[1])
     sos = design(fs_hz, config, mains_hz, notch_hz).sos
     y = sps.sosfiltfilt(sos, x - x.mean(axis=0), axis=0, padlen=min(len(x) - 1, 3 * 2 * len(sos)))

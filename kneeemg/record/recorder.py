@@ -141,6 +141,7 @@ class Recorder:
         self.link: Any = None  # the link, for its state, battery and reconnects in status()
         self.next_sample = 0  # recording index of the next sample to write
         self._offset = 0  # recording index = device index + offset (changes with the session)
+        self._joined = False  # a data frame has come (the first one anchors a sensor that was streaming)
         self._session: int | None = None
         self._pending: dict[int, tuple[DataFrame, float]] = {}  # by recording index: (frame, arrival)
         self._last = np.zeros(0)
@@ -192,6 +193,14 @@ class Recorder:
         clock = self.clocks[-1]
         device_us = ClockFit.unwrap_us(frame.timestamp_us, frame.first_sample / fs * 1e6)
         clock["fit"].add(device_us * 1e-6, now)
+        if not self._joined:
+            self._joined = True
+            if len(self.clocks) == 1 and frame.first_sample > self.reorder_window_s * fs:
+                # the sensor was streaming already (another host started it, or this one before
+                # a crash): the recording starts at the first frame, not at the session's start
+                self._offset = -frame.first_sample
+                clock["device_first_sample"] = frame.first_sample
+                log.info("the sensor was streaming already (at sample %d); recording from there", frame.first_sample)
         first = frame.first_sample + self._offset
         if first + frame.n_samples <= self.next_sample or first in self._pending:
             self.duplicates += 1

@@ -84,10 +84,10 @@ def event_snippet(recording: Any, event: Event, title: str, config: Any = None) 
     config : DetectorConfig, optional
         The night's detector settings (the defaults when omitted).
     """
-    from ..config import DetectorConfig
+    from ..config import as_config
     from ..dsp.detector import detect
 
-    cfg = config or DetectorConfig()
+    cfg = as_config(config)
     fs = recording.info.fs_hz
     n = recording.info.n_samples
     margin = int(MARGIN_S.get(event.kind, 1.0) * fs)
@@ -151,8 +151,10 @@ def night_snippets(night: Any, events: Sequence[Event], recording: Any = None) -
     rec, note = (recording, "") if recording is not None else _open_night_file(night)
     if rec is None:
         return [], note
+    # the settings an import stored besides the detector's (channels, rates) are not the detector's
+    settings = {k: v for k, v in (night.settings or {}).items() if not k.startswith("import_")}
     try:
-        cfg = DetectorConfig.from_dict(night.settings) if night.settings else DetectorConfig()
+        cfg = DetectorConfig.from_dict(settings)
     except KneeEmgError:
         cfg = DetectorConfig()
     try:

@@ -25,8 +25,10 @@ wraps a link for synchronous code. Errors derive from :class:`LinkError` (a
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from ..errors import InputError
 from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
 from .blocking import BlockingLink
 from .memory import MemoryLink
@@ -46,22 +48,45 @@ def open_link(url: str, *, backend: type[Link] | None = None, **options: Any) ->
         Use this class (constructed as ``backend(url, **options)``) instead of the one the
         URL names: how tests inject a fake.
     **options
-        Passed to the link's constructor, e.g. ``give_up_s=`` or ``backoff_s=`` for BLE, or
-        ``sensor=`` (a started :class:`~.virtual.VirtualSensor`) for ``ble+virtual://``.
+        Passed to the link's constructor, e.g. ``give_up_s=`` or ``backoff_s=`` for BLE,
+        ``sensor=`` (a started :class:`~.virtual.VirtualSensor`) for ``ble+virtual://``, or
+        ``baudrate=`` for serial; ``memory://`` takes none.
+
+    Raises
+    ------
+    InputError
+        When ``url`` is not a string, or an option is not one the URL's link takes.
     """
+    if not isinstance(url, str):
+        raise InputError(f"the link URL must be a string such as 'ble://' or '/dev/ttyACM0', not {type(url).__name__}")
     if backend is not None:
         return backend(url, **options)
     if url.startswith("memory://"):
-        return MemoryLink(url)
-    if url.startswith("ble+virtual://"):
-        from .ble import VirtualBleLink
+        cls: type[Link] = MemoryLink
+    elif url.startswith("ble+virtual://"):
+        from .ble import VirtualBleLink as cls
+    elif url.startswith(("ble://", "bluetooth://")):
+        from .ble import BleLink as cls
+    else:
+        cls = SerialLink
+    unknown = sorted(set(options) - _option_names(cls))
+    if unknown:
+        known = ", ".join(sorted(_option_names(cls))) or "none"
+        raise InputError(f"{url} does not take the option(s) {', '.join(unknown)}; its link ({cls.__name__}) takes: {known}")
+    return cls(url, **options)
 
-        return VirtualBleLink(url, **options)
-    if url.startswith(("ble://", "bluetooth://")):
-        from .ble import BleLink
 
-        return BleLink(url, **options)
-    return SerialLink(url, **options)
+def _option_names(cls: type) -> set[str]:
+    """The keyword options a link class's constructor takes (through ``**options`` to its base, too)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names - {"self", "url"}
 
 
 async def scan_sensors(timeout_s: float = 5.0, scanner_backend: type | None = None) -> list[tuple[str, str, int]]:

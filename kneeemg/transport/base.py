@@ -143,7 +143,7 @@ class Link(abc.ABC):
             except TimeoutError:
                 if self.state is LinkState.RECONNECTING:
                     continue  # the link is working on it (and gives up by its own rule)
-                raise LinkLostError(f"no data from {self.url} for {timeout_s:.0f} s; is the sensor on and in range?") from None
+                raise LinkLostError(f"no data from {self.url} for {timeout_s:g} s; is the sensor on and in range?") from None
             if item is _END:
                 self._queue.put_nowait(_END)  # later iterations end at once, too
                 if self._failure is not None:

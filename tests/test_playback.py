@@ -1,4 +1,4 @@
-"""Replay: the same events as live detection, real leg extensions, the command line."""
+"""Replay (kneeemg.playback): the same events as live detection, real leg extensions, the command line."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ from kneeemg.dsp import StreamingDetector
 from kneeemg.errors import InputError
 from kneeemg.events import Event, read_events_csv
 from kneeemg.io import open_recording
-from kneeemg.replay import replay
+from kneeemg import replay
 from kneeemg.scoring import score_events
 from kneeemg.simulate import simulate_night, write_simulated
+
+
+def test_kneeemg_replay_is_the_function_however_it_is_reached():
+    code = ("import kneeemg, kneeemg.playback; from kneeemg import replay as a; import kneeemg.cli.replay; "
+            "from kneeemg import replay as b; print(callable(a), a is b is kneeemg.replay is kneeemg.playback.replay)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
 
 
 def goniometer_movements(angle_deg: np.ndarray, fs_hz: float, on_deg: float = 20.0, off_deg: float = 8.0) -> list[tuple[float, float]]:

@@ -1,0 +1,57 @@
+"""Detector settings: values that would crash or silently mislead later are refused at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from kneeemg.config import DetectorConfig, as_config
+from kneeemg.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"band_low_hz": 0}, "band_low_hz=0 must be above 0"),
+        ({"notch_q": 0}, "notch_q=0 must be above 0"),
+        ({"floor_min_uv": 0}, "floor_min_uv=0 must be above 0"),
+        ({"floor_window_s": 0}, "floor_window_s=0 must be above 0"),
+        ({"twitch_max_s": 0}, "twitch_max_s=0 must be above 0"),
+        ({"filter_order": 2.5}, "filter_order=2.5 must be a whole number"),
+        ({"plm_min_count": 2.5}, "plm_min_count=2.5 must be a whole number"),
+        ({"plm_min_count": 1}, "plm_min_count=1 must be at least 2"),
+        ({"lm_min_s": 20.0, "lm_max_s": 10.0}, "lm_min_s=20 must not exceed lm_max_s=10"),
+        ({"wasm_onset_uv": 1.0}, "wasm_offset_uv must not exceed wasm_onset_uv"),
+        ({"mains_hz": 55}, "mains_hz=55 is not allowed; use 50, 60"),
+        ({"mains_hz": True}, "mains_hz=True is not allowed"),
+        ({"epoch_s": 1e-5}, "epoch_s=1e-05 must be 0.1 to 30 s"),
+        ({"epoch_s": 31}, "epoch_s=31 must be 0.1 to 30 s"),
+    ],
+)
+def test_out_of_range_settings_are_refused_in_one_line(changes, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        DetectorConfig(**changes)
+    assert "\n" not in str(info.value)
+
+
+def test_valid_settings_still_pass():
+    for changes in ({"mains_hz": 50}, {"mains_hz": 60.0}, {"mains_hz": None}, {"filter_order": 4.0},
+                    {"epoch_s": 0.1}, {"lm_min_s": 2.0, "lm_max_s": 2.0}, {"plm_min_count": 2},
+                    {"potential_ratio": 0, "bridge_max_s": 0, "onset_search_s": 0}):
+        DetectorConfig(**changes)
+
+
+@pytest.mark.parametrize("values", [None, [("onset_ratio", 4.0)], "onset_ratio=4", {1: 2}])
+def test_from_dict_refuses_what_is_not_a_dict_of_settings(values):
+    with pytest.raises(ConfigError, match="detector settings must be a dict"):
+        DetectorConfig.from_dict(values)
+
+
+def test_as_config_checks_the_type():
+    cfg = DetectorConfig(onset_ratio=4.0)
+    assert as_config(cfg) is cfg
+    assert as_config(None) == DetectorConfig()
+    with pytest.raises(ConfigError, match=r"^config must be a DetectorConfig \(make one from a dict with "
+                                          r"DetectorConfig.from_dict\), not dict$"):
+        as_config({"onset_ratio": 4.0})
+    with pytest.raises(ConfigError, match="settings must be a DetectorConfig"):
+        as_config("default", "settings")
