@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .config import DetectorConfig, as_config
 from .errors import InputError, KneeEmgError
-from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_dir
+from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_dir, path_text
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +63,21 @@ class NightJob:
     def all_settings(self) -> dict[str, Any]:
         """Everything that changes what the night's detection finds: the detector settings and,
         when given, the channels, the resampling rate and the rate of CSV files without a time
-        column (as :func:`kneeemg.store.import_settings`, so ``kneeemg import`` and ``kneeemg
+        column (as :func:`kneeemg.store.night_settings`, so ``kneeemg import`` and ``kneeemg
         batch`` store a night under the same settings hash). ``fs_hz`` is left out for a file
         with its own rate, which does not use it (:func:`kneeemg.store.used_fs`)."""
-        from .store import import_settings, used_fs
+        from .store import night_settings
 
-        return import_settings(DetectorConfig.from_dict(self.settings), self.channels, self.resample_hz,
-                               used_fs(self.path, self.fs_hz))
+        return night_settings(self.path, DetectorConfig.from_dict(self.settings), self.channels, self.resample_hz,
+                              self.fs_hz)
 
 
-def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.PathLike[str] | None = None) -> list[Path]:
     """Recordings named by files, folders (searched recursively) and glob patterns.
 
-    A WFDB record counts once (by its ``.hea``); sorted and without duplicates.
+    A WFDB record counts once (by its ``.hea``, also when its ``.dat`` is named); sorted and
+    without duplicates. Nothing inside the folder ``exclude`` (the batch's own output) is
+    taken.
 
     Raises
     ------
@@ -83,22 +85,31 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
         When an input names nothing.
     """
     found: dict[Path, None] = {}
+    skip = Path(exclude).expanduser().resolve() if exclude is not None else None
+
+    def add(f: Path) -> None:
+        f = f.resolve()
+        if f.suffix.lower() == ".dat" and f.with_suffix(".hea").is_file():
+            f = f.with_suffix(".hea")  # a WFDB record, named by its header
+        if skip is None or skip not in f.parents:
+            found[f] = None
+
     for raw in inputs:
         text = str(raw)
         p = Path(text).expanduser()
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and f.suffix.lower() in RECORDING_SUFFIXES and not _is_sidecar(f):
-                    found[f.resolve()] = None
+                    add(f)
         elif p.is_file():
-            found[p.resolve()] = None
+            add(p)
         else:
             matches = sorted(glob.glob(text, recursive=True))
             files = [Path(m) for m in matches if Path(m).is_file() and not _is_sidecar(Path(m))]
             if not files:
                 raise InputError(f"{text}: no such file, folder or matching recording; check the path or pattern")
             for f in files:
-                found[f.resolve()] = None
+                add(f)
     return sorted(found)
 
 
@@ -111,7 +122,7 @@ def _is_sidecar(path: Path) -> bool:
 def night_id(path: str | os.PathLike[str]) -> str:
     """A stable, readable id: the file's stem and a hash of its absolute path."""
     p = Path(path).resolve()
-    digest = hashlib.sha1(str(p).encode()).hexdigest()[:10]
+    digest = hashlib.sha1(os.fsencode(p)).hexdigest()[:10]  # the name's bytes: any file name
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
     return f"{stem}-{digest}"
 
@@ -146,9 +157,17 @@ def check_scheduler(scheduler: str | None) -> None:
                          "(host and port), or 'local' to start a cluster on this machine")
 
 
-def _fingerprint(path: Path) -> dict[str, int]:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+def _fingerprint(path: Path) -> dict[str, Any]:
+    """Size and time of the recording's file (and of the other files it is made of: a WFDB
+    record's signal files), to tell whether it changed since it was processed."""
+    from .store import recording_files
+
+    first, *others = recording_files(path)
+    st = first.stat()
+    out: dict[str, Any] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    if others:
+        out["parts"] = [[f.stat().st_size, f.stat().st_mtime_ns] for f in others]
+    return out
 
 
 def _done(job: NightJob, settings: dict[str, Any]) -> dict[str, Any] | None:
@@ -179,7 +198,7 @@ def process_night(job: NightJob) -> dict[str, Any]:
     path = Path(job.path)
     nid = night_id(path)
     row = {c: None for c in COHORT_COLUMNS}
-    row.update(night_id=nid, path=str(path), settings_hash=settings_hash(settings),
+    row.update(night_id=nid, path=path_text(path), settings_hash=settings_hash(settings),
                settings=json.dumps(settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
     try:
         fingerprint = _fingerprint(path)
@@ -187,6 +206,15 @@ def process_night(job: NightJob) -> dict[str, Any]:
         return dict(row, status="error", error=f"cannot read {path}: {exc.strerror}", elapsed_s=0.0)
     final = Path(job.out_dir) / "nights" / nid
     tmp = Path(tempfile.mkdtemp(prefix=f".{nid}-", dir=final.parent))
+    try:
+        return _process_into(job, path, settings, row, fingerprint, t0, tmp, final)
+    finally:  # interrupted (Ctrl-C), the half-written folder goes
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _process_into(job: NightJob, path: Path, settings: dict[str, Any], row: dict[str, Any], fingerprint: dict[str, Any],
+                  t0: float, tmp: Path, final: Path) -> dict[str, Any]:
+    """Detect the night into the folder ``tmp``, then put it in place as ``final``."""
     try:
         from .events import write_events_csv
         from .metrics import night_metrics
@@ -225,6 +253,18 @@ def process_night(job: NightJob) -> dict[str, Any]:
     (tmp / "result.json").write_text(json.dumps({"row": row, "fingerprint": fingerprint, **extra}, indent=1, default=str))
     _replace_dir(tmp, final)
     return row
+
+
+#: A night's scratch folder older than this was left by a run that was killed.
+STALE_SCRATCH_S = 3600.0
+
+
+def _remove_stale(nights: Path) -> None:
+    """Remove the scratch folders (``.<night>-...``, ``<night>.old-<pid>``) that a killed run left."""
+    now = time.time()
+    for d in nights.iterdir():
+        if d.is_dir() and (d.name.startswith(".") or ".old-" in d.name) and now - d.stat().st_mtime > STALE_SCRATCH_S:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def _replace_dir(tmp: Path, final: Path) -> None:
@@ -297,11 +337,12 @@ def run_batch(
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
         raise InputError(f"--workers {workers} is not allowed; give a whole number of at least 1 (or leave it out: one per core)")
     check_scheduler(scheduler)
-    paths = discover_inputs(inputs)
+    paths = discover_inputs(inputs, exclude=out_dir)
     if not paths:
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
     out = check_output_dir(out_dir, "--out")
     (out / "nights").mkdir(exist_ok=True)
+    _remove_stale(out / "nights")
     settings = as_config(config).as_dict()
     jobs = [NightJob(str(p), str(out.resolve()), settings, tuple(channels) if channels else None, resample_hz, fs_hz)
             for p in paths]

@@ -33,6 +33,17 @@ def is_ground_truth(path: str | os.PathLike[str]) -> bool:
     return any(name.lower().endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX)) for name in names)
 
 
+def path_text(path: str | os.PathLike[str]) -> str:
+    """``path`` as text that can be stored (UTF-8): the bytes of a file name that are not
+    UTF-8 are written as ``\\xNN``."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def user_data_path() -> Path:
     """The user's data directory for kneeemg (not created)."""
     from platformdirs import user_data_dir

@@ -342,7 +342,8 @@ def check_simulated_path(path: str | os.PathLike[str], option: str = "--out") ->
     Raises
     ------
     InputError
-        An ending other than .kemg, .edf or .bdf, a folder, or a folder that does not exist.
+        An ending other than .kemg, .edf or .bdf, a folder, a folder that does not exist, or
+        a ground-truth file of that name already there.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"{option} must be a file name (str or Path), not {type(path).__name__}")
@@ -356,6 +357,10 @@ def check_simulated_path(path: str | os.PathLike[str], option: str = "--out") ->
         raise InputError(f"{option} {out}: folder {out.parent} does not exist; create it or choose another {option}")
     if not os.access(out.parent, os.W_OK | os.X_OK):
         raise InputError(f"{option} {out}: cannot write in folder {out.parent}; choose another {option}")
+    for f in (out, out.with_name(out.name + TRUTH_SUFFIX), out.with_name(out.name + ARTEFACTS_SUFFIX)):
+        if f.exists() or f.is_symlink():  # the recording and its ground truth: never over a file already there
+            what = f"{option} {out}" if f == out else f"{option} {out}: its ground truth {f.name}"
+            raise InputError(f"{what} already exists; choose another {option} or move that file away")
     return out
 
 

@@ -33,7 +33,7 @@ from .metrics import case_night
 
 from .config import MAX_TREND_DAYS
 from .io import gives_own_rate
-from .paths import DB_ENV_VAR, db_path
+from .paths import DB_ENV_VAR, db_path, path_text
 from .words import plural
 
 
@@ -89,12 +89,31 @@ def settings_hash(settings: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def recording_files(path: str | os.PathLike[str]) -> list[Path]:
+    """The files a recording is made of: the file itself and, for a WFDB header (``.hea``),
+    the signal files it names (so that a changed ``.dat`` is a changed recording)."""
+    p = Path(path)
+    files = [p]
+    if p.suffix.lower() != ".hea":
+        return files
+    try:
+        lines = [ln for ln in p.read_text(encoding="latin-1").splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    except OSError:
+        return files
+    for line in lines[1:]:  # after the record line: one line per signal, its file first
+        f = p.parent / line.split()[0]
+        if f not in files and f.is_file():
+            files.append(f)
+    return files
+
+
 def file_hash(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's content."""
+    """SHA-256 of a recording's content (of each of its files in turn: :func:`recording_files`)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    for f in recording_files(path):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -726,6 +745,26 @@ def import_settings(config: Any, channels: Any = None, resample_hz: float | None
     return settings
 
 
+def night_settings(path: str | os.PathLike[str], config: Any, channels: Any = None, resample_hz: float | None = None,
+                   fs_hz: float | None = None) -> dict[str, Any]:
+    """:func:`import_settings` of the recording at ``path``, with ``fs_hz`` only when it uses it
+    (:func:`used_fs`) and the channels as the recording names them: chosen by index, by name
+    in any case, or all of them in their order, the same channels are the same night."""
+    fs_used = used_fs(path, fs_hz)
+    if channels:
+        from .io import open_recording
+
+        try:
+            with open_recording(path, fs_hz=fs_used) as rec:
+                every = list(rec.info.labels)
+            with open_recording(path, channels=channels, fs_hz=fs_used) as rec:
+                chosen = list(rec.info.labels)
+            channels = None if chosen == every else chosen
+        except KneeEmgError:
+            pass  # (a rate that needs resampling, a bad choice): as given; the detection says what is wrong
+    return import_settings(config, channels, resample_hz, fs_used)
+
+
 def import_recording(store: Store, path: str | os.PathLike[str], config: Any = None, date: str | None = None,
                      channels: Any = None, resample_hz: float | None = None, fs_hz: float | None = None) -> ImportOutcome:
     """Detect a recording and store the night; one already stored with these settings is skipped.
@@ -766,8 +805,8 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     if not p.is_file():
         raise InputError(f"{p} is not a file; give the path of a recording")
     digest = file_hash(p)
-    source = str(p.resolve())
-    extra = import_settings(cfg, channels, resample_hz, used_fs(p, fs_hz))
+    source = path_text(p.resolve())
+    extra = night_settings(p, cfg, channels, resample_hz, fs_hz)
     existing = store.find_night(digest, settings_hash(extra))
     if existing is not None:
         night = store.night(existing)
@@ -822,6 +861,12 @@ def import_recordings(store: Store, paths: Iterable[str | os.PathLike[str]], **o
             if len(paths) == 1:
                 raise
             yield str(path), ImportFailure(str(path), exc)
+        except (KeyboardInterrupt, StoreError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a reader's own failure on one file must not stop the others
+            if len(paths) == 1:
+                raise
+            yield str(path), ImportFailure(str(path), InputError(f"{path}: cannot be read ({type(exc).__name__}: {exc})"))
 
 
 def import_failed(failures: list[ImportFailure], total: int) -> KneeEmgError:
@@ -840,12 +885,10 @@ def import_failed(failures: list[ImportFailure], total: int) -> KneeEmgError:
 
 def import_batch(batch: Any, db: str | os.PathLike[str] | None) -> int:
     """Store every successful night of a :class:`~kneeemg.batch.BatchResult`; returns how many were new."""
-    from .batch import night_id
-
     new = 0
     with Store(db) as store:
         for row in batch.rows:
             if row["status"] == "ok":
-                _, created = store.add_batch_night(batch.csv_path.parent / "nights" / night_id(row["path"]))
+                _, created = store.add_batch_night(batch.csv_path.parent / "nights" / row["night_id"])
                 new += created
     return new

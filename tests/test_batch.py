@@ -203,3 +203,56 @@ def test_a_db_that_is_no_history_is_refused_before_any_night(tmp_path, capsys):
     assert main(["batch", str(path), "--out", str(tmp_path / "out"), "--db", str(notdb)]) == 4
     assert "is not a kneeemg history database" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and notdb.read_text() == "hello\n"
+
+
+def test_a_file_name_that_is_not_utf8_is_a_night_like_any_other(tmp_path, capsys):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    name = os.fsdecode(b"n\xe9uit.kemg")  # Latin-1 bytes in a file name
+    write_simulated(simulate_night(hours=1 / 60, seed=5), folder / name)
+    assert main(["batch", str(folder), "--out", str(tmp_path / "out"), "--workers", "1", "--db", str(tmp_path / "h.db")]) == 0
+    assert "n\\xe9uit.kemg" in pd.read_csv(tmp_path / "out" / "cohort.csv")["path"][0]
+    assert main(["import", str(folder / name), "--db", str(tmp_path / "h.db")]) == 0
+    assert "already in the history" in capsys.readouterr().out
+
+
+def test_the_output_folder_inside_the_inputs_is_not_read_and_a_record_counts_once(tmp_path):
+    import wfdb
+    import numpy as np
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_simulated(simulate_night(hours=1 / 60, seed=6), folder / "a.kemg")
+    for _ in range(2):
+        res = run_batch([folder], folder / "results", workers=1)
+        assert [r["status"] for r in res.rows] == ["ok"]
+    wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=np.zeros((3000, 1)), fmt=["16"], write_dir=str(tmp_path))
+    assert discover_inputs([tmp_path / "rec.dat", tmp_path / "rec.hea"]) == [(tmp_path / "rec.hea").resolve()]
+
+
+def test_an_interrupted_night_leaves_no_scratch_folder(tmp_path, monkeypatch):
+    import os
+    import time
+
+    import kneeemg.batch as batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_simulated(simulate_night(hours=1 / 60, seed=7), folder / "a.kemg")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_process_into", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([folder], tmp_path / "out", workers=1)
+    assert list((tmp_path / "out" / "nights").iterdir()) == []
+    monkeypatch.undo()
+    stale = tmp_path / "out" / "nights" / ".a-123-left-by-a-killed-run"
+    stale.mkdir()
+    old = time.time() - 2 * batch.STALE_SCRATCH_S
+    os.utime(stale, (old, old))
+    run_batch([folder], tmp_path / "out", workers=1)
+    assert [d.name for d in (tmp_path / "out" / "nights").iterdir()] == [night_id(folder / "a.kemg")]

@@ -373,3 +373,14 @@ def test_batch_option_errors_come_before_its_progress_bar(tmp_path, capsys):
     assert main(["batch", "x.kemg", "--out", str(tmp_path), "--scheduler", "foo"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("kneeemg: error: --scheduler foo") and err.count("\n") == 1
+
+
+def test_output_piped_into_a_program_that_stops_reading_ends_quietly(tmp_path):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    path = write_simulated(simulate_night(hours=0.05, n_channels=1, seed=9), tmp_path / "n.kemg")["recording"]
+    proc = subprocess.Popen([sys.executable, "-m", "kneeemg", "replay", str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `| head -0`: every write finds the pipe closed
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0 and err == b""

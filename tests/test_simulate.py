@@ -175,3 +175,13 @@ def test_python_api_messages_name_the_argument(tmp_path):
 
     with pytest.raises(InputError, match=r"^path .*x\.csv: cannot write a \.csv"):
         write_simulated(simulate_night(hours=0.002, seed=4), tmp_path / "x.csv")
+
+
+def test_simulate_never_writes_over_a_ground_truth_file_already_there(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    notes = tmp_path / "z.kemg.truth.csv"
+    notes.write_text("my own notes\n")
+    assert main(["simulate", "--hours", "0.01", "--out", str(tmp_path / "z.kemg")]) == 2
+    assert "its ground truth z.kemg.truth.csv already exists" in capsys.readouterr().err
+    assert notes.read_text() == "my own notes\n" and not (tmp_path / "z.kemg").exists()

@@ -632,3 +632,37 @@ def test_a_date_that_is_not_one_is_refused_before_anything_is_stored(week, tmp_p
         night_metrics(res, date=bad)
     with pytest.raises(InputError, match="start_time='23:00' is not a datetime"):
         night_metrics(res, start_time="23:00")
+
+
+def test_the_same_channels_chosen_another_way_are_the_same_night(week, tmp_path, capsys):
+    db = str(tmp_path / "h.db")
+    rec = str(week[1][0])  # channels left and right
+    assert main(["import", rec, "--db", db, "--channels", "left", "right"]) == 0
+    for other in (["LEFT", "Right"], ["0", "1"], None):  # all of them, in order: the night without a choice
+        assert main(["import", rec, "--db", db] + (["--channels", *other] if other else [])) == 0
+    assert main(["import", rec, "--db", db, "--channels", "right"]) == 0
+    assert main(["import", rec, "--db", db, "--channels", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("imported as night") == 2 and out.count("not imported again") == 4
+
+
+def test_a_changed_wfdb_signal_file_is_a_changed_recording(tmp_path, capsys):
+    import numpy as np
+    import wfdb
+
+    x = np.random.default_rng(3).normal(0, 0.005, (20_000, 1))
+    wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=x, fmt=["16"], write_dir=str(tmp_path))
+    db = str(tmp_path / "h.db")
+    assert main(["import", str(tmp_path / "rec.hea"), "--db", db, "--date", "2026-11-20"]) == 0
+    wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=x * 2, fmt=["16"], write_dir=str(tmp_path))
+    assert main(["import", str(tmp_path / "rec.hea"), "--db", db, "--date", "2026-11-21"]) == 0
+    assert capsys.readouterr().out.count("imported as night") == 2
+
+
+def test_a_file_that_cannot_be_read_does_not_stop_the_others(week, tmp_path, capsys):
+    fake = tmp_path / "fake.mat"
+    fake.write_text("not a MATLAB file\n" * 50)
+    db = str(tmp_path / "h.db")
+    assert main(["import", str(fake), str(week[1][0]), "--db", db]) != 0
+    captured = capsys.readouterr()
+    assert "imported as night 1" in captured.out and "fake.mat" in captured.err and "Traceback" not in captured.err

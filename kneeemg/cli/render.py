@@ -11,13 +11,23 @@ FILE_WIDTH = 160
 
 def make_console(min_width: int = 0, **kwargs: Any) -> Any:
     """A rich Console, at least ``min_width`` columns wide; written to a file or a pipe,
-    tables are not squeezed into 80 columns."""
+    tables are not squeezed into 80 columns. Output piped into a program that stops reading
+    (``| head``) ends the command quietly, as the CLI's other output does (rich itself
+    would exit with status 1)."""
+    import os
+    import sys
+
     from rich.console import Console
 
-    console = Console(**kwargs)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            raise BrokenPipeError
+
+    console = _Console(**kwargs)
     width = FILE_WIDTH if not console.is_terminal else console.width
     if width != console.width or min_width > width:
-        console = Console(width=max(width, min_width), **kwargs)
+        console = _Console(width=max(width, min_width), **kwargs)
     return console
 
 
