@@ -130,6 +130,19 @@ def check_not_after(iso_date: str, latest: date, where: str, note: str = "a nigh
                          f"{note + ', so ' if note else ''}check the year and the day")
 
 
+#: A date more than this many days before today gets a note (most often a mistyped year).
+FAR_PAST_DAYS = 366
+
+
+def far_past_note(iso_date: str, today: date) -> str:
+    """A note when ``iso_date`` lies more than a year before ``today`` ("" otherwise): kept as
+    given, but a triage reads only the recent weeks, so a mistyped year would hide the entry."""
+    if (today - date.fromisoformat(iso_date)).days <= FAR_PAST_DAYS:
+        return ""
+    return (f"{iso_date} is more than a year ago; kneeemg's guidance reads only the recent weeks, so if you meant a "
+            "recent day, check the year")
+
+
 def fields_markdown(fields: Sequence[Field]) -> str:
     """A Markdown table of ``fields``: name, the question asked, what is allowed (used in docs/diary.md)."""
     lines = ["| field | question | allowed |", "|---|---|---|"]

@@ -572,3 +572,19 @@ def test_a_case_may_not_be_dated_after_the_day_it_is_read():
             validate_case(case, where="case.json", latest=date(2026, 11, 20))
         text = str(err.value)
         assert text.startswith(f"case.json: {where}: date 2026-11-21 is after today (2026-11-20)") and "\n" not in text
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"usable_hours": 50.5}, "usable_hours=50.5 is more than a night can have"),
+    ({"twitches": 10**20}, "twitches=100000000000000000000 is more than fit in 7 usable hours"),
+    ({"longest_cramp_s": 1e9}, "longest_cramp_s=1e\\+09 is longer than a night can be"),
+    ({"twitch_rate_per_hour": 99}, "twitch_rate_per_hour=99 does not match twitches / usable_hours = 0.71"),
+])
+def test_what_no_night_can_have_is_refused(changes, words):
+    with pytest.raises(InputError, match=words):
+        validate_case({"nights": [{**night("2026-11-20", 5), **changes}]})
+
+
+def test_a_rate_that_agrees_with_the_counts_passes():
+    validate_case({"nights": [night("2026-11-20", 5, twitch_rate_per_hour=0.71), night("2026-11-21", 1, hours=0.003,
+                                                                                       twitch_rate_per_hour=360.0)]})

@@ -48,8 +48,8 @@ def _interactive() -> bool:
 def run(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, load_diary_file, night_date, validate_day,
-                         validate_profile)
+    from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, far_past_note, load_diary_file, night_date,
+                         validate_day, validate_profile)
     from ..errors import InputError
     from ..store import Store
     from ..words import plural
@@ -98,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         parts.append(f"the profile ({plural(len(profile.as_dict()), 'field')} given)")
     print(f"saved {' and '.join(parts) or 'nothing (the file was empty)'} in {where}")
+    note = far_past_note(days[0].date, date.today()) if len(days) == 1 else ""  # (a file of many days: on purpose)
+    if note:
+        print(f"note: {note}")
     for given, now in stored:
         for key, value in given.items():
             if isinstance(value, list) and now.get(key) != value:

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         # not the chance of having one (docs/guidance.md); --explain and --json show them.
         console.print("[bold]Causes your information speaks for[/bold] (the best fit first; a rough order, not a probability):")
         for c in result.causes:
-            console.print(f"  - {escape(c.label)}: " + escape("; ".join(c.reasons())))
+            console.print(f"  - {escape(c.label)}: " + escape("; ".join(c.reasons()))
+                          + f" [dim](Source: {escape('; '.join(c.sources))})[/dim]")
     if result.advice:
         console.print("[bold]What the articles suggest[/bold]:")
         for a in result.advice:
@@ -76,5 +77,7 @@ def run(args: argparse.Namespace) -> int:
         console.print("[bold]In your own nights[/bold]:")
         for t in result.triggers:
             console.print(f"  - {escape(t['text'])}")
+    for note in result.notes:
+        console.print(f"[bold]Note[/bold]: {escape(note)}")
     console.print(f"[italic]{escape(result.disclaimer)}[/italic]")
     return 0

@@ -29,7 +29,8 @@ def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, 
         condition's name or the cause's), ``known_condition`` (the condition in words, or
         None), ``reasons`` (the evidence in words), ``score``, ``evidence_for``,
         ``evidence_against``, ``sources``, ``description``), ``advice`` (``text``,
-        ``source``), ``triggers`` (each with ``text``) and ``disclaimer``. Every string is
+        ``source``), ``triggers`` (each with ``text``), ``notes`` (what kneeemg could not use,
+        e.g. a medicine it does not know) and ``disclaimer``. Every string is
         plain text; the report escapes it. ``score`` is for doctors and programs: the scores
         are written-down judgments that order the causes, not probabilities to show a person
         (``docs/guidance.md``).
@@ -37,4 +38,5 @@ def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, 
     d = result.as_dict()
     causes = [dict(cd, label=c.label, reasons=c.reasons()) for c, cd in zip(result.causes, d["causes"])]
     return {"level": d["level"], "level_text": result.level_text, "reasons": d["reasons"],
-            "causes": causes[:max_causes], "advice": d["advice"], "triggers": d["triggers"], "disclaimer": d["disclaimer"]}
+            "causes": causes[:max_causes], "advice": d["advice"], "triggers": d["triggers"], "notes": d["notes"],
+            "disclaimer": d["disclaimer"]}

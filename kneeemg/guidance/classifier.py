@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from ..diary import check_not_after, validate_day, validate_profile
+from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
 from ..errors import InputError
 from .features import TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
@@ -93,6 +93,7 @@ class TriageResult:
     unranked: list[dict[str, Any]] = field(default_factory=list)
     config: TriageConfig = field(default_factory=TriageConfig)
     disclaimer: str = DISCLAIMER
+    notes: list[str] = field(default_factory=list)
 
     @property
     def level_text(self) -> str:
@@ -100,10 +101,12 @@ class TriageResult:
         return LEVEL_WORDS[self.level]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: level (and level_text), reasons, causes (highest first), advice, triggers, rules, unranked, disclaimer."""
+        """JSON-ready: level (and level_text), reasons, causes (highest first), advice, triggers, rules, unranked,
+        notes (what kneeemg could not use), disclaimer."""
         return {"level": self.level, "level_text": self.level_text, "reasons": self.reasons,
                 "causes": [c.as_dict() for c in self.causes], "advice": self.advice, "triggers": self.triggers,
-                "rules": [r.as_dict() for r in self.rules], "unranked": self.unranked, "disclaimer": self.disclaimer}
+                "rules": [r.as_dict() for r in self.rules], "unranked": self.unranked, "notes": self.notes,
+                "disclaimer": self.disclaimer}
 
     def explain(self) -> str:
         """A readable walk-through of every number: rules, thresholds, priors, ratios, scores."""
@@ -208,6 +211,7 @@ def validate_case(case: Mapping[str, Any], where: str = "case",
                 row.pop(key, None)
                 continue
             row[key] = _night_value(kind, n[key], f"{where}: nights[{i}].{key}")
+        _check_night_bounds(row, f"{where}: nights[{i}]")
         sides = row.get("twitches_left", 0) + row.get("twitches_right", 0)
         if sides > row["twitches"]:
             raise InputError(f"{where}: nights[{i}]: twitches_left + twitches_right = {sides} is more than twitches = "
@@ -217,6 +221,34 @@ def validate_case(case: Mapping[str, Any], where: str = "case",
             check_not_after(row["date"], latest, f"{where}: nights[{i}]")
         checked.append(row)
     return profile, days, _merge_same_date(checked)
+
+
+#: Most hours a night can have (the longest recording kneeemg makes: 48 h).
+MAX_NIGHT_HOURS = 48.0
+#: Most events per usable hour a night can have: one every 0.1 s, the shortest gap between
+#: two bursts (closer ones merge).
+MAX_EVENTS_PER_HOUR = 36_000.0
+
+
+def _check_night_bounds(row: Mapping[str, Any], where: str) -> None:
+    """Refuse values no night can have: more than 48 usable hours, more events than fit in
+    them, a cramp longer than the night, a given rate that its counts contradict."""
+    hours = row["usable_hours"]
+    if hours > MAX_NIGHT_HOURS:
+        raise InputError(f"{where}.usable_hours={hours:g} is more than a night can have (at most {MAX_NIGHT_HOURS:g} h)")
+    most = MAX_EVENTS_PER_HOUR * max(hours, 1.0)
+    for key in ("twitches", "spasms", "cramps", "clusters", "periodic_series"):
+        if row.get(key, 0) > most:
+            raise InputError(f"{where}.{key}={row[key]} is more than fit in {hours:g} usable hours (at most "
+                             f"{most:.0f}: one every 0.1 s); check the number")
+    if row.get("longest_cramp_s", 0.0) > MAX_NIGHT_HOURS * 3600:
+        raise InputError(f"{where}.longest_cramp_s={row['longest_cramp_s']:g} is longer than a night can be")
+    given = row.get("twitch_rate_per_hour")
+    if given is not None and hours >= 0.1:  # (below, the hours' own rounding can change the rate by more)
+        rate = row["twitches"] / hours
+        if abs(given - rate) > 0.05 * rate + 0.1:  # rounding aside, the same number
+            raise InputError(f"{where}.twitch_rate_per_hour={given:g} does not match twitches / usable_hours = "
+                             f"{rate:.2f}; leave it out (the rate is computed from the counts)")
 
 
 #: Fields added up when one night was recorded in parts (two entries with the same date).
@@ -328,7 +360,19 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
-    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg)
+    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=_notes(prof))
+
+
+def _notes(profile: Mapping[str, Any]) -> list[str]:
+    """What the person gave that kneeemg cannot use, so they do not take its silence for an answer:
+    medicines named by brand or substance, which it cannot sort into the kinds the articles name."""
+    unknown = [m for m in profile.get("medications") or [] if m not in MEDICATIONS]
+    if not unknown:
+        return []
+    kinds = join_words(list(MEDICATIONS))
+    return [f"kneeemg does not know the medicine{'s' if len(unknown) > 1 else ''} {join_words(unknown)}: it reads only "
+            f"the kinds {kinds}. If one of yours is of such a kind, note it by that word as well (for example "
+            "`kneeemg diary --profile --medications diuretic`); a pharmacist can tell you which kind a medicine is."]
 
 
 def _applies(item: Mapping[str, Any], feats: Mapping[str, bool | None]) -> bool:

@@ -136,7 +136,7 @@ def _numbers_table(inp: ReportInput) -> str:
 
 
 def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
-    """The guidance: level, reasons, causes and advice with their sources, triggers, disclaimer."""
+    """The guidance: level, reasons, causes and advice with their sources, triggers, notes, disclaimer."""
     if not g:
         return "<p class='note'>No guidance could be given.</p>"
     level = g.get("level", "monitor")
@@ -159,6 +159,7 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
     triggers = g.get("triggers") or []
     if triggers:
         parts.append("<h3>In your own diary</h3><ul>" + "".join(f"<li>{esc(t['text'])}</li>" for t in triggers) + "</ul>")
+    parts += [f"<p class='note'><strong>Note:</strong> {esc(n)}</p>" for n in g.get("notes") or []]
     parts.append(f"<p class='note'><em>{esc(g.get('disclaimer', ''))}</em></p>")
     return "".join(parts)
 
