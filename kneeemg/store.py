@@ -494,9 +494,11 @@ class Store:
                         json.loads(r["settings"] or "{}"), r["version"])
 
     def events(self, night_id: int, kinds: Iterable[str] = ("twitch", "spasm", "cramp")) -> list[Event]:
-        """The night's events of the given kinds (``"lm"`` for leg movements), in onset order."""
-        n = self.night(int(night_id))
-        kinds = tuple(kinds)
+        """The night's events of the given kinds (``"lm"`` for leg movements; one kind or several),
+        in onset order. ``night_id`` as :meth:`night` takes it; a night not stored is an
+        :class:`InputError`."""
+        n = self.night(night_id)
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         q = f"SELECT * FROM events WHERE night_id=? AND kind IN ({','.join('?' * len(kinds))}) ORDER BY onset_sample, channel"
         return [Event(r["onset_sample"], r["offset_sample"], n.fs_hz, r["channel"], r["kind"], r["peak_uv"], r["rms_uv"],
                       r["snr_db"], n.labels[r["channel"]] if r["channel"] < len(n.labels) else "")
@@ -507,13 +509,15 @@ class Store:
         return self.events(night_id, kinds=("lm",))
 
     def excluded(self, night_id: int) -> list[ExcludedInterval]:
-        """The night's excluded time per channel, in start order."""
+        """The night's excluded time per channel, in start order (a night not stored: :class:`InputError`)."""
+        n = self.night(night_id)
         return [ExcludedInterval(r["start_s"], r["stop_s"], r["channel"], r["reason"])
-                for r in self._db.execute("SELECT * FROM excluded WHERE night_id=? ORDER BY start_s, channel", (night_id,))]
+                for r in self._db.execute("SELECT * FROM excluded WHERE night_id=? ORDER BY start_s, channel", (n.id,))]
 
     def epochs(self, night_id: int) -> tuple[float, np.ndarray, np.ndarray] | None:
-        """(epoch_s, flags (n_epochs, n_channels), floor_uv (n_epochs, n_channels) µV), or None if not kept."""
-        r = self._db.execute("SELECT * FROM epochs WHERE night_id=?", (night_id,)).fetchone()
+        """(epoch_s, flags (n_epochs, n_channels), floor_uv (n_epochs, n_channels) µV), or None if not kept
+        (a night not stored: :class:`InputError`)."""
+        r = self._db.execute("SELECT * FROM epochs WHERE night_id=?", (self.night(night_id).id,)).fetchone()
         return (r["epoch_s"], _from_npy(r["flags"]), _from_npy(r["floor_uv"])) if r else None
 
     # ---------------------------------------------------------------- diary

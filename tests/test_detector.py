@@ -443,3 +443,9 @@ def test_excluded_time_starts_where_the_stream_starts():
     res = det.finish()
     assert [(iv.reason, iv.start_s, iv.stop_s) for iv in res.excluded] == [("settling", 0.5, 2.0)]
     assert res.summary()["excluded_s_by_reason"] == {"settling": 1.5} and res.usable_s == pytest.approx(18.5)
+
+
+@pytest.mark.parametrize("start", ["a", 1.5, -1, True])
+def test_start_sample_must_be_a_whole_number_of_samples(start):
+    with pytest.raises(InputError, match="start_sample=.* must be a whole number of samples"):
+        StreamingDetector(FS, 1, start_sample=start)

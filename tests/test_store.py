@@ -666,3 +666,13 @@ def test_a_file_that_cannot_be_read_does_not_stop_the_others(week, tmp_path, cap
     assert main(["import", str(fake), str(week[1][0]), "--db", db]) != 0
     captured = capsys.readouterr()
     assert "imported as night 1" in captured.out and "fake.mat" in captured.err and "Traceback" not in captured.err
+
+
+def test_reading_a_night_that_is_not_there_says_so(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        nid, _ = add(s, 5, "2026-11-20")
+        for read in (s.events, s.excluded, s.epochs, s.leg_movements):
+            for key in (99, "x"):
+                with pytest.raises(InputError, match="no night"):
+                    read(key)
+        assert s.events(nid, kinds="twitch") == s.events(nid, kinds=["twitch"]) and len(s.events(nid, "twitch")) == 5

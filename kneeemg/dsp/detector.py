@@ -127,8 +127,8 @@ class StreamingDetector:
         self.n_channels = int(n_channels)
         self.config = as_config(config)
         self.labels = _labels(labels, self.n_channels)
-        if int(start_sample) < 0:
-            raise InputError("start_sample must not be negative")
+        if isinstance(start_sample, bool) or not isinstance(start_sample, (int, np.integer)) or start_sample < 0:
+            raise InputError(f"start_sample={start_sample!r} must be a whole number of samples, 0 or more")
         self.start_sample = int(start_sample)
         self.keep_filtered = keep_filtered
         cfg = self.config
