@@ -200,3 +200,249 @@ def test_csv_time_column_is_told_from_the_header_alone(tmp_path):
         (tmp_path / name).write_text(text)
     assert [csv_has_time_column(tmp_path / n) for n in cases] == [True, False, True, False, False]
     assert not csv_has_time_column(tmp_path / "missing.csv")
+
+
+def _kemg_with_header(tmp_path, name, body: bytes, n=3000, ch=2):
+    """A .kemg file whose header JSON is ``body`` (with a valid CRC) and whose blocks are good."""
+    import struct
+    import zlib
+
+    src = tmp_path / f"src-{name}"
+    with RecordingWriter(src, FS, [f"c{i}" for i in range(ch)]) as w:
+        w.write(signal_uv(n, ch))
+    data = src.read_bytes()
+    rest = data[10 + int.from_bytes(data[6:10], "little") + 4 :]
+    path = tmp_path / name
+    path.write_bytes(b"KEMG" + struct.pack("<HI", 1, len(body)) + body + struct.pack("<I", zlib.crc32(body)) + rest)
+    return path
+
+
+def _header(**changes):
+    import json
+
+    h = {"fs_hz": 1000.0, "labels": ["c0", "c1"], "units": "uV", "sample_format": "float32", "start_time": None,
+         "device": "", "meta": {}}
+    h.update(changes)
+    return json.dumps({k: v for k, v in h.items() if v != "DROP"}).encode()
+
+
+@pytest.mark.parametrize("body, match", [
+    (b"{not json", "not a JSON object"), (b"[1, 2]", "not a JSON object"), (b'{"fs_hz": 1000, "labels": ["\xff"]}', "not a JSON object"),
+    (_header(fs_hz=None), "fs_hz is None"), (_header(fs_hz="DROP"), "fs_hz is None"), (_header(fs_hz="fast"), "fs_hz is 'fast'"),
+    (_header(fs_hz=0), "fs_hz is 0"), (_header(fs_hz=-1000), "fs_hz is -1000"),
+    (_header(labels="c0"), "labels is 'c0'"), (_header(labels=[1, 2]), "labels is \\[1, 2\\]"),
+    (_header(units="furlong"), "units is 'furlong'"),
+    (_header(labels=["a", "b", "c"]), "lists 3 channel labels \\(a, b, c\\) but its 3 data blocks have 2 channels"),
+])
+def test_kemg_header_content_is_checked_even_when_its_crc_is_valid(tmp_path, body, match):
+    path = _kemg_with_header(tmp_path, "h.kemg", body)
+    for resample_hz in (None, 1000):  # a rate of 0 or below is damage, not a case for --resample
+        with pytest.raises(RecordingFormatError, match=match) as info:
+            open_recording(path, resample_hz=resample_hz)
+        assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_kemg_header_start_time_and_units(tmp_path):
+    good = _kemg_with_header(tmp_path, "good.kemg", _header())
+    bad_start = _kemg_with_header(tmp_path, "start.kemg", _header(start_time="yesterday"))
+    with open_recording(bad_start) as rec, open_recording(good) as ref:  # the samples are still read
+        assert rec.info.start_time is None and rec.info.warnings == [
+            "the start time 'yesterday' in the header is not an ISO 8601 date and time; read without a start time"]
+        np.testing.assert_array_equal(rec.read(), ref.read())
+        with open_recording(_kemg_with_header(tmp_path, "mv.kemg", _header(units="mV"))) as mv:  # honoured: scaled to µV
+            np.testing.assert_allclose(mv.read(), ref.read() * 1000)
+            np.testing.assert_allclose(mv.read(100, 200), ref.read(100, 200) * 1000)
+
+
+def test_resample_keeps_gaps_and_annotations(tmp_path):
+    path = tmp_path / "g.kemg"
+    with RecordingWriter(path, FS, ["c"]) as w:
+        w.write(signal_uv(3000, 1))
+        w.mark_gap(3000, 1000)
+        w.write(signal_uv(2000, 1))
+    with open_recording(path, resample_hz=2000) as rec:
+        assert rec.info.n_samples == 12000 and [(g.start_sample, g.n_samples, g.reason) for g in rec.info.gaps] == [(6000, 2000, "lost")]
+        assert rec.info.lost_s == pytest.approx(1.0)
+        y = rec.read()
+        assert (y[6000:8000] == y[5999]).all()  # held flat, so the detector excludes it as it does unresampled
+    edf = tmp_path / "a.edf"
+    events = [Event(3000, 3020, FS, 1, "twitch", 80, 30, 20, "right")]
+    export_edf(ArrayRecording(signal_uv(5000, 2), RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=5000)), edf, events)
+    with open_recording(edf, resample_hz=500) as rec:
+        assert [(e.kind, e.channel, e.onset_sample, e.offset_sample, e.fs_hz) for e in rec.info.annotations] == [
+            ("twitch", 1, 1500, 1510, 500.0)]
+
+
+def test_recordings_too_short_for_a_noise_floor_are_refused(tmp_path):
+    for n, ok in ((1, False), (3, False), (249, False), (250, True)):
+        path = tmp_path / f"n{n}.kemg"
+        with RecordingWriter(path, FS, ["c"]) as w:
+            w.write(np.zeros((n, 1)))
+        if ok:
+            assert open_recording(path).info.n_samples == n
+        else:
+            with pytest.raises(InputError, match=rf"{path} holds only {n} samples \(.* s\), too short .* at least 0.25 s"):
+                open_recording(path)
+
+
+def _edf_file(tmp_path, name="a.edf", n=5000, start_time=None):
+    path = tmp_path / name
+    info = RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=n, start_time=start_time)
+    export_edf(ArrayRecording(signal_uv(n, 2), info), path)
+    return path
+
+
+def _plain_edf(tmp_path, name, n=5000):
+    """An EDF (not EDF+: no annotation signal) of two 1000 Hz channels, ``n`` samples each."""
+    import pyedflib
+
+    path = tmp_path / name
+    with pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDF) as w:
+        w.setSignalHeaders([{"label": lab, "dimension": "uV", "sample_frequency": 1000, "physical_min": -500.0,
+                             "physical_max": 1000.0, "digital_min": -32768, "digital_max": 32767} for lab in ("left", "right")])
+        w.writeSamples([np.ascontiguousarray(c) for c in signal_uv(n, 2).T])
+    return path
+
+
+def _patch(path, offset, value: bytes):
+    data = bytearray(path.read_bytes())
+    data[offset : offset + len(value)] = value
+    path.write_bytes(bytes(data))
+
+
+def test_edf_with_a_damaged_header_gets_one_line_errors(tmp_path, monkeypatch):
+    import pyedflib
+
+    path = _plain_edf(tmp_path, "a.edf")
+    _patch(path, 244, b"0       ")  # record duration 0: pyedflib divides by it
+    with pytest.raises(RecordingFormatError, match="damaged header: its data records last 0 s"):
+        open_recording(path)
+    path = _plain_edf(tmp_path, "b.edf")
+    digital_min = 256 + 2 * (16 + 80 + 8 + 8 + 8)  # after label, transducer, dimension, physical min and max
+    _patch(path, digital_min, b"32767   ")
+    with pytest.raises(RecordingFormatError, match="channel 'left' has its digital minimum equal to its maximum"):
+        open_recording(path)
+    with open_recording(path, channels=["right"]) as rec:  # the other channel still reads
+        assert rec.info.n_samples == 5000
+
+    def broken(self, *args):
+        raise ValueError("bad field")
+
+    monkeypatch.setattr(pyedflib.EdfReader, "getPhysicalDimension", broken)
+    with pytest.raises(RecordingFormatError, match=r"c.edf: not a readable EDF/BDF file \(damaged header: bad field\)"):
+        open_recording(_plain_edf(tmp_path, "c.edf"))
+
+
+def test_edf_with_more_records_than_its_header_says_is_read_with_a_warning(tmp_path):
+    path = _plain_edf(tmp_path, "a.edf", n=6000)
+    _patch(path, 236, b"3       ")
+    with open_recording(path) as rec:
+        assert rec.info.n_samples == 3000
+        assert rec.info.warnings == ["the file holds 3 more data records than the 3 its header announces; "
+                                     "only those 3 are read (the header may be damaged)"]
+    for whole in (_plain_edf(tmp_path, "whole.edf"), _edf_file(tmp_path, "plus.edf")):
+        with open_recording(whole) as rec:
+            assert rec.info.warnings == []
+
+
+def test_edf_export_without_a_start_time_reads_back_without_one(tmp_path):
+    import datetime
+
+    import pyedflib
+
+    path = _edf_file(tmp_path)
+    with pyedflib.EdfReader(str(path)) as f:
+        assert f.getStartdatetime() == datetime.datetime(1985, 1, 1)  # EDF+'s "unknown", not the export's time
+    assert open_recording(path).info.start_time is None
+    start = datetime.datetime(2024, 3, 5, 22, 47, 10)
+    assert open_recording(_edf_file(tmp_path, "s.edf", start_time=start)).info.start_time == start
+
+
+def test_kemg_warnings_are_returned_not_logged_as_well(tmp_path, caplog):
+    import logging
+
+    path = tmp_path / "cut.kemg"
+    with RecordingWriter(path, FS, ["c"]) as w:
+        w.write(signal_uv(4000, 1))
+    path.write_bytes(path.read_bytes()[:-100])
+    with caplog.at_level(logging.DEBUG), open_recording(path) as rec:
+        assert len(rec.info.warnings) == 1 and "cut short" in rec.info.warnings[0]
+    assert not [r for r in caplog.records if r.name.startswith("kneeemg")]
+
+
+def _text_csv(tmp_path, name, header, rows):
+    path = tmp_path / name
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_mat_file_that_is_not_matlab_is_a_one_line_error(tmp_path):
+    path = tmp_path / "fake.mat"
+    path.write_text("not matlab\n")
+    with pytest.raises(RecordingFormatError, match="fake.mat: cannot read the MATLAB file") as info:
+        open_recording(path)
+    assert "\n" not in str(info.value)
+
+
+def test_csv_lines_that_are_not_numbers_are_refused_with_their_line_not_dropped(tmp_path):
+    rows = [f"{i / 1000:.3f},{i % 7}" for i in range(3000)]
+    na_rows = [f"{r.split(',')[0]},NA" if 1000 <= i < 1100 and i % 2 else r for i, r in enumerate(rows)]
+    na = _text_csv(tmp_path, "na.csv", "time,EMG", na_rows)
+    with pytest.raises(InputError, match=r"na.csv: line 1003 \('1.001,NA'\) is not 2 numbers, nor are 49 more lines; fill in"):
+        open_recording(na)
+    text = _text_csv(tmp_path, "text.csv", "time,EMG", rows[:2000] + ["2.000,abc"] + rows[2001:])
+    with pytest.raises(InputError, match=r"text.csv: line 2002 \('2.000,abc'\) is not 2 numbers; fill in"):
+        open_recording(text)
+    wide = _text_csv(tmp_path, "wide.csv", "A,B", [f"{i % 3},{i % 5}" for i in range(2500)] + ["1"] + ["1,2"] * 10)
+    with pytest.raises(InputError, match=r"line 2502 \('1'\) is not 2 numbers"):
+        open_recording(wide, fs_hz=1000)
+    # a units line under the header is no sample; a cut last line (a file still being written) is left out, with a note
+    cut = _text_csv(tmp_path, "cut.csv", "time,EMG\ns,uV", rows + ["3.000,"])
+    with open_recording(cut) as rec:
+        assert rec.info.n_samples == 3000 and rec.info.warnings == ["the last line (3003: '3.000,') is not 2 numbers; left out"]
+
+
+def test_csv_time_jump_is_a_gap_held_at_the_last_value(tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.r_[np.arange(3000), np.arange(6000, 9000)] / 1000 + rng.uniform(-0.0004, 0.0004, 6000)  # jitter is no jump
+    path = _text_csv(tmp_path, "gap.csv", "time,EMG", [f"{s:.5f},{i}" for i, s in enumerate(t)])
+    with open_recording(path) as rec:
+        assert rec.info.fs_hz == 1000.0 and rec.info.n_samples == 9000
+        assert [(g.start_sample, g.n_samples) for g in rec.info.gaps] == [(3000, 3000)] and rec.info.lost_s == 3.0
+        x = rec.read()[:, 0]
+        np.testing.assert_array_equal(x[2999:6001], [2999] * 3001 + [3000])  # held, then the samples after at 6 s
+
+
+def test_csv_time_column_in_milliseconds(tmp_path):
+    from kneeemg.io.text import csv_has_time_column
+
+    rows = [f"{i},{i % 7}" for i in range(5000)]
+    for header, step, fs in (("timestamp,EMG", 1, 1000.0), ("time_ms,EMG", 0.5, 2000.0), ("Time [ms],EMG", 2, 500.0),
+                             ("ms,EMG", 1, 1000.0)):
+        path = _text_csv(tmp_path, "ms.csv", header, [f"{1.7e12 + i * step},{i % 7}" for i in range(5000)])
+        assert csv_has_time_column(path)
+        with open_recording(path) as rec:
+            assert rec.info.fs_hz == fs and rec.info.labels == ("EMG",) and rec.info.n_samples == 5000
+    seconds = _text_csv(tmp_path, "s.csv", "time (s),EMG", rows)  # says seconds: never read as 1 Hz, never resampled
+    with pytest.raises(InputError, match=r"s.csv: the time column 'time \(s\)' steps by 1 s \(1 Hz\), too slow for EMG; "
+                                         r"if it counts milliseconds, name it 'time_ms'"):
+        open_recording(seconds, resample_hz=1000)
+
+
+def test_csv_quoted_header_bom_and_time_with_unit(tmp_path):
+    from kneeemg.io.text import csv_has_time_column
+
+    rows = [f"{i / 1000:.3f},{i % 7}" for i in range(3000)]
+    for name, header in (("q.csv", '"time","EMG"'), ("bom.csv", "\ufefftime,EMG"), ("u.csv", "Time (s),EMG"),
+                         ("s.csv", "time_s,EMG")):
+        path = tmp_path / name
+        path.write_bytes((header + "\n" + "\n".join(rows)).encode("utf-8"))
+        assert csv_has_time_column(path), name
+        with open_recording(path) as rec:
+            assert rec.info.labels == ("EMG",) and rec.info.fs_hz == 1000.0, name
+
+
+def test_csv_with_only_a_time_column_names_the_file(tmp_path):
+    path = _text_csv(tmp_path, "t.csv", "time", [f"{i / 1000:.3f}" for i in range(3000)])
+    with pytest.raises(InputError, match="t.csv has no EMG column, only 'time'"):
+        open_recording(path)

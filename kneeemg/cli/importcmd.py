@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
                 continue
             print(_outcome_line(file, out, store.path))
             note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
-            if note:
-                print(f"note: {note}")
+            for w in (getattr(out.info, "warnings", None) or []) + ([note] if note else []):
+                print(f"note: {w}")
     if failures:
         raise import_failed(failures, len(args.files))
     return 0

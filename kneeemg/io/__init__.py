@@ -11,16 +11,18 @@
 | WFDB ``.hea`` + ``.dat`` | :func:`~kneeemg.io.text.read_wfdb` |
 | MATLAB ``.mat`` with an ``EMG`` struct | :func:`~kneeemg.io.text.read_mat` |
 
-Rates outside 500-4000 Hz are refused unless ``resample_hz`` is given.
+Rates outside 500-4000 Hz are refused unless ``resample_hz`` is given. A recording too short
+for the detector to learn a noise floor from (:data:`MIN_RECORDING_S`) is refused.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from ..config import MAX_FS_HZ, MIN_FS_HZ, check_rate
+from ..config import MAX_FS_HZ, MIN_FS_HZ, DetectorConfig, check_rate
 from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
 from .array import ArrayRecording, resample
 from .base import Gap, Recording, RecordingInfo
@@ -30,6 +32,11 @@ from .native import NativeRecording, RecordingWriter
 __all__ = ["open_recording", "Recording", "RecordingInfo", "Gap", "RecordingWriter", "export_edf", "FORMATS"]
 
 FORMATS = ("kemg", "edf", "bdf", "csv", "uci", "wfdb", "mat")
+#: Shortest recording accepted, s: one noise-floor block of the detector. A recording shorter
+#: than its warm-up (2 s) is still detected, with the floor learned from what there is, but one
+#: without a whole block gives it no floor at all (and lies inside the 1 s settling time, of which
+#: nothing is used). Not the warm-up: a recording stopped after half a second must stay readable.
+MIN_RECORDING_S = DetectorConfig.floor_block_s
 
 
 def sniff_format(path: Path) -> str:
@@ -97,7 +104,8 @@ def open_recording(
     Raises
     ------
     InputError
-        Missing file, unknown format, unknown channel, rate outside 500-4000 Hz.
+        Missing file, unknown format, unknown channel, rate outside 500-4000 Hz, a recording
+        shorter than :data:`MIN_RECORDING_S`.
     """
     p = Path(path)
     if not p.exists():
@@ -128,14 +136,25 @@ def open_recording(
     if rec.info.n_samples == 0:
         rec.close()
         raise RecordingFormatError(f"{p} holds no samples")
+    if not rec.info.fs_hz > 0:
+        rate = rec.info.fs_hz
+        rec.close()
+        raise RecordingFormatError(f"{p}: its sampling rate ({rate:g} Hz) is not above 0; the file's header is damaged")
+    if rec.info.duration_s < MIN_RECORDING_S:
+        info = rec.info
+        rec.close()
+        raise InputError(f"{p} holds only {info.n_samples} samples ({info.duration_s:.3g} s), too short for the detector "
+                         f"(it needs at least {MIN_RECORDING_S:g} s to learn the noise floor); use a longer recording")
     if resample_hz:
         target = check_rate(resample_hz)
         data = resample(rec.read(), rec.info.fs_hz, target)
         info = rec.info
         rec.close()
-        from dataclasses import replace
-
-        rec = ArrayRecording(data, replace(info, fs_hz=target, n_samples=len(data), annotations=[], gaps=[]))
+        info = _at_rate(info, target, len(data))
+        for g in info.gaps:  # held at the last value again, as readers fill a gap (resampling ripples it)
+            a, e = g.start_sample, g.start_sample + g.n_samples
+            data[a:e] = data[a - 1] if a else data[min(e, len(data) - 1)]
+        rec = ArrayRecording(data, info)
     elif not MIN_FS_HZ <= rec.info.fs_hz <= MAX_FS_HZ:
         rate = rec.info.fs_hz
         rec.close()
@@ -143,12 +162,23 @@ def open_recording(
     return rec
 
 
+def _at_rate(info: RecordingInfo, fs_hz: float, n_samples: int) -> RecordingInfo:
+    """``info`` for the recording resampled to ``fs_hz``: gaps and annotations moved to the new
+    sample indices (what lies in seconds, such as annotated artefacts, stays as it is)."""
+
+    def at(i: int) -> int:
+        return min(n_samples, int(round(i * fs_hz / info.fs_hz)))
+
+    gaps = [Gap(at(g.start_sample), at(g.start_sample + g.n_samples) - at(g.start_sample), g.reason) for g in info.gaps]
+    annotations = [replace(e, onset_sample=at(e.onset_sample), offset_sample=max(at(e.offset_sample), at(e.onset_sample) + 1),
+                           fs_hz=fs_hz) for e in info.annotations]
+    return replace(info, fs_hz=fs_hz, n_samples=n_samples, gaps=[g for g in gaps if g.n_samples > 0], annotations=annotations)
+
+
 class _Subset(Recording):
     """Some channels of another recording."""
 
     def __init__(self, inner: Recording, idx: list[int]) -> None:
-        from dataclasses import replace
-
         self._inner, self._idx = inner, idx
         self.info = replace(inner.info, labels=tuple(inner.info.labels[i] for i in idx))
 

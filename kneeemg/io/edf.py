@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, RecordingFormatError
+from ..errors import InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event
 from .array import channel_indices
 from .base import Recording, RecordingInfo
 
 #: Physical dimensions and their factor to µV.
 UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
+#: The start EDF+ writes when the real one is unknown (01.01.85 00.00.00); read back as none.
+UNKNOWN_START = datetime(1985, 1, 1)
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
-def _check_complete(path: Path) -> None:
-    """Refuse a file shorter than its header says (a truncated copy or an interrupted export).
+def _check_complete(path: Path) -> list[str]:
+    """Refuse a file shorter than its header says (a truncated copy or an interrupted export);
+    return a warning for a file longer than that (a wrong record count in the header: only the
+    records it announces are read).
 
     The header gives the number of data records and each signal's samples per record
     (2 bytes a sample in EDF, 3 in BDF); a header that cannot be read this way is left to
@@ -35,14 +40,19 @@ def _check_complete(path: Path) -> None:
             per_record = [int(fh.read(8).decode("ascii").strip()) for _ in range(ns)]
         size = path.stat().st_size
     except (OSError, ValueError, UnicodeDecodeError):
-        return
+        return []
     bytes_per_sample = 3 if head[:1] == b"\xff" else 2
-    expected = 256 * (ns + 1) + n_records * sum(per_record) * bytes_per_sample
+    record_bytes = sum(per_record) * bytes_per_sample
+    expected = 256 * (ns + 1) + n_records * record_bytes
     if n_records > 0 and size < expected:
         raise RecordingFormatError(
             f"{path}: truncated: its header announces {n_records} data records ({expected} bytes) but the file has "
             f"{size} bytes; copy or export the recording again"
         )
+    if n_records > 0 and record_bytes > 0 and size - expected >= record_bytes:
+        return [f"the file holds {(size - expected) // record_bytes} more data records than the {n_records} its header "
+                f"announces; only those {n_records} are read (the header may be damaged)"]
+    return []
 
 
 class EdfRecording(Recording):
@@ -52,13 +62,16 @@ class EdfRecording(Recording):
         import pyedflib
 
         self.path = Path(path)
-        _check_complete(self.path)
+        warnings = _check_complete(self.path)
         try:
             self._f = pyedflib.EdfReader(str(self.path))
         except OSError as exc:
             raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
         f = self._f
         try:
+            if not f.datarecord_duration > 0:
+                raise RecordingFormatError(f"{self.path}: damaged header: its data records last {f.datarecord_duration:g} s; "
+                                           "the samples cannot be timed (export the recording again)")
             labels_all = tuple(lab.strip() for lab in f.getSignalLabels())
             self._idx = channel_indices(labels_all, channels, str(self.path))
             rates = {f.getSampleFrequency(i) for i in self._idx}
@@ -74,14 +87,26 @@ class EdfRecording(Recording):
                 if unit not in UNIT_TO_UV:
                     raise InputError(f"{self.path}: channel {labels_all[i]!r} is in {unit!r}, not a voltage; choose EMG channels with --channels")
                 self._scale.append(UNIT_TO_UV[unit])
+                for what, lo, hi in (("digital", f.getDigitalMinimum(i), f.getDigitalMaximum(i)),
+                                     ("physical", f.getPhysicalMinimum(i), f.getPhysicalMaximum(i))):
+                    if lo == hi:
+                        raise RecordingFormatError(
+                            f"{self.path}: damaged header: channel {labels_all[i]!r} has its {what} minimum equal to its "
+                            f"maximum ({lo:g}), so its values cannot be scaled; leave it out with --channels"
+                        )
             n = int(min(f.getNSamples()[i] for i in self._idx))
             labels = tuple(labels_all[i] for i in self._idx)
-            self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=f.getStartdatetime(),
+            start = f.getStartdatetime()
+            self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
-                                      annotations=self._annotations(fs, labels))
-        except Exception:
+                                      annotations=self._annotations(fs, labels), warnings=warnings)
+        except KneeEmgError:
             f.close()
             raise
+        except Exception as exc:  # pyedflib's header reads fail on values its open let through
+            f.close()
+            raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: {exc}); "
+                                       "export the recording again") from None
 
     def _annotations(self, fs: float, labels: tuple[str, ...]) -> list[Event]:
         """EDF+ annotations whose text names a kind (twitch/spasm/cramp/lm) become events."""
@@ -142,8 +167,8 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
                             "physical_min": pmin, "physical_max": pmax, "digital_min": -dmax - 1, "digital_max": dmax,
                             "transducer": "surface EMG", "prefilter": ""})
         writer.setSignalHeaders(headers)
-        if info.start_time:
-            writer.setStartdatetime(info.start_time)
+        # without a start, EDF+'s "unknown" date rather than pyedflib's default, the current time
+        writer.setStartdatetime(info.start_time or UNKNOWN_START)
         sec = int(round(fs))
         whole = (info.n_samples // sec) * sec  # EDF stores whole 1 s records
         for a in range(0, whole, step):

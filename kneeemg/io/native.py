@@ -14,13 +14,16 @@ signal (one second by default), so killing the recording process loses at most t
 and calls fsync every ``fsync_s`` seconds. The reader stops at a truncated last block (what
 a crash leaves) and skips a block whose CRC fails, resynchronising on the next valid block;
 both are reported in ``info.warnings``.
+
+A header whose CRC checks can still hold wrong content (written by another tool or edited):
+the rate and labels are checked; a ``units`` other than µV (mV, V, nV) is honoured by scaling.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
-import logging
+import math
 import os
 import struct
 import zlib
@@ -33,8 +36,7 @@ import numpy as np
 from ..config import check_rate
 from ..errors import DeviceError, InputError, RecordingFormatError
 from .base import Gap, Recording, RecordingInfo
-
-log = logging.getLogger(__name__)
+from .edf import UNIT_TO_UV
 
 MAGIC = b"KEMG"
 VERSION = 1
@@ -216,11 +218,42 @@ class NativeRecording(Recording):
         if len(body) < n or len(crc) < 4 or struct.unpack("<I", crc)[0] != zlib.crc32(body) & 0xFFFFFFFF:
             raise RecordingFormatError(f"{self.path}: the header is truncated or corrupt; the file cannot be read")
         self._data_start = _HDR.size + n + 4
-        return json.loads(body)
+        try:
+            header = json.loads(body.decode("utf-8"))
+        except ValueError:  # not UTF-8 or not JSON
+            header = None
+        if not isinstance(header, dict):
+            raise RecordingFormatError(f"{self.path}: the header is not a JSON object (damaged or not written by kneeemg); "
+                                       "the file cannot be read")
+        return header
+
+    def _fields(self, h: dict[str, Any], warnings: list[str]) -> tuple[float, tuple[str, ...], float, datetime | None]:
+        """The header's rate, labels, factor to µV and start time, checked: a CRC that checks
+        does not make the content right. A bad start time only costs the start time."""
+        fs, labels, unit = h.get("fs_hz"), h.get("labels"), h.get("units", "uV")
+        damaged = f"{self.path}: damaged header:"
+        if isinstance(fs, bool) or not isinstance(fs, (int, float)) or not (math.isfinite(fs) and fs > 0):
+            raise RecordingFormatError(f"{damaged} fs_hz is {fs!r}, not a sampling rate in Hz above 0; "
+                                       "the samples cannot be timed (restore the file from a copy)")
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+            raise RecordingFormatError(f"{damaged} labels is {repr(labels)[:60]}, not a list of channel names; "
+                                       "restore the file from a copy")
+        if not isinstance(unit, str) or unit.strip().lower() not in UNIT_TO_UV:
+            raise RecordingFormatError(f"{damaged} units is {repr(unit)[:30]}, not a voltage unit (uV, mV, V, nV); "
+                                       "restore the file from a copy")
+        start = h.get("start_time")
+        try:
+            start_time = datetime.fromisoformat(start) if start else None
+        except (TypeError, ValueError):
+            warnings.append(f"the start time {repr(start)[:40]} in the header is not an ISO 8601 date and time; "
+                            "read without a start time")
+            start_time = None
+        return float(fs), tuple(labels), UNIT_TO_UV[unit.strip().lower()], start_time
 
     def _index(self, h: dict[str, Any]) -> None:
-        labels = tuple(h["labels"])
         warnings: list[str] = []
+        fs, labels, self._scale, start_time = self._fields(h, warnings)
+        other_nch: dict[int, int] = {}  # blocks whose CRC checks but whose channel count is not the header's
         self._offsets: list[int] = []  # file offset of each data block's payload
         self._firsts: list[int] = []
         self._ns: list[int] = []
@@ -248,7 +281,9 @@ class NativeRecording(Recording):
                     break
                 pos = nxt
                 continue
-            if kind == T_DATA and nch == len(labels) and plen == 4 * n * nch and first >= expected:
+            if kind == T_DATA and nch != len(labels):
+                other_nch[nch] = other_nch.get(nch, 0) + 1
+            elif kind == T_DATA and plen == 4 * n * nch and first >= expected:
                 if first > expected:
                     gaps.append(Gap(expected, first - expected, "missing"))
                 self._offsets.append(pos + _BLK.size)
@@ -261,13 +296,19 @@ class NativeRecording(Recording):
                 gaps.append(Gap(first, n, "lost"))
                 expected = first + n
             pos += _BLK.size + plen
-        for w in warnings:
-            log.warning("%s: %s", self.path, w)
-        start = h.get("start_time")
+        if other_nch:
+            counts = " or ".join(str(c) for c in sorted(other_nch))
+            if not self._offsets:
+                raise RecordingFormatError(
+                    f"{self.path}: damaged header: it lists {len(labels)} channel labels ({', '.join(labels)}) but its "
+                    f"{sum(other_nch.values())} data blocks have {counts} channels; restore the file from a copy"
+                )
+            warnings.append(f"{sum(other_nch.values())} data blocks with {counts} channels instead of the header's "
+                            f"{len(labels)} were skipped")
+        # reported once, in info.warnings (the command line prints them), not logged as well
         self.info = RecordingInfo(
-            fs_hz=float(h["fs_hz"]), labels=labels, n_samples=expected,
-            start_time=datetime.fromisoformat(start) if start else None, path=self.path, format="kemg",
-            device=h.get("device", ""), gaps=gaps, warnings=warnings,
+            fs_hz=fs, labels=labels, n_samples=expected, start_time=start_time, path=self.path, format="kemg",
+            device=str(h.get("device", "")), gaps=gaps, warnings=warnings,
         )
         self.meta = h.get("meta", {})
 
@@ -316,6 +357,8 @@ class NativeRecording(Recording):
             k += 1
         if filled < stop:
             out[filled - start :] = last
+        if self._scale != 1.0:
+            out *= self._scale
         return out
 
     def _value_before(self, k: int, start: int) -> np.ndarray:

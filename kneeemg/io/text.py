@@ -17,11 +17,15 @@ import numpy as np
 from ..errors import InputError, RecordingFormatError
 from ..words import plural
 from .array import ArrayRecording, select_channels
-from .base import RecordingInfo
+from .base import Gap, RecordingInfo
 from .edf import UNIT_TO_UV
 
-#: Column names that hold time in seconds.
-TIME_COLUMNS = ("time", "time_s", "t", "seconds", "timestamp")
+#: A time column's name, case-insensitive, with an optional unit: ``time``, ``t``, ``timestamp``,
+#: ``seconds``, ``ms``, ``time_s``, ``time (s)``, ``time_ms``, ``timestamp [ms]``, ...
+_TIME_NAME = re.compile(r"(time|t|timestamp|seconds|ms|milliseconds)"
+                        r"(?:\s*[_(\[]\s*(s|sec|seconds|ms|msec|milliseconds)\s*[)\]]?)?", re.IGNORECASE)
+#: Rates below this from a time column are no EMG: the column's unit is wrong.
+_MIN_TIME_RATE_HZ = 100.0
 #: UCI channel names (Spanish in the "A" files) and their short labels.
 UCI_NAMES = {"recto femoral": "RF", "biceps femoral": "BF", "vasto medial": "VM", "emg semitendinoso": "ST",
              "flexo-extension": "FX", "rf": "RF", "bf": "BF", "vm": "VM", "st": "ST", "fx": "FX"}
@@ -65,58 +69,147 @@ def read_uci(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
 
 
 def _header(text: str) -> tuple[str | None, list[str]]:
-    """The delimiter (None: whitespace) and the first line's cells of a CSV/TSV text."""
+    """The delimiter (None: whitespace) and the first line's cells of a CSV/TSV text, without
+    a byte-order mark and without the quotes R and Excel put around labels."""
+    text = text.lstrip("\ufeff")
     head = text[:4096]
     sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter if any(c in head for c in ",;\t") else None
     first = text.splitlines()[0]
-    return sep, [h.strip() for h in (first.split(sep) if sep else first.split())]
+    return sep, [h.strip().strip('"').strip() for h in (first.split(sep) if sep else first.split())]
+
+
+def _time_column(header: list[str]) -> tuple[int, str | None] | None:
+    """The index of the time column in ``header`` and its unit (``"s"``, ``"ms"``, or None when
+    the name does not say), or None when there is no time column."""
+    for i, h in enumerate(header):
+        m = _TIME_NAME.fullmatch(h.strip())
+        if m:
+            unit = (m.group(2) or m.group(1)).lower()
+            return i, "ms" if unit in ("ms", "msec", "milliseconds") else "s" if unit in ("s", "sec", "seconds") else None
+    return None
 
 
 def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
     reads only its first 4 kB. False for an empty or unreadable file."""
     try:
-        with Path(path).open(errors="replace") as fh:
+        with Path(path).open(encoding="utf-8-sig", errors="replace") as fh:
             head = fh.read(4096)
         if not head.strip():
             return False
         _, header = _header(head)
     except (OSError, csv.Error):
         return False
-    return any(h.lower() in TIME_COLUMNS for h in header)
+    return _time_column(header) is not None
+
+
+def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, path: Path) -> tuple[list[list[float]], list[str]]:
+    """The rows of ``width`` numbers in ``lines`` (line ``first_line`` on), and warnings.
+
+    Blank lines, and lines without any number before the first row (a units line, comments),
+    are skipped. Any other line that is not ``width`` numbers (``NA``, an empty cell,
+    text, another number of cells) is refused with its line number, since leaving it out would
+    date every later sample early; only a bad last line (a file cut while being written) is left
+    out, with a warning.
+    """
+    rows: list[list[float]] = []
+    bad: list[tuple[int, str]] = []
+    last = 0  # the last line that is not blank
+    for n, line in enumerate(lines, start=first_line):
+        if not line.strip():
+            continue
+        last = n
+        row = [_number(p) for p in (line.strip().split(sep) if sep else line.split())]
+        if len(row) == width and None not in row:
+            rows.append(row)
+        elif rows or any(v is not None for v in row):
+            bad.append((n, line.strip()))
+    if len(bad) == 1 and bad[0][0] == last:
+        return rows, [f"the last line ({bad[0][0]}: {bad[0][1][:40]!r}) is not {plural(width, 'number')}; left out"]
+    if bad:
+        n, line = bad[0]
+        more = f", nor are {plural(len(bad) - 1, 'more line')}" if len(bad) > 1 else ""
+        raise InputError(f"{path}: line {n} ({line[:40]!r}) is not {plural(width, 'number')}{more}; fill in the "
+                         "missing values (leaving lines out would date every later sample early)")
+    return rows, []
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell.strip().strip('"'))
+    except ValueError:
+        return None
 
 
 def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | None) -> ArrayRecording:
-    """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``. Values in µV."""
-    text = path.read_text(errors="replace")
+    """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``. Values in µV.
+
+    The header may be quoted and start with a byte-order mark. The time column is named
+    ``time``, ``t``, ``timestamp``, ``seconds`` or ``ms``, with an optional unit (``time (s)``,
+    ``time_ms``, ``timestamp [ms]``). It is in seconds unless its name says ms, or it says no
+    unit and its median step is 0.25-2: no EMG is sampled at 0.5-4 Hz, so that column counts
+    milliseconds (500-4000 Hz). A step of two sample periods or more in it is a gap: the samples
+    lost there are filled by holding the last value, as the ``.kemg`` reader does, so later
+    samples keep their time. Every line after the first sample must be numbers (see
+    :func:`_csv_rows`).
+    """
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     if not text.strip():
         raise RecordingFormatError(f"{path} is empty")
     sep, header = _header(text)
     lines = text.splitlines()
-    rows = _numeric_rows(lines[1:] if not _all_numbers(header) else lines, sep)
-    if _all_numbers(header):
-        header = [f"ch{i}" for i in range(len(rows[0]))] if rows else []
+    numeric = _all_numbers(header)
+    if numeric:
+        header = [f"ch{i}" for i in range(len(header))]
     width = len(header)
-    rows = [r for r in rows if len(r) == width]
+    rows, warnings = _csv_rows(lines if numeric else lines[1:], 1 if numeric else 2, sep, width, path)
     if not rows:
         raise RecordingFormatError(f"{path}: no rows of {plural(width, 'number')}; check the delimiter and header")
     data = np.array(rows)
-    tcol = next((i for i, h in enumerate(header) if h.lower() in TIME_COLUMNS), None)
-    if tcol is not None:
+    gaps: list[Gap] = []
+    time = _time_column(header)
+    if time is not None:
+        tcol, unit = time
         dt = np.diff(data[:, tcol])
         if len(dt) == 0 or np.any(dt <= 0):
             raise InputError(f"{path}: the time column {header[tcol]!r} does not increase steadily")
-        rate = float(1.0 / np.median(dt))
+        step = float(np.median(dt))
+        if unit == "ms" or (unit is None and 0.25 <= step <= 2.0):
+            dt, step = dt / 1000.0, step / 1000.0
+        rate = float(1.0 / step)
+        if rate < _MIN_TIME_RATE_HZ:
+            raise InputError(f"{path}: the time column {header[tcol]!r} steps by {step:g} s ({rate:g} Hz), too slow for "
+                             "EMG; if it counts milliseconds, name it 'time_ms'")
         data = np.delete(data, tcol, axis=1)
         labels = tuple(h for i, h in enumerate(header) if i != tcol)
     elif fs_hz:
         rate, labels = float(fs_hz), tuple(header)
     else:
         raise InputError(f"{path} has no time column; give the sampling rate with --fs (or add a 'time' column in seconds)")
+    if not labels:
+        raise InputError(f"{path} has no EMG column, only {header[0]!r}; add a column of samples per channel")
     if abs(rate - round(rate)) < 0.01 * rate:
         rate = float(round(rate))
+    if time is not None:
+        data, gaps = _fill_jumps(data, dt * rate)
     x, labels = select_channels(data, labels, channels, str(path))
-    return ArrayRecording(x, RecordingInfo(fs_hz=rate, labels=labels, n_samples=len(x), path=path, format="csv"))
+    return ArrayRecording(x, RecordingInfo(fs_hz=rate, labels=labels, n_samples=len(x), path=path, format="csv",
+                                           gaps=gaps, warnings=warnings))
+
+
+def _fill_jumps(data: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, list[Gap]]:
+    """``data`` with the samples missing at each jump of ``steps`` (in sample periods, one per
+    row after the first) of two periods or more filled by holding the last value, and the gaps."""
+    jumps = np.flatnonzero(steps >= 2.0)
+    if len(jumps) == 0:
+        return data, []
+    parts, gaps, done, shift = [], [], 0, 0
+    for j in jumps:
+        missing = int(round(steps[j])) - 1
+        parts += [data[done : j + 1], np.repeat(data[j : j + 1], missing, axis=0)]
+        gaps.append(Gap(int(j) + 1 + shift, missing, "missing"))
+        done, shift = j + 1, shift + missing
+    return np.concatenate(parts + [data[done:]]), gaps
 
 
 def _all_numbers(items: list[str]) -> bool:
@@ -147,11 +240,13 @@ def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecordin
 def read_mat(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording:
     """A MATLAB file with a struct ``EMG`` holding ``channelData`` (samples x channels) and ``fs``."""
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     try:
         m = loadmat(str(path), squeeze_me=True, struct_as_record=False)
-    except (ValueError, OSError) as exc:
-        raise RecordingFormatError(f"{path}: cannot read the MATLAB file ({exc})") from None
+    except (MatReadError, ValueError, OSError) as exc:
+        raise RecordingFormatError(f"{path}: cannot read the MATLAB file ({exc}); is it a .mat file saved by MATLAB?") \
+            from None
     except NotImplementedError:  # scipy's answer to MATLAB v7.3 (HDF5) files
         raise RecordingFormatError(f"{path} is a MATLAB v7.3 file; save it with save(..., '-v7') or export it as EDF or CSV") from None
     emg = m.get("EMG")
