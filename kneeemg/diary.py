@@ -96,9 +96,12 @@ def night_date(moment: datetime | None = None) -> str:
     """The evening a night began, for a moment during or around it (default: now).
 
     A moment after midnight and before noon belongs to the night that began the evening
-    before; from noon on, to the night beginning that evening.
+    before; from noon on, to the night beginning that evening. A moment with a time zone
+    (a recorder's UTC clock) is read in the computer's local time, where evenings are.
     """
     moment = datetime.now() if moment is None else moment
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()
     day = moment.date() - timedelta(days=1) if moment.hour < 12 else moment.date()
     return day.isoformat()
 

@@ -230,9 +230,11 @@ def compute_metrics(
         if e.kind in KINDS:
             per_hour[min(n_hours - 1, max(0, int((e.onset_s - origin_s) // 3600)))][e.kind] += 1
     hours = []
+    # clock hours in the computer's local time (a recorder's start time is in UTC)
+    local = start_time.astimezone() if start_time is not None and start_time.tzinfo is not None else start_time
     for h in range(n_hours):
         usable = float(usable_by_hour_s[h]) if h < len(usable_by_hour_s) else 0.0
-        row = {"hour": h, "clock": (start_time + timedelta(hours=h)).strftime("%H:%M") if start_time else f"+{h} h",
+        row = {"hour": h, "clock": (local + timedelta(hours=h)).strftime("%H:%M") if local else f"+{h} h",
                "usable_s": round(usable, 1), **per_hour[h]}
         row["twitch_per_usable_hour"] = round(row["twitch"] / (usable / 3600.0), 2) if usable > 0 else None
         hours.append(row)

@@ -588,3 +588,15 @@ def test_what_no_night_can_have_is_refused(changes, words):
 def test_a_rate_that_agrees_with_the_counts_passes():
     validate_case({"nights": [night("2026-11-20", 5, twitch_rate_per_hour=0.71), night("2026-11-21", 1, hours=0.003,
                                                                                        twitch_rate_per_hour=360.0)]})
+
+
+def test_a_warning_sign_of_long_ago_does_not_make_todays_advice_urgent():
+    old = [{"date": "2025-11-21", "symptoms": ["swelling"]}, {"date": "2026-11-01", "symptoms": ["tingling"]}]
+    recent = [*old, {"date": "2026-11-25", "symptoms": ["fever"]}]
+    nights = [night("2026-11-27", 5)]
+    res = triage({}, old, nights)
+    assert res.level != "see_doctor_asap" and not any("swelling" in r for r in res.reasons)
+    assert res.level == "see_doctor"  # the tingling of 26 days before is recent
+    res = triage({}, recent, nights)
+    assert res.level == "see_doctor_asap" and "fever around" not in res.reasons[0] and "2025" not in res.reasons[0]
+    assert triage({}, old[:1], []).level == "see_doctor_asap"  # nothing newer: the sign stands, with its date

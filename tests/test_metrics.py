@@ -223,3 +223,23 @@ def test_the_worked_example_in_the_docs_is_what_its_commands_give(tmp_path, monk
         found = re.search(pattern, text)
         assert found, pattern
         assert found.groups() == tuple(str(v) for v in values), (pattern, found.groups(), values)
+
+
+@pytest.mark.parametrize("tz, clock, night", [("America/New_York", "22:30", "2026-11-26"),
+                                             ("Australia/Sydney", "14:30", "2026-11-27"),
+                                             ("UTC", "03:30", "2026-11-26")])
+def test_a_recorders_utc_start_is_read_in_local_time(monkeypatch, tz, clock, night):
+    import time
+    from datetime import datetime, timezone
+
+    from kneeemg.diary import night_date
+
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        start = datetime(2026, 11, 27, 3, 30, tzinfo=timezone.utc)  # as `kneeemg record` stores it
+        m = compute_metrics([], [], [], [], 7200.0, 7200.0, ("left",), [3600.0, 3600.0], start_time=start)
+        assert m.per_clock_hour[0]["clock"] == clock and m.date == night == night_date(start)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -111,7 +111,7 @@ def test_report_holds_the_nights_numbers(history):
     assert f"{lm['count']} leg movement" in words and "computed from the thigh" in words
     for ref in m["references"]:
         assert ref["name"] in words
-    assert "The last 14 nights" in words
+    assert "The nights of the 14 days up to this one" in words
 
 
 def test_report_escapes_user_text(history):
@@ -173,7 +173,7 @@ def test_doctor_version(history):
     assert main(["report", "--doctor", "--db", str(db), "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     words = " ".join(check_page(text).text)
-    for needle in ("since 2026-10-01", "diuretic", "tingling (2 days)", "2026-11-18", "2026-11-19", "47",
+    for needle in ("since 2026-10-01", "diuretic", "tingling (2 days, first on 2026-11-19, last on 2026-11-20)", "2026-11-18", "2026-11-19", "47",
                    "3 nights recorded from 2026-11-18 to 2026-11-20", "Already tried",
                    "Water: 1 logged day, 1 of them with 8 or more glasses (median 9)", "Exercise: light on 1 day",
                    "Make an appointment with a doctor", HOSTILE):
@@ -357,7 +357,7 @@ def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():
     words = _shown_text(render_doctor(inp))
     assert "Known conditions ALS (amyotrophic lateral sclerosis), a peroneal nerve injury" in " ".join(words.split())
     assert "vitamin B12, vitamin D" in words and "Magnesium citrate" in words
-    assert "change of skin colour (1 day)" in words and "back pain (1 day)" in words
+    assert "change of skin colour (on 2026-11-20)" in words and "back pain (on 2026-11-20)" in words
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)  # no ids or field names shown
 
 
@@ -394,7 +394,7 @@ def test_plurals_in_the_report():
     days = [{"date": "2026-11-20", "sleep_hours": 7.0, "stress": 2, "symptoms": ["tingling"]}]
     doctor = _shown_text(render_doctor(DoctorInput(profile={"twitching_since": "2026-11-19"}, days=days, trend=rows,
                                                    today=date(2026, 11, 20))))
-    assert "over 1 logged night" in doctor and "over 1 logged day" in doctor and "(1 day)" in doctor
+    assert "over 1 logged night" in doctor and "over 1 logged day" in doctor and "(on 2026-11-20)" in doctor
     assert not re.search(r"\b1 (logged )?(days|nights)\b", doctor)
     m = {"counts": {"twitch": 1, "spasm": 1, "cramp": 0}, "per_usable_hour": {"twitch": 1.0, "spasm": 1.0, "cramp": 0.0},
          "sides": {"left": {"twitch": 0, "spasm": 0, "cramp": 0}, "right": {"twitch": 1, "spasm": 1, "cramp": 0}},
@@ -406,6 +406,7 @@ def test_plurals_in_the_report():
     assert "right: 1 twitch, 1 spasm, 0 cramps" in night and "left: 0 twitches, 0 spasms, 0 cramps" in night
     assert "in 0 periodic series " in night and "1 leg movement," in night
     assert "The twitch was on the right channel." in night and "with 1 twitch." in night
+    assert "The busiest was the hour from 0 to 1 h into the night" in night  # the chart's "+0 h" bar
     assert "holding 1 twitch." in night
     assert not re.search(r"seriess|\b1 (twitches|spasms|cramps|days|nights)\b", night)
 

@@ -263,7 +263,7 @@ def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):
             assert len(rows) == days and {r["date"]: r["rolling7_twitch_per_hour"] for r in rows}.items() <= full.items()
         assert full["2026-11-16"] == 130.0 and full["2026-11-03"] == 20.0
     assert main(["trends", "--db", str(db), "--days", "5"]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if "2026-11-16" in x)
+    line = next(x for x in capsys.readouterr().out.splitlines() if "2026-11-16" in x and "days up to" not in x)
     assert "130.0" in line
 
 
@@ -416,7 +416,7 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
     report = tmp_path / "week.html"
     assert main(["report", "--db", str(db), "--out", str(report)]) == 0
     html = report.read_text()
-    assert "Your night of 2026-11-16" in html and "The last 14 nights" in html and "caffeinated drinks" in html
+    assert "Your night of 2026-11-16" in html and "The nights of the 14 days up to this one" in html and "caffeinated drinks" in html
 
 
 def test_commands_on_an_empty_history(tmp_path, capsys):

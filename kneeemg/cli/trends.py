@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
         return 0
-    table = Table(header_style="bold", title=f"The last {args.days} days")
+    table = Table(header_style="bold", title=f"The {args.days} days up to the latest night, {rows[-1]['date']}")
     for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps"):
         table.add_column(col, justify="left" if col == "date" else "right")
     for r in rows:

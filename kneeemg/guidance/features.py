@@ -80,6 +80,10 @@ class TriageConfig:
     persistent_days : int
         Twitching is persistent when twitching nights span at least this many days, or the
         profile's ``twitching_since`` lies at least this long before the latest date given.
+    symptom_window_days : int
+        Symptoms count for the "see a doctor" rules only when noted within this many days
+        of the case's latest entry (diary day or night): a swelling of a year ago does not
+        make today's advice urgent (the reason says when a sign was noted).
     improvement_days : int
         Days with healthier habits (``good_water_glasses`` or more glasses of water and at
         most one caffeinated drink) after which twitching on the latest night counts as "no
@@ -130,6 +134,7 @@ class TriageConfig:
     frequent_window_days: int = 14
     min_usable_hours: float = 1.0
     persistent_days: int = 14
+    symptom_window_days: int = 28
     improvement_days: int = 7
     high_caffeine_drinks: int = 4
     late_caffeine_hours: float = 4.0
@@ -155,8 +160,10 @@ class TriageConfig:
     advice_min_score: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.frequent_rate_per_h <= 0 or self.frequent_min_nights < 1 or self.persistent_days < 1:
-            raise ConfigError("TriageConfig: frequent_rate_per_h, frequent_min_nights and persistent_days must be positive")
+        if self.frequent_rate_per_h <= 0 or self.frequent_min_nights < 1 or self.persistent_days < 1 \
+                or self.symptom_window_days < 1:
+            raise ConfigError("TriageConfig: frequent_rate_per_h, frequent_min_nights, persistent_days and "
+                              "symptom_window_days must be positive")
         if self.frequent_window_days < self.persistent_days - 1:
             raise ConfigError(f"TriageConfig: frequent_window_days={self.frequent_window_days} must be at least "
                               f"persistent_days - 1 = {self.persistent_days - 1}")

@@ -5,7 +5,8 @@ only the person's facts and the thresholds of :class:`TriageConfig`, never the c
 and each can only fire more readily when a symptom, a worse night, or more twitching nights
 are added. Hence the laws that the tests check: adding a symptom, a worse night or more
 days of twitching never lowers the level, and a warning sign always gives the top level.
-(The frequency window is anchored on the latest night; it keeps this law because
+(Symptoms count when noted within ``symptom_window_days`` of the latest entry. The
+frequency window is anchored on the latest night; it keeps this law because
 ``frequent_window_days >= persistent_days - 1``: a frequent night that drops out of the
 window when a newer twitching night arrives lies at least ``persistent_days`` before it,
 so the persistence rule fires instead.)
@@ -78,7 +79,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         text, srcs = kb.rule_text(name, variant)
         fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"]))
 
-    signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True]
+    recent = _recent_symptoms(days, nights, cfg)
+    signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] in recent]
     if signs:
         heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
         fire("warning_sign", f"You reported {'; '.join(w['text'] + _noted_on(days, w['symptom']) for w in signs)}.",
@@ -114,7 +116,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
                            f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
 
-    others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True]
+    others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
     if others and twitching:
         fire("other_symptoms", f"You reported {join_words([SYMPTOM_WORDS[s] for s in others])} as well as the twitching in the knee.")
 
@@ -181,6 +183,15 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
                         f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
         return
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
+
+
+def _recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> set[str]:
+    """Symptoms noted within ``cfg.symptom_window_days`` of the case's latest entry."""
+    last = latest_date(days, nights)
+    if last is None:
+        return set()
+    first = last - timedelta(days=cfg.symptom_window_days - 1)
+    return {s for d in days if d.get("date") and date.fromisoformat(d["date"]) >= first for s in d.get("symptoms") or []}
 
 
 def _noted_on(days: Sequence[Mapping[str, Any]], symptom: str) -> str:

@@ -16,7 +16,7 @@ from ..guidance.kb import LEVEL_WORDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
 from ..words import duration_text, plural, plural_of, reason_words
 from . import plots
-from .model import DoctorInput, ReportInput
+from .model import DOCTOR_DAYS, TREND_NIGHTS, DoctorInput, ReportInput
 
 #: Diary fields as people read them (others: the field's name with spaces).
 DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_before_bed": "last caffeine, hours before bed",
@@ -97,7 +97,8 @@ def summary_words(inp: ReportInput) -> str:
                          f"{n_more} of the {tw} twitches {'was' if n_more == 1 else 'were'} on the {more} channel.")
     busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
     if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
-        when = (f"hour {busiest['hour'] + 1} of the night" if str(busiest.get("clock", "+")).startswith("+")
+        h = busiest["hour"]  # named as the chart labels it: +5 h is the hour from 5 to 6 h in
+        when = (f"the hour from {h} to {h + 1} h into the night" if str(busiest.get("clock", "+")).startswith("+")
                 else f"the hour from {busiest['clock']}")
         parts.append(f"The busiest was {when}, with {plural(busiest['twitch'], 'twitch')}.")
     cl = m.get("clusters") or {}
@@ -256,7 +257,7 @@ def render_report(inp: ReportInput) -> str:
     body.append(_section("Signal quality", _quality_html(inp)))
     body.append(_section("Your diary for that day", diary_html(inp.diary)))
     trend = (_img(plots.trend(inp.trend), "twitches per hour over the last nights") if len(inp.trend) >= 2 else "")
-    body.append(_section("The last 14 nights", trend + f"<p>{esc(inp.trend_words)}</p>"))
+    body.append(_section(f"The nights of the {TREND_NIGHTS} days up to this one", trend + f"<p>{esc(inp.trend_words)}</p>"))
     return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body)
 
 
@@ -353,13 +354,17 @@ def render_doctor(inp: DoctorInput) -> str:
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), "twitches per hour, night by night")
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
-    body.append(_section("Nights measured", nights))
-    symptoms: dict[str, int] = {}
+    body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
+    symptoms: dict[str, list[str]] = {}
     for d in inp.days:
         for s in d.get("symptoms") or []:
-            symptoms[s] = symptoms.get(s, 0) + 1
-    body.append(_section("Symptoms reported", "<p>" + (esc(", ".join(f"{symptom_words(s)} ({plural(n, 'day')})"
-                                                                        for s, n in sorted(symptoms.items())))
+            symptoms.setdefault(s, []).append(str(d.get("date")))
+
+    def noted(s: str, on: list[str]) -> str:  # the days it was noted: when it began, and whether it goes on
+        when = f"on {on[0]}" if len(on) == 1 else f"{plural(len(on), 'day')}, first on {min(on)}, last on {max(on)}"
+        return f"{symptom_words(s)} ({when})"
+
+    body.append(_section("Symptoms reported", "<p>" + (esc("; ".join(noted(s, on) for s, on in sorted(symptoms.items())))
                                                        if symptoms else "None reported in the diary.") + "</p>"))
     tried = tried_lines(inp.days)
     body.append(_section("Already tried (as the diary records it)",
