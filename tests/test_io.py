@@ -446,3 +446,27 @@ def test_csv_with_only_a_time_column_names_the_file(tmp_path):
     path = _text_csv(tmp_path, "t.csv", "time", [f"{i / 1000:.3f}" for i in range(3000)])
     with pytest.raises(InputError, match="t.csv has no EMG column, only 'time'"):
         open_recording(path)
+
+
+def test_a_write_that_fails_as_the_file_closes_is_the_full_disk_message(tmp_path):
+    import errno
+
+    from kneeemg.errors import DeviceError
+    from kneeemg.io import RecordingWriter
+
+    w = RecordingWriter(tmp_path / "n.kemg", 1000.0, ("a",))
+    w.write(np.zeros((500, 1)))
+    real = w._fh
+
+    class FullOnClose:  # the file object's own last flush, as it closes, finds the disk full
+        def close(self):
+            real.close()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    w._fh = FullOnClose()
+    with pytest.raises(DeviceError, match="No space left on device.*recording stopped.*free disk space"):
+        w.close()
+    w.close()  # closed: nothing more to do

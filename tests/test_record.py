@@ -182,6 +182,42 @@ def test_a_new_session_continues_after_the_host_time_that_passed(tmp_path):
     assert [s["first_sample"] for s in clock_file["sessions"]] == [0, 2370]
 
 
+def test_a_reboot_announced_by_two_new_sessions_is_one_gap(tmp_path):
+    # the sensor draws a session at power-on and another at START: two new sessions, no data between
+    c = counts(740)
+    fr = frames(c)
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    for f in fr[:10]:
+        rec.feed_frame(f)
+    clock.t += 2.0
+    for session in (1, 2):
+        rec.feed_frame(InfoFrame(1000.0, UPC, ("left", "right"), 7, (1, 0, 0), session_id=session))
+    for f in fr[:10]:
+        rec.feed_frame(f)
+    rec.close()
+    assert [(g.start_sample, g.n_samples) for g in recorded(tmp_path / "n.kemg")[1].gaps] == [(370, 2000)]
+
+
+def test_the_device_clock_is_unwrapped_frame_to_frame_wherever_it_started(tmp_path):
+    # the device's 32-bit microsecond clock counts from its boot: here the session starts half a
+    # wrap after it, and the ADC runs 0.2 % slow against that clock, over 10 minutes of frames
+    fs, per = 1000.0, 1000
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    zero = np.zeros((per, 2), dtype=np.int32)
+    for k in range(600):
+        a = k * per
+        device_us = 2**31 - 1_000_000 + a / fs * 1e6 * 1.002
+        clock.t = device_us * 1e-6 + 0.05
+        rec.feed_frame(DataFrame(a, int(device_us) % 2**32, zero))
+    rec.close()
+    fit = rec.clock_summary()["sessions"][0]["fit"]
+    assert abs(fit["drift_ppm"]) < 10 and fit["residual_ms"] < 1
+
+
 def test_clock_fit_recovers_drift_under_delivery_jitter():
     rng = np.random.default_rng(4)
     fit = ClockFit(bin_s=10.0)

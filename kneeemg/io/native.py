@@ -153,15 +153,19 @@ class RecordingWriter:
             os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        """Flush, fsync and close (idempotent)."""
+        """Flush, fsync and close (idempotent). A write that fails (a full disk) is the
+        :class:`DeviceError` of :meth:`_fail`, however far the closing got."""
         if self.closed:
             return
+        self.closed = True
         try:
-            self.flush()
-            os.fsync(self._fh.fileno())
-        finally:
-            self._fh.close()
-            self.closed = True
+            try:
+                self.flush()
+                os.fsync(self._fh.fileno())
+            finally:
+                self._fh.close()  # (its own last flush can fail too, and closes the file all the same)
+        except OSError as exc:
+            self._fail(exc)
 
     def __enter__(self) -> "RecordingWriter":
         return self

@@ -191,7 +191,12 @@ class Recorder:
             return
         fs = self.info.fs_hz
         clock = self.clocks[-1]
-        device_us = ClockFit.unwrap_us(frame.timestamp_us, frame.first_sample / fs * 1e6)
+        # the device's 32-bit clock (from its boot, not the session's start) unwrapped against
+        # this session's previous frame: where it should be now, by the samples in between
+        last = clock.get("_last")
+        expected = frame.timestamp_us if last is None else last[1] + (frame.first_sample - last[0]) / fs * 1e6
+        device_us = ClockFit.unwrap_us(frame.timestamp_us, expected)
+        clock["_last"] = (frame.first_sample, device_us)
         clock["fit"].add(device_us * 1e-6, now)
         if not self._joined:
             self._joined = True
@@ -236,6 +241,9 @@ class Recorder:
             gap = int(round(elapsed * info.fs_hz))
             if gap:
                 self._guard(self._gap, gap)
+            # the time up to now is counted: a second new session before any data (the sensor's
+            # power-on session, then the one START begins) adds only the time since
+            self._last_rx = self._clock()
             self._offset = self.next_sample
             self._session = info.session_id
             self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
@@ -417,7 +425,7 @@ class Recorder:
         """The device-to-host clock mapping of every session (JSON-ready)."""
         sessions = []
         for c in self.clocks:
-            entry = {k: v for k, v in c.items() if k != "fit"}
+            entry = {k: v for k, v in c.items() if k != "fit" and not k.startswith("_")}
             entry["fit"] = c["fit"].summary()
             sessions.append(entry)
         return {"sessions": sessions, "fs_hz": self.info.fs_hz if self.info else None,
