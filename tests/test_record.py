@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -319,6 +321,36 @@ def test_record_link_over_the_memory_link(tmp_path):
     assert out.status.frames_bad == 1 and out.status.samples_lost == 2 * PER
     assert out.result is not None and out.result.lost_s == pytest.approx(0.074)
     assert (out.path.parent / (out.path.name + ".clock.json")).exists()
+
+
+def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
+    c = counts(1110)
+    fr = frames(c)
+    link = MemoryLink()
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        link.inject(replace(INFO, session_id=1))  # the answer to START: a new session, before any data
+        for f in fr[:10]:
+            link.inject(f)
+            await asyncio.sleep(0)
+        link.inject(replace(INFO, session_id=2))  # rebooted: its power-on session; it waits for START
+        await asyncio.sleep(0.2)
+        assert [f.command for f in link.sent] == [Command.REQUEST_INFO, Command.START, Command.START]
+        link.inject(replace(INFO, session_id=3))  # START's new session: no START again
+        for f in fr[:10]:
+            link.inject(f)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.7)
+        link.lose()
+        return await task
+
+    out = _run(main())
+    assert [f.command for f in link.sent][:3] == [Command.REQUEST_INFO, Command.START, Command.START]
+    assert sum(f.command == Command.START for f in link.sent) == 2 and out.status.samples == 2 * 10 * PER
 
 
 def test_lsl_outlets_carry_the_emg(tmp_path):

@@ -30,7 +30,7 @@ from ..dsp import DetectionResult
 from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
 from ..paths import output_folder
-from ..protocol import Command
+from ..protocol import Command, DataFrame, InfoFrame
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
 
@@ -235,9 +235,18 @@ async def _pump(rec: Recorder, link: Any, stop: asyncio.Event, started: float, *
                 on_status: Callable[[RecordStatus], None] | None, on_check: Callable[[SignalCheck], None] | None,
                 no_data_timeout_s: float, status_interval_s: float) -> str:
     """Frames from the open link into ``rec`` until a stop condition; returns the reason code."""
+    data_in_session = False  # data came since the sensor's session last changed
+
     async def consume() -> str:
+        nonlocal data_in_session
         async for frame in link.frames(timeout_s=no_data_timeout_s):
             had_info = rec.info is not None
+            if isinstance(frame, InfoFrame) and had_info and frame.session_id != rec.info.session_id:
+                if data_in_session:  # it restarted mid-recording, and after power-on it waits for START
+                    await link.send(Command.START)
+                data_in_session = False
+            elif isinstance(frame, DataFrame):
+                data_in_session = True
             rec.feed_frame(frame)
             if lsl and not had_info and rec.info is not None:
                 from .lsl import LslPublisher
