@@ -105,8 +105,8 @@ class _Pty:
                 self.eof = True
             self.frames += self.deframer.feed(data)
 
-    def send(self, command: Command) -> None:
-        os.write(self.master, serial_encode(CommandFrame(command)))
+    def send(self, command: Command, arg: int = 0) -> None:
+        os.write(self.master, serial_encode(CommandFrame(command, arg)))
 
     def close(self):
         for fd in (self.master, self.slave):
@@ -203,3 +203,22 @@ def test_simulator_paces_in_real_time_and_stops_on_command(sim):
     assert [f.first_sample for f in data] == list(range(0, 74 * len(data), 74))  # 1 channel: 74 samples per frame
     ts = np.array([f.timestamp_us for f in data])
     assert np.array_equal(ts, np.array([f.first_sample for f in data]) * 1000)
+
+
+def test_simulator_takes_only_the_rates_the_adc_runs_at(sim):
+    pty = _Pty()
+    proc = subprocess.Popen([str(sim), "--tty", pty.name, "--channels", "1", "--seconds", "1", "--speed", "0"])
+    try:
+        rates = []
+        infos = lambda: [f for f in pty.frames if isinstance(f, InfoFrame)]  # noqa: E731
+        pty.read_until(lambda: len(infos()) == 1)  # the one it sends as it starts (1000 Hz)
+        for hz in (125, 300, 1024, 3000, 500, 8000):
+            pty.send(Command.SET_RATE, hz)
+            pty.read_until(lambda: len(infos()) > len(rates) + 1)
+            rates.append(infos()[-1].fs_hz)
+        pty.send(Command.STOP)
+    finally:
+        proc.kill()
+        proc.wait()
+        pty.close()
+    assert rates == [125.0, 125.0, 125.0, 125.0, 500.0, 8000.0]  # 300, 1024 and 3000 Hz are refused

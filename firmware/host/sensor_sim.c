@@ -96,6 +96,13 @@ static void pack_info(info_state *s) {
                             s->n_channels == 2 ? legs : numbered, s->n_channels);
 }
 
+/* A rate the ADS1292R runs at: 125 Hz times a power of two, up to 8 kHz (as rate_code() in main.cpp). */
+static int is_ads_rate(uint32_t hz) {
+    for (int k = 0; k <= 6; k++)
+        if (hz == (125u << k)) return 1;
+    return 0;
+}
+
 /* Read host commands (COBS frames); answers REQUEST_INFO and SET_RATE (when idle) itself and
  * returns START or STOP when one arrived, 0 otherwise, -1 when the link is gone. */
 static int poll_commands(uint8_t *rx, size_t *rx_len, size_t cap, info_state *info, int streaming) {
@@ -112,7 +119,7 @@ static int poll_commands(uint8_t *rx, size_t *rx_len, size_t cap, info_state *in
         uint8_t cmd;
         uint32_t arg;
         if (m != (size_t)-1 && kemg_parse_command(dec, m, &cmd, &arg) == 0) {
-            if (cmd == KEMG_CMD_SET_RATE && !streaming && arg >= 125 && arg <= 8000 && !(arg & (arg - 1) & 0x7)) {
+            if (cmd == KEMG_CMD_SET_RATE && !streaming && is_ads_rate(arg)) {
                 info->fs_hz = (float)arg;
                 pack_info(info);
             }
@@ -289,7 +296,7 @@ int main(int argc, char **argv) {
                 }
             }
             s.index = index++;
-            s.timestamp_us = (uint32_t)((double)s.index / fs * 1e6);
+            s.timestamp_us = (uint32_t)fmod((double)s.index / fs * 1e6, 4294967296.0); /* wraps as the device's clock does */
             if (!overrun_left && p_overrun > 0 && rnd() < p_overrun / spf) {
                 overrun_left = 1 + (uint64_t)(rnd() * 2.0 * spf);
                 if (log_file) fprintf(log_file, "%llu %llu overrun\n", (unsigned long long)s.index, (unsigned long long)overrun_left);
