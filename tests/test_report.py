@@ -433,3 +433,17 @@ def test_a_short_night_is_timed_in_the_report_as_in_the_terminal():
     words = _shown_text(render_report(inp))
     assert "sensor on for 1 min 30 s; 1 min 29 s of it was usable" in words
     assert duration_text(90.0) == "1 min 30 s" and duration_text(8 * 3600 + 299) == "8 h 05 min"
+
+
+def test_charts_show_hours_without_signal_and_nights_on_a_calendar():
+    import base64
+
+    from kneeemg.report import plots
+
+    hours = [{"hour": 0, "clock": "+0 h", "usable_s": 3600.0, "twitch_per_usable_hour": 20.0},
+             {"hour": 1, "clock": "+1 h", "usable_s": 0.0, "twitch_per_usable_hour": None},
+             {"hour": 2, "clock": "+2 h", "usable_s": 36.0, "twitch_per_usable_hour": 100.0}]
+    rows = [{"date": d, "twitch_per_hour": r, "rolling7_twitch_per_hour": r} for d, r in
+            (("2025-12-30", 10.0), ("2026-01-02", None), ("2026-01-02", 12.0), ("2026-01-09", 30.0))]
+    for png in (plots.per_hour(hours), plots.trend(rows)):
+        assert base64.b64decode(png.split(",", 1)[-1])[:8] == b"\x89PNG\r\n\x1a\n"

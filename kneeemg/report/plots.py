@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import date
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,6 +21,8 @@ REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd2
                   "mains": "#17becf", "settling": "#c7c7c7", "noise_rise": "#9467bd"}
 #: Figure width, inches, and resolution, dots per inch.
 WIDTH_IN = 4.6
+#: An hour with less usable signal than this (s) is drawn pale in the per-hour chart.
+SHORT_HOUR_S = 600.0
 DPI = 150
 
 
@@ -47,8 +50,19 @@ def per_hour(hours: Sequence[dict[str, Any]]) -> str:
     """
     fig, (ax,) = _figure()
     labels = [h["clock"] for h in hours]
-    rates = [h.get("twitch_per_usable_hour") or 0 for h in hours]
-    ax.bar(range(len(hours)), rates, color=KIND_COLOURS["twitch"])
+    # an hour with under 10 usable minutes gives a rate on little signal: drawn pale, and one
+    # with none is left empty (marked "no signal"), not drawn as a quiet hour
+    rates = [h.get("twitch_per_usable_hour") for h in hours]
+    short = [(h.get("usable_s") or 0.0) < SHORT_HOUR_S for h in hours]
+    ax.bar(range(len(hours)), [r or 0 for r in rates], color=KIND_COLOURS["twitch"], edgecolor=KIND_COLOURS["twitch"])
+    for patch, little in zip(ax.patches, short):
+        if little:
+            patch.set_alpha(0.3)
+    for i, r in enumerate(rates):
+        if r is None:
+            ax.text(i, 0, "no signal", rotation=90, ha="center", va="bottom", fontsize=8, color="#666")
+    if any(short):
+        ax.set_title("pale: less than 10 usable minutes in that hour", fontsize=9, color="#555")
     ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 5 else 0, fontsize=9)
     ax.set_ylabel("twitches per hour", fontsize=10)
     ax.set_xlabel("hour of the night", fontsize=10)
@@ -147,14 +161,18 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
 
 def trend(rows: Sequence[dict[str, Any]]) -> str:
     """Twitch rate per night and its 7-night mean (``Store.trend`` rows)."""
+    import matplotlib.dates as mdates
+
     fig, (ax,) = _figure()
-    dates = [r["date"][5:] for r in rows]
+    # on a calendar axis: nights not recorded leave their gap, and two parts of one date share it
+    dates = [date.fromisoformat(r["date"]) for r in rows]
     rate = [np.nan if r["twitch_per_hour"] is None else r["twitch_per_hour"] for r in rows]
     mean = [np.nan if r["rolling7_twitch_per_hour"] is None else r["rolling7_twitch_per_hour"] for r in rows]
     ax.plot(dates, rate, "o-", lw=1, ms=4, label="per night")
     ax.plot(dates, mean, lw=2, alpha=0.7, label="7-night mean")
     ax.set_ylabel("twitches per hour", fontsize=10)
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, np.nanmax([*rate, *mean, 1.0]) * 1.1)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y" if dates[0].year != dates[-1].year else "%d %b"))
     ax.tick_params(axis="x", labelsize=8, rotation=45)
     ax.legend(fontsize=8, frameon=False)
     return _png(fig)

@@ -266,7 +266,7 @@ def _how_long(since: str | None, today: date) -> str:
     if not since:
         return "not given in the profile"
     days = (today - date.fromisoformat(since)).days
-    span = plural(days, "day") if days < 60 else f"about {days // 30} months"
+    span = plural(days, "day") if days < 60 else f"about {round(days / 30.44)} months"
     return f"{since} ({span})"
 
 
