@@ -270,3 +270,18 @@ def test_doc_examples_are_what_the_codec_writes():
     assert " ".join(f"{b:02x}" for b in start) in doc and " ".join(f"{b:02x}" for b in serial_encode(CommandFrame(Command.START))) in doc
     frags = ble_fragments(encode_frame(DataFrame(1000, 1_000_000, np.array([[1, -2], [256, -8388608]], np.int32), 0x0102)), 23)
     assert len(frags) == 2 and b"".join(frags) in found  # the two fragments, one per line
+
+
+@pytest.mark.parametrize("changes, message", [({"uv_per_count": float("nan")}, "uv_per_count=nan"),
+                                              ({"fs_hz": -1000.0}, "fs_hz=-1000.0"), ({"fmt": 9}, "unknown sample format 9")])
+def test_a_received_info_frame_that_no_signal_can_have_is_damaged(monkeypatch, changes, message):
+    import kneeemg.protocol as proto
+
+    fields = {"fs_hz": 1000.0, "uv_per_count": 0.0625, "labels": ("left",), "device_id": 7, "firmware": (1, 0, 0), **changes}
+    monkeypatch.setattr(proto, "_check_info", lambda frame: None)  # as a faulty sensor would send it
+    raw = encode_frame(InfoFrame(**fields))
+    monkeypatch.undo()
+    with pytest.raises(ProtocolError, match=message):
+        decode_frame(raw)
+    ok = encode_frame(InfoFrame(**{**fields, **{"fs_hz": 1000.0, "uv_per_count": 0.0625, "fmt": FMT_S24}}))
+    assert decode_frame(ok).uv_per_count == 0.0625

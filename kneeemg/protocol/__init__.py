@@ -205,6 +205,19 @@ def encode_frame(frame: Frame) -> bytes:
 
 def _check_info(frame: InfoFrame) -> None:
     """Raise :class:`ProtocolError` for an info frame field that does not fit its place in the frame."""
+    _check_signal_info(frame)
+    _check_whole(frame.device_id, "device_id", 0, 0xFFFFFFFF)
+    if not isinstance(frame.firmware, (tuple, list)) or len(frame.firmware) != 3:
+        raise ProtocolError(f"firmware={frame.firmware!r} must be three numbers (major, minor, patch), e.g. (1, 0, 0)")
+    for i, part in enumerate(frame.firmware):
+        _check_whole(part, f"firmware[{i}]", 0, 255)
+    _check_whole(frame.battery_pct, "battery_pct", 0, 100)
+    _check_whole(frame.session_id, "session_id", 0, 0xFFFFFFFF)
+
+
+def _check_signal_info(frame: InfoFrame) -> None:
+    """The info frame's fields the signal depends on (channels, rate, scale, format): checked
+    on encoding and on decoding (a sensor announcing NaN µV per count or no channel is damaged)."""
     if not 1 <= len(frame.labels) <= MAX_CHANNELS:
         raise ProtocolError(f"an info frame needs 1-64 channel labels, not {len(frame.labels)}")
     for name in ("fs_hz", "uv_per_count"):
@@ -213,13 +226,6 @@ def _check_info(frame: InfoFrame) -> None:
             raise ProtocolError(f"{name}={value!r} must be a positive number")
     if frame.fmt not in BYTES_PER_SAMPLE:
         raise ProtocolError(f"unknown sample format {frame.fmt!r}; use FMT_S24 or FMT_S16")
-    _check_whole(frame.device_id, "device_id", 0, 0xFFFFFFFF)
-    if not isinstance(frame.firmware, (tuple, list)) or len(frame.firmware) != 3:
-        raise ProtocolError(f"firmware={frame.firmware!r} must be three numbers (major, minor, patch), e.g. (1, 0, 0)")
-    for i, part in enumerate(frame.firmware):
-        _check_whole(part, f"firmware[{i}]", 0, 255)
-    _check_whole(frame.battery_pct, "battery_pct", 0, 100)
-    _check_whole(frame.session_id, "session_id", 0, 0xFFFFFFFF)
 
 
 def _command(command: object) -> Command:
@@ -278,7 +284,9 @@ def decode_frame(raw: bytes) -> Frame:
         if len(lab) != nch * LABEL_BYTES:
             raise ProtocolError(f"info frame length {len(raw)} does not match its {nch} channel labels")
         labels = tuple(lab[i * LABEL_BYTES : (i + 1) * LABEL_BYTES].rstrip(b"\0").decode("ascii", "replace") for i in range(nch))
-        return InfoFrame(float(fs), float(upc), labels, dev, (fa, fb, fc), fmt, batt, session)
+        frame = InfoFrame(float(fs), float(upc), labels, dev, (fa, fb, fc), fmt, batt, session)
+        _check_signal_info(frame)  # what no signal can have (NaN µV per count, no channel): a damaged frame
+        return frame
     if kind == T_COMMAND:
         if len(body) != COMMAND.size:
             raise ProtocolError(f"command frame length {len(raw)} is not {COMMAND.size + CRC_BYTES}")

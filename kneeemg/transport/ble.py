@@ -43,7 +43,6 @@ from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, Lin
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 20.0
-MIN_USEFUL_MTU = 28  # one 24-bit sample of one channel beside header and CRC
 
 
 def bluetooth_error(exc: BaseException) -> LinkError:
@@ -162,8 +161,7 @@ class BleLink(Link):
         try:
             await self._acquire_mtu(client)
             self.mtu = int(client.mtu_size)
-            if self.mtu < MIN_USEFUL_MTU:
-                log.warning("ATT MTU is %d; the sensor needs at least %d to send data", self.mtu, MIN_USEFUL_MTU)
+            log.debug("ATT MTU is %d (a frame longer than MTU - 3 bytes comes in fragments)", self.mtu)
             self._put((generation, bytes(await client.read_gatt_char(INFO_CHAR_UUID))))
             await client.start_notify(DATA_CHAR_UUID, lambda _c, data: self._on_data(generation, data))
             await self._start_battery(client, generation)
