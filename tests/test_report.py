@@ -447,3 +447,13 @@ def test_charts_show_hours_without_signal_and_nights_on_a_calendar():
             (("2025-12-30", 10.0), ("2026-01-02", None), ("2026-01-02", 12.0), ("2026-01-09", 30.0))]
     for png in (plots.per_hour(hours), plots.trend(rows)):
         assert base64.b64decode(png.split(",", 1)[-1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_charts_say_their_numbers_to_a_screen_reader(history):
+    _, db, text = history
+    alts = re.findall(r'<img alt="([^"]*)"', text)
+    with Store(db) as s:
+        n = s.night()
+    hour0 = n.metrics["per_clock_hour"][0]
+    assert any(f"hour by hour: {hour0['clock']} {hour0['twitch_per_usable_hour']:.0f}" in a for a in alts)
+    assert any("night by night: 2026-11-18 " in a and "2026-11-20 " in a for a in alts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 from datetime import date
 from typing import Any, Sequence
 
@@ -32,7 +33,7 @@ def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
     axes = fig.subplots(rows, 1, squeeze=False, **kw)[:, 0]
     for ax in axes:
-        ax.tick_params(labelsize=9)
+        ax.tick_params(labelsize=10)  # the page shows the figure about half its size on a phone
         ax.spines[["top", "right"]].set_visible(False)
     return fig, axes
 
@@ -63,7 +64,7 @@ def per_hour(hours: Sequence[dict[str, Any]]) -> str:
             ax.text(i, 0, "no signal", rotation=90, ha="center", va="bottom", fontsize=8, color="#666")
     if any(short):
         ax.set_title("pale: less than 10 usable minutes in that hour", fontsize=9, color="#555")
-    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 5 else 0, fontsize=9)
+    ax.set_xticks(range(len(hours)), labels, rotation=45 if len(hours) > 5 else 0, fontsize=10)
     ax.set_ylabel("twitches per hour", fontsize=10)
     ax.set_xlabel("hour of the night", fontsize=10)
     return _png(fig)
@@ -97,8 +98,8 @@ def traces(snippets: Sequence[Any]) -> str:
         t = np.arange(len(s.signal_uv)) / s.fs_hz - s.event_start_s
         ax.axvspan(0, s.event_stop_s - s.event_start_s, color="#ffcc80", alpha=0.5, lw=0)
         ax.plot(t, s.signal_uv, lw=0.6, color="#222222")
-        ax.set_title(s.title, fontsize=8.5, loc="left")
-        ax.set_ylabel("µV", fontsize=9)
+        ax.set_title(textwrap.fill(s.title, 52), fontsize=9.5, loc="left")  # whole on a phone, too
+        ax.set_ylabel("µV", fontsize=10)
     axes[-1].set_xlabel("seconds from the onset (shaded: the event)", fontsize=10)
     return _png(fig)
 

@@ -51,6 +51,16 @@ def _img(b64: str, alt: str) -> str:
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{b64}">'
 
 
+def _rate_alt(rate: float | None) -> str:
+    return "no signal" if rate is None else f"{rate:.0f}"
+
+
+def _trend_alt(rows: Sequence[dict[str, Any]]) -> str:
+    """The trend chart in words, for a screen reader: each night's rate."""
+    return "twitches per usable hour, night by night: " + ", ".join(f"{r['date']} {_rate_alt(r['twitch_per_hour'])}"
+                                                                   for r in rows)
+
+
 def _section(title: str, inner: str, cls: str = "") -> str:
     head = f"<h2>{esc(title)}</h2>" if title else ""
     attr = f' class="{cls}"' if cls else ""
@@ -246,7 +256,9 @@ def render_report(inp: ReportInput) -> str:
             _section("The night in numbers", _numbers_table(inp)),
             _section("What it could mean", guidance_html(inp.guidance))]
     if m.get("per_clock_hour"):
-        body.append(_section("Twitches per hour", _img(plots.per_hour(m["per_clock_hour"]), "bar chart of twitches per hour")))
+        body.append(_section("Twitches per hour", _img(plots.per_hour(m["per_clock_hour"]), "bar chart of twitches per usable "
+                             "hour, hour by hour: " + ", ".join(f"{h['clock']} {_rate_alt(h.get('twitch_per_usable_hour'))}"
+                                                                for h in m["per_clock_hour"]))))
     body.append(_section("Timeline", _img(plots.timeline(inp.events, inp.excluded, inp.labels, inp.recording_s),
                                           "timeline of events per channel, excluded time shaded")))
     traces = (_img(plots.traces(inp.snippets), "filtered EMG around the largest spasm and typical twitches")
@@ -256,7 +268,7 @@ def render_report(inp: ReportInput) -> str:
     body.append(_section("Leg movements (computed from the thigh)", _leg_movements_html(m)))
     body.append(_section("Signal quality", _quality_html(inp)))
     body.append(_section("Your diary for that day", diary_html(inp.diary)))
-    trend = (_img(plots.trend(inp.trend), "twitches per hour over the last nights") if len(inp.trend) >= 2 else "")
+    trend = (_img(plots.trend(inp.trend), _trend_alt(inp.trend)) if len(inp.trend) >= 2 else "")
     body.append(_section(f"The nights of the {TREND_NIGHTS} days up to this one", trend + f"<p>{esc(inp.trend_words)}</p>"))
     return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body)
 
@@ -352,7 +364,7 @@ def render_doctor(inp: DoctorInput) -> str:
                      f"<tr><td>Known deficiencies</td><td>{esc(listed('known_deficiencies'))}</td></tr></table>")]
     nights = f"<p>{esc(_nights_words(inp.trend))}</p>"
     if len(inp.trend) >= 2:
-        nights += _img(plots.trend(inp.trend), "twitches per hour, night by night")
+        nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
     body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
     symptoms: dict[str, list[str]] = {}
