@@ -641,7 +641,7 @@ class Store:
             out.append({"night_id": n.id, "date": n.date, "usable_hours": round(n.usable_s / 3600, 2),
                         "twitches": counts.get("twitch"), "spasms": counts.get("spasm"), "cramps": counts.get("cramp"),
                         "twitch_per_hour": rates[i],
-                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 2) if window else None})
+                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 3) if window else None})
         return out
 
     def case_for_triage(self, last_n: int = 14, until: str | None = None) -> dict[str, Any]:

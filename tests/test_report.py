@@ -233,6 +233,8 @@ def test_tried_lines_count_only_what_was_recorded():
     assert "Warming up before exercise: 1 logged day, warmed up on 0" in lines and "Exercise: hard on 1 day" in lines
     assert not any(line.startswith(("Sleep", "Stress", "Alcohol")) for line in lines)
     assert tried_lines([]) == []
+    even = tried_lines([{"date": f"2026-11-0{i}", "water_glasses": w} for i, w in enumerate((4, 9), 1)])
+    assert "(median 6.5)" in even[0]  # of an even number of days, between the middle two
 
 
 def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys):

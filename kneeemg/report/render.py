@@ -8,6 +8,7 @@ channel names, paths) goes through :func:`esc`. The page carries its own stylesh
 from __future__ import annotations
 
 import html
+import statistics
 from datetime import date
 from importlib import resources
 from typing import Any, Sequence
@@ -295,7 +296,7 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
     water = logged("water_glasses")
     if water:
         out.append(f"Water: {plural(len(water), 'logged day')}, {sum(w >= 8 for w in water)} of them with 8 or more glasses "
-                   f"(median {sorted(water)[len(water) // 2]})")
+                   f"(median {statistics.median(water):g})")
     caf = logged("caffeine_drinks")
     if caf:
         out.append(f"Caffeine: {plural(len(caf), 'logged day')}, {sum(c <= 1 for c in caf)} of them with at most one drink "
