@@ -19,6 +19,7 @@ from kneeemg.report.render import PAGE_START, diary_html, rate_words, tried_line
 from kneeemg.simulate import simulate_night, write_simulated
 from kneeemg.diary import validate_day
 from kneeemg.store import Store
+from kneeemg.words import plural
 
 VOID = {"meta", "img", "br", "hr", "link", "input", "source", "wbr", "col", "area", "base", "embed", "track"}
 HOSTILE = "<script>alert('x')</script> long day & \"quotes\""
@@ -212,6 +213,11 @@ def test_render_report_from_plain_inputs_without_history():
     assert f"Your knee twitched {m['counts']['twitch']} times" in words
     assert "No recording file for this night." in words and "No diary entry for this day" in words
     assert "No guidance could be given." in words
+    one_leg = render_report(ReportInput(date="2026-11-01", recording_s=res.recording_s, usable_s=res.usable_s, lost_s=0.0,
+                                        labels=("VM", "RF"), metrics=dict(m, sides={}), events=res.events))
+    per = {c: {k: sum(e.channel == c and e.kind == k for e in res.events) for k in ("twitch", "spasm")} for c in (0, 1)}
+    assert (f"By channel: VM: {plural(per[0]['twitch'], 'twitch')}, {plural(per[0]['spasm'], 'spasm')}"
+            in " ".join(check_page(one_leg).text))
 
 
 @settings(max_examples=60, deadline=None)

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, Sequence
 
 from ..guidance.kb import LEVEL_WORDS
+from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
 from ..words import duration_text, plural, plural_of, reason_words
 from . import plots
@@ -104,8 +105,9 @@ def summary_words(inp: ReportInput) -> str:
         (a, ca), (b, cb) = ((k, v.get("twitch", 0)) for k, v in sides.items())
         if ca != cb:
             more, n_more = (a, ca) if ca > cb else (b, cb)
-            parts.append(f"The twitch was on the {more} channel." if tw == 1 else
-                         f"{n_more} of the {tw} twitches {'was' if n_more == 1 else 'were'} on the {more} channel.")
+            where = f"{more} channel" if len(inp.labels) == 2 else f"{more} side"  # (more channels: a side's together)
+            parts.append(f"The twitch was on the {where}." if tw == 1 else
+                         f"{n_more} of the {tw} twitches {'was' if n_more == 1 else 'were'} on the {where}.")
     busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
     if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
         h = busiest["hour"]  # named as the chart labels it: +5 h is the hour from 5 to 6 h in
@@ -136,11 +138,13 @@ def _numbers_table(inp: ReportInput) -> str:
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
     table = ("<div class='scroll'><table>" + "".join(rows) + "</table></div>"
              "<p class='note'>Rates are per usable hour; peaks are of the filtered signal, in µV.</p>")
-    sides = m.get("sides") or {}
-    if len(sides) > 1:
+    # by side when the labels name left and right, else by channel (VM and RF of one leg too)
+    by = m.get("sides") or ({label: {kind: sum(e.channel == c and e.kind == kind for e in inp.events) for kind in KINDS}
+                             for c, label in enumerate(inp.labels)} if len(inp.labels) > 1 else {})
+    if len(by) > 1:
         table += "<p class='note'>By channel: " + esc("; ".join(
             f"{k}: " + ", ".join(plural(v.get(kind, 0), kind) for kind in ("twitch", "spasm", "cramp"))
-            for k, v in sides.items())) + ".</p>"
+            for k, v in by.items())) + ".</p>"
     cl = m.get("clusters") or {}
     if cl:
         table += f"<p class='note'>Clusters: {cl.get('count', 0)} ({esc(cl.get('definition', ''))}), holding {plural(cl.get('twitches_in_clusters', 0), 'twitch')}.</p>"
