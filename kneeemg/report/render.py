@@ -232,7 +232,9 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
             "They follow the sleep-lab rules (WASM 2016) but are computed from the thigh.</p>")
     refs = m.get("references") or []
     if refs:
-        text += "<p class='note'>For comparison (sleep-lab numbers, not from the thigh):</p><ul class='note'>" + "".join(
+        text += ("<p class='note'>Sleep-lab numbers, for orientation only: they are measured on the shin during "
+                 "scored sleep, and a number from the thigh, awake time included, cannot tell whether you reach them; "
+                 "only a sleep study can:</p><ul class='note'>") + "".join(
             f"<li>{esc(r['name'])}: {esc(r['value'])} {esc(r.get('unit', ''))}"
             + (f" <span class='src'>({esc(r['note'])})</span>" if r.get("note") else "") + "</li>" for r in refs) + "</ul>"
     if lm.get("imi_histogram"):
