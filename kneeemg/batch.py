@@ -76,8 +76,8 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
     """Recordings named by files, folders (searched recursively) and glob patterns.
 
     A WFDB record counts once (by its ``.hea``, also when its ``.dat`` is named); sorted and
-    without duplicates. Nothing inside the folder ``exclude`` (the batch's own output) is
-    taken.
+    without duplicates. Nothing the batch wrote into its output folder ``exclude`` (its
+    ``nights`` folder and cohort tables) is taken, wherever that folder is.
 
     Raises
     ------
@@ -85,13 +85,16 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
         When an input names nothing.
     """
     found: dict[Path, None] = {}
-    skip = Path(exclude).expanduser().resolve() if exclude is not None else None
+    out = Path(exclude).expanduser().resolve() if exclude is not None else None
+
+    def ours(f: Path) -> bool:  # written by the batch into its output folder
+        return out is not None and ((out / "nights") in f.parents or (f.parent == out and f.name.startswith(("cohort.", ".cohort."))))
 
     def add(f: Path) -> None:
         f = f.resolve()
         if f.suffix.lower() == ".dat" and f.with_suffix(".hea").is_file():
             f = f.with_suffix(".hea")  # a WFDB record, named by its header
-        if skip is None or skip not in f.parents:
+        if not ours(f):
             found[f] = None
 
     for raw in inputs:

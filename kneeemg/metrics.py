@@ -230,11 +230,15 @@ def compute_metrics(
         if e.kind in KINDS:
             per_hour[min(n_hours - 1, max(0, int((e.onset_s - origin_s) // 3600)))][e.kind] += 1
     hours = []
-    # clock hours in the computer's local time (a recorder's start time is in UTC)
-    local = start_time.astimezone() if start_time is not None and start_time.tzinfo is not None else start_time
+    def clock(h: int) -> str:
+        """The hour's start on the computer's local clock (a recorder's start time is in UTC; each
+        hour is converted on its own, so a change to or from summer time during the night shows)."""
+        at = start_time + timedelta(hours=h)
+        return (at.astimezone() if at.tzinfo is not None else at).strftime("%H:%M")
+
     for h in range(n_hours):
         usable = float(usable_by_hour_s[h]) if h < len(usable_by_hour_s) else 0.0
-        row = {"hour": h, "clock": (local + timedelta(hours=h)).strftime("%H:%M") if local else f"+{h} h",
+        row = {"hour": h, "clock": clock(h) if start_time else f"+{h} h",
                "usable_s": round(usable, 1), **per_hour[h]}
         row["twitch_per_usable_hour"] = round(row["twitch"] / (usable / 3600.0), 2) if usable > 0 else None
         hours.append(row)

@@ -189,18 +189,13 @@ class Store:
         missing file named by ``path`` or ``$KNEEEMG_DB`` is a :class:`StoreError`, and a
         missing file at the default place reads as an empty history (``exists`` is False), as
         does an empty file (left as it is), and a file that cannot be written (read-only
-        media) is read as it is (``read_only``). A file this object created and never stored
-        anything in (every file given to ``import`` was missing, say) is removed again by
-        :meth:`close`: a failed command leaves no empty history behind.
+        media) is read as it is (``read_only``).
 
     Raises
     ------
     StoreError
         The file cannot be opened, is not a kneeemg history, or (``create=False``) does not exist.
     """
-
-    _made = False  # this object created the file
-    _wrote = False  # and stored something in it
 
     def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
         self.path = db_path(path)
@@ -210,7 +205,6 @@ class Store:
             if self.path.is_dir():
                 raise StoreError(f"{self.path} is a folder, not a history database file; give a file with --db")
             if create:
-                self._made = not self.path.exists()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(self.path)
             elif self.path.is_file() and self.path.stat().st_size == 0:
@@ -276,19 +270,7 @@ class Store:
                              "use another --db")
 
     def close(self) -> None:
-        """Close the file; one this object created and stored nothing in is removed."""
-        unused = self._made and not self._wrote and self._empty()
         self._db.close()
-        if unused:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-
-    def _empty(self) -> bool:
-        """True when no night, diary day or profile is stored (another process may have written meanwhile)."""
-        try:
-            return not any(self._db.execute(f"SELECT 1 FROM {t} LIMIT 1").fetchone() for t in ("nights", "diary", "profile"))
-        except sqlite3.Error:
-            return False
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -300,7 +282,6 @@ class Store:
             self._db.rollback()
             raise
         self._db.commit()
-        self._wrote = True
 
     def __enter__(self) -> "Store":
         return self
@@ -757,15 +738,20 @@ def night_settings(path: str | os.PathLike[str], config: Any, channels: Any = No
     fs_used = used_fs(path, fs_hz)
     if channels:
         from .io import open_recording
+        from .io.array import channel_indices
 
         try:
-            with open_recording(path, fs_hz=fs_used) as rec:
-                every = list(rec.info.labels)
-            with open_recording(path, channels=channels, fs_hz=fs_used) as rec:
-                chosen = list(rec.info.labels)
-            channels = None if chosen == every else chosen
-        except KneeEmgError:
-            pass  # (a rate that needs resampling, a bad choice): as given; the detection says what is wrong
+            try:
+                rec = open_recording(path, fs_hz=fs_used)
+            except KneeEmgError:  # (a rate only --resample makes usable)
+                rec = open_recording(path, fs_hz=fs_used, resample_hz=resample_hz) if resample_hz else None
+            if rec is not None:
+                with rec:
+                    every = list(rec.info.labels)
+                chosen = [every[i] for i in channel_indices(tuple(every), channels, str(path))]
+                channels = None if chosen == every else chosen
+        except Exception:  # noqa: BLE001 - (a damaged file, a bad choice): as given; the detection says what is wrong
+            pass
     return import_settings(config, channels, resample_hz, fs_used)
 
 
@@ -812,6 +798,8 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     source = path_text(p.resolve())
     extra = night_settings(p, cfg, channels, resample_hz, fs_hz)
     existing = store.find_night(digest, settings_hash(extra))
+    if existing is None and channels:  # stored by an earlier kneeemg, under the channels as they were typed
+        existing = store.find_night(digest, settings_hash(import_settings(cfg, channels, resample_hz, used_fs(p, fs_hz))))
     if existing is not None:
         night = store.night(existing)
         info = _stored_info(night, p)
@@ -871,6 +859,19 @@ def import_recordings(store: Store, paths: Iterable[str | os.PathLike[str]], **o
             if len(paths) == 1:
                 raise
             yield str(path), ImportFailure(str(path), InputError(f"{path}: cannot be read ({type(exc).__name__}: {exc})"))
+
+
+def import_into(db: str | os.PathLike[str] | None, paths: Iterable[str | os.PathLike[str]], **options: Any
+                ) -> Iterator[tuple[str, ImportOutcome | ImportFailure]]:
+    """:func:`import_recordings` into the history at ``db``, which is opened (and made, when
+    new) only when one of ``paths`` exists: a command given only missing files makes no
+    history."""
+    paths = list(paths)
+    if any(Path(p).exists() for p in paths):
+        with Store(db) as store:
+            yield from import_recordings(store, paths, **options)
+    else:  # (each is refused before the history is needed)
+        yield from import_recordings(None, paths, **options)
 
 
 def import_failed(failures: list[ImportFailure], total: int) -> KneeEmgError:

@@ -228,6 +228,11 @@ def test_the_output_folder_inside_the_inputs_is_not_read_and_a_record_counts_onc
     for _ in range(2):
         res = run_batch([folder], folder / "results", workers=1)
         assert [r["status"] for r in res.rows] == ["ok"]
+    same = tmp_path / "same"
+    same.mkdir()
+    write_simulated(simulate_night(hours=1 / 60, seed=6), same / "a.kemg")
+    for _ in range(2):  # the output folder the input folder itself
+        assert [r["status"] for r in run_batch([same], same, workers=1).rows] == ["ok"]
     wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=np.zeros((3000, 1)), fmt=["16"], write_dir=str(tmp_path))
     assert discover_inputs([tmp_path / "rec.dat", tmp_path / "rec.hea"]) == [(tmp_path / "rec.hea").resolve()]
 
@@ -256,3 +261,12 @@ def test_an_interrupted_night_leaves_no_scratch_folder(tmp_path, monkeypatch):
     os.utime(stale, (old, old))
     run_batch([folder], tmp_path / "out", workers=1)
     assert [d.name for d in (tmp_path / "out" / "nights").iterdir()] == [night_id(folder / "a.kemg")]
+
+
+def test_a_damaged_file_fails_as_its_own_night_whatever_the_options(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_simulated(simulate_night(hours=1 / 60, n_channels=2, seed=8), folder / "a.kemg")
+    (folder / "g.mat").write_bytes(b"MATLAB 5.0 MAT-file junk")
+    res = run_batch([folder], tmp_path / "out", workers=1, channels=["0"])
+    assert sorted(r["status"] for r in res.rows) == ["error", "ok"]

@@ -600,3 +600,8 @@ def test_a_warning_sign_of_long_ago_does_not_make_todays_advice_urgent():
     res = triage({}, recent, nights)
     assert res.level == "see_doctor_asap" and "fever around" not in res.reasons[0] and "2025" not in res.reasons[0]
     assert triage({}, old[:1], []).level == "see_doctor_asap"  # nothing newer: the sign stands, with its date
+    assert any("Earlier in your diary: swelling around the knee (noted on 2025-11-21)" in n and "see a doctor soon" in n
+               for n in triage({}, old, nights).notes)  # an old sign is said, never passed over
+    later = [{"date": "2026-11-25", "symptoms": ["fever"]}, {"date": "2026-11-26", "water_glasses": 8}]
+    future = night("2027-02-01", 5)  # a recorder's clock far ahead: today's sign still counts
+    assert triage({}, later, [future], today=date(2026, 11, 26)).level == "see_doctor_asap"

@@ -470,3 +470,19 @@ def test_a_write_that_fails_as_the_file_closes_is_the_full_disk_message(tmp_path
     with pytest.raises(DeviceError, match="No space left on device.*recording stopped.*free disk space"):
         w.close()
     w.close()  # closed: nothing more to do
+
+
+def test_more_damaged_files_are_one_line_errors(tmp_path):
+    from kneeemg.errors import KneeEmgError
+    from kneeemg.io import open_recording
+
+    (tmp_path / "g.mat").write_bytes(b"MATLAB 5.0 MAT-file junk")
+    (tmp_path / "a.hea").write_text("#\nrec 1 1000 3000\nrec.dat 16 200/mV 16 0 0 0 0 VM\n")  # its .dat is missing
+    t = np.arange(4000) / 2000.0
+    t[-1] = 1e9  # a last time far off
+    (tmp_path / "jump.csv").write_text("time,EMG\n" + "\n".join(f"{a:.6f},1.0" for a in t))
+    for name, words in (("g.mat", "cannot read the MATLAB file"), ("a.hea", r"signal \(\.dat\) files"),
+                        ("jump.csv", "jumps by 1e\\+09 s after line 4000, more than a recording can last")):
+        with pytest.raises(KneeEmgError, match=words) as err:
+            open_recording(tmp_path / name)
+        assert "\n" not in str(err.value)

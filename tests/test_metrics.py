@@ -243,3 +243,18 @@ def test_a_recorders_utc_start_is_read_in_local_time(monkeypatch, tz, clock, nig
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_clock_hours_follow_a_change_from_summer_time(monkeypatch):
+    import time
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        start = datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc)  # 00:00 summer time; clocks go back at 03:00
+        m = compute_metrics([], [], [], [], 6 * 3600.0, 6 * 3600.0, ("left",), [3600.0] * 6, start_time=start)
+        assert [h["clock"] for h in m.per_clock_hour] == ["00:00", "01:00", "02:00", "02:00", "03:00", "04:00"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

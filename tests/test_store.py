@@ -18,7 +18,7 @@ from kneeemg.events import Event
 from kneeemg.metrics import night_metrics
 from kneeemg.paths import DB_ENV_VAR, db_path, user_data_path
 from kneeemg.simulate import simulate_night, write_simulated
-from kneeemg.store import MAX_TREND_DAYS, MIGRATIONS, Store, fallback_date, import_recording, settings_hash
+from kneeemg.store import MAX_TREND_DAYS, MIGRATIONS, Store, fallback_date, import_recording, night_settings, settings_hash
 from kneeemg.trends import direction
 
 
@@ -66,11 +66,10 @@ def test_where_the_database_lives(tmp_path, monkeypatch):
     assert (tmp_path / "env.db").exists()
 
 
-def test_a_history_made_for_nothing_is_removed_again(week, tmp_path, capsys):
+def test_importing_only_missing_files_makes_no_history(week, tmp_path, capsys):
     db = tmp_path / "h.db"
-    with Store(db):  # made, nothing stored: no empty history is left behind
-        assert db.exists()
-    assert not db.exists() and not list(tmp_path.glob("h.db*"))
+    assert main(["import", str(tmp_path / "missing.kemg"), "--db", str(db)]) != 0
+    assert "missing.kemg does not exist" in capsys.readouterr().err and not db.exists()
     code = main(["import", str(tmp_path / "missing.kemg"), str(tmp_path / "gone.kemg"), "--db", str(db)])
     assert code != 0 and "missing.kemg does not exist" in capsys.readouterr().err
     assert not db.exists()
@@ -676,3 +675,26 @@ def test_reading_a_night_that_is_not_there_says_so(tmp_path):
                 with pytest.raises(InputError, match="no night"):
                     read(key)
         assert s.events(nid, kinds="twitch") == s.events(nid, kinds=["twitch"]) and len(s.events(nid, "twitch")) == 5
+
+
+def test_channels_chosen_another_way_are_one_night_with_resampling_too(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "lab.csv"  # 250 Hz: usable only resampled
+    x = np.random.default_rng(4).normal(0, 3, (2500, 2))
+    path.write_text("time,VM,RF\n" + "\n".join(f"{i / 250:.4f},{a:.3f},{b:.3f}" for i, (a, b) in enumerate(x)))
+    cfg = DetectorConfig()
+    hashes = {settings_hash(night_settings(path, cfg, ch, resample_hz=1000.0)) for ch in (["vm", "RF"], ["0", "1"], None)}
+    assert len(hashes) == 1
+
+
+def test_a_night_stored_under_the_channels_as_typed_is_found_again(week, tmp_path):
+    from kneeemg.store import import_settings
+
+    with Store(tmp_path / "h.db") as s:
+        out = import_recording(s, week[1][0], channels=["0", "1"], date="2026-11-01")
+        # as an earlier kneeemg stored it: the settings with the channels as typed
+        s._db.execute("UPDATE nights SET settings_hash=?", (settings_hash(import_settings(DetectorConfig(), ["0", "1"])),))
+        s._db.commit()
+        again = import_recording(s, week[1][0], channels=["0", "1"])
+        assert not again.created and again.night_id == out.night_id and len(s.nights()) == 1

@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..diary import DAY_FIELDS, check_not_after, parse_value
     from ..errors import InputError
-    from ..store import ImportFailure, Store, import_failed, import_recordings
+    from ..paths import db_path
+    from ..store import ImportFailure, import_failed, import_into
 
     day = None
     if args.date:
@@ -44,17 +45,16 @@ def run(args: argparse.Namespace) -> int:
         check_not_after(day, date.today(), "--date")
     config = detector_config(args)
     failures = []
-    with Store(args.db) as store:
-        for file, out in import_recordings(store, args.files, config=config, date=day, channels=args.channels,
-                                           resample_hz=args.resample, fs_hz=args.fs):
-            if isinstance(out, ImportFailure):
-                failures.append(out)
-                print(f"kneeemg: error: {out.message}", file=sys.stderr)
-                continue
-            print(_outcome_line(file, out, store.path))
-            note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
-            for w in (getattr(out.info, "warnings", None) or []) + ([note] if note else []):
-                print(f"note: {w}")
+    for file, out in import_into(args.db, args.files, config=config, date=day, channels=args.channels,
+                                 resample_hz=args.resample, fs_hz=args.fs):
+        if isinstance(out, ImportFailure):
+            failures.append(out)
+            print(f"kneeemg: error: {out.message}", file=sys.stderr)
+            continue
+        print(_outcome_line(file, out, db_path(args.db)))
+        note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
+        for w in (getattr(out.info, "warnings", None) or []) + ([note] if note else []):
+            print(f"note: {w}")
     if failures:
         raise import_failed(failures, len(args.files))
     return 0

@@ -29,7 +29,7 @@ from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
 from ..errors import InputError
 from .features import TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
-from .rules import FiredRule, escalate, join_words, level_of
+from .rules import FiredRule, noted_on, escalate, join_words, level_of, recent_symptoms
 
 DISCLAIMER = ("This is guidance, not a diagnosis. It comes from two public articles on knee twitching and from what "
               "you recorded; only a doctor can examine you and decide what is going on.")
@@ -135,6 +135,7 @@ class TriageResult:
                          + "; ".join(f"{u['name']} {u['prior']:.3g}" for u in self.unranked) + ".")
         for t in self.triggers:
             lines.append(f"Your own nights: {t['text']} (dispersion {t['dispersion']:g}.)")
+        lines += [f"Note: {n}" for n in self.notes]
         lines.append(self.disclaimer)
         return "\n".join(lines)
 
@@ -360,10 +361,24 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
-    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=_notes(prof))
+    notes = _old_sign_notes(kb, cfg, days, nts, feats, today) + _medicine_notes(prof)
+    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes)
 
 
-def _notes(profile: Mapping[str, Any]) -> list[str]:
+def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]],
+                    nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None], today: date | None) -> list[str]:
+    """A warning sign noted before the symptom window no longer decides the level, but is never
+    passed over in silence: the person is told what to do if it is still there."""
+    recent = recent_symptoms(days, nights, cfg, today)
+    old = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] not in recent]
+    if not old:
+        return []
+    noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)
+    return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before your latest entry, "
+            "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
+
+
+def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:
     """What the person gave that kneeemg cannot use, so they do not take its silence for an answer:
     medicines named by brand or substance, which it cannot sort into the kinds the articles name."""
     unknown = [m for m in profile.get("medications") or [] if m not in MEDICATIONS]

@@ -79,11 +79,11 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         text, srcs = kb.rule_text(name, variant)
         fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"]))
 
-    recent = _recent_symptoms(days, nights, cfg)
+    recent = recent_symptoms(days, nights, cfg, today)
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] in recent]
     if signs:
         heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
-        fire("warning_sign", f"You reported {'; '.join(w['text'] + _noted_on(days, w['symptom']) for w in signs)}.",
+        fire("warning_sign", f"You reported {'; '.join(w['text'] + noted_on(days, w['symptom']) for w in signs)}.",
              [h for i, h in enumerate(heads) if h not in heads[:i]])
 
     twitching_nights = [n for n in nights if night_events(n) > 0]
@@ -185,16 +185,19 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
 
 
-def _recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> set[str]:
-    """Symptoms noted within ``cfg.symptom_window_days`` of the case's latest entry."""
+def recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig,
+                    today: date | None = None) -> set[str]:
+    """Symptoms noted within ``cfg.symptom_window_days`` of the case's latest entry, or of
+    ``today`` (default: today) when that is earlier: an entry dated after today (a recorder's
+    clock ahead) does not push today's symptoms out."""
     last = latest_date(days, nights)
     if last is None:
         return set()
-    first = last - timedelta(days=cfg.symptom_window_days - 1)
+    first = min(last, today or date.today()) - timedelta(days=cfg.symptom_window_days - 1)
     return {s for d in days if d.get("date") and date.fromisoformat(d["date"]) >= first for s in d.get("symptoms") or []}
 
 
-def _noted_on(days: Sequence[Mapping[str, Any]], symptom: str) -> str:
+def noted_on(days: Sequence[Mapping[str, Any]], symptom: str) -> str:
     """" (noted on DATE)": the latest diary day that names ``symptom`` ("" when none does)."""
     noted = [d["date"] for d in days if d.get("date") and symptom in (d.get("symptoms") or [])]
     return f" (noted on {max(noted)})" if noted else ""

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..config import MAX_RECORD_S
 from ..errors import InputError, RecordingFormatError
 from ..words import plural
 from .array import ArrayRecording, select_channels
@@ -191,6 +192,11 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     if abs(rate - round(rate)) < 0.01 * rate:
         rate = float(round(rate))
     if time is not None:
+        total = float(np.sum(np.round(dt * rate)))  # the samples the time column spans
+        if total > MAX_RECORD_S * rate:
+            j = int(np.argmax(dt))
+            raise InputError(f"{path}: the time column {header[tcol]!r} jumps by {dt[j]:g} s after line {j + 2}, more than "
+                             f"a recording can last ({MAX_RECORD_S / 3600:g} h); check that line's time")
         data, gaps = _fill_jumps(data, dt * rate)
     x, labels = select_channels(data, labels, channels, str(path))
     return ArrayRecording(x, RecordingInfo(fs_hz=rate, labels=labels, n_samples=len(x), path=path, format="csv",
@@ -227,8 +233,9 @@ def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecordin
     base = path.with_suffix("")
     try:
         rec = wfdb.rdrecord(str(base))
-    except (OSError, ValueError) as exc:
-        raise RecordingFormatError(f"{path}: cannot read the WFDB record ({exc})") from None
+    except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:  # (the wfdb library's ways to fail)
+        raise RecordingFormatError(f"{path}: cannot read the WFDB record ({type(exc).__name__}: {exc}); check that its "
+                                   "signal (.dat) files are beside it and whole") from None
     scale = np.array([UNIT_TO_UV.get((u or "mV").strip().lower(), 1.0) for u in rec.units])
     x = rec.p_signal * scale
     x, labels = select_channels(x, tuple(rec.sig_name), channels, str(path))
@@ -244,7 +251,7 @@ def read_mat(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
 
     try:
         m = loadmat(str(path), squeeze_me=True, struct_as_record=False)
-    except (MatReadError, ValueError, OSError) as exc:
+    except (MatReadError, ValueError, OSError, IndexError, KeyError, TypeError) as exc:  # (scipy's ways to fail)
         raise RecordingFormatError(f"{path}: cannot read the MATLAB file ({exc}); is it a .mat file saved by MATLAB?") \
             from None
     except NotImplementedError:  # scipy's answer to MATLAB v7.3 (HDF5) files
