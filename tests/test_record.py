@@ -164,28 +164,10 @@ def test_a_hole_with_nothing_after_it_is_declared_lost_after_the_window(tmp_path
     rec.close()
 
 
-def test_a_new_session_continues_after_the_host_time_that_passed(tmp_path):
-    c = counts(740)
-    fr = frames(c)
-    clock = FakeClock()
-    rec = Recorder(tmp_path / "n.kemg", clock=clock)
-    rec.feed_frame(INFO)
-    for f in fr[:10]:
-        rec.feed_frame(f)
-    clock.t += 2.0  # the sensor rebooted: two seconds without data, then a new session from sample 0
-    rec.feed_frame(InfoFrame(1000.0, UPC, ("left", "right"), 7, (1, 0, 0), session_id=1))
-    for f in fr[:10]:
-        rec.feed_frame(f)
-    rec.close()
-    x, info = recorded(tmp_path / "n.kemg")
-    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(370, 2000)]
-    np.testing.assert_allclose(x[2370:], c[:370] * UPC, rtol=1e-6)
-    clock_file = json.loads((tmp_path / "n.kemg.clock.json").read_text())
-    assert [s["first_sample"] for s in clock_file["sessions"]] == [0, 2370]
-
-
-def test_a_reboot_announced_by_two_new_sessions_is_one_gap(tmp_path):
-    # the sensor draws a session at power-on and another at START: two new sessions, no data between
+# after 2 s without data, the sensor starts again from sample 0 in a new session; after a
+# reboot it announces two (power-on, then the one START begins), with no data between
+@pytest.mark.parametrize("sessions", [(1,), (1, 2)])
+def test_a_new_session_continues_after_the_host_time_that_passed(tmp_path, sessions):
     c = counts(740)
     fr = frames(c)
     clock = FakeClock()
@@ -194,12 +176,17 @@ def test_a_reboot_announced_by_two_new_sessions_is_one_gap(tmp_path):
     for f in fr[:10]:
         rec.feed_frame(f)
     clock.t += 2.0
-    for session in (1, 2):
+    for session in sessions:
         rec.feed_frame(InfoFrame(1000.0, UPC, ("left", "right"), 7, (1, 0, 0), session_id=session))
+    assert rec.status().data_age_s == pytest.approx(2.0)  # the last data is still 2 s old
     for f in fr[:10]:
         rec.feed_frame(f)
     rec.close()
-    assert [(g.start_sample, g.n_samples) for g in recorded(tmp_path / "n.kemg")[1].gaps] == [(370, 2000)]
+    x, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(370, 2000)]  # one gap, however announced
+    np.testing.assert_allclose(x[2370:], c[:370] * UPC, rtol=1e-6)
+    clock_file = json.loads((tmp_path / "n.kemg.clock.json").read_text())
+    assert [s["first_sample"] for s in clock_file["sessions"]] == [0] + [2370] * len(sessions)
 
 
 def test_the_device_clock_is_unwrapped_frame_to_frame_wherever_it_started(tmp_path):

@@ -29,7 +29,7 @@ from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
 from ..errors import InputError
 from .features import TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
-from .rules import FiredRule, noted_on, escalate, join_words, level_of, recent_symptoms
+from .rules import FiredRule, escalate, join_words, level_of, noted_on, recent_symptoms
 
 DISCLAIMER = ("This is guidance, not a diagnosis. It comes from two public articles on knee twitching and from what "
               "you recorded; only a doctor can examine you and decide what is going on.")

@@ -157,7 +157,8 @@ class Recorder:
         self.events: list[Event] = []
         self.signal_check: SignalCheck | None = None
         self._check_buf: list[np.ndarray] = []
-        self._last_rx: float | None = None
+        self._last_rx: float | None = None  # host time of the last data frame (the status line's data age)
+        self._session_t: float | None = None  # host time of the last change of session
         self._lead_off: list[str] = []
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
         self.failed: KneeEmgError | None = None
@@ -237,13 +238,15 @@ class Recorder:
                               f"(it was {self.info.fs_hz:g} Hz, {len(self.info.labels)}); start a new recording")
         if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
             self._guard(self._drain, True)
-            elapsed = 0.0 if self._last_rx is None else max(0.0, self._clock() - self._last_rx)
-            gap = int(round(elapsed * info.fs_hz))
+            # the host time since the last data, or since the last new session when that came
+            # later: a second new session before any data (the sensor's power-on session, then
+            # the one START begins) adds only the time since the first
+            now = self._clock()
+            since = max((t for t in (self._last_rx, self._session_t) if t is not None), default=now)
+            gap = int(round(max(0.0, now - since) * info.fs_hz))
             if gap:
                 self._guard(self._gap, gap)
-            # the time up to now is counted: a second new session before any data (the sensor's
-            # power-on session, then the one START begins) adds only the time since
-            self._last_rx = self._clock()
+            self._session_t = now
             self._offset = self.next_sample
             self._session = info.session_id
             self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
