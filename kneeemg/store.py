@@ -414,19 +414,27 @@ class Store:
         return [self._row(r) for r in self._db.execute("SELECT * FROM nights ORDER BY date, id")]
 
     def night(self, key: int | str | None = None) -> NightRow:
-        """A night by id, by date (YYYY-MM-DD: the latest import of that date), or the latest.
+        """A night by id, by date (YYYY-MM-DD: the one night of that date), or the latest.
 
         Raises
         ------
         InputError
-            When there is no such night.
+            When there is no such night, or the date is that of more than one night (the
+            message lists their ids).
         """
         if key is None or key == "latest":
             r = self._db.execute("SELECT * FROM nights ORDER BY date DESC, id DESC LIMIT 1").fetchone()
         elif isinstance(key, int) or str(key).isdigit():
             r = self._db.execute("SELECT * FROM nights WHERE id=?", (int(key),)).fetchone()
         else:
-            r = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id DESC LIMIT 1", (str(key),)).fetchone()
+            rows = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id", (str(key),)).fetchall()
+            if len(rows) > 1:
+                which = ", ".join(f"{x['id']} ({Path(x['source']).name}"
+                                  f"{', started ' + x['start_time'][:16].replace('T', ' ') if x['start_time'] else ''})"
+                                  for x in rows)
+                raise InputError(f"{len(rows)} nights have the date {key} in {self.path}: {which}; "
+                                 f"give the id of the one you mean instead of the date")
+            r = rows[0] if rows else None
         if r is None:
             if key is None or key == "latest":
                 raise InputError(f"no nights in {self.path} yet; import one with `kneeemg import FILE`")
@@ -601,9 +609,13 @@ class Store:
         -------
         list of dict
             Oldest first: ``night_id``, ``date``, ``usable_hours``, ``twitches``, ``spasms``,
-            ``cramps``, ``twitch_per_hour`` (None without usable time) and
+            ``cramps``, ``twitch_per_hour`` (None without usable time),
             ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 nights before it,
-            also those before the first day shown, so it does not depend on ``last_days``).
+            also those before the first day shown, so it does not depend on ``last_days``),
+            ``recording_hours``, ``lost_hours`` (lost on the way from the sensor),
+            ``excluded_s`` (seconds set aside, by reason, each channel's time added up) and
+            ``sides`` (counts by kind on the ``"left"`` and ``"right"`` channels; empty unless
+            the night had both).
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
@@ -622,7 +634,9 @@ class Store:
             out.append({"night_id": n.id, "date": n.date, "usable_hours": round(n.usable_s / 3600, 2),
                         "twitches": counts.get("twitch"), "spasms": counts.get("spasm"), "cramps": counts.get("cramp"),
                         "twitch_per_hour": rates[i],
-                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 3) if window else None})
+                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 3) if window else None,
+                        "recording_hours": round(n.recording_s / 3600, 2), "lost_hours": round(n.lost_s / 3600, 2),
+                        "excluded_s": dict(n.metrics.get("excluded_s") or {}), "sides": dict(n.metrics.get("sides") or {})})
         return out
 
     def case_for_triage(self, last_n: int = 14, until: str | None = None) -> dict[str, Any]:

@@ -177,7 +177,7 @@ def test_doctor_version(history):
     for needle in ("since 2026-10-01", "diuretic", "tingling (2 days, first on 2026-11-19, last on 2026-11-20)", "2026-11-18", "2026-11-19", "47",
                    "3 nights recorded from 2026-11-18 to 2026-11-20", "Already tried",
                    "Water: 1 logged day, 1 of them with 8 or more glasses (median 9)", "Exercise: light on 1 day",
-                   "Make an appointment with a doctor", HOSTILE):
+                   "Make an appointment with a doctor", "hours recorded were usable", HOSTILE):
         assert needle in words, needle
     assert "<script>" not in text
 
@@ -194,6 +194,25 @@ def test_doctor_how_long_and_empty_diary():
     assert "Twitching since 2026-10-01 (50 days)" in words and "Age not given" in words
     bare = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=rows, today=date(2026, 11, 20)))).text)
     assert "Twitching since not given in the profile" in bare and "-, -" not in bare
+
+
+def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
+    rows = [{"date": "2026-11-19", "usable_hours": 6.0, "twitches": 30, "twitch_per_hour": 5.0, "spasms": 2, "cramps": 1,
+             "rolling7_twitch_per_hour": 5.0, "recording_hours": 8.0, "lost_hours": 0.25,
+             "excluded_s": {"movement": 600.0, "flat": 3600.0},
+             "sides": {"left": {"twitch": 20, "spasm": 2, "cramp": 1}, "right": {"twitch": 10, "spasm": 0, "cramp": 0}}},
+            {"date": "2026-11-20", "usable_hours": 7.0, "twitches": 7, "twitch_per_hour": 1.0, "spasms": 1, "cramps": 0,
+             "rolling7_twitch_per_hour": 3.0, "recording_hours": 8.0, "lost_hours": 0.0,
+             "excluded_s": {"movement": 1200.0}, "sides": {}}]
+    words = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=rows, today=date(2026, 11, 20)))).text)
+    assert ("Left and right thigh, over the 1 night recorded on both: left: 20 twitches, 2 spasms, 1 cramp; "
+            "right: 10 twitches, 0 spasms, 0 cramps.") in words
+    assert "Signal: 13.0 of the 16.0 hours recorded were usable (81 %)" in words
+    assert "Set aside: flat 1 h 00 min, movement 30 min 00 s (each" in words and "Lost on the way from the sensor: 15 min 00 s." in words
+    one_leg = [dict(r, sides={}, excluded_s={}, lost_hours=0.0) for r in rows]
+    words = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=one_leg, today=date(2026, 11, 20)))).text)
+    assert "Left and right" not in words and "Set aside" not in words and "Lost on the way" not in words
+    assert "(81 %)" in words
 
 
 def test_render_report_from_plain_inputs_without_history():

@@ -698,3 +698,16 @@ def test_a_night_stored_under_the_channels_as_typed_is_found_again(week, tmp_pat
         s._db.commit()
         again = import_recording(s, week[1][0], channels=["0", "1"])
         assert not again.created and again.night_id == out.night_id and len(s.nights()) == 1
+
+
+def test_a_date_of_two_nights_is_refused_with_their_ids(week, tmp_path):
+    _, files = week
+    with Store(tmp_path / "h.db") as s:
+        a = import_recording(s, files[2], date="2026-11-20")
+        b = import_recording(s, files[2], channels=["left"], date="2026-11-20")
+        with pytest.raises(InputError, match=rf"2 nights have the date 2026-11-20 .*: {a.night_id} \({files[2].name}.*\), "
+                                             rf"{b.night_id} \({files[2].name}.*give the id"):
+            s.night("2026-11-20")
+        assert s.night(b.night_id).id == b.night_id
+        c = import_recording(s, files[3], date="2026-11-21")
+        assert s.night("2026-11-21").id == c.night_id

@@ -352,6 +352,38 @@ def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     return text
 
 
+def _signal_words(rows: Sequence[dict[str, Any]]) -> str:
+    """How much of the nights' recording was usable, and why the rest was not."""
+    recorded = sum(r.get("recording_hours") or 0.0 for r in rows)
+    if recorded <= 0:
+        return ""
+    usable = sum(r["usable_hours"] or 0.0 for r in rows)
+    text = (f"Signal: {usable:.1f} of the {recorded:.1f} hours recorded were usable "
+            f"({100 * min(usable / recorded, 1.0):.0f} %); counts and rates use only usable time.")
+    excluded: dict[str, float] = {}
+    for r in rows:
+        for reason, seconds in (r.get("excluded_s") or {}).items():
+            excluded[reason] = excluded.get(reason, 0.0) + seconds
+    if excluded:
+        text += " Set aside: " + ", ".join(f"{reason_words(k)} {duration_text(v)}" for k, v in
+                                         sorted(excluded.items(), key=lambda kv: -kv[1])) + " (each channel's time added up)."
+    lost = sum(r.get("lost_hours") or 0.0 for r in rows)
+    if lost > 0:
+        text += f" Lost on the way from the sensor: {duration_text(lost * 3600)}."
+    return text
+
+
+def _sides_words(rows: Sequence[dict[str, Any]]) -> str:
+    """Counts on the left and the right thigh, over the nights recorded on both."""
+    both = [r["sides"] for r in rows if set(r.get("sides") or {}) == {"left", "right"}]
+    if not both:
+        return ""
+    sums = {side: {k: sum(s[side].get(k, 0) for s in both) for k in ("twitch", "spasm", "cramp")} for side in ("left", "right")}
+    sides = "; ".join(f"{side}: {plural(c['twitch'], 'twitch')}, {plural(c['spasm'], 'spasm')}, {plural(c['cramp'], 'cramp')}"
+                      for side, c in sums.items())
+    return f"Left and right thigh, over the {plural(len(both), 'night')} recorded on both: {sides}."
+
+
 def render_doctor(inp: DoctorInput) -> str:
     """The short summary a person brings to an appointment, as one HTML page."""
     p = inp.profile
@@ -373,6 +405,7 @@ def render_doctor(inp: DoctorInput) -> str:
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
+    nights += "".join(f"<p>{esc(t)}</p>" for t in (_sides_words(inp.trend), _signal_words(inp.trend)) if t)
     body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
     symptoms: dict[str, list[str]] = {}
     for d in inp.days:
