@@ -486,3 +486,33 @@ def test_more_damaged_files_are_one_line_errors(tmp_path):
         with pytest.raises(KneeEmgError, match=words) as err:
             open_recording(tmp_path / name)
         assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_csv_from_a_spreadsheet_with_decimal_commas_and_utf16(tmp_path, sep, encoding):
+    from kneeemg.io.text import csv_has_time_column
+
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(0, 20, (3000, 2)), 3)
+    lines = [sep.join(["time", "links", "rechts"])]
+    lines += [sep.join(f"{v:.3f}".replace(".", ",") for v in (i / 1000, *x[i])) for i in range(len(x))]
+    path = tmp_path / "sheet.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    assert csv_has_time_column(path)
+    with open_recording(path) as rec:
+        assert rec.info.labels == ("links", "rechts") and rec.info.fs_hz == 1000.0
+        np.testing.assert_allclose(rec.read(0, 3000), x)
+    headless = tmp_path / "headless.csv"
+    headless.write_bytes("\n".join(line for line in lines[1:]).encode(encoding))
+    with open_recording(headless, fs_hz=1000.0) as rec:
+        assert rec.info.n_samples == 3000 and len(rec.info.labels) == 3
+        np.testing.assert_allclose(rec.read(0, 3000)[:, 1:], x)
+
+
+def test_a_comma_delimited_csv_is_not_read_with_decimal_commas(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("time,a\n" + "\n".join(f"{i / 1000:.3f},{i % 5}" for i in range(3000)))
+    with open_recording(path) as rec:
+        assert rec.info.labels == ("a",) and rec.info.fs_hz == 1000.0
+        assert rec.read(0, 5)[:, 0].tolist() == [0, 1, 2, 3, 4]

@@ -69,12 +69,40 @@ def read_uci(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
     return ArrayRecording(x, info)
 
 
+def _text_encoding(head: bytes) -> str:
+    """The encoding of a text file from its first bytes: UTF-16 when it starts with that
+    byte-order mark (Windows tools write it), else UTF-8 (a byte-order mark skipped)."""
+    return "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
+
+
+def _read_text(path: Path) -> str:
+    """A text file's content, UTF-8 or UTF-16 (bytes that are neither become U+FFFD)."""
+    raw = path.read_bytes()
+    return raw.decode(_text_encoding(raw), errors="replace")
+
+
+def _decimal_comma(lines: list[str], sep: str | None) -> bool:
+    """Whether numbers in these lines use a decimal comma (``-12,5``), as spreadsheets in
+    many languages write them; only when the delimiter is not the comma itself."""
+    if sep == ",":
+        return False
+    for line in lines[:50]:
+        cells = line.strip().split(sep) if sep else line.split()
+        if any(re.fullmatch(r'\s*"?[-+]?\d*,\d+(?:[eE][-+]?\d+)?"?\s*', c) for c in cells):
+            return True
+    return False
+
+
 def _header(text: str) -> tuple[str | None, list[str]]:
     """The delimiter (None: whitespace) and the first line's cells of a CSV/TSV text, without
     a byte-order mark and without the quotes R and Excel put around labels."""
     text = text.lstrip("\ufeff")
     head = text[:4096]
     sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter if any(c in head for c in ",;\t") else None
+    firsts = [line for line in head.splitlines()[:20] if line.strip()][:-1] or head.splitlines()[:1]
+    for own in ("\t", ";"):  # a tab or semicolon on every line is the delimiter: a comma there is a decimal one
+        if sep == "," and firsts and all(own in line for line in firsts):
+            sep = own
     first = text.splitlines()[0]
     return sep, [h.strip().strip('"').strip() for h in (first.split(sep) if sep else first.split())]
 
@@ -94,8 +122,9 @@ def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
     reads only its first 4 kB. False for an empty or unreadable file."""
     try:
-        with Path(path).open(encoding="utf-8-sig", errors="replace") as fh:
-            head = fh.read(4096)
+        with Path(path).open("rb") as fh:
+            raw = fh.read(8192)
+        head = raw.decode(_text_encoding(raw), errors="ignore")
         if not head.strip():
             return False
         _, header = _header(head)
@@ -104,8 +133,10 @@ def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     return _time_column(header) is not None
 
 
-def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, path: Path) -> tuple[list[list[float]], list[str]]:
-    """The rows of ``width`` numbers in ``lines`` (line ``first_line`` on), and warnings.
+def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, path: Path,
+              comma: bool = False) -> tuple[list[list[float]], list[str]]:
+    """The rows of ``width`` numbers in ``lines`` (line ``first_line`` on), and warnings;
+    with ``comma``, the numbers have a decimal comma.
 
     Blank lines, and lines without any number before the first row (a units line, comments),
     are skipped. Any other line that is not ``width`` numbers (``NA``, an empty cell,
@@ -120,7 +151,7 @@ def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, pa
         if not line.strip():
             continue
         last = n
-        row = [_number(p) for p in (line.strip().split(sep) if sep else line.split())]
+        row = [_number(p, comma) for p in (line.strip().split(sep) if sep else line.split())]
         if len(row) == width and None not in row:
             rows.append(row)
         elif rows or any(v is not None for v in row):
@@ -135,9 +166,10 @@ def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, pa
     return rows, []
 
 
-def _number(cell: str) -> float | None:
+def _number(cell: str, comma: bool = False) -> float | None:
+    cell = cell.strip().strip('"')
     try:
-        return float(cell.strip().strip('"'))
+        return float(cell.replace(",", ".") if comma else cell)
     except ValueError:
         return None
 
@@ -145,7 +177,10 @@ def _number(cell: str) -> float | None:
 def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | None) -> ArrayRecording:
     """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``. Values in µV.
 
-    The header may be quoted and start with a byte-order mark. The time column is named
+    The file may be UTF-8 or UTF-16 (with its byte-order mark), the delimiter a comma, a
+    semicolon, a tab or spaces, and the numbers may have a decimal comma (``-12,5``) when the
+    delimiter is not a comma, as spreadsheets in many languages save them. The header may be
+    quoted and start with a byte-order mark. The time column is named
     ``time``, ``t``, ``timestamp``, ``seconds`` or ``ms``, with an optional unit (``time (s)``,
     ``time_ms``, ``timestamp [ms]``). It is in seconds unless its name says ms, or it says no
     unit and its median step is 0.25-2: no EMG is sampled at 0.5-4 Hz, so that column counts
@@ -154,16 +189,17 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     samples keep their time. Every line after the first sample must be numbers (see
     :func:`_csv_rows`).
     """
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = _read_text(path)
     if not text.strip():
         raise RecordingFormatError(f"{path} is empty")
     sep, header = _header(text)
     lines = text.splitlines()
-    numeric = _all_numbers(header)
+    comma = _decimal_comma(lines, sep)
+    numeric = _all_numbers([h.replace(",", ".") if comma else h for h in header])
     if numeric:
         header = [f"ch{i}" for i in range(len(header))]
     width = len(header)
-    rows, warnings = _csv_rows(lines if numeric else lines[1:], 1 if numeric else 2, sep, width, path)
+    rows, warnings = _csv_rows(lines if numeric else lines[1:], 1 if numeric else 2, sep, width, path, comma)
     if not rows:
         raise RecordingFormatError(f"{path}: no rows of {plural(width, 'number')}; check the delimiter and header")
     data = np.array(rows)
