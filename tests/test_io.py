@@ -516,3 +516,18 @@ def test_a_comma_delimited_csv_is_not_read_with_decimal_commas(tmp_path):
     with open_recording(path) as rec:
         assert rec.info.labels == ("a",) and rec.info.fs_hz == 1000.0
         assert rec.read(0, 5)[:, 0].tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("version, message", [(0, "format version 0, which no kneeemg writes"),
+                                              (9, "has format version 9; upgrade kneeemg")])
+def test_a_kemg_header_of_another_version_is_refused(tmp_path, version, message):
+    import struct
+
+    path = tmp_path / "n.kemg"
+    with RecordingWriter(path, 1000.0, ("a",)) as w:
+        w.write(np.zeros((1000, 1)))
+    raw = bytearray(path.read_bytes())
+    raw[4:6] = struct.pack("<H", version)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(RecordingFormatError, match=message):
+        open_recording(path)

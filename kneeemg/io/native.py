@@ -217,6 +217,9 @@ class NativeRecording(Recording):
         _, version, n = _HDR.unpack(raw)
         if version > VERSION:
             raise RecordingFormatError(f"{self.path} has format version {version}; upgrade kneeemg to read it")
+        if version < 1:
+            raise RecordingFormatError(f"{self.path}: its header gives format version {version}, which no kneeemg writes; "
+                                       "the file is damaged or not a kneeemg recording")
         body = self._fh.read(n)
         crc = self._fh.read(4)
         if len(body) < n or len(crc) < 4 or struct.unpack("<I", crc)[0] != zlib.crc32(body) & 0xFFFFFFFF:
