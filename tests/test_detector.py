@@ -232,6 +232,27 @@ def test_a_recording_that_starts_flat_learns_its_floor_when_the_signal_comes(fla
     assert stream.finish().events == res.events
 
 
+@pytest.mark.parametrize("hz", [50.0, 60.0])
+def test_a_flat_start_finds_the_mains_frequency_when_the_signal_comes(hz):
+    # A flat warm-up has no spectrum to find the hum in (it used to give 50 Hz whatever the
+    # hum): the search waits for the first warm-up-long window that is not flat.
+    from kneeemg.dsp.detector import MAINS_SEARCH_S
+
+    sig, truth = bursts(FS, seconds=14.0, artefacts=False)
+    hum = 30.0 * np.sin(2 * np.pi * hz * np.arange(len(sig)) / FS)[:, None]
+    x = np.vstack([np.full((10_000, 2), 5.0), sig + hum])
+    res = detect(x, FS)
+    assert res.mains_hz == hz and hz in res.notch_hz
+    assert {(e.channel, e.kind) for e in res.events if e.snr_db > 10} == {(c, kind) for c, _, _, kind in truth}
+    stream = StreamingDetector(FS, 2)
+    for a in range(0, len(x), 777):
+        stream.process(x[a : a + 777])
+    assert stream.finish().events == res.events
+    late = np.vstack([np.zeros((round(MAINS_SEARCH_S * FS) + 2000, 2)), sig + hum])  # the search is over first
+    assert detect(late, FS).mains_hz is None
+    assert detect(np.zeros((5000, 1)), FS).notch_hz == ()  # all flat: no hum, no notch
+
+
 def test_kinds_follow_duration_rules():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 3, (60_000, 1))

@@ -27,6 +27,9 @@ from .result import DetectionResult
 
 log = logging.getLogger(__name__)
 
+#: Seconds at the start of a stream in which the mains frequency is looked for when the
+#: warm-up is flat on every channel (see ``StreamingDetector._mains_found``).
+MAINS_SEARCH_S = 30.0
 #: Most samples per channel the kernels see at once (bounds the temporary arrays; larger
 #: blocks mean fewer hand-overs between the two threads) ...
 MAX_BLOCK = 1 << 17
@@ -100,7 +103,9 @@ class StreamingDetector:
     Notes
     -----
     The first ``config.warmup_s`` seconds are buffered to learn the noise floor (and the
-    mains frequency when ``mains_hz="auto"``), then processed like the rest; after that an
+    mains frequency when ``mains_hz="auto"``; when they are flat on every channel, up to
+    :data:`MAINS_SEARCH_S` seconds are buffered until the signal comes, to find the mains
+    frequency in it), then processed like the rest; after that an
     event is returned by :meth:`process` at most about ``max(min_gap_s, bridge_max_s) +
     epoch_s`` seconds after it ends. Splitting the signal differently never changes the result.
     """
@@ -141,6 +146,10 @@ class StreamingDetector:
         self._warmup = max(self._block, round(cfg.warmup_s * self.fs_hz))
         self._pending_raw: list[np.ndarray] = []
         self._n_buffered = 0
+        # mains search: the warm-up-long windows of the start tried so far, and the first
+        # that is not flat (None: none yet)
+        self._mains_tried = 0
+        self._mains_window: int | None = None
         self._next = self.start_sample  # absolute index of the next sample to process
         self._design: FilterDesign | None = None
         # per-epoch flags and floor, in buffers that grow by doubling (amortised O(1) appends,
@@ -188,7 +197,7 @@ class StreamingDetector:
         if self._design is None:
             self._pending_raw.append(x)
             self._n_buffered += len(x)
-            if self._n_buffered < self._warmup:
+            if self._n_buffered < self._warmup or not self._mains_found(final=False):
                 return []
             x = self._start()
         return self._run(x)
@@ -198,6 +207,7 @@ class StreamingDetector:
         if self._finished:
             raise InputError("finish() was already called on this detector")
         if self._design is None and self._n_buffered:
+            self._mains_found(final=True)
             self._run(self._start())
         self._finished = True
         if self._pool is not None:
@@ -231,16 +241,46 @@ class StreamingDetector:
             )
         return x
 
+    def _buffered(self) -> np.ndarray:
+        """The samples buffered before the start, as one array (kept as one)."""
+        if len(self._pending_raw) > 1:
+            self._pending_raw = [np.concatenate(self._pending_raw, axis=0)]
+        return self._pending_raw[0]
+
+    def _mains_found(self, final: bool) -> bool:
+        """Whether the start's mains search is over.
+
+        The mains frequency is looked for in the warm-up, unless all its channels are flat (the
+        sensor ran before the electrodes touched the skin): then in the first later window of
+        the same length that is not, within :data:`MAINS_SEARCH_S`. Until such a window or that
+        much signal has come in, the start waits (``final``: the stream ended, the search ends
+        with the windows there are). Windows are whole warm-ups from the first sample, so the
+        result does not depend on the chunking.
+        """
+        if self.config.mains_hz != "auto" or self._mains_window is not None:
+            return True
+        x = self._buffered()
+        most = max(1, int(MAINS_SEARCH_S * self.fs_hz) // self._warmup)
+        while self._mains_tried < min(most, len(x) // self._warmup):
+            k = self._mains_tried
+            w = x[k * self._warmup : (k + 1) * self._warmup]
+            self._mains_tried += 1
+            if float(np.max(np.std(w, axis=0))) >= self.config.flat_rms_uv:
+                self._mains_window = k
+                return True
+        return final or self._mains_tried >= most
+
     def _start(self) -> np.ndarray:
         """Design filters and seed the state from the warm-up buffer; return the buffer."""
-        x = np.concatenate(self._pending_raw, axis=0) if len(self._pending_raw) > 1 else self._pending_raw[0]
+        x = self._buffered()
         self._pending_raw = []
         self._n_buffered = 0
         cfg = self.config
         head = x[: self._warmup]  # exactly the warm-up, whatever the chunking
         if cfg.mains_hz == "auto":
             high = band_edges(self.fs_hz, cfg)[1]
-            mains, notches = find_mains(head, self.fs_hz, high_hz=high)
+            k = self._mains_window or 0
+            mains, notches = find_mains(x[k * self._warmup : (k + 1) * self._warmup], self.fs_hz, high_hz=high)
             self._design = design(self.fs_hz, cfg, mains, notches)
         else:
             mains = None if cfg.mains_hz is None else float(cfg.mains_hz)

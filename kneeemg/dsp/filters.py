@@ -96,7 +96,9 @@ def find_mains(x_uv: np.ndarray, fs_hz: float, max_harmonics: int = 5, high_hz: 
         if not near.any():
             return -np.inf
         base = np.median(psd[near])
-        return 10.0 * np.log10(peak / base) if base > 0 else np.inf
+        if base > 0:
+            return 10.0 * np.log10(peak / base)
+        return np.inf if peak > 0 else -np.inf  # a flat signal shows no hum
 
     best = max((50.0, 60.0), key=prominence_db)
     if prominence_db(best) < MAINS_PROMINENCE_DB:
