@@ -225,6 +225,8 @@ static void handle_command(const CommandMsg &m) {
   switch (m.command) {
     case KEMG_CMD_START:
       if (!streaming) {  // a new session: new id, the sample index restarts at 0
+        static kemg_sample_set stale[16];
+        while (kemg_ring_pop(&ring, stale, 16) > 0) {}  // sets of the last session left in the ring are not sent in this one
         session_id = esp_random();
         kemg_asm_init(&assembler, N_CH, KEMG_FMT_S24, assembler.samples_per_frame ? assembler.samples_per_frame : 37);
         session_base = drdy_count;
