@@ -182,6 +182,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                 moving = rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]
                 quiet = rms_y < p[K.P_ADMIT] * floor
                 usable = rms_y >= p[K.P_FLAT] and not moving and a >= settle
+                if rms_y < p[K.P_FLAT] and a >= settle:  # no signal: the floor starts again, as after a flat warm-up
+                    st["stale"], st["admit_rate"], st["quiet"] = True, K.FRESH_SHARE, []
                 if usable:  # moving share of quiet blocks, falling to 5 % over floor_stale_s without one
                     decay = min(1.0, 3.0 * block / max(p[K.P_STALE], 1.0))
                     st["admit_rate"] += decay * ((1.0 if quiet else 0.0) - st["admit_rate"])

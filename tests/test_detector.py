@@ -253,6 +253,26 @@ def test_a_flat_start_finds_the_mains_frequency_when_the_signal_comes(hz):
     assert detect(np.zeros((5000, 1)), FS).notch_hz == ()  # all flat: no hum, no notch
 
 
+def test_an_electrode_that_comes_off_and_back_relearns_the_floor():
+    # Off for 8 min, back with noise 1.7 x as high (it sits less well): the floor is learned
+    # again when the signal comes back. It was kept, and the noisier background read as a
+    # cramp of 25 minutes on a simulated night.
+    rng = np.random.default_rng(21)
+    x = rng.normal(0.0, 3.0, (round(700 * FS), 1))
+    x[round(60 * FS) : round(540 * FS), 0] = 0.0
+    x[round(540 * FS) :, 0] *= 1.7
+    t0 = round(600 * FS)
+    x[t0 : t0 + 150, 0] += rng.normal(0.0, 40.0, 150)  # a twitch a minute after the electrode is back
+    res = detect(x, FS)
+    assert [(e.kind, round(e.onset_s, 1)) for e in res.events] == [("twitch", 600.0)]
+    before, after = res.floor_uv[55, 0], res.floor_uv[560, 0]
+    assert after == pytest.approx(1.7 * before, rel=0.15)
+    stream = StreamingDetector(FS, 1)
+    for a in range(0, len(x), 4567):
+        stream.process(x[a : a + 4567])
+    assert stream.finish().events == res.events
+
+
 def test_kinds_follow_duration_rules():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 3, (60_000, 1))

@@ -1599,6 +1599,13 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             # ones are common again (25 %) by the floor they have taught.
             usable = rms_y >= flat and not moving and a >= settle
             quiet = rms_y < admit * floor
+            if rms_y < flat and a >= settle:
+                # No signal (an electrode off, data lost): the noise may differ when it comes
+                # back, so the floor starts again as after a flat warm-up (stale, no levels).
+                stale = 1
+                admit_rate = FRESH_SHARE
+                fr_n = 0
+                fr_pos = 0
             if usable:
                 admit_rate += admit_decay * ((1.0 if quiet else 0.0) - admit_rate)
                 if stale == 0 and admit_rate < STALE_SHARE:
