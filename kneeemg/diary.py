@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 from .errors import InputError
 
 SYMPTOMS = ("severe_pain", "swelling", "redness", "warmth", "weakness", "numbness", "tingling", "burning", "stiffness",
-            "fever", "chills", "skin_color_change", "twitching_elsewhere", "back_pain")
+            "fever", "chills", "skin_color_change", "twitching_elsewhere", "back_pain", "limited_movement")
 MEDICATIONS = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "statin", "stimulant")
 CONDITIONS = ("arthritis", "diabetes", "back_surgery", "knee_injury", "patellar_tendonitis", "peroneal_nerve_injury",
               "pinched_nerve", "multiple_sclerosis", "parkinsons", "neuromyotonia", "als")
@@ -78,7 +78,8 @@ DAY_FIELDS: tuple[Field, ...] = (
     Field("anxiety", "int", "Anxiety today, 0 (none) to 5 (extreme)?", 0, 5),
     Field("sleep_hours", "float", "Hours slept that night?", 0, 24),
     Field("stimulants", "list", "Other stimulants taken (e.g. amphetamine)?", free_text=True),
-    Field("symptoms", "list", "Symptoms that day?", choices=SYMPTOMS),
+    Field("symptoms", "list", "Symptoms that day? (stiffness that limits how far the knee bends or straightens is "
+          "limited_movement)", choices=SYMPTOMS),
     Field("notes", "text", "Anything else?"),
 )
 

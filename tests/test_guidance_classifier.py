@@ -463,9 +463,20 @@ def test_advice_for_a_suspected_deficiency_names_the_nutrients_that_fit():
 
 # ---------------------------------------------------------------- words that fit what was recorded
 def test_the_warning_sign_reason_fits_a_night_without_twitching():
-    res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 0, spasms=0, cramps=0)])
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["limited_movement"]}], [night("2026-11-20", 0, spasms=0, cramps=0)])
     assert res.level == "see_doctor_asap" and len(res.reasons) == 1
     assert "the twitching" not in res.reasons[0] and "whether or not the knee twitches" in res.reasons[0]
+    assert "stiffness that limits how the knee moves" in res.reasons[0]
+
+
+def test_plain_stiffness_is_no_warning_sign_and_nothing_is_said_for_the_person():
+    # The source's warning sign is stiffness that limits movement; the diary asks for that
+    # as limited_movement. Plain stiffness with twitching is one of the "other symptoms".
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 0, spasms=0, cramps=0)])
+    assert res.level != "see_doctor_asap" and not any("limits how the knee moves" in r for r in res.reasons)
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 40)])
+    assert res.level == "see_doctor" and any("stiffness" in r for r in res.reasons)
+    assert not any("limits how the knee moves" in r for r in res.reasons)
 
 
 @LAW

@@ -79,7 +79,7 @@ D2_CAUSE_SECTIONS = {
 }
 #: Words of the documents' warning-sign list items -> the warning-sign ids that cover them.
 WARNING_WORDS = {"severe pain": "severe_pain", "swelling": "swelling", "redness": "redness", "weakness": "weakness",
-                 "numbness": "numbness", "stiffness": "stiffness", "fever": "fever", "chills": "chills", "skin color": "skin_color_change"}
+                 "numbness": "numbness", "stiffness": "limited_movement", "fever": "fever", "chills": "chills", "skin color": "skin_color_change"}
 
 
 def test_every_cause_id_and_warning_sign_is_defined():

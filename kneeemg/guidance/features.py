@@ -17,8 +17,10 @@ from ..errors import ConfigError
 
 #: Medicines the documents name as possible causes of twitching (profile ``medications``).
 LISTED_MEDICINES = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "stimulant")
-#: Warning-sign symptoms: any of them on any diary day gives ``see_doctor_asap``.
-WARNING_SYMPTOMS = ("severe_pain", "swelling", "redness", "weakness", "numbness", "stiffness", "fever", "chills",
+#: Warning-sign symptoms: any of them on any diary day gives ``see_doctor_asap``. Stiffness is
+#: one only when it limits how the knee moves (``limited_movement``), as the source says; plain
+#: ``stiffness`` is one of the other symptoms.
+WARNING_SYMPTOMS = ("severe_pain", "swelling", "redness", "weakness", "numbness", "limited_movement", "fever", "chills",
                     "skin_color_change")
 #: The other symptoms: twitching "accompanied by other symptoms" gives ``see_doctor``.
 OTHER_SYMPTOMS = tuple(s for s in SYMPTOMS if s not in WARNING_SYMPTOMS)
@@ -35,6 +37,7 @@ LIFESTYLE_WORDS = {
 }
 #: The other symptoms in words, exactly as the diary offers them.
 SYMPTOM_WORDS = {"warmth": "warmth", "tingling": "tingling", "burning": "burning", "back_pain": "back pain",
+                 "stiffness": "stiffness",
                  "twitching_elsewhere": "twitching in other places"}
 #: Diary factors compared across nights by :mod:`kneeemg.guidance.triggers` (feature ``trigger_<name>``).
 TRIGGER_FACTORS = ("caffeine", "late_caffeine", "water", "alcohol", "stress", "anxiety", "hard_exercise", "late_exercise",

@@ -28,7 +28,8 @@ DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_be
                 "standing_hours": "hours standing", "stress": "stress (0-5)", "anxiety": "anxiety (0-5)",
                 "sleep_hours": "hours slept", "stimulants": "other stimulants"}
 #: Diary symptoms (``kneeemg.diary.SYMPTOMS``) as people read them (others: the id with spaces).
-SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places"}
+SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places",
+                 "limited_movement": "stiffness that limits how the knee moves"}
 FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
 
 
