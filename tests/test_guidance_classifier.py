@@ -616,3 +616,13 @@ def test_a_warning_sign_of_long_ago_does_not_make_todays_advice_urgent():
     later = [{"date": "2026-11-25", "symptoms": ["fever"]}, {"date": "2026-11-26", "water_glasses": 8}]
     future = night("2027-02-01", 5)  # a recorder's clock far ahead: today's sign still counts
     assert triage({}, later, [future], today=date(2026, 11, 26)).level == "see_doctor_asap"
+
+
+def test_a_warning_sign_does_not_hide_the_medicine_caution():
+    days = [{"date": "2026-11-20", "symptoms": ["swelling"]}]
+    res = triage({"medications": ["diuretic"]}, days, [night("2026-11-20", 40)])
+    assert res.level == "see_doctor_asap" and len(res.reasons) == 1 and "swelling" in res.reasons[0]
+    assert any("do not stop it on your own" in a for a in res.also)
+    assert res.as_dict()["also"] == res.also
+    calm = triage({"medications": ["diuretic"]}, [], [night("2026-11-20", 40)])
+    assert calm.level == "see_doctor" and calm.also == [] and any("do not stop it on your own" in r for r in calm.reasons)

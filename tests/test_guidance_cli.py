@@ -186,3 +186,20 @@ def test_the_terminal_gives_each_cause_its_source(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     causes = out.split("Causes your information speaks for")[1].split("What the articles suggest")[0]
     assert causes.count("(Source:") >= 1 and causes.count(" - ") == causes.count("(Source:")
+
+
+def test_under_a_warning_sign_the_terminal_report_and_doctor_summary_still_say_the_medicine_caution(tmp_path, capsys):
+    from datetime import date
+
+    from kneeemg.guidance import guidance_for_report, triage
+    from kneeemg.report.render import guidance_html
+
+    case = dict(CASE, diary=[{"date": "2026-11-20", "symptoms": ["swelling"]}])
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    assert main(["triage", "--case", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("See a doctor soon") and "Also: - " in out and "do not stop it on your own" in out
+    shown = guidance_html(guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=date(2026, 11, 21))),
+                          short=True)
+    assert "<h3>Also</h3>" in shown and "do not stop it on your own" in shown

@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"[bold]{escape(result.level_text)}[/bold] (level {LEVELS.index(result.level) + 1} of {len(LEVELS)})")
     for r in result.reasons:
         console.print(f"  - {escape(r)}")
+    if result.also:
+        console.print("[bold]Also[/bold]:")
+        for r in result.also:
+            console.print(f"  - {escape(r)}")
     if result.causes:
         # No percentages here: the scores are written-down judgments that order the causes,
         # not the chance of having one (docs/guidance.md); --explain and --json show them.

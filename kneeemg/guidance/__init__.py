@@ -24,7 +24,8 @@ def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, 
     Returns
     -------
     dict
-        ``level``, ``level_text`` (plain words), ``reasons`` (list of str), ``causes`` (at
+        ``level``, ``level_text`` (plain words), ``reasons`` (list of str), ``also`` (under
+        a warning sign, what the appointment rules found, list of str), ``causes`` (at
         most ``max_causes``, each with ``id``, ``name``, ``label`` (what to show: the known
         condition's name or the cause's), ``known_condition`` (the condition in words, or
         None), ``reasons`` (the evidence in words), ``score``, ``evidence_for``,
@@ -37,6 +38,6 @@ def guidance_for_report(result: TriageResult, max_causes: int = 5) -> dict[str, 
     """
     d = result.as_dict()
     causes = [dict(cd, label=c.label, reasons=c.reasons()) for c, cd in zip(result.causes, d["causes"])]
-    return {"level": d["level"], "level_text": result.level_text, "reasons": d["reasons"],
+    return {"level": d["level"], "level_text": result.level_text, "reasons": d["reasons"], "also": d["also"],
             "causes": causes[:max_causes], "advice": d["advice"], "triggers": d["triggers"], "notes": d["notes"],
             "disclaimer": d["disclaimer"]}

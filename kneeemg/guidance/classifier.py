@@ -94,6 +94,10 @@ class TriageResult:
     config: TriageConfig = field(default_factory=TriageConfig)
     disclaimer: str = DISCLAIMER
     notes: list[str] = field(default_factory=list)
+    #: Under a warning sign, what the appointment rules found (the level's own findings are
+    #: ``reasons``): a warning sign does not hide that a medicine is to be asked about, or how
+    #: often it twitches.
+    also: list[str] = field(default_factory=list)
 
     @property
     def level_text(self) -> str:
@@ -101,9 +105,10 @@ class TriageResult:
         return LEVEL_WORDS[self.level]
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: level (and level_text), reasons, causes (highest first), advice, triggers, rules, unranked,
-        notes (what kneeemg could not use), disclaimer."""
-        return {"level": self.level, "level_text": self.level_text, "reasons": self.reasons,
+        """JSON-ready: level (and level_text), reasons, also (under a warning sign, what the
+        appointment rules found), causes (highest first), advice, triggers, rules, unranked, notes (what kneeemg
+        could not use), disclaimer."""
+        return {"level": self.level, "level_text": self.level_text, "reasons": self.reasons, "also": self.also,
                 "causes": [c.as_dict() for c in self.causes], "advice": self.advice, "triggers": self.triggers,
                 "rules": [r.as_dict() for r in self.rules], "unranked": self.unranked, "notes": self.notes,
                 "disclaimer": self.disclaimer}
@@ -360,9 +365,12 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     fired = escalate(kb, cfg, prof, days, nts, feats, today=today)
     level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
+    # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
+    # self-care and monitoring texts would contradict the level
+    also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level))
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
     notes = _old_sign_notes(kb, cfg, days, nts, feats, today) + _medicine_notes(prof)
-    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes)
+    return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
 def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]],

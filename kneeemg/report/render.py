@@ -160,6 +160,8 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
     parts = [f"<p><span class='level {esc(level)}'>{esc(g.get('level_text') or LEVEL_WORDS.get(level, level))}</span></p>"]
     if g.get("reasons"):
         parts.append("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in g["reasons"]) + "</ul>")
+    if g.get("also"):
+        parts.append("<h3>Also</h3><ul>" + "".join(f"<li>{esc(r)}</li>" for r in g["also"]) + "</ul>")
     causes = g.get("causes") or []
     if causes:
         parts.append("<h3>Causes the information speaks for</h3><p class='note'>The best fit first; a rough order, not a "
