@@ -215,6 +215,17 @@ def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
     assert "(81 %)" in words
 
 
+def test_the_busiest_hour_is_the_tallest_bar_of_the_chart():
+    # the chart draws twitches per usable hour: 76 in 3392 s is busier than 79 in 3599 s
+    hours = [{"hour": 0, "clock": "+0 h", "usable_s": 3599.0, "twitch": 79, "twitch_per_usable_hour": 79.02},
+             {"hour": 1, "clock": "+1 h", "usable_s": 3392.0, "twitch": 76, "twitch_per_usable_hour": 80.66},
+             {"hour": 2, "clock": "+2 h", "usable_s": 120.0, "twitch": 9, "twitch_per_usable_hour": 270.0}]  # drawn pale
+    m = {"counts": {"twitch": 164, "spasm": 0, "cramp": 0}, "per_usable_hour": {"twitch": 82.0}, "per_clock_hour": hours}
+    words = _shown_text(render_report(ReportInput(date="2026-11-20", recording_s=7200.0, usable_s=7111.0, lost_s=0.0,
+                                                  labels=("quad",), metrics=m)))
+    assert "The busiest was the hour from 1 to 2 h into the night, with 76 twitches, 81 per usable hour." in words
+
+
 def test_render_report_from_plain_inputs_without_history():
     """The renderer needs no database: a detection result and its metrics are enough."""
     from kneeemg.dsp.detector import detect

@@ -109,12 +109,17 @@ def summary_words(inp: ReportInput) -> str:
             where = f"{more} channel" if len(inp.labels) == 2 else f"{more} side"  # (more channels: a side's together)
             parts.append(f"The twitch was on the {where}." if tw == 1 else
                          f"{n_more} of the {tw} twitches {'was' if n_more == 1 else 'were'} on the {where}.")
-    busiest = max(m.get("per_clock_hour") or [], key=lambda h: h.get("twitch", 0), default=None)
-    if busiest and busiest.get("twitch") and len(m.get("per_clock_hour") or []) > 1:
+    hours = m.get("per_clock_hour") or []
+    # by the measure the chart draws (twitches per usable hour, over hours it draws in full)
+    rated = [h for h in hours if h.get("twitch_per_usable_hour") is not None and h.get("usable_s", 0) >= plots.SHORT_HOUR_S]
+    busiest = (max(rated, key=lambda h: h["twitch_per_usable_hour"], default=None) if rated
+               else max(hours, key=lambda h: h.get("twitch", 0), default=None))
+    if busiest and busiest.get("twitch") and len(hours) > 1:
         h = busiest["hour"]  # named as the chart labels it: +5 h is the hour from 5 to 6 h in
         when = (f"the hour from {h} to {h + 1} h into the night" if str(busiest.get("clock", "+")).startswith("+")
                 else f"the hour from {busiest['clock']}")
-        parts.append(f"The busiest was {when}, with {plural(busiest['twitch'], 'twitch')}.")
+        rate = (f", {busiest['twitch_per_usable_hour']:.0f} per usable hour" if rated and busiest["usable_s"] < 3540 else "")
+        parts.append(f"The busiest was {when}, with {plural(busiest['twitch'], 'twitch')}{rate}.")
     cl = m.get("clusters") or {}
     if cl.get("count"):
         parts.append(f"{cl.get('twitches_in_clusters', 0)} of the twitches came in {plural(cl['count'], 'cluster')} "
