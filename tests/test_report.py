@@ -226,6 +226,16 @@ def test_the_busiest_hour_is_the_tallest_bar_of_the_chart():
     assert "The busiest was the hour from 1 to 2 h into the night, with 76 twitches, 81 per usable hour." in words
 
 
+def test_the_leg_movement_intervals_beyond_the_histogram_are_counted():
+    lm = {"count": 23, "in_series": 0, "periodic_series": 0, "plm_index": 0.0,
+          "imi_histogram": {"bin_s": 2.0, "edges_s": [float(x) for x in range(0, 102, 2)],
+                            "counts": [0] * 20 + [1] + [0] * 28 + [2], "beyond_s": 19}}
+    m = {"counts": {"twitch": 0, "spasm": 23, "cramp": 0}, "per_usable_hour": {"spasm": 7.7}, "leg_movements": lm}
+    words = _shown_text(render_report(ReportInput(date="2026-11-20", recording_s=10800.0, usable_s=10800.0, lost_s=0.0,
+                                                  labels=("quad",), metrics=m)))
+    assert "3 intervals up to 100 s are drawn; 19 intervals between leg movements were longer (not drawn)." in words
+
+
 def test_render_report_from_plain_inputs_without_history():
     """The renderer needs no database: a detection result and its metrics are enough."""
     from kneeemg.dsp.detector import detect

@@ -245,8 +245,16 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
                  "only a sleep study can:</p><ul class='note'>") + "".join(
             f"<li>{esc(r['name'])}: {esc(r['value'])} {esc(r.get('unit', ''))}"
             + (f" <span class='src'>({esc(r['note'])})</span>" if r.get("note") else "") + "</li>" for r in refs) + "</ul>"
-    if lm.get("imi_histogram"):
-        text += _img(plots.imi_histogram(lm["imi_histogram"]), "histogram of intervals between leg movements, computed from the thigh")
+    hist = lm.get("imi_histogram")
+    if hist:
+        edges = hist.get("edges_s") or [0.0]
+        drawn = sum(hist.get("counts") or [])
+        alt = f"histogram of the {plural(drawn, 'interval')} between leg movements up to {edges[-1]:g} s, computed from the thigh"
+        text += _img(plots.imi_histogram(hist), alt)
+        if hist.get("beyond_s"):
+            text += (f"<p class='note'>{plural(drawn, 'interval')} up to {edges[-1]:g} s are drawn; "
+                     f"{plural(int(hist['beyond_s']), 'interval')} between leg movements {'was' if hist['beyond_s'] == 1 else 'were'} "
+                     f"longer (not drawn).</p>")
     return text
 
 
