@@ -626,3 +626,11 @@ def test_a_warning_sign_does_not_hide_the_medicine_caution():
     assert res.as_dict()["also"] == res.also
     calm = triage({"medications": ["diuretic"]}, [], [night("2026-11-20", 40)])
     assert calm.level == "see_doctor" and calm.also == [] and any("do not stop it on your own" in r for r in calm.reasons)
+
+
+def test_a_night_shown_as_one_usable_hour_gives_a_rate():
+    from kneeemg.guidance.features import night_rate
+
+    assert night_rate({"usable_hours": 0.999, "twitches": 30}) == pytest.approx(30 / 0.999)
+    assert night_rate({"usable_hours": 0.94, "twitches": 30}) is None  # shown as 0.9 h
+    assert night_rate({"usable_hours": 0.0, "twitches": 30}, TriageConfig(min_usable_hours=0.0)) is None

@@ -79,7 +79,8 @@ class TriageConfig:
         ... fall within this many calendar days ending on the latest night. Must be at least
         ``persistent_days - 1``, which keeps the law "more nights never lower the level".
     min_usable_hours : float
-        A night with less usable time than this gives no rate (too little to judge).
+        A night with less usable time than this, as shown rounded to 0.1 h, gives no rate
+        (too little to judge).
     persistent_days : int
         Twitching is persistent when twitching nights span at least this many days, or the
         profile's ``twitching_since`` lies at least this long before the latest date given.
@@ -281,8 +282,17 @@ def night_events(n: Mapping[str, Any]) -> int:
     return int(n.get("twitches", 0)) + int(n.get("spasms", 0)) + int(n.get("cramps", 0))
 
 
+#: Usable hours are shown to 0.1 h: a night shown with ``min_usable_hours`` counts (a 1-hour
+#: recording with a few seconds set aside is shown as 1.0 h, and is long enough).
+USABLE_HOURS_GRACE = 0.05
+
+
+def long_enough(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> bool:
+    """Whether a case night has the usable time to give a rate (``min_usable_hours``, as shown)."""
+    hours = n.get("usable_hours") or 0.0
+    return hours > 0 and hours >= (cfg or TriageConfig()).min_usable_hours - USABLE_HOURS_GRACE
+
+
 def night_rate(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> float | None:
     """Involuntary events per usable hour of a case night (None with too little usable time)."""
-    hours = n.get("usable_hours") or 0.0
-    least = (cfg or TriageConfig()).min_usable_hours
-    return night_events(n) / hours if hours >= least and hours > 0 else None
+    return night_events(n) / n["usable_hours"] if long_enough(n, cfg) else None

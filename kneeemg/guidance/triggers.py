@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping, Sequence
 
-from .features import TRIGGER_FACTORS, TriageConfig
+from .features import TRIGGER_FACTORS, TriageConfig, long_enough
 
 Test = Callable[[Mapping[str, Any]], "bool | None"]
 
@@ -120,7 +120,7 @@ def personal_triggers(days: Sequence[Mapping[str, Any]], nights: Sequence[Mappin
     """
     by_date = {d["date"]: d for d in days if d.get("date")}
     paired = [(by_date[n["date"]], n) for n in nights
-              if n.get("date") in by_date and (n.get("usable_hours") or 0) >= max(cfg.min_usable_hours, 1e-9)]
+              if n.get("date") in by_date and long_enough(n, cfg)]
     if len(paired) < cfg.trigger_min_nights:
         return []
     out = []
