@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .config import MAX_TREND_DAYS
+from .words import plural
 
 #: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
 CHANGE_FRACTION = 0.2
@@ -17,9 +18,24 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
     """"Fewer", "more" or "about the same" twitches: the last 7 nights against the 7 before.
 
     ``rows`` are :meth:`kneeemg.store.Store.trend` rows, oldest first. Needs at least 4
-    nights with a rate in each half.
+    nights with a rate in each half. A rate counts the twitches of every channel, so only the
+    nights recorded with as many channels as the latest one are compared (the words say so
+    when others were left out).
     """
-    rates = [r["twitch_per_hour"] for r in rows if r.get("twitch_per_hour") is not None]
+    rated = [r for r in rows if r.get("twitch_per_hour") is not None]
+    n_ch = len(rows[-1].get("channels") or ()) if rows else 0
+    same = [r for r in rated if len(r.get("channels") or ()) == n_ch]
+    words = direction_words([r["twitch_per_hour"] for r in same])
+    if len(same) < len(rated):
+        left_out = len(rated) - len(same)
+        words += (f" ({plural(left_out, 'night')} with another number of channels than the latest night's "
+                  f"{plural(n_ch, 'channel')} {'is' if left_out == 1 else 'are'} left out of this comparison: a rate "
+                  "counts the twitches of every channel.)")
+    return words
+
+
+def direction_words(rates: Sequence[float]) -> str:
+    """:func:`direction` of nightly rates, oldest first."""
     recent, before = rates[-RECENT_NIGHTS:], rates[-2 * RECENT_NIGHTS : -RECENT_NIGHTS]
     if len(recent) < MIN_NIGHTS_EACH or len(before) < MIN_NIGHTS_EACH:
         need = RECENT_NIGHTS + MIN_NIGHTS_EACH

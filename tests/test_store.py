@@ -711,3 +711,19 @@ def test_a_date_of_two_nights_is_refused_with_their_ids(week, tmp_path):
         assert s.night(b.night_id).id == b.night_id
         c = import_recording(s, files[3], date="2026-11-21")
         assert s.night("2026-11-21").id == c.night_id
+
+
+def test_the_trend_compares_only_nights_with_as_many_channels_as_the_latest():
+    from kneeemg.trends import direction
+
+    def row(day, rate, channels):
+        return {"date": f"2026-11-{day:02d}", "twitch_per_hour": rate, "channels": channels}
+
+    two = [row(d, 70.0, ["left", "right"]) for d in range(1, 12)]
+    one = [row(12, 35.0, ["quad"])]
+    assert direction(two + [row(12, 70.0, ["left", "right"])]).startswith("About the same")
+    words = direction(two + [row(12, 72.0, ["l", "r"])] + [row(13, 30.0, ["quad"])])
+    assert words.startswith("Too few nights") and "11 nights" not in words  # only the 1-channel night is like the latest
+    mixed = direction(two + one + [row(13, 71.0, ["left", "right"])])
+    assert mixed.startswith("About the same") and \
+        "(1 night with another number of channels than the latest night's 2 channels is left out of this comparison" in mixed

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h (thigh)"):
         # whole numbers and dates, never cut (in a narrow terminal or a file, the source folds instead)
         table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
+    table.add_column("channels", overflow="fold")  # a rate counts every channel's twitches
     table.add_column("source", overflow="fold")
     for n in nights:
         m = n.metrics
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
         plm = (m.get("leg_movements") or {}).get("plm_index")
         table.add_row(str(n.id), n.date or "-", f"{n.usable_s / 3600:.1f}", str(c.get("twitch", "")),
                       "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
-                      str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}", n.source)
+                      str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}",
+                      ", ".join(n.labels), n.source)
     console.print(table)
     return 0

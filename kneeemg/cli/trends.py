@@ -35,13 +35,13 @@ def run(args: argparse.Namespace) -> int:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
         return 0
     table = Table(header_style="bold", title=f"The {args.days} days up to the latest night, {rows[-1]['date']}")
-    for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps"):
+    for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps", "channels"):
         table.add_column(col, justify="left" if col == "date" else "right")
     for r in rows:
         table.add_row(r["date"], f"{r['usable_hours']:.1f}", str(r["twitches"]),
                       "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
                       "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
-                      str(r["spasms"]), str(r["cramps"]))
+                      str(r["spasms"]), str(r["cramps"]), str(len(r["channels"])))
     console.print(table)
     console.print(words)
     return 0

@@ -344,13 +344,17 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
+    # with nights of different numbers of channels, say how many (a rate counts every channel)
+    mixed = len({len(r.get("channels") or ()) for r in rows}) > 1
     head = ("<tr><th>night</th><th class='num'>hours</th><th class='num'>twitches</th><th class='num'>/ hour</th>"
-            "<th class='num'>spasms / cramps</th></tr>")
+            "<th class='num'>spasms / cramps</th>" + ("<th class='num'>channels</th>" if mixed else "") + "</tr>")
     body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{r['usable_hours']:.1f}</td><td class='num'>{esc(r['twitches'])}</td>"
                    f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])} / {esc(r['cramps'])}</td>"
-                   "</tr>" for r in rows)
+                   + (f"<td class='num'>{len(r.get('channels') or ())}</td>" if mixed else "") + "</tr>" for r in rows)
     return (f"<div class='scroll'><table class='compact'>{head}{body}</table></div>"
-            "<p class='note'>hours: usable hours of signal; / hour: twitches per usable hour.</p>")
+            "<p class='note'>hours: usable hours of signal; / hour: twitches per usable hour"
+            + ("; channels: the nights were recorded with different numbers of channels, and a rate counts the twitches "
+               "of every channel, so those nights' rates are not comparable" if mixed else "") + ".</p>")
 
 
 def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
