@@ -105,7 +105,8 @@ class Event:
 class ExcludedInterval:
     """A stretch of one channel that is not usable, with the reason.
 
-    ``reason`` is one of ``"flat"`` (electrode off, or samples lost and held),
+    ``reason`` is one of ``"lost"`` (samples lost while recording, held at the last value
+    by the reader), ``"flat"`` (electrode off),
     ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
     below 20 Hz), ``"mains"`` (hum the notch could not remove), ``"settling"`` (the
     first second, while the filters settle) or ``"noise_rise"`` (the noise itself rose and

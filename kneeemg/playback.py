@@ -75,6 +75,8 @@ def replay(
     try:
         info = rec.info
         det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels, threads=threads)
+        for gap in getattr(info, "gaps", None) or []:  # held at the last value by the reader: never usable time
+            det.mark_lost(gap.start_sample, gap.n_samples)
         if chunk_s is None:
             step = max(int(round(info.fs_hz)), CHUNK_CHANNEL_SAMPLES // max(1, info.n_channels))
         else:

@@ -273,6 +273,35 @@ def test_an_electrode_that_comes_off_and_back_relearns_the_floor():
     assert stream.finish().events == res.events
 
 
+def test_lost_samples_are_never_usable_time():
+    # 0.5 s lost and held at the last value: the flat-line test does not see half an epoch,
+    # so the loss was counted as usable time; now the epochs it touches are excluded.
+    rng = np.random.default_rng(22)
+    x = rng.normal(0.0, 3.0, (60_000, 1))
+    x[30_500:31_000] = x[30_499]
+    x[45_000:45_150, 0] += rng.normal(0.0, 60.0, 150)  # a twitch held by a loss ...
+    x[45_100:46_000] = x[45_099]  # ... that cuts it short: dropped, most of it is lost
+    x[50_000:50_150, 0] += rng.normal(0.0, 60.0, 150)  # a twitch away from any loss: kept
+    det = StreamingDetector(FS, 1)
+    for a, b in ((0, 20_000), (20_000, 45_050), (45_050, 60_000)):
+        if a <= 30_500 < b:
+            det.mark_lost(30_500, 500)
+        if a <= 45_100 < b:
+            det.mark_lost(45_100, 900)
+        det.process(x[a:b])
+    res = det.finish()
+    lost = [(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"]
+    assert lost == [(30.0, 31.0), (45.0, 46.0)]
+    assert res.usable_s == pytest.approx(60 - 1 - 2, abs=0.5)  # settling, and the 2 epochs touched
+    assert [round(e.onset_s, 1) for e in res.events] == [50.0]
+    with pytest.raises(InputError, match="mark_lost: sample 100 was already passed"):
+        det = StreamingDetector(FS, 1)
+        det.process(x[:1000])
+        det.mark_lost(100, 10)
+    with pytest.raises(InputError, match="n_samples=-1 must be a whole number"):
+        StreamingDetector(FS, 1).mark_lost(0, -1)
+
+
 def test_kinds_follow_duration_rules():
     rng = np.random.default_rng(7)
     x = rng.normal(0, 3, (60_000, 1))

@@ -143,3 +143,20 @@ def test_cli_errors_are_one_line(tmp_path, monkeypatch, args, message):
     proc = subprocess.run([sys.executable, "-m", "kneeemg", *args], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("gap_at, gap_n, lost", [(30_500, 500, [(30.0, 31.0)]), (30_500, 2000, [(30.0, 33.0)]),
+                                                 (30_000, 1000, [(30.0, 31.0)])])
+def test_time_lost_while_recording_is_excluded_as_lost(tmp_path, gap_at, gap_n, lost):
+    from kneeemg.io import RecordingWriter
+
+    x = np.random.default_rng(4).normal(0.0, 3.0, (72_000, 1))
+    path = tmp_path / "gap.kemg"
+    with RecordingWriter(path, 1000.0, ("quad",)) as w:
+        w.write(x[:gap_at])
+        w.mark_gap(gap_at, gap_n)
+        w.write(x[gap_at + gap_n :], first_sample=gap_at + gap_n)
+    res = replay(path, chunk_s=7.3)
+    assert [(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"] == lost
+    assert res.lost_s == gap_n / 1000.0
+    assert res.usable_s <= 72.0 - 1.0 - sum(b - a for a, b in lost)  # the settling second, and every touched epoch

@@ -122,6 +122,7 @@ FLAG_MOVEMENT = 8
 FLAG_MAINS = 16
 FLAG_SETTLING = 32
 FLAG_NOISE_RISE = 64  # set afterwards, by the caller, over the span of an OUT_NOISE record
+FLAG_LOST = 128  # set afterwards, by the caller, over samples lost while recording
 
 #: Raw samples identical for this many in a row count as stuck (flat line or rail) when
 #: their value is the highest or the lowest of their epoch. Runs at other values are the

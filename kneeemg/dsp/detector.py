@@ -150,6 +150,7 @@ class StreamingDetector:
         # that is not flat (None: none yet)
         self._mains_tried = 0
         self._mains_window: int | None = None
+        self._lost: list[tuple[int, int]] = []  # lost sample spans whose epochs are not all decided yet
         self._next = self.start_sample  # absolute index of the next sample to process
         self._design: FilterDesign | None = None
         # per-epoch flags and floor, in buffers that grow by doubling (amortised O(1) appends,
@@ -201,6 +202,28 @@ class StreamingDetector:
                 return []
             x = self._start()
         return self._run(x)
+
+    def mark_lost(self, start_sample: int, n_samples: int) -> None:
+        """Declare ``n_samples`` from ``start_sample`` on (absolute indices) lost while
+        recording; the caller passes them held at the last value, as the readers do.
+
+        The epochs they touch are excluded (reason ``"lost"``) on every channel, so lost time
+        is never counted as usable, and an event lying mostly in them is dropped. Call it
+        before passing those samples.
+
+        Raises
+        ------
+        InputError
+            For a negative or non-integer start or count, or samples already passed.
+        """
+        for name, v in (("start_sample", start_sample), ("n_samples", n_samples)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InputError(f"mark_lost: {name}={v!r} must be a whole number, 0 or more")
+        if start_sample < self.start_sample + self.samples_seen:
+            raise InputError(f"mark_lost: sample {start_sample} was already passed (next is "
+                             f"{self.start_sample + self.samples_seen}); mark lost samples before passing them")
+        if n_samples:
+            self._lost.append((int(start_sample), int(start_sample) + int(n_samples)))
 
     def finish(self) -> DetectionResult:
         """Close open bursts and the last epoch; return the result of the whole stream."""
@@ -524,7 +547,22 @@ class StreamingDetector:
             self._ep_floor = np.resize(self._ep_floor, (size, self.n_channels))
         self._ep_flags[self._n_epochs : need] = ep_i[:, 1:]
         self._ep_floor[self._n_epochs : need] = ep_f
+        if self._lost:
+            self._mark_lost_epochs(self._n_epochs, need)
         self._n_epochs = need
+
+    def _mark_lost_epochs(self, k0: int, k1: int) -> None:
+        """Flag as lost the epochs ``k0:k1`` (rows of the flags) that lost samples touch."""
+        E, first = self._epoch, self._first_epoch or 0
+        lo, hi = (first + k0) * E, (first + k1) * E
+        keep = []
+        for on, off in self._lost:
+            a, b = max(on, lo), min(off, hi)
+            if a < b:
+                self._ep_flags[a // E - first : (b - 1) // E - first + 1] |= K.FLAG_LOST
+            if off > hi:
+                keep.append((on, off))
+        self._lost = keep
 
     def _close(self) -> None:
         """End the stream: close open bursts and leg movements, flag the partial epoch."""

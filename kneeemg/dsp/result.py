@@ -15,6 +15,7 @@ from .wasm import periodic_series
 
 #: Epoch flag bits and the reason names they stand for, in order of precedence.
 REASONS: tuple[tuple[int, str], ...] = (
+    (K.FLAG_LOST, "lost"),
     (K.FLAG_FLAT, "flat"),
     (K.FLAG_SATURATION, "saturation"),
     (K.FLAG_DC_JUMP, "dc_jump"),

@@ -17,8 +17,8 @@ from ..events import Event, ExcludedInterval
 class Gap:
     """Samples lost while recording: ``n_samples`` missing from ``start_sample`` on.
 
-    Readers fill a gap by holding the last good value, so the detector sees a flat line
-    there (and excludes it) and the timeline stays exact.
+    Readers fill a gap by holding the last good value, so the timeline stays exact; replay
+    declares the gaps lost to the detector, which excludes the epochs they touch.
     """
 
     start_sample: int

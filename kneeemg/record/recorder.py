@@ -6,7 +6,7 @@ reorder window are put back in place, and every range still missing when the win
 passed is recorded as a gap (``RecordingWriter.mark_gap``) and counted as lost time -- from
 the sample counter, so the loss is exact. Samples are written as they come (``.kemg``: at
 most about two seconds lost if the process is killed) and fed to the live detector, gaps
-held at the last value (so the detector excludes them as flat).
+held at the last value and declared lost (so the detector excludes them).
 
 A new session (the info frame's ``session_id`` changes: the sensor restarted its counter)
 continues the same timeline after the time that passed on the host, recorded as a gap.
@@ -361,6 +361,7 @@ class Recorder:
     def _gap(self, n: int) -> None:
         self.writer.mark_gap(self.next_sample, n)
         self.samples_lost += n
+        self.detector.mark_lost(self.next_sample, n)  # excluded as lost, never usable time
         self._detect(np.repeat(self._last[None, :], n, axis=0))
         self.next_sample += n
 

@@ -19,7 +19,7 @@ from ..words import reason_words
 
 KIND_COLOURS = {"twitch": "#1f77b4", "spasm": "#ff7f0e", "cramp": "#d62728"}
 REASON_COLOURS = {"flat": "#7f7f7f", "saturation": "#8c564b", "dc_jump": "#bcbd22", "movement": "#e377c2",
-                  "mains": "#17becf", "settling": "#c7c7c7", "noise_rise": "#9467bd"}
+                  "mains": "#17becf", "settling": "#c7c7c7", "noise_rise": "#9467bd", "lost": "#d62728"}
 #: Figure width, inches, and resolution, dots per inch.
 WIDTH_IN = 4.6
 #: An hour with less usable signal than this (s) is drawn pale in the per-hour chart.
