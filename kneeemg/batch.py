@@ -77,7 +77,8 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
 
     A WFDB record counts once (by its ``.hea``, also when its ``.dat`` is named); sorted and
     without duplicates. Nothing the batch wrote into its output folder ``exclude`` (its
-    ``nights`` folder and cohort tables) is taken, wherever that folder is.
+    ``nights`` folder and cohort tables) is taken, wherever that folder is; nor, in the
+    folders searched, what any other batch run wrote (see :func:`is_batch_output`).
 
     Raises
     ------
@@ -102,7 +103,8 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
         p = Path(text).expanduser()
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in RECORDING_SUFFIXES and not _is_sidecar(f):
+                if f.is_file() and f.suffix.lower() in RECORDING_SUFFIXES and not _is_sidecar(f) \
+                        and not is_batch_output(f):
                     add(f)
         elif p.is_file():
             add(p)
@@ -114,6 +116,17 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
             for f in files:
                 add(f)
     return sorted(found)
+
+
+def is_batch_output(path: Path) -> bool:
+    """Whether ``path`` is a file a batch run wrote: its cohort tables (beside a ``nights``
+    folder), or a file of one of its night folders (each holds a ``result.json``)."""
+    if path.name.startswith(("cohort.", ".cohort.")) and (path.parent / "nights").is_dir():
+        return True
+    if (path.parent / "result.json").is_file() and path.parent.parent.name == "nights":
+        return True
+    return any(p.name == "nights" and any((p.parent / n).is_file() for n in ("cohort.csv", "cohort.parquet"))
+               for p in path.parents)
 
 
 def _is_sidecar(path: Path) -> bool:

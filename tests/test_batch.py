@@ -233,6 +233,14 @@ def test_the_output_folder_inside_the_inputs_is_not_read_and_a_record_counts_onc
     write_simulated(simulate_night(hours=1 / 60, seed=6), same / "a.kemg")
     for _ in range(2):  # the output folder the input folder itself
         assert [r["status"] for r in run_batch([same], same, workers=1).rows] == ["ok"]
+    # what other runs wrote into the folder is not read either (their cohort tables and night
+    # folders were read as 5 failed CSV recordings)
+    assert [r["status"] for r in run_batch([same], same / "again", workers=1).rows] == ["ok"]
+    assert [r["status"] for r in run_batch([folder], folder, workers=1).rows] == ["ok"]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "cohort.csv").write_text("time,a\n" + "\n".join(f"{i / 1000:.3f},{i % 5}" for i in range(3000)))
+    assert discover_inputs([plain]) == [(plain / "cohort.csv").resolve()]  # a recording named so, with no nights folder
     wfdb.wrsamp("rec", fs=1000, units=["mV"], sig_name=["VM"], p_signal=np.zeros((3000, 1)), fmt=["16"], write_dir=str(tmp_path))
     assert discover_inputs([tmp_path / "rec.dat", tmp_path / "rec.hea"]) == [(tmp_path / "rec.hea").resolve()]
 
