@@ -615,7 +615,8 @@ class Store:
             ``recording_hours``, ``lost_hours`` (lost on the way from the sensor),
             ``excluded_s`` (seconds set aside, by reason, each channel's time added up) and
             ``sides`` (counts by kind on the ``"left"`` and ``"right"`` channels; empty unless
-            the night had both) and ``channels`` (the channels' labels).
+            the night had both), ``channels`` (the channels' labels), ``longest_spasm_s`` and
+            ``longest_cramp_s``.
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
@@ -637,7 +638,8 @@ class Store:
                         "rolling7_twitch_per_hour": round(float(np.mean(window)), 3) if window else None,
                         "recording_hours": round(n.recording_s / 3600, 2), "lost_hours": round(n.lost_s / 3600, 2),
                         "excluded_s": dict(n.metrics.get("excluded_s") or {}), "sides": dict(n.metrics.get("sides") or {}),
-                        "channels": list(n.labels)})
+                        "channels": list(n.labels), "longest_spasm_s": n.metrics.get("longest_spasm_s"),
+                        "longest_cramp_s": n.metrics.get("longest_cramp_s")})
         return out
 
     def case_for_triage(self, last_n: int = 14, until: str | None = None) -> dict[str, Any]:

@@ -200,14 +200,16 @@ def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
     rows = [{"date": "2026-11-19", "usable_hours": 6.0, "twitches": 30, "twitch_per_hour": 5.0, "spasms": 2, "cramps": 1,
              "rolling7_twitch_per_hour": 5.0, "recording_hours": 8.0, "lost_hours": 0.25,
              "excluded_s": {"movement": 600.0, "flat": 3600.0},
-             "sides": {"left": {"twitch": 20, "spasm": 2, "cramp": 1}, "right": {"twitch": 10, "spasm": 0, "cramp": 0}}},
+             "sides": {"left": {"twitch": 20, "spasm": 2, "cramp": 1}, "right": {"twitch": 10, "spasm": 0, "cramp": 0}},
+             "longest_spasm_s": 4.25, "longest_cramp_s": 95.0},
             {"date": "2026-11-20", "usable_hours": 7.0, "twitches": 7, "twitch_per_hour": 1.0, "spasms": 1, "cramps": 0,
              "rolling7_twitch_per_hour": 3.0, "recording_hours": 8.0, "lost_hours": 0.0,
-             "excluded_s": {"movement": 1200.0}, "sides": {}}]
+             "excluded_s": {"movement": 1200.0}, "sides": {}, "longest_spasm_s": 6.5, "longest_cramp_s": 0.0}]
     words = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=rows, today=date(2026, 11, 20)))).text)
     assert ("Left and right thigh, over the 1 night recorded on both: left: 20 twitches, 2 spasms, 1 cramp; "
             "right: 10 twitches, 0 spasms, 0 cramps.") in words
     assert "Signal: 13.0 of the 16.0 hours recorded were usable (81 %)" in words
+    assert "The longest spasm lasted 6.5 s (2026-11-20); the longest cramp lasted 1 min 35 s (2026-11-19)." in words
     assert "Set aside: flat 1 h 00 min, movement 30 min 00 s (each" in words and "Lost on the way from the sensor: 15 min 00 s." in words
     one_leg = [dict(r, sides={}, excluded_s={}, lost_hours=0.0) for r in rows]
     words = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=one_leg, today=date(2026, 11, 20)))).text)
@@ -505,3 +507,11 @@ def test_charts_say_their_numbers_to_a_screen_reader(history):
     hour0 = n.metrics["per_clock_hour"][0]
     assert any(f"hour by hour: {hour0['clock']} {hour0['twitch_per_usable_hour']:.0f}" in a for a in alts)
     assert any("night by night: 2026-11-18 " in a and "2026-11-20 " in a for a in alts)
+
+
+def test_already_tried_includes_the_logged_anxiety():
+    from kneeemg.report.render import tried_lines
+
+    lines = tried_lines([{"date": "2026-11-19", "stress": 2, "anxiety": 4}, {"date": "2026-11-20", "anxiety": 3}])
+    assert "Stress: 2.0 of 5 on average over 1 logged day" in lines
+    assert "Anxiety: 3.5 of 5 on average over 2 logged days" in lines

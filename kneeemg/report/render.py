@@ -336,9 +336,10 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
     sleep = logged("sleep_hours")
     if sleep:
         out.append(f"Sleep: {sum(sleep) / len(sleep):.1f} h a night on average over {plural(len(sleep), 'logged night')}")
-    stress = logged("stress")
-    if stress:
-        out.append(f"Stress: {sum(stress) / len(stress):.1f} of 5 on average over {plural(len(stress), 'logged day')}")
+    for key in ("stress", "anxiety"):
+        level = logged(key)
+        if level:
+            out.append(f"{key.capitalize()}: {sum(level) / len(level):.1f} of 5 on average over {plural(len(level), 'logged day')}")
     out += [f"Note ({d.get('date')}): {d['notes']}" for d in days if d.get("notes")][-5:]
     return out
 
@@ -393,6 +394,16 @@ def _signal_words(rows: Sequence[dict[str, Any]]) -> str:
     return text
 
 
+def _longest_words(rows: Sequence[dict[str, Any]]) -> str:
+    """The longest spasm and cramp of the nights, and when."""
+    parts = []
+    for kind in ("spasm", "cramp"):
+        best = max(rows, key=lambda r: r.get(f"longest_{kind}_s") or 0.0, default=None)
+        if best and (best.get(f"longest_{kind}_s") or 0.0) > 0:
+            parts.append(f"the longest {kind} lasted {duration_text(best[f'longest_{kind}_s'])} ({best['date']})")
+    return (parts[0][0].upper() + "; ".join(parts)[1:] + ".") if parts else ""
+
+
 def _sides_words(rows: Sequence[dict[str, Any]]) -> str:
     """Counts on the left and the right thigh, over the nights recorded on both."""
     both = [r["sides"] for r in rows if set(r.get("sides") or {}) == {"left", "right"}]
@@ -425,7 +436,8 @@ def render_doctor(inp: DoctorInput) -> str:
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
-    nights += "".join(f"<p>{esc(t)}</p>" for t in (_sides_words(inp.trend), _signal_words(inp.trend)) if t)
+    nights += "".join(f"<p>{esc(t)}</p>" for t in (_longest_words(inp.trend), _sides_words(inp.trend),
+                                                    _signal_words(inp.trend)) if t)
     body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
     symptoms: dict[str, list[str]] = {}
     for d in inp.days:
