@@ -98,7 +98,7 @@ def summary_words(inp: ReportInput) -> str:
     if counts.get("spasm"):
         extra.append(f"{plural(counts['spasm'], 'spasm')} of half a second to ten seconds (the longest {m.get('longest_spasm_s', 0):.1f} s)")
     if counts.get("cramp"):
-        extra.append(f"{plural(counts['cramp'], 'cramp')} longer than ten seconds (the longest {m.get('longest_cramp_s', 0):.0f} s)")
+        extra.append(f"{plural(counts['cramp'], 'cramp')} longer than ten seconds (the longest {duration_text(m.get('longest_cramp_s') or 0.0)})")
     if extra:
         parts.append("There " + ("was " if len(extra) == 1 and extra[0].startswith("1 ") else "were ") + " and ".join(extra) + ".")
     sides = m.get("sides") or {}
@@ -138,7 +138,8 @@ def _numbers_table(inp: ReportInput) -> str:
     for kind in ("twitch", "spasm", "cramp"):
         med_amp = (amp.get(kind) or {}).get("median")
         med_dur = (dur.get(kind) or {}).get("median")
-        length = "-" if med_dur is None else (f"{med_dur * 1000:.0f} ms" if kind == "twitch" else f"{med_dur:.1f} s")
+        length = ("-" if med_dur is None else f"{med_dur * 1000:.0f} ms" if kind == "twitch"
+                  else f"{med_dur:.1f} s" if med_dur < 60 else duration_text(med_dur))
         rows.append(f"<tr><td>{plural_of(kind)}</td><td class='num'>{counts.get(kind, 0)}</td>"
                     f"<td class='num'>{rate_words(rates.get(kind))}</td>"
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
