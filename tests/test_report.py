@@ -515,3 +515,10 @@ def test_already_tried_includes_the_logged_anxiety():
     lines = tried_lines([{"date": "2026-11-19", "stress": 2, "anxiety": 4}, {"date": "2026-11-20", "anxiety": 3}])
     assert "Stress: 2.0 of 5 on average over 1 logged day" in lines
     assert "Anxiety: 3.5 of 5 on average over 2 logged days" in lines
+
+
+def test_a_share_is_never_rounded_to_all_or_nothing():
+    from kneeemg.report.render import _percent
+
+    assert _percent(25.9 / 26.0) == "99.6 %" and _percent(1.0) == "100 %" and _percent(0.81) == "81 %"
+    assert _percent(0.001) == "0.1 %" and _percent(0.0) == "0 %"

@@ -349,13 +349,13 @@ def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
     # with nights of different numbers of channels, say how many (a rate counts every channel)
     mixed = len({len(r.get("channels") or ()) for r in rows}) > 1
     head = ("<tr><th>night</th><th class='num'>hours</th><th class='num'>twitches</th><th class='num'>/ hour</th>"
-            "<th class='num'>spasms / cramps</th>" + ("<th class='num'>channels</th>" if mixed else "") + "</tr>")
+            "<th class='num'>spasms / cramps</th>" + ("<th class='num'>ch.</th>" if mixed else "") + "</tr>")
     body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{r['usable_hours']:.1f}</td><td class='num'>{esc(r['twitches'])}</td>"
                    f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])} / {esc(r['cramps'])}</td>"
                    + (f"<td class='num'>{len(r.get('channels') or ())}</td>" if mixed else "") + "</tr>" for r in rows)
     return (f"<div class='scroll'><table class='compact'>{head}{body}</table></div>"
             "<p class='note'>hours: usable hours of signal; / hour: twitches per usable hour"
-            + ("; channels: the nights were recorded with different numbers of channels, and a rate counts the twitches "
+            + ("; ch.: the number of channels, which differs between these nights; a rate counts the twitches "
                "of every channel, so those nights' rates are not comparable" if mixed else "") + ".</p>")
 
 
@@ -374,6 +374,12 @@ def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     return text
 
 
+def _percent(fraction: float) -> str:
+    """A share in whole percent, never rounded up to 100 % or down to 0 % when it is not."""
+    p = 100 * min(max(fraction, 0.0), 1.0)
+    return f"{p:.1f} %" if (99.5 <= p < 100 or 0 < p < 0.5) else f"{p:.0f} %"
+
+
 def _signal_words(rows: Sequence[dict[str, Any]]) -> str:
     """How much of the nights' recording was usable, and why the rest was not."""
     recorded = sum(r.get("recording_hours") or 0.0 for r in rows)
@@ -381,7 +387,7 @@ def _signal_words(rows: Sequence[dict[str, Any]]) -> str:
         return ""
     usable = sum(r["usable_hours"] or 0.0 for r in rows)
     text = (f"Signal: {usable:.1f} of the {recorded:.1f} hours recorded were usable "
-            f"({100 * min(usable / recorded, 1.0):.0f} %); counts and rates use only usable time.")
+            f"({_percent(usable / recorded)}); counts and rates use only usable time.")
     excluded: dict[str, float] = {}
     for r in rows:
         for reason, seconds in (r.get("excluded_s") or {}).items():
