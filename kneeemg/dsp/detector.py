@@ -282,8 +282,10 @@ class StreamingDetector:
         """
         if self.config.mains_hz != "auto" or self._mains_window is not None:
             return True
-        x = self._buffered()
         most = max(1, int(MAINS_SEARCH_S * self.fs_hz) // self._warmup)
+        if self._mains_tried >= min(most, self._n_buffered // self._warmup):
+            return final or self._mains_tried >= most  # no new whole window: nothing to join yet
+        x = self._buffered()
         while self._mains_tried < min(most, len(x) // self._warmup):
             k = self._mains_tried
             w = x[k * self._warmup : (k + 1) * self._warmup]
