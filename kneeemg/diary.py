@@ -44,6 +44,7 @@ class Field:
     hi: float | None = None
     choices: tuple[str, ...] = ()
     free_text: bool = False
+    hint: str = ""  # what a choice means, where its name alone could mislead
 
     def allowed(self) -> str:
         """What the field accepts, in words."""
@@ -58,7 +59,8 @@ class Field:
         if self.kind == "list":
             if not self.choices:
                 return "words separated by commas"
-            return "any of " + ", ".join(self.choices) + (" or other words" if self.free_text else "") + ", separated by commas"
+            return ("any of " + ", ".join(self.choices) + (" or other words" if self.free_text else "") + ", separated by commas"
+                    + (f" ({self.hint})" if self.hint else ""))
         return "text"
 
 
@@ -78,8 +80,8 @@ DAY_FIELDS: tuple[Field, ...] = (
     Field("anxiety", "int", "Anxiety today, 0 (none) to 5 (extreme)?", 0, 5),
     Field("sleep_hours", "float", "Hours slept that night?", 0, 24),
     Field("stimulants", "list", "Other stimulants taken (e.g. amphetamine)?", free_text=True),
-    Field("symptoms", "list", "Symptoms that day? (stiffness that limits how far the knee bends or straightens is "
-          "limited_movement)", choices=SYMPTOMS),
+    Field("symptoms", "list", "Symptoms that day?", choices=SYMPTOMS,
+          hint="stiffness that limits how far the knee bends or straightens is limited_movement"),
     Field("notes", "text", "Anything else?"),
 )
 
