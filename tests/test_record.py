@@ -760,3 +760,30 @@ def test_a_record_that_fails_before_recording_leaves_no_folder_it_made(tmp_path,
     (tmp_path / "nights" / "old.kemg").write_bytes(b"kept")
     assert main(["record", "--serial", str(tmp_path / "no-such-port"), "--out", str(out), "--duration", "5"]) == 3
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["nights", "old.kemg"]  # what was there stays
+
+
+def test_a_port_that_no_sensor_answers_on_is_not_sent_stop(tmp_path):
+    link = MemoryLink()  # opens, but what answers (if anything) is no sensor of ours: never an info frame
+
+    with pytest.raises(DeviceError, match="no sensor answered on memory://"):
+        _run(record_link(link, tmp_path, duration_s=0.3, status_interval_s=0.05))
+    assert [f.command for f in link.sent] == [Command.REQUEST_INFO, Command.START]  # no STOP: it would stop a sensor another program is recording
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_record_on_a_port_in_use_is_refused_and_the_first_carries_on(tmp_path):
+    from kneeemg.record import record
+    from kneeemg.transport.ptysim import PtySensor
+
+    c = counts(3700)
+    with PtySensor(c, speed=1.0) as sensor:
+        first = _record_in_subprocess(sensor.port, tmp_path / "first")
+        try:
+            _wait_for_recording(tmp_path / "first", 0.5)
+            with pytest.raises(DeviceError, match="it is in use by another program \\(another kneeemg record\\?\\)"):
+                record(sensor.port, tmp_path / "second", duration_s=5)
+            out, _ = first.communicate(timeout=30)
+        finally:
+            first.kill()
+    assert not (tmp_path / "second").exists()
+    assert out.split()[-1] == str(len(c))  # every sample, until the sensor's signal ran out

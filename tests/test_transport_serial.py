@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from kneeemg.errors import DeviceError
 from kneeemg.protocol import Command, CommandFrame, DataFrame, InfoFrame, cobs_encode, encode_frame, serial_encode
 from kneeemg.transport import BlockingLink, LinkLostError, SensorNotFoundError, SerialLink, open_link
 from kneeemg.transport.ptysim import PtySensor
@@ -95,3 +96,29 @@ def test_blocking_link_over_the_pty_sensor():
     data = [f for f in got if isinstance(f, DataFrame)]
     assert isinstance(got[0], InfoFrame) and got[0].labels == ("left", "right")
     np.testing.assert_array_equal(np.concatenate([f.counts for f in data]), c)
+
+
+def test_a_port_in_use_is_refused_and_the_first_reader_keeps_every_byte():
+    data = [DataFrame(i * 4, i * 4000, np.full((4, 2), i, np.int32)) for i in range(40)]
+    master, slave = os.openpty()
+    name = os.ttyname(slave)
+
+    async def main():
+        first = open_link(name)
+        await first.open()
+        second = open_link(f"serial://{name}")
+        with pytest.raises(DeviceError, match=f"cannot open serial port {name}: it is in use by another program") as err:
+            await second.open()
+        assert "\n" not in str(err.value) and second.state.value == "closed"
+        for f in data:
+            os.write(master, serial_encode(f))
+        got = await take(first.frames(timeout_s=5), len(data))  # nothing taken by the second opener
+        await first.close()
+        return got
+
+    try:
+        got = run(main())
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert [f.first_sample for f in got] == [f.first_sample for f in data]

@@ -208,7 +208,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         else:
             reason = _stop_reason(stop)
     finally:
-        if opened:
+        if opened and rec.info is not None:  # no info: no sensor of ours answered (or another program reads the port)
             with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
                 await asyncio.wait_for(link.send(Command.STOP), 2.0)
         with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):

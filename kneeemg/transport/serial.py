@@ -7,12 +7,13 @@ reader resynchronises after garbage or a broken frame.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from typing import Any
 
 from ..protocol import Frame, ProtocolError, SerialDeframer, cobs_decode, cobs_encode
-from .base import Link, LinkLostError, LinkState, SensorNotFoundError
+from .base import Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,14 @@ class SerialLink(Link):
         self._attach()
         self.state = LinkState.CONNECTING
         try:
+            # exclusive: a second reader would take half the bytes of each (POSIX: flock; Windows: always)
             self._port = serial.serial_for_url(self.port_name, baudrate=self.baudrate, timeout=READ_TIMEOUT_S,
-                                               write_timeout=2.0)
+                                               write_timeout=2.0, exclusive=True)
         except (serial.SerialException, ValueError, OSError) as exc:
             self.state = LinkState.CLOSED
+            if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):  # the lock is held
+                raise LinkError(f"cannot open serial port {self.port_name}: it is in use by another program (another "
+                                "kneeemg record?); end that program, or choose another port") from None
             raise SensorNotFoundError(
                 f"cannot open serial port {self.port_name} ({exc}); check the port name with `kneeemg devices`") from None
         self.state = LinkState.CONNECTED
