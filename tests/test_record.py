@@ -787,3 +787,33 @@ def test_a_second_record_on_a_port_in_use_is_refused_and_the_first_carries_on(tm
             first.kill()
     assert not (tmp_path / "second").exists()
     assert out.split()[-1] == str(len(c))  # every sample, until the sensor's signal ran out
+
+
+def test_a_serial_sensor_that_vanishes_is_a_lost_link_and_a_failed_record(tmp_path, capsys):
+    from kneeemg.cli import main
+    from kneeemg.transport.ptysim import PtySensor
+
+    c = counts(3700)
+    with PtySensor(c, speed=0) as sensor:  # it closes its end when the signal runs out, as a pulled cable does
+        code = main(["record", "--serial", sensor.port, "--out", str(tmp_path), "--duration", "60"])
+    out = capsys.readouterr().out
+    assert "(sensor disconnected and did not come back)" in out and "The recording" in out  # the summary as ever
+    assert code == 3  # not 0: the night ended early
+    [path] = tmp_path.glob("night-*.kemg")
+    assert recorded(path)[1].n_samples == len(c)
+
+
+def test_a_sensor_that_goes_silent_is_no_data_and_an_early_end(tmp_path):
+    link = MemoryLink()
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=0.5, status_interval_s=0.05))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        for f in frames(counts(740)):
+            link.inject(f)
+        return await task  # then nothing more comes
+
+    out = _run(main())
+    assert out.stop_reason == "no data" and out.ended_early and out.status.samples == 740

@@ -11,8 +11,8 @@ from .replay import bounded
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a night from the sensor (USB serial, Bluetooth, or the virtual sensor)",
                        description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor is "
-                                   "gone for good. The recording is written as it comes (crash-safe .kemg); events "
-                                   "are detected live. See docs/recording.md.")
+                                   "gone for good (then exit code 3; what was recorded is kept). The recording is written as it comes "
+                                   "(crash-safe .kemg); events are detected live. See docs/recording.md.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--serial", metavar="PORT", help="serial port of the sensor (see `kneeemg devices`)")
     src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..record import record, record_virtual
     from .render import print_summary, stop_words
 
-    from ..errors import InputError
+    from ..errors import DeviceError, InputError
 
     if args.link is not None and not args.virtual:
         raise InputError("--link chooses the virtual sensor's path; use it with --virtual (a real sensor is chosen "
@@ -86,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
                       f"{outcome.status.reconnects} reconnects")
     if outcome.result is not None:
         print_summary(console, outcome.result.summary(), title="The recording")
-    return 0
+    return DeviceError.exit_code if outcome.ended_early else 0  # the sensor went away: what was recorded is kept

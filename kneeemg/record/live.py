@@ -31,6 +31,7 @@ from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
 from ..paths import output_folder
 from ..protocol import Command, DataFrame, InfoFrame
+from ..transport.base import NoDataError
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
 
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Why a stop was requested: the signal's reason code (see :attr:`RecordOutcome.stop_reason`).
 SIGNAL_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+#: Stop reasons nobody asked for: the recording ended early (``record`` exits with the device-error code).
+ENDED_EARLY = ("link closed", "link lost", "no data")
 SETTLE_S = 5.0  # how long a cancelled step (a connection attempt, the frame reader) may take to end, s
 
 
@@ -112,6 +115,11 @@ class RecordOutcome:
     events: list[Event] = field(default_factory=list)
     clock: dict[str, Any] = field(default_factory=dict)
     mtu: int | None = None
+
+    @property
+    def ended_early(self) -> bool:
+        """True when the recording ended for a reason nobody asked for (:data:`ENDED_EARLY`)."""
+        return self.stop_reason in ENDED_EARLY
 
 
 def prepare_output_folder(out_dir: str | Path) -> Path:
@@ -286,7 +294,7 @@ async def _pump(rec: Recorder, link: Any, stop: asyncio.Event, started: float, *
         if rec.failed is not None:
             raise
         log.warning("%s", exc)
-        return "no data" if "no data" in str(exc) else "link lost"
+        return "no data" if isinstance(exc, NoDataError) else "link lost"  # by type: a vanished port says "no data" too
 
 
 async def _settle(tasks: list[asyncio.Future[Any]], timeout_s: float = SETTLE_S) -> None:

@@ -20,7 +20,8 @@ The public API is asynchronous (asyncio) for every link::
 ``link.raw_frames()`` yields the frames' bytes instead. :class:`~.blocking.BlockingLink`
 wraps a link for synchronous code. Errors derive from :class:`LinkError` (a
 :class:`~kneeemg.errors.DeviceError`): :class:`SensorNotFoundError`,
-:class:`BluetoothUnavailableError`, :class:`LinkLostError`.
+:class:`BluetoothUnavailableError`, :class:`LinkLostError` (:class:`NoDataError` when nothing arrived
+for the time allowed).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ import inspect
 from typing import Any
 
 from ..errors import InputError
-from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
+from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, LinkState, NoDataError, SensorNotFoundError
 from .blocking import BlockingLink
 from .memory import MemoryLink
 from .serial import SerialLink, list_serial_ports
 
 __all__ = ["open_link", "Link", "LinkState", "LinkError", "SensorNotFoundError", "BluetoothUnavailableError",
-           "LinkLostError", "MemoryLink", "SerialLink", "BlockingLink", "list_serial_ports", "scan_sensors"]
+           "LinkLostError", "NoDataError", "MemoryLink", "SerialLink", "BlockingLink", "list_serial_ports", "scan_sensors"]
 
 
 def open_link(url: str, *, backend: type[Link] | None = None, **options: Any) -> Link:

@@ -39,6 +39,10 @@ class LinkLostError(LinkError):
     """The link went away and could not be brought back."""
 
 
+class NoDataError(LinkLostError):
+    """The link is up but nothing arrived for the time allowed (the sensor stopped sending)."""
+
+
 class LinkState(str, enum.Enum):
     """Where a link is in its life."""
 
@@ -143,7 +147,7 @@ class Link(abc.ABC):
             except TimeoutError:
                 if self.state is LinkState.RECONNECTING:
                     continue  # the link is working on it (and gives up by its own rule)
-                raise LinkLostError(f"no data from {self.url} for {timeout_s:g} s; is the sensor on and in range?") from None
+                raise NoDataError(f"no data from {self.url} for {timeout_s:g} s; is the sensor on and in range?") from None
             if item is _END:
                 self._queue.put_nowait(_END)  # later iterations end at once, too
                 if self._failure is not None:
