@@ -64,19 +64,24 @@ def run(args: argparse.Namespace) -> int:
                 f"bad frames {st.frames_bad} | battery {batt} | noise floor {floor}{off} | "
                 f"twitches {st.twitches}, spasms {st.spasms}, cramps {st.cramps}")
 
-    with Live(console=console, transient=False, refresh_per_second=2) as live:
-        def on_status(st) -> None:
-            live.update(line(st))
+    shown = False  # a status line was shown
+    try:
+        with Live(console=console, transient=False, refresh_per_second=2) as live:
+            def on_status(st) -> None:
+                nonlocal shown
+                shown = True
+                live.update(line(st))
 
-        common = dict(lsl=args.lsl, on_status=on_status, on_event=on_event, on_check=on_check)
-        if args.virtual:
-            seconds = 60.0 if args.duration is None else args.duration
-            outcome = record_virtual(args.link or "ble", seconds=seconds, out_dir=args.out, **common)
-        else:
-            url = f"serial://{args.serial}" if args.serial else f"ble://{args.ble}"
-            outcome = record(url, args.out, duration_s=args.duration, **common)
-    if not console.is_terminal:
-        console.print()  # end the last status line
+            common = dict(lsl=args.lsl, on_status=on_status, on_event=on_event, on_check=on_check)
+            if args.virtual:
+                seconds = 60.0 if args.duration is None else args.duration
+                outcome = record_virtual(args.link or "ble", seconds=seconds, out_dir=args.out, **common)
+            else:
+                url = f"serial://{args.serial}" if args.serial else f"ble://{args.ble}"
+                outcome = record(url, args.out, duration_s=args.duration, **common)
+    finally:
+        if shown and not console.is_terminal:
+            console.print()  # end the last status line, so that an error is on a line of its own
     why = stop_words(outcome.stop_reason)
     if outcome.stop_reason == "samples" and args.virtual:  # --duration is the simulated signal's length
         why = "all 60 s of the simulated signal recorded" if args.duration is None else stop_words("duration")
