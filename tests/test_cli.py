@@ -329,6 +329,7 @@ def test_tables_written_to_a_file_keep_every_cell_whole(tmp_path):
     (["bogus"], "invalid choice: 'bogus'"),
     (["replay"], "the following arguments are required: FILE"),
     (["record", "--virtual", "--out", "r", "--duration", "0"], "argument --duration: 0 is not allowed"),
+    (["record", "--virtual", "--out", "r", "--duration", "0.1"], "--duration: 0.1 is not allowed; give a number from 0.25"),
     (["devices", "--scan", "-1"], "argument --scan: -1 is not allowed"),
 ])
 def test_option_errors_are_one_line_with_where_to_look(tmp_path, argv, words):
@@ -354,7 +355,7 @@ def test_record_refuses_a_duration_it_cannot_record_before_anything(tmp_path):
     from kneeemg.errors import InputError
     from kneeemg.record import record, record_virtual
 
-    for bad in (0, -5.0, float("nan"), 3 * 86400.0):
+    for bad in (0, 0.1, -5.0, float("nan"), 3 * 86400.0):
         with pytest.raises(InputError, match="--duration .* is not allowed"):
             record("serial:///dev/null", tmp_path / "a", duration_s=bad)
         with pytest.raises(InputError, match="--duration .* is not allowed"):

@@ -817,3 +817,28 @@ def test_a_sensor_that_goes_silent_is_no_data_and_an_early_end(tmp_path):
 
     out = _run(main())
     assert out.stop_reason == "no data" and out.ended_early and out.status.samples == 740
+
+
+class ShortLivedLink(MemoryLink):
+    """A sensor that sends 0.111 s of signal after START, then is gone."""
+
+    async def send_bytes(self, frame):
+        await super().send_bytes(frame)
+        if self.sent[-1].command == Command.START:
+            self.inject(INFO)
+            for f in frames(counts(111)):
+                self.inject(f)
+            asyncio.get_running_loop().call_later(0.7, self.lose)
+
+
+def test_a_recording_too_short_to_analyse_says_so_and_is_kept(tmp_path, monkeypatch, capsys):
+    import kneeemg.transport
+    from kneeemg.cli import main
+
+    monkeypatch.setattr(kneeemg.transport, "open_link", lambda url, **kw: ShortLivedLink())
+    assert main(["record", "--serial", "/dev/ttyACM9", "--out", str(tmp_path)]) == 3  # the sensor went away
+    out = capsys.readouterr().out
+    assert "the recording is 0.11 s long, too short to analyse (replay and import need at least 0.25 s)" in out
+    assert "The recording" not in out  # no summary of what cannot be analysed
+    [path] = tmp_path.glob("night-*.kemg")
+    assert recorded(path)[1].n_samples == 111  # what was recorded is kept

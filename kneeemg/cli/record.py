@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import MAX_RECORD_S
+from ..config import MAX_RECORD_S, DetectorConfig
 from .replay import bounded
+
+MIN_RECORDING_S = DetectorConfig.floor_block_s  # kneeemg.io.MIN_RECORDING_S, without loading the file readers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --virtual only: through bleak and a virtual BLE sensor (default), or through a pseudo-terminal")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for the recording (created if it does not exist)")
-    p.add_argument("--duration", type=bounded(float, 0.0, MAX_RECORD_S, " s", lo_open=True), default=None, metavar="S",
-                   help="stop after this many seconds, at most 172800 (48 h); with --virtual: seconds of simulated "
-                        "signal, default 60")
+    p.add_argument("--duration", type=bounded(float, MIN_RECORDING_S, MAX_RECORD_S, " s"), default=None, metavar="S",
+                   help=f"stop after this many seconds, from {MIN_RECORDING_S:g} (the shortest recording replay and "
+                        "import read) to 172800 (48 h); with --virtual: seconds of simulated signal, default 60")
     p.add_argument("--lsl", action="store_true", help="publish the EMG and the events as Lab Streaming Layer streams")
     p.set_defaults(func=run)
 
@@ -89,6 +91,10 @@ def run(args: argparse.Namespace) -> int:
     if outcome.status.samples_lost or outcome.status.frames_bad:
         console.print(f"lost {outcome.status.lost_s:.1f} s in gaps; {outcome.status.frames_bad} damaged frames dropped; "
                       f"{outcome.status.reconnects} reconnects")
-    if outcome.result is not None:
+    length_s = outcome.status.recorded_s + outcome.status.lost_s
+    if outcome.result is not None and length_s < MIN_RECORDING_S:  # replay and import refuse it: no summary either
+        console.print(f"the recording is {length_s:.2g} s long, too short to analyse (replay and import need at least "
+                      f"{MIN_RECORDING_S:g} s); it is kept as it is -- record for longer")
+    elif outcome.result is not None:
         print_summary(console, outcome.result.summary(), title="The recording")
     return DeviceError.exit_code if outcome.ended_early else 0  # the sensor went away: what was recorded is kept

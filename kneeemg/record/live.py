@@ -371,15 +371,19 @@ def _run(main: Callable[[StopRequest], Any]) -> Any:
 
 def check_duration(duration_s: float | None) -> None:
     """Raise :class:`InputError` unless ``duration_s`` is None or a length a recording can have
-    (more than 0 s and at most :data:`MAX_RECORD_S`)."""
+    (from :data:`~kneeemg.io.MIN_RECORDING_S`, the shortest that replay and import read, to
+    :data:`MAX_RECORD_S`)."""
     import math
+
+    from ..io import MIN_RECORDING_S
 
     if duration_s is None:
         return
     if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float)) or not math.isfinite(duration_s) \
-            or not 0 < duration_s <= MAX_RECORD_S:
-        raise InputError(f"--duration {duration_s!r} is not allowed; give more than 0 and at most "
-                         f"{MAX_RECORD_S:.0f} seconds (48 h), or leave it out to record until Ctrl-C")
+            or not MIN_RECORDING_S <= duration_s <= MAX_RECORD_S:
+        raise InputError(f"--duration {duration_s!r} is not allowed; give at least {MIN_RECORDING_S:g} (the shortest "
+                         f"recording replay and import read) and at most {MAX_RECORD_S:.0f} seconds (48 h), or leave "
+                         "it out to record until Ctrl-C")
 
 
 def record(url: str, out_dir: str | Path, *, duration_s: float | None = None, link_options: dict[str, Any] | None = None,
