@@ -472,6 +472,70 @@ def test_a_write_that_fails_as_the_file_closes_is_the_full_disk_message(tmp_path
     w.close()  # closed: nothing more to do
 
 
+class FullDisk:
+    """A file object on a disk with ``room`` bytes left: what it is handed is buffered, and a
+    flush writes what fits, then fails as a full disk does (ENOSPC)."""
+
+    def __init__(self, real, room):
+        self.real, self.room, self.pending = real, room, bytearray()
+
+    def write(self, data):
+        self.pending += data
+        return len(data)
+
+    def flush(self):
+        import errno
+
+        fits = max(0, min(len(self.pending), self.room))
+        self.real.write(bytes(self.pending[:fits]))
+        self.real.flush()
+        del self.pending[:fits]
+        self.room -= fits
+        if self.pending:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def close(self):
+        try:
+            self.flush()  # a buffered file's own last flush, as it closes
+        finally:
+            self.real.close()
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+def test_a_full_disk_says_what_a_reader_gets_back(tmp_path):
+    from kneeemg.errors import DeviceError
+    from kneeemg.io.native import NativeRecording
+
+    x = signal_uv(5000, 1)
+    w = RecordingWriter(tmp_path / "n.kemg", FS, ("a",))
+    w.write(x[:2000])  # two blocks of 1 s, flushed
+    block = 4000 + 28  # a second of float32 samples and the block's head
+    w._fh = FullDisk(w._fh, room=int(1.5 * block))  # room for one more block and a half
+    with pytest.raises(DeviceError, match=r"No space left on device\); recording stopped, the first 3\.0 s are saved -- "
+                                          "free disk space"):
+        w.write(x[2000:5000])  # three blocks in one flush: the first of them fits whole
+    assert w.saved_samples == 3000
+    with pytest.raises(DeviceError):
+        w.close()
+    with NativeRecording(tmp_path / "n.kemg") as rec:
+        assert rec.info.n_samples == 3000  # as said, not the 5 s handed to the writer
+        np.testing.assert_allclose(rec.read()[:, 0], x[:3000, 0].astype(np.float32))
+
+
+def test_a_disk_full_from_the_start_says_nothing_was_saved(tmp_path):
+    from kneeemg.errors import DeviceError
+
+    w = RecordingWriter(tmp_path / "n.kemg", FS, ("a",))
+    w._fh = FullDisk(w._fh, room=0)  # no sample reaches the disk (at most the header, buffered before)
+    with pytest.raises(DeviceError, match="recording stopped, nothing was saved -- free disk space"):
+        w.write(signal_uv(1500, 1))
+    with pytest.raises(DeviceError, match="nothing was saved"):
+        w.close()
+    assert w.saved_samples == 0
+
+
 def test_more_damaged_files_are_one_line_errors(tmp_path):
     from kneeemg.errors import KneeEmgError
     from kneeemg.io import open_recording

@@ -842,3 +842,57 @@ def test_a_recording_too_short_to_analyse_says_so_and_is_kept(tmp_path, monkeypa
     assert "The recording" not in out  # no summary of what cannot be analysed
     [path] = tmp_path.glob("night-*.kemg")
     assert recorded(path)[1].n_samples == 111  # what was recorded is kept
+
+
+def test_a_recording_onto_a_full_disk_leaves_no_file_and_says_nothing_was_saved(tmp_path, monkeypatch):
+    import builtins
+
+    import kneeemg.io.native as native
+
+    class Full:  # a disk with no room left: nothing handed to it reaches the file
+        def __init__(self, real):
+            self.real = real
+
+        def write(self, data):
+            return len(data)
+
+        def flush(self):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(native, "open", lambda path, mode: Full(builtins.open(path, mode)), raising=False)
+    link = MemoryLink()
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        for f in frames(counts(3700)):
+            link.inject(f)
+            await asyncio.sleep(0)
+        return await task
+
+    with pytest.raises(DeviceError, match=r"No space left on device\); recording stopped, nothing was saved -- free"):
+        _run(main())
+    assert list(tmp_path.iterdir()) == []  # no empty file for import to fail on
+
+
+def test_a_sensor_gone_before_its_first_signal_leaves_no_file(tmp_path):
+    link = MemoryLink()
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)  # the file is created, with its header
+        await asyncio.sleep(0.2)
+        link.lose()
+        return await task
+
+    with pytest.raises(DeviceError, match="answered but sent no signal before the recording ended \\(link lost\\); "
+                                          "nothing was recorded"):
+        _run(main())
+    assert list(tmp_path.iterdir()) == []  # not a file that holds only a header

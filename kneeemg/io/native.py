@@ -35,6 +35,7 @@ import numpy as np
 
 from ..config import check_rate
 from ..errors import DeviceError, InputError, RecordingFormatError
+from ..words import duration_text
 from .base import Gap, Recording, RecordingInfo
 from .edf import UNIT_TO_UV
 
@@ -91,6 +92,11 @@ class RecordingWriter:
             "start_time": start_time.isoformat() if start_time else None, "device": device, "meta": meta or {},
         }
         body = json.dumps(header).encode()
+        self._at = 0  # bytes handed to the file object so far: the offset in the file of the next one
+        self._ends: list[tuple[int, int]] = []  # (end offset, samples then) of the blocks not known to be on disk
+        self.saved_samples = 0  # samples on disk (what a reader gets, gaps included), whatever happens next
+        st = os.fstat(self._fh.fileno())
+        self._identity = (st.st_ino, st.st_dev)  # the file, to find its size on disk once it is closed
         self._write(_HDR.pack(MAGIC, VERSION, len(body)) + body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
         self._flush_n = max(1, round(flush_s * self.fs_hz))
         self._fsync_n = max(self._flush_n, round(fsync_s * self.fs_hz))
@@ -150,7 +156,10 @@ class RecordingWriter:
         self._since_sync += n
         if self._since_sync >= self._fsync_n:
             self._since_sync = 0
-            os.fsync(self._fh.fileno())
+            try:
+                os.fsync(self._fh.fileno())
+            except OSError as exc:
+                self._fail(exc)
 
     def close(self) -> None:
         """Flush, fsync and close (idempotent). A write that fails (a full disk) is the
@@ -166,6 +175,7 @@ class RecordingWriter:
                 self._fh.close()  # (its own last flush can fail too, and closes the file all the same)
         except OSError as exc:
             self._fail(exc)
+        self._landed_on_disk()  # (after a failure, a file object can drop what it held and close without an error)
 
     def __enter__(self) -> "RecordingWriter":
         return self
@@ -176,8 +186,10 @@ class RecordingWriter:
     def _block(self, kind: int, first: int, n: int, payload: bytes) -> None:
         fields = struct.pack("<BBQIHHI", kind, 0, first, n, len(self.labels), 0, len(payload))
         self._write(BLOCK_MAGIC + fields + struct.pack("<I", _crc(fields, payload)) + payload)
+        self._ends.append((self._at, first + n))
 
     def _write(self, data: bytes) -> None:
+        self._at += len(data)
         try:
             self._fh.write(data)
         except OSError as exc:
@@ -188,11 +200,28 @@ class RecordingWriter:
             self._fh.flush()
         except OSError as exc:
             self._fail(exc)
+        self._landed(self._at)
+
+    def _landed(self, size: int) -> None:
+        """The first ``size`` bytes of the file are on disk: the blocks within them are saved."""
+        while self._ends and self._ends[0][0] <= size:
+            self.saved_samples = self._ends.pop(0)[1]
+
+    def _landed_on_disk(self) -> None:
+        """Count as saved the blocks the file on disk holds whole (a full disk takes part of a write)."""
+        try:
+            st = os.fstat(self._fh.fileno()) if not self._fh.closed else os.stat(self.path)
+        except (OSError, ValueError):
+            return  # what the last flush that worked left
+        if (st.st_ino, st.st_dev) == self._identity:
+            self._landed(st.st_size)
 
     def _fail(self, exc: OSError) -> None:
-        saved = self.next_sample / self.fs_hz
+        self._landed_on_disk()
+        saved = "nothing was saved" if not self.saved_samples else \
+            f"the first {duration_text(self.saved_samples / self.fs_hz)} are saved"
         raise DeviceError(
-            f"cannot write {self.path} ({exc.strerror or exc}); recording stopped, the first {saved:.0f} s are saved "
+            f"cannot write {self.path} ({exc.strerror or exc}); recording stopped, {saved} "
             "-- free disk space or choose another folder"
         ) from None
 

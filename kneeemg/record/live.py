@@ -223,12 +223,20 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
             await asyncio.wait_for(link.close(), 10.0)
         try:
             result = rec.close()
+        except DeviceError:
+            if rec.writer is not None and rec.writer.saved_samples == 0 and rec._file_problem() is None:
+                _discard_empty(rec)  # a full disk took even the first samples: no file for import to fail on
+            raise
         finally:
             if publisher:
                 publisher[0].close()
-    if stop.is_set() and rec.samples == 0 and rec.samples_lost == 0:
+    if rec.samples == 0 and rec.samples_lost == 0:
         _discard_empty(rec)  # only a header: nothing was recorded, nothing is left behind
-        raise StoppedBeforeRecording(_stop_reason(stop))
+        if stop.is_set():
+            raise StoppedBeforeRecording(_stop_reason(stop))
+        if rec.writer is not None:
+            raise DeviceError(f"the sensor on {link.url} answered but sent no signal before the recording ended "
+                              f"({reason}); nothing was recorded -- check that it is on and connected, then try again")
     if rec.writer is None:
         raise DeviceError(f"no sensor answered on {link.url}; check that it is on and connected, then try again")
     status = rec.status()
@@ -334,7 +342,7 @@ async def _unless_stopped(step: Any, stop: asyncio.Event) -> bool:
 
 
 def _discard_empty(rec: Recorder) -> None:
-    """Remove a recording that holds its header and nothing else (and its clock file)."""
+    """Remove a recording that holds its header and nothing else, or not even that (and its clock file)."""
     if rec.writer is None:
         return
     for p in (rec.path, rec.path.with_name(rec.path.name + ".clock.json")):
