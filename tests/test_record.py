@@ -583,6 +583,67 @@ def test_ctrl_c_of_the_record_command_stops_promptly_and_keeps_the_recording(tmp
     assert info.n_samples >= 1000 * (after_s - 0.5) and info.n_samples > 0 and np.isfinite(x).all()
 
 
+def test_a_stop_while_the_detector_compiles_is_prompt_and_keeps_every_frame(tmp_path, monkeypatch):
+    import kneeemg.record.recorder as recorder_module
+    from kneeemg.record import StopRequest
+
+    compiled = threading.Event()
+
+    class Compiling(recorder_module.StreamingDetector):
+        def process(self, chunk_uv):
+            compiled.wait(40)  # a cold cache: the first call compiles the kernels, half a minute
+            return super().process(chunk_uv)
+
+    monkeypatch.setattr(recorder_module, "StreamingDetector", Compiling)
+    c = counts(37 * 120)
+    link, stop, checks = MemoryLink(), StopRequest(), []
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, stop=stop, no_data_timeout_s=10.0,
+                                                 status_interval_s=0.05, on_check=checks.append))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        for f in frames(c):  # 4.4 s of signal while the detector is busy
+            link.inject(f)
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.7)  # past the reorder window
+        stop.request("interrupted")
+        asked = time.monotonic()
+        return await task, time.monotonic() - asked
+
+    try:
+        out, took = _run(main(), timeout_s=60.0)
+    finally:
+        compiled.set()
+    assert took < 15.0  # not when the compiling is over (40 s here)
+    assert out.stop_reason == "interrupted" and out.result is None
+    x, info = recorded(out.path)  # closed as on any stop, with all that came
+    assert info.gaps == [] and info.n_samples == len(c)
+    np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
+    assert json.loads((out.path.parent / (out.path.name + ".clock.json")).read_text())["sessions"][0]["fit"]
+
+
+def test_ctrl_c_while_the_first_recording_compiles_the_detector_is_prompt(tmp_path):
+    out_dir = tmp_path / "nights"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))  # empty: the kernels are compiled
+    proc = subprocess.Popen(K + ["record", "--virtual", "--link", "serial", "--out", str(out_dir), "--duration", "120"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for_recording(out_dir, 4.0)  # past the detector's 2 s warm-up: its first kernels compile
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=45)
+    finally:
+        proc.kill()
+    assert time.monotonic() - sent < 15.0, err
+    assert proc.returncode == 0, err
+    assert "(stopped by Ctrl-C)" in out and "signal check: good" in out
+    [path] = out_dir.glob("night-*.kemg")
+    x, info = recorded(path)
+    assert info.n_samples >= 3000 and np.isfinite(x).all()  # recorded on while the detector compiled
+
+
 @pytest.mark.parametrize("how", ["folder deleted", "file replaced"])
 def test_a_recording_file_that_vanishes_stops_the_recording_and_is_saved_again(tmp_path, how):
     c = counts(9250)

@@ -42,6 +42,7 @@ SIGNAL_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 #: Stop reasons nobody asked for: the recording ended early (``record`` exits with the device-error code).
 ENDED_EARLY = ("link closed", "link lost", "no data")
 SETTLE_S = 5.0  # how long a cancelled step (a connection attempt, the frame reader) may take to end, s
+DETECT_GRACE_S = 3.0  # after a stop request, how long the detector may take to finish the recording, s
 
 
 class StopRequest(asyncio.Event):
@@ -89,7 +90,8 @@ class RecordOutcome:
     path : Path
         The ``.kemg`` recording.
     result : DetectionResult or None
-        Detection over the whole recording (None if no data came).
+        Detection over the whole recording (None if no data came, or if a stop came while the
+        detector was still compiling its kernels, the first time: see :data:`DETECT_GRACE_S`).
     status : RecordStatus
         The last status snapshot (samples, losses, bad frames, reconnects, ...).
     stop_reason : str
@@ -222,7 +224,8 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
             await asyncio.wait_for(link.close(), 10.0)
         try:
-            result = rec.close()
+            rec.close(wait_s=0.0)  # the file is closed here, whatever the detector is doing
+            result = await _detection_result(rec, stop)
         except DeviceError:
             if rec.writer is not None and rec.writer.saved_samples == 0 and rec._file_problem() is None:
                 _discard_empty(rec)  # a full disk took even the first samples: no file for import to fail on
@@ -303,6 +306,23 @@ async def _pump(rec: Recorder, link: Any, stop: asyncio.Event, started: float, *
             raise
         log.warning("%s", exc)
         return "no data" if isinstance(exc, NoDataError) else "link lost"  # by type: a vanished port says "no data" too
+
+
+async def _detection_result(rec: Recorder, stop: asyncio.Event) -> DetectionResult | None:
+    """The detection of the closed recording, once the detector (on a thread of its own) has
+    finished it. Its first call compiles its kernels, which can take half a minute: a stop
+    request, before or while this waits, leaves it at most :data:`DETECT_GRACE_S` more; then
+    the result is None (the recording is complete, ``kneeemg replay`` detects it)."""
+    until = None
+    while rec.detecting:
+        if stop.is_set():
+            until = time.monotonic() + DETECT_GRACE_S if until is None else until
+            if time.monotonic() >= until:
+                log.warning("stopped before the detector had finished (the first time it compiles its kernels, "
+                            "about half a minute); the recording is complete: `kneeemg replay %s` detects it", rec.path)
+                return None
+        await asyncio.sleep(0.05)
+    return rec.detection_result()
 
 
 async def _settle(tasks: list[asyncio.Future[Any]], timeout_s: float = SETTLE_S) -> None:

@@ -8,6 +8,12 @@ the sample counter, so the loss is exact. Samples are written as they come (``.k
 most about two seconds lost if the process is killed) and fed to the live detector, gaps
 held at the last value and declared lost (so the detector excludes them).
 
+The detector runs on a thread of its own, fed through a queue in order (its first call
+compiles its kernels, half a minute on a cold cache, and the caller's thread -- the event
+loop of a live recording -- must not wait for that): the caller's thread stays the only one
+that writes the file, and takes the events back, in order, in :meth:`Recorder.feed_frame`,
+:meth:`Recorder.tick` and :meth:`Recorder.close`.
+
 A new session (the info frame's ``session_id`` changes: the sensor restarted its counter)
 continues the same timeline after the time that passed on the host, recorded as a gap.
 
@@ -21,10 +27,13 @@ again), or beside it when another file took its place.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,6 +56,59 @@ log = logging.getLogger(__name__)
 FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) this often, in signal and host time
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
+
+
+class _LiveDetection:
+    """A :class:`StreamingDetector` on a thread of its own, fed through a queue.
+
+    Samples, lost spans and the finish are run in the order they are queued; the events
+    come back in order from :meth:`events`. A failure of the detector ends the thread and
+    is kept in ``error`` (the recorder raises it again). The thread is a daemon: a detector
+    still busy (compiling) when the process ends is left behind.
+    """
+
+    def __init__(self, detector: StreamingDetector) -> None:
+        self.detector = detector
+        self.result: DetectionResult | None = None  # set by finish
+        self.error: BaseException | None = None
+        self.done = threading.Event()  # finished, or failed
+        self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="kneeemg-live-detector", daemon=True).start()
+
+    def mark_lost(self, start_sample: int, n_samples: int) -> None:
+        self._jobs.put(("lost", start_sample, n_samples))
+
+    def process(self, x_uv: np.ndarray) -> None:
+        self._jobs.put(("process", x_uv))
+
+    def finish(self) -> None:
+        self._jobs.put(("finish",))
+
+    def events(self) -> list[Event]:
+        """The events confirmed since the last call, in order."""
+        out = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                out.append(self._events.get_nowait())
+        return out
+
+    def _work(self) -> None:
+        try:
+            while True:
+                job = self._jobs.get()
+                if job[0] == "lost":
+                    self.detector.mark_lost(job[1], job[2])
+                elif job[0] == "process":
+                    for ev in self.detector.process(job[1]):
+                        self._events.put(ev)
+                else:
+                    self.result = self.detector.finish()
+                    return
+        except BaseException as exc:  # raised again on the recorder's thread
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 @dataclass
@@ -135,7 +197,9 @@ class Recorder:
         self._clock = clock
         self.info: InfoFrame | None = None
         self.writer: RecordingWriter | None = None
-        self.detector: StreamingDetector | None = None
+        self.detector: StreamingDetector | None = None  # run on a thread of its own (_LiveDetection)
+        self._detection: _LiveDetection | None = None
+        self._result: DetectionResult | None = None
         self.deframer = SerialDeframer()  # for feed_bytes (serial bytes straight in)
         self.link_stats: DeframerStats | None = None  # a link's counters, when frames come decoded
         self.link: Any = None  # the link, for its state, battery and reconnects in status()
@@ -216,6 +280,7 @@ class Recorder:
         self._pending[first] = (frame, now)
         self._guard(self._drain, False)
         self._watch_file(now)
+        self._take_events()
 
     def tick(self) -> None:
         """Call now and then (a few times a second): a hole whose frames are overdue in host
@@ -226,6 +291,7 @@ class Recorder:
         if self._pending:
             self._guard(self._drain, False)
         self._watch_file(self._clock())
+        self._take_events()
 
     def _on_info(self, info: InfoFrame) -> None:
         if self.info is None:
@@ -258,7 +324,11 @@ class Recorder:
                 "firmware": ".".join(map(str, info.firmware)), "clock": self.path.name + ".clock.json", **self.meta}
         self.writer = RecordingWriter(self.path, info.fs_hz, info.labels, start_time=datetime.now(timezone.utc),
                                       device=f"kneeemg sensor {info.device_id:#010x}", meta=meta)
-        self.detector = StreamingDetector(info.fs_hz, len(info.labels), config=self.config, labels=info.labels)
+        # on a thread of its own already; with one, no pool thread of the detector's that the
+        # process would wait for at its end (while compiling)
+        self.detector = StreamingDetector(info.fs_hz, len(info.labels), config=self.config, labels=info.labels,
+                                          threads=1)
+        self._detection = _LiveDetection(self.detector)
         self._last = np.zeros(len(info.labels))
         self.clocks.append({"session_id": info.session_id, "first_sample": 0, "fit": ClockFit(),
                             "host_wall_minus_monotonic_s": time.time() - time.monotonic()})
@@ -361,7 +431,7 @@ class Recorder:
     def _gap(self, n: int) -> None:
         self.writer.mark_gap(self.next_sample, n)
         self.samples_lost += n
-        self.detector.mark_lost(self.next_sample, n)  # excluded as lost, never usable time
+        self._detection.mark_lost(self.next_sample, n)  # excluded as lost, never usable time
         self._detect(np.repeat(self._last[None, :], n, axis=0))
         self.next_sample += n
 
@@ -397,10 +467,18 @@ class Recorder:
             return
         x = np.concatenate(self._det_buf) if len(self._det_buf) > 1 else self._det_buf[0]
         self._det_buf, self._det_n = [], 0
-        for ev in self.detector.process(x):
+        self._detection.process(x)
+
+    def _take_events(self) -> None:
+        """The events the detector has confirmed since the last call, in order (and its failure)."""
+        if self._detection is None:
+            return
+        for ev in self._detection.events():
             self.events.append(ev)
             if self.on_event is not None:
                 self.on_event(ev)
+        if self._detection.error is not None:
+            raise self._detection.error
 
     # ---------------------------------------------------------------- output
     def status(self) -> RecordStatus:
@@ -449,8 +527,13 @@ class Recorder:
             return None
         return out
 
-    def close(self) -> DetectionResult | None:
+    def close(self, wait_s: float | None = None) -> DetectionResult | None:
         """Write what is still waiting (gaps included), close the file, finish detection.
+
+        The file is closed (and the clock mapping saved) before the detection is waited
+        for; ``wait_s`` bounds that wait, s (None: until it is done). When the detector has
+        not finished by then (its first call compiles its kernels), None is returned;
+        :attr:`detecting` says so, and :meth:`detection_result` gives the result later.
 
         After a write failure the file is closed as it stands (what was written stays
         readable) and the failure is raised again.
@@ -459,17 +542,44 @@ class Recorder:
             return None
         self.closed = True
         try:
-            return self._close()
+            self._close()
         finally:
             if self._read_fd is not None:
                 os.close(self._read_fd)
                 self._read_fd = None
+        return self.detection_result(wait_s)
 
-    def _close(self) -> DetectionResult | None:
+    @property
+    def detecting(self) -> bool:
+        """Closed, and the detector is still at work on the recording."""
+        return self.closed and self.failed is None and self._detection is not None and not self._detection.done.is_set()
+
+    def detection_result(self, wait_s: float | None = None) -> DetectionResult | None:
+        """The detection over the whole recording, once closed: waits up to ``wait_s`` for
+        the detector (None: until it is done); None if it has not finished by then, or if
+        nothing was recorded. The events it adds at the end are passed to ``on_event``, once."""
+        if not self.closed or self.failed is not None or self._detection is None:
+            return None
+        if self._result is None:
+            if not self._detection.done.wait(wait_s):
+                return None
+            self._take_events()
+            result = self._detection.result
+            seen = {(e.onset_sample, e.channel, e.kind) for e in self.events}
+            for ev in result.events:
+                if (ev.onset_sample, ev.channel, ev.kind) not in seen:
+                    self.events.append(ev)
+                    if self.on_event is not None:
+                        self.on_event(ev)
+            result.lost_s = self.samples_lost / self.info.fs_hz
+            self._result = result
+        return self._result
+
+    def _close(self) -> None:
         if self.writer is None:
             if self.failed is not None:
                 raise self.failed
-            return None
+            return
         if self.failed is None:
             try:
                 self._drain(force=True)
@@ -489,12 +599,4 @@ class Recorder:
             raise self.failed
         self.save_clock()
         self._detect(np.zeros((0, len(self.info.labels))), final=True)
-        result = self.detector.finish()
-        seen = {(e.onset_sample, e.channel, e.kind) for e in self.events}
-        for ev in result.events:
-            if (ev.onset_sample, ev.channel, ev.kind) not in seen:
-                self.events.append(ev)
-                if self.on_event is not None:
-                    self.on_event(ev)
-        result.lost_s = self.samples_lost / self.info.fs_hz
-        return result
+        self._detection.finish()
