@@ -622,6 +622,7 @@ def test_a_stop_while_the_detector_compiles_is_prompt_and_keeps_every_frame(tmp_
     assert info.gaps == [] and info.n_samples == len(c)
     np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
     assert json.loads((out.path.parent / (out.path.name + ".clock.json")).read_text())["sessions"][0]["fit"]
+    assert checks == [out.signal_check] and out.signal_check is not None
 
 
 def test_ctrl_c_while_the_first_recording_compiles_the_detector_is_prompt(tmp_path):
@@ -642,6 +643,30 @@ def test_ctrl_c_while_the_first_recording_compiles_the_detector_is_prompt(tmp_pa
     [path] = out_dir.glob("night-*.kemg")
     x, info = recorded(path)
     assert info.n_samples >= 3000 and np.isfinite(x).all()  # recorded on while the detector compiled
+
+
+@pytest.mark.parametrize("ends", ["while streaming", "as the waiting frames are written"])
+def test_the_signal_check_is_reported_once_when_the_recording_ends_first(tmp_path, ends):
+    fr = frames(counts(37 * 100))
+    if ends == "as the waiting frames are written":  # a missing frame: the last ones wait for it until the end
+        fr = fr[:79] + fr[80:86]
+    link, checks = MemoryLink(), []
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0, status_interval_s=60.0,
+                                                 on_check=checks.append))
+        while link.state.value != "connected":
+            await asyncio.sleep(0.01)
+        link.inject(INFO)
+        for f in fr:
+            link.inject(f)
+        await asyncio.sleep(0.1)
+        link.lose()  # before the status loop looks again
+        return await task
+
+    out = _run(main())
+    assert out.stop_reason == "link lost" and out.status.samples >= 3000
+    assert out.signal_check is not None and checks == [out.signal_check]
 
 
 @pytest.mark.parametrize("how", ["folder deleted", "file replaced"])

@@ -177,7 +177,8 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         :class:`StoppedBeforeRecording` and leaves no file.
     on_status, on_event, on_check : callable, optional
         Called with a :class:`RecordStatus` every ``status_interval_s``, with each event as
-        it is confirmed (about a second after it ends), and once with the signal check.
+        it is confirmed (about a second after it ends), and once with the signal check (also
+        when the recording ends right after it was computed).
     no_data_timeout_s : float
         A link that delivers nothing for this long counts as lost, s.
     reorder_window_s : float
@@ -198,6 +199,13 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         if publisher:
             publisher[0].push_samples(x, first)
 
+    checked: list[SignalCheck] = []  # the signal check, once reported
+
+    def report_check(check: SignalCheck) -> None:
+        if on_check is not None and not checked:
+            checked.append(check)
+            on_check(check)
+
     rec = Recorder(path, config=config, reorder_window_s=reorder_window_s, on_event=emit_event,
                    on_samples=emit_samples if lsl else None, meta={"link": link.url})
     rec.link, rec.link_stats = link, link.stats
@@ -213,7 +221,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
             await link.send(Command.REQUEST_INFO)
             await link.send(Command.START)
             reason = await _pump(rec, link, stop, started, duration_s=duration_s, max_samples=max_samples, lsl=lsl,
-                                 publisher=publisher, on_status=on_status, on_check=on_check,
+                                 publisher=publisher, on_status=on_status, on_check=report_check,
                                  no_data_timeout_s=no_data_timeout_s, status_interval_s=status_interval_s)
         else:
             reason = _stop_reason(stop)
@@ -224,7 +232,11 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         with contextlib.suppress(DeviceError, asyncio.TimeoutError, OSError):
             await asyncio.wait_for(link.close(), 10.0)
         try:
-            rec.close(wait_s=0.0)  # the file is closed here, whatever the detector is doing
+            try:
+                rec.close(wait_s=0.0)  # the file is closed here, whatever the detector is doing
+            finally:
+                if rec.signal_check is not None:  # computed after the status loop last looked (it ended first), or on closing
+                    report_check(rec.signal_check)
             result = await _detection_result(rec, stop)
         except DeviceError:
             if rec.writer is not None and rec.writer.saved_samples == 0 and rec._file_problem() is None:
