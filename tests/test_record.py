@@ -209,6 +209,30 @@ def test_the_device_clock_is_unwrapped_frame_to_frame_wherever_it_started(tmp_pa
     assert abs(fit["drift_ppm"]) < 10 and fit["residual_ms"] < 1
 
 
+def test_the_clock_mapping_is_saved_during_the_night_not_only_at_the_end(tmp_path):
+    c = counts(37 * 100)
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    saved = tmp_path / "n.kemg.clock.json"
+
+    def on_disk():
+        return [s["fit"]["n_points"] for s in json.loads(saved.read_text())["sessions"]]
+
+    rec.feed_frame(INFO)
+    for k in range(180):  # three minutes, a frame a second
+        rec.feed_frame(DataFrame(k * 1000, k * 1_000_000, c[:37]))
+        clock.t += 1.0
+        if k == 0:
+            assert on_disk() == [1]  # with the first data: a kill loses nothing of it
+    assert on_disk() == [121]  # a minute at most behind
+    rec.feed_frame(replace(INFO, session_id=1))  # the sensor restarted
+    rec.feed_frame(DataFrame(0, 5_000_000, c[:37]))
+    assert on_disk() == [180, 1]
+    assert not list(tmp_path.glob("*.tmp"))  # written beside, then renamed
+    rec.close()
+    assert on_disk() == [180, 1]
+
+
 def test_clock_fit_recovers_drift_under_delivery_jitter():
     rng = np.random.default_rng(4)
     fit = ClockFit(bin_s=10.0)
@@ -468,6 +492,8 @@ def test_record_killed_with_sigkill_loses_at_most_two_seconds(sensor_sim, tmp_pa
     streamed_s = killed_at - created  # the file is created with the first frame
     assert info.n_samples / 1000.0 >= streamed_s - 2.0
     assert np.isfinite(x).all()
+    clock = json.loads((path.parent / (path.name + ".clock.json")).read_text())  # saved during the night
+    assert clock["sessions"][0]["fit"]["n_points"] > 0
 
 
 def test_sigterm_closes_the_recording_cleanly(sensor_sim, tmp_path):

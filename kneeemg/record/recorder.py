@@ -15,7 +15,9 @@ that writes the file, and takes the events back, in order, in :meth:`Recorder.fe
 :meth:`Recorder.tick` and :meth:`Recorder.close`.
 
 A new session (the info frame's ``session_id`` changes: the sensor restarted its counter)
-continues the same timeline after the time that passed on the host, recorded as a gap.
+continues the same timeline after the time that passed on the host, recorded as a gap. The
+clock mapping (:meth:`Recorder.save_clock`) is saved with the first data of each session,
+then every :data:`CLOCK_SAVE_S` of host time, and when the recording closes.
 
 A write failure stops the recording (``failed``) with what was written intact. So does the
 file vanishing under it (deleted, its folder deleted, or replaced), which writing alone
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) this often, in signal and host time
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
+CLOCK_SAVE_S = 60.0  # the clock mapping is saved this often (host time), so a kill loses at most this much of it
 
 
 class _LiveDetection:
@@ -232,6 +235,7 @@ class Recorder:
         self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file created
         self._next_check = 0  # next_sample at which the file is checked next
         self._next_check_t = 0.0  # host time at which it is checked next
+        self._clock_save_t = -np.inf  # host time at which the clock mapping is saved next (with the next data)
 
     # ---------------------------------------------------------------- input
     def feed_bytes(self, data: bytes) -> None:
@@ -271,6 +275,9 @@ class Recorder:
                 self._offset = -frame.first_sample
                 clock["device_first_sample"] = frame.first_sample
                 log.info("the sensor was streaming already (at sample %d); recording from there", frame.first_sample)
+        if now >= self._clock_save_t:  # the mapping so far, for a process that is killed
+            self._clock_save_t = now + CLOCK_SAVE_S
+            self.save_clock()
         first = frame.first_sample + self._offset
         if first + frame.n_samples <= self.next_sample or first in self._pending:
             self.duplicates += 1
@@ -316,6 +323,7 @@ class Recorder:
             self._offset = self.next_sample
             self._session = info.session_id
             self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
+            self._clock_save_t = -np.inf  # saved with the new session's first data
             log.info("the sensor started session %d; continuing at sample %d", info.session_id, self.next_sample)
         self.info = info  # battery and the like are refreshed
 
