@@ -634,3 +634,22 @@ def test_a_night_shown_as_one_usable_hour_gives_a_rate():
     assert night_rate({"usable_hours": 0.999, "twitches": 30}) == pytest.approx(30 / 0.999)
     assert night_rate({"usable_hours": 0.94, "twitches": 30}) is None  # shown as 0.9 h
     assert night_rate({"usable_hours": 0.0, "twitches": 30}, TriageConfig(min_usable_hours=0.0)) is None
+
+
+def test_occasional_twitches_weeks_apart_or_after_healthier_days_call_for_no_appointment():
+    # two single twitches two weeks apart, quiet nights between: not twitching that keeps going
+    quiet = [night("2026-11-05", 1)] + [night(f"2026-11-{d:02d}", 0) for d in range(6, 18)] + [night("2026-11-18", 1)]
+    assert triage({}, [], quiet).level == "monitor"
+    every_other = [night(f"2026-11-{d:02d}", 1 if d % 2 else 0) for d in range(5, 20)]  # twitching on most nights
+    assert triage({}, [], every_other).level == "see_doctor"
+    # eight healthier days, quiet nights, then one twitch: no 'no improvement'
+    days = [{"date": f"2026-11-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(14, 22)]
+    nights = [night(f"2026-11-{d:02d}", 0) for d in range(14, 21)] + [night("2026-11-21", 1)]
+    assert triage({}, days, nights).level == "monitor"
+
+
+def test_a_known_deficiency_without_twitching_and_quiet_nights_are_said_as_they_are():
+    res = triage({"known_deficiencies": ["vitamin_d"]}, [], [night("2026-11-20", 0), night("2026-11-21", 0)])
+    assert res.level == "monitor"
+    assert "no twitch, spasm or cramp on the 2 nights measured" in res.reasons[0]
+    assert "Occasional twitching is normal" not in res.reasons[0]

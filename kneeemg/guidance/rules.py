@@ -102,16 +102,15 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                              f"spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
                              f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days; the articles give no number).")
 
-    dates = sorted(date.fromisoformat(n["date"]) for n in twitching_nights)
-    span = (dates[-1] - dates[0]).days + 1 if dates else 0
+    span = persistent_span(nights, cfg.persistent_days)
     since = profile.get("twitching_since")
     # "Since" counts up to the latest entry or today, whichever is later: the twitching the
     # person reports does not stop at their last entry.
     ref = max(d for d in (latest_date(days, nights), today or date.today()) if d is not None)
     since_days = (ref - date.fromisoformat(since)).days if since else None
     if span >= cfg.persistent_days:
-        fire("persistent", f"Twitching was recorded on nights spanning {span} days (kneeemg counts {cfg.persistent_days} days or more "
-                           f"as persistent; the articles give no number).")
+        fire("persistent", f"Twitching was recorded on most of the nights recorded over {span} days (kneeemg counts "
+                           f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
                            f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
@@ -124,7 +123,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     if meds and twitching:
         fire("medication", f"You take a medicine the articles link to twitching ({join_words(meds)}).")
 
-    if feats.get("known_deficiency") is True:
+    if feats.get("known_deficiency") is True and twitching:  # (without twitching: the doctor's plan, see the advice)
         found = [kb.deficiency_name(d) for d in profile.get("known_deficiencies") or []]
         fire("deficiency", f"A blood test found a deficiency ({join_words(found)}).")
 
@@ -133,7 +132,10 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         healthy = [d for d in days if d.get("date") and d["date"] <= last_night["date"]
                    and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
                    and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
-        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0:
+        since_healthy = [n for n in nights if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
+        # the knee went on twitching: on the latest night, and on most nights since the healthier days began
+        went_on = 2 * sum(night_events(n) > 0 for n in since_healthy) >= len(since_healthy)
+        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0 and went_on:
             fire("no_improvement", f"You logged {len(healthy)} days with {cfg.good_water_glasses} or more glasses of water and at most "
                                    f"one caffeinated drink, and the knee still twitched on the latest night ({last_night['date']}).")
 
@@ -156,6 +158,26 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     if not fired:
         _monitor(fire, cfg, days, nights)
     return fired
+
+
+def persistent_span(nights: Sequence[Mapping[str, Any]], least_days: int) -> int:
+    """Days of the longest stretch of nights that twitched on at least half of the nights
+    recorded in it, from a twitching night to a twitching night, or 0 when there is none of
+    ``least_days`` or more. Two single twitches weeks apart, with quiet nights between, are not
+    twitching that keeps going; a twitching night more never shortens it."""
+    dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0) for n in nights)
+    best = 0
+    for i, (a, twitched_a) in enumerate(dated):
+        if not twitched_a:
+            continue
+        count = twitched = 0
+        for b, twitched_b in dated[i:]:
+            count += 1
+            twitched += twitched_b
+            days = (b - a).days + 1
+            if twitched_b and days >= least_days and 2 * twitched >= count:
+                best = max(best, days)
+    return best
 
 
 def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]]) -> None:
@@ -181,6 +203,10 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
                         f"about {top:.0f} per hour, on {n['date']}); kneeemg counts twitching as frequent only with "
                         f"{cfg.frequent_min_nights} such nights within the {cfg.frequent_window_days} days up to the latest "
                         f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
+        return
+    if all(r is not None and night_events(n) == 0 for r, n in rated):
+        count = "the night" if len(rated) == 1 else f"the {len(rated)} nights"
+        fire("monitor", f"The sensor recorded no twitch, spasm or cramp on {count} measured.", variant="quiet")
         return
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
 
