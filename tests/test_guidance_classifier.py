@@ -653,3 +653,26 @@ def test_a_known_deficiency_without_twitching_and_quiet_nights_are_said_as_they_
     assert res.level == "monitor"
     assert "no twitch, spasm or cramp on the 2 nights measured" in res.reasons[0]
     assert "Occasional twitching is normal" not in res.reasons[0]
+
+
+def test_stiffness_noted_alone_gets_a_note_and_is_counted_once_with_limited_movement():
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 40)], today=date(2026, 11, 21))
+    assert res.level == "see_doctor" and any("note it as limited_movement" in n for n in res.notes)
+    both = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20", "symptoms": ["stiffness", "limited_movement"]}],
+                  [night("2026-11-20", 40)], today=date(2026, 11, 21))
+    assert both.level == "see_doctor_asap" and not any("limited_movement" in n for n in both.notes)
+    assert not any(r.rule == "other_symptoms" for r in both.rules)  # the same stiffness, not also an 'other symptom'
+    arthritis = next(c for c in both.causes if c.id == "arthritis")
+    assert [e["feature"] for e in arthritis.evidence_for].count("stiffness") == 0
+
+
+def test_a_medicine_kneeemg_cannot_sort_is_no_evidence_against_a_medicine_cause():
+    res = triage({"medications": ["furosemide"]}, [], [night("2026-11-20", 40)])
+    every = res.causes + res.hidden
+    med = [c for c in every if c.id == "medication_side_effect"]
+    against = [e["feature"] for c in med for e in c.evidence_against] + \
+        [e["feature"] for u in res.unranked if u["id"] == "medication_side_effect" for e in u["evidence_against"]]
+    assert "no_listed_medicine" not in against
+    plain = triage({"medications": ["statin"]}, [], [night("2026-11-20", 40)])
+    assert any(e["feature"] == "no_listed_medicine" for u in plain.unranked if u["id"] == "medication_side_effect"
+               for e in u["evidence_against"])

@@ -367,9 +367,10 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
     # self-care and monitoring texts would contradict the level
-    also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level))
+    also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level
+                              and f.rule != "other_symptoms"))  # (those symptoms go to the same visit)
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
-    notes = _old_sign_notes(kb, cfg, days, nts, feats, today) + _medicine_notes(prof)
+    notes = _old_sign_notes(kb, cfg, days, nts, feats, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
@@ -384,6 +385,19 @@ def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping
     noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)
     return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before your latest entry, "
             "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
+
+
+def _stiffness_notes(cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
+                     today: date | None) -> list[str]:
+    """Plain stiffness is no warning sign; stiffness that limits how the knee moves is. Say so
+    when only the first was noted (it was the only word for both in earlier versions)."""
+    recent = recent_symptoms(days, nights, cfg, today)
+    if "stiffness" not in recent or "limited_movement" in recent:
+        return []
+    return ["You noted stiffness. If it limits how far the knee bends or straightens, note it as limited_movement "
+            "(`kneeemg diary --symptoms limited_movement`): that is one of the warning signs to see a doctor soon for "
+            "(\"Why Is My Knee Twitching and How Can I Stop It?\", section \"Symptoms That Could Signal an Underlying "
+            "Condition\")."]
 
 
 def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from ..diary import CONDITIONS, DEFICIENCIES, SYMPTOMS
+from ..diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
 from ..errors import ConfigError
 
 #: Medicines the documents name as possible causes of twitching (profile ``medications``).
@@ -243,11 +243,16 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     reported = {s for d in days for s in (d.get("symptoms") or [])}
     for s in SYMPTOMS:
         f[s] = True if s in reported else (False if symptoms_known else None)
+    if f["limited_movement"] is True:
+        f["stiffness"] = False  # the same stiffness, counted once: as the warning sign
+
     # Any warning sign: the advice that moves, loads, heats or massages the leg waits for a doctor.
     f["warning_sign"] = True if reported & set(WARNING_SYMPTOMS) else (False if symptoms_known else None)
     for m in LISTED_MEDICINES:
         f[f"med_{m}"] = (m in meds) if meds is not None else None
-    f["no_listed_medicine"] = (not any(m in meds for m in LISTED_MEDICINES)) if meds is not None else None
+    # a medicine kneeemg cannot sort (a brand or substance name) may be of a listed kind: unknown then
+    unsorted = meds is not None and any(m not in MEDICATIONS for m in meds)
+    f["no_listed_medicine"] = None if meds is None or unsorted else not any(m in meds for m in LISTED_MEDICINES)
     defs = profile.get("known_deficiencies")
     f["known_deficiency"] = bool(defs) if defs is not None else None
     for d in DEFICIENCIES:
