@@ -676,3 +676,10 @@ def test_a_medicine_kneeemg_cannot_sort_is_no_evidence_against_a_medicine_cause(
     plain = triage({"medications": ["statin"]}, [], [night("2026-11-20", 40)])
     assert any(e["feature"] == "no_listed_medicine" for u in plain.unranked if u["id"] == "medication_side_effect"
                for e in u["evidence_against"])
+
+
+def test_an_old_swelling_speaks_for_no_cause_today():
+    days = [{"date": "2026-09-01", "symptoms": ["swelling"]}, {"date": "2026-11-25", "exercise": "hard"}]
+    res = triage({}, days, [night("2026-11-25", 12)], today=date(2026, 11, 26))
+    assert not any("swelling" in r for c in res.causes for r in c.reasons())
+    assert any("Earlier in your diary: swelling around the knee (noted on 2026-09-01)" in n for n in res.notes)

@@ -354,7 +354,7 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     kb = kb or load_kb()
     prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
     triggers = personal_triggers(days, nts, cfg)
-    feats = compute_features(prof, days, nts, cfg, triggers)
+    feats = compute_features(prof, days, nts, cfg, triggers, recent=recent_symptoms(days, nts, cfg, today))
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
@@ -370,16 +370,17 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level
                               and f.rule != "other_symptoms"))  # (those symptoms go to the same visit)
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
-    notes = _old_sign_notes(kb, cfg, days, nts, feats, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
+    notes = _old_sign_notes(kb, cfg, days, nts, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
 def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]],
-                    nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None], today: date | None) -> list[str]:
+                    nights: Sequence[Mapping[str, Any]], today: date | None) -> list[str]:
     """A warning sign noted before the symptom window no longer decides the level, but is never
     passed over in silence: the person is told what to do if it is still there."""
     recent = recent_symptoms(days, nights, cfg, today)
-    old = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] not in recent]
+    noted_ever = {s for d in days for s in d.get("symptoms") or []}
+    old = [w for w in kb.warning_signs if w["symptom"] in noted_ever and w["symptom"] not in recent]
     if not old:
         return []
     noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)

@@ -195,7 +195,8 @@ def _true_or_unknown(flag: bool) -> bool | None:
 
 
 def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
-                     cfg: TriageConfig, triggers: Sequence[Mapping[str, Any]] = ()) -> dict[str, bool | None]:
+                     cfg: TriageConfig, triggers: Sequence[Mapping[str, Any]] = (),
+                     recent: set[str] | None = None) -> dict[str, bool | None]:
     """Every feature of a case (see the module docstring).
 
     Parameters
@@ -203,6 +204,10 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     profile, days, nights : validated case parts (see :func:`kneeemg.guidance.validate_case`).
     cfg : TriageConfig
     triggers : personal triggers found by :func:`kneeemg.guidance.triggers.personal_triggers`.
+    recent : set of str, optional
+        The symptoms noted within ``cfg.symptom_window_days``
+        (:func:`kneeemg.guidance.rules.recent_symptoms`): only they count, as for the rules (a
+        swelling of months ago is dated in a note instead). Every symptom of ``days`` when omitted.
 
     Returns
     -------
@@ -241,6 +246,8 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     f["short_sleep"] = _any(days, "sleep_hours", lambda v: v < c.short_sleep_hours)
     symptoms_known = any(d.get("symptoms") is not None for d in days)
     reported = {s for d in days for s in (d.get("symptoms") or [])}
+    if recent is not None:
+        reported &= recent
     for s in SYMPTOMS:
         f[s] = True if s in reported else (False if symptoms_known else None)
     if f["limited_movement"] is True:
