@@ -448,6 +448,14 @@ def test_advice_for_a_known_deficiency_names_it_and_follows_the_doctors_plan(def
     assert not any("checked with a blood test" in r for r in res.reasons)
 
 
+def test_the_water_advice_defers_to_a_doctors_fluid_limit():
+    # people on a diuretic are shown it too, and they are often told how much to drink
+    res = triage({"medications": ["diuretic"]}, [{"date": "2026-11-20", "water_glasses": 2}], [night("2026-11-20", 5)])
+    water = [a["text"] for a in res.advice if "eight glasses" in a["text"]]
+    assert len(water) == 1 and "If a doctor has told you how much to drink, follow that" in water[0]
+    assert "kneeemg's own" in water[0]
+
+
 def test_advice_for_a_suspected_deficiency_names_the_nutrients_that_fit():
     cramps = triage({}, [{"date": "2026-11-20", "water_glasses": 2}], [night("2026-11-20", 5, cramps=2)])
     advice = " ".join(a["text"] for a in cramps.advice if "blood test" in a["text"] or "magnesium" in a["text"])
