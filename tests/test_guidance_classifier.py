@@ -448,6 +448,13 @@ def test_advice_for_a_known_deficiency_names_it_and_follows_the_doctors_plan(def
     assert not any("checked with a blood test" in r for r in res.reasons)
 
 
+def test_short_sleep_is_no_evidence_for_stress_but_brings_the_advice_to_sleep_better():
+    assert not any(e["feature"] == "short_sleep" for e in load_kb().causes["stress"]["evidence"])
+    res = triage({}, [{"date": "2026-11-20", "sleep_hours": 4.5}], [night("2026-11-20", 5)])
+    assert res.level == "self_care"
+    assert any("sleeping better" in a["text"] and "1. Practising stress relieving exercises such as:" in a["source"] for a in res.advice)
+
+
 def test_the_water_advice_defers_to_a_doctors_fluid_limit():
     # people on a diuretic are shown it too, and they are often told how much to drink
     res = triage({"medications": ["diuretic"]}, [{"date": "2026-11-20", "water_glasses": 2}], [night("2026-11-20", 5)])
