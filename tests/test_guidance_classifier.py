@@ -699,3 +699,15 @@ def test_an_old_swelling_speaks_for_no_cause_today():
     res = triage({}, days, [night("2026-11-25", 12)], today=date(2026, 11, 26))
     assert not any("swelling" in r for c in res.causes for r in c.reasons())
     assert any("Earlier in your diary: swelling around the knee (noted on 2026-09-01)" in n for n in res.notes)
+
+
+def test_nothing_presumes_twitching_on_quiet_nights_and_soon_is_cited():
+    quiet = [night("2026-11-20", 0), night("2026-11-21", 0)]
+    res = triage({"medications": ["diuretic"]}, [{"date": "2026-11-21", "symptoms": ["tingling"]}], quiet)
+    shown = " ".join(a["text"] for a in res.advice)
+    assert "Do not stop a prescribed medicine" not in shown and "alongside the twitching" not in shown
+    assert "Do not stop a prescribed medicine" in " ".join(
+        a["text"] for a in triage({"medications": ["diuretic"]}, [], [night("2026-11-21", 40)]).advice)
+    sign = triage({}, [{"date": "2026-11-21", "symptoms": ["fever"]}], quiet)
+    assert '"Knee twitching", section "(closing advice)"' in sign.reasons[0]
+    assert "a record of the twitching" not in " ".join(a["text"] for a in sign.advice)

@@ -59,7 +59,7 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "known_deficiency": ("known_deficiencies",), **{f"deficiency_{d}": ("known_deficiencies",) for d in DEFICIENCIES},
     **{f"cond_{c}": ("conditions",) for c in CONDITIONS}, **{f"no_cond_{c}": ("conditions",) for c in CONDITIONS},
     "spasms_present": ("nights",), "cramps_present": ("nights",), "many_cramps": ("nights",),
-    "one_sided": ("nights",), "both_sides": ("nights",),
+    "one_sided": ("nights",), "both_sides": ("nights",), "no_twitching_recorded": ("nights", "twitching_since"),
     **{f"trigger_{t}": ("nights", "diary") for t in TRIGGER_FACTORS},
 }
 
@@ -269,6 +269,11 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
         f[f"cond_{cond}"] = (cond in conds) if conds is not None else None
         f[f"no_cond_{cond}"] = (cond not in conds) if conds is not None else None
     f.update(_night_features(nights, cfg))
+    # measured and quiet: nights long enough to tell, none with any event, and the person does
+    # not report twitching either (advice that presumes twitching is left out then)
+    rated = [n for n in nights if night_rate(n, cfg) is not None]
+    f["no_twitching_recorded"] = (bool(rated) and all(night_events(n) == 0 for n in nights)
+                                  and not profile.get("twitching_since")) if nights else None
     found = {t["factor"] for t in triggers if t.get("rate_ratio", 0) > 1}
     for t in TRIGGER_FACTORS:
         f[f"trigger_{t}"] = _true_or_unknown(t in found)

@@ -83,6 +83,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] in recent]
     if signs:
         heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
+        heads += [s for s in kb.rule_text("warning_sign")[1] if s not in  # and where the articles say "soon"
+                  [{"doc": w["doc"], "heading": w["heading"]} for w in kb.warning_signs]]
         fire("warning_sign", f"You reported {'; '.join(w['text'] + noted_on(days, w['symptom']) for w in signs)}.",
              [h for i, h in enumerate(heads) if h not in heads[:i]])
 
