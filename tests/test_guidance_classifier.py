@@ -161,8 +161,9 @@ def test_a_warning_signs_reason_says_when_it_was_noted():
 
 
 def test_persistent_from_the_nights_or_the_profile():
-    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-14", 3)]).level == "see_doctor"
-    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-13", 3)]).level == "monitor"
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-07", 3), night("2026-11-14", 3)]).level == "see_doctor"
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-07", 3), night("2026-11-13", 3)]).level == "monitor"
+    assert triage({}, [], [night("2026-11-01", 3), night("2026-11-14", 3)]).level == "monitor"  # two twitching nights only
     assert triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-15", 3)], today=date(2026, 11, 1)).level == "see_doctor"
     assert triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-05", 3)], today=date(2026, 11, 5)).level == "monitor"
     assert triage({"twitching_since": "2026-11-01"}, [], [], today=date(2026, 11, 10)).level == "monitor"
@@ -711,3 +712,11 @@ def test_nothing_presumes_twitching_on_quiet_nights_and_soon_is_cited():
     sign = triage({}, [{"date": "2026-11-21", "symptoms": ["fever"]}], quiet)
     assert '"Knee twitching", section "(closing advice)"' in sign.reasons[0]
     assert "a record of the twitching" not in " ".join(a["text"] for a in sign.advice)
+
+
+def test_a_later_milder_night_never_undoes_a_frequent_spell():
+    spell = [night(f"2026-11-{d:02d}", 100) for d in (1, 2, 3)] + [night(f"2026-11-{d:02d}", 0) for d in range(4, 9)]
+    assert triage({}, [], spell).level == "see_doctor"
+    later = spell + [night("2026-11-15", 2)]  # the frequency window moves past the spell
+    res = triage({}, [], later)
+    assert res.level == "see_doctor" and res.rules[0].rule == "persistent" and "4 of the 9 nights" in res.reasons[0]

@@ -123,7 +123,10 @@ class TriageResult:
             lines.append(f"      {r.text} (Source: {r.source}.)")
         lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {cfg.frequent_min_nights} nights with "
                      f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {cfg.frequent_window_days} days; persistent = "
-                     f"{cfg.persistent_days}+ days; no improvement = {cfg.improvement_days}+ healthier days.")
+                     f"{cfg.persistent_days}+ days from a twitching night to a twitching night, with {cfg.frequent_min_nights}+ "
+                     f"twitching nights and twitching on at least half of the nights recorded (or {cfg.frequent_min_nights}+ "
+                     f"frequent nights); no improvement = {cfg.improvement_days}+ healthier days, then twitching on the latest "
+                     "night and on at least half of the nights since.")
         lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)). "
                      "The priors and ratios are kneeemg's written-down judgments, not measured in patients: the scores "
                      "order the causes; they are not the chance that you have one.")

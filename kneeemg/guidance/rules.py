@@ -104,15 +104,18 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                              f"spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
                              f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days; the articles give no number).")
 
-    span = persistent_span(nights, cfg.persistent_days)
+    stretch = persistent_stretch(nights, cfg)
     since = profile.get("twitching_since")
     # "Since" counts up to the latest entry or today, whichever is later: the twitching the
     # person reports does not stop at their last entry.
     ref = max(d for d in (latest_date(days, nights), today or date.today()) if d is not None)
     since_days = (ref - date.fromisoformat(since)).days if since else None
-    if span >= cfg.persistent_days:
-        fire("persistent", f"Twitching was recorded on most of the nights recorded over {span} days (kneeemg counts "
-                           f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
+    if stretch is not None:
+        span, twitched, count = stretch
+        fire("persistent", f"Twitching was recorded on {twitched} of the {count} nights recorded over {span} days (kneeemg "
+                           f"counts {cfg.persistent_days} days or more, with twitching on {cfg.frequent_min_nights} nights "
+                           f"or more and on at least half of the nights recorded, or {cfg.frequent_min_nights} frequent "
+                           "ones, as persistent; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
                            f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
@@ -135,11 +138,12 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                    and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
                    and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
         since_healthy = [n for n in nights if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
-        # the knee went on twitching: on the latest night, and on most nights since the healthier days began
-        went_on = 2 * sum(night_events(n) > 0 for n in since_healthy) >= len(since_healthy)
-        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0 and went_on:
+        # the knee went on twitching: on the latest night, and on at least half of the nights since the healthier days began
+        went = sum(night_events(n) > 0 for n in since_healthy)
+        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0 and 2 * went >= len(since_healthy):
             fire("no_improvement", f"You logged {len(healthy)} days with {cfg.good_water_glasses} or more glasses of water and at most "
-                                   f"one caffeinated drink, and the knee still twitched on the latest night ({last_night['date']}).")
+                                   f"one caffeinated drink, and the knee still twitched: on the latest night ({last_night['date']}), "
+                                   f"and on {went} of the {len(since_healthy)} nights since {min(n['date'] for n in since_healthy)}.")
 
     conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
     if conds and twitching:
@@ -162,23 +166,33 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     return fired
 
 
-def persistent_span(nights: Sequence[Mapping[str, Any]], least_days: int) -> int:
-    """Days of the longest stretch of nights that twitched on at least half of the nights
-    recorded in it, from a twitching night to a twitching night, or 0 when there is none of
-    ``least_days`` or more. Two single twitches weeks apart, with quiet nights between, are not
-    twitching that keeps going; a twitching night more never shortens it."""
-    dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0) for n in nights)
-    best = 0
-    for i, (a, twitched_a) in enumerate(dated):
+def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> tuple[int, int, int] | None:
+    """The longest stretch of twitching that keeps going: ``(days, twitching nights, nights
+    recorded)``, or None.
+
+    A stretch runs from a twitching night to a twitching night over ``cfg.persistent_days``
+    days or more, holds at least ``cfg.frequent_min_nights`` twitching nights, and had
+    twitching on at least half of the nights recorded in it, or holds that many nights at the
+    frequent rate. So two single twitches weeks apart, with quiet nights (or nothing) between,
+    are not twitching that keeps going; and a twitching night more never ends a stretch (a
+    frequent spell that a later night moves out of the frequency window is still one).
+    """
+    dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0,
+                    (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h) for n in nights)
+    best: tuple[int, int, int] | None = None
+    for i, (a, twitched_a, _) in enumerate(dated):
         if not twitched_a:
             continue
-        count = twitched = 0
-        for b, twitched_b in dated[i:]:
+        count = twitched = busy = 0
+        for b, twitched_b, busy_b in dated[i:]:
             count += 1
             twitched += twitched_b
+            busy += busy_b
             days = (b - a).days + 1
-            if twitched_b and days >= least_days and 2 * twitched >= count:
-                best = max(best, days)
+            if twitched_b and days >= cfg.persistent_days and twitched >= cfg.frequent_min_nights \
+                    and (2 * twitched >= count or busy >= cfg.frequent_min_nights):
+                if best is None or days > best[0]:
+                    best = (days, twitched, count)
     return best
 
 
