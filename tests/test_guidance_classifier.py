@@ -674,7 +674,7 @@ def test_a_known_deficiency_without_twitching_and_quiet_nights_are_said_as_they_
 
 def test_stiffness_noted_alone_gets_a_note_and_is_counted_once_with_limited_movement():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 40)], today=date(2026, 11, 21))
-    assert res.level == "see_doctor" and any("note it as limited_movement" in n for n in res.notes)
+    assert res.level == "see_doctor" and any("note that as limited movement" in n and "_" not in n for n in res.notes)
     both = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20", "symptoms": ["stiffness", "limited_movement"]}],
                   [night("2026-11-20", 40)], today=date(2026, 11, 21))
     assert both.level == "see_doctor_asap" and not any("limited_movement" in n for n in both.notes)
@@ -720,3 +720,21 @@ def test_a_later_milder_night_never_undoes_a_frequent_spell():
     later = spell + [night("2026-11-15", 2)]  # the frequency window moves past the spell
     res = triage({}, [], later)
     assert res.level == "see_doctor" and res.rules[0].rule == "persistent" and "4 of the 9 nights" in res.reasons[0]
+
+
+def test_quiet_or_short_nights_are_said_as_they_are_and_list_no_cause():
+    quiet = [night("2026-11-20", 0), night("2026-11-21", 0), night("2026-11-22", 0, hours=0.4)]
+    res = triage({"medications": ["antidepressant"]}, [{"date": "2026-11-22", "anxiety": 4}], quiet)
+    assert res.level == "monitor" and "no twitch, spasm or cramp on the 3 nights measured" in res.reasons[0]
+    assert res.causes == [] and all("no twitch was recorded" in c.not_listed for c in res.hidden)
+    assert not any("twitching" in a["text"].lower() and "if twitching" not in a["text"].lower() for a in res.advice)
+    short = triage({}, [], [night(f"2026-11-{d:02d}", 50, hours=0.5) for d in (20, 21, 22)])
+    assert "too little to tell how often" in short.reasons[0] and "Occasional twitching is normal" not in short.reasons[0]
+    told = triage({"twitching_since": "2026-11-18"}, [], quiet[:2], today=date(2026, 11, 22))
+    assert "no twitch, spasm or cramp" not in told.reasons[0]
+
+
+def test_other_symptoms_under_a_warning_sign_go_to_the_same_visit():
+    res = triage({}, [{"date": "2026-11-20", "symptoms": ["swelling", "tingling"]}], [night("2026-11-20", 40)])
+    assert res.level == "see_doctor_asap"
+    assert any("tingling" in a and "Mention them at that visit" in a and "ordinary appointment" not in a for a in res.also)

@@ -361,6 +361,9 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
+    if feats.get("no_twitching_recorded") is True:  # causes of twitching, and their advice, need twitching
+        for c in with_evidence:
+            c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
     causes = [c for c in with_evidence if c.score >= cfg.min_listed_score and not c.not_listed]
     hidden = [c for c in with_evidence if c not in causes]
     unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
@@ -370,8 +373,9 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
     # self-care and monitoring texts would contradict the level
-    also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level
-                              and f.rule != "other_symptoms"))  # (those symptoms go to the same visit)
+    also = list(dict.fromkeys(
+        (f"{f.facts} Mention them at that visit. (Source: {f.source}.)" if f.rule == "other_symptoms" else f.sentence())
+        for f in fired if f.level == "see_doctor" != level))  # (other symptoms: not "an ordinary appointment")
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
     notes = _old_sign_notes(kb, cfg, days, nts, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
@@ -398,10 +402,11 @@ def _stiffness_notes(cfg: TriageConfig, days: Sequence[Mapping[str, Any]], night
     recent = recent_symptoms(days, nights, cfg, today)
     if "stiffness" not in recent or "limited_movement" in recent:
         return []
-    return ["You noted stiffness. If it limits how far the knee bends or straightens, note it as limited_movement "
-            "(`kneeemg diary --symptoms limited_movement`): that is one of the warning signs to see a doctor soon for "
-            "(\"Why Is My Knee Twitching and How Can I Stop It?\", section \"Symptoms That Could Signal an Underlying "
-            "Condition\")."]
+    return ["You noted stiffness. If it limits how far the knee bends or straightens, note that as limited movement "
+            "(`kneeemg diary --symptoms \"limited movement\"`): the second article lists stiffness that limits movement "
+            "among the symptoms that may signal an underlying condition (\"Why Is My Knee Twitching and How Can I Stop It?\", "
+            "section \"Symptoms That Could Signal an Underlying Condition\"), and for twitching with such symptoms the first "
+            "advises seeing a doctor soon (\"Knee twitching\", section \"(closing advice)\")."]
 
 
 def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:

@@ -35,7 +35,7 @@ RULE_IDS = ("warning_sign", "frequent", "persistent", "other_symptoms", "medicat
 #: Headings that stand for D1 passages under no heading of their own.
 PSEUDO_HEADINGS = ("(introduction)", "(closing advice)")
 #: The monitor rule's other wordings: busy nights not yet frequent, a diary without nights, nothing recorded.
-MONITOR_VARIANTS = ("busy", "no_nights", "empty", "quiet")
+MONITOR_VARIANTS = ("busy", "no_nights", "empty", "quiet", "short")
 #: Placeholders a text may hold, filled from the case (``{deficiencies}``: the profile's, in words).
 PLACEHOLDERS = ("deficiencies",)
 

@@ -162,7 +162,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         fire("self_care", f"Everyday factors were logged: {join_words([LIFESTYLE_WORDS[f] for f in lifestyle])}.")
 
     if not fired:
-        _monitor(fire, cfg, days, nights)
+        _monitor(fire, cfg, days, nights, bool(profile.get("twitching_since")))
     return fired
 
 
@@ -196,7 +196,8 @@ def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -
     return best
 
 
-def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]]) -> None:
+def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
+             reports_twitching: bool = False) -> None:
     """The monitor rule, in the words that fit: nothing recorded, no nights, busy nights, or quiet ones.
 
     "Occasional twitching is normal" is said only when no night reached ``frequent_rate_per_h``.
@@ -220,9 +221,14 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
                         f"{cfg.frequent_min_nights} such nights within the {cfg.frequent_window_days} days up to the latest "
                         f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
         return
-    if all(r is not None and night_events(n) == 0 for r, n in rated):
-        count = "the night" if len(rated) == 1 else f"the {len(rated)} nights"
+    count = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
+    if all(night_events(n) == 0 for n in nights) and not reports_twitching:
         fire("monitor", f"The sensor recorded no twitch, spasm or cramp on {count} measured.", variant="quiet")
+        return
+    if all(r is None for r, _ in rated):
+        fire("monitor", f"{count.capitalize()} recorded had less than {cfg.min_usable_hours:g} usable hour"
+                        f"{'' if cfg.min_usable_hours == 1 else 's'} each, too little to tell how often the knee twitches.",
+             variant="short")
         return
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
 
