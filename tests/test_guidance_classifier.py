@@ -721,7 +721,14 @@ def test_a_later_milder_night_never_undoes_a_frequent_spell():
     assert triage({}, [], spell).level == "see_doctor"
     later = spell + [night("2026-11-15", 2)]  # the frequency window moves past the spell
     res = triage({}, [], later)
-    assert res.level == "see_doctor" and res.rules[0].rule == "persistent" and "4 of the 9 nights" in res.reasons[0]
+    assert res.level == "see_doctor" and res.rules[0].rule == "persistent"
+    assert "After 3 nights at the frequent rate between 2026-11-01 and 2026-11-03, twitching was recorded again" in res.reasons[0]
+    # but not three bad nights a month apart, nor one twitch after weeks of quiet nights
+    apart = [night(f"2026-{m:02d}-01", 100) for m in (9, 10, 11)]
+    apart += [night(f"2026-{m:02d}-{d:02d}", 0) for m in (9, 10, 11) for d in range(2, 29)]
+    assert triage({}, [], apart).level == "monitor"
+    weeks = spell + [night(f"2026-11-{d:02d}", 0) for d in range(9, 29)] + [night("2026-11-29", 1)]
+    assert triage({}, [], weeks).level == "monitor"
 
 
 def test_quiet_or_short_nights_are_said_as_they_are_and_list_no_cause():
@@ -739,4 +746,23 @@ def test_quiet_or_short_nights_are_said_as_they_are_and_list_no_cause():
 def test_other_symptoms_under_a_warning_sign_go_to_the_same_visit():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["swelling", "tingling"]}], [night("2026-11-20", 40)])
     assert res.level == "see_doctor_asap"
-    assert any("tingling" in a and "Mention them at that visit" in a and "ordinary appointment" not in a for a in res.also)
+    assert any("tingling" in a and "Mention it at that visit" in a and "ordinary appointment" not in a for a in res.also)
+    quiet = triage({}, [{"date": "2026-11-20", "symptoms": ["swelling", "tingling", "back_pain"]}], [night("2026-11-20", 0)])
+    assert quiet.level == "see_doctor_asap"
+    assert any(a.startswith("You also noted tingling and back pain: mention them at that visit.") for a in quiet.also)
+
+
+def test_advice_that_fits_what_was_recorded():
+    stiff = triage({}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 40)])
+    assert not any("Heat or ice" in a["text"] for a in stiff.advice)  # arthritis care: for known arthritis
+    known = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20", "symptoms": ["stiffness"]}], [night("2026-11-20", 40)])
+    assert any("Heat or ice" in a["text"] for a in known.advice)
+    quiet = triage({"known_deficiencies": ["vitamin_d"]}, [], [night("2026-11-20", 0), night("2026-11-21", 0)])
+    assert any("Follow your doctor's plan for the low vitamin D" in a["text"] for a in quiet.advice)
+    assert [c.id for c in quiet.causes] == ["nutrient_deficiency"]
+    nothing = triage({"known_deficiencies": ["vitamin_d"]}, [], [])
+    assert not any(a["text"].startswith("Bring what kneeemg recorded") for a in nothing.advice)
+    short = triage({}, [], [night("2026-11-20", 0, hours=0.5), night("2026-11-21", 0, hours=0.3)])
+    assert "too little to tell how often" in short.reasons[0]
+    note = triage({"medications": ["zocor"]}, [], [night("2026-11-20", 40)]).notes
+    assert len(note) == 1 and "statin" not in note[0] and "diuretic" in note[0]

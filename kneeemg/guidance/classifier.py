@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
 from ..errors import InputError
-from .features import TriageConfig, compute_features
+from .features import LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
 from .rules import FiredRule, escalate, join_words, level_of, noted_on, recent_symptoms
 
@@ -361,9 +361,10 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
-    if feats.get("no_twitching_recorded") is True:  # causes of twitching, and their advice, need twitching
-        for c in with_evidence:
-            c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
+    if feats.get("no_twitching_recorded") is True:  # causes of twitching, and their advice, need twitching ...
+        for c in with_evidence:  # ... but a deficiency a blood test found is followed up all the same
+            if not (c.id == "nutrient_deficiency" and feats.get("known_deficiency") is True):
+                c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
     causes = [c for c in with_evidence if c.score >= cfg.min_listed_score and not c.not_listed]
     hidden = [c for c in with_evidence if c not in causes]
     unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
@@ -373,9 +374,14 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
     # self-care and monitoring texts would contradict the level
+    others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True]  # (feats hold the recent symptoms only)
+    it = "it" if len(others) == 1 else "them"
     also = list(dict.fromkeys(
-        (f"{f.facts} Mention them at that visit. (Source: {f.source}.)" if f.rule == "other_symptoms" else f.sentence())
+        (f"{f.facts} Mention {it} at that visit. (Source: {f.source}.)" if f.rule == "other_symptoms" else f.sentence())
         for f in fired if f.level == "see_doctor" != level))  # (other symptoms: not "an ordinary appointment")
+    if level == "see_doctor_asap" and others and not any(f.rule == "other_symptoms" for f in fired):
+        also.append(f"You also noted {join_words([SYMPTOM_WORDS[s] for s in others])}: mention {it} at that visit. "
+                    f"(Source: {kb.cite_all(kb.rule_text('other_symptoms')[1])}.)")
     advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
     notes = _old_sign_notes(kb, cfg, days, nts, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
@@ -415,9 +421,10 @@ def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:
     unknown = [m for m in profile.get("medications") or [] if m not in MEDICATIONS]
     if not unknown:
         return []
-    kinds = join_words(list(MEDICATIONS))
-    return [f"kneeemg does not know the medicine{'s' if len(unknown) > 1 else ''} {join_words(unknown)}: it reads only "
-            f"the kinds {kinds}. If one of yours is of such a kind, note it by that word as well (for example "
+    kinds = join_words(list(LISTED_MEDICINES))
+    return [f"kneeemg does not know the medicine{'s' if len(unknown) > 1 else ''} {join_words(unknown)}: of the medicines "
+            f"it reads, the articles link only these kinds to twitching: {kinds}. If one of yours is of such a kind, note it by "
+            "that word as well (for example "
             "`kneeemg diary --profile --medications diuretic`); a pharmacist can tell you which kind a medicine is."]
 
 

@@ -111,11 +111,14 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     ref = max(d for d in (latest_date(days, nights), today or date.today()) if d is not None)
     since_days = (ref - date.fromisoformat(since)).days if since else None
     if stretch is not None:
-        span, twitched, count = stretch
-        fire("persistent", f"Twitching was recorded on {twitched} of the {count} nights recorded over {span} days (kneeemg "
-                           f"counts {cfg.persistent_days} days or more, with twitching on {cfg.frequent_min_nights} nights "
-                           f"or more and on at least half of the nights recorded, or {cfg.frequent_min_nights} frequent "
-                           "ones, as persistent; the articles give no number).")
+        st = stretch
+        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights recorded over {st['days']} days, "
+                f"from {st['first']} to {st['last']}" if st["spell"] is None else
+                f"After {cfg.frequent_min_nights} nights at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
+                f"twitching was recorded again, up to {st['last']} ({st['days']} days from {st['first']})")
+        fire("persistent", f"{what} (kneeemg counts twitching as persistent over {cfg.persistent_days} days or more, with "
+                           f"twitching on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
+                           f"recorded, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
                            f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
@@ -166,33 +169,55 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     return fired
 
 
-def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> tuple[int, int, int] | None:
-    """The longest stretch of twitching that keeps going: ``(days, twitching nights, nights
-    recorded)``, or None.
+def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> dict[str, Any] | None:
+    """The longest stretch of twitching that keeps going, or None.
 
     A stretch runs from a twitching night to a twitching night over ``cfg.persistent_days``
-    days or more, holds at least ``cfg.frequent_min_nights`` twitching nights, and had
-    twitching on at least half of the nights recorded in it, or holds that many nights at the
-    frequent rate. So two single twitches weeks apart, with quiet nights (or nothing) between,
-    are not twitching that keeps going; and a twitching night more never ends a stretch (a
-    frequent spell that a later night moves out of the frequency window is still one).
+    days or more and holds at least ``cfg.frequent_min_nights`` twitching nights. It counts
+    when twitching came on at least half of the nights recorded in it, or when it holds a
+    frequent spell (``frequent_min_nights`` nights at the frequent rate within
+    ``frequent_window_days``) after which no recorded night lies further than that window
+    from the spell before the stretch's last night: twitching again after a spell, without
+    weeks of quiet nights recorded between. So two or three single twitches weeks apart are
+    not twitching that keeps going, nor is one twitch after months of quiet nights; and
+    another twitching night never ends a stretch (a spell that a later, milder night moves out
+    of the frequency window is still one).
+
+    Returns
+    -------
+    dict or None
+        ``days``, ``twitched`` (twitching nights), ``recorded`` (nights), ``first`` and
+        ``last`` (ISO dates), and ``spell`` (the spell's first and last dates, or None when
+        the half-of-nights condition held).
     """
     dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0,
                     (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h) for n in nights)
-    best: tuple[int, int, int] | None = None
+    window = cfg.frequent_window_days
+    best: dict[str, Any] | None = None
     for i, (a, twitched_a, _) in enumerate(dated):
         if not twitched_a:
             continue
-        count = twitched = busy = 0
+        count = twitched = 0
+        busy: list[date] = []
+        previous = None  # the night recorded before b
         for b, twitched_b, busy_b in dated[i:]:
             count += 1
             twitched += twitched_b
-            busy += busy_b
             days = (b - a).days + 1
+            spell = None
+            if busy_b:
+                busy.append(b)
+            for j in range(len(busy) - cfg.frequent_min_nights, -1, -1):  # the latest spell first
+                k = j + cfg.frequent_min_nights - 1
+                if (busy[k] - busy[j]).days < window:
+                    if previous is None or (previous - busy[k]).days < window:
+                        spell = (busy[j].isoformat(), busy[k].isoformat())
+                    break
             if twitched_b and days >= cfg.persistent_days and twitched >= cfg.frequent_min_nights \
-                    and (2 * twitched >= count or busy >= cfg.frequent_min_nights):
-                if best is None or days > best[0]:
-                    best = (days, twitched, count)
+                    and (2 * twitched >= count or spell is not None) and (best is None or days > best["days"]):
+                best = {"days": days, "twitched": twitched, "recorded": count, "first": a.isoformat(),
+                        "last": b.isoformat(), "spell": None if 2 * twitched >= count else spell}
+            previous = b
     return best
 
 
@@ -222,13 +247,13 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
                         f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
         return
     count = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
-    if all(night_events(n) == 0 for n in nights) and not reports_twitching:
-        fire("monitor", f"The sensor recorded no twitch, spasm or cramp on {count} measured.", variant="quiet")
-        return
     if all(r is None for r, _ in rated):
         fire("monitor", f"{count.capitalize()} recorded had less than {cfg.min_usable_hours:g} usable hour"
                         f"{'' if cfg.min_usable_hours == 1 else 's'} each, too little to tell how often the knee twitches.",
              variant="short")
+        return
+    if all(night_events(n) == 0 for n in nights) and not reports_twitching:
+        fire("monitor", f"The sensor recorded no twitch, spasm or cramp on {count} measured.", variant="quiet")
         return
     fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
 
