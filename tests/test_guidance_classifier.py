@@ -740,7 +740,7 @@ def test_quiet_or_short_nights_are_said_as_they_are_and_list_no_cause():
     short = triage({}, [], [night(f"2026-11-{d:02d}", 50, hours=0.5) for d in (20, 21, 22)])
     assert "too little to tell how often" in short.reasons[0] and "Occasional twitching is normal" not in short.reasons[0]
     told = triage({"twitching_since": "2026-11-18"}, [], quiet[:2], today=date(2026, 11, 22))
-    assert "no twitch, spasm or cramp" not in told.reasons[0]
+    assert "if twitching comes" not in told.reasons[0]  # the person says it does
 
 
 def test_other_symptoms_under_a_warning_sign_go_to_the_same_visit():
@@ -766,3 +766,11 @@ def test_advice_that_fits_what_was_recorded():
     assert "too little to tell how often" in short.reasons[0]
     note = triage({"medications": ["zocor"]}, [], [night("2026-11-20", 40)]).notes
     assert len(note) == 1 and "statin" not in note[0] and "diuretic" in note[0]
+
+
+def test_a_person_who_reports_twitching_is_told_the_sensor_caught_none():
+    quiet = [night("2026-11-20", 0), night("2026-11-21", 0)]
+    long_ago = triage({"twitching_since": "2026-11-01"}, [], quiet, today=date(2026, 11, 22))
+    assert long_ago.level == "see_doctor" and "recorded no twitch, spasm or cramp on the 2 nights measured" in long_ago.reasons[0]
+    lately = triage({"twitching_since": "2026-11-18"}, [], quiet, today=date(2026, 11, 22))
+    assert "recorded no twitch, spasm or cramp on the 2 nights measured" in lately.reasons[0]

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 from .features import (LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, night_events,
                        night_rate)
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
+from ..words import plural
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,10 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         fire("persistent", f"{what} (kneeemg counts twitching as persistent over {cfg.persistent_days} days or more, with "
                            f"twitching on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
                            f"recorded, or going on after a frequent spell; the articles give no number).")
-    elif since_days is not None and since_days >= cfg.persistent_days:
+    elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
-                           f"{cfg.persistent_days} days or more as persistent; the articles give no number).")
+                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)."
+                           + _none_measured(nights))
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
     if others and twitching:
@@ -255,7 +257,14 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
     if all(night_events(n) == 0 for n in nights) and not reports_twitching:
         fire("monitor", f"The sensor recorded no twitch, spasm or cramp on {count} measured.", variant="quiet")
         return
-    fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it.")
+    fire("monitor", "Nothing in what you recorded calls for more than keeping an eye on it." + _none_measured(nights))
+
+
+def _none_measured(nights: Sequence[Mapping[str, Any]]) -> str:
+    """" The sensor recorded no twitch ... on the N nights measured." when so (else "")."""
+    if not nights or any(night_events(n) > 0 for n in nights):
+        return ""
+    return f" The sensor recorded no twitch, spasm or cramp on the {plural(len(nights), 'night')} measured."
 
 
 def recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig,
