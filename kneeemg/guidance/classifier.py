@@ -124,8 +124,8 @@ class TriageResult:
         lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {cfg.frequent_min_nights} nights with "
                      f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {cfg.frequent_window_days} days; persistent = "
                      f"{cfg.persistent_days}+ days from a twitching night to a twitching night, with {cfg.frequent_min_nights}+ "
-                     f"twitching nights and twitching on at least half of the nights recorded (or {cfg.frequent_min_nights}+ "
-                     f"frequent nights); no improvement = {cfg.improvement_days}+ healthier days, then twitching on the latest "
+                     "twitching nights and twitching on at least half of the nights recorded, or going on after a frequent "
+                     f"spell; no improvement = {cfg.improvement_days}+ healthier days, then twitching on the latest "
                      "night and on at least half of the nights since.")
         lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)). "
                      "The priors and ratios are kneeemg's written-down judgments, not measured in patients: the scores "
@@ -361,10 +361,10 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
-    if feats.get("no_twitching_recorded") is True:  # causes of twitching, and their advice, need twitching ...
-        for c in with_evidence:  # ... but a deficiency a blood test found is followed up all the same
-            if not (c.id == "nutrient_deficiency" and feats.get("known_deficiency") is True):
-                c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
+    quiet = feats.get("no_twitching_recorded") is True
+    if quiet:  # causes of twitching, and their advice, need twitching
+        for c in with_evidence:
+            c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
     causes = [c for c in with_evidence if c.score >= cfg.min_listed_score and not c.not_listed]
     hidden = [c for c in with_evidence if c not in causes]
     unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
@@ -374,15 +374,15 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
     # self-care and monitoring texts would contradict the level
+    also = list(dict.fromkeys(f.sentence() for f in fired if f.level == "see_doctor" != level and f.rule != "other_symptoms"))
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True]  # (feats hold the recent symptoms only)
-    it = "it" if len(others) == 1 else "them"
-    also = list(dict.fromkeys(
-        (f"{f.facts} Mention {it} at that visit. (Source: {f.source}.)" if f.rule == "other_symptoms" else f.sentence())
-        for f in fired if f.level == "see_doctor" != level))  # (other symptoms: not "an ordinary appointment")
-    if level == "see_doctor_asap" and others and not any(f.rule == "other_symptoms" for f in fired):
-        also.append(f"You also noted {join_words([SYMPTOM_WORDS[s] for s in others])}: mention {it} at that visit. "
+    if level == "see_doctor_asap" and others:  # to the same visit (not "an ordinary appointment"), twitching or not
+        also.append(f"You also noted {join_words([SYMPTOM_WORDS[s] for s in others])}: mention "
+                    f"{'it' if len(others) == 1 else 'them'} at that visit. "
                     f"(Source: {kb.cite_all(kb.rule_text('other_symptoms')[1])}.)")
-    advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts))
+    # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
+    followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
+    advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
     notes = _old_sign_notes(kb, cfg, days, nts, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 

@@ -91,9 +91,14 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
 
     twitching_nights = [n for n in nights if night_events(n) > 0]
     rated = [n for n in nights if night_rate(n, cfg) is not None]
-    # Without a night long enough to tell, the person is taken to have twitching: that is
-    # why they use the tool; and so when they say since when they have noticed it.
-    twitching = bool(twitching_nights) or not rated or bool(profile.get("twitching_since"))
+    # Twitching now: on a night within symptom_window_days of the latest (one twitch two months
+    # ago, with quiet nights since, is not). Without a night long enough to tell, the person is
+    # taken to have twitching: that is why they use the tool; and so when they say since when
+    # they have noticed it.
+    newest = max((date.fromisoformat(n["date"]) for n in nights), default=None)
+    recent_twitching = [n for n in twitching_nights
+                        if (newest - date.fromisoformat(n["date"])).days < cfg.symptom_window_days]
+    twitching = bool(recent_twitching) or not rated or bool(profile.get("twitching_since"))
 
     if rated:  # the window ends at the latest night that gives a rate (a night cut short does not move it)
         last = max(date.fromisoformat(n["date"]) for n in rated)
@@ -215,6 +220,8 @@ def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -
                     if previous is None or (previous - busy[k]).days < window:
                         spell = (busy[j].isoformat(), busy[k].isoformat())
                     break
+            if spell is not None and b.isoformat() <= spell[1]:
+                spell = None  # the spell itself is no twitching after it
             if twitched_b and days >= cfg.persistent_days and twitched >= cfg.frequent_min_nights \
                     and (2 * twitched >= count or spell is not None) and (best is None or days > best["days"]):
                 best = {"days": days, "twitched": twitched, "recorded": count, "first": a.isoformat(),
@@ -245,8 +252,9 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
         recent = sum(1 for _, m in busy if date.fromisoformat(m["date"]) > last - timedelta(days=cfg.frequent_window_days))
         fire("monitor", f"{count} had {cfg.frequent_rate_per_h:g} or more twitches, spasms and cramps per usable hour (the most: "
                         f"about {top:.0f} per hour, on {n['date']}); kneeemg counts twitching as frequent only with "
-                        f"{cfg.frequent_min_nights} such nights within the {cfg.frequent_window_days} days up to the latest "
-                        f"night, {last}, which held {recent} (its own threshold; the articles give no number).", variant="busy")
+                        f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days (its own threshold; "
+                        f"the articles give no number), and the {cfg.frequent_window_days} days up to the latest night, "
+                        f"{last}, held {plural(recent, 'such night')}.", variant="busy")
         return
     count = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
     if all(r is None for r, _ in rated):
@@ -264,7 +272,8 @@ def _none_measured(nights: Sequence[Mapping[str, Any]]) -> str:
     """" The sensor recorded no twitch ... on the N nights measured." when so (else "")."""
     if not nights or any(night_events(n) > 0 for n in nights):
         return ""
-    return f" The sensor recorded no twitch, spasm or cramp on the {plural(len(nights), 'night')} measured."
+    which = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
+    return f" The sensor recorded no twitch, spasm or cramp on {which} measured."
 
 
 def recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig,
