@@ -787,3 +787,19 @@ def test_persistence_and_twitching_are_about_now():
     res = triage({"medications": ["diuretic"]}, [], old)
     assert res.level == "monitor" and "the 7 nights" not in res.reasons[0]
     assert triage({"medications": ["diuretic"]}, [], old + [night("2026-11-26", 1)]).level == "see_doctor"
+
+
+def test_now_is_the_same_for_every_rule():
+    # two spells a week apart: the second is twitching going on after the first, however bad its last night
+    spells = [night(f"2026-10-{d}", 100) for d in (25, 26, 27)] + [night(f"2026-10-{d}", 0) for d in (28, 29, 30, 31)]
+    spells += [night("2026-11-0" + str(d), 0) for d in (1, 2, 3, 4)] + [night(f"2026-11-0{d}", 100) for d in (5, 6, 7)]
+    spells += [night(f"2026-11-{d:02d}", 0) for d in range(8, 26)]
+    assert triage({}, [], spells).level == "see_doctor"
+    # an old twitch and quiet nights now: no advice on the medicine's dose
+    old = [night("2026-10-01", 1)] + [night(f"2026-11-{d:02d}", 0) for d in range(20, 26)]
+    res = triage({"medications": ["diuretic"]}, [], old)
+    assert res.causes == [] and not any("dose" in a["text"] for a in res.advice)
+    # recent nights too short to tell: an old twitching night does not decide for them
+    short = [night("2026-11-24", 0, hours=0.5), night("2026-11-25", 0, hours=0.4)]
+    assert triage({"medications": ["diuretic"]}, [], short).level == \
+        triage({"medications": ["diuretic"]}, [], [night("2026-09-20", 1)] + short).level == "see_doctor"

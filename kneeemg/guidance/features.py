@@ -10,6 +10,7 @@ feature; every threshold lives in :class:`TriageConfig`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
 from ..diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
@@ -271,13 +272,76 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     f.update(_night_features(nights, cfg))
     # measured and quiet: nights long enough to tell, none with any event, and the person does
     # not report twitching either (advice that presumes twitching is left out then)
-    rated = [n for n in nights if night_rate(n, cfg) is not None]
-    f["no_twitching_recorded"] = (bool(rated) and all(night_events(n) == 0 for n in nights)
-                                  and not profile.get("twitching_since")) if nights else None
+    now = recent_nights(nights, cfg)  # (within symptom_window_days of the latest night)
+    rated = [n for n in now if night_rate(n, cfg) is not None]
+    f["no_twitching_recorded"] = (bool(rated) and all(night_events(n) == 0 for n in now)
+                                  and not profile.get("twitching_since") and persistent_stretch(nights, cfg) is None
+                                  ) if nights else None
     found = {t["factor"] for t in triggers if t.get("rate_ratio", 0) > 1}
     for t in TRIGGER_FACTORS:
         f[f"trigger_{t}"] = _true_or_unknown(t in found)
     return {k: (None if v is None else bool(v)) for k, v in f.items()}
+
+
+def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> dict[str, Any] | None:
+    """The longest stretch of twitching that keeps going, or None.
+
+    A stretch runs from a twitching night to a twitching night over ``cfg.persistent_days``
+    days or more and holds at least ``cfg.frequent_min_nights`` twitching nights. It counts
+    when twitching came on at least half of the nights recorded in it, or when it holds a
+    frequent spell (``frequent_min_nights`` nights at the frequent rate within
+    ``frequent_window_days``) after which no recorded night lies further than that window
+    from the spell before the stretch's last night: twitching again after a spell, without
+    weeks of quiet nights recorded between. So two or three single twitches weeks apart are
+    not twitching that keeps going, nor is one twitch after months of quiet nights; and
+    another twitching night never ends a stretch (a spell that a later, milder night moves out
+    of the frequency window is still one).
+
+    Returns
+    -------
+    dict or None
+        ``days``, ``twitched`` (twitching nights), ``recorded`` (nights), ``first`` and
+        ``last`` (ISO dates), and ``spell`` (the spell's first and last dates, or None when
+        the half-of-nights condition held).
+    """
+    dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0,
+                    (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h) for n in nights)
+    window = cfg.frequent_window_days
+    best: dict[str, Any] | None = None
+    for i, (a, twitched_a, _) in enumerate(dated):
+        if not twitched_a:
+            continue
+        count = twitched = 0
+        busy: list[date] = []
+        previous = None  # the night recorded before b
+        for b, twitched_b, busy_b in dated[i:]:
+            count += 1
+            twitched += twitched_b
+            days = (b - a).days + 1
+            spell = None
+            if busy_b:
+                busy.append(b)
+            for j in range(len(busy) - cfg.frequent_min_nights, -1, -1):  # the latest spell that ends before b
+                k = j + cfg.frequent_min_nights - 1
+                if busy[k] < b and (busy[k] - busy[j]).days < window:
+                    if previous is None or (previous - busy[k]).days < window:
+                        spell = (busy[j].isoformat(), busy[k].isoformat())
+                    break
+            if twitched_b and days >= cfg.persistent_days and twitched >= cfg.frequent_min_nights \
+                    and (2 * twitched >= count or spell is not None) and (best is None or days > best["days"]):
+                best = {"days": days, "twitched": twitched, "recorded": count, "first": a.isoformat(),
+                        "last": b.isoformat(), "spell": None if 2 * twitched >= count else spell}
+            previous = b
+    return best
+
+
+def recent_nights(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> list[Mapping[str, Any]]:
+    """The nights within ``cfg.symptom_window_days`` of the latest night: what "now" means for
+    twitching, as for symptoms."""
+    if not nights:
+        return []
+    newest = max(date.fromisoformat(n["date"]) for n in nights)
+    return [n for n in nights if (newest - date.fromisoformat(n["date"])).days < cfg.symptom_window_days]
 
 
 def _night_features(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> dict[str, bool | None]:

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from .features import (LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, night_events,
-                       night_rate)
+                       night_rate, persistent_stretch, recent_nights)
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
 from ..words import plural
 
@@ -91,14 +91,14 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
 
     twitching_nights = [n for n in nights if night_events(n) > 0]
     rated = [n for n in nights if night_rate(n, cfg) is not None]
+    stretch = persistent_stretch(nights, cfg)
     # Twitching now: on a night within symptom_window_days of the latest (one twitch two months
-    # ago, with quiet nights since, is not). Without a night long enough to tell, the person is
-    # taken to have twitching: that is why they use the tool; and so when they say since when
-    # they have noticed it.
-    newest = max((date.fromisoformat(n["date"]) for n in nights), default=None)
-    recent_twitching = [n for n in twitching_nights
-                        if (newest - date.fromisoformat(n["date"])).days < cfg.symptom_window_days]
-    twitching = bool(recent_twitching) or not rated or bool(profile.get("twitching_since"))
+    # ago, with quiet nights since, is not), or twitching that keeps going. Without a night of
+    # that time long enough to tell, the person is taken to have twitching: that is why they
+    # use the tool; and so when they say since when they have noticed it.
+    now = recent_nights(nights, cfg)
+    twitching = (any(night_events(n) > 0 for n in now) or not any(night_rate(n, cfg) is not None for n in now)
+                 or bool(profile.get("twitching_since")) or stretch is not None)
 
     if rated:  # the window ends at the latest night that gives a rate (a night cut short does not move it)
         last = max(date.fromisoformat(n["date"]) for n in rated)
@@ -110,7 +110,6 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                              f"spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
                              f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days; the articles give no number).")
 
-    stretch = persistent_stretch(nights, cfg)
     since = profile.get("twitching_since")
     # "Since" counts up to the latest entry or today, whichever is later: the twitching the
     # person reports does not stop at their last entry.
@@ -174,60 +173,6 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     if not fired:
         _monitor(fire, cfg, days, nights, bool(profile.get("twitching_since")))
     return fired
-
-
-def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -> dict[str, Any] | None:
-    """The longest stretch of twitching that keeps going, or None.
-
-    A stretch runs from a twitching night to a twitching night over ``cfg.persistent_days``
-    days or more and holds at least ``cfg.frequent_min_nights`` twitching nights. It counts
-    when twitching came on at least half of the nights recorded in it, or when it holds a
-    frequent spell (``frequent_min_nights`` nights at the frequent rate within
-    ``frequent_window_days``) after which no recorded night lies further than that window
-    from the spell before the stretch's last night: twitching again after a spell, without
-    weeks of quiet nights recorded between. So two or three single twitches weeks apart are
-    not twitching that keeps going, nor is one twitch after months of quiet nights; and
-    another twitching night never ends a stretch (a spell that a later, milder night moves out
-    of the frequency window is still one).
-
-    Returns
-    -------
-    dict or None
-        ``days``, ``twitched`` (twitching nights), ``recorded`` (nights), ``first`` and
-        ``last`` (ISO dates), and ``spell`` (the spell's first and last dates, or None when
-        the half-of-nights condition held).
-    """
-    dated = sorted((date.fromisoformat(n["date"]), night_events(n) > 0,
-                    (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h) for n in nights)
-    window = cfg.frequent_window_days
-    best: dict[str, Any] | None = None
-    for i, (a, twitched_a, _) in enumerate(dated):
-        if not twitched_a:
-            continue
-        count = twitched = 0
-        busy: list[date] = []
-        previous = None  # the night recorded before b
-        for b, twitched_b, busy_b in dated[i:]:
-            count += 1
-            twitched += twitched_b
-            days = (b - a).days + 1
-            spell = None
-            if busy_b:
-                busy.append(b)
-            for j in range(len(busy) - cfg.frequent_min_nights, -1, -1):  # the latest spell first
-                k = j + cfg.frequent_min_nights - 1
-                if (busy[k] - busy[j]).days < window:
-                    if previous is None or (previous - busy[k]).days < window:
-                        spell = (busy[j].isoformat(), busy[k].isoformat())
-                    break
-            if spell is not None and b.isoformat() <= spell[1]:
-                spell = None  # the spell itself is no twitching after it
-            if twitched_b and days >= cfg.persistent_days and twitched >= cfg.frequent_min_nights \
-                    and (2 * twitched >= count or spell is not None) and (best is None or days > best["days"]):
-                best = {"days": days, "twitched": twitched, "recorded": count, "first": a.isoformat(),
-                        "last": b.isoformat(), "spell": None if 2 * twitched >= count else spell}
-            previous = b
-    return best
 
 
 def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
