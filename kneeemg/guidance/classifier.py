@@ -95,8 +95,8 @@ class TriageResult:
     disclaimer: str = DISCLAIMER
     notes: list[str] = field(default_factory=list)
     #: Under a warning sign, what the appointment rules found (the level's own findings are
-    #: ``reasons``): a warning sign does not hide that a medicine is to be asked about, or how
-    #: often it twitches.
+    #: ``reasons``), and the other symptoms to mention at that visit: a warning sign does not
+    #: hide that a medicine is to be asked about, or how often it twitches.
     also: list[str] = field(default_factory=list)
 
     @property
