@@ -312,3 +312,10 @@ def check_rate(fs_hz: float) -> float:
             f"resample the recording (e.g. with scipy.signal.resample_poly) first"
         )
     return rate
+
+
+#: Shortest recording accepted, s: one noise-floor block of the detector. A recording shorter
+#: than its warm-up (2 s) is still detected, with the floor learned from what there is, but one
+#: without a whole block gives it no floor at all (and lies inside the 1 s settling time, of which
+#: nothing is used). Not the warm-up: a recording stopped after half a second must stay readable.
+MIN_RECORDING_S = DetectorConfig.floor_block_s

@@ -24,7 +24,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kneeemg.errors import DeviceError
-from kneeemg.io import open_recording
 from kneeemg.protocol import Command, DataFrame, InfoFrame, encode_frame, serial_encode
 from kneeemg.record import ClockFit, Recorder, check_signal, record_link, record_serial
 from kneeemg.transport import MemoryLink
@@ -49,6 +48,15 @@ def recorded(path):
 
     with NativeRecording(path) as rec:  # the file as written, however short (open_recording refuses under 0.25 s)
         return rec.read(), rec.info
+
+
+async def recording(link, out_dir, info=INFO, **options):
+    """``record_link`` started on ``link`` (a task), once connected, with the sensor's ``info`` frame sent."""
+    task = asyncio.ensure_future(record_link(link, out_dir, **options))
+    while link.state.value != "connected":
+        await asyncio.sleep(0.01)
+    link.inject(info)
+    return task
 
 
 class FakeClock:
@@ -311,11 +319,8 @@ def test_record_link_over_the_memory_link(tmp_path):
     events = []
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0, on_event=events.append,
-                                                 status_interval_s=0.05))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(encode_frame(INFO))
+        task = await recording(link, tmp_path, info=encode_frame(INFO), no_data_timeout_s=5.0, on_event=events.append,
+                               status_interval_s=0.05)
         for i, f in enumerate(fr):
             if i == 7:
                 link.inject(encode_frame(f)[:-1] + b"\x00")  # damaged on the way
@@ -343,10 +348,7 @@ def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
     link = MemoryLink()
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)
         link.inject(replace(INFO, session_id=1))  # the answer to START: a new session, before any data
         for f in fr[:10]:
             link.inject(f)
@@ -374,10 +376,7 @@ def test_lsl_outlets_carry_the_emg(tmp_path):
     got = []
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, lsl=True, no_data_timeout_s=5.0))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, lsl=True, no_data_timeout_s=5.0)
         link.inject(frames(c)[0])
         await asyncio.sleep(0.1)
         streams = await asyncio.to_thread(pylsl.resolve_byprop, "source_id", "kneeemg-00000007", 1, 5.0)
@@ -625,11 +624,8 @@ def test_a_stop_while_the_detector_compiles_is_prompt_and_keeps_every_frame(tmp_
     link, stop, checks = MemoryLink(), StopRequest(), []
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, stop=stop, no_data_timeout_s=10.0,
-                                                 status_interval_s=0.05, on_check=checks.append))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, stop=stop, no_data_timeout_s=10.0, status_interval_s=0.05,
+                               on_check=checks.append)
         for f in frames(c):  # 4.4 s of signal while the detector is busy
             link.inject(f)
             await asyncio.sleep(0.005)
@@ -679,11 +675,7 @@ def test_the_signal_check_is_reported_once_when_the_recording_ends_first(tmp_pat
     link, checks = MemoryLink(), []
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0, status_interval_s=60.0,
-                                                 on_check=checks.append))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0, status_interval_s=60.0, on_check=checks.append)
         for f in fr:
             link.inject(f)
         await asyncio.sleep(0.1)
@@ -919,10 +911,7 @@ def test_a_sensor_that_goes_silent_is_no_data_and_an_early_end(tmp_path):
     link = MemoryLink()
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=0.5, status_interval_s=0.05))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, no_data_timeout_s=0.5, status_interval_s=0.05)
         for f in frames(counts(740)):
             link.inject(f)
         return await task  # then nothing more comes
@@ -978,10 +967,7 @@ def test_a_recording_onto_a_full_disk_leaves_no_file_and_says_nothing_was_saved(
     link = MemoryLink()
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)
         for f in frames(counts(3700)):
             link.inject(f)
             await asyncio.sleep(0)
@@ -996,10 +982,7 @@ def test_a_sensor_gone_before_its_first_signal_leaves_no_file(tmp_path):
     link = MemoryLink()
 
     async def main():
-        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0))
-        while link.state.value != "connected":
-            await asyncio.sleep(0.01)
-        link.inject(INFO)  # the file is created, with its header
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)  # the file is created, with its header
         await asyncio.sleep(0.2)
         link.lose()
         return await task

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import MAX_RECORD_S, DetectorConfig
+from ..config import MAX_RECORD_S, MIN_RECORDING_S
 from .replay import bounded
-
-MIN_RECORDING_S = DetectorConfig.floor_block_s  # kneeemg.io.MIN_RECORDING_S, without loading the file readers
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -357,7 +357,8 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     kb = kb or load_kb()
     prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
     triggers = personal_triggers(days, nts, cfg)
-    feats = compute_features(prof, days, nts, cfg, triggers, recent=recent_symptoms(days, nts, cfg, today))
+    recent = recent_symptoms(days, nts, cfg, today)
+    feats = compute_features(prof, days, nts, cfg, triggers, recent=recent)
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
     with_evidence = [c for c in scored if c.evidence_for]
@@ -383,15 +384,14 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
     advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
-    notes = _old_sign_notes(kb, cfg, days, nts, today) + _medicine_notes(prof) + _stiffness_notes(cfg, days, nts, today)
+    notes = _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof) + _stiffness_notes(recent)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
-def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]],
-                    nights: Sequence[Mapping[str, Any]], today: date | None) -> list[str]:
-    """A warning sign noted before the symptom window no longer decides the level, but is never
-    passed over in silence: the person is told what to do if it is still there."""
-    recent = recent_symptoms(days, nights, cfg, today)
+def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], recent: set[str]) -> list[str]:
+    """A warning sign noted before the symptom window (``recent``: the symptoms within it) no
+    longer decides the level, but is never passed over in silence: the person is told what to
+    do if it is still there."""
     noted_ever = {s for d in days for s in d.get("symptoms") or []}
     old = [w for w in kb.warning_signs if w["symptom"] in noted_ever and w["symptom"] not in recent]
     if not old:
@@ -401,11 +401,10 @@ def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping
             "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
 
 
-def _stiffness_notes(cfg: TriageConfig, days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]],
-                     today: date | None) -> list[str]:
+def _stiffness_notes(recent: set[str]) -> list[str]:
     """Plain stiffness is no warning sign; stiffness that limits how the knee moves is. Say so
-    when only the first was noted (it was the only word for both in earlier versions)."""
-    recent = recent_symptoms(days, nights, cfg, today)
+    when only the first was noted within the symptom window (``recent``; it was the only word
+    for both in earlier versions)."""
     if "stiffness" not in recent or "limited_movement" in recent:
         return []
     return ["You noted stiffness. If it limits how far the knee bends or straightens, note that as limited movement "

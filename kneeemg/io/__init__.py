@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from ..config import MAX_FS_HZ, MIN_FS_HZ, DetectorConfig, check_rate
+from ..config import MAX_FS_HZ, MIN_FS_HZ, MIN_RECORDING_S, check_rate
 from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
 from .array import ArrayRecording, resample
 from .base import Gap, Recording, RecordingInfo
@@ -32,11 +32,6 @@ from .native import NativeRecording, RecordingWriter
 __all__ = ["open_recording", "Recording", "RecordingInfo", "Gap", "RecordingWriter", "export_edf", "FORMATS"]
 
 FORMATS = ("kemg", "edf", "bdf", "csv", "uci", "wfdb", "mat")
-#: Shortest recording accepted, s: one noise-floor block of the detector. A recording shorter
-#: than its warm-up (2 s) is still detected, with the floor learned from what there is, but one
-#: without a whole block gives it no floor at all (and lies inside the 1 s settling time, of which
-#: nothing is used). Not the warm-up: a recording stopped after half a second must stay readable.
-MIN_RECORDING_S = DetectorConfig.floor_block_s
 
 
 def sniff_format(path: Path) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..config import MAX_RECORD_S, DetectorConfig
+from ..config import MAX_RECORD_S, MIN_RECORDING_S, DetectorConfig
 from ..dsp import DetectionResult
 from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
@@ -411,11 +411,9 @@ def _run(main: Callable[[StopRequest], Any]) -> Any:
 
 def check_duration(duration_s: float | None) -> None:
     """Raise :class:`InputError` unless ``duration_s`` is None or a length a recording can have
-    (from :data:`~kneeemg.io.MIN_RECORDING_S`, the shortest that replay and import read, to
+    (from :data:`~kneeemg.config.MIN_RECORDING_S`, the shortest that replay and import read, to
     :data:`MAX_RECORD_S`)."""
     import math
-
-    from ..io import MIN_RECORDING_S
 
     if duration_s is None:
         return
