@@ -11,6 +11,7 @@ it opens the file.
 from __future__ import annotations
 
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -42,6 +43,16 @@ def path_text(path: str | os.PathLike[str]) -> str:
         return text
     except UnicodeEncodeError:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def stored_path(text: str) -> Path:
+    """The file that :func:`path_text` wrote as ``text``: the name itself when it names a file,
+    else with each ``\\xNN`` turned back into its byte (a file name that is not UTF-8)."""
+    plain = Path(text)
+    if plain.exists() or "\\x" not in text:
+        return plain
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8"))
+    return Path(os.fsdecode(raw))
 
 
 def user_data_path() -> Path:

@@ -33,7 +33,7 @@ from .metrics import case_night
 
 from .config import MAX_TREND_DAYS
 from .io import gives_own_rate
-from .paths import DB_ENV_VAR, db_path, path_text
+from .paths import DB_ENV_VAR, db_path, path_text, stored_path
 from .words import plural
 
 
@@ -821,7 +821,7 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         night = store.night(existing)
         info = _stored_info(night, p)
         # the stored path follows the recording when it was moved (its old path is gone), not to a copy
-        moved_from = night.source if night.source != source and not Path(night.source).exists() else None
+        moved_from = night.source if night.source != source and not stored_path(night.source).exists() else None
         if moved_from is not None:
             store.update_source(digest, source)
         if night.date is not None and (date is None or date == night.date):

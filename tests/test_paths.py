@@ -1,13 +1,15 @@
-"""Output files: what may be replaced, and replacing without a half-written state."""
+"""Output files: what may be replaced, and replacing without a half-written state; stored file names."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from kneeemg.errors import InputError
-from kneeemg.paths import check_output_file, replacing
+from kneeemg.paths import check_output_file, path_text, replacing, stored_path
 
 SIG = b"<!DOCTYPE html>"
 
@@ -54,3 +56,12 @@ def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
     with replacing(p) as tmp:
         tmp.write_text("new")
     assert p.read_text() == "new" and sorted(x.name for x in tmp_path.iterdir()) == ["r.csv"]
+
+
+@pytest.mark.parametrize("name", [b"night.kemg", b"n\xe4cht.kemg", b"caf\xc3\xa9 night.kemg", b"a\\x41b.kemg"])
+def test_a_stored_file_name_names_the_file_again(tmp_path, name):
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + b"/" + name))
+    path.write_bytes(b"x")
+    text = path_text(path)
+    text.encode("utf-8")  # what SQLite stores
+    assert stored_path(text) == path and stored_path(text).read_bytes() == b"x"

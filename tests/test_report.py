@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from datetime import date
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -522,3 +524,18 @@ def test_a_share_is_never_rounded_to_all_or_nothing():
 
     assert _percent(25.9 / 26.0) == "99.6 %" and _percent(1.0) == "100 %" and _percent(0.81) == "81 %"
     assert _percent(0.001) == "0.1 %" and _percent(0.0) == "0 %"
+
+
+def test_traces_of_a_night_whose_file_name_is_not_utf8(tmp_path):
+    night = simulate_night(hours=0.1, n_channels=1, seed=301)
+    written = write_simulated(night, tmp_path / "n.kemg")["recording"]
+    odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/n\xe4cht.kemg"))
+    written.rename(odd)
+    db = tmp_path / "h.db"
+    assert main(["import", str(odd), "--db", str(db), "--date", "2026-11-20"]) == 0
+    from kneeemg.report.model import report_input
+
+    with Store(db) as s:
+        assert "\\xe4" in s.night().source  # stored as UTF-8 text
+        inp = report_input(s)
+    assert inp.snippets and not inp.snippets_note

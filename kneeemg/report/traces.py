@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import KneeEmgError
+from ..paths import stored_path
 from ..events import Event
 
 log = logging.getLogger(__name__)
@@ -108,14 +109,15 @@ def _open_night_file(night: Any) -> tuple[Any, str]:
     """Open the file a stored night came from, or say why it cannot be used."""
     from ..io import open_recording
 
-    if not night.source or not Path(night.source).is_file():
+    path = stored_path(night.source) if night.source else None
+    if path is None or not path.is_file():
         return None, (f"The recording file ({night.source or 'unknown'}) is no longer there, so the traces cannot be "
                       "shown. Put it back (or import it again) to see them.")
     try:
         try:
-            rec = open_recording(night.source, channels=list(night.labels))
+            rec = open_recording(path, channels=list(night.labels))
         except KneeEmgError:
-            rec = open_recording(night.source)
+            rec = open_recording(path)
     except KneeEmgError as exc:
         return None, f"The recording file {night.source} could not be read ({exc}), so the traces cannot be shown."
     info = rec.info
