@@ -216,7 +216,8 @@ def parse_kb(text: str) -> KnowledgeBase:
         _check_source(a, docs, f"general_advice[{j}]")
         if not set(_need(a, "levels", list, f"general_advice[{j}]")) <= set(LEVELS):
             raise ConfigError(f"knowledge base: general_advice[{j}].levels must name levels among {', '.join(LEVELS)}")
-        _check_features(a.get("when", []), f"general_advice[{j}].when")
+        for key in ("when", "unless"):
+            _check_features(a.get(key, []), f"general_advice[{j}].{key}")
         for key in ("first", "needs_records"):
             if not isinstance(a.get(key, False), bool):
                 raise ConfigError(f"knowledge base: general_advice[{j}].{key} must be true or false")
