@@ -173,8 +173,10 @@ def csv_signature() -> bytes:
 def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]:
     """Read an ``events.csv`` written by :func:`write_events_csv` (or by hand).
 
-    Only the six public columns are required. Without ``onset_sample``, sample indices are
-    derived from the times and ``fs_hz`` (1000 Hz when not given).
+    Only the six public columns are required. With ``fs_hz`` (the recording's rate, Hz),
+    ``onset_sample`` and ``offset_sample`` are used when present, else derived from the times.
+    Without it, the times are read at 1 ms resolution (events at 1000 Hz) and the sample
+    columns, which count samples at a rate the file does not state, are not used.
 
     Raises
     ------
@@ -190,7 +192,7 @@ def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]
     rate = float(fs_hz) if fs_hz else 1000.0
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            return _read_rows(csv.DictReader(fh), path, rate)
+            return _read_rows(csv.DictReader(fh), path, rate, samples=bool(fs_hz))
     except UnicodeDecodeError:
         raise InputError(f"events file {path} is not UTF-8 text; save it as a UTF-8 CSV") from None
     except csv.Error as exc:
@@ -199,8 +201,9 @@ def read_events_csv(path: str | Path, fs_hz: float | None = None) -> list[Event]
         raise InputError(f"events file {path} cannot be read ({exc.strerror}); check its permissions") from None
 
 
-def _read_rows(reader: csv.DictReader, path: Path, rate: float) -> list[Event]:
-    """The events of an open events CSV (see :func:`read_events_csv`)."""
+def _read_rows(reader: csv.DictReader, path: Path, rate: float, samples: bool = True) -> list[Event]:
+    """The events of an open events CSV (see :func:`read_events_csv`); the sample columns
+    are used only with ``samples``."""
     events: list[Event] = []
     missing = {"onset_s", "offset_s", "channel", "kind", "peak_uv"} - set(reader.fieldnames or ())
     if missing:
@@ -219,8 +222,8 @@ def _read_rows(reader: csv.DictReader, path: Path, rate: float) -> list[Event]:
             offset_s = float(row["offset_s"])
             if not (math.isfinite(onset_s) and math.isfinite(offset_s)):
                 raise ValueError("onset_s and offset_s must be finite")
-            on = int(row["onset_sample"]) if row.get("onset_sample") else round(onset_s * rate)
-            off = int(row["offset_sample"]) if row.get("offset_sample") else round(offset_s * rate)
+            on = int(row["onset_sample"]) if samples and row.get("onset_sample") else round(onset_s * rate)
+            off = int(row["offset_sample"]) if samples and row.get("offset_sample") else round(offset_s * rate)
             label = row["channel"]
             idx = int(row["channel_index"]) if row.get("channel_index") else _label_index(label)
             ev = Event(

@@ -85,3 +85,12 @@ def test_writing_to_a_missing_folder_or_onto_a_folder_is_an_input_error(tmp_path
     (tmp_path / "events.csv").mkdir()
     with pytest.raises(InputError, match="is a folder; give a file name"):
         write_events_csv([], tmp_path / "events.csv")
+
+
+def test_without_the_rate_the_times_are_read_not_samples_of_an_unknown_rate(tmp_path):
+    path = tmp_path / "events.csv"
+    write_events_csv([Event(4000, 4200, 2000.0, 0, "spasm", 50.0, 20.0, 12.0)], path)  # 2.0-2.1 s at 2 kHz
+    ev, = read_events_csv(path)
+    assert (ev.onset_s, ev.offset_s, ev.duration_s) == pytest.approx((2.0, 2.1, 0.1))
+    ev, = read_events_csv(path, fs_hz=2000.0)
+    assert (ev.onset_sample, ev.offset_sample, ev.fs_hz) == (4000, 4200, 2000.0)
