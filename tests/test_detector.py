@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from scipy import signal as sps
@@ -405,6 +407,7 @@ def test_summary_counts_and_rates(batch):
         (np.full((100, 1), np.nan), "NaN"),
         (np.zeros((100, 2, 2)), "expected (n_samples, 1)"),
         (np.array([["a"], ["b"]]), "dtype"),
+        (np.zeros((100, 1), dtype=bool), "not true/false values"),
     ],
 )
 def test_bad_chunks_get_one_line_errors(bad, message):
@@ -424,6 +427,18 @@ def test_nonfinite_values_are_found_where_they_are_and_nothing_is_processed(n, b
     with pytest.raises(InputError, match=f"first at {(100 + n - 7) / FS:.3f} s"):
         det.process(x)
     assert det.samples_seen == 100
+
+
+def test_an_abandoned_stream_closes_its_helper_thread():
+    x = np.random.default_rng(16).normal(0, 3, (600_000, 2))
+    det = StreamingDetector(FS, 2, threads=2)
+    det.process(x)
+    helpers = lambda: [t for t in threading.enumerate() if t.name.startswith("kneeemg-detector")]  # noqa: E731
+    assert helpers()  # the filter runs on a thread of its own
+    with pytest.raises(InputError, match="NaN"):
+        det.process(np.full((10, 2), np.nan))
+    det.close()
+    assert not helpers()
 
 
 @pytest.mark.parametrize("fs", [100.0, 250.0, 8000.0])

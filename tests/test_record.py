@@ -369,6 +369,28 @@ def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
     assert sum(f.command == Command.START for f in link.sent) == 2 and out.status.samples == 2 * 10 * PER
 
 
+def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and_keeps_the_frames(tmp_path):
+    c = counts(1110)
+    link = MemoryLink()
+
+    async def main():
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)
+        for f in frames(c)[:10]:
+            link.inject(f)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.3)
+        link.inject(replace(INFO, fs_hz=2000.0))
+        return await task
+
+    with pytest.raises(DeviceError, match="changed to 2000 Hz and 2 channels mid-recording.*start a new recording"):
+        _run(main())
+    (path,) = list(tmp_path.rglob("*.kemg"))
+    x, _ = recorded(path)
+    assert len(x) == 10 * PER
+    time.sleep(0.2)
+    assert not [t for t in threading.enumerate() if t.name == "kneeemg-live-detector"]  # no detector left waiting
+
+
 def test_lsl_outlets_carry_the_emg(tmp_path):
     pylsl = pytest.importorskip("pylsl")
     c = counts(3700)

@@ -233,13 +233,18 @@ class StreamingDetector:
             self._mains_found(final=True)
             self._run(self._start())
         self._finished = True
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        self.close()
         if self._design is not None:
             self._close()
         self._finalise_pending(final=True)
         return self._result()
+
+    def close(self) -> None:
+        """Stop the detector's helper thread (of ``threads=2``), if it has one; :meth:`finish`
+        does this too. For a stream that is abandoned, e.g. after an error."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     # ------------------------------------------------------------------ internals
     def _check(self, chunk_uv: np.ndarray) -> np.ndarray:
@@ -250,8 +255,9 @@ class StreamingDetector:
             raise InputError(
                 f"chunk has shape {x.shape}; expected (n_samples, {self.n_channels}) in µV, one column per channel"
             )
-        if x.dtype.kind not in "fiub":
-            raise InputError(f"chunk has dtype {x.dtype}; pass real numbers in µV")
+        if x.dtype.kind not in "fiu":
+            raise InputError(f"chunk has dtype {x.dtype}; pass real numbers in µV (not true/false values)"
+                             if x.dtype.kind == "b" else f"chunk has dtype {x.dtype}; pass real numbers in µV")
         x = np.ascontiguousarray(x, dtype=np.float64)
         # numpy's vectorised sum is the faster test for large arrays (a NaN or infinity makes
         # it non-finite); the scan then finds where, and serves small live chunks directly
@@ -706,5 +712,8 @@ def detect(
     if n_ch < 1:
         raise InputError(f"signal has shape {x.shape}; expected (n_samples, n_channels) in µV")
     det = StreamingDetector(fs_hz, n_ch, config=config, labels=labels, keep_filtered=keep_filtered, threads=threads)
-    det.process(x)
-    return det.finish()
+    try:
+        det.process(x)
+        return det.finish()
+    finally:
+        det.close()

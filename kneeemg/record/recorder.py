@@ -88,6 +88,10 @@ class _LiveDetection:
     def finish(self) -> None:
         self._jobs.put(("finish",))
 
+    def stop(self) -> None:
+        """End the thread after the queued work, without a result (the recording failed)."""
+        self._jobs.put(("stop",))
+
     def events(self) -> list[Event]:
         """The events confirmed since the last call, in order."""
         out = []
@@ -105,12 +109,15 @@ class _LiveDetection:
                 elif job[0] == "process":
                     for ev in self.detector.process(job[1]):
                         self._events.put(ev)
-                else:
+                elif job[0] == "finish":
                     self.result = self.detector.finish()
+                    return
+                else:
                     return
         except BaseException as exc:  # raised again on the recorder's thread
             self.error = exc
         finally:
+            self.detector.close()
             self.done.set()
 
 
@@ -307,8 +314,9 @@ class Recorder:
             self._guard(self._start, info)
             return
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
-            raise DeviceError(f"the sensor changed to {info.fs_hz:g} Hz and {len(info.labels)} channels mid-recording "
+            self.failed = DeviceError(f"the sensor changed to {info.fs_hz:g} Hz and {len(info.labels)} channels mid-recording "
                               f"(it was {self.info.fs_hz:g} Hz, {len(self.info.labels)}); start a new recording")
+            raise self.failed
         if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
             self._guard(self._drain, True)
             # the host time since the last data, or since the last new session when that came
@@ -604,6 +612,8 @@ class Recorder:
                 pass  # the same failure; the blocks written before it are intact
             if self.saved_again == self.path:
                 self.save_clock()
+            if self._detection is not None:
+                self._detection.stop()
             raise self.failed
         self.save_clock()
         self._detect(np.zeros((0, len(self.info.labels))), final=True)
