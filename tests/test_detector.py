@@ -429,6 +429,22 @@ def test_nonfinite_values_are_found_where_they_are_and_nothing_is_processed(n, b
     assert det.samples_seen == 100
 
 
+@pytest.mark.parametrize("mains_hz", [50.0, 60.0])
+@pytest.mark.parametrize("hum_uv", [300.0, 3000.0])
+def test_strong_mains_hum_is_not_movement(mains_hz, hum_uv):
+    # the notches take the hum out of the band-pass; the low band's 20 Hz edge alone passed
+    # 14 % of 50 Hz, and every quiet second read as movement
+    rng = np.random.default_rng(17)
+    t = np.arange(60_000) / FS
+    x = rng.normal(0, 3, t.size)
+    x[40_000:41_000] += rng.normal(0, 60, 1000)
+    hum = hum_uv * (np.sin(2 * np.pi * mains_hz * t) + 0.2 * np.sin(2 * np.pi * 2 * mains_hz * t))
+    res = detect(x + hum, FS)
+    assert res.mains_hz == mains_hz
+    assert res.summary()["excluded_s_by_reason"] == {"settling": 1.0}
+    assert [(e.kind, round(e.onset_s)) for e in res.events] == [("spasm", 40)]
+
+
 def test_an_abandoned_stream_closes_its_helper_thread():
     x = np.random.default_rng(16).normal(0, 3, (600_000, 2))
     det = StreamingDetector(FS, 2, threads=2)
