@@ -86,7 +86,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
         chans.append(
             dict(floor=floor0[c], quiet=[], in_burst=False, on=0, last=0, strong=0, bfloor=0.0, wasm=False,
                  w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0 if known is None or known[c] else K.FRESH_SHARE,
-                 stale=not (known is None or known[c]), gate=-1,
+                 stale=not (known is None or known[c]), gate=-1, acf_n=ring_len if known is None or known[c] else 0,
                  acf=np.array(acf0[c], dtype=float), acf_blk=np.zeros(l_max), pt_n=0,
                  pt_noise=np.maximum(tmpl[1].T @ acf0[c], least))
         )
@@ -116,7 +116,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                               end=a - (t_win if envt2[a, c] >= (onset_r * floor) ** 2 else e_win) + 2,
                               y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0, pt_score=0.0,
                               pt_until=a + l_max if pot_r2 > 0 else -1, pt_min=max(st["last"] + 1, settle))
-                elif pot_r2 > 0 and a >= settle:
+                elif pot_r2 > 0 and a >= settle and st["acf_n"] >= K.ACF_MIN_BLOCKS:
                     if e2 >= (K.POTENTIAL_GATE * floor) ** 2:
                         st["gate"] = a + l_max
                     score = corr[a, c] ** 2 / st["pt_noise"]
@@ -183,7 +183,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                 quiet = rms_y < p[K.P_ADMIT] * floor
                 usable = rms_y >= p[K.P_FLAT] and not moving and a >= settle
                 if rms_y < p[K.P_FLAT] and a >= settle:  # no signal: the floor starts again, as after a flat warm-up
-                    st["stale"], st["admit_rate"], st["quiet"] = True, K.FRESH_SHARE, []
+                    st["stale"], st["admit_rate"], st["quiet"], st["acf_n"] = True, K.FRESH_SHARE, [], 0
                 if usable:  # moving share of quiet blocks, falling to 5 % over floor_stale_s without one
                     decay = min(1.0, 3.0 * block / max(p[K.P_STALE], 1.0))
                     st["admit_rate"] += decay * ((1.0 if quiet else 0.0) - st["admit_rate"])
@@ -196,7 +196,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                     st["quiet"] = st["quiet"][-ring_len:]
                     st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
                     if pot_r2 > 0 and st["pt_n"] > 0:  # autocorrelation: a moving average of quiet blocks
-                        st["acf"] += (st["acf_blk"] / st["pt_n"] - st["acf"]) / ring_len
+                        st["acf_n"] = min(st["acf_n"] + 1, ring_len)  # (after the floor started again: the mean of its blocks)
+                        st["acf"] += (st["acf_blk"] / st["pt_n"] - st["acf"]) / st["acf_n"]
                         st["pt_noise"] = np.maximum(tmpl[1].T @ st["acf"], least)  # each template's noise
                     if st["stale"]:  # an open burst or movement is measured against a higher new floor
                         if st["in_burst"] and st["floor"] > st["bfloor"]:

@@ -79,7 +79,8 @@ I_B_PT_ON = 19  # burst: start of the template that matched best in its first L_
 I_B_PT_LEN = 20  # ... and the length of the potential it models (0: none matched)
 I_B_PT_UNTIL = 21  # burst: last sample at which templates are tried (-1: none)
 I_B_PT_MIN = 22  # burst: earliest sample such a template may start at (after the previous burst)
-N_ISTATE = 23
+I_ACF_N = 23  # blocks the autocorrelation has learned from since the floor started again (up to ring_len)
+N_ISTATE = 24
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -157,6 +158,11 @@ QUIET_PIECE = 256
 PIPE_DEPTH = 4
 PIPE_VALUES = 2 * PIPE_DEPTH  # the A outputs held, two channels at most
 
+#: A floor that starts again (after a flat warm-up or stretch) tries the potential test only
+#: once the background's autocorrelation has learned from this many blocks (the warm-up's 2 s):
+#: from one or two blocks it is too rough, and noise passed for potentials.
+ACF_MIN_BLOCKS = 8
+
 # Output record kinds.
 OUT_BURST = 0
 OUT_LM = 1
@@ -197,6 +203,9 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndar
         unknown = ~np.asarray(known, dtype=bool)
         fs[unknown, F_ADMIT] = FRESH_SHARE
         is_[unknown, I_STALE] = 1
+    is_[:, I_ACF_N] = ring_len  # the warm-up's autocorrelation counts as learned ...
+    if known is not None:
+        is_[~np.asarray(known, dtype=bool), I_ACF_N] = 0  # ... unless it was flat
     is_[:, I_W_QSTART] = -1
     is_[:, I_GATE] = -1
     is_[:, I_B_PT_UNTIL] = -1
@@ -1348,6 +1357,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     rs_t = fs[F_RS_T]
     admit_rate = fs[F_ADMIT]
     stale = is_[I_STALE]
+    acf_n = is_[I_ACF_N]
     b_noise = is_[I_B_NOISE]
     stuck_hi = is_[I_EP_STUCK_HI]
     stuck_lo = is_[I_EP_STUCK_LO]
@@ -1454,7 +1464,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     pt_score = 0.0
                     pt_until = a + l_max if potential else -1
                     pt_min = max(last + 1, settle)
-                elif potential and a >= settle:
+                elif potential and a >= settle and acf_n >= ACF_MIN_BLOCKS:
                     # Below the onset level, a brief potential is found by its shape: the output
                     # of a template far above that template's noise (a matched filter). It starts
                     # where the best template starts and lasts as long as the potential it models.
@@ -1607,6 +1617,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                 admit_rate = FRESH_SHARE
                 fr_n = 0
                 fr_pos = 0
+                acf_n = 0
             if usable:
                 admit_rate += admit_decay * ((1.0 if quiet else 0.0) - admit_rate)
                 if stale == 0 and admit_rate < STALE_SHARE:
@@ -1619,8 +1630,13 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
                 on_thr, on_s, on_t_s, w_on_s, gate_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
                 if potential and pt_n > 0:
+                    # a floor that starts again (after a flat warm-up or stretch) learns the
+                    # autocorrelation afresh too: the mean of its blocks, until ring_len of them
+                    if acf_n < ring_len:
+                        acf_n += 1
+                    d = 1.0 / acf_n if acf_n < ring_len else acf_decay
                     for m in range(l_max):
-                        acf[m] += acf_decay * (acf_blk[m] / pt_n - acf[m])
+                        acf[m] += d * (acf_blk[m] / pt_n - acf[m])
                     noise_ok = False
                 if stale == 1:
                     # A burst or movement open since before the noise rose is measured
@@ -1707,6 +1723,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     is_[I_EP_N] = ep_n
     is_[I_PREV_FLAGS] = prev_flags
     is_[I_STALE] = stale
+    is_[I_ACF_N] = acf_n
     is_[I_B_NOISE] = b_noise
     is_[I_GATE] = gate
     is_[I_PT_N] = pt_n
