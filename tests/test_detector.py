@@ -14,6 +14,7 @@ from signals import biphasic, bursts
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import StreamingDetector, detect
 from kneeemg.shapes import hermite_rodriguez
+from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.wasm import periodic_series
 from kneeemg.errors import ConfigError, InputError
 from kneeemg.events import Event
@@ -459,6 +460,37 @@ def test_noise_after_a_flat_stretch_gives_no_events(where):
             x[50_000:] *= 1.5
         found += [(seed, e.kind, round(e.onset_s, 2)) for e in detect(x, FS).events]
     assert found == []
+
+
+@pytest.mark.parametrize("n, kind", [(2, None), (3, "twitch"), (499, "twitch"), (500, "spasm"), (10_000, "spasm"),
+                                     (10_001, "cramp")])
+def test_kind_boundaries_are_those_documented(n, kind):
+    # twitch < twitch_max_s <= spasm <= spasm_max_s < cramp; under min_duration_s: no event
+    det = StreamingDetector(FS, 1)
+    ev = det._event((K.OUT_BURST, 0, 1000, 1000 + n, 50.0, 20.0, 3.0))
+    assert (ev.kind if ev else None) == kind
+
+
+@pytest.mark.parametrize("n, kept", [(499, False), (500, True), (10_000, True), (10_001, False)])
+def test_leg_movements_outside_their_durations_are_left_out(n, kept):
+    det = StreamingDetector(FS, 1)
+    assert (det._event((K.OUT_LM, 0, 1000, 1000 + n, 50.0, 20.0, 3.0)) is not None) == kept
+
+
+@pytest.mark.parametrize("chunk", [None, 777])
+def test_a_burst_still_open_when_the_signal_ends_is_reported_to_the_end(chunk):
+    rng = np.random.default_rng(18)
+    x = rng.normal(0, 3, (20_000, 1))
+    x[17_000:, 0] += rng.normal(0, 60, 3000)  # a spasm from 17 s to the end, 20 s
+    if chunk is None:
+        res = detect(x, FS)
+    else:
+        det = StreamingDetector(FS, 1)
+        for i in range(0, len(x), chunk):
+            det.process(x[i : i + chunk])
+        res = det.finish()
+    (ev,) = res.events
+    assert ev.kind == "spasm" and abs(ev.onset_s - 17.0) < 0.02 and 19_980 <= ev.offset_sample <= 20_000
 
 
 def test_an_abandoned_stream_closes_its_helper_thread():

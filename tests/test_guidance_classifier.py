@@ -188,6 +188,10 @@ def test_no_improvement_after_healthier_days():
     assert res.level == "see_doctor" and res.rules[0].rule == "no_improvement"
     assert triage({}, days[:6], nights).level == "monitor"
     assert triage({}, days, nights[:-1] + [night("2026-11-07", 0)]).level == "monitor"
+    # "at least half of the nights since": 4 of 8 twitching (the latest among them) is enough, 3 of 8 is not
+    half = [night(f"2026-11-{d:02d}", 3 if d in (2, 4, 6, 8) else 0) for d in range(1, 9)]
+    assert triage({}, days, half).rules[0].rule == "no_improvement"
+    assert triage({}, days, half[:1] + [night("2026-11-02", 0)] + half[2:]).level == "monitor"
 
 
 def test_the_level_names_its_reasons_and_sources():

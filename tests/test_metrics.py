@@ -76,6 +76,7 @@ def test_clusters_need_three_close_twitches():
     assert clusters([ev(0, 0.5), ev(10.4, 0.01), ev(20.4, 0.01)]) != []
     assert clusters([ev(0, 0.01), ev(5, 0.01), ev(14, 0.01)], min_count=4) == []
     assert clusters([ev(0, 0.01), ev(5, 0.01), ev(14, 0.01)], max_gap_s=5.0) == []
+    assert len(clusters([ev(0, 0.5), ev(5.5, 0.5), ev(11, 0.5)], max_gap_s=5.0)[0]) == 3  # "at most": a gap of exactly 5 s
     for bad in ({"min_count": 1}, {"max_gap_s": -1.0}, {"max_gap_s": float("nan")}):
         with pytest.raises(InputError):
             clusters([], **bad)

@@ -120,6 +120,20 @@ def test_missing_frames_become_exact_gaps_whatever_the_order(tmp_path_factory, d
     assert rec.samples_lost == missing.sum()
 
 
+def test_frames_that_partly_repeat_written_samples_add_only_the_new_ones(tmp_path):
+    # a sensor that resends from an earlier sample: each frame repeats the last 7 samples of the one before
+    c = counts()
+    path = tmp_path / "n.kemg"
+    rec = Recorder(path, clock=FakeClock())
+    rec.feed_frame(INFO)
+    for a in range(0, len(c), PER - 7):
+        rec.feed_frame(DataFrame(a, a * 1000, c[a : a + PER]))
+    rec.close()
+    x, info = recorded(path)
+    assert info.gaps == [] and rec.samples_lost == 0 and info.n_samples == len(c)
+    np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
+
+
 def test_serial_bytes_garbage_and_split_frames(tmp_path):
     c = counts()
     fr = frames(c)
@@ -340,6 +354,36 @@ def test_record_link_over_the_memory_link(tmp_path):
     assert out.result is not None and out.result.lost_s == pytest.approx(0.074)
     assert {iv.reason for iv in out.result.excluded if iv.start_s == 0.0} == {"lost"}  # live, as replay does
     assert (out.path.parent / (out.path.name + ".clock.json")).exists()
+
+
+def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path):
+    # the first frame lost (held at the first sample, as the reader holds it) and one later
+    from kneeemg.playback import replay
+
+    rng = np.random.default_rng(21)
+    x = rng.normal(0, 4, (6000, 2)) + [-1876.0, 950.0]  # electrode offsets
+    x[3000:3800, 1] += rng.normal(0, 80, 800)  # a spasm
+    c = np.round(x / UPC).astype(np.int32)
+    fr = frames(c)
+    link = MemoryLink()
+
+    async def main():
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)
+        for i, f in enumerate(fr):
+            if i not in (0, 60):
+                link.inject(f)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.7)
+        link.lose()
+        return await task
+
+    out = _run(main())
+    again = replay(out.path)
+    assert [(e.onset_sample, e.offset_sample, e.channel, e.kind, e.peak_uv) for e in out.result.events] == \
+        [(e.onset_sample, e.offset_sample, e.channel, e.kind, e.peak_uv) for e in again.events]
+    assert any(e.kind == "spasm" for e in again.events)
+    np.testing.assert_array_equal(out.result.epoch_flags, again.epoch_flags)
+    np.testing.assert_array_equal(out.result.floor_uv, again.floor_uv)
 
 
 def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):

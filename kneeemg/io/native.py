@@ -398,7 +398,8 @@ class NativeRecording(Recording):
         return out
 
     def _value_before(self, k: int, start: int) -> np.ndarray:
-        """The last sample before ``start`` (held over a gap), or zeros at the very start."""
+        """The last sample before ``start`` (held over a gap); before the first sample, that sample
+        (a gap at the very start is held at it); zeros when there are no samples."""
         nch = self.info.n_channels
         while k >= 0:
             first, n = self._firsts[k] if k < len(self._firsts) else 0, self._ns[k] if k < len(self._ns) else 0

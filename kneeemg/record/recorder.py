@@ -437,12 +437,19 @@ class Recorder:
                 oldest = min(t for _, t in self._pending.values())
                 if not force and ahead < window and now - oldest < self.reorder_window_s:
                     return
+                if self.samples == 0:  # lost before the first sample: held at that sample, as the file's reader does
+                    self._last = self._uv(self._pending[first][0].counts[0])
                 self._gap(first - self.next_sample)
             frame, _ = self._pending.pop(first)
             skip = self.next_sample - first  # overlap with what was written
             counts = frame.counts[skip:] if skip > 0 else frame.counts
             if len(counts):
-                self._write(counts.astype(np.float64) * self.info.uv_per_count, frame)
+                self._write(self._uv(counts), frame)
+
+    def _uv(self, counts: np.ndarray) -> np.ndarray:
+        """Counts in µV, as the file stores them (float32), so that the live detection sees
+        exactly what a replay of the file does."""
+        return (counts * self.info.uv_per_count).astype(np.float32).astype(np.float64)
 
     def _gap(self, n: int) -> None:
         self.writer.mark_gap(self.next_sample, n)
