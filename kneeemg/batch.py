@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .config import DetectorConfig, as_config
+from .config import DetectorConfig, as_config, settings_hash
 from .errors import InputError, KneeEmgError
 from .paths import ARTEFACTS_SUFFIX, TRUTH_SUFFIX, check_output_dir, path_text
 
@@ -141,10 +141,6 @@ def night_id(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha1(os.fsencode(p)).hexdigest()[:10]  # the name's bytes: any file name
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in p.stem)[:40]
     return f"{stem}-{digest}"
-
-
-def settings_hash(settings: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 #: Address schemes of a Dask scheduler.

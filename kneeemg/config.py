@@ -7,6 +7,8 @@ their names. The defaults are documented, with their reasons, in ``docs/detector
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -319,3 +321,9 @@ def check_rate(fs_hz: float) -> float:
 #: without a whole block gives it no floor at all (and lies inside the 1 s settling time, of which
 #: nothing is used). Not the warm-up: a recording stopped after half a second must stay readable.
 MIN_RECORDING_S = DetectorConfig.floor_block_s
+
+
+def settings_hash(settings: dict[str, Any]) -> str:
+    """A short hash of detector settings (``DetectorConfig.as_dict()``, or what a night was
+    found with): ``kneeemg import`` and ``kneeemg batch`` store a night once per hash."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -31,7 +31,7 @@ from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
 from .metrics import case_night
 
-from .config import MAX_TREND_DAYS
+from .config import MAX_TREND_DAYS, settings_hash
 from .io import gives_own_rate
 from .paths import DB_ENV_VAR, db_path, path_text, stored_path
 from .words import plural
@@ -82,11 +82,6 @@ MIGRATIONS: tuple[str, ...] = (
 def default_path() -> Path:
     """``$KNEEEMG_DB``, or ``history.sqlite3`` in the user's data directory (see :mod:`kneeemg.paths`)."""
     return db_path(None)
-
-
-def settings_hash(settings: dict[str, Any]) -> str:
-    """A short hash of detector settings (``DetectorConfig.as_dict()``); the same as ``kneeemg batch`` uses."""
-    return hashlib.sha1(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def recording_files(path: str | os.PathLike[str]) -> list[Path]:
