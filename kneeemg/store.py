@@ -169,6 +169,7 @@ class NightRow:
     metrics: dict[str, Any]
     settings: dict[str, Any]
     version: str
+    content_hash: str = ""
 
 
 class Store:
@@ -424,7 +425,7 @@ class Store:
         else:
             rows = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id", (str(key),)).fetchall()
             if len(rows) > 1:
-                which = ", ".join(f"{x['id']} ({Path(x['source']).name}"
+                which = ", ".join(f"{x['id']} ({Path(x['source']).name}, {', '.join(json.loads(x['labels']))}"
                                   f"{', started ' + x['start_time'][:16].replace('T', ' ') if x['start_time'] else ''})"
                                   for x in rows)
                 raise InputError(f"{len(rows)} nights have the date {key} in {self.path}: {which}; "
@@ -475,7 +476,7 @@ class Store:
     def _row(self, r: sqlite3.Row) -> NightRow:
         return NightRow(int(r["id"]), r["date"], r["source"], r["start_time"], r["recording_s"], r["usable_s"],
                         r["lost_s"] or 0.0, r["fs_hz"], tuple(json.loads(r["labels"])), json.loads(r["metrics"] or "{}"),
-                        json.loads(r["settings"] or "{}"), r["version"])
+                        json.loads(r["settings"] or "{}"), r["version"], r["content_hash"])
 
     def events(self, night_id: int, kinds: Iterable[str] = ("twitch", "spasm", "cramp")) -> list[Event]:
         """The night's events of the given kinds (``"lm"`` for leg movements; one kind or several),
@@ -588,9 +589,15 @@ class Store:
 
     # ---------------------------------------------------------------- views
     def _dated_nights(self, until: str | None = None) -> list[NightRow]:
-        """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given."""
+        """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given.
+
+        A recording imported more than once (other channels or settings) counts once, as its
+        latest import: two imports of one file are not two parts of a night.
+        """
         until = _until(until)
-        return [n for n in self.nights() if n.date and (until is None or n.date <= until)]
+        dated = [n for n in self.nights() if n.date and (until is None or n.date <= until)]
+        latest = {n.content_hash: n.id for n in sorted(dated, key=lambda n: n.id)}
+        return [n for n in dated if latest[n.content_hash] == n.id]
 
     def trend(self, last_days: int = 28, until: str | None = None) -> list[dict[str, Any]]:
         """Nightly rates over the last ``last_days`` days, counted back from ``until`` (an ISO

@@ -203,6 +203,23 @@ def test_import_settings_make_a_different_night(week, tmp_path, capsys):
     assert "--date: date 2206-11-01 is after today" in capsys.readouterr().err
 
 
+def test_a_recording_imported_again_counts_once_as_its_latest_import(week, tmp_path):
+    # two imports of one file (all channels, then one) are not two parts of a night
+    _, files = week
+    with Store(tmp_path / "h.db") as s:
+        a = import_recording(s, files[2], date="2026-11-20")
+        b = import_recording(s, files[2], date="2026-11-20", channels=["left"])
+        other = import_recording(s, files[3], date="2026-11-20")  # another recording of that night does count
+        assert len(s.nights()) == 3  # all are kept and listed
+        case = s.case_for_triage()
+        assert len(case["nights"]) == 2
+        hours = (s.night(b.night_id).usable_s + s.night(other.night_id).usable_s) / 3600
+        assert sum(n["usable_hours"] for n in case["nights"]) == pytest.approx(hours, abs=1e-3)
+        assert [t["night_id"] for t in s.trend()] == [b.night_id, other.night_id]
+        with pytest.raises(InputError, match=rf"{a.night_id} \({files[2].name}, left, right.*{b.night_id} \({files[2].name}, left"):
+            s.night("2026-11-20")
+
+
 def test_profile_and_days_round_trip_and_merge(tmp_path):
     with Store(tmp_path / "h.db") as s:
         s.save_profile(validate_profile({"age": 61, "medications": ["diuretic"]}))
