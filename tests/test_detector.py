@@ -276,6 +276,26 @@ def test_an_electrode_that_comes_off_and_back_relearns_the_floor():
     assert stream.finish().events == res.events
 
 
+def test_small_losses_cost_only_the_lost_time():
+    # a link that drops 20 ms every 1.3 s (1.5 %): every epoch it touched was excluded (46 s of 60)
+    rng = np.random.default_rng(23)
+    x = rng.normal(0.0, 3.0, (60_000, 1))
+    det = StreamingDetector(FS, 1)
+    gaps = list(range(500, 60_000, 1300))
+    for a in gaps:
+        x[a : a + 20] = x[a - 1]
+    done = 0
+    for a in gaps:
+        det.process(x[done:a])
+        det.mark_lost(a, 20)
+        done = a
+    det.process(x[done:])
+    res = det.finish()
+    assert not [iv for iv in res.excluded if iv.reason == "lost"]
+    assert res.usable_s == pytest.approx(60 - 1 - 20 * sum(a >= 1000 for a in gaps) / FS)  # less the settling second
+    assert res.events == []
+
+
 def test_lost_samples_are_never_usable_time():
     # 0.5 s lost and held at the last value: the flat-line test does not see half an epoch,
     # so the loss was counted as usable time; now the epochs it touches are excluded.

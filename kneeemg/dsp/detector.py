@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 #: Seconds at the start of a stream in which the mains frequency is looked for when the
 #: warm-up is flat on every channel (see ``StreamingDetector._mains_found``).
 MAINS_SEARCH_S = 30.0
+#: An epoch more than this share of which was lost while recording is excluded as "lost";
+#: with less lost, the rest of it stays usable (lost samples never count as usable time).
+LOST_EPOCH_SHARE = 0.25
 #: Most samples per channel the kernels see at once (bounds the temporary arrays; larger
 #: blocks mean fewer hand-overs between the two threads) ...
 MAX_BLOCK = 1 << 17
@@ -157,6 +160,7 @@ class StreamingDetector:
         # so a long night does not make each chunk slower)
         self._ep_flags = np.zeros((64, self.n_channels), dtype=np.uint8)
         self._ep_floor = np.zeros((64, self.n_channels), dtype=np.float32)
+        self._ep_lost = np.zeros(64, dtype=np.int64)  # samples lost in each epoch
         self._n_epochs = 0
         self._first_epoch: int | None = None
         self._pending: list[tuple[int, int, int, int, float, float, float]] = []
@@ -207,9 +211,12 @@ class StreamingDetector:
         """Declare ``n_samples`` from ``start_sample`` on (absolute indices) lost while
         recording; the caller passes them held at the last value, as the readers do.
 
-        The epochs they touch are excluded (reason ``"lost"``) on every channel, so lost time
-        is never counted as usable, and an event lying mostly in them is dropped. Call it
-        before passing those samples.
+        Lost samples are never counted as usable time. An epoch more than
+        :data:`LOST_EPOCH_SHARE` of which is lost is excluded (reason ``"lost"``) on every
+        channel, and an event lying mostly in such epochs is dropped; an epoch with less lost
+        stays usable for the rest of its samples (a link that drops 2 % of its frames in 20 ms
+        gaps had every epoch it touched excluded: 46 s of a minute). Call it before passing
+        those samples.
 
         Raises
         ------
@@ -553,6 +560,8 @@ class StreamingDetector:
             size = max(need, 2 * len(self._ep_flags))
             self._ep_flags = np.resize(self._ep_flags, (size, self.n_channels))
             self._ep_floor = np.resize(self._ep_floor, (size, self.n_channels))
+            self._ep_lost = np.resize(self._ep_lost, size)
+        self._ep_lost[self._n_epochs : need] = 0
         self._ep_flags[self._n_epochs : need] = ep_i[:, 1:]
         self._ep_floor[self._n_epochs : need] = ep_f
         if self._lost:
@@ -560,17 +569,20 @@ class StreamingDetector:
         self._n_epochs = need
 
     def _mark_lost_epochs(self, k0: int, k1: int) -> None:
-        """Flag as lost the epochs ``k0:k1`` (rows of the flags) that lost samples touch."""
+        """Count the lost samples in the epochs ``k0:k1`` (rows of the flags), and flag as
+        lost those more than :data:`LOST_EPOCH_SHARE` lost."""
         E, first = self._epoch, self._first_epoch or 0
         lo, hi = (first + k0) * E, (first + k1) * E
         keep = []
         for on, off in self._lost:
             a, b = max(on, lo), min(off, hi)
-            if a < b:
-                self._ep_flags[a // E - first : (b - 1) // E - first + 1] |= K.FLAG_LOST
+            for k in range(a // E, (b - 1) // E + 1) if a < b else ():
+                self._ep_lost[k - first] += min(b, (k + 1) * E) - max(a, k * E)
             if off > hi:
                 keep.append((on, off))
         self._lost = keep
+        lost = self._ep_lost[k0:k1] > LOST_EPOCH_SHARE * E
+        self._ep_flags[k0:k1][lost] |= K.FLAG_LOST
 
     def _close(self) -> None:
         """End the stream: close open bursts and leg movements, flag the partial epoch."""
@@ -674,6 +686,7 @@ class StreamingDetector:
             first_epoch=self._first_epoch or 0,
             epoch_flags=flags,
             floor_uv=floors,
+            epoch_lost=self._ep_lost[: self._n_epochs].copy(),
             filtered=filtered,
             mains_hz=d.mains_hz if d else None,
             notch_hz=d.notch_hz if d else (),

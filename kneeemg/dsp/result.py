@@ -59,6 +59,9 @@ class DetectionResult:
         Exclusion bits per epoch and channel (0 = usable); see :data:`REASONS`.
     floor_uv : ndarray, shape (n_epochs, n_channels), float32
         Noise floor at the end of each epoch, µV.
+    epoch_lost : ndarray, shape (n_epochs,), int64, or None
+        Samples of each epoch lost while recording (:meth:`StreamingDetector.mark_lost`);
+        never usable time. None: none lost.
     filtered : ndarray, shape (n_samples, n_channels), float32, or None
         The band-passed signal, when asked for.
     mains_hz : float or None
@@ -78,6 +81,7 @@ class DetectionResult:
     first_epoch: int
     epoch_flags: np.ndarray
     floor_uv: np.ndarray
+    epoch_lost: np.ndarray | None = None
     filtered: np.ndarray | None = None
     mains_hz: float | None = None
     notch_hz: tuple[float, ...] = field(default_factory=tuple)
@@ -95,12 +99,15 @@ class DetectionResult:
         return self.n_samples / self.fs_hz
 
     def _epoch_lengths(self) -> np.ndarray:
-        """Samples of the recording inside each epoch of ``epoch_flags``."""
+        """Samples of the recording inside each epoch of ``epoch_flags``, less those lost."""
         n = len(self.epoch_flags)
         starts = (self.first_epoch + np.arange(n)) * self.epoch_samples
         ends = starts + self.epoch_samples
         lo, hi = self.start_sample, self.start_sample + self.n_samples
-        return np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+        lengths = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0, None)
+        if self.epoch_lost is not None and len(self.epoch_lost) == n:
+            lengths = np.clip(lengths - self.epoch_lost, 0, None)
+        return lengths
 
     @cached_property
     def usable_s_per_channel(self) -> np.ndarray:
