@@ -251,6 +251,25 @@ def test_interactive_day_and_profile_through_the_command(tmp_path, monkeypatch, 
         assert store.profile().as_dict() == {"age": 61, "medications": ["diuretic", "my_own_pill"]}
 
 
+def test_answers_that_end_early_save_nothing(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "h.db")
+    monkeypatch.setattr(diary_cli, "_interactive", lambda: True)
+    answers = iter(["2026-11-20", "3"])
+
+    def typed(prompt=""):
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None  # Ctrl-D
+
+    monkeypatch.setattr("builtins.input", typed)
+    assert main(["diary", "--db", db]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the answers ended before the last question" in err and "nothing was saved" in err
+    with Store(db) as store:
+        assert store.days() == []
+
+
 def test_the_docs_show_the_field_table():
     text = DOCS.read_text(encoding="utf-8")
     assert fields_markdown(DAY_FIELDS) in text and fields_markdown(PROFILE_FIELDS) in text

@@ -141,7 +141,12 @@ def ask(fields: Sequence[Any], defaults: dict[str, Any] | None = None) -> dict[s
     for f in fields:
         hint = f"Enter = {defaults[f.name]}" if f.name in defaults else f.allowed()
         while True:
-            raw = input(f"{f.question} [{hint}] ").strip()
+            try:
+                raw = input(f"{f.question} [{hint}] ").strip()
+            except EOFError:  # Ctrl-D, or the end of piped answers
+                print()
+                raise InputError("the answers ended before the last question (Ctrl-D or the end of the input); "
+                                 "nothing was saved -- run the command again, or give the fields as options") from None
             if not raw:
                 if f.name in defaults:
                     answers[f.name] = defaults[f.name]
