@@ -7,6 +7,7 @@ import pytest
 from scipy import signal as sps
 
 from kneeemg.bench import speed
+from kneeemg.cli import main
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp.filters import design
 
@@ -32,3 +33,22 @@ def test_time_case_times_every_tool_on_the_same_data():
     assert all(r.samples == x.size and r.seconds > 0 for r in rows)
     chunked = [r for r in rows if "20 ms chunks" in r.tool]
     assert len(chunked) == 2 and all(0 < r.chunk_median_us <= r.chunk_p99_us for r in chunked)
+
+
+@pytest.mark.parametrize("kind", ["speed", "accuracy"])
+def test_output_files_are_checked_before_the_run(tmp_path, monkeypatch, capsys, kind):
+    import kneeemg.bench.accuracy as acc
+    import kneeemg.bench.speed as spd
+
+    def never(**_):
+        raise AssertionError("the benchmark ran")
+
+    monkeypatch.setattr(spd, "run_speed", never)
+    monkeypatch.setattr(acc, "run_accuracy", never)
+    (tmp_path / "notes.txt").write_text("my notes")
+    for args, message in ((["--json", str(tmp_path / "no" / "r.json")], "folder"),
+                          (["--plot", str(tmp_path / "notes.txt")], "is not a PNG image, so it is not replaced")):
+        assert main(["bench", kind, "--quick", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+    assert (tmp_path / "notes.txt").read_text() == "my notes"

@@ -2,3 +2,23 @@
 
 ``kneeemg bench speed|accuracy`` and the scripts in ``benchmarks/`` call these.
 """
+
+from __future__ import annotations
+
+import os
+
+#: How the benchmarks' output files begin: JSON (an object) and PNG.
+JSON_SIGNATURE = b"{"
+PNG_SIGNATURE = b"\x89PNG"
+
+
+def check_outputs(json_path: str | os.PathLike[str] | None, plot_path: str | os.PathLike[str] | None) -> None:
+    """Check, before a benchmark runs (minutes), that its ``--json`` and ``--plot`` files may
+    be written: a folder that is missing or cannot be written, or a file that is no earlier
+    output of the kind, is an :class:`~kneeemg.errors.InputError` now, not after the run."""
+    from ..paths import check_output_file
+
+    if json_path:
+        check_output_file(json_path, "--json", "benchmark JSON file", JSON_SIGNATURE)
+    if plot_path:
+        check_output_file(plot_path, "--plot", "PNG image", PNG_SIGNATURE)

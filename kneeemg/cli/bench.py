@@ -55,8 +55,10 @@ def run_speed(args: argparse.Namespace) -> int:
     from .render import make_console
     from rich.table import Table
 
+    from ..bench import check_outputs
     from ..bench.speed import run_speed as speed
 
+    check_outputs(args.json, args.plot)
     console = make_console()
     command = "kneeemg " + " ".join(shlex.quote(a) for a in args.argv)
     with console.status("timing (this takes a while for the full run)..."):
@@ -101,9 +103,11 @@ def run_accuracy(args: argparse.Namespace) -> int:
 
     from ..bench.accuracy import KNEEEMG, SNRS_DB
     from ..bench.accuracy import run_accuracy as accuracy
+    from ..bench import check_outputs
     from ..datadir import find_data_dir
     from ..events import KINDS
 
+    check_outputs(args.json, args.plot)
     console = make_console(min_width=130)
     command = "kneeemg " + " ".join(shlex.quote(a) for a in args.argv)
     if find_data_dir(args.data_dir) is None:
