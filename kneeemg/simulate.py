@@ -506,6 +506,7 @@ def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s
     """
     from .events import write_events_csv
     from .io import RecordingWriter, export_edf
+    from .paths import replacing
 
     out = check_simulated_path(path, "path")
     suffix = out.suffix.lower()
@@ -513,8 +514,10 @@ def write_simulated(night: SimulatedNight, path: str | os.PathLike[str], chunk_s
         export_edf(night, out, night.info.annotations, bdf=suffix == ".bdf")
     else:
         step = int(round(chunk_s * night.info.fs_hz))
-        with RecordingWriter(out, night.info.fs_hz, night.info.labels, device=night.info.device,
-                             meta={"simulated": True, "seed": night.seed, "mains_hz": night.mains_hz}) as w:
+        # written under a temporary name: an interrupted or failed run leaves no part of a night
+        with replacing(out) as tmp, RecordingWriter(tmp, night.info.fs_hz, night.info.labels, device=night.info.device,
+                                                    meta={"simulated": True, "seed": night.seed,
+                                                          "mains_hz": night.mains_hz}) as w:
             for a in range(0, night.info.n_samples, step):
                 w.write(night.read(a, min(night.info.n_samples, a + step)))
     truth = write_events_csv(night.info.annotations, out.with_name(out.name + TRUTH_SUFFIX))

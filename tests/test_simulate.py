@@ -185,3 +185,23 @@ def test_simulate_never_writes_over_a_ground_truth_file_already_there(tmp_path, 
     assert main(["simulate", "--hours", "0.01", "--out", str(tmp_path / "z.kemg")]) == 2
     assert "its ground truth z.kemg.truth.csv already exists" in capsys.readouterr().err
     assert notes.read_text() == "my own notes\n" and not (tmp_path / "z.kemg").exists()
+
+
+@pytest.mark.parametrize("suffix", [".kemg", ".edf"])
+def test_an_interrupted_simulation_leaves_no_part_of_a_night(tmp_path, monkeypatch, suffix):
+    from kneeemg.simulate import SimulatedNight, write_simulated
+
+    night = simulate_night(hours=0.05, n_channels=1, seed=4)
+    calls = []
+    real = SimulatedNight.read
+
+    def read(self, a, b):
+        calls.append(a)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, a, b)
+
+    monkeypatch.setattr(SimulatedNight, "read", read)
+    with pytest.raises(KeyboardInterrupt):
+        write_simulated(night, tmp_path / f"n{suffix}", chunk_s=30.0)
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
