@@ -105,6 +105,10 @@ def run_demo(
 
 #: Channels the virtual BLE sensor streams (its protocol's limit for one notification).
 BLE_MAX_CHANNELS = 8
+#: Most channel-samples per second (channels x rate) the virtual serial sensor streams: the
+#: demo streams at 10x real time, and beyond this the recorder, reading a pseudo-terminal in
+#: Python, fell behind and samples were lost (40 channels at 1000 Hz lost 185 of 10,000).
+SERIAL_MAX_CHANNEL_HZ = 32_000.0
 #: Shortest and longest signal the live-path demo streams, s.
 LINK_SECONDS = (1.0, 3600.0)
 
@@ -140,13 +144,13 @@ def run_link_demo(link: str, seconds: float = 60.0, channels: int = 2, fs_hz: fl
     from .record.live import record_virtual
     from .simulate import simulate_night
 
-    check_link_demo(link, seconds, channels)
+    check_link_demo(link, seconds, channels, fs_hz)
     night = simulate_night(hours=max(seconds, 10.0) / 3600.0, n_channels=channels, fs_hz=fs_hz, seed=seed)
     out = check_output_dir(out_dir, "--out")
     return record_virtual(link, seconds=seconds, out_dir=out, night=night, speed=speed)
 
 
-def check_link_demo(link: str, seconds: float, channels: int) -> None:
+def check_link_demo(link: str, seconds: float, channels: int, fs_hz: float = 1000.0) -> None:
     """Raise :class:`InputError` for a link, length or channel count the live-path demo cannot take."""
     import math
 
@@ -160,3 +164,7 @@ def check_link_demo(link: str, seconds: float, channels: int) -> None:
     if link == "ble" and not 1 <= channels <= BLE_MAX_CHANNELS:
         raise InputError(f"--channels {channels} is not allowed with --link ble: the virtual BLE sensor streams 1 to "
                          f"{BLE_MAX_CHANNELS} channels; give fewer, or use --link serial")
+    if link == "serial" and channels * fs_hz > SERIAL_MAX_CHANNEL_HZ:
+        raise InputError(f"--channels {channels} at --fs {fs_hz:g} is too much for --link serial: the virtual serial "
+                         f"sensor streams at most {SERIAL_MAX_CHANNEL_HZ:,.0f} channel-samples per second (e.g. "
+                         f"{int(SERIAL_MAX_CHANNEL_HZ // fs_hz)} channels at {fs_hz:g} Hz); give fewer channels or a lower --fs")

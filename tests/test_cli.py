@@ -194,6 +194,16 @@ def test_demo_over_ble_refuses_more_channels_than_the_sensor_streams(tmp_path, c
     assert "Streaming" not in out and not (tmp_path / "d").exists()
 
 
+@pytest.mark.parametrize("channels, fs", [("33", "1000"), ("9", "4000")])
+def test_demo_over_serial_refuses_more_than_the_virtual_sensor_streams(tmp_path, capsys, channels, fs):
+    # 48 channels at 1000 Hz lost 2553 of 10,000 samples and exited 0
+    code, out, lines = _fails(capsys, ["demo", "--link", "serial", "--channels", channels, "--fs", fs, "--seconds", "3",
+                                       "--out", str(tmp_path / "d")])
+    assert code == 2 and len(lines) == 1
+    assert f"--channels {channels} at --fs {fs}" in lines[0] and "32,000 channel-samples per second" in lines[0]
+    assert "Streaming" not in out and not (tmp_path / "d").exists()
+
+
 @pytest.fixture
 def afile(tmp_path):
     path = tmp_path / "afile"

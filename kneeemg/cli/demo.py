@@ -9,7 +9,7 @@ from .simulate import MAX_CHANNELS, MAX_HOURS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..demo import BLE_MAX_CHANNELS, LINK_SECONDS
+    from ..demo import BLE_MAX_CHANNELS, LINK_SECONDS, SERIAL_MAX_CHANNEL_HZ
 
     p = sub.add_parser("demo", help="simulate a night, detect its events and summarise it",
                        description="Simulate a night of quadriceps EMG, run the detector over it as if it were "
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", type=bounded(float, 0, MAX_HOURS, " h", lo_open=True), default=8.0,
                    help=f"length of the night in hours, more than 0 and at most {MAX_HOURS:g} (default 8)")
     p.add_argument("--channels", type=bounded(int, 1, MAX_CHANNELS), default=2,
-                   help=f"channels (legs) to simulate, 1-{MAX_CHANNELS}; with --link ble 1-{BLE_MAX_CHANNELS} (default 2)")
+                   help=f"channels (legs) to simulate, 1-{MAX_CHANNELS}; with --link ble 1-{BLE_MAX_CHANNELS}, with "
+                        f"--link serial up to {SERIAL_MAX_CHANNEL_HZ:,.0f} channels x Hz (default 2)")
     p.add_argument("--fs", type=supported_hz, default=1000.0, metavar="HZ", help="sampling rate, 500-4000 Hz (default 1000)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the simulated night, a whole number of at least 0 (default 0)")
     p.add_argument("--out", default="kneeemg-demo", metavar="DIR",
@@ -69,10 +70,11 @@ def _run_link(args: argparse.Namespace, console) -> int:
     """The live path: a simulated sensor streams over the chosen link into the recorder."""
     from ..paths import check_output_dir
     from ..demo import check_link_demo, run_link_demo
+    from ..errors import DeviceError
     from .render import print_summary, stop_words
 
     seconds = 60.0 if args.seconds is None else args.seconds
-    check_link_demo(args.link, seconds, args.channels)  # before saying what starts
+    check_link_demo(args.link, seconds, args.channels, args.fs)  # before saying what starts
     check_output_dir(args.out, "--out")
     console.print(f"Streaming {seconds:g} s of a simulated night over a virtual {args.link.upper()} sensor "
                   "into the live recorder (10x real time)...")
@@ -83,4 +85,4 @@ def _run_link(args: argparse.Namespace, console) -> int:
                   f"{st.samples_lost} lost" + (f"; MTU {outcome.mtu}" if outcome.mtu else "") + ")")
     if outcome.result is not None:
         print_summary(console, outcome.result.summary(), title="The streamed signal")
-    return 0
+    return DeviceError.exit_code if outcome.ended_early else 0  # the link went away before the signal ended
