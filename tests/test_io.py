@@ -595,3 +595,24 @@ def test_a_kemg_header_of_another_version_is_refused(tmp_path, version, message)
     path.write_bytes(bytes(raw))
     with pytest.raises(RecordingFormatError, match=message):
         open_recording(path)
+
+
+def test_wfdb_units_are_scaled_to_microvolts_and_unknown_units_refused(tmp_path):
+    import wfdb
+
+    x = np.random.default_rng(3).normal(0, 0.05, (3000, 1))  # 50 µV written in mV
+    for unit, factor in (("mV", 1.0), ("millivolt", 1.0), ("millivolts", 1.0), ("uV", 1e3), ("microvolts", 1e3),
+                         ("V", 1e-3), ("volts", 1e-3), ("nV", 1e6)):
+        name = f"r_{unit}"
+        wfdb.wrsamp(name, fs=1000, units=[unit], sig_name=["VM"], p_signal=x * factor, fmt=["32"], write_dir=str(tmp_path))
+        with open_recording(tmp_path / f"{name}.hea") as rec:
+            np.testing.assert_allclose(rec.read()[:, 0], x[:, 0] * 1000, rtol=1e-3, atol=0.01, err_msg=unit)
+    two = np.c_[x, np.linspace(0, 90, 3000)]  # an EMG channel and a knee angle
+    wfdb.wrsamp("angle", fs=1000, units=["millivolt", "NU"], sig_name=["VM", "FX"], p_signal=two, fmt=["32", "32"],
+                write_dir=str(tmp_path))
+    with pytest.raises(InputError, match=r"angle.hea: channel 'FX' is in 'NU', not a voltage unit kneeemg knows "
+                                         r"\(uV .*\); choose EMG channels with --channels") as info:
+        open_recording(tmp_path / "angle.hea")
+    assert "\n" not in str(info.value)
+    with open_recording(tmp_path / "angle.hea", channels=["VM"]) as rec:  # the EMG channel alone reads
+        assert rec.info.labels == ("VM",) and rec.read().std() == pytest.approx(x.std() * 1000, rel=1e-3)

@@ -14,9 +14,8 @@ from ..errors import InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event
 from .array import channel_indices
 from .base import Recording, RecordingInfo
+from .units import UNIT_TO_UV
 
-#: Physical dimensions and their factor to µV.
-UNIT_TO_UV = {"uv": 1.0, "µv": 1.0, "μv": 1.0, "mv": 1e3, "v": 1e6, "nv": 1e-3}
 #: The start EDF+ writes when the real one is unknown (01.01.85 00.00.00); read back as none.
 UNKNOWN_START = datetime(1985, 1, 1)
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)

@@ -37,7 +37,7 @@ from ..config import check_rate
 from ..errors import DeviceError, InputError, RecordingFormatError
 from ..words import duration_text
 from .base import Gap, Recording, RecordingInfo
-from .edf import UNIT_TO_UV
+from .units import UNIT_TO_UV
 
 MAGIC = b"KEMG"
 VERSION = 1

@@ -17,9 +17,9 @@ import numpy as np
 from ..config import MAX_RECORD_S
 from ..errors import InputError, RecordingFormatError
 from ..words import plural
-from .array import ArrayRecording, select_channels
+from .array import ArrayRecording, channel_indices, select_channels
 from .base import Gap, RecordingInfo
-from .edf import UNIT_TO_UV
+from .units import KNOWN_UNITS, UNIT_TO_UV, uv_per
 
 #: A time column's name, case-insensitive, with an optional unit: ``time``, ``t``, ``timestamp``,
 #: ``seconds``, ``ms``, ``time_s``, ``time (s)``, ``time_ms``, ``timestamp [ms]``, ...
@@ -263,7 +263,11 @@ def _all_numbers(items: list[str]) -> bool:
 
 
 def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording:
-    """A WFDB record (``.hea`` + ``.dat``) through the ``wfdb`` package; physical units to µV."""
+    """A WFDB record (``.hea`` + ``.dat``) through the ``wfdb`` package; physical units to µV.
+
+    A signal without a unit is in mV (WFDB's default); a chosen channel in a unit that is no
+    voltage kneeemg knows (``NU``, ``degrees``) is refused rather than read at a guessed scale.
+    """
     import wfdb
 
     base = path.with_suffix("")
@@ -272,9 +276,15 @@ def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecordin
     except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:  # (the wfdb library's ways to fail)
         raise RecordingFormatError(f"{path}: cannot read the WFDB record ({type(exc).__name__}: {exc}); check that its "
                                    "signal (.dat) files are beside it and whole") from None
-    scale = np.array([UNIT_TO_UV.get((u or "mV").strip().lower(), 1.0) for u in rec.units])
-    x = rec.p_signal * scale
-    x, labels = select_channels(x, tuple(rec.sig_name), channels, str(path))
+    idx = channel_indices(tuple(rec.sig_name), channels, str(path))
+    scale = []
+    for i in idx:
+        unit = (rec.units[i] or "").strip() or "mV"
+        if uv_per(unit) is None:
+            raise InputError(f"{path}: channel {rec.sig_name[i]!r} is in {unit!r}, not a voltage unit kneeemg knows "
+                             f"({KNOWN_UNITS}); choose EMG channels with --channels, or correct the unit in the .hea file")
+        scale.append(uv_per(unit))
+    x, labels = rec.p_signal[:, idx] * np.array(scale), tuple(rec.sig_name[i] for i in idx)
     info = RecordingInfo(fs_hz=float(rec.fs), labels=labels, n_samples=len(x), path=path, format="wfdb",
                          start_time=rec.base_datetime)
     return ArrayRecording(x, info)
