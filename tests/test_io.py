@@ -616,3 +616,39 @@ def test_wfdb_units_are_scaled_to_microvolts_and_unknown_units_refused(tmp_path)
     assert "\n" not in str(info.value)
     with open_recording(tmp_path / "angle.hea", channels=["VM"]) as rec:  # the EMG channel alone reads
         assert rec.info.labels == ("VM",) and rec.read().std() == pytest.approx(x.std() * 1000, rel=1e-3)
+
+
+@pytest.mark.parametrize("header, units, factor, label", [
+    ("time,EMG (mV)", None, 1e-3, "EMG"), ("time,EMG [V]", None, 1e-6, "EMG"), ("time,EMG_mV", None, 1e-3, "EMG"),
+    ("time,EMG (uV)", None, 1.0, "EMG"), ("time,EMG (µV)", None, 1.0, "EMG"), ("time,EMG", "s,mV", 1e-3, "EMG"),
+    ("time,EMG (mV)", "s,mV", 1e-3, "EMG"), ("time,EMG", None, 1.0, "EMG"), ("time,VM (left)", None, 1.0, "VM (left)"),
+    ("time,EMG", "s,", 1.0, "EMG"), ("time,EMG", "ms,millivolts", 1e-3, "EMG"),
+])
+def test_csv_units_in_the_label_or_a_units_line_are_scaled_to_microvolts(tmp_path, header, units, factor, label):
+    x = np.random.default_rng(5).normal(0, 50, 3000)  # µV
+    step = 1.0 if units and units.startswith("ms") else 0.001
+    rows = [f"{i * step:.3f},{v * factor:.9g}" for i, v in enumerate(x)]
+    path = _text_csv(tmp_path, "u.csv", header + ("\n" + units if units else ""), rows)
+    with open_recording(path) as rec:
+        assert rec.info.labels == (label,) and rec.info.fs_hz == 1000.0
+        np.testing.assert_allclose(rec.read()[:, 0], x, rtol=1e-6)
+    full = header.split(",")[1]
+    for choice in {full, label, full.lower()}:  # chosen by the label as written in the file, or without its unit
+        with open_recording(path, channels=[choice]) as rec:
+            assert rec.info.labels == (label,), choice
+
+
+def test_csv_units_that_are_not_voltages_are_refused(tmp_path):
+    rows = [f"{i / 1000:.3f},{i % 7},{i % 5}" for i in range(3000)]
+    for units, match in (("s,mV,furlong", r"u.csv: the units line gives column 'RF' in 'furlong', not a voltage unit "
+                                          r"kneeemg knows \(uV .*\); write one of these there"),
+                         ("s,mV", r"the units line \(line 2\) has 2 cells for 3 columns; give one unit per column"),
+                         ("s,uV,mV", r"column 'VM \(mV\)' says mV in its label but uV in the units line"),
+                         ("hours,mV,mV", r"the units line gives the time column 'time' in 'hours'; write s or ms")):
+        path = _text_csv(tmp_path, "u.csv", "time,VM (mV),RF\n" + units, rows)
+        with pytest.raises(InputError, match=match) as info:
+            open_recording(path)
+        assert "\n" not in str(info.value)
+    both = _text_csv(tmp_path, "b.csv", "time,EMG (mV),EMG (uV)", rows)  # the units alone tell these apart: kept
+    with open_recording(both, channels=["emg (uv)"]) as rec:
+        assert rec.info.labels == ("EMG (uV)",)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..errors import InputError
 from .base import Recording, RecordingInfo
+from .units import split_unit
 
 
 class ArrayRecording(Recording):
@@ -52,7 +53,8 @@ def check_channel_choice(channels) -> None:
 
 def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]:
     """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``, each
-    channel at most once."""
+    channel at most once. A label with a voltage unit (``EMG (mV)``) also names the channel
+    whose label is the same without it (``EMG``), as text files' labels are read."""
     if channels is None:
         return list(range(len(labels)))
     if isinstance(channels, (str, int)):
@@ -60,12 +62,15 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
     lower = [lab.lower() for lab in labels]
     out: list[int] = []
     for ch in channels:
-        if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and ch.lower() not in lower):
+        name = str(ch).lower()
+        if name not in lower and split_unit(name)[0] in lower:  # 'EMG (mV)' for a column read as 'EMG'
+            name = split_unit(name)[0]
+        if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and name not in lower):
             i = int(ch)
             if not 0 <= i < len(labels):
                 raise InputError(f"{source}: channel index {i} is out of range; it has {len(labels)} channels")
-        elif str(ch).lower() in lower:
-            i = lower.index(str(ch).lower())
+        elif name in lower:
+            i = lower.index(name)
         else:
             raise InputError(f"{source}: no channel named {ch!r}; its channels are {', '.join(labels)}")
         if i in out:

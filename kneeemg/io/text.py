@@ -19,7 +19,7 @@ from ..errors import InputError, RecordingFormatError
 from ..words import plural
 from .array import ArrayRecording, channel_indices, select_channels
 from .base import Gap, RecordingInfo
-from .units import KNOWN_UNITS, UNIT_TO_UV, uv_per
+from .units import KNOWN_UNITS, UNIT_TO_UV, split_unit, uv_per
 
 #: A time column's name, case-insensitive, with an optional unit: ``time``, ``t``, ``timestamp``,
 #: ``seconds``, ``ms``, ``time_s``, ``time (s)``, ``time_ms``, ``timestamp [ms]``, ...
@@ -118,6 +118,60 @@ def _time_column(header: list[str]) -> tuple[int, str | None] | None:
     return None
 
 
+_TIME_UNITS = {"s": "s", "sec": "s", "seconds": "s", "ms": "ms", "msec": "ms", "milliseconds": "ms"}
+
+
+def _column_units(header: list[str], lines: list[str], sep: str | None, comma: bool, tcol: int | None,
+                  path: Path) -> tuple[list[str], list[float], str | None]:
+    """The labels without their unit, each column's factor to µV and the time column's unit
+    from a units line (None when it gives none).
+
+    A column's unit is a known voltage unit at the end of its label (``EMG (mV)``, ``EMG [V]``,
+    ``EMG_uV``) or in a units line: the line under the header, without a number, with a cell
+    per column (``s,mV``). Other text in a label (``VM (left)``) is part of the label; an
+    unknown unit in a units line, or two units for one column, is refused. No unit: µV.
+    """
+    split = [split_unit(h) for h in header]
+    labels = [name for name, _ in split]
+    if len({lab.lower() for lab in labels}) < len(labels):  # 'EMG (mV)' and 'EMG (uV)': keep them apart
+        labels = list(header)
+    cells = _units_line(lines, sep, comma, len(header), path)
+    factors, time_unit = [], None
+    for j, (h, (_, unit)) in enumerate(zip(header, split)):
+        given = cells[j] if cells else ""
+        if j == tcol:
+            if given and given.lower() not in _TIME_UNITS:
+                raise InputError(f"{path}: the units line gives the time column {h!r} in {given!r}; "
+                                 "write s or ms there (or leave the cell empty)")
+            time_unit = _TIME_UNITS.get(given.lower())
+            factors.append(1.0)
+            continue
+        if given and uv_per(given) is None:
+            raise InputError(f"{path}: the units line gives column {h!r} in {given!r}, not a voltage unit kneeemg knows "
+                             f"({KNOWN_UNITS}); write one of these there (an empty cell is µV)")
+        if given and unit and uv_per(given) != uv_per(unit):
+            raise InputError(f"{path}: column {h!r} says {unit} in its label but {given} in the units line; "
+                             "correct the one that is wrong")
+        factors.append(uv_per(given or unit or "uV"))
+    return labels, factors, time_unit
+
+
+def _units_line(lines: list[str], sep: str | None, comma: bool, width: int, path: Path) -> list[str] | None:
+    """The cells of the units line (the line under the header when it holds no number and a
+    cell per column), or None when there is none."""
+    if len(lines) < 2 or not lines[1].strip():
+        return None
+    cells = [c.strip().strip('"').strip() for c in (lines[1].split(sep) if sep else lines[1].split())]
+    if any(_number(c, comma) is not None for c in cells):
+        return None
+    if len(cells) != width:
+        if any(uv_per(c) is not None for c in cells):
+            raise InputError(f"{path}: the units line (line 2) has {plural(len(cells), 'cell')} for "
+                             f"{plural(width, 'column')}; give one unit per column (an empty cell is µV)")
+        return None
+    return cells
+
+
 def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
     reads only its first 4 kB. False for an empty or unreadable file."""
@@ -175,7 +229,11 @@ def _number(cell: str, comma: bool = False) -> float | None:
 
 
 def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | None) -> ArrayRecording:
-    """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``. Values in µV.
+    """CSV or TSV with a header of labels; the rate from a time column or ``fs_hz``.
+
+    Values are in µV unless a column's label ends in a voltage unit (``EMG (mV)``, ``EMG [V]``,
+    ``EMG_mV``) or a units line under the header gives one (``s,mV``): they are scaled to µV
+    and the label loses its unit (see :func:`_column_units`).
 
     The file may be UTF-8 or UTF-16 (with its byte-order mark), the delimiter a comma, a
     semicolon, a tab or spaces, and the numbers may have a decimal comma (``-12,5``) when the
@@ -205,8 +263,12 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     data = np.array(rows)
     gaps: list[Gap] = []
     time = _time_column(header)
+    names, factors, line_unit = (header, [1.0] * width, None) if numeric else \
+        _column_units(header, lines, sep, comma, time[0] if time else None, path)
+    data = data * np.array(factors)
     if time is not None:
         tcol, unit = time
+        unit = unit or line_unit
         dt = np.diff(data[:, tcol])
         if len(dt) == 0 or np.any(dt <= 0):
             raise InputError(f"{path}: the time column {header[tcol]!r} does not increase steadily")
@@ -218,9 +280,9 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
             raise InputError(f"{path}: the time column {header[tcol]!r} steps by {step:g} s ({rate:g} Hz), too slow for "
                              "EMG; if it counts milliseconds, name it 'time_ms'")
         data = np.delete(data, tcol, axis=1)
-        labels = tuple(h for i, h in enumerate(header) if i != tcol)
+        labels = tuple(h for i, h in enumerate(names) if i != tcol)
     elif fs_hz:
-        rate, labels = float(fs_hz), tuple(header)
+        rate, labels = float(fs_hz), tuple(names)
     else:
         raise InputError(f"{path} has no time column; give the sampling rate with --fs (or add a 'time' column in seconds)")
     if not labels:
