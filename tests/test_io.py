@@ -652,3 +652,34 @@ def test_csv_units_that_are_not_voltages_are_refused(tmp_path):
     both = _text_csv(tmp_path, "b.csv", "time,EMG (mV),EMG (uV)", rows)  # the units alone tell these apart: kept
     with open_recording(both, channels=["emg (uv)"]) as rec:
         assert rec.info.labels == ("EMG (uV)",)
+
+
+@pytest.mark.parametrize("fs", [2048.0, 3000.0, 1925.926, 999.5])
+@pytest.mark.parametrize("decimals", [4, 9])
+def test_csv_rate_from_a_time_column_rounded_to_few_decimals(tmp_path, fs, decimals):
+    n = 20000
+    t = np.arange(n + 1000) / fs
+    keep = np.r_[0:12000, 13000:n + 1000]  # 1000 samples lost after the 12000th
+    path = _text_csv(tmp_path, "r.csv", "time,EMG", [f"{t[i]:.{decimals}f},{i % 7}" for i in keep])
+    with open_recording(path) as rec:
+        precision = 2 * 10.0 ** -decimals / t[-1]  # what the column's times can tell, relative
+        if fs == round(fs):
+            assert rec.info.fs_hz == fs
+        else:
+            assert rec.info.fs_hz != round(rec.info.fs_hz) and abs(rec.info.fs_hz / fs - 1) < precision
+        assert rec.info.n_samples == n + 1000 and [(g.start_sample, g.n_samples) for g in rec.info.gaps] == [(12000, 1000)]
+    no_time = _text_csv(tmp_path, "f.csv", "EMG", [str(i % 7) for i in range(3000)])
+    assert open_recording(no_time, fs_hz=fs).info.fs_hz == fs  # a rate given is used as it is
+
+
+@pytest.mark.parametrize("fs, decimals", [(2048.0, 4), (3000.0, 4), (1925.926, 4), (999.5, 9)])
+def test_csv_with_rounded_times_replays_bursts_at_their_time(tmp_path, fs, decimals):
+    from kneeemg import replay
+    from signals import bursts
+
+    x, truth = bursts(fs_hz=fs, seconds=14.0, n_channels=1, artefacts=False)
+    t = np.arange(len(x)) / fs
+    path = _text_csv(tmp_path, "b.csv", "time,EMG", [f"{s:.{decimals}f},{v:.3f}" for s, v in zip(t, x[:, 0])])
+    found = replay(path).events
+    assert [e.kind for e in found] == [kind for *_, kind in truth]
+    assert all(abs(e.onset_s - onset) < 0.015 for e, (_, onset, _, _) in zip(found, truth))  # a 2000 Hz rate put 6.0 s at 6.14 s

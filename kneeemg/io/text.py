@@ -242,9 +242,10 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     ``time``, ``t``, ``timestamp``, ``seconds`` or ``ms``, with an optional unit (``time (s)``,
     ``time_ms``, ``timestamp [ms]``). It is in seconds unless its name says ms, or it says no
     unit and its median step is 0.25-2: no EMG is sampled at 0.5-4 Hz, so that column counts
-    milliseconds (500-4000 Hz). A step of two sample periods or more in it is a gap: the samples
-    lost there are filled by holding the last value, as the ``.kemg`` reader does, so later
-    samples keep their time. Every line after the first sample must be numbers (see
+    milliseconds (500-4000 Hz). A step of two sample periods or more in it (judged by the median
+    step) is a gap: the samples lost there are filled by holding the last value, as the ``.kemg``
+    reader does, so later samples keep their time. The rate comes from the whole column
+    (:func:`_time_rate`); ``fs_hz`` is used as it is. Every line after the first sample must be numbers (see
     :func:`_csv_rows`).
     """
     text = _read_text(path)
@@ -269,17 +270,22 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     if time is not None:
         tcol, unit = time
         unit = unit or line_unit
-        dt = np.diff(data[:, tcol])
+        t = data[:, tcol] - data[0, tcol]
+        dt = np.diff(t)
         if len(dt) == 0 or np.any(dt <= 0):
             raise InputError(f"{path}: the time column {header[tcol]!r} does not increase steadily")
         step = float(np.median(dt))
         if unit == "ms" or (unit is None and 0.25 <= step <= 2.0):
-            dt, step = dt / 1000.0, step / 1000.0
-        rate = float(1.0 / step)
-        if rate < _MIN_TIME_RATE_HZ:
-            raise InputError(f"{path}: the time column {header[tcol]!r} steps by {step:g} s ({rate:g} Hz), too slow for "
-                             "EMG; if it counts milliseconds, name it 'time_ms'")
-        data = np.delete(data, tcol, axis=1)
+            t, dt, step = t / 1000.0, dt / 1000.0, step / 1000.0
+        if 1.0 / step < _MIN_TIME_RATE_HZ:
+            raise InputError(f"{path}: the time column {header[tcol]!r} steps by {step:g} s ({1.0 / step:g} Hz), too slow "
+                             "for EMG; if it counts milliseconds, name it 'time_ms'")
+        rate, periods = _time_rate(t, dt >= 2.0 * step)
+        if float(np.sum(periods)) > MAX_RECORD_S * rate:
+            j = int(np.argmax(dt))
+            raise InputError(f"{path}: the time column {header[tcol]!r} jumps by {dt[j]:g} s after line {j + 2}, more than "
+                             f"a recording can last ({MAX_RECORD_S / 3600:g} h); check that line's time")
+        data, gaps = _fill_jumps(np.delete(data, tcol, axis=1), periods)
         labels = tuple(h for i, h in enumerate(names) if i != tcol)
     elif fs_hz:
         rate, labels = float(fs_hz), tuple(names)
@@ -287,18 +293,35 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
         raise InputError(f"{path} has no time column; give the sampling rate with --fs (or add a 'time' column in seconds)")
     if not labels:
         raise InputError(f"{path} has no EMG column, only {header[0]!r}; add a column of samples per channel")
-    if abs(rate - round(rate)) < 0.01 * rate:
-        rate = float(round(rate))
-    if time is not None:
-        total = float(np.sum(np.round(dt * rate)))  # the samples the time column spans
-        if total > MAX_RECORD_S * rate:
-            j = int(np.argmax(dt))
-            raise InputError(f"{path}: the time column {header[tcol]!r} jumps by {dt[j]:g} s after line {j + 2}, more than "
-                             f"a recording can last ({MAX_RECORD_S / 3600:g} h); check that line's time")
-        data, gaps = _fill_jumps(data, dt * rate)
     x, labels = select_channels(data, labels, channels, str(path))
     return ArrayRecording(x, RecordingInfo(fs_hz=rate, labels=labels, n_samples=len(x), path=path, format="csv",
                                            gaps=gaps, warnings=warnings))
+
+
+def _time_rate(t: np.ndarray, gap: np.ndarray) -> tuple[float, np.ndarray]:
+    """The sampling rate of a time column ``t`` (s, from 0) and each of its steps in sample
+    periods, given which steps are gaps (``gap``, found with the median step).
+
+    The sample period is the least-squares slope of time over sample number within the runs
+    between gaps (each run its own offset), so neither times rounded to a few decimals nor a
+    jittery clock bias it, and a gap's length does not enter it; each gap then spans its
+    duration in whole periods. The rate is made a whole number only when the time column
+    cannot tell the two apart: within 1e-6, or within twice the largest time residual over
+    the span the runs cover (2048 Hz in times of 4 decimals stays 2048, not 2000).
+    """
+    run = np.r_[0, np.cumsum(gap)]  # the run of each sample
+    count = np.bincount(run).astype(float)
+    n = np.arange(len(t), dtype=float)
+    nc = n - (np.bincount(run, n) / count)[run]
+    tc = t - (np.bincount(run, t) / count)[run]
+    period = float(np.dot(nc, tc) / np.dot(nc, nc))
+    rate = 1.0 / period
+    covered = float(np.sum(np.diff(t)[~gap]))
+    tolerance = max(1e-6, 2.0 * float(np.max(np.abs(tc - period * nc))) / covered)
+    if abs(rate - round(rate)) <= tolerance * rate:
+        rate = float(round(rate))
+    periods = np.where(gap, np.maximum(2.0, np.round(np.diff(t) * rate)), 1.0)
+    return rate, periods
 
 
 def _fill_jumps(data: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, list[Gap]]:
