@@ -683,3 +683,56 @@ def test_csv_with_rounded_times_replays_bursts_at_their_time(tmp_path, fs, decim
     found = replay(path).events
     assert [e.kind for e in found] == [kind for *_, kind in truth]
     assert all(abs(e.onset_s - onset) < 0.015 for e, (_, onset, _, _) in zip(found, truth))  # a 2000 Hz rate put 6.0 s at 6.14 s
+
+
+def _edf(tmp_path, name, seed=0):
+    path = tmp_path / name
+    x = signal_uv(4000, 1, seed=seed)
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left",), n_samples=4000)), path)
+    with open_recording(path) as rec:
+        return path, rec.read()
+
+
+def test_an_edf_file_open_twice_says_so_and_no_reader_reads_zeros(tmp_path, capfd):
+    import gc
+
+    path, x = _edf(tmp_path, "n.edf")
+    first = open_recording(path)
+    for _ in range(2):  # the second open used to close the first reader's file: the third read zeros
+        with pytest.raises(InputError, match=r"n.edf is already open in this program .*; close the other reader of it "
+                                             r"first") as info:
+            open_recording(path)
+        assert "\n" not in str(info.value) and "complete" not in str(info.value)
+    gc.collect()
+    np.testing.assert_array_equal(first.read(), x)
+    first.close()
+    with pytest.raises(InputError, match="was closed; open it again"):
+        first.read()
+    with open_recording(path) as again:
+        np.testing.assert_array_equal(again.read(), x)
+    assert capfd.readouterr().out == ""
+
+
+def test_a_failed_edf_open_leaves_other_open_files_readable(tmp_path, capfd):
+    import gc
+
+    import pyedflib
+
+    path, x = _edf(tmp_path, "a.edf")
+    other, y = _edf(tmp_path, "b.edf", seed=1)
+    bad = tmp_path / "bad.edf"
+    bad.write_bytes(b"0       " + b"x" * 600)
+    with open_recording(path) as rec:
+        with pytest.raises(RecordingFormatError, match="not a readable EDF/BDF file") as kept:
+            open_recording(bad)
+        gc.collect()
+        np.testing.assert_array_equal(rec.read(), x)  # it read zeros: the failed reader closed this file
+    with open_recording(other) as rec:  # the failed reader, freed with the error kept above, must not close this one
+        del kept
+        gc.collect()
+        np.testing.assert_array_equal(rec.read(), y)
+        pyedflib.close_file(rec._f.handle)  # a file closed under its reader is an error, never zeros
+        with pytest.raises(RecordingFormatError, match=r"b.edf: reading samples 0-4000 of channel 'left' returned 0 of "
+                                                       r"4000; .* open it again"):
+            rec.read()
+    assert capfd.readouterr().out == ""  # pyedflib's 'read -1' is not printed

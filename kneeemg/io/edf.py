@@ -54,19 +54,39 @@ def _check_complete(path: Path) -> list[str]:
     return []
 
 
+#: Readers whose open failed. pyedflib closes the file of handle 0 when such a reader is freed,
+#: which may be another reader's open file (it then reads nothing); they are kept until no
+#: file is open.
+_FAILED: list = []
+
+
+def _open_reader(path: Path):
+    """A pyedflib reader of ``path``, or a one-line error saying why there is none."""
+    import pyedflib
+
+    if _FAILED and pyedflib.get_number_of_open_files() == 0:
+        _FAILED.clear()
+    reader = pyedflib.EdfReader.__new__(pyedflib.EdfReader)
+    try:
+        reader.__init__(str(path))
+    except OSError as exc:
+        _FAILED.append(reader)
+        reader = None  # (an error kept by the caller must not keep it alive through this frame)
+        if pyedflib.is_file_used(str(path)):
+            raise InputError(f"{path} is already open in this program (pyedflib reads a file through one reader at a "
+                             "time); close the other reader of it first") from None
+        raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
+    return reader
+
+
 class EdfRecording(Recording):
     """An EDF(+) or BDF(+) file, read signal by signal on demand (bounded memory)."""
 
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
-        import pyedflib
-
         self.path = Path(path)
         warnings = _check_complete(self.path)
-        try:
-            self._f = pyedflib.EdfReader(str(self.path))
-        except OSError as exc:
-            raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
-        f = self._f
+        self._f = f = _open_reader(self.path)
+        self._closed = False
         try:
             if not f.datarecord_duration > 0:
                 raise RecordingFormatError(f"{self.path}: damaged header: its data records last {f.datarecord_duration:g} s; "
@@ -100,10 +120,10 @@ class EdfRecording(Recording):
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
                                       annotations=self._annotations(fs, labels), warnings=warnings)
         except KneeEmgError:
-            f.close()
+            self.close()
             raise
         except Exception as exc:  # pyedflib's header reads fail on values its open let through
-            f.close()
+            self.close()
             raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: {exc}); "
                                        "export the recording again") from None
 
@@ -122,14 +142,29 @@ class EdfRecording(Recording):
         return out
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Samples ``start:stop`` in µV. A read that returns fewer samples than asked (pyedflib
+        answers -1 for a file closed under the reader) is an error, never zeros."""
+        import pyedflib
+
         start, stop = self._range(start, stop)
+        if self._closed:
+            raise InputError(f"{self.path} was closed; open it again to read it")
         out = np.empty((stop - start, len(self._idx)))
+        column = np.empty(stop - start)
         for k, (i, scale) in enumerate(zip(self._idx, self._scale)):
-            out[:, k] = self._f.readSignal(i, start, stop - start) * scale
+            pyedflib.seek(self._f.handle, i, start, 0)
+            got = pyedflib.read_physical_samples(self._f.handle, i, stop - start, column)
+            if got != stop - start:
+                raise RecordingFormatError(
+                    f"{self.path}: reading samples {start}-{stop} of channel {self.info.labels[k]!r} returned "
+                    f"{max(got, 0)} of {stop - start}; the file was changed or closed while open: open it again")
+            out[:, k] = column * scale
         return out
 
     def close(self) -> None:
-        self._f.close()
+        if not self._closed:
+            self._closed = True
+            self._f.close()
 
 
 def export_edf(recording: Recording, path: str | os.PathLike[str], events: Sequence[Event] = (),
