@@ -736,3 +736,20 @@ def test_a_failed_edf_open_leaves_other_open_files_readable(tmp_path, capfd):
                                                        r"4000; .* open it again"):
             rec.read()
     assert capfd.readouterr().out == ""  # pyedflib's 'read -1' is not printed
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_a_discontinuous_edf_is_refused_with_how_to_convert_it(tmp_path, bdf):
+    path = tmp_path / ("d.bdf" if bdf else "d.edf")
+    export_edf(ArrayRecording(signal_uv(4000, 1), RecordingInfo(fs_hz=FS, labels=("left",), n_samples=4000)), path, bdf=bdf)
+    raw = bytearray(path.read_bytes())
+    kind = b"BDF+" if bdf else b"EDF+"
+    assert raw[192:197] == kind + b"C"
+    raw[192:197] = kind + b"D"
+    path.write_bytes(bytes(raw))
+    plus = kind.decode().replace("+", r"\+")
+    with pytest.raises(RecordingFormatError, match=rf"d.[eb]df is {plus}D \(discontinuous: .*\), which kneeemg cannot read; "
+                                                   rf"convert it to {plus}C first, e.g. with EDFbrowser's "
+                                                   r"Tools > Convert EDF\+D to EDF\+C") as info:
+        open_recording(path)
+    assert "\n" not in str(info.value) and "complete" not in str(info.value)

@@ -21,6 +21,22 @@ UNKNOWN_START = datetime(1985, 1, 1)
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
+def _check_continuous(path: Path) -> None:
+    """Refuse an EDF+D or BDF+D file (discontinuous: its data records need not follow one
+    another in time), which pyedflib cannot read in any mode, saying how to convert it."""
+    try:
+        with path.open("rb") as fh:
+            kind = fh.read(256)[192:197]
+    except OSError:
+        return
+    if kind in (b"EDF+D", b"BDF+D"):
+        plus = kind.decode()
+        raise RecordingFormatError(
+            f"{path} is {plus} (discontinuous: its data records need not follow one another in time), which kneeemg "
+            f"cannot read; convert it to {plus[:4]}C first, e.g. with EDFbrowser's Tools > Convert EDF+D to EDF+C"
+        )
+
+
 def _check_complete(path: Path) -> list[str]:
     """Refuse a file shorter than its header says (a truncated copy or an interrupted export);
     return a warning for a file longer than that (a wrong record count in the header: only the
@@ -84,6 +100,7 @@ class EdfRecording(Recording):
 
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
         self.path = Path(path)
+        _check_continuous(self.path)
         warnings = _check_complete(self.path)
         self._f = f = _open_reader(self.path)
         self._closed = False
