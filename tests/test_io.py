@@ -448,6 +448,22 @@ def test_csv_with_only_a_time_column_names_the_file(tmp_path):
         open_recording(path)
 
 
+def test_a_csv_that_is_no_table_of_samples_is_said_in_one_line(tmp_path):
+    from kneeemg.events import write_events_csv
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    note = tmp_path / "note.csv"
+    note.write_text("a note, with a comma\nanother line; here\n")
+    with pytest.raises(RecordingFormatError, match="note.csv is not a table of samples"):
+        open_recording(note)
+    files = write_simulated(simulate_night(hours=0.01, seed=2), tmp_path / "n.kemg")
+    events = write_events_csv([Event(10, 20, 1000.0, 0, "twitch", 9.0, 3.0, 6.0)], tmp_path / "events.csv")
+    for path, what in ((files["truth"], "a list of events"), (events, "a list of events"),
+                       (files["artefacts"], "a list of excluded or artefact stretches")):
+        with pytest.raises(RecordingFormatError, match=f"is {what} .*written by kneeemg, not a recording"):
+            open_recording(path)
+
+
 def test_a_write_that_fails_as_the_file_closes_is_the_full_disk_message(tmp_path):
     import errno
 

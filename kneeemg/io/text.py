@@ -107,6 +107,18 @@ def _header(text: str) -> tuple[str | None, list[str]]:
     return sep, [h.strip().strip('"').strip() for h in (first.split(sep) if sep else first.split())]
 
 
+def _own_table(header: list[str]) -> str | None:
+    """What a CSV table kneeemg writes is, by its header (None for any other header)."""
+    names = {h.strip().lower() for h in header}
+    if {"onset_s", "offset_s", "kind"} <= names:
+        return "a list of events (found, or a simulation's ground truth)"
+    if {"start_s", "stop_s", "reason"} <= names:
+        return "a list of excluded or artefact stretches"
+    if {"night_id", "status", "twitches"} <= names:
+        return "a table of nights from `kneeemg batch`"
+    return None
+
+
 def _time_column(header: list[str]) -> tuple[int, str | None] | None:
     """The index of the time column in ``header`` and its unit (``"s"``, ``"ms"``, or None when
     the name does not say), or None when there is no time column."""
@@ -251,7 +263,15 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     text = _read_text(path)
     if not text.strip():
         raise RecordingFormatError(f"{path} is empty")
-    sep, header = _header(text)
+    try:
+        sep, header = _header(text)
+    except csv.Error:  # the sniffer's answer to lines that share no delimiter
+        raise RecordingFormatError(f"{path} is not a table of samples (its lines share no comma, semicolon or tab); "
+                                   "a CSV recording has a header of channel names and a line of numbers per "
+                                   "sample") from None
+    own = _own_table(header)
+    if own:
+        raise RecordingFormatError(f"{path} is {own} written by kneeemg, not a recording; give the recording itself")
     lines = text.splitlines()
     comma = _decimal_comma(lines, sep)
     numeric = _all_numbers([h.replace(",", ".") if comma else h for h in header])
