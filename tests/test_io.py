@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -462,6 +464,21 @@ def test_a_csv_that_is_no_table_of_samples_is_said_in_one_line(tmp_path):
                        (files["artefacts"], "a list of excluded or artefact stretches")):
         with pytest.raises(RecordingFormatError, match=f"is {what} .*written by kneeemg, not a recording"):
             open_recording(path)
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_an_edf_whose_name_is_not_utf8_is_written_and_read(tmp_path, bdf):
+    from kneeemg.simulate import simulate_night
+
+    night = simulate_night(hours=0.01, seed=3)
+    path = Path(os.fsdecode(os.fsencode(tmp_path) + (b"/n\xe4cht.bdf" if bdf else b"/n\xe4cht.edf")))
+    export_edf(night, path, bdf=bdf)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # nothing else left beside it
+    with open_recording(path) as rec:
+        x = rec.read()
+    n = len(x)
+    np.testing.assert_allclose(x, night.read(0, n), atol=0.05 if bdf else 2.0)
+    assert not list(Path(tempfile.gettempdir()).glob("kneeemg-edf-*"))  # the link it was opened through is gone
 
 
 def test_a_write_that_fails_as_the_file_closes_is_the_full_disk_message(tmp_path):

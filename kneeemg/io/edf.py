@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -83,8 +85,15 @@ def _open_reader(path: Path):
     if _FAILED and pyedflib.get_number_of_open_files() == 0:
         _FAILED.clear()
     reader = pyedflib.EdfReader.__new__(pyedflib.EdfReader)
+    name, link_dir = str(path), None
     try:
-        reader.__init__(str(path))
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # pyedflib takes UTF-8 names only: a name that is not is opened through a link
+        link_dir = tempfile.mkdtemp(prefix="kneeemg-edf-")
+        name = os.path.join(link_dir, "recording.edf")
+        os.symlink(os.path.abspath(path), name)
+    try:
+        reader.__init__(name)
     except OSError as exc:
         _FAILED.append(reader)
         reader = None  # (an error kept by the caller must not keep it alive through this frame)
@@ -92,6 +101,9 @@ def _open_reader(path: Path):
             raise InputError(f"{path} is already open in this program (pyedflib reads a file through one reader at a "
                              "time); close the other reader of it first") from None
         raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
+    finally:
+        if link_dir is not None:  # the open file stays readable without its link
+            shutil.rmtree(link_dir, ignore_errors=True)
     return reader
 
 
@@ -209,6 +221,22 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
         hi = np.maximum(hi, x.max(axis=0))
     dmax = 8388607 if bdf else 32767
     ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
+    # written under a temporary name that pyedflib can take (UTF-8, whatever the file's own
+    # name), then moved into place: an interrupted or failed export leaves nothing behind
+    tmp = path.with_name(f".kneeemg-export-{os.getpid()}.tmp")
+    try:
+        _write_edf(pyedflib, recording, tmp, ftype, lo, hi, dmax, step, events)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.ndarray, hi: np.ndarray, dmax: int,
+               step: int, events: Sequence[Event]) -> None:
+    """The EDF+/BDF+ file of :func:`export_edf`, written to ``path``."""
+    info = recording.info
+    fs = info.fs_hz
     writer = pyedflib.EdfWriter(str(path), info.n_channels, file_type=ftype)
     try:
         headers = []
@@ -230,4 +258,3 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
                 writer.writeAnnotation(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}")
     finally:
         writer.close()
-    return path
