@@ -163,6 +163,19 @@ def test_missing_recording_is_said_instead_of_traces(history, tmp_path):
     assert text.count("data:image/png;base64,") == 5
 
 
+def test_traces_are_not_taken_from_another_recording_under_the_same_name(tmp_path):
+    db = tmp_path / "h.db"
+    path = write_simulated(simulate_night(hours=0.1, n_channels=2, seed=310), tmp_path / "n.kemg")["recording"]
+    assert main(["import", str(path), "--db", str(db), "--date", "2026-11-20"]) == 0
+    other = write_simulated(simulate_night(hours=0.1, n_channels=2, seed=311), tmp_path / "other.kemg")["recording"]
+    other.replace(path)  # the same length, rate and channels: only the content tells
+    from kneeemg.report.model import report_input
+
+    with Store(db) as s:
+        inp = report_input(s)
+    assert not inp.snippets and "is no longer the one that was imported (its content changed)" in inp.snippets_note
+
+
 def test_report_of_an_earlier_night_by_date(history, tmp_path):
     _, db, _ = history
     out = write_report(tmp_path / "r.html", db=db, night="2026-11-19")

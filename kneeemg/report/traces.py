@@ -9,6 +9,7 @@ detector settings, so the trace is the band-passed, notched signal the detector 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -107,6 +108,7 @@ def event_snippet(recording: Any, event: Event, title: str, config: Any = None) 
 def _open_night_file(night: Any) -> tuple[Any, str]:
     """Open the file a stored night came from, or say why it cannot be used."""
     from ..io import open_recording
+    from ..store import file_hash
 
     path = stored_path(night.source) if night.source else None
     if path is None or not path.is_file():
@@ -125,6 +127,10 @@ def _open_night_file(night: Any) -> tuple[Any, str]:
         rec.close()
         return None, (f"The recording file {night.source} no longer matches the night that was imported from it "
                       "(channels, rate or length differ), so the traces cannot be shown.")
+    if re.fullmatch(r"[0-9a-f]{64}", night.content_hash or "") and file_hash(path) != night.content_hash:
+        rec.close()  # another recording of the same shape now has its name
+        return None, (f"The recording file {night.source} is no longer the one that was imported (its content "
+                      "changed), so the traces cannot be shown.")
     return rec, ""
 
 
