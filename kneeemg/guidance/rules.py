@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from typing import Any, Mapping, Sequence
 
 from .features import (LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, night_events,
-                       night_rate, persistent_stretch, recent_nights)
+                       night_rate, persistent_stretch, recent_nights, twitching_night)
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
 from ..words import plural
 
@@ -89,7 +89,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         fire("warning_sign", f"You reported {'; '.join(w['text'] + noted_on(days, w['symptom']) for w in signs)}.",
              [h for i, h in enumerate(heads) if h not in heads[:i]])
 
-    twitching_nights = [n for n in nights if night_events(n) > 0]
+    twitching_nights = [n for n in nights if twitching_night(n, cfg)]
     rated = [n for n in nights if night_rate(n, cfg) is not None]
     stretch = persistent_stretch(nights, cfg)
     # Twitching now: on a night within symptom_window_days of the latest (one twitch two months
@@ -97,7 +97,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     # that time long enough to tell, the person is taken to have twitching: that is why they
     # use the tool; and so when they say since when they have noticed it.
     now = recent_nights(nights, cfg)
-    twitching = (any(night_events(n) > 0 for n in now) or not any(night_rate(n, cfg) is not None for n in now)
+    twitching = (any(twitching_night(n, cfg) for n in now) or not any(night_rate(n, cfg) is not None for n in now)
                  or bool(profile.get("twitching_since")) or stretch is not None)
 
     if rated:  # the window ends at the latest night that gives a rate (a night cut short does not move it)
@@ -122,7 +122,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                 f"After {cfg.frequent_min_nights} nights at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
                 f"twitching was recorded again, up to {st['last']} ({st['days']} days from {st['first']})")
         fire("persistent", f"{what} (kneeemg counts twitching as persistent over {cfg.persistent_days} days or more, with "
-                           f"twitching on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
+                           f"twitching, {cfg.twitching_rate_per_h:g} or more twitches, spasms and cramps per usable hour, "
+                           f"on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
                            f"recorded, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
@@ -141,17 +142,18 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         found = [kb.deficiency_name(d) for d in profile.get("known_deficiencies") or []]
         fire("deficiency", f"A blood test found a deficiency ({join_words(found)}).")
 
-    if nights and twitching_nights:
-        last_night = max(nights, key=lambda n: n["date"])
+    if rated and twitching_nights:  # the latest night that gives a rate (one cut short tells nothing)
+        last_night = max(rated, key=lambda n: n["date"])
         healthy = [d for d in days if d.get("date") and d["date"] <= last_night["date"]
                    and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
                    and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
         since_healthy = [n for n in nights if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
         # the knee went on twitching: on the latest night, and on at least half of the nights since the healthier days began
-        went = sum(night_events(n) > 0 for n in since_healthy)
-        if len(healthy) >= cfg.improvement_days and night_events(last_night) > 0 and 2 * went >= len(since_healthy):
+        went = sum(twitching_night(n, cfg) for n in since_healthy)
+        if len(healthy) >= cfg.improvement_days and twitching_night(last_night, cfg) and 2 * went >= len(since_healthy):
             fire("no_improvement", f"You logged {len(healthy)} days with {cfg.good_water_glasses} or more glasses of water and at most "
-                                   f"one caffeinated drink, and the knee still twitched: on the latest night ({last_night['date']}), "
+                                   f"one caffeinated drink, and the knee still twitched ({cfg.twitching_rate_per_h:g} or more "
+                                   f"twitches, spasms and cramps per usable hour): on the latest night ({last_night['date']}), "
                                    f"and on {went} of the {len(since_healthy)} nights since {min(n['date'] for n in since_healthy)}.")
 
     conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
