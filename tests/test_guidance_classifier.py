@@ -434,6 +434,30 @@ def test_a_warning_sign_holds_back_activity_and_massage_advice(symptom):
     assert "slow breathing" in texts and "Drink water" in texts  # advice that spares the knee stays
 
 
+def test_a_known_knee_injury_holds_back_activity_advice_for_whoever_treats_it():
+    res = triage({**BUSY_PROFILE, "conditions": ["knee_injury", "arthritis"]}, [dict(BUSY_DAY)],
+                 [night("2026-11-20", 65, spasms=2, cramps=1)], config=LOOSE)
+    assert res.level == "see_doctor"
+    wait = [a for a in res.advice if a["text"].startswith("With a knee injury, ask whoever treats it")]
+    assert len(wait) == 1 and "3. Knee Injury" in wait[0]["source"]
+    for a in res.advice:
+        assert a is wait[0] or not KNEE_ACTIVITY.search(a["text"]), a["text"]
+    texts = " ".join(a["text"] for a in res.advice)
+    assert "slow breathing" in texts and "Drink water" in texts  # advice that spares the knee stays
+    # without the injury, the activity advice is there
+    free = triage({**BUSY_PROFILE, "conditions": ["arthritis"]}, [dict(BUSY_DAY)], [night("2026-11-20", 65, spasms=2, cramps=1)],
+                  config=LOOSE)
+    assert any(KNEE_ACTIVITY.search(a["text"]) for a in free.advice)
+    assert not any(a["text"].startswith("With a knee injury") for a in free.advice)
+
+
+def test_heat_is_not_suggested_for_a_knee_that_feels_warm():
+    warm = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20", "symptoms": ["warmth"]}], [night("2026-11-20", 40)],
+                  config=LOOSE)
+    cool = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20"}], [night("2026-11-20", 40)], config=LOOSE)
+    assert any("Heat or ice" in a["text"] for a in cool.advice) and not any("Heat or ice" in a["text"] for a in warm.advice)
+
+
 @pytest.mark.parametrize("symptom", ["fever", "swelling"])
 def test_the_qa_cases_of_a_warning_sign_get_no_exercise_or_massage(symptom):
     res = triage({}, [{"date": "2026-11-20", "exercise": "hard", "standing_hours": 9, "symptoms": [symptom]}], [night("2026-11-20", 41)])

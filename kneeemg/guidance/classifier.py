@@ -410,8 +410,8 @@ def _stiffness_notes(recent: set[str]) -> list[str]:
     return ["You noted stiffness. If it limits how far the knee bends or straightens, note that as limited movement "
             "(`kneeemg diary --symptoms \"limited movement\"`): the second article lists stiffness that limits movement "
             "among the symptoms that may signal an underlying condition (\"Why Is My Knee Twitching and How Can I Stop It?\", "
-            "section \"Symptoms That Could Signal an Underlying Condition\"), and for twitching with such symptoms the first "
-            "advises seeing a doctor soon (\"Knee twitching\", section \"(closing advice)\")."]
+            "section \"Symptoms That Could Signal an Underlying Condition\"); the first asks for a prompt visit when twitching "
+            "comes with certain symptoms, but its list of them is missing (\"Knee twitching\", section \"(closing advice)\")."]
 
 
 def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:
@@ -439,7 +439,8 @@ def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[C
     """The causes' advice, then the level's; a general item marked ``first`` goes before all of it.
 
     With a warning sign, advice that moves, loads, heats or massages the leg is left out
-    (``unless = ["warning_sign"]`` in ``kb.toml``) and a line says it waits for the doctor.
+    (``unless = ["spare_the_knee"]`` in ``kb.toml``: also with a known knee injury) and a line says
+    it waits for the doctor.
     """
     first: list[dict[str, str]] = []
     advice: list[dict[str, str]] = []

@@ -55,7 +55,7 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     "no_caffeine": ("caffeine_drinks",), "stimulant_use": ("stimulants", "medications"),
     "high_stress": ("stress",), "low_stress": ("stress",), "high_anxiety": ("anxiety",), "low_anxiety": ("anxiety",),
     "short_sleep": ("sleep_hours",),
-    **{s: ("symptoms",) for s in SYMPTOMS}, "warning_sign": ("symptoms",),
+    **{s: ("symptoms",) for s in SYMPTOMS}, "warning_sign": ("symptoms",), "spare_the_knee": ("symptoms", "conditions"),
     **{f"med_{m}": ("medications",) for m in LISTED_MEDICINES}, "no_listed_medicine": ("medications",),
     "known_deficiency": ("known_deficiencies",), **{f"deficiency_{d}": ("known_deficiencies",) for d in DEFICIENCIES},
     **{f"cond_{c}": ("conditions",) for c in CONDITIONS}, **{f"no_cond_{c}": ("conditions",) for c in CONDITIONS},
@@ -279,6 +279,10 @@ def compute_features(profile: Mapping[str, Any], days: Sequence[Mapping[str, Any
     for cond in CONDITIONS:
         f[f"cond_{cond}"] = (cond in conds) if conds is not None else None
         f[f"no_cond_{cond}"] = (cond not in conds) if conds is not None else None
+    # Advice that moves, loads, heats or massages the leg waits: for a doctor with a warning
+    # sign, and for whoever treats a known knee injury.
+    spare = (f["warning_sign"], f["cond_knee_injury"])
+    f["spare_the_knee"] = True if True in spare else (False if spare == (False, False) else None)
     f.update(_night_features(nights, cfg))
     # measured and quiet: nights long enough to tell, none with any event, and the person does
     # not report twitching either (advice that presumes twitching is left out then)
