@@ -197,6 +197,14 @@ def test_a_few_events_a_night_are_not_taken_for_twitching():
         TriageConfig(twitching_rate_per_h=12.0)
 
 
+def test_healthier_days_long_before_are_no_reason_for_no_improvement():
+    old = [{"date": f"2026-08-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(1, 8)]
+    nights = [night("2026-08-07", 40)] + [night(f"2026-11-{d:02d}", 40) for d in range(23, 28)]
+    assert "no_improvement" not in [r.rule for r in triage({}, old, nights).rules]
+    recent = [dict(d, date=f"2026-11-{i + 16:02d}") for i, d in enumerate(old)]
+    assert "no_improvement" in [r.rule for r in triage({}, recent, nights).rules]
+
+
 def test_a_night_cut_short_does_not_undo_no_improvement():
     days = [{"date": f"2026-11-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(1, 8)]
     nights = [night(f"2026-11-{d:02d}", 40) for d in range(1, 8)]
