@@ -471,9 +471,15 @@ def test_an_edf_whose_name_is_not_utf8_is_written_and_read(tmp_path, bdf):
     from kneeemg.simulate import simulate_night
 
     night = simulate_night(hours=0.01, seed=3)
-    path = Path(os.fsdecode(os.fsencode(tmp_path) + (b"/n\xe4cht.bdf" if bdf else b"/n\xe4cht.edf")))
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/f\xfc"))  # the folder's name too
+    folder.mkdir()
+    path = Path(os.fsdecode(os.fsencode(folder) + (b"/n\xe4cht.bdf" if bdf else b"/n\xe4cht.edf")))
     export_edf(night, path, bdf=bdf)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # nothing else left beside it
+    assert [p.name for p in folder.iterdir()] == [path.name]  # nothing else left beside it
+    damaged = Path(os.fsdecode(os.fsencode(folder) + b"/d\xe4maged.edf"))
+    damaged.write_bytes(b"0" * 300)
+    with pytest.raises(RecordingFormatError, match="not a readable EDF/BDF file"):
+        open_recording(damaged)
     with open_recording(path) as rec:
         x = rec.read()
     n = len(x)

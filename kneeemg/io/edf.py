@@ -97,7 +97,7 @@ def _open_reader(path: Path):
     except OSError as exc:
         _FAILED.append(reader)
         reader = None  # (an error kept by the caller must not keep it alive through this frame)
-        if pyedflib.is_file_used(str(path)):
+        if pyedflib.is_file_used(name):
             raise InputError(f"{path} is already open in this program (pyedflib reads a file through one reader at a "
                              "time); close the other reader of it first") from None
         raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
@@ -224,11 +224,21 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     # written under a temporary name that pyedflib can take (UTF-8, whatever the file's own
     # name), then moved into place: an interrupted or failed export leaves nothing behind
     tmp = path.with_name(f".kneeemg-export-{os.getpid()}.tmp")
+    link_dir = None
     try:
-        _write_edf(pyedflib, recording, tmp, ftype, lo, hi, dmax, step, events)
+        written = tmp
+        try:
+            str(tmp).encode("utf-8")
+        except UnicodeEncodeError:  # a folder whose name is not UTF-8: written through a link to it
+            link_dir = tempfile.mkdtemp(prefix="kneeemg-edf-")
+            os.symlink(os.path.abspath(path.parent), os.path.join(link_dir, "folder"))
+            written = Path(link_dir, "folder", tmp.name)
+        _write_edf(pyedflib, recording, written, ftype, lo, hi, dmax, step, events)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        if link_dir is not None:
+            shutil.rmtree(link_dir, ignore_errors=True)
     return path
 
 
