@@ -358,8 +358,10 @@ def test_record_link_over_the_memory_link(tmp_path):
     assert (out.path.parent / (out.path.name + ".clock.json")).exists()
 
 
-def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path):
-    # the first frame lost (held at the first sample, as the reader holds it) and one later
+@pytest.mark.parametrize("lead", ["frame", "session"])
+def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path, lead):
+    # samples lost before the first one (held at the first sample, as the reader holds them):
+    # the first frame lost, or host time that passed in a new session before any data
 
     rng = np.random.default_rng(21)
     x = rng.normal(0, 4, (6000, 2)) + [-1876.0, 950.0]  # electrode offsets
@@ -370,8 +372,12 @@ def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path):
 
     async def main():
         task = await recording(link, tmp_path, no_data_timeout_s=5.0)
+        if lead == "session":
+            link.inject(replace(INFO, session_id=1))
+            await asyncio.sleep(0.3)
+            link.inject(replace(INFO, session_id=2))
         for i, f in enumerate(fr):
-            if i not in (0, 60):
+            if i not in ((0, 60) if lead == "frame" else (60,)):
                 link.inject(f)
             await asyncio.sleep(0)
         await asyncio.sleep(0.7)
@@ -379,6 +385,7 @@ def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path):
         return await task
 
     out = _run(main())
+    assert out.status.samples_lost >= (2 if lead == "frame" else 1) * PER
     again = replay(out.path)
     assert [(e.onset_sample, e.offset_sample, e.channel, e.kind, e.peak_uv) for e in out.result.events] == \
         [(e.onset_sample, e.offset_sample, e.channel, e.kind, e.peak_uv) for e in again.events]

@@ -346,6 +346,7 @@ class Recorder:
                                           threads=1)
         self._detection = _LiveDetection(self.detector)
         self._last = np.zeros(len(info.labels))
+        self._lead_lost = 0  # samples lost before the first one, passed to the detector with it
         self.clocks.append({"session_id": info.session_id, "first_sample": 0, "fit": ClockFit(),
                             "host_wall_minus_monotonic_s": time.time() - time.monotonic()})
         try:
@@ -437,8 +438,6 @@ class Recorder:
                 oldest = min(t for _, t in self._pending.values())
                 if not force and ahead < window and now - oldest < self.reorder_window_s:
                     return
-                if self.samples == 0:  # lost before the first sample: held at that sample, as the file's reader does
-                    self._last = self._uv(self._pending[first][0].counts[0])
                 self._gap(first - self.next_sample)
             frame, _ = self._pending.pop(first)
             skip = self.next_sample - first  # overlap with what was written
@@ -455,7 +454,10 @@ class Recorder:
         self.writer.mark_gap(self.next_sample, n)
         self.samples_lost += n
         self._detection.mark_lost(self.next_sample, n)  # excluded as lost, never usable time
-        self._detect(np.repeat(self._last[None, :], n, axis=0))
+        if self.samples == 0:  # before the first sample: held at it, as the file's reader does, once it comes
+            self._lead_lost += n
+        else:
+            self._detect(np.repeat(self._last[None, :], n, axis=0))
         self.next_sample += n
 
     def _write(self, x_uv: np.ndarray, frame: DataFrame) -> None:
@@ -464,6 +466,9 @@ class Recorder:
         self._lead_off = [labels[c] for c in frame.lead_off if c < len(labels)]
         if self.on_samples is not None:
             self.on_samples(x_uv, self.next_sample)
+        if self._lead_lost:
+            self._detect(np.repeat(x_uv[:1], self._lead_lost, axis=0))
+            self._lead_lost = 0
         self._detect(x_uv)
         self.next_sample += len(x_uv)
         self.samples += len(x_uv)
