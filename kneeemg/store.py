@@ -591,8 +591,8 @@ class Store:
     def _dated_nights(self, until: str | None = None) -> list[NightRow]:
         """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given.
 
-        A recording imported more than once (other channels or settings) counts once, as its
-        latest import: two imports of one file are not two parts of a night.
+        A recording imported more than once (other channels or settings) counts once, as the
+        import stored last: two imports of one file are not two parts of a night.
         """
         until = _until(until)
         dated = [n for n in self.nights() if n.date and (until is None or n.date <= until)]
