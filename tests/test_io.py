@@ -662,6 +662,8 @@ def test_wfdb_units_are_scaled_to_microvolts_and_unknown_units_refused(tmp_path)
     ("time,EMG (uV)", None, 1.0, "EMG"), ("time,EMG (µV)", None, 1.0, "EMG"), ("time,EMG", "s,mV", 1e-3, "EMG"),
     ("time,EMG (mV)", "s,mV", 1e-3, "EMG"), ("time,EMG", None, 1.0, "EMG"), ("time,VM (left)", None, 1.0, "VM (left)"),
     ("time,EMG", "s,", 1.0, "EMG"), ("time,EMG", "ms,millivolts", 1e-3, "EMG"),
+    ("time,VM_V", None, 1.0, "VM_V"),  # a bare _V ends names as often as it means volts
+    ("time,EMG", ",left leg", 1.0, "EMG"),  # a line of descriptions, not units: skipped
 ])
 def test_csv_units_in_the_label_or_a_units_line_are_scaled_to_microvolts(tmp_path, header, units, factor, label):
     x = np.random.default_rng(5).normal(0, 50, 3000)  # µV
@@ -688,6 +690,9 @@ def test_csv_units_that_are_not_voltages_are_refused(tmp_path):
         with pytest.raises(InputError, match=match) as info:
             open_recording(path)
         assert "\n" not in str(info.value)
+    clash = _text_csv(tmp_path, "t.csv", "time (ms),VM (mV),RF\ns,mV,mV", rows)
+    with pytest.raises(InputError, match=r"the time column 'time \(ms\)' says ms in its name but s in the units line"):
+        open_recording(clash)
     both = _text_csv(tmp_path, "b.csv", "time,EMG (mV),EMG (uV)", rows)  # the units alone tell these apart: kept
     with open_recording(both, channels=["emg (uv)"]) as rec:
         assert rec.info.labels == ("EMG (uV)",)

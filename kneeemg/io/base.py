@@ -18,7 +18,8 @@ class Gap:
     """Samples lost while recording: ``n_samples`` missing from ``start_sample`` on.
 
     Readers fill a gap by holding the last good value, so the timeline stays exact; replay
-    declares the gaps lost to the detector, which excludes the epochs they touch.
+    declares the gaps lost to the detector: never usable time, and an epoch more than a
+    quarter lost is excluded.
     """
 
     start_sample: int

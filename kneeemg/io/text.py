@@ -156,6 +156,10 @@ def _column_units(header: list[str], lines: list[str], sep: str | None, comma: b
                 raise InputError(f"{path}: the units line gives the time column {h!r} in {given!r}; "
                                  "write s or ms there (or leave the cell empty)")
             time_unit = _TIME_UNITS.get(given.lower())
+            named = _time_column([h])
+            if time_unit and named and named[1] and named[1] != time_unit:
+                raise InputError(f"{path}: the time column {h!r} says {named[1]} in its name but {given} in the units "
+                                 "line; correct the one that is wrong")
             factors.append(1.0)
             continue
         if given and uv_per(given) is None:
@@ -176,11 +180,11 @@ def _units_line(lines: list[str], sep: str | None, comma: bool, width: int, path
     cells = [c.strip().strip('"').strip() for c in (lines[1].split(sep) if sep else lines[1].split())]
     if any(_number(c, comma) is not None for c in cells):
         return None
+    if not any(uv_per(c) is not None or c.lower() in _TIME_UNITS for c in cells):
+        return None  # a line of descriptions ("left leg"), not of units: skipped as before the first row
     if len(cells) != width:
-        if any(uv_per(c) is not None for c in cells):
-            raise InputError(f"{path}: the units line (line 2) has {plural(len(cells), 'cell')} for "
-                             f"{plural(width, 'column')}; give one unit per column (an empty cell is µV)")
-        return None
+        raise InputError(f"{path}: the units line (line 2) has {plural(len(cells), 'cell')} for "
+                         f"{plural(width, 'column')}; give one unit per column (an empty cell is µV)")
     return cells
 
 

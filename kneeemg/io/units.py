@@ -14,8 +14,11 @@ UNIT_TO_UV = {
 #: The units as a person reads them, for messages.
 KNOWN_UNITS = "uV (µV, microvolt), mV (millivolt), V (volt), nV (nanovolt)"
 _UNIT = "|".join(sorted(map(re.escape, UNIT_TO_UV), key=len, reverse=True))
+#: Units that may follow an underscore at the end of a label: not a bare ``_V``, which ends
+#: labels such as ``VM_V`` (a muscle's name) as often as it means volts.
+_SUFFIX_UNIT = "|".join(sorted(map(re.escape, (u for u in UNIT_TO_UV if u != "v")), key=len, reverse=True))
 #: A label that ends in a known unit: ``EMG (mV)``, ``EMG [V]``, ``EMG_uV``.
-_LABEL_UNIT = re.compile(rf"(.*?\S)\s*(?:\(\s*({_UNIT})\s*\)|\[\s*({_UNIT})\s*\]|_({_UNIT}))", re.IGNORECASE)
+_LABEL_UNIT = re.compile(rf"(.*?\S)\s*(?:\(\s*({_UNIT})\s*\)|\[\s*({_UNIT})\s*\]|_({_SUFFIX_UNIT}))", re.IGNORECASE)
 
 
 def uv_per(unit: str) -> float | None:
