@@ -466,18 +466,13 @@ def test_strong_mains_hum_is_not_movement(mains_hz, hum_uv):
     assert [(e.kind, round(e.onset_s)) for e in res.events] == [("spasm", 40)]
 
 
-@pytest.mark.parametrize("where", ["start", "middle"])
-def test_noise_after_a_flat_stretch_gives_no_events(where):
+def test_noise_after_a_flat_stretch_gives_no_events():
     # the background's autocorrelation starts again with the floor: from a white guess, or
     # from a block or two, the potential test passed noise for potentials (5 in 20 seeds)
     found = []
     for seed in range(20):
         x = np.random.default_rng(seed).normal(0, 3, 100_000)
-        if where == "start":
-            x[:20_000] = 0.0
-        else:
-            x[40_000:50_000] = x[40_000]
-            x[50_000:] *= 1.5
+        x[:20_000] = 0.0  # the sensor on before the electrode touched the skin
         found += [(seed, e.kind, round(e.onset_s, 2)) for e in detect(x, FS).events]
     assert found == []
 
