@@ -92,7 +92,7 @@ def test_people_see_the_causes_in_order_without_percentages(tmp_path, capsys):
     assert not re.search(r"\d\s?%", out), out
     assert "a rough order, not a probability" in out
     flat = " ".join(out.split())
-    assert "- ALS (amyotrophic lateral sclerosis): your known condition; twitching in other places too (Source: " in flat
+    assert "- ALS (amyotrophic lateral sclerosis): your known condition; twitching in other places too (the article speaks of " in flat
     assert "- Arthritis: your known condition (Source: " in flat
     assert "ALS is known" not in out and "a rare condition" not in out
     explained = run_case(tmp_path, capsys, BUSY, "--explain")
