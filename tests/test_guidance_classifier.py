@@ -212,6 +212,14 @@ def test_a_night_cut_short_does_not_undo_no_improvement():
     assert triage({}, days, nights).rules[0].rule == triage({}, days, nights + [short]).rules[0].rule == "no_improvement"
 
 
+@pytest.mark.parametrize("age, noted", [(2, True), (17, True), (18, False), (None, False)])
+def test_a_child_is_pointed_to_a_doctor_rather_than_this_guidance(age, noted):
+    profile = {} if age is None else {"age": age}
+    res = triage(profile, [{"date": "2026-11-27", "caffeine_drinks": 5}], [night("2026-11-27", 40)])
+    said = [n for n in res.notes if "The articles do not speak of children" in n]
+    assert bool(said) == noted and (not said or f"an age of {age}" in said[0])
+
+
 def test_no_improvement_after_healthier_days():
     days = [{"date": f"2026-11-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(1, 8)]
     nights = [night(f"2026-11-{d:02d}", 38) for d in range(1, 8)]

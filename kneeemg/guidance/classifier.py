@@ -384,7 +384,7 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
     advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
-    notes = _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof) + _stiffness_notes(recent)
+    notes = _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof) + _stiffness_notes(recent)
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
@@ -399,6 +399,20 @@ def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping
     noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)
     return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before your latest entry, "
             "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
+
+
+#: Below this age (years) a note says the guidance is not written for the person.
+ADULT_AGE = 18
+
+
+def _age_notes(profile: Mapping[str, Any]) -> list[str]:
+    """For a child: the articles do not speak of children and kneeemg's thresholds are set for
+    adults, so a doctor, not this guidance, should judge (kneeemg's own precaution)."""
+    age = profile.get("age")
+    if age is None or age >= ADULT_AGE:
+        return []
+    return [f"The profile gives an age of {age}. The articles do not speak of children, and kneeemg's thresholds are "
+            "set for adults: for a child, ask a doctor rather than go by this guidance (a precaution of kneeemg's own)."]
 
 
 def _stiffness_notes(recent: set[str]) -> list[str]:

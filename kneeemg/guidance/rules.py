@@ -126,9 +126,11 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                            f"on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
                            f"recorded, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
+        quiet = _none_measured(nights)
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
-                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)."
-                           + _none_measured(nights))
+                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)." + quiet
+                           + (" Tell the doctor both: the twitching you notice, and that the sensor found none."
+                              if quiet else ""))
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
     if others and twitching:
