@@ -50,13 +50,19 @@ def test_an_error_that_replaces_a_ctrl_c_is_read_as_the_ctrl_c(monkeypatch, caps
     parser = build_parser()
     monkeypatch.setattr("kneeemg.cli.build_parser", lambda: parser)
     parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=compile_interrupted)
-    if ctrl_c:
-        assert main(["demo"]) == 130
-        assert capsys.readouterr().err == "kneeemg: interrupted\n"
-    else:  # without a Ctrl-C, an unexpected error is not hidden
-        with pytest.raises(RuntimeError, match="no compiled object"):
-            main(["demo"])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+    # Python's own handler, as at the start of a command line, whatever an earlier test left:
+    # the command notes a Ctrl-C only over that one
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        if ctrl_c:
+            assert main(["demo"]) == 130
+            assert capsys.readouterr().err == "kneeemg: interrupted\n"
+        else:  # without a Ctrl-C, an unexpected error is not hidden
+            with pytest.raises(RuntimeError, match="no compiled object"):
+                main(["demo"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back as it was
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_a_ctrl_c_lost_in_a_c_callback_still_stops_the_command(monkeypatch, capsys):
