@@ -176,6 +176,23 @@ def test_traces_are_not_taken_from_another_recording_under_the_same_name(tmp_pat
     assert not inp.snippets and "is no longer the one that was imported (its content changed)" in inp.snippets_note
 
 
+@pytest.mark.parametrize("ratio, shown", [(1.00005, True), (1.01, False)])
+def test_traces_allow_a_rate_read_a_little_differently(tmp_path, ratio, shown):
+    # a CSV's rate was rounded to 1000 Hz when imported; read again it is 1000.05 Hz: the same samples
+    import sqlite3
+
+    db = tmp_path / "h.db"
+    path = write_simulated(simulate_night(hours=0.1, n_channels=1, seed=312), tmp_path / "n.kemg")["recording"]
+    assert main(["import", str(path), "--db", str(db), "--date", "2026-11-20"]) == 0
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE nights SET fs_hz = fs_hz * ?", (ratio,))
+    from kneeemg.report.model import report_input
+
+    with Store(db) as s:
+        inp = report_input(s)
+    assert bool(inp.snippets) == shown and (shown or "no longer matches" in inp.snippets_note)
+
+
 def test_report_of_an_earlier_night_by_date(history, tmp_path):
     _, db, _ = history
     out = write_report(tmp_path / "r.html", db=db, night="2026-11-19")
