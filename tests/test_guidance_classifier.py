@@ -247,6 +247,54 @@ def test_bad_configuration_is_refused():
         TriageConfig(frequent_rate_per_h=0)
     with pytest.raises(ConfigError):
         TriageConfig(trigger_min_nights=3, trigger_min_group=3)
+    with pytest.raises(ConfigError, match="late_caffeine_hours=nan"):
+        TriageConfig(late_caffeine_hours=float("nan"))
+    with pytest.raises(ConfigError, match="high_stress=-1 must be a finite number, 0 or more"):
+        TriageConfig(high_stress=-1)
+
+
+def test_thresholds_set_as_text_take_each_fields_type():
+    cfg = TriageConfig.with_settings(["frequent_rate_per_h=8", " persistent_days = 21", "frequent_window_days=20",
+                                      "one_sided_share=0.9", "persistent_days=13"])
+    assert cfg == TriageConfig(frequent_rate_per_h=8.0, persistent_days=13, frequent_window_days=20, one_sided_share=0.9)
+    assert type(cfg.frequent_rate_per_h) is float and type(cfg.persistent_days) is int  # the last of a name given twice
+    assert TriageConfig.with_settings([]) == TriageConfig() == TriageConfig.with_settings()
+    nights = [night(f"2026-11-{d}", 60) for d in (18, 19, 20)]  # 8.6 per hour
+    res = triage({}, [], nights, config=TriageConfig.with_settings(["frequent_rate_per_h=8"]))
+    assert res.level == "see_doctor" and any("had 8 or more twitches" in r for r in res.reasons)
+
+
+@pytest.mark.parametrize("settings, message", [
+    (["frequent_rate=8"], "unknown threshold 'frequent_rate' in 'frequent_rate=8'; did you mean frequent_rate_per_h?"),
+    (["colour=blue"], "unknown threshold 'colour' in 'colour=blue'; the thresholds are frequent_rate_per_h, "),
+    (["frequent_rate_per_h"], "threshold setting 'frequent_rate_per_h' is not NAME=VALUE"),
+    (["=8"], "threshold setting '=8' is not NAME=VALUE"),
+    (["persistent_days=2.5"], "threshold persistent_days must be a whole number (got '2.5'), e.g. persistent_days=14"),
+    (["frequent_rate_per_h=often"], "threshold frequent_rate_per_h must be a number (got 'often'), e.g. frequent_rate_per_h=10"),
+    (["frequent_rate_per_h="], "threshold frequent_rate_per_h must be a number (got '')"),
+    (["late_caffeine_hours=inf"], "threshold late_caffeine_hours must be a number (got 'inf')"),
+    (["persistent_days=30"], "the thresholds set (persistent_days=30) are refused: frequent_window_days=14 must be at least "
+                             "persistent_days - 1 = 29"),
+    (["frequent_rate_per_h=0"], "the thresholds set (frequent_rate_per_h=0) are refused: frequent_rate_per_h=0 must be above 0"),
+    (["high_stress=-1"], "are refused: high_stress=-1 must be a finite number, 0 or more"),
+])
+def test_a_bad_threshold_setting_is_refused_in_one_line(settings, message):
+    with pytest.raises(ConfigError) as err:
+        TriageConfig.with_settings(settings)
+    assert message in str(err.value) and "\n" not in str(err.value) and "TriageConfig" not in str(err.value)
+
+
+def test_the_walk_through_lists_every_threshold_in_use_and_the_changed_ones_default():
+    from dataclasses import fields
+
+    from kneeemg.guidance.features import THRESHOLD_WORDS
+
+    assert list(THRESHOLD_WORDS) == [f.name for f in fields(TriageConfig)]
+    text = triage({}, [], [night("2026-11-20", 60)], config=TriageConfig(frequent_rate_per_h=8.0)).explain()
+    line = next(x for x in text.splitlines() if x.startswith("Every threshold in use"))
+    assert line.count("; ") == len(THRESHOLD_WORDS) - 1 and line.count("(default") == 1
+    assert "a frequent night has 8 or more events per usable hour (default 10); a twitching night has 5 or more" in line
+    assert "a cause is listed from a score of 0.01" in line and "one-sided is a share of 0.8 or more" in line
 
 
 # ---------------------------------------------------------------- advice and outputs

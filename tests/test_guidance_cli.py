@@ -133,6 +133,35 @@ def test_a_bad_case_file_gets_one_line_naming_the_field(tmp_path, capsys, case, 
     assert message in err and err.count("\n") == 1 and "case.json" in err
 
 
+#: Three nights at 8.6 events per usable hour: below the default frequent rate (10).
+BUSY_NIGHTS = {"nights": [{"date": f"2026-11-{d}", "usable_hours": 7.0, "twitches": 60} for d in (18, 19, 20)]}
+
+
+def test_thresholds_set_on_the_command_line_change_the_level(tmp_path, capsys):
+    assert json.loads(run_case(tmp_path, capsys, BUSY_NIGHTS, "--json"))["level"] == "monitor"
+    out = json.loads(run_case(tmp_path, capsys, BUSY_NIGHTS, "--json", "--set", "frequent_rate_per_h=8"))
+    assert out["level"] == "see_doctor" and "had 8 or more twitches, spasms and cramps" in out["reasons"][0]
+    assert json.loads(run_case(tmp_path, capsys, BUSY_NIGHTS, "--json", "--set", "frequent_rate_per_h=8",
+                               "--set", "frequent_min_nights=4"))["level"] == "monitor"
+    plain = " ".join(run_case(tmp_path, capsys, BUSY_NIGHTS, "--set", "frequent_rate_per_h=8").split())
+    assert plain.startswith("Make an appointment with a doctor") and "3 such nights within 14 days" in plain
+    explained = run_case(tmp_path, capsys, BUSY_NIGHTS, "--explain", "--set", "frequent_rate_per_h=8", "--set", "persistent_days=10")
+    flat = " ".join(explained.split())
+    assert "8 or more events per usable hour (default 10)" in flat and "persistent twitching spans 10 days or more (default 14)" in flat
+    assert not SNAKE.search(explained)
+
+
+@pytest.mark.parametrize("setting, named", [("frequent_rate=8", "did you mean frequent_rate_per_h?"),
+                                            ("frequent_rate_per_h", "'frequent_rate_per_h' is not NAME=VALUE"),
+                                            ("persistent_days=two", "persistent_days must be a whole number (got 'two')"),
+                                            ("persistent_days=30", "frequent_window_days=14 must be at least")])
+def test_a_bad_threshold_setting_gets_one_line_and_exit_code_2(case_file, capsys, setting, named):
+    assert main(["triage", "--case", str(case_file), "--set", "frequent_rate_per_h=8", "--set", setting]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("kneeemg: error: ") and named in captured.err and captured.err.count("\n") == 1
+    assert setting.split("=")[0] in captured.err and not captured.out
+
+
 def test_missing_or_broken_case_files(tmp_path, capsys):
     assert main(["triage", "--case", str(tmp_path / "none.json")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -569,3 +569,31 @@ def test_traces_of_a_night_whose_file_name_is_not_utf8(tmp_path):
         assert "\\xe4" in s.night().source  # stored as UTF-8 text
         inp = report_input(s)
     assert inp.snippets and not inp.snippets_note
+
+
+def test_thresholds_set_on_the_command_line_change_the_level_in_the_report_and_the_doctors_summary(tmp_path, capsys):
+    """Three one-hour nights at 9 events an hour: below the default frequent rate (10), at or
+    above a rate of 8 set with --set."""
+    from test_store import add  # a hand-made night of known counts
+
+    from kneeemg.guidance import TriageConfig
+
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        for day in (18, 19, 20):
+            add(s, 9, f"2026-11-{day}", seed=day)
+    out = tmp_path / "r.html"
+    for doctor in ([], ["--doctor"]):
+        assert main(["report", *doctor, "--db", str(db), "--out", str(out)]) == 0
+        default = _shown_text(out.read_text(encoding="utf-8"))
+        assert "Keep an eye on it" in default and "Make an appointment with a doctor" not in default
+        assert main(["report", *doctor, "--db", str(db), "--out", str(out), "--set", "frequent_rate_per_h=8"]) == 0
+        changed = _shown_text(out.read_text(encoding="utf-8"))
+        assert "Make an appointment with a doctor" in changed and "Keep an eye on it" not in changed
+        assert "3 nights between 2026-11-07 and 2026-11-20 had 8 or more twitches" in changed
+        assert main(["report", *doctor, "--db", str(db), "--out", str(out), "--set", "frequent_rate=8"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "'frequent_rate'" in err and "did you mean frequent_rate_per_h?" in err
+        assert _shown_text(out.read_text(encoding="utf-8")) == changed  # the report written before is kept
+    write_report(out, db=db, night="2026-11-19", config=TriageConfig(frequent_rate_per_h=8.0, frequent_min_nights=2))
+    assert "2 nights between 2026-11-06 and 2026-11-19 had 8 or more" in _shown_text(out.read_text(encoding="utf-8"))

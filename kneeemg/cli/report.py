@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .importcmd import add_db_option
+from .triage import add_set_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,13 +18,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("night", nargs="?", default=None, help="night id or date (default: the latest); not with --doctor")
     p.add_argument("--out", default="report.html", help="output file (default report.html)")
     p.add_argument("--doctor", action="store_true", help="the short summary of the last 28 days to bring to an appointment")
+    add_set_option(p)
     add_db_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..guidance import TriageConfig
     from ..report import write_report
 
-    path = write_report(args.out, db=args.db, night=args.night, doctor=args.doctor)
+    config = TriageConfig.with_settings(args.settings)
+    path = write_report(args.out, db=args.db, night=args.night, doctor=args.doctor, config=config)
     print(f"report: {path.resolve()}")
     return 0

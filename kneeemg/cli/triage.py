@@ -18,8 +18,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--explain", action="store_true", help="show every rule, threshold, prior and ratio behind the result")
     p.add_argument("--nights", type=whole_number, default=14, help="how many of the latest nights to take from the history (default 14)")
+    add_set_option(p)
     add_db_option(p)
     p.set_defaults(func=run)
+
+
+def add_set_option(p: argparse.ArgumentParser) -> None:
+    """``--set NAME=VALUE`` (repeatable): change one of the guidance's thresholds."""
+    p.add_argument("--set", action="append", default=[], dest="settings", metavar="NAME=VALUE",
+                   help="change one of the guidance's thresholds, e.g. --set frequent_rate_per_h=15 (repeatable; "
+                        "the names and defaults are in docs/guidance.md, and --explain lists the thresholds in use)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..errors import InputError
-    from ..guidance import LEVELS, triage, validate_case
+    from ..guidance import LEVELS, TriageConfig, triage, validate_case
 
+    config = TriageConfig.with_settings(args.settings)
     if args.case:
         path = Path(args.case)
         if not path.is_file():
@@ -48,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     # a case file's dates are checked against today (a mistyped year); the history is read
     # as stored (a night dated by a recorder's clock that runs ahead must not block triage)
     profile, diary, nights = validate_case(case, where=where, latest=date.today() if args.case else None)
-    result = triage(profile, diary, nights)
+    result = triage(profile, diary, nights, config=config)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return 0

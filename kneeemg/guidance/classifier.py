@@ -127,6 +127,7 @@ class TriageResult:
                      "twitching nights and twitching on at least half of the nights recorded, or going on after a frequent "
                      f"spell; no improvement = {cfg.improvement_days}+ healthier days, then twitching on the latest "
                      "night and on at least half of the nights since.")
+        lines.append("Every threshold in use (a changed one gives its default): " + "; ".join(cfg.in_words()) + ".")
         lines.append("Causes: log-odds = log(prior / (1 - prior)) + sum of log(likelihood ratio); score = 1 / (1 + exp(-log-odds)). "
                      "The priors and ratios are kneeemg's written-down judgments, not measured in patients: the scores "
                      "order the causes; they are not the chance that you have one.")

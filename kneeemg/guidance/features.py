@@ -9,9 +9,12 @@ feature; every threshold lives in :class:`TriageConfig`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import math
+import numbers
+from dataclasses import dataclass, fields
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence, get_type_hints
 
 from ..diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
 from ..errors import ConfigError
@@ -138,6 +141,9 @@ class TriageConfig:
         At most this many causes have their advice shown ...
     advice_min_score : float
         ... and only those whose score reaches this.
+
+    Every threshold is a finite number, 0 or more. :meth:`with_settings` builds one from
+    ``NAME=VALUE`` texts (``kneeemg triage --set``, ``kneeemg report --set``).
     """
 
     frequent_rate_per_h: float = 10.0
@@ -172,13 +178,16 @@ class TriageConfig:
     advice_min_score: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.frequent_rate_per_h <= 0 or self.frequent_min_nights < 1 or self.persistent_days < 1 \
-                or self.symptom_window_days < 1:
-            raise ConfigError("TriageConfig: frequent_rate_per_h, frequent_min_nights, persistent_days and "
-                              "symptom_window_days must be positive")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+                raise ConfigError(f"TriageConfig: {f.name}={value!r} must be a finite number, 0 or more")
+        for name in ("frequent_rate_per_h", "frequent_min_nights", "persistent_days", "symptom_window_days"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"TriageConfig: {name}={_number(getattr(self, name))} must be above 0")
         if not 0 < self.twitching_rate_per_h <= self.frequent_rate_per_h:
-            raise ConfigError(f"TriageConfig: twitching_rate_per_h={self.twitching_rate_per_h} must be above 0 and at most "
-                              f"frequent_rate_per_h={self.frequent_rate_per_h}")
+            raise ConfigError(f"TriageConfig: twitching_rate_per_h={_number(self.twitching_rate_per_h)} must be above 0 and "
+                              f"at most frequent_rate_per_h={_number(self.frequent_rate_per_h)}")
         if self.frequent_window_days < self.persistent_days - 1:
             raise ConfigError(f"TriageConfig: frequent_window_days={self.frequent_window_days} must be at least "
                               f"persistent_days - 1 = {self.persistent_days - 1}")
@@ -188,6 +197,114 @@ class TriageConfig:
             raise ConfigError("TriageConfig: trigger_min_group must be at least 2 and trigger_min_nights at least twice it")
         if not 0 < self.min_listed_score < 1:
             raise ConfigError("TriageConfig: min_listed_score must lie between 0 and 1")
+
+    @classmethod
+    def with_settings(cls, settings: Iterable[str] = ()) -> "TriageConfig":
+        """The default thresholds with some changed, each given as text ``NAME=VALUE``.
+
+        Parameters
+        ----------
+        settings : iterable of str
+            E.g. ``["frequent_rate_per_h=15", "persistent_days=10"]``. ``NAME`` is a field of
+            this class; ``VALUE`` a whole number for a whole-number field (``persistent_days``),
+            a number for the others. A name given twice takes its last value.
+
+        Returns
+        -------
+        TriageConfig
+
+        Raises
+        ------
+        ConfigError
+            In one line: an unknown name (with the closest one, or the list of names), a
+            setting without ``=``, a value that is not a number of the field's kind, or values
+            this class refuses (``frequent_window_days`` below ``persistent_days - 1``...).
+        """
+        if isinstance(settings, str):
+            settings = [settings]
+        hints = get_type_hints(cls)
+        kinds = {f.name: hints[f.name] for f in fields(cls)}
+        changes: dict[str, int | float] = {}
+        for setting in settings:
+            name, sep, text = str(setting).partition("=")
+            name = name.strip()
+            if not sep or not name:
+                raise ConfigError(f"threshold setting {setting!r} is not NAME=VALUE; give a threshold's name and its "
+                                  "value, e.g. frequent_rate_per_h=15")
+            if name not in kinds:
+                close = difflib.get_close_matches(name, kinds, n=1)
+                hint = f"did you mean {close[0]}?" if close else f"the thresholds are {', '.join(kinds)}"
+                raise ConfigError(f"unknown threshold {name!r} in {setting!r}; {hint}")
+            changes[name] = _threshold_value(name, text, kinds[name])
+        try:
+            return cls(**changes)
+        except ConfigError as exc:
+            given = ", ".join(f"{k}={_number(v)}" for k, v in changes.items())
+            raise ConfigError(f"the thresholds set ({given}) are refused: {str(exc).removeprefix('TriageConfig: ')}"
+                              ) from None
+
+    def in_words(self) -> list[str]:
+        """Every threshold in words, in field order; one that differs from its default says
+        the default ("... (default 10)")."""
+        default = TriageConfig()
+        out = []
+        for name, text in THRESHOLD_WORDS.items():
+            value, was = getattr(self, name), getattr(default, name)
+            out.append(text.format(_number(value)) + ("" if value == was else f" (default {_number(was)})"))
+        return out
+
+
+#: Each threshold of :class:`TriageConfig` in words (``{}`` is its value), for ``--explain``.
+THRESHOLD_WORDS = {
+    "frequent_rate_per_h": "a frequent night has {} or more events per usable hour",
+    "twitching_rate_per_h": "a twitching night has {} or more events per usable hour",
+    "frequent_min_nights": "frequent twitching is {} frequent nights or more",
+    "frequent_window_days": "those nights fall within {} days",
+    "min_usable_hours": "a night gives a rate with {} h of usable time or more",
+    "persistent_days": "persistent twitching spans {} days or more",
+    "symptom_window_days": "symptoms and twitching count as now within {} days of the latest entry",
+    "improvement_days": "no improvement needs {} healthier days or more",
+    "high_caffeine_drinks": "a lot of caffeine is {} drinks a day or more",
+    "late_caffeine_hours": "caffeine within {} h of bed is late",
+    "low_water_glasses": "little water is {} glasses or fewer",
+    "good_water_glasses": "enough water is {} glasses or more",
+    "alcohol_drinks": "alcohol counts from {} drinks",
+    "late_exercise_hours": "exercise within {} h of bed is late",
+    "long_sitting_hours": "long sitting is {} h or more",
+    "long_standing_hours": "long standing is {} h or more",
+    "short_sleep_hours": "short sleep is under {} h",
+    "high_stress": "high stress is level {} or more (of 5)",
+    "high_anxiety": "strong anxiety is level {} or more (of 5)",
+    "many_cramps_nights": "cramps on several nights is {} nights or more",
+    "side_min_twitches": "the side is judged from {} twitches with a side or more",
+    "one_sided_share": "one-sided is a share of {} or more on one side",
+    "both_sides_share": "both sides is a share of {} or less",
+    "trigger_min_nights": "own triggers need {} nights with diary and EMG",
+    "trigger_min_group": "own triggers need {} nights with the factor and as many without",
+    "trigger_caffeine_drinks": "a lot of caffeine for own triggers is {} drinks or more",
+    "trigger_max_ci_ratio": "a trigger's interval may span a factor of {} at most",
+    "min_listed_score": "a cause is listed from a score of {}",
+    "max_listed_causes": "advice comes from {} causes at most",
+    "advice_min_score": "advice comes only from causes with a score of {} or more",
+}
+
+
+def _number(value: int | float) -> str:
+    """A threshold as written: 10 (not 10.0), 0.8, 20."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _threshold_value(name: str, text: str, kind: type) -> int | float:
+    """``text`` as a value of a TriageConfig field of type ``kind`` (int or float)."""
+    try:
+        value = int(text) if kind is int else float(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"threshold {name} must be {what} (got {text.strip()!r}), e.g. "
+                          f"{name}={_number(getattr(TriageConfig(), name))}")
+    return value
 
 
 def _any(days: Sequence[Mapping[str, Any]], key: str, test: Callable[[Any], bool]) -> bool | None:

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .model import DoctorInput, ReportInput, doctor_input, report_input
 from .render import PAGE_START, render_doctor, render_report, summary_words
 from .traces import Snippet
+
+if TYPE_CHECKING:
+    from ..guidance import TriageConfig
 
 #: How every report and doctor's summary begins (an existing file is replaced only when it does).
 REPORT_SIGNATURE = PAGE_START.encode()
@@ -30,18 +33,19 @@ __all__ = ["write_report", "build_report", "build_doctor_report", "ReportInput",
            "report_input", "doctor_input", "render_report", "render_doctor", "summary_words"]
 
 
-def build_report(store: Any, night: int | str | None = None, recording: Any = None) -> str:
-    """HTML of one night's report from ``store`` (the latest night when ``night`` is None)."""
-    return render_report(report_input(store, night, recording))
+def build_report(store: Any, night: int | str | None = None, recording: Any = None, config: TriageConfig | None = None) -> str:
+    """HTML of one night's report from ``store`` (the latest night when ``night`` is None);
+    ``config``: the guidance's :class:`~kneeemg.guidance.TriageConfig` (its defaults when None)."""
+    return render_report(report_input(store, night, recording, config=config))
 
 
-def build_doctor_report(store: Any) -> str:
-    """HTML of the doctor's summary from ``store``."""
-    return render_doctor(doctor_input(store))
+def build_doctor_report(store: Any, config: TriageConfig | None = None) -> str:
+    """HTML of the doctor's summary from ``store`` (``config`` as for :func:`build_report`)."""
+    return render_doctor(doctor_input(store, config=config))
 
 
 def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None = None, night: int | str | None = None,
-                 doctor: bool = False, recording: Any = None) -> Path:
+                 doctor: bool = False, recording: Any = None, config: TriageConfig | None = None) -> Path:
     """Write a night's report (or, with ``doctor=True``, the doctor's summary) to ``out``.
 
     Parameters
@@ -60,6 +64,9 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
     recording : kneeemg.io.base.Recording, optional
         The night's recording, for the EMG traces when the night's file is not on disk
         (the demo's simulated night).
+    config : kneeemg.guidance.TriageConfig, optional
+        The guidance's thresholds (:meth:`~kneeemg.guidance.TriageConfig.with_settings`
+        builds one from ``NAME=VALUE`` texts); the defaults when omitted.
 
     Returns
     -------
@@ -83,7 +90,7 @@ def write_report(out: str | os.PathLike[str], db: str | os.PathLike[str] | None 
 
     path = check_output_file(out, "--out", "kneeemg report", REPORT_SIGNATURE, inputs=(db_path(db),))
     with Store(db, create=False) as store:
-        text = build_doctor_report(store) if doctor else build_report(store, night, recording)
+        text = build_doctor_report(store, config) if doctor else build_report(store, night, recording, config)
     try:
         with replacing(path) as tmp:
             tmp.write_text(text, encoding="utf-8")

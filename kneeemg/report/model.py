@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..events import Event, ExcludedInterval
 from ..trends import store_direction
 from .traces import Snippet, night_snippets
+
+if TYPE_CHECKING:
+    from ..guidance import TriageConfig
 
 #: Nights shown in the trend of the night report.
 TREND_NIGHTS = 14
@@ -109,20 +112,22 @@ class DoctorInput:
     today: date = field(default_factory=date.today)
 
 
-def guidance_dict(store: Any, until: str | None = None) -> dict[str, Any]:
+def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | None = None) -> dict[str, Any]:
     """Triage the store's case (profile, diary, recent nights) for a report.
 
     With ``until`` (the date of the night a report is about) only the nights and diary days
-    up to that date count, and the triage is made as on that day.
+    up to that date count, and the triage is made as on that day. ``config`` is the
+    guidance's :class:`~kneeemg.guidance.TriageConfig` (its defaults when None).
     """
     from ..guidance import guidance_for_report, triage
 
     case = store.case_for_triage(until=until)
     today = date.fromisoformat(until) if until else None
-    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=today))
+    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], config=config, today=today))
 
 
-def report_input(store: Any, night: int | str | None = None, recording: Any = None) -> ReportInput:
+def report_input(store: Any, night: int | str | None = None, recording: Any = None,
+                 config: TriageConfig | None = None) -> ReportInput:
     """Gather one night's report from the history (the latest night when ``night`` is None).
 
     Everything is as of that night: the trend, its direction and the guidance use only that
@@ -138,6 +143,8 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     recording : kneeemg.io.base.Recording, optional
         The night's recording, when it is not (or no longer) a file on disk; else the file
         the night was imported from is read for the EMG traces.
+    config : kneeemg.guidance.TriageConfig, optional
+        The guidance's thresholds (the defaults when omitted).
     """
     n = store.night(night)
     events = store.events(n.id)
@@ -150,12 +157,14 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date), trend=trend, trend_words=store_direction(store, n.date),
+        guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config), trend=trend,
+        trend_words=store_direction(store, n.date),
         snippets=snippets, snippets_note=note)
 
 
-def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
-    """Gather the doctor's summary: the profile and the last :data:`DOCTOR_DAYS` days."""
+def doctor_input(store: Any, today: date | None = None, config: TriageConfig | None = None) -> DoctorInput:
+    """Gather the doctor's summary: the profile and the last :data:`DOCTOR_DAYS` days
+    (``config``: the guidance's :class:`~kneeemg.guidance.TriageConfig`, its defaults when None)."""
     store.night()  # a clear error when there are no nights yet
     today = today or date.today()
     trend = store.trend(DOCTOR_DAYS)
@@ -163,4 +172,4 @@ def doctor_input(store: Any, today: date | None = None) -> DoctorInput:
     since = (today - timedelta(days=DOCTOR_DAYS - 1)).isoformat()
     days = [d.as_dict() for d in store.days(since=min(trend[0]["date"], since) if trend else since)]
     return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store),
-                       guidance=guidance_dict(store), today=today)
+                       guidance=guidance_dict(store, config=config), today=today)
