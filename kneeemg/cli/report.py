@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance import TriageConfig
     from ..report import write_report
 
-    config = TriageConfig.with_settings(args.settings)
+    config = TriageConfig.with_settings(args.settings or ())
     path = write_report(args.out, db=args.db, night=args.night, doctor=args.doctor, config=config)
     print(f"report: {path.resolve()}")
     return 0

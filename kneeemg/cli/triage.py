@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def add_set_option(p: argparse.ArgumentParser) -> None:
     """``--set NAME=VALUE`` (repeatable): change one of the guidance's thresholds."""
-    p.add_argument("--set", action="append", default=[], dest="settings", metavar="NAME=VALUE",
+    p.add_argument("--set", action="append", default=None, dest="settings", metavar="NAME=VALUE",
                    help="change one of the guidance's thresholds, e.g. --set frequent_rate_per_h=15 (repeatable; "
                         "the names and defaults are in docs/guidance.md, and --explain lists the thresholds in use)")
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..guidance import LEVELS, TriageConfig, triage, validate_case
 
-    config = TriageConfig.with_settings(args.settings)
+    config = TriageConfig.with_settings(args.settings or ())
     if args.case:
         path = Path(args.case)
         if not path.is_file():
