@@ -14,7 +14,7 @@ from kneeemg.guidance import CAUSE_IDS, LEVELS
 CASE = {
     "profile": {"medications": ["diuretic"]},
     "diary": [{"date": "2026-11-20", "water_glasses": 2, "caffeine_drinks": 5}],
-    "nights": [{"date": "2026-11-20", "usable_hours": 7.0, "twitches": 40, "spasms": 2, "cramps": 1, "longest_cramp_s": 14.0,
+    "nights": [{"date": "2026-11-20", "usable_hours": 7.0, "twitches": 60, "spasms": 2, "cramps": 1, "longest_cramp_s": 14.0,
                 "periodic_series": 0}],
 }
 
@@ -59,7 +59,7 @@ def run_case(tmp_path, capsys, case, *flags) -> str:
 #: A case that fires rules of every level below the top and lists causes of every kind.
 BUSY = {"profile": {"medications": ["oestrogen"], "conditions": ["als", "arthritis"], "known_deficiencies": ["magnesium"]},
         "diary": [{"date": "2026-11-20", "alcohol_drinks": 3, "caffeine_drinks": 5, "stress": 5, "symptoms": ["twitching_elsewhere"]}],
-        "nights": [{"date": "2026-11-20", "usable_hours": 7.0, "twitches": 40, "cramps": 1}]}
+        "nights": [{"date": "2026-11-20", "usable_hours": 7.0, "twitches": 60, "cramps": 1}]}
 SNAKE = re.compile(r"\b[a-z0-9]+_[a-z0-9_]+\b")
 
 
@@ -210,7 +210,7 @@ def test_medicines_it_does_not_know_and_a_day_years_ago_are_said(tmp_path, capsy
 def test_the_terminal_gives_each_cause_its_source(tmp_path, capsys):
     case = tmp_path / "case.json"
     case.write_text(json.dumps({"profile": {"medications": ["diuretic"]},
-                                "nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 40}]}))
+                                "nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 60}]}))
     assert main(["triage", "--case", str(case)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     causes = out.split("Causes your information speaks for")[1].split("What the articles suggest")[0]

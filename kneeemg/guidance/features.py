@@ -79,10 +79,10 @@ class TriageConfig:
         spasms + cramps) per usable hour.
     twitching_rate_per_h : float
         A night counts as a twitching night (for "persistent", "twitching now" and "no
-        improvement") with at least this many events per usable hour; a night too short to
-        give a rate, with any event. The detector reports a few small potentials of a quiet
-        background as events (4.8 per hour on the accuracy benchmark's real backgrounds), so
-        one or two events a night are not taken for twitching.
+        improvement") with at least this many events per usable hour (a night too short to
+        give a rate is none). The detector reports a few small potentials of a quiet
+        background as events (4.8 per hour on the accuracy benchmark's real backgrounds): a
+        7-hour night of that alone reaches 8 an hour with a probability of 2.5e-4 (Poisson).
     frequent_min_nights : int
         Twitching is frequent when at least this many frequent nights ...
     frequent_window_days : int
@@ -147,7 +147,7 @@ class TriageConfig:
     """
 
     frequent_rate_per_h: float = 10.0
-    twitching_rate_per_h: float = 5.0
+    twitching_rate_per_h: float = 8.0
     frequent_min_nights: int = 3
     frequent_window_days: int = 14
     min_usable_hours: float = 1.0
@@ -506,10 +506,10 @@ def long_enough(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> bool:
 
 
 def twitching_night(n: Mapping[str, Any], cfg: TriageConfig) -> bool:
-    """Whether a case night counts as twitching: its rate reaches ``cfg.twitching_rate_per_h``;
-    a night too short to give a rate, when it has any event."""
+    """Whether a case night counts as twitching: its rate reaches ``cfg.twitching_rate_per_h``
+    (a night too short to give a rate tells nothing: never)."""
     rate = night_rate(n, cfg)
-    return night_events(n) > 0 if rate is None else rate >= cfg.twitching_rate_per_h
+    return rate is not None and rate >= cfg.twitching_rate_per_h
 
 
 def night_rate(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> float | None:

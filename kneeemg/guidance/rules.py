@@ -146,9 +146,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
 
     if rated and twitching_nights:  # the latest night that gives a rate (one cut short tells nothing)
         last_night = max(rated, key=lambda n: n["date"])
-        # the healthier days of the symptom window up to that night (a healthy week months ago is not "after")
-        since = (date.fromisoformat(last_night["date"]) - timedelta(days=cfg.symptom_window_days - 1)).isoformat()
-        healthy = [d for d in days if d.get("date") and since <= d["date"] <= last_night["date"]
+        healthy = [d for d in days if d.get("date") and d["date"] <= last_night["date"]
                    and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
                    and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
         since_healthy = [n for n in nights if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
