@@ -890,10 +890,37 @@ def test_advice_that_fits_what_was_recorded():
     assert len(note) == 1 and "statin" not in note[0] and "diuretic" in note[0]
 
 
+def test_thresholds_changed_from_the_defaults_are_noted_and_a_single_night_is_one_night():
+    nights = [night("2026-11-20", 80)]
+    res = triage({}, [], nights, config=TriageConfig.with_settings(["frequent_min_nights=1", "min_usable_hours=0.5"]))
+    assert res.level == "see_doctor" and res.reasons[0].startswith("1 night between")
+    assert "with 1 such night within" in res.reasons[0]
+    (note,) = [n for n in res.notes if n.startswith("Thresholds changed from kneeemg's defaults:")]
+    assert "(default 3)" in note and "(default 1)" in note
+    assert not [n for n in triage({}, [], nights).notes if n.startswith("Thresholds changed")]
+    assert TriageConfig.with_settings(["FREQUENT_RATE_PER_H=15"]).frequent_rate_per_h == 15.0
+
+
+@pytest.mark.parametrize("setting, words", [("improvement_days=0", "improvement_days=0 must be above 0"),
+                                            ("side_min_twitches=0", "side_min_twitches=0 must be above 0"),
+                                            ("symptom_window_days=1000000", "is more than 3650 days")])
+def test_thresholds_that_would_break_the_rules_are_refused(setting, words):
+    with pytest.raises(ConfigError, match=words):
+        TriageConfig.with_settings([setting])
+    for bad in ({"persistent_days": True}, {"max_listed_causes": 2.5}):
+        with pytest.raises(ConfigError):
+            TriageConfig(**bad)
+
+
 def test_a_person_who_reports_twitching_is_told_the_sensor_caught_none():
     quiet = [night("2026-11-20", 0), night("2026-11-21", 0)]
     long_ago = triage({"twitching_since": "2026-11-01"}, [], quiet, today=date(2026, 11, 22))
-    assert long_ago.level == "see_doctor" and "recorded no twitch, spasm or cramp on the 2 nights measured" in long_ago.reasons[0]
+    said = "The sensor recorded no night with 8 or more twitches, spasms and cramps per usable hour (2 nights long enough to tell)"
+    assert long_ago.level == "see_doctor" and said in long_ago.reasons[0] and "Tell the doctor both" in long_ago.reasons[0]
+    few = triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-20", 2), night("2026-11-21", 3)], today=date(2026, 11, 22))
+    assert said in few.reasons[0]  # a few events a night are no twitching night either
+    short = triage({"twitching_since": "2026-11-01"}, [], [night("2026-11-21", 0, hours=0.3)], today=date(2026, 11, 22))
+    assert short.level == "see_doctor" and "Tell the doctor both" not in short.reasons[0]  # 18 minutes tell nothing
     lately = triage({"twitching_since": "2026-11-18"}, [], quiet, today=date(2026, 11, 22))
     assert "recorded no twitch, spasm or cramp on the 2 nights measured" in lately.reasons[0]
 

@@ -385,7 +385,8 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
     advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
-    notes = _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof) + _stiffness_notes(recent)
+    notes = (_threshold_notes(cfg) + _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof)
+             + _stiffness_notes(recent))
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
@@ -400,6 +401,13 @@ def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping
     noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)
     return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before your latest entry, "
             "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
+
+
+def _threshold_notes(cfg: TriageConfig) -> list[str]:
+    """Thresholds changed from kneeemg's defaults (``--set``), so that whoever reads the result
+    (a doctor, in the summary) knows the level was reached with them."""
+    changed = [w for w in cfg.in_words() if "(default " in w]
+    return [f"Thresholds changed from kneeemg's defaults: {'; '.join(changed)}."] if changed else []
 
 
 #: Below this age (years) a note says the guidance is not written for the person.

@@ -68,6 +68,10 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Most days a threshold of days may span (ten years): dates further back are out of range.
+MAX_THRESHOLD_DAYS = 3650
+
+
 @dataclass(frozen=True)
 class TriageConfig:
     """The guidance's own thresholds (the documents give no numbers; see docs/guidance.md).
@@ -178,11 +182,17 @@ class TriageConfig:
     advice_min_score: float = 0.1
 
     def __post_init__(self) -> None:
+        hints = get_type_hints(type(self))
         for f in fields(self):
             value = getattr(self, f.name)
-            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            if isinstance(value, bool) or not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
                 raise ConfigError(f"TriageConfig: {f.name}={value!r} must be a finite number, 0 or more")
-        for name in ("frequent_rate_per_h", "frequent_min_nights", "persistent_days", "symptom_window_days"):
+            if hints[f.name] is int and not isinstance(value, numbers.Integral):
+                raise ConfigError(f"TriageConfig: {f.name}={value!r} must be a whole number")
+            if f.name.endswith("_days") and value > MAX_THRESHOLD_DAYS:
+                raise ConfigError(f"TriageConfig: {f.name}={value} is more than {MAX_THRESHOLD_DAYS} days; give fewer")
+        for name in ("frequent_rate_per_h", "frequent_min_nights", "persistent_days", "symptom_window_days",
+                     "improvement_days", "side_min_twitches", "many_cramps_nights"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"TriageConfig: {name}={_number(getattr(self, name))} must be above 0")
         if not 0 < self.twitching_rate_per_h <= self.frequent_rate_per_h:
@@ -227,7 +237,7 @@ class TriageConfig:
         changes: dict[str, int | float] = {}
         for setting in settings:
             name, sep, text = str(setting).partition("=")
-            name = name.strip()
+            name = name.strip().lower()  # (the names are lower case; FREQUENT_RATE_PER_H is the same one)
             if not sep or not name:
                 raise ConfigError(f"threshold setting {setting!r} is not NAME=VALUE; give a threshold's name and its "
                                   "value, e.g. frequent_rate_per_h=15")

@@ -106,9 +106,10 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         frequent = [n for n in nights if first <= date.fromisoformat(n["date"]) <= last
                     and (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h]
         if len(frequent) >= cfg.frequent_min_nights:
-            fire("frequent", f"{len(frequent)} nights between {first} and {last} had {cfg.frequent_rate_per_h:g} or more twitches, "
-                             f"spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
-                             f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days; the articles give no number).")
+            fire("frequent", f"{plural(len(frequent), 'night')} between {first} and {last} had {cfg.frequent_rate_per_h:g} or more "
+                             f"twitches, spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
+                             f"{plural(cfg.frequent_min_nights, 'such night')} within {cfg.frequent_window_days} days; the "
+                             "articles give no number).")
 
     since = profile.get("twitching_since")
     # "Since" counts up to the latest entry or today, whichever is later: the twitching the
@@ -126,11 +127,13 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                            f"on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
                            f"recorded, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
-        quiet = _none_measured(nights)
+        quiet = ""
+        if rated and not twitching_nights:  # what the sensor found speaks against it: say so, and that both count
+            quiet = (f" The sensor recorded no night with {cfg.twitching_rate_per_h:g} or more twitches, spasms and cramps "
+                     f"per usable hour ({plural(len(rated), 'night')} long enough to tell). Tell the doctor both: the "
+                     "twitching you notice, and what the sensor found.")
         fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
-                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)." + quiet
-                           + (" Tell the doctor both: the twitching you notice, and that the sensor found none."
-                              if quiet else ""))
+                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)." + quiet)
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
     if others and twitching:
