@@ -201,6 +201,14 @@ def test_a_few_events_a_night_are_not_taken_for_twitching():
     assert triage({}, [], short).level == "monitor"
 
 
+def test_other_symptoms_with_a_few_events_still_ask_for_a_doctor():
+    tingling = [{"date": "2026-11-20", "symptoms": ["tingling"]}]
+    few = [night(f"2026-11-{d}", 2) for d in (18, 19, 20)]  # below the twitching rate, but not nothing
+    assert triage({}, tingling, few).level == "see_doctor"
+    quiet = [night(f"2026-11-{d}", 0, spasms=0, cramps=0) for d in (18, 19, 20)]
+    assert triage({}, tingling, quiet).level == "monitor"
+
+
 def test_background_alone_on_every_night_of_four_weeks_is_no_reason_for_a_doctor():
     # nights of the detector's background rate (4.8 an hour), Poisson, 7 usable hours each
     rng = np.random.default_rng(24)

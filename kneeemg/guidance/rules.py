@@ -136,7 +136,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
                            f"{cfg.persistent_days} days or more as persistent; the articles give no number)." + quiet)
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
-    if others and twitching:
+    # (with other symptoms, any event the sensor recorded lately counts: a doctor's look errs on the safe side)
+    if others and (twitching or any(night_events(n) > 0 for n in now)):
         fire("other_symptoms", f"You reported {join_words([SYMPTOM_WORDS[s] for s in others])} as well as the twitching in the knee.")
 
     meds = [m for m in LISTED_MEDICINES if feats.get(f"med_{m}") is True]
