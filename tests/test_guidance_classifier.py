@@ -206,7 +206,12 @@ def test_other_symptoms_with_a_few_events_still_ask_for_a_doctor():
     few = [night(f"2026-11-{d}", 2) for d in (18, 19, 20)]  # below the twitching rate, but not nothing
     assert triage({}, tingling, few).level == "see_doctor"
     quiet = [night(f"2026-11-{d}", 0, spasms=0, cramps=0) for d in (18, 19, 20)]
-    assert triage({}, tingling, quiet).level == "monitor"
+    res = triage({}, tingling, quiet)
+    texts = [a["text"] for a in res.advice]
+    assert res.level == "monitor" and not any("or other symptoms appear, the guidance will say so" in t for t in texts)
+    assert any("if they go on, mention them to a doctor all the same" in t for t in texts)
+    plain = [a["text"] for a in triage({}, [{"date": "2026-11-20"}], quiet).advice]
+    assert any("or other symptoms appear, the guidance will say so" in t for t in plain)
 
 
 def test_background_alone_on_every_night_of_four_weeks_is_no_reason_for_a_doctor():
