@@ -60,6 +60,20 @@ async def recording(link, out_dir, info=INFO, **options):
     return task
 
 
+async def stream_then_lose(link, task, frames_, left_out=(), damaged=()):
+    """Send ``frames_`` (but those ``left_out``; those ``damaged`` with a broken last byte),
+    wait past the reorder window, pull the link and return the recording's outcome."""
+    for i, f in enumerate(frames_):
+        if i in damaged:
+            link.inject(encode_frame(f)[:-1] + b"\x00")
+        elif i not in left_out:
+            link.inject(f)
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.7)
+    link.lose()
+    return await task
+
+
 class FakeClock:
     def __init__(self):
         self.t = 100.0
@@ -336,15 +350,7 @@ def test_record_link_over_the_memory_link(tmp_path):
     async def main():
         task = await recording(link, tmp_path, info=encode_frame(INFO), no_data_timeout_s=5.0, on_event=events.append,
                                status_interval_s=0.05)
-        for i, f in enumerate(fr):
-            if i == 7:
-                link.inject(encode_frame(f)[:-1] + b"\x00")  # damaged on the way
-            elif i != 20:
-                link.inject(f)
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.7)
-        link.lose()
-        return await task
+        return await stream_then_lose(link, task, fr, left_out=(20,), damaged=(7,))  # frame 7 damaged on the way
 
     out = _run(main())
     assert out.stop_reason == "link lost"
@@ -376,13 +382,7 @@ def test_the_live_detection_is_that_of_a_replay_of_the_file_it_wrote(tmp_path, l
             link.inject(replace(INFO, session_id=1))
             await asyncio.sleep(0.3)
             link.inject(replace(INFO, session_id=2))
-        for i, f in enumerate(fr):
-            if i not in ((0, 60) if lead == "frame" else (60,)):
-                link.inject(f)
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.7)
-        link.lose()
-        return await task
+        return await stream_then_lose(link, task, fr, left_out=(0, 60) if lead == "frame" else (60,))
 
     out = _run(main())
     assert out.status.samples_lost >= (2 if lead == "frame" else 1) * PER
@@ -409,12 +409,7 @@ def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
         await asyncio.sleep(0.2)
         assert [f.command for f in link.sent] == [Command.REQUEST_INFO, Command.START, Command.START]
         link.inject(replace(INFO, session_id=3))  # START's new session: no START again
-        for f in fr[:10]:
-            link.inject(f)
-            await asyncio.sleep(0)
-        await asyncio.sleep(0.7)
-        link.lose()
-        return await task
+        return await stream_then_lose(link, task, fr[:10])
 
     out = _run(main())
     assert [f.command for f in link.sent][:3] == [Command.REQUEST_INFO, Command.START, Command.START]
