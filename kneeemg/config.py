@@ -126,6 +126,10 @@ class DetectorConfig:
     saturation_fraction : float
         An epoch with more than this fraction of samples stuck at its extreme raw value is
         saturated.
+    saturation_run_s : float
+        Samples are stuck when the raw value stays the same for at least this long (and at
+        least 5 samples). Strong activity clipped by the recorder's range touches the rails
+        in shorter runs, one per swing, and is still measured.
     dc_jump_uv : float
         A step of the raw baseline larger than this within 20 ms marks a DC jump.
     movement_ratio : float
@@ -183,6 +187,7 @@ class DetectorConfig:
     settle_s: float = 1.0
     flat_rms_uv: float = 0.2
     saturation_fraction: float = 0.05
+    saturation_run_s: float = 0.05
     dc_jump_uv: float = 3000.0
     movement_ratio: float = 3.0
     movement_min_uv: float = 30.0
@@ -243,6 +248,8 @@ class DetectorConfig:
             raise ConfigError("twitch_max_s must be below spasm_max_s")
         if not MIN_EPOCH_S <= self.epoch_s <= 30:
             raise ConfigError(f"epoch_s={self.epoch_s:g} must be {MIN_EPOCH_S:g} to 30 s; e.g. 1")
+        if not 0 < self.saturation_run_s <= self.epoch_s:
+            raise ConfigError(f"saturation_run_s={self.saturation_run_s:g} must be above 0 and at most epoch_s; e.g. 0.05")
         if self.envelope_window_s <= 0 or self.wasm_window_s <= 0 or self.floor_block_s <= 0:
             raise ConfigError("window lengths must be positive")
         if not 0 < self.onset_window_s <= self.envelope_window_s:

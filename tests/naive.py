@@ -90,7 +90,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                  acf=np.array(acf0[c], dtype=float), acf_blk=np.zeros(l_max), pt_n=0,
                  pt_noise=np.maximum(tmpl[1].T @ acf0[c], least))
         )
-    stuck = np.array([_stuck_samples(x[:, c]) for c in range(nch)]).T
+    stuck = np.array([_stuck_samples(x[:, c], int(p[K.P_SAT_RUN])) for c in range(nch)]).T
     prev_flags = [0] * nch
     signal_loss = K.FLAG_FLAT | K.FLAG_SATURATION | K.FLAG_DC_JUMP
     wm = p[K.P_MAINS_W]
@@ -238,18 +238,18 @@ def _burst_record(st, c, y):
     return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
 
-def _stuck_samples(x):
+def _stuck_samples(x, run_min):
     """Per sample, how many samples it adds to the stuck count (runs of identical values).
 
-    The sample that completes a run of STUCK_RUN adds the whole run; later ones add one.
+    The sample that completes a run of ``run_min`` adds the whole run; later ones add one.
     """
     out = np.zeros(len(x), dtype=np.int64)
     run = 0
     for i in range(len(x)):
         run = run + 1 if i > 0 and x[i] == x[i - 1] else 1
-        if run == K.STUCK_RUN:
-            out[i] = K.STUCK_RUN
-        elif run > K.STUCK_RUN:
+        if run == run_min:
+            out[i] = run_min
+        elif run > run_min:
             out[i] = 1
     return out
 

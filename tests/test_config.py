@@ -25,6 +25,8 @@ from kneeemg.errors import ConfigError
         ({"mains_hz": True}, "mains_hz=True is not allowed"),
         ({"epoch_s": 1e-5}, "epoch_s=1e-05 must be 0.1 to 30 s"),
         ({"epoch_s": 31}, "epoch_s=31 must be 0.1 to 30 s"),
+        ({"saturation_run_s": 0}, "saturation_run_s=0 must be above 0 and at most epoch_s"),
+        ({"saturation_run_s": 2.0}, "saturation_run_s=2 must be above 0 and at most epoch_s"),
     ],
 )
 def test_out_of_range_settings_are_refused_in_one_line(changes, message):
@@ -35,7 +37,7 @@ def test_out_of_range_settings_are_refused_in_one_line(changes, message):
 
 def test_valid_settings_still_pass():
     for changes in ({"mains_hz": 50}, {"mains_hz": 60.0}, {"mains_hz": None}, {"filter_order": 4.0},
-                    {"epoch_s": 0.1}, {"lm_min_s": 2.0, "lm_max_s": 2.0}, {"plm_min_count": 2},
+                    {"epoch_s": 0.1}, {"saturation_run_s": 1.0}, {"lm_min_s": 2.0, "lm_max_s": 2.0}, {"plm_min_count": 2},
                     {"potential_ratio": 0, "bridge_max_s": 0, "onset_search_s": 0}):
         DetectorConfig(**changes)
 

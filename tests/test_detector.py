@@ -159,6 +159,26 @@ def test_quiet_signal_at_low_resolution_is_not_saturation():
     assert ("saturation", 12.0) in found and {r for r, _ in found} == {"settling", "saturation"}
 
 
+def test_activity_clipped_by_the_recorders_range_is_still_a_burst():
+    # A sleep lab's leg channel with a range of +-40 uV and a 20 s cramp of 200 uV RMS: the
+    # signal touches a rail on each swing, for at most a few tens of ms, and the cramp is
+    # found. A rail held for 0.3 s is still saturation; so are the short runs when the
+    # stuck run is set as short as 5 ms.
+    from kneeemg.simulate import _waveform
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.0, 3.0, 60_000)
+    x[20_000:40_000] += _waveform("cramp", 20_000, 0, 200.0, 0, 1000.0)
+    x = np.clip(x, -40.0, 40.0)
+    x[50_300:50_600] = 40.0
+    res = detect(x[:, None], 1000.0)
+    assert np.mean(np.abs(x[20_000:40_000]) == 40.0) > 0.7
+    assert [(e.kind, round(e.onset_s), round(e.offset_s)) for e in res.events] == [("cramp", 20, 40)]
+    assert {(iv.reason, iv.start_s) for iv in res.excluded} == {("settling", 0.0), ("saturation", 50.0), ("settling", 51.0)}
+    strict = detect(x[:, None], 1000.0, config=DetectorConfig(saturation_run_s=0.005))
+    assert strict.events == [] and sum(iv.duration_s for iv in strict.excluded if iv.reason == "saturation") > 15
+
+
 def test_noise_alone_gives_no_events():
     rng = np.random.default_rng(5)
     res = detect(rng.normal(0, 4, (600_000, 1)) + 300, FS)  # ten minutes

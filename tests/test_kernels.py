@@ -97,9 +97,14 @@ def test_first_nonfinite():
 
 
 def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, potentials=False, dips=False,
-                   flat_start=False, flat_middle=False):
+                   flat_start=False, flat_middle=False, clipped=False):
     fs_hz = 1000.0
     x, _ = bursts(fs_hz, seconds=seconds, hum_uv=15.0 if mains else 0.0)
+    if clipped:
+        # the second channel recorded with a range of +-20 uV around its offset: the spasm at
+        # 5 s, made stronger and smoother, stays at the rails for a few ms per swing
+        x[5000:5800, 1] += np.convolve(np.random.default_rng(7).normal(0, 100, 800), np.ones(8) / 8, mode="same")
+        x[:, 1] = np.clip(x[:, 1], 780.0, 820.0)
     if flat_start:
         x[:3000, 0] = 0.0  # the first electrode touches the skin only after the warm-up
     if flat_middle:
@@ -158,20 +163,20 @@ def _check_windows(ring, fs, y, b, det):
             np.testing.assert_allclose(fs[:, col], exact, rtol=1e-9, atol=atol)
 
 
-@pytest.mark.parametrize("onset_window_s, noise_step, potentials, dips, flat_start, flat_middle",
-                         [(0.010, False, False, False, False, False), (0.006, False, False, False, False, False),
-                          (0.010, True, False, False, False, False), (0.010, False, True, False, False, False),
-                          (0.010, False, False, True, False, False), (0.010, False, False, False, True, False),
-                          (0.010, False, False, False, False, True)],
+@pytest.mark.parametrize("onset_window_s, noise_step, potentials, dips, flat_start, flat_middle, clipped",
+                         [(0.010, False, False, False, False, False, False), (0.006, False, False, False, False, False, False),
+                          (0.010, True, False, False, False, False, False), (0.010, False, True, False, False, False, False),
+                          (0.010, False, False, True, False, False, False), (0.010, False, False, False, True, False, False),
+                          (0.010, False, False, False, False, True, False), (0.010, False, False, False, False, False, True)],
                          ids=["onset-window-off", "onset-window-6ms", "noise-step", "weak-potentials", "dips", "flat-start",
-                              "flat-middle"])
+                              "flat-middle", "clipped"])
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
 def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, noise_step, potentials, dips, flat_start,
-                                                   flat_middle):
+                                                   flat_middle, clipped):
     x, y, lo, det, floor0, acf0, known0 = _detect_inputs(mains, onset_window_s=onset_window_s, noise_step=noise_step,
                                                            potentials=potentials, dips=dips, flat_start=flat_start,
-                                                           flat_middle=flat_middle)
+                                                           flat_middle=flat_middle, clipped=clipped)
     assert known0.all() != flat_start
     env2 = naive.moving_ms(y, det._env_win)
     envw2 = naive.moving_ms(y, det._wasm_win)
@@ -221,6 +226,9 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
     for (ei, ef, eflo), (ri, rf, rflo) in zip(epochs, ref_epochs):
         assert ei == ri and ef == rf
         np.testing.assert_allclose(eflo, rflo, rtol=1e-12)
+    if clipped:  # the clipped spasm is found and its epoch is usable, with most of its samples at the rails
+        (spasm,) = [r for r in ref_records if r[0] == K.OUT_BURST and r[1] == 1 and 4900 <= r[2] <= 5100]
+        assert epochs[5][1][1] == 0 and np.mean(np.isin(x[5000:5800, 1], (780.0, 820.0))) > 0.6
     # the test signal exercises the artefact rules
     all_flags = np.bitwise_or.reduce(np.array([e[1] for e in epochs]), axis=None)
     assert all_flags & K.FLAG_FLAT and all_flags & K.FLAG_MOVEMENT and all_flags & K.FLAG_SATURATION

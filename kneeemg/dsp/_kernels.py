@@ -56,7 +56,7 @@ F_PT_SCORE = 25  # burst: best template score (output^2 / noise) in its first L_
 N_FSTATE = 26
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
-I_EP_STUCK_HI = 0  # epoch: samples in runs of >= STUCK_RUN identical raw values at the epoch's highest value
+I_EP_STUCK_HI = 0  # epoch: samples in runs of >= P_SAT_RUN identical raw values at the epoch's highest value
 I_RUN = 1  # length of the current run of identical raw values
 I_IN = 2  # inside a burst
 I_ON = 3  # burst onset (absolute sample)
@@ -113,7 +113,8 @@ P_CUSUM = 26  # reference level of the onset's change point, times the floor
 P_POTENTIAL = 27  # a template output this many times its noise RMS starts a burst (0: off)
 P_BRIDGE = 28  # activity back after a dip continues the burst when the gap's RMS is this times its floor ...
 P_BRIDGE_MAX = 29  # ... and the dip lasted at most this many samples (not above P_HOLD: off)
-N_PARAMS = 30
+P_SAT_RUN = 30  # raw samples identical for this many in a row at an epoch's extreme are stuck
+N_PARAMS = 31
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -125,9 +126,11 @@ FLAG_SETTLING = 32
 FLAG_NOISE_RISE = 64  # set afterwards, by the caller, over the span of an OUT_NOISE record
 FLAG_LOST = 128  # set afterwards, by the caller, over samples lost while recording
 
-#: Raw samples identical for this many in a row count as stuck (flat line or rail) when
-#: their value is the highest or the lowest of their epoch. Runs at other values are the
-#: quantisation steps of a quiet signal recorded at low resolution, not a rail.
+#: Fewest raw samples identical in a row that count as stuck (flat line or rail) when their
+#: value is the highest or the lowest of their epoch, whatever the rate (``P_SAT_RUN`` is the
+#: run in use, from ``saturation_run_s``). Runs at other values are the quantisation steps of
+#: a quiet signal recorded at low resolution, not a rail; short runs at the rails are
+#: activity clipped by the recorder's range, which still holds bursts.
 STUCK_RUN = 5
 #: Below this share of quiet floor blocks the floor is stale and every block teaches it,
 #: until the share is back above the second value (hysteresis).
@@ -991,9 +994,9 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
     return best, score
 
 
-def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
+def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, run_min):
     """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
-    stuck at them (runs of at least ``STUCK_RUN`` identical values). Returns the new state.
+    stuck at them (runs of at least ``run_min`` identical values). Returns the new state.
 
     A stretch in which no sample equals the one before (:func:`_raw_distinct`) holds no
     run: only its highest and lowest values count, found without branches
@@ -1019,7 +1022,7 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo):
             stuck_lo = 0
         if xv == prev_x:
             run += 1
-            add = STUCK_RUN if run == STUCK_RUN else (1 if run > STUCK_RUN else 0)
+            add = run_min if run == run_min else (1 if run > run_min else 0)
             if xv == x_max:
                 stuck_hi += add
             if xv == x_min:
@@ -1284,6 +1287,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     sustain_r = p[P_SUSTAIN]
     block = int(p[P_BLOCK])
     epoch = int(p[P_EPOCH])
+    sat_run = int(p[P_SAT_RUN])
     mains = p[P_MAINS_W] > 0.0
     w_on = p[P_W_ON_UV]
     w_off = p[P_W_OFF_UV]
@@ -1415,7 +1419,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk)
         ep_n += seg
         x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
-                                                                  stuck_lo)
+                                                                  stuck_lo, sat_run)
         ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him = _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2,
                                                                          ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
         i = s0

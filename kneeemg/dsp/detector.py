@@ -360,6 +360,7 @@ class StreamingDetector:
         p[K.P_EPOCH] = self._epoch
         p[K.P_FLAT] = cfg.flat_rms_uv
         p[K.P_SAT_FRAC] = cfg.saturation_fraction
+        p[K.P_SAT_RUN] = max(K.STUCK_RUN, round(cfg.saturation_run_s * self.fs_hz))
         p[K.P_DCJUMP] = cfg.dc_jump_uv
         p[K.P_MOVE_RATIO] = cfg.movement_ratio
         p[K.P_MOVE_MIN] = cfg.movement_min_uv
