@@ -122,14 +122,17 @@ class DetectorConfig:
         Seconds at the start in which the filters settle (a notch rings for about a second
         on hum that was there before the first sample): no detection, counted as excluded.
     flat_rms_uv : float
-        An epoch whose filtered RMS is below this is flat (electrode off, lost data).
+        An epoch whose filtered RMS is below this is flat (electrode off, lost data). So is
+        one whose raw value is held (``saturation_run_s``) at a value other than its highest
+        or lowest for more than ``saturation_fraction`` of it.
     saturation_fraction : float
         An epoch with more than this fraction of samples stuck at its extreme raw value is
         saturated.
     saturation_run_s : float
         Samples are stuck when the raw value stays the same for at least this long (and at
-        least 5 samples). Strong activity clipped by the recorder's range touches the rails
-        in shorter runs, one per swing, and is still measured.
+        least 5 samples): at a rail (saturation) or anywhere else (flat). Strong activity
+        clipped by the recorder's range touches the rails in shorter runs, one per swing,
+        and is still measured.
     dc_jump_uv : float
         A step of the raw baseline larger than this within 20 ms marks a DC jump.
     movement_ratio : float

@@ -210,7 +210,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
             e0 = a + 1 - epoch
             flags = []
             for c in range(nch):
-                f = _epoch_flags(_stuck_at_rails(stuck[e0 : a + 1, c], x[e0 : a + 1, c]), y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
+                f = _epoch_flags(_stuck_at_rails(stuck[e0 : a + 1, c], x[e0 : a + 1, c]), int(stuck[e0 : a + 1, c].sum()),
+                                 y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
                 if e0 < settle:
                     f |= K.FLAG_SETTLING
                 elif f == 0 and prev_flags[c] & signal_loss:
@@ -260,7 +261,7 @@ def _stuck_at_rails(stuck, x):
     return int(stuck[at_rail].sum())
 
 
-def _epoch_flags(stuck, y, lo, a0, wm, p, floor):
+def _epoch_flags(stuck, stuck_any, y, lo, a0, wm, p, floor):
     n = len(y)
     rms_y = math.sqrt(np.mean(y**2))
     rms_lo = math.sqrt(np.mean(lo**2))
@@ -269,6 +270,8 @@ def _epoch_flags(stuck, y, lo, a0, wm, p, floor):
         flags |= K.FLAG_FLAT
     elif stuck > p[K.P_SAT_FRAC] * n:
         flags |= K.FLAG_SATURATION
+    elif stuck_any > p[K.P_SAT_FRAC] * n:  # held at another value: the electrode let go
+        flags |= K.FLAG_FLAT
     if np.max(np.abs(lo)) > p[K.P_DCJUMP]:
         flags |= K.FLAG_DC_JUMP
     elif rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]:

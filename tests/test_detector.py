@@ -179,6 +179,24 @@ def test_activity_clipped_by_the_recorders_range_is_still_a_burst():
     assert strict.events == [] and sum(iv.duration_s for iv in strict.excluded if iv.reason == "saturation") > 15
 
 
+@pytest.mark.parametrize("hum_uv", [15.0, 50.0])
+def test_electrode_letting_go_under_hum_gives_no_twitch(hum_uv):
+    # The raw signal holds its last value from a moment inside an epoch. The mains notch
+    # rings on for a few hundred ms where the hum stopped; that ringing had been a twitch.
+    # A raw value held for 50 ms or more holds no activity: the epoch is flat.
+    found = []
+    for seed, t0 in enumerate((20.137, 20.411, 20.685, 20.93)):
+        rng = np.random.default_rng(seed)
+        t = np.arange(40_000) / FS
+        x = rng.normal(0.0, 3.0, 40_000) + 800.0 + hum_uv * np.sin(2 * np.pi * 50.0 * t + seed)
+        a = round(t0 * FS)
+        x[a : a + 10_000] = x[a]
+        res = detect(x[:, None], FS)
+        found += res.events
+        assert ("flat", 20.0) in {(iv.reason, iv.start_s) for iv in res.excluded}
+    assert found == []
+
+
 def test_noise_alone_gives_no_events():
     rng = np.random.default_rng(5)
     res = detect(rng.normal(0, 4, (600_000, 1)) + 300, FS)  # ten minutes
@@ -335,7 +353,9 @@ def test_lost_samples_are_never_usable_time():
     res = det.finish()
     lost = [(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"]
     assert lost == [(30.0, 31.0), (45.0, 46.0)]
-    assert res.usable_s == pytest.approx(60 - 1 - 2, abs=0.5)  # settling, and the 2 epochs touched
+    # less the settling second, the 2 epochs touched, and the epoch after each: a value held for
+    # 0.5 s or more is a signal lost, and the filters settle once it moves again
+    assert res.usable_s == pytest.approx(60 - 1 - 2 - 2, abs=0.5)
     assert [round(e.onset_s, 1) for e in res.events] == [50.0]
     with pytest.raises(InputError, match="mark_lost: sample 100 was already passed"):
         det = StreamingDetector(FS, 1)
