@@ -316,6 +316,11 @@ def load_diary_file(path: str | os.PathLike[str], latest: date | None = None) ->
         if unknown:
             raise InputError(f"{p}: unknown section(s) {', '.join(sorted(unknown))}; use days and profile")
         raw_days = data.get("days", [])
+        if not isinstance(raw_days, list):
+            hint = ("[days] makes one table; write [[days]] before each day" if p.suffix.lower() == ".toml"
+                    else 'write "days": [{...}, {...}]')
+            what = "one table" if isinstance(raw_days, dict) else f"the value {raw_days!r}"
+            raise InputError(f"{p}: days must be a list of days, not {what}; {hint}")
         if "profile" in data:
             profile = validate_profile(data["profile"], where=f"{p.name} profile")
     else:

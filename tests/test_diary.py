@@ -152,6 +152,10 @@ def test_files_are_all_or_nothing(tmp_path):
         ("when.toml", "date = 2026-11-20T22:00:00\n", "date=2026-11-20 22:00:00 is not allowed"),
         ("extra.toml", "[profile]\nage = 3\n[other]\nx = 1\n", "unknown section(s) other"),
         ("prof.toml", "[profile]\nage = 300\n", "prof.toml profile: age=300 is out of range 0-120"),
+        ("count.toml", "days = 3\n", "days must be a list of days, not the value 3; [days] makes one table"),
+        ("table.toml", "[days]\ndate = 2026-11-20\n", "days must be a list of days, not one table; [days] makes one table; "
+         "write [[days]] before each day"),
+        ("count.json", '{"days": 5}', 'days must be a list of days, not the value 5; write "days": [{...}, {...}]'),
     ],
 )
 def test_bad_files_are_refused_with_the_reason(tmp_path, name, text, message):
