@@ -153,6 +153,34 @@ def fallback_date(start_time: str | datetime | None, recording_s: float, file: s
     return night_date(datetime.now() - length), "import time"
 
 
+#: Start times before this are no clock's reading of a night (EDF's own dates begin in 1985;
+#: a recorder whose clock was never set reports 1970).
+EARLIEST_START = date(1985, 1, 1)
+
+
+def check_start_date(night_on: str, date_from: str, path: str | os.PathLike[str], today: date) -> None:
+    """Refuse a night date taken from a recording's start time (``date_from == "start time"``)
+    that lies after ``today`` or before 1985: the recorder's clock was wrong, and such a date
+    would sort the night after, or before, every real one.
+
+    Raises
+    ------
+    InputError
+        One line naming the file and the date, asking for the date by hand.
+    """
+    if date_from != "start time":
+        return
+    on = date.fromisoformat(night_on)
+    if on > today:
+        why = f"after today ({today.isoformat()})"
+    elif on < EARLIEST_START:
+        why = "before 1985 (a clock that was never set)"
+    else:
+        return
+    raise InputError(f"{path_text(Path(path))}: its start time dates the night {night_on}, {why}; the recorder's clock "
+                     "was wrong, so give the evening the night began with --date YYYY-MM-DD")
+
+
 @dataclass(frozen=True)
 class NightRow:
     """One stored night."""
@@ -393,9 +421,13 @@ class Store:
                 excluded.append((float(a), float(b), int(ch), reason))
         except (OSError, ValueError) as exc:
             raise StoreError(f"{folder}: cannot read the batch night ({exc}); run `kneeemg batch` again") from None
+        mtime = mtime_ns / 1e9 if isinstance(mtime_ns, (int, float)) and not isinstance(mtime_ns, bool) else None
         if not metrics.get("date"):  # the fallback of import: start time, else the file's time when batch read it
-            mtime = mtime_ns / 1e9 if isinstance(mtime_ns, (int, float)) and not isinstance(mtime_ns, bool) else None
             metrics["date"] = fallback_date(metrics.get("start_time"), row["recording_s"], row["path"], mtime)[0]
+        try:  # a start time from a wrong clock (import refuses it): the file's time instead
+            check_start_date(metrics["date"], "start time", row["path"], datetime.now().date())
+        except InputError:
+            metrics["date"] = fallback_date(None, row["recording_s"], row["path"], mtime)[0]
         night = {
             "date": metrics.get("date"), "source": row["path"], "content_hash": digest, "settings_hash": s_hash,
             "start_time": metrics.get("start_time"), "recording_s": row["recording_s"], "usable_s": row["usable_s"],
@@ -829,6 +861,7 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         if night.date is not None and (date is None or date == night.date):
             return ImportOutcome(existing, False, night.date, "already stored", moved_from, info=info)
         on, date_from = (date, "given") if date is not None else fallback_date(night.start_time, night.recording_s, p)
+        check_start_date(on, date_from, p, datetime.now().date())
         dated = store.set_date(existing, on, only_if_missing=date is None)
         return ImportOutcome(existing, False, store.night(existing).date, date_from if dated else "already stored",
                              moved_from, dated, night.date if dated else None, info=info)
@@ -836,6 +869,7 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     date_from = "given"
     if date is None:
         date, date_from = fallback_date(getattr(result.source, "start_time", None), result.recording_s, p)
+        check_start_date(date, date_from, p, datetime.now().date())
     metrics = night_metrics(result, date=date)
     nid, created = store.add_night(result, metrics, source, digest, settings=extra)
     return ImportOutcome(nid, created, metrics.date, date_from, info=result.source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -741,3 +742,29 @@ def test_the_trend_compares_only_nights_with_as_many_channels_as_the_latest():
     mixed = direction(two + one + [row(13, 71.0, ["left", "right"])])
     assert mixed.startswith("About the same") and \
         "(1 night with another number of channels than the latest night's 2 channels is left out of this comparison" in mixed
+
+
+@pytest.mark.parametrize("start, why", [(datetime(2036, 1, 1, 23, 0), "after today"),
+                                        (datetime(1970, 1, 1, 0, 0), "before 1985 (a clock that was never set)")])
+def test_a_start_time_from_a_wrong_clock_is_refused_unless_a_date_is_given(tmp_path, capsys, start, why):
+    from kneeemg.io.native import RecordingWriter
+
+    path = tmp_path / "clock.kemg"
+    with RecordingWriter(path, 1000.0, ["left"], start_time=start) as w:
+        w.write(np.random.default_rng(0).normal(0.0, 3.0, (30_000, 1)))
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        with pytest.raises(InputError) as info:
+            import_recording(s, path)
+        why = f"{why} ({datetime.now().date().isoformat()})" if why == "after today" else why
+        assert f"clock.kemg: its start time dates the night {start.date() if start.hour else '1969-12-31'}, {why}; " \
+               "the recorder's clock was wrong, so give the evening the night began with --date YYYY-MM-DD" in str(info.value)
+        assert s.nights() == []
+        assert import_recording(s, path, date="2026-11-20").date == "2026-11-20"
+    assert main(["import", str(path), "--db", str(tmp_path / "other.db")]) != 0
+    err = capsys.readouterr().err
+    assert why in err and err.count("\n") == 1
+    # kneeemg batch --db stores such a night under the file's time instead, as without a start time
+    assert main(["batch", str(path), "--out", str(tmp_path / "bo"), "--workers", "1", "--db", str(tmp_path / "b.db")]) == 0
+    with Store(tmp_path / "b.db", create=False) as s:
+        assert [n.date for n in s.nights()] == [fallback_date(None, 30.0, path)[0]]
