@@ -250,6 +250,24 @@ def test_no_improvement_after_healthier_days():
     assert triage({}, days, half[:1] + [night("2026-11-02", 0)] + half[2:]).level == "monitor"
 
 
+def test_nights_too_short_to_give_a_rate_never_lower_the_level():
+    # Three 7-hour twitching nights over 15 days are persistent twitching; twelve 18-minute
+    # nights between them (each with twitches) had counted as nights without twitching and
+    # lowered the level from 3 to 1. The same for "no improvement": short nights since the
+    # healthier days are no quiet nights.
+    long = [night(f"2026-11-{d:02d}", 140) for d in (1, 8, 15)]
+    short = [night(f"2026-11-{d:02d}", 9, hours=0.3) for d in range(2, 15) if d != 8]
+    assert triage({}, [], long).rules[0].rule == "persistent"
+    mixed = triage({}, [], long + short)
+    assert mixed.level == "see_doctor" and mixed.rules[0].rule == "persistent"
+    assert "3 of the 3 nights long enough to tell over 15 days" in mixed.reasons[0]
+    days = [{"date": f"2026-10-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(20, 27)]
+    twitching = [night(f"2026-10-{d:02d}", 57) for d in (27, 29, 31)]
+    cut_short = [night(f"2026-10-{d:02d}", 0, hours=0.3) for d in (26, 28, 30)]
+    assert triage({}, days, twitching).rules[0].rule == "no_improvement"
+    assert triage({}, days, twitching + cut_short).rules[0].rule == "no_improvement"
+
+
 def test_the_level_names_its_reasons_and_sources():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["fever"], "caffeine_drinks": 6}], [night("2026-11-20", 58)])
     assert res.level == "see_doctor_asap"

@@ -428,7 +428,8 @@ def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -
     """The longest stretch of twitching that keeps going, or None.
 
     A stretch runs from a twitching night to a twitching night over ``cfg.persistent_days``
-    days or more and holds at least ``cfg.frequent_min_nights`` twitching nights. It counts
+    days or more and holds at least ``cfg.frequent_min_nights`` twitching nights. Only nights
+    that give a rate (:func:`long_enough`) are read. It counts
     when twitching came on at least half of the nights recorded in it, or when it holds a
     frequent spell (``frequent_min_nights`` nights at the frequent rate within
     ``frequent_window_days``) after which no recorded night lies further than that window
@@ -445,8 +446,10 @@ def persistent_stretch(nights: Sequence[Mapping[str, Any]], cfg: TriageConfig) -
         ``last`` (ISO dates), and ``spell`` (the spell's first and last dates, or None when
         the half-of-nights condition held).
     """
-    dated = sorted((date.fromisoformat(n["date"]), twitching_night(n, cfg),
-                    (night_rate(n, cfg) or 0.0) >= cfg.frequent_rate_per_h) for n in nights)
+    # only nights that give a rate: a night cut short tells nothing, so it is neither a
+    # twitching night nor a quiet one
+    dated = sorted((date.fromisoformat(n["date"]), twitching_night(n, cfg), night_rate(n, cfg) >= cfg.frequent_rate_per_h)
+                   for n in nights if long_enough(n, cfg))
     window = cfg.frequent_window_days
     best: dict[str, Any] | None = None
     for i, (a, twitched_a, _) in enumerate(dated):

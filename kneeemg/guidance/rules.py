@@ -118,14 +118,14 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     since_days = (ref - date.fromisoformat(since)).days if since else None
     if stretch is not None:
         st = stretch
-        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights recorded over {st['days']} days, "
+        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights long enough to tell over {st['days']} days, "
                 f"from {st['first']} to {st['last']}" if st["spell"] is None else
                 f"After {cfg.frequent_min_nights} nights at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
                 f"twitching was recorded again, up to {st['last']} ({st['days']} days from {st['first']})")
         fire("persistent", f"{what} (kneeemg counts twitching as persistent over {cfg.persistent_days} days or more, with "
                            f"twitching, {cfg.twitching_rate_per_h:g} or more twitches, spasms and cramps per usable hour, "
                            f"on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
-                           f"recorded, or going on after a frequent spell; the articles give no number).")
+                           f"long enough to tell, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
         quiet = ""
         if rated and not twitching_nights:  # what the sensor found speaks against it: say so, and that both count
@@ -153,7 +153,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         healthy = [d for d in days if d.get("date") and d["date"] <= last_night["date"]
                    and d.get("water_glasses") is not None and d["water_glasses"] >= cfg.good_water_glasses
                    and d.get("caffeine_drinks") is not None and d["caffeine_drinks"] <= 1]
-        since_healthy = [n for n in nights if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
+        # (only nights that give a rate: a night cut short tells nothing, so it cannot count as a quiet one)
+        since_healthy = [n for n in rated if n["date"] >= min(d["date"] for d in healthy)] if healthy else []
         # the knee went on twitching: on the latest night, and on at least half of the nights since the healthier days began
         went = sum(twitching_night(n, cfg) for n in since_healthy)
         if len(healthy) >= cfg.improvement_days and twitching_night(last_night, cfg) and 2 * went >= len(since_healthy):
