@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 
 import pytest
 
@@ -178,11 +179,31 @@ def test_triage_from_the_history(tmp_path, capsys):
     db = tmp_path / "h.db"
     with Store(db) as s:
         s.save_profile(validate_profile({"conditions": ["arthritis"]}))
-        s.save_day(validate_day({"date": "2026-11-20", "symptoms": ["fever"]}))
+        s.save_day(validate_day({"date": (date.today() - timedelta(days=2)).isoformat(), "symptoms": ["fever"]}))
     assert main(["triage", "--db", str(db), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["level"] == "see_doctor_asap" and out["causes"][0]["id"] == "arthritis"
     assert main(["triage", "--db", str(db), "--nights", "0"]) == 2
+
+
+def test_a_warning_sign_noted_months_ago_in_the_history_is_a_note_not_the_level(tmp_path, capsys):
+    # The history's symptom window ends today: a swelling noted 200 days ago, with nothing
+    # noted since, had sent a diary-only user to a doctor soon (and one unrelated day noted
+    # since lowered it again). It is named in a note instead.
+    db = str(tmp_path / "h.db")
+    long_ago = (date.today() - timedelta(days=200)).isoformat()
+    assert main(["diary", "--db", db, "--date", long_ago, "--symptoms", "swelling"]) == 0
+    capsys.readouterr()
+    assert main(["triage", "--db", db, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["level"] == "monitor"
+    assert [n for n in out["notes"] if n.startswith("Earlier in your diary: swelling")
+            and f"(noted on {long_ago})" in n and f"28 days before {date.today().isoformat()}" in n]
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    assert main(["diary", "--db", db, "--date", yesterday, "--symptoms", "swelling"]) == 0
+    capsys.readouterr()
+    assert main(["triage", "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["level"] == "see_doctor_asap"
 
 
 def test_triage_of_an_empty_history_says_nothing_is_recorded_yet(tmp_path, capsys):
@@ -204,7 +225,7 @@ def test_medicines_it_does_not_know_and_a_day_years_ago_are_said(tmp_path, capsy
     assert "does not know the medicine prednisone" in out and "diuretic" in out
     assert main(["triage", "--db", db, "--json"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
-    assert len(notes) == 1 and "prednisone" in notes[0]
+    assert len(notes) == 2 and "Earlier in your diary: fever" in notes[0] and "prednisone" in notes[1]
 
 
 def test_the_terminal_gives_each_cause_its_source(tmp_path, capsys):

@@ -394,7 +394,7 @@ def test_the_latest_nights_report_counts_a_warning_sign_noted_after_it(history, 
     import shutil
     from datetime import date
 
-    from kneeemg.report.model import doctor_input, report_input
+    from kneeemg.report.model import doctor_input, guidance_dict, report_input
 
     _, db, _ = history
     copy = tmp_path / "later.db"
@@ -410,7 +410,7 @@ def test_the_latest_nights_report_counts_a_warning_sign_noted_after_it(history, 
         s.save_day(validate_day({"date": "2026-11-15", "symptoms": ["fever"]}))
         s._db.execute("DELETE FROM diary WHERE date > '2026-11-15'")
         s._db.commit()
-        assert report_input(s, "2026-11-20").guidance["level"] == "see_doctor_asap"
+        assert guidance_dict(s, until="2026-11-20")["level"] == "see_doctor_asap"
         assert "fever" in " ".join(str(d.get("symptoms")) for d in doctor_input(s, today=date(2026, 12, 1)).days)
 
 

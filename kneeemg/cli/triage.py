@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     # a case file's dates are checked against today (a mistyped year); the history is read
     # as stored (a night dated by a recorder's clock that runs ahead must not block triage)
     profile, diary, nights = validate_case(case, where=where, latest=date.today() if args.case else None)
-    result = triage(profile, diary, nights, config=config)
+    # the history's symptom window ends today; a case file's at its own latest entry
+    result = triage(profile, diary, nights, config=config, symptoms_until=None if args.case else date.today())
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return 0

@@ -323,7 +323,8 @@ def score_causes(kb: KnowledgeBase, feats: Mapping[str, bool | None], words: Map
 
 
 def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str, Any]] = (), nights: Sequence[Mapping[str, Any]] = (),
-           config: TriageConfig | None = None, kb: KnowledgeBase | None = None, today: date | None = None) -> TriageResult:
+           config: TriageConfig | None = None, kb: KnowledgeBase | None = None, today: date | None = None,
+           symptoms_until: date | None = None) -> TriageResult:
     """Escalation level, causes and advice for a person's profile, diary and nights.
 
     Parameters
@@ -342,6 +343,11 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     today : date, optional
         The day of the triage (default: today); ``twitching_since`` counts up to the later
         of this and the latest entry of the case.
+    symptoms_until : date, optional
+        Where the symptom window ends (``TriageConfig.symptom_window_days``). Default: the
+        case's latest entry, as for a case file, a record of its time. A triage of the
+        history gives the day it is made for, so that an old symptom is not taken for a
+        recent one when nothing was noted since (it is still named, in a note).
 
     Returns
     -------
@@ -358,7 +364,7 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     kb = kb or load_kb()
     prof, days, nts = validate_case({"profile": dict(profile or {}), "diary": list(diary), "nights": list(nights)})
     triggers = personal_triggers(days, nts, cfg)
-    recent = recent_symptoms(days, nts, cfg, today)
+    recent = recent_symptoms(days, nts, cfg, today, window_ends=symptoms_until)
     feats = compute_features(prof, days, nts, cfg, triggers, recent=recent)
     words = case_words(kb, prof)
     scored = score_causes(kb, feats, words)
@@ -371,7 +377,7 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     hidden = [c for c in with_evidence if c not in causes]
     unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
                 for c in scored if not c.evidence_for]
-    fired = escalate(kb, cfg, prof, days, nts, feats, today=today)
+    fired = escalate(kb, cfg, prof, days, nts, feats, today=today, recent=recent)
     level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
@@ -385,12 +391,13 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
     advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
-    notes = (_threshold_notes(cfg) + _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent) + _medicine_notes(prof)
+    notes = (_threshold_notes(cfg) + _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent, symptoms_until) + _medicine_notes(prof)
              + _stiffness_notes(recent))
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
 
 
-def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], recent: set[str]) -> list[str]:
+def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], recent: set[str],
+                    until: date | None = None) -> list[str]:
     """A warning sign noted before the symptom window (``recent``: the symptoms within it) no
     longer decides the level, but is never passed over in silence: the person is told what to
     do if it is still there."""
@@ -399,7 +406,8 @@ def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping
     if not old:
         return []
     noted = "; ".join(w["text"] + noted_on(days, w["symptom"]) for w in old)
-    return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before your latest entry, "
+    before = "your latest entry" if until is None else f"{until.isoformat()}"
+    return [f"Earlier in your diary: {noted}. That is more than {cfg.symptom_window_days} days before {before}, "
             "so it no longer decides the advice above; if it is still there or comes back, see a doctor soon."]
 
 

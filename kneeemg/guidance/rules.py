@@ -57,7 +57,8 @@ def latest_date(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str,
 
 
 def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], days: Sequence[Mapping[str, Any]],
-             nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None], today: date | None = None) -> list[FiredRule]:
+             nights: Sequence[Mapping[str, Any]], feats: Mapping[str, bool | None], today: date | None = None,
+             recent: set[str] | None = None) -> list[FiredRule]:
     """Every rule that fires for a case, in the order of ``kb.rules``.
 
     Parameters
@@ -67,6 +68,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     feats : its features (:func:`kneeemg.guidance.features.compute_features`).
     today : the day of the triage (default: today); ``twitching_since`` counts up to the
         later of this and the latest entry.
+    recent : the symptoms that count as now (default: :func:`recent_symptoms` of the case).
 
     Returns
     -------
@@ -80,7 +82,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         text, srcs = kb.rule_text(name, variant)
         fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"]))
 
-    recent = recent_symptoms(days, nights, cfg, today)
+    recent = recent_symptoms(days, nights, cfg, today) if recent is None else recent
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] in recent]
     if signs:
         heads = [{"doc": w["doc"], "heading": w["heading"]} for w in signs]
@@ -231,11 +233,13 @@ def _none_measured(nights: Sequence[Mapping[str, Any]]) -> str:
 
 
 def recent_symptoms(days: Sequence[Mapping[str, Any]], nights: Sequence[Mapping[str, Any]], cfg: TriageConfig,
-                    today: date | None = None) -> set[str]:
+                    today: date | None = None, window_ends: date | None = None) -> set[str]:
     """Symptoms noted within ``cfg.symptom_window_days`` of the case's latest entry, or of
     ``today`` (default: today) when that is earlier: an entry dated after today (a recorder's
-    clock ahead) does not push today's symptoms out."""
-    last = latest_date(days, nights)
+    clock ahead) does not push today's symptoms out. With ``window_ends`` (a triage of the
+    history: today, or the night a report is about), the window ends there instead: a
+    symptom noted months before is not recent because nothing was noted since."""
+    last = latest_date(days, nights) if window_ends is None else window_ends
     if last is None:
         return set()
     first = min(last, today or date.today()) - timedelta(days=cfg.symptom_window_days - 1)

@@ -123,7 +123,8 @@ def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | N
 
     case = store.case_for_triage(until=until)
     today = date.fromisoformat(until) if until else None
-    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], config=config, today=today))
+    return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], config=config, today=today,
+                                      symptoms_until=today or date.today()))
 
 
 def report_input(store: Any, night: int | str | None = None, recording: Any = None,
