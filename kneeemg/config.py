@@ -7,11 +7,12 @@ their names. The defaults are documented, with their reasons, in ``docs/detector
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, get_type_hints
 
 from .errors import ConfigError
 
@@ -264,6 +265,25 @@ class DetectorConfig:
         if not self.plm_min_interval_s < self.plm_max_interval_s:
             raise ConfigError("plm_min_interval_s must be below plm_max_interval_s")
 
+    @classmethod
+    def with_settings(cls, settings: Iterable[str] = ()) -> "DetectorConfig":
+        """The default settings with some changed, each given as text ``NAME=VALUE``
+        (``onset_ratio=4``; a name given twice takes its last value). ``mains_hz`` has its
+        own option (``--mains``) and is not set this way.
+
+        Raises
+        ------
+        ConfigError
+            In one line: an unknown name (with the closest one), a setting without ``=``, a
+            value that is not a number of the field's kind, or values out of range.
+        """
+        changes = settings_from_text(cls, settings, "detector setting", "onset_ratio=4", skip=("mains_hz",))
+        try:
+            return cls(**changes)
+        except ConfigError as exc:
+            given = ", ".join(f"{k}={v:g}" for k, v in changes.items())
+            raise ConfigError(f"the detector settings given ({given}) are refused: {exc}") from None
+
     def replace(self, **changes: Any) -> "DetectorConfig":
         """A copy with some settings changed (validated)."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
@@ -282,6 +302,56 @@ class DetectorConfig:
         if not all(isinstance(k, str) for k in values):
             raise ConfigError("detector settings must be a dict with setting names (str) as keys")
         return cls().replace(**{k: v for k, v in values.items() if k not in RETIRED_SETTINGS})
+
+
+def settings_from_text(cls: type, settings: Iterable[str], what: str, example: str,
+                       skip: tuple[str, ...] = ()) -> dict[str, int | float]:
+    """``NAME=VALUE`` texts as changes to the number fields of the dataclass ``cls``.
+
+    Parameters
+    ----------
+    cls : dataclass type
+        Its int fields take whole numbers, the others numbers; the names in ``skip`` are
+        refused.
+    settings : iterable of str
+        E.g. ``["onset_ratio=4"]``; names are read case-insensitively, and a name given
+        twice takes its last value.
+    what, example : str
+        How the messages name a setting ("threshold") and an example of one.
+
+    Raises
+    ------
+    ConfigError
+        In one line: a text without ``=``, an unknown name (with the closest one, or the
+        list of names), or a value that is not a number of the field's kind.
+    """
+    if isinstance(settings, str):
+        settings = [settings]
+    hints = get_type_hints(cls)
+    defaults = cls()
+    kinds = {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in skip}
+    changes: dict[str, int | float] = {}
+    for setting in settings:
+        name, sep, text = str(setting).partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise ConfigError(f"{setting!r} is not NAME=VALUE; give a {what}'s name and its value, e.g. {example}")
+        if name not in kinds:
+            close = difflib.get_close_matches(name, kinds, n=1)
+            hint = ("it has its own option" if name in skip else f"did you mean {close[0]}?" if close
+                    else f"the {what}s are {', '.join(kinds)}")
+            raise ConfigError(f"unknown {what} {name!r} in {setting!r}; {hint}")
+        kind = kinds[name]
+        try:
+            value: int | float | None = int(text) if kind is int else float(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value):
+            default = getattr(defaults, name)
+            raise ConfigError(f"{what} {name} must be {'a whole number' if kind is int else 'a number'} "
+                              f"(got {text.strip()!r}), e.g. {name}={default:g}")
+        changes[name] = value
+    return changes
 
 
 #: Settings that must be whole numbers, and settings that must be above 0 (the others may be 0).

@@ -418,3 +418,36 @@ def test_an_error_after_the_status_line_is_on_a_line_of_its_own(tmp_path, monkey
     out, err = capsys.readouterr()
     assert code == 3 and "cramps 0" in out and out.endswith("\n")  # not run into the error (a log file holds both)
     assert err == "kneeemg: error: cannot write the recording (No space left on device)\n"
+
+
+def test_detector_settings_on_the_command_line(tmp_path, capsys):
+    # Quiet noise band-limited to 10-100 Hz (a sleep lab's leg channel): at the default onset
+    # level its 10 ms envelope crosses 3 x floor now and then; --set onset_ratio=3.5 keeps it
+    # quiet (docs/data.md). The setting is part of an imported night's settings.
+    import numpy as np
+    import scipy.signal as sg
+    from kneeemg.io.native import RecordingWriter
+    from kneeemg.store import Store
+
+    rng = np.random.default_rng(0)
+    sos = sg.butter(4, [10.0, 100.0], "bandpass", fs=1000.0, output="sos")
+    x = sg.sosfilt(sos, rng.normal(0.0, 1.0, 1_202_000))[2000:]
+    path = tmp_path / "narrow.kemg"
+    with RecordingWriter(path, 1000.0, ["LAT"]) as w:
+        w.write((3.0 * x / x.std())[:, None])
+    counts = []
+    for extra in ([], ["--set", "onset_ratio=3.5"]):
+        assert main(["replay", str(path), "--json", *extra]) == 0
+        counts.append(sum(json.loads(capsys.readouterr().out)["counts"].values()))
+    assert counts[0] >= 3 and counts[1] == 0
+    db = tmp_path / "h.db"
+    assert main(["import", str(path), "--db", str(db), "--date", "2026-11-20", "--set", "onset_ratio=3.5"]) == 0
+    with Store(db, create=False) as s:
+        assert s.night().settings["onset_ratio"] == 3.5
+    for bad, message in ((["--set", "onset=4"], "unknown detector setting 'onset' in 'onset=4'; did you mean onset_ratio?"),
+                         (["--set", "mains_hz=50"], "'mains_hz' in 'mains_hz=50'; it has its own option"),
+                         (["--set", "offset_ratio=9"], "offset_ratio must not exceed onset_ratio")):
+        capsys.readouterr()
+        assert main(["replay", str(path), *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

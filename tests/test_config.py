@@ -57,3 +57,23 @@ def test_as_config_checks_the_type():
         as_config({"onset_ratio": 4.0})
     with pytest.raises(ConfigError, match="settings must be a DetectorConfig"):
         as_config("default", "settings")
+
+
+def test_detector_settings_from_text():
+    cfg = DetectorConfig.with_settings(["onset_ratio=4", "ENVELOPE_WINDOW_S=0.02", "onset_ratio=3.5"])
+    assert cfg.onset_ratio == 3.5 and cfg.envelope_window_s == 0.02 and cfg.filter_order == 4
+    assert DetectorConfig.with_settings(["filter_order=6"]).filter_order == 6
+
+
+@pytest.mark.parametrize("settings, message", [
+    (["onset_raito=4"], "unknown detector setting 'onset_raito' in 'onset_raito=4'; did you mean onset_ratio?"),
+    (["mains_hz=50"], "unknown detector setting 'mains_hz' in 'mains_hz=50'; it has its own option"),
+    (["onset_ratio"], "'onset_ratio' is not NAME=VALUE; give a detector setting's name"),
+    (["filter_order=2.5"], "detector setting filter_order must be a whole number (got '2.5'), e.g. filter_order=4"),
+    (["onset_ratio=high"], "detector setting onset_ratio must be a number (got 'high'), e.g. onset_ratio=3"),
+    (["offset_ratio=5"], "the detector settings given (offset_ratio=5) are refused: offset_ratio must not exceed onset_ratio"),
+])
+def test_bad_detector_settings_are_refused_in_one_line(settings, message):
+    with pytest.raises(ConfigError) as info:
+        DetectorConfig.with_settings(settings)
+    assert message in str(info.value) and "\n" not in str(info.value)

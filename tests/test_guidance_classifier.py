@@ -302,8 +302,8 @@ def test_thresholds_set_as_text_take_each_fields_type():
 @pytest.mark.parametrize("settings, message", [
     (["frequent_rate=8"], "unknown threshold 'frequent_rate' in 'frequent_rate=8'; did you mean frequent_rate_per_h?"),
     (["colour=blue"], "unknown threshold 'colour' in 'colour=blue'; the thresholds are frequent_rate_per_h, "),
-    (["frequent_rate_per_h"], "threshold setting 'frequent_rate_per_h' is not NAME=VALUE"),
-    (["=8"], "threshold setting '=8' is not NAME=VALUE"),
+    (["frequent_rate_per_h"], "'frequent_rate_per_h' is not NAME=VALUE; give a threshold's name"),
+    (["=8"], "'=8' is not NAME=VALUE; give a threshold's name"),
     (["persistent_days=2.5"], "threshold persistent_days must be a whole number (got '2.5'), e.g. persistent_days=14"),
     (["frequent_rate_per_h=often"], "threshold frequent_rate_per_h must be a number (got 'often'), e.g. frequent_rate_per_h=10"),
     (["frequent_rate_per_h="], "threshold frequent_rate_per_h must be a number (got '')"),

@@ -84,6 +84,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help=f"resample to this rate first ({MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz, e.g. 1000): for recordings "
                         "sampled outside that range")
     p.add_argument("--mains", choices=("auto", "50", "60", "off"), default="auto", help="mains notch (default: found from the spectrum)")
+    p.add_argument("--set", action="append", default=None, dest="detector_settings", metavar="NAME=VALUE",
+                   help="change a detector setting (repeatable), e.g. --set onset_ratio=4; the settings and their "
+                        "defaults are in docs/detector.md")
 
 
 def detector_config(args: argparse.Namespace):
@@ -91,7 +94,7 @@ def detector_config(args: argparse.Namespace):
     from ..config import DetectorConfig
 
     mains = {"auto": "auto", "off": None}[args.mains] if args.mains in ("auto", "off") else float(args.mains)
-    return DetectorConfig(mains_hz=mains)
+    return DetectorConfig.with_settings(args.detector_settings or ()).replace(mains_hz=mains)
 
 
 def unused_fs_note(args: argparse.Namespace, info) -> str | None:

@@ -9,7 +9,6 @@ feature; every threshold lives in :class:`TriageConfig`.
 
 from __future__ import annotations
 
-import difflib
 import math
 import numbers
 from dataclasses import dataclass, fields
@@ -17,6 +16,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence, get_type_hints
 
 from ..diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
+from ..config import settings_from_text
 from ..errors import ConfigError
 
 #: Medicines the documents name as possible causes of twitching (profile ``medications``).
@@ -230,22 +230,7 @@ class TriageConfig:
             setting without ``=``, a value that is not a number of the field's kind, or values
             this class refuses (``frequent_window_days`` below ``persistent_days - 1``...).
         """
-        if isinstance(settings, str):
-            settings = [settings]
-        hints = get_type_hints(cls)
-        kinds = {f.name: hints[f.name] for f in fields(cls)}
-        changes: dict[str, int | float] = {}
-        for setting in settings:
-            name, sep, text = str(setting).partition("=")
-            name = name.strip().lower()  # (the names are lower case; FREQUENT_RATE_PER_H is the same one)
-            if not sep or not name:
-                raise ConfigError(f"threshold setting {setting!r} is not NAME=VALUE; give a threshold's name and its "
-                                  "value, e.g. frequent_rate_per_h=15")
-            if name not in kinds:
-                close = difflib.get_close_matches(name, kinds, n=1)
-                hint = f"did you mean {close[0]}?" if close else f"the thresholds are {', '.join(kinds)}"
-                raise ConfigError(f"unknown threshold {name!r} in {setting!r}; {hint}")
-            changes[name] = _threshold_value(name, text, kinds[name])
+        changes = settings_from_text(cls, settings, "threshold", "frequent_rate_per_h=15")
         try:
             return cls(**changes)
         except ConfigError as exc:
@@ -302,19 +287,6 @@ THRESHOLD_WORDS = {
 def _number(value: int | float) -> str:
     """A threshold as written: 10 (not 10.0), 0.8, 20."""
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _threshold_value(name: str, text: str, kind: type) -> int | float:
-    """``text`` as a value of a TriageConfig field of type ``kind`` (int or float)."""
-    try:
-        value = int(text) if kind is int else float(text)
-    except ValueError:
-        value = None
-    if value is None or not math.isfinite(value):
-        what = "a whole number" if kind is int else "a number"
-        raise ConfigError(f"threshold {name} must be {what} (got {text.strip()!r}), e.g. "
-                          f"{name}={_number(getattr(TriageConfig(), name))}")
-    return value
 
 
 def _any(days: Sequence[Mapping[str, Any]], key: str, test: Callable[[Any], bool]) -> bool | None:
