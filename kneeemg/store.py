@@ -29,6 +29,7 @@ import numpy as np
 from .diary import DiaryDay, Profile, check_not_after, iso_date, night_date, validate_day, validate_profile
 from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
+from .guidance.features import long_enough
 from .metrics import case_night
 
 from .config import MAX_TREND_DAYS, settings_hash
@@ -643,9 +644,11 @@ class Store:
         -------
         list of dict
             Oldest first: ``night_id``, ``date``, ``usable_hours``, ``twitches``, ``spasms``,
-            ``cramps``, ``twitch_per_hour`` (None without usable time),
-            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 nights before it,
-            also those before the first day shown, so it does not depend on ``last_days``),
+            ``cramps``, ``twitch_per_hour`` (None for a night too short to give a rate: with less
+            usable time than the guidance's ``min_usable_hours``, as shown to 0.1 h),
+            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 nights before it
+            that give one, also those before the first day shown, so it does not depend on
+            ``last_days``),
             ``recording_hours``, ``lost_hours`` (lost on the way from the sensor),
             ``excluded_s`` (seconds set aside, by reason, each channel's time added up) and
             ``sides`` (counts by kind on the ``"left"`` and ``"right"`` channels; empty unless
@@ -655,7 +658,8 @@ class Store:
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
         nights = self._dated_nights(until)
-        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") for n in nights]
+        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") if long_enough(_case_night(n)) else None
+                 for n in nights]
         first = 0
         if nights:
             last = date.fromisoformat(_until(until) or max(n.date for n in nights))
@@ -695,8 +699,13 @@ class Store:
         return {
             "profile": self.profile().as_dict(),
             "diary": [d.as_dict() for d in self.days(since=since, until=until)],
-            "nights": [case_night(dict(n.metrics, usable_s=n.usable_s), date=n.date) for n in nights],
+            "nights": [_case_night(n) for n in nights],
         }
+
+
+def _case_night(n: NightRow) -> dict[str, Any]:
+    """A stored night in the guidance's case-file shape (:func:`kneeemg.metrics.case_night`)."""
+    return case_night(dict(n.metrics, usable_s=n.usable_s), date=n.date)
 
 
 def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from .config import MAX_TREND_DAYS
+from .guidance.features import TriageConfig
 from .words import plural
 
 #: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
@@ -31,7 +32,21 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
         words += (f" ({plural(left_out, 'night')} with another number of channels than the latest night's "
                   f"{plural(n_ch, 'channel')} {'is' if left_out == 1 else 'are'} left out of this comparison: a rate "
                   "counts the twitches of every channel.)")
-    return words
+    compared = same[-2 * RECENT_NIGHTS :]
+    since = compared[0]["date"] if len(compared) >= RECENT_NIGHTS + MIN_NIGHTS_EACH else ""
+    short = short_words([r for r in rows if r["date"] >= since], "left out of this comparison")
+    return f"{words} ({short[0].upper()}{short[1:]}.)" if short else words
+
+
+def short_words(rows: Sequence[dict[str, Any]], what: str) -> str:
+    """How many of ``rows`` (:meth:`kneeemg.store.Store.trend` rows) are too short to give a
+    rate, and that they are ``what`` (``""`` when none is): e.g. "2 nights with less than 1
+    usable hour each are too short to give a rate and are left out of these rates"."""
+    n = sum(r.get("twitch_per_hour") is None for r in rows)
+    hours = TriageConfig().min_usable_hours
+    are = "is" if n == 1 else "are"
+    return (f"{plural(n, 'night')} with less than {hours:g} usable hour{'' if hours == 1 else 's'}"
+            f"{'' if n == 1 else ' each'} {are} too short to give a rate and {are} {what}" if n else "")
 
 
 def direction_words(rates: Sequence[float]) -> str:

@@ -1,8 +1,14 @@
-"""Small hand-made test signals with known content (µV, shape (n_samples, n_channels))."""
+"""Small hand-made test signals with known content (µV, shape (n_samples, n_channels)), and
+hand-made detection results to store as nights."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from kneeemg.config import DetectorConfig
+from kneeemg.dsp.result import DetectionResult
+from kneeemg.events import Event
+from kneeemg.metrics import night_metrics
 
 
 def biphasic(fs_hz: float, dur_s: float, peak_uv: float) -> np.ndarray:
@@ -54,3 +60,25 @@ def bursts(fs_hz: float = 1000.0, seconds: float = 14.0, n_channels: int = 2, se
         x[i0 : i0 + round(0.3 * fs_hz), 0] = 8000.0
     truth.sort(key=lambda r: (r[1], r[0]))
     return x, truth
+
+
+def hand_made(n_twitches, minutes=60, usable_minutes=None, seed=0):
+    """A DetectionResult with ``n_twitches`` twitches and one leg movement (1 kHz, 2 channels, 1 s epochs)."""
+    rng = np.random.default_rng(seed)
+    n_epochs = minutes * 60
+    onsets = np.sort(rng.choice(np.arange(10, n_epochs - 10), size=n_twitches, replace=False))
+    events = [Event(int(t) * 1000, int(t) * 1000 + 80, 1000.0, int(t) % 2, "twitch", 120.0, 40.0, 18.0, ("left", "right")[int(t) % 2])
+              for t in onsets]
+    flags = np.zeros((n_epochs, 2), np.uint8)
+    if usable_minutes is not None:
+        flags[usable_minutes * 60 :, :] = 1
+    return DetectionResult(events=events, leg_movements=[Event(5000, 7000, 1000.0, 0, "lm", 30.0, 10.0, 9.0, "left")],
+                           fs_hz=1000.0, n_samples=n_epochs * 1000, start_sample=0, labels=("left", "right"),
+                           config=DetectorConfig(), epoch_samples=1000, first_epoch=0, epoch_flags=flags,
+                           floor_uv=np.full((n_epochs, 2), 2.5, np.float32))
+
+
+def add(store, n_twitches, day, key=None, **kw):
+    """Store a :func:`hand_made` night of date ``day`` (``key``: its content hash, by default from the date)."""
+    res = hand_made(n_twitches, **kw)
+    return store.add_night(res, night_metrics(res, date=day), "hand-made", key or f"hash-{day}")

@@ -228,6 +228,22 @@ def test_doctor_how_long_and_empty_diary():
     assert "Twitching since not given in the profile" in bare and "-, -" not in bare
 
 
+def test_doctor_summary_leaves_nights_too_short_to_give_a_rate_out_of_the_rates(tmp_path):
+    # one-hour nights of 2 twitches, and 3-minute nights of 7 to 15 twitches (140 to 300 an hour),
+    # which had made the median and the range
+    from kneeemg.report.model import doctor_input
+    from signals import add
+
+    with Store(tmp_path / "h.db") as s:
+        for i in range(10):
+            add(s, 2, f"2026-11-{i + 1:02d}", seed=i) if i % 2 else add(s, 7 + i, f"2026-11-{i + 1:02d}", seed=i, minutes=3)
+        page = render_doctor(doctor_input(s, today=date(2026, 11, 20)))
+    words = _shown_text(page)
+    assert "median 2.0 (from 2.0 to 2.0)" in words
+    assert "5 nights with less than 1 usable hour each are too short to give a rate and are left out of these rates" in words
+    assert "2026-11-01 too short for a rate, 2026-11-02 2" in page  # the trend chart's words
+
+
 def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
     rows = [{"date": "2026-11-19", "usable_hours": 6.0, "twitches": 30, "twitch_per_hour": 5.0, "spasms": 2, "cramps": 1,
              "rolling7_twitch_per_hour": 5.0, "recording_hours": 8.0, "lost_hours": 0.25,

@@ -13,14 +13,13 @@ import pytest
 from kneeemg.cli import main
 from kneeemg.config import DetectorConfig
 from kneeemg.diary import validate_day, validate_profile
-from kneeemg.dsp.result import DetectionResult
 from kneeemg.errors import InputError, StoreError
-from kneeemg.events import Event
 from kneeemg.metrics import night_metrics
 from kneeemg.paths import DB_ENV_VAR, db_path, user_data_path
 from kneeemg.simulate import simulate_night, write_simulated
 from kneeemg.store import MAX_TREND_DAYS, MIGRATIONS, Store, fallback_date, import_recording, night_settings, settings_hash
 from kneeemg.trends import direction
+from signals import add, hand_made
 
 
 @pytest.fixture(scope="module")
@@ -32,27 +31,6 @@ def week(tmp_path_factory):
         night = simulate_night(hours=0.05, n_channels=2, seed=100 + i)
         files.append(write_simulated(night, folder / f"night{i}.kemg")["recording"])
     return folder, files
-
-
-def hand_made(n_twitches, minutes=60, usable_minutes=None, seed=0):
-    """A DetectionResult with ``n_twitches`` twitches and one leg movement (1 kHz, 2 channels, 1 s epochs)."""
-    rng = np.random.default_rng(seed)
-    n_epochs = minutes * 60
-    onsets = np.sort(rng.choice(np.arange(10, n_epochs - 10), size=n_twitches, replace=False))
-    events = [Event(int(t) * 1000, int(t) * 1000 + 80, 1000.0, int(t) % 2, "twitch", 120.0, 40.0, 18.0, ("left", "right")[int(t) % 2])
-              for t in onsets]
-    flags = np.zeros((n_epochs, 2), np.uint8)
-    if usable_minutes is not None:
-        flags[usable_minutes * 60 :, :] = 1
-    return DetectionResult(events=events, leg_movements=[Event(5000, 7000, 1000.0, 0, "lm", 30.0, 10.0, 9.0, "left")],
-                           fs_hz=1000.0, n_samples=n_epochs * 1000, start_sample=0, labels=("left", "right"),
-                           config=DetectorConfig(), epoch_samples=1000, first_epoch=0, epoch_flags=flags,
-                           floor_uv=np.full((n_epochs, 2), 2.5, np.float32))
-
-
-def add(store, n_twitches, day, key=None, **kw):
-    res = hand_made(n_twitches, **kw)
-    return store.add_night(res, night_metrics(res, date=day), "hand-made", key or f"hash-{day}")
 
 
 def test_where_the_database_lives(tmp_path, monkeypatch):
@@ -265,6 +243,27 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
     assert "2026-11-09" not in out and "Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0" in out
 
 
+def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys):
+    # a quiet person (1-hour nights, 0 or 1 twitch) with every third night cut short at 12 minutes
+    # (10 to 17 twitches: 50 to 85 an hour); those had made 7-night means of 16 to 32 an hour
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        for i in range(20):
+            if i % 3 == 2:
+                add(s, 10 + (i * 7) % 8, f"2026-10-{i + 1:02d}", seed=i, minutes=12)
+            else:
+                add(s, i % 2, f"2026-10-{i + 1:02d}", seed=i)
+        rows = s.trend(28)
+    short = [r for r in rows if r["usable_hours"] < 1]
+    assert len(short) == 6 and all(r["twitch_per_hour"] is None and r["twitches"] >= 10 for r in short)
+    assert max(r["rolling7_twitch_per_hour"] for r in rows) <= 1.0
+    assert direction(rows).endswith("(6 nights with less than 1 usable hour each are too short to give a rate and are "
+                                    "left out of this comparison.)")
+    assert main(["trends", "--db", str(db), "--days", "7"]) == 0
+    out = capsys.readouterr().out
+    assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
+
+
 def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):
     # rates 10, 20, ..., 160 on 16 nights: the mean of 2026-11-16 is that of 100..160 whatever --days is
     db = tmp_path / "h.db"
@@ -420,13 +419,14 @@ def test_week_of_nights_import_store_trends(week, tmp_path, capsys):
         assert store.epochs(n0.id)[1].shape[1] == 2
         assert Path(n0.source) == Path(files[0]).resolve() and n0.version
         trend = store.trend(28)
-        assert len(trend) == 7 and trend[-1]["rolling7_twitch_per_hour"] is not None
+        # three-minute nights are too short to give a rate: listed with their counts, without one
+        assert len(trend) == 7 and all(r["twitch_per_hour"] is None and r["twitches"] is not None for r in trend)
         case = store.case_for_triage()
         assert len(case["nights"]) == 7 and len(case["diary"]) == 7 and case["diary"][3]["caffeine_drinks"] == 3
     assert main(["nights", "--db", str(db)]) == 0
     assert main(["trends", "--db", str(db)]) == 0
     out = capsys.readouterr().out
-    assert "2026-11-16" in out and "Too few nights" in out
+    assert "2026-11-16" in out and "Too few nights" in out and "7 nights with less than 1 usable hour each" in out
     report = tmp_path / "week.html"
     assert main(["report", "--db", str(db), "--out", str(report)]) == 0
     html = report.read_text()

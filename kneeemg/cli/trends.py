@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..store import Store
-    from ..trends import store_direction
+    from ..trends import short_words, store_direction
 
     with Store(args.db, create=False) as store:
         rows = store.trend(args.days)
@@ -43,5 +43,8 @@ def run(args: argparse.Namespace) -> int:
                       "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
                       str(r["spasms"]), str(r["cramps"]), str(len(r["channels"])))
     console.print(table)
+    short = short_words(rows, "shown with - and left out of the means")
+    if short:
+        console.print(f"{short[0].upper()}{short[1:]}.")
     console.print(words)
     return 0

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from ..guidance.kb import LEVEL_WORDS
 from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
+from ..trends import short_words
 from ..words import duration_text, plural, plural_of, reason_words
 from . import plots
 from .model import DOCTOR_DAYS, TREND_NIGHTS, DoctorInput, ReportInput
@@ -60,8 +61,9 @@ def _rate_alt(rate: float | None) -> str:
 
 def _trend_alt(rows: Sequence[dict[str, Any]]) -> str:
     """The trend chart in words, for a screen reader: each night's rate."""
-    return "twitches per usable hour, night by night: " + ", ".join(f"{r['date']} {_rate_alt(r['twitch_per_hour'])}"
-                                                                   for r in rows)
+    return "twitches per usable hour, night by night: " + ", ".join(
+        f"{r['date']} {'too short for a rate' if r['twitch_per_hour'] is None else _rate_alt(r['twitch_per_hour'])}"
+        for r in rows)
 
 
 def _section(title: str, inner: str, cls: str = "") -> str:
@@ -368,6 +370,9 @@ def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     if rates:
         med = rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2
         text += f" Twitches per usable hour: median {rate_words(med)} (from {rate_words(rates[0])} to {rate_words(rates[-1])})."
+    short = short_words(rows, "left out of these rates" if rates else "shown without one")
+    if short:
+        text += f" {short[0].upper()}{short[1:]}."
     spasms = sum(r["spasms"] or 0 for r in rows)
     cramps = sum(r["cramps"] or 0 for r in rows)
     text += f" In all {plural(spasms, 'spasm')} and {plural(cramps, 'cramp')}."
