@@ -124,7 +124,8 @@ def _from_npy(b: bytes) -> np.ndarray:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """Now, in UTC, to the microsecond (a re-import a moment after another import is later)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def fallback_date(start_time: str | datetime | None, recording_s: float, file: str | os.PathLike[str] | None = None,
@@ -199,6 +200,7 @@ class NightRow:
     settings: dict[str, Any]
     version: str
     content_hash: str = ""
+    imported_at: str = ""
 
 
 class Store:
@@ -509,7 +511,7 @@ class Store:
     def _row(self, r: sqlite3.Row) -> NightRow:
         return NightRow(int(r["id"]), r["date"], r["source"], r["start_time"], r["recording_s"], r["usable_s"],
                         r["lost_s"] or 0.0, r["fs_hz"], tuple(json.loads(r["labels"])), json.loads(r["metrics"] or "{}"),
-                        json.loads(r["settings"] or "{}"), r["version"], r["content_hash"])
+                        json.loads(r["settings"] or "{}"), r["version"], r["content_hash"], r["imported_at"])
 
     def events(self, night_id: int, kinds: Iterable[str] = ("twitch", "spasm", "cramp")) -> list[Event]:
         """The night's events of the given kinds (``"lm"`` for leg movements; one kind or several),
@@ -621,20 +623,42 @@ class Store:
         return validate_profile(json.loads(r["data"]), where=f"{self.path} profile") if r else Profile({})
 
     # ---------------------------------------------------------------- views
-    def _dated_nights(self, until: str | None = None) -> list[NightRow]:
+    def _dated_nights(self, until: str | None = None, own: int | None = None) -> list[NightRow]:
         """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given.
 
-        A recording imported more than once (other channels or settings) counts once, as the
-        import stored last: two imports of one file are not two parts of a night.
+        A recording imported more than once (other channels or settings) counts once, as
+        :meth:`counted` says, or as the night ``own`` (an id: the night a report is about) for
+        its own recording: two imports of one file are not two parts of a night.
         """
         until = _until(until)
         dated = [n for n in self.nights() if n.date and (until is None or n.date <= until)]
-        latest = {n.content_hash: n.id for n in sorted(dated, key=lambda n: n.id)}
-        return [n for n in dated if latest[n.content_hash] == n.id]
+        counted = {n.content_hash: n.id for n in sorted(dated, key=_import_order)}
+        for n in dated:
+            if n.id == own:
+                counted[n.content_hash] = n.id
+        return [n for n in dated if counted[n.content_hash] == n.id]
 
-    def trend(self, last_days: int = 28, until: str | None = None) -> list[dict[str, Any]]:
+    def counted(self, content_hash: str) -> NightRow | None:
+        """The night that counts for a recording in trends and guidance: of the dated nights
+        stored from it, the one imported last (``kneeemg import`` of an earlier one again makes
+        it the last: :meth:`count_again`); None when none is dated."""
+        dated = [n for n in self.nights() if n.content_hash == content_hash and n.date]
+        return max(dated, key=_import_order, default=None)
+
+    def count_again(self, night_id: int) -> None:
+        """Make a stored night the one that counts for its recording (:meth:`counted`), as if
+        it had just been imported."""
+        try:
+            with self._transaction():
+                self._db.execute("UPDATE nights SET imported_at=? WHERE id=?", (_now(), int(night_id)))
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not update the night in {self.path} ({exc}); nothing was changed") from None
+
+    def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None) -> list[dict[str, Any]]:
         """Nightly rates over the last ``last_days`` days, counted back from ``until`` (an ISO
-        date: the night a report is about) or else from the latest night's date.
+        date: the night a report is about) or else from the latest night's date. With ``own``
+        (the id of the night a report is about) that night counts for its recording, whichever
+        import of it counts elsewhere (:meth:`counted`).
 
         ``last_days`` is ``kneeemg trends --days``: a whole number from 1 to
         :data:`MAX_TREND_DAYS`; an :class:`InputError` naming ``--days`` otherwise. Nights after
@@ -657,7 +681,7 @@ class Store:
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
-        nights = self._dated_nights(until)
+        nights = self._dated_nights(until, own)
         rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") if long_enough(_case_night(n)) else None
                  for n in nights]
         first = 0
@@ -680,7 +704,7 @@ class Store:
                         "longest_cramp_s": n.metrics.get("longest_cramp_s")})
         return out
 
-    def case_for_triage(self, last_n: int = 14, until: str | None = None) -> dict[str, Any]:
+    def case_for_triage(self, last_n: int = 14, until: str | None = None, own: int | None = None) -> dict[str, Any]:
         """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
 
         With ``until`` (an ISO date: the night a report is about) only the nights and diary
@@ -688,11 +712,12 @@ class Store:
         diary holds the days from the first of those nights on, and at least the last
         :data:`TRIAGE_DIARY_DAYS` days up to ``until`` (or today), so that recording more
         nights never drops a symptom noted in the last weeks (all days up to ``until`` when
-        there are no nights); nights are in :func:`kneeemg.metrics.case_night` form.
+        there are no nights); nights are in :func:`kneeemg.metrics.case_night` form. ``own``
+        as in :meth:`trend`.
         """
         if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
             raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
-        nights = self._dated_nights(until)[-last_n:]
+        nights = self._dated_nights(until, own)[-last_n:]
         end = date.fromisoformat(_until(until)) if until is not None else date.today()
         recent = (end - timedelta(days=TRIAGE_DIARY_DAYS - 1)).isoformat()
         since = min(nights[0].date, recent) if nights else None
@@ -701,6 +726,11 @@ class Store:
             "diary": [d.as_dict() for d in self.days(since=since, until=until)],
             "nights": [_case_night(n) for n in nights],
         }
+
+
+def _import_order(n: NightRow) -> tuple[str, int]:
+    """Nights in the order they were (last) imported."""
+    return n.imported_at, n.id
 
 
 def _case_night(n: NightRow) -> dict[str, Any]:
@@ -741,7 +771,9 @@ class ImportOutcome:
     or the one given with ``--date`` (``previous_date`` is the date it had, if any).
     ``info`` is what is known of the recording (a :class:`kneeemg.io.base.RecordingInfo`:
     its rate, format and path; for a night already stored, as stored), e.g. for the note that
-    ``--fs`` was not used.
+    ``--fs`` was not used. ``replaces`` is the night of the same recording (another import of
+    it: other channels or settings) that counted in trends and guidance until this import,
+    which counts instead (:meth:`Store.counted`), or None.
     """
 
     night_id: int
@@ -752,6 +784,7 @@ class ImportOutcome:
     dated: bool = False
     previous_date: str | None = None
     info: Any = None
+    replaces: NightRow | None = None
 
 
 @dataclass(frozen=True)
@@ -860,20 +893,24 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     existing = store.find_night(digest, settings_hash(extra))
     if existing is None and channels:  # stored by an earlier kneeemg, under the channels as they were typed
         existing = store.find_night(digest, settings_hash(import_settings(cfg, channels, resample_hz, used_fs(p, fs_hz))))
+    counted = store.counted(digest)
     if existing is not None:
         night = store.night(existing)
         info = _stored_info(night, p)
+        replaces = counted if counted is not None and counted.id != existing else None
+        if replaces is not None:  # imported the earlier way again: that import counts again
+            store.count_again(existing)
         # the stored path follows the recording when it was moved (its old path is gone), not to a copy
         moved_from = night.source if night.source != source and not stored_path(night.source).exists() else None
         if moved_from is not None:
             store.update_source(digest, source)
         if night.date is not None and (date is None or date == night.date):
-            return ImportOutcome(existing, False, night.date, "already stored", moved_from, info=info)
+            return ImportOutcome(existing, False, night.date, "already stored", moved_from, info=info, replaces=replaces)
         on, date_from = (date, "given") if date is not None else fallback_date(night.start_time, night.recording_s, p)
         check_start_date(on, date_from, p, datetime.now().date())
         dated = store.set_date(existing, on, only_if_missing=date is None)
         return ImportOutcome(existing, False, store.night(existing).date, date_from if dated else "already stored",
-                             moved_from, dated, night.date if dated else None, info=info)
+                             moved_from, dated, night.date if dated else None, info=info, replaces=replaces)
     result = replay(p, channels=channels, config=cfg, resample_hz=resample_hz, fs_hz=fs_hz)
     date_from = "given"
     if date is None:
@@ -881,7 +918,8 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         check_start_date(date, date_from, p, datetime.now().date())
     metrics = night_metrics(result, date=date)
     nid, created = store.add_night(result, metrics, source, digest, settings=extra)
-    return ImportOutcome(nid, created, metrics.date, date_from, info=result.source)
+    replaces = counted if counted is not None and counted.id != nid else None
+    return ImportOutcome(nid, created, metrics.date, date_from, info=result.source, replaces=replaces)
 
 
 def _stored_info(night: NightRow, path: Path) -> Any:

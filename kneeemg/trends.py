@@ -66,7 +66,8 @@ def direction_words(rates: Sequence[float]) -> str:
     return f"{word.capitalize()} twitches: {b:.1f} an hour over the last {len(recent)} nights, against {a:.1f} in the {len(before)} before."
 
 
-def store_direction(store: Any, until: str | None = None) -> str:
+def store_direction(store: Any, until: str | None = None, own: int | None = None) -> str:
     """:func:`direction` of a :class:`kneeemg.store.Store`'s nights up to ``until`` (an ISO
-    date; default: all), whatever span of days a table beside it shows."""
-    return direction(store.trend(MAX_TREND_DAYS, until=until))
+    date; default: all), whatever span of days a table beside it shows (``own``: as
+    :meth:`~kneeemg.store.Store.trend` takes it)."""
+    return direction(store.trend(MAX_TREND_DAYS, until=until, own=own))

@@ -244,6 +244,26 @@ def test_doctor_summary_leaves_nights_too_short_to_give_a_rate_out_of_the_rates(
     assert "2026-11-01 too short for a rate, 2026-11-02 2" in page  # the trend chart's words
 
 
+def test_a_nights_report_shows_its_own_numbers_when_another_import_of_its_recording_counts(tmp_path):
+    # the whole recording (20 twitches), then its left channel (8): the left import counts in
+    # trends, but the whole night's report shows the whole night's numbers on its own date
+    from kneeemg.metrics import night_metrics
+    from kneeemg.report.model import report_input
+    from signals import add, hand_made
+
+    with Store(tmp_path / "h.db") as s:
+        add(s, 5, "2026-11-19")
+        whole, _ = add(s, 20, "2026-11-20", key="the-recording")
+        res = hand_made(8, seed=1)
+        left, _ = s.add_night(res, night_metrics(res, date="2026-11-20"), "hand-made", "the-recording",
+                              settings=dict(res.config.as_dict(), import_channels=["left"]))
+        assert [r["twitches"] for r in s.trend()] == [5, 8]
+        for night, twitches in ((whole, 20), (left, 8)):
+            inp = report_input(s, night)
+            assert [r["twitches"] for r in inp.trend] == [5, twitches] and inp.trend[-1]["night_id"] == night
+            assert "2026-11-20 " + str(twitches) in render_report(inp)  # the chart's words
+
+
 def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
     rows = [{"date": "2026-11-19", "usable_hours": 6.0, "twitches": 30, "twitch_per_hour": 5.0, "spasms": 2, "cramps": 1,
              "rolling7_twitch_per_hour": 5.0, "recording_hours": 8.0, "lost_hours": 0.25,

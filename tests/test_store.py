@@ -199,6 +199,30 @@ def test_a_recording_imported_again_counts_once_as_its_latest_import(week, tmp_p
             s.night("2026-11-20")
 
 
+def test_an_import_that_replaces_another_of_its_recording_says_so_and_the_earlier_way_counts_again(week, tmp_path, capsys):
+    _, files = week
+    db = str(tmp_path / "h.db")
+    assert main(["import", str(files[2]), "--db", db, "--date", "2026-11-20"]) == 0
+    assert "same recording" not in capsys.readouterr().out
+    assert main(["import", str(files[2]), "--db", db, "--date", "2026-11-20", "--channels", "left"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.rstrip().endswith(
+        "imported as night 2 of 2026-11-20 into " + db + "; it replaces night 1 (left, right) of the same recording in "
+        "trends and guidance (import the file again without --channels to count night 1 again)")
+    with Store(db) as s:
+        assert [r["night_id"] for r in s.trend()] == [2] and s.counted(s.night(1).content_hash).id == 2
+    assert main(["import", str(files[2]), "--db", db]) == 0  # the earlier way again: that night counts again
+    assert capsys.readouterr().out.rstrip().endswith(
+        "not imported again; it counts again instead of night 2 (left) of the same recording in trends and guidance "
+        "(import the file again with --channels left to count night 2 again)")
+    with Store(db) as s:
+        assert [r["night_id"] for r in s.trend()] == [1] and [n["twitches"] for n in s.case_for_triage()["nights"]] == \
+            [s.night(1).metrics["counts"]["twitch"]]
+        assert [r["night_id"] for r in s.trend(own=2)] == [2]  # (the report of night 2 shows its own numbers)
+    assert main(["import", str(files[2]), "--db", db]) == 0  # it counts already: nothing more to say
+    assert capsys.readouterr().out.rstrip().endswith("not imported again")
+
+
 def test_profile_and_days_round_trip_and_merge(tmp_path):
     with Store(tmp_path / "h.db") as s:
         s.save_profile(validate_profile({"age": 61, "medications": ["diuretic"]}))

@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _outcome_line(file: str, out, db) -> str:
     """What happened to one file, in one line."""
+    return _what_happened(file, out, db) + _replaces_note(out)
+
+
+def _what_happened(file: str, out, db) -> str:
     if out.created:
         return f"{file}: imported as night {out.night_id} of {out.date}{_date_note(out.date_from)} into {db}"
     of = f" of {out.date}" if out.date else ""
@@ -74,6 +78,20 @@ def _outcome_line(file: str, out, db) -> str:
         return (f"{file}: already in the history as night {out.night_id}, which had no date: now dated "
                 f"{out.date}" + (" (from the file's time)" if out.date_from == "file time" else ""))
     return f"{file}: already in the history as night {out.night_id}{of}; not imported again"
+
+
+def _replaces_note(out) -> str:
+    """Which night of the same recording this one replaces in trends and guidance, and how to go back."""
+    import shlex
+
+    night = out.replaces
+    if night is None:
+        return ""
+    chosen = night.settings.get("import_channels")
+    how = f"with --channels {' '.join(shlex.quote(c) for c in chosen)}" if chosen else "without --channels"
+    return (f"; it {'replaces' if out.created else 'counts again instead of'} night {night.id} "
+            f"({', '.join(night.labels)}) of the same recording in trends and guidance (import the file again "
+            f"{how} to count night {night.id} again)")
 
 
 def _date_note(date_from: str) -> str:

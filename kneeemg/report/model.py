@@ -112,16 +112,18 @@ class DoctorInput:
     today: date = field(default_factory=date.today)
 
 
-def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | None = None) -> dict[str, Any]:
+def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | None = None,
+                  own: int | None = None) -> dict[str, Any]:
     """Triage the store's case (profile, diary, recent nights) for a report.
 
     With ``until`` (the date of the night a report is about) only the nights and diary days
     up to that date count, and the triage is made as on that day. ``config`` is the
-    guidance's :class:`~kneeemg.guidance.TriageConfig` (its defaults when None).
+    guidance's :class:`~kneeemg.guidance.TriageConfig` (its defaults when None). ``own``: the
+    night a report is about, which counts for its recording (:meth:`~kneeemg.store.Store.trend`).
     """
     from ..guidance import guidance_for_report, triage
 
-    case = store.case_for_triage(until=until)
+    case = store.case_for_triage(until=until, own=own)
     today = date.fromisoformat(until) if until else None
     return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], config=config, today=today,
                                       symptoms_until=today or date.today()))
@@ -132,7 +134,8 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     """Gather one night's report from the history (the latest night when ``night`` is None).
 
     Everything is as of that night: the trend, its direction and the guidance use only that
-    night and the nights (and diary days) before it, never later ones. The latest night's
+    night and the nights (and diary days) before it, never later ones, and that night's own
+    numbers, also when another import of its recording counts elsewhere (other channels). The latest night's
     guidance is as of today: diary days noted after it count (a symptom noted this morning
     is in the report of last night).
 
@@ -150,7 +153,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     n = store.night(night)
     events = store.events(n.id)
     epochs = store.epochs(n.id)
-    trend = store.trend(TREND_NIGHTS, until=n.date)
+    trend = store.trend(TREND_NIGHTS, until=n.date, own=n.id)
     day = store.day(n.date) if n.date else None
     snippets, note = night_snippets(n, events, recording)
     return ReportInput(
@@ -158,8 +161,8 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         metrics=n.metrics, events=events, excluded=store.excluded(n.id),
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
-        guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config), trend=trend,
-        trend_words=store_direction(store, n.date),
+        guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config, own=n.id),
+        trend=trend, trend_words=store_direction(store, n.date, n.id),
         snippets=snippets, snippets_note=note)
 
 
