@@ -330,6 +330,32 @@ def test_render_report_from_plain_inputs_without_history():
             in " ".join(check_page(one_leg).text))
 
 
+def test_long_channel_labels_are_shortened_in_the_figures_without_a_warning():
+    # such labels had cut the figures' tick labels and legends, and matplotlib warned
+    # "constrained_layout not applied" on stderr
+    import warnings
+
+    from kneeemg.dsp.detector import detect
+    from kneeemg.metrics import night_metrics
+    from signals import bursts
+
+    labels = ["Vastus medialis obliquus (left, distal)", "Vastus medialis obliquus (right, distal)",
+              "WWWWWWWWWWWWWWWWWWWWWWW", "Rectus femoris (left)"]
+    x, _ = bursts(seconds=14.0, n_channels=4, seed=3)
+    res = detect(x, 1000.0, labels=labels)
+    inp = ReportInput(date="2026-11-01", recording_s=res.recording_s, usable_s=res.usable_s, lost_s=0.0, labels=res.labels,
+                      metrics=night_metrics(res, date="2026-11-01").as_dict(), events=res.events, excluded=res.excluded,
+                      epoch_s=res.epoch_s, epoch_flags=res.epoch_flags, floor_uv=res.floor_uv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        render_report(inp)
+    from kneeemg.report.plots import LABEL_CHARS, short_labels
+
+    # at most LABEL_CHARS characters, start and end kept, told apart by number when they read alike
+    assert short_labels(labels) == ["1 Vast…distal)", "2 Vast…distal)", "WWWWWW…WWWWWWW", "Rectus… (left)"]
+    assert all(len(x) <= LABEL_CHARS for x in short_labels(labels)) and short_labels(["left", "right"]) == ["left", "right"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40))
 def test_diary_text_comes_back_exactly_as_typed(note):

@@ -25,6 +25,8 @@ WIDTH_IN = 4.6
 #: An hour with less usable signal than this (s) is drawn pale in the per-hour chart.
 SHORT_HOUR_S = 600.0
 DPI = 150
+#: Channel labels longer than this (characters) are shortened in the figures (the page names them in full).
+LABEL_CHARS = 14
 
 
 def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]:
@@ -36,6 +38,19 @@ def _figure(height_in: float = 2.4, rows: int = 1, **kw: Any) -> tuple[Any, Any]
         ax.tick_params(labelsize=10)  # the page shows the figure about half its size on a phone
         ax.spines[["top", "right"]].set_visible(False)
     return fig, axes
+
+
+def short_labels(labels: Sequence[str], width: int = LABEL_CHARS) -> list[str]:
+    """Channel labels for a figure: each longer than ``width`` characters keeps its start and
+    end around an ellipsis ("Vastus…distal)"); labels that would then read alike are told
+    apart by their channel's number ("1 Vast…distal)")."""
+    def cut(text: str) -> str:
+        head = (width - 1) // 2
+        return text if len(text) <= width else f"{text[:head]}…{text[len(text) - (width - 1 - head):]}"
+
+    out = [cut(label) for label in labels]
+    return [cut(f"{i + 1} {label}") if out.count(out[i]) > 1 and len(label) > width else out[i]
+            for i, label in enumerate(labels)]
 
 
 def _png(fig: Any) -> str:
@@ -83,11 +98,11 @@ def timeline(events: Sequence[Event], excluded: Sequence[ExcludedInterval], labe
         evs = [e for e in events if e.kind == kind]
         ax.scatter([e.onset_s * h for e in evs], [e.channel for e in evs], s=60 if kind == "twitch" else 22, color=colour,
                    marker="|" if kind == "twitch" else "o", label=f"{kind} ({len(evs)})", zorder=2)
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), short_labels(labels))
     ax.set_ylim(-0.6, len(labels) - 0.4)
     ax.set_xlim(0, max(recording_s * h, 1e-3))
-    ax.set_xlabel("hours from the start (grey: excluded time)", fontsize=10)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize=8, ncols=3, frameon=False)
+    ax.set_xlabel("hours from the start\n(grey: excluded time)", fontsize=10)
+    fig.legend(loc="outside upper center", fontsize=8, ncols=3, frameon=False)  # above the data, within the figure
     return _png(fig)
 
 
@@ -136,10 +151,10 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     fig, (top, bottom) = _figure(height_in=2.4 + 0.35 * len(labels), rows=2, sharex=True,
                                  gridspec_kw={"height_ratios": [3, 0.6 + 0.5 * len(labels)]})
     t = np.arange(len(floor_uv)) * epoch_s / 3600
-    for c, lab in enumerate(labels):
+    for c, lab in enumerate(short_labels(labels)):
         top.plot(t, floor_uv[:, c], lw=0.9, label=lab)
     top.set_ylabel("noise floor, µV", fontsize=10)
-    top.legend(fontsize=8, frameon=False)
+    fig.legend(loc="outside upper center", fontsize=8, ncols=2, frameon=False)  # above the data, within the figure
     seen = set()
     for c in range(flags.shape[1]):
         reasons = np.array([reason_of(int(f)) for f in flags[:, c]])
@@ -149,14 +164,14 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
             starts, stops = np.flatnonzero(on[1:] & ~on[:-1]), np.flatnonzero(~on[1:] & on[:-1])
             bottom.broken_barh([(a * epoch_s / 3600, (b - a) * epoch_s / 3600) for a, b in zip(starts, stops)],
                                (c - 0.4, 0.8), color=REASON_COLOURS.get(reason, "#999999"))
-    bottom.set_yticks(range(len(labels)), labels)
+    bottom.set_yticks(range(len(labels)), short_labels(labels))
     bottom.set_ylim(-0.6, len(labels) - 0.4)
     bottom.set_xlim(0, max(len(floor_uv) * epoch_s / 3600, 1e-3))
     bottom.set_xlabel("hours from the start", fontsize=10)
     handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=reason_words(r)) for r in sorted(seen)]
     if handles:
-        bottom.legend(handles=handles, fontsize=8, ncols=min(len(handles), 3), loc="lower center",
-                      bbox_to_anchor=(0.5, 1.0), frameon=False, title="excluded epochs", title_fontsize=8)
+        fig.legend(handles=handles, fontsize=8, ncols=min(len(handles), 3), loc="outside lower center", frameon=False,
+                   title="excluded epochs", title_fontsize=8)
     return _png(fig)
 
 
