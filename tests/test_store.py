@@ -302,6 +302,8 @@ def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):
     assert main(["trends", "--db", str(db), "--days", "5"]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if "2026-11-16" in x and "days up to" not in x)
     assert "130.0" in line
+    assert main(["trends", "--db", str(db), "--days", "1"]) == 0
+    assert "The 1 day up to the latest night, 2026-11-16" in capsys.readouterr().out
 
 
 def test_trend_and_case_up_to_a_date_leave_later_nights_out(tmp_path):

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..store import Store
     from ..trends import short_words, store_direction
+    from ..words import plural
 
     with Store(args.db, create=False) as store:
         rows = store.trend(args.days)
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
         return 0
-    table = Table(header_style="bold", title=f"The {args.days} days up to the latest night, {rows[-1]['date']}")
+    table = Table(header_style="bold", title=f"The {plural(args.days, 'day')} up to the latest night, {rows[-1]['date']}")
     for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps", "channels"):
         table.add_column(col, justify="left" if col == "date" else "right")
     for r in rows:
