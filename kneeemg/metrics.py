@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -182,6 +182,26 @@ def night_date(start_time: datetime | None) -> str | None:
     return None if start_time is None else diary_night_date(start_time)
 
 
+def hour_clocks(start_time: datetime, n_hours: int) -> list[str]:
+    """The clock time at which each hour of a night begins ("23:30").
+
+    A start time with a time zone (a recorder's, in UTC) is counted on in real hours (in UTC)
+    and each hour shown on the computer's local clock, so a change to or from summer time
+    during the night shows; the hour that comes twice when clocks go back is told apart by its
+    offset from UTC ("02:00 UTC+2", "02:00 UTC+1"). A start time without a zone (EDF headers
+    have none) is the recorder's own clock, taken as it is: its hours are counted on it without
+    any summer-time change.
+    """
+    if start_time.tzinfo is None:
+        starts = [start_time + timedelta(hours=h) for h in range(n_hours)]
+    else:
+        utc = start_time.astimezone(timezone.utc)
+        starts = [(utc + timedelta(hours=h)).astimezone() for h in range(n_hours)]
+    shown = [f"{at:%H:%M}" for at in starts]
+    return [f"{text} UTC{at.utcoffset().total_seconds() / 3600:+g}" if shown.count(text) > 1 and at.tzinfo else text
+            for text, at in zip(shown, starts)]
+
+
 def compute_metrics(
     events: Sequence[Event],
     leg_movements: Sequence[Event],
@@ -230,15 +250,10 @@ def compute_metrics(
         if e.kind in KINDS:
             per_hour[min(n_hours - 1, max(0, int((e.onset_s - origin_s) // 3600)))][e.kind] += 1
     hours = []
-    def clock(h: int) -> str:
-        """The hour's start on the computer's local clock (a recorder's start time is in UTC; each
-        hour is converted on its own, so a change to or from summer time during the night shows)."""
-        at = start_time + timedelta(hours=h)
-        return (at.astimezone() if at.tzinfo is not None else at).strftime("%H:%M")
-
+    clocks = hour_clocks(start_time, n_hours) if start_time else [f"+{h} h" for h in range(n_hours)]
     for h in range(n_hours):
         usable = float(usable_by_hour_s[h]) if h < len(usable_by_hour_s) else 0.0
-        row = {"hour": h, "clock": clock(h) if start_time else f"+{h} h",
+        row = {"hour": h, "clock": clocks[h],
                "usable_s": round(usable, 1), **per_hour[h]}
         row["twitch_per_usable_hour"] = round(row["twitch"] / (usable / 3600.0), 2) if usable > 0 else None
         hours.append(row)

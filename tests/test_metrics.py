@@ -249,13 +249,25 @@ def test_a_recorders_utc_start_is_read_in_local_time(monkeypatch, tz, clock, nig
 def test_clock_hours_follow_a_change_from_summer_time(monkeypatch):
     import time
     from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
 
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
     try:
         start = datetime(2026, 10, 24, 22, 0, tzinfo=timezone.utc)  # 00:00 summer time; clocks go back at 03:00
         m = compute_metrics([], [], [], [], 6 * 3600.0, 6 * 3600.0, ("left",), [3600.0] * 6, start_time=start)
-        assert [h["clock"] for h in m.per_clock_hour] == ["00:00", "01:00", "02:00", "02:00", "03:00", "04:00"]
+        # the hour that comes twice is told apart by its offset from UTC
+        clocks = ["00:00", "01:00", "02:00 UTC+2", "02:00 UTC+1", "03:00", "04:00"]
+        assert [h["clock"] for h in m.per_clock_hour] == clocks
+        # a start time in a zone with summer time is counted on in real hours, not on the wall clock
+        # (which had skipped the repeated hour and shown every later hour an hour late)
+        berlin = start.astimezone(ZoneInfo("Europe/Berlin"))
+        assert [h["clock"] for h in compute_metrics([], [], [], [], 6 * 3600.0, 6 * 3600.0, ("left",), [3600.0] * 6,
+                                                    start_time=berlin).per_clock_hour] == clocks
+        # a start time without a zone (an EDF header's) is the recorder's clock, counted on as it is
+        naive = compute_metrics([], [], [], [], 6 * 3600.0, 6 * 3600.0, ("left",), [3600.0] * 6,
+                                start_time=datetime(2026, 10, 25, 0, 0))
+        assert [h["clock"] for h in naive.per_clock_hour] == ["00:00", "01:00", "02:00", "03:00", "04:00", "05:00"]
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
