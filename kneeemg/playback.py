@@ -40,7 +40,7 @@ def replay(
     ----------
     source : path or Recording
     channels : sequence of str or int, optional
-        Channel labels or indices (all EMG channels when omitted).
+        Channel labels or indices (see :func:`kneeemg.io.open_recording` for the default).
     config : DetectorConfig, optional
     chunk_s : float, optional
         Seconds read from disk at a time. By default about 2**19 channel-samples (4 MB),

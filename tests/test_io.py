@@ -797,3 +797,76 @@ def test_a_discontinuous_edf_is_refused_with_how_to_convert_it(tmp_path, bdf):
                                                    r"Tools > Convert EDF\+D to EDF\+C") as info:
         open_recording(path)
     assert "\n" not in str(info.value) and "complete" not in str(info.value)
+
+
+def _signals_edf(tmp_path, name, signals, seconds=4):
+    """An EDF of ``signals``: (label, unit, rate) each, noise with a fixed seed."""
+    import pyedflib
+
+    path = tmp_path / name
+    rng = np.random.default_rng(3)
+    with pyedflib.EdfWriter(str(path), len(signals), file_type=pyedflib.FILETYPE_EDF) as w:
+        w.setSignalHeaders([{"label": lab, "dimension": unit, "sample_frequency": fs, "physical_min": -500.0,
+                             "physical_max": 500.0, "digital_min": -32768, "digital_max": 32767}
+                            for lab, unit, fs in signals])
+        w.writeSamples([rng.normal(0, 20, fs * seconds) for _, _, fs in signals])
+    return path
+
+
+PSG = [("EEG C3-M2", "uV", 512), ("EMG Leg L", "uV", 512), ("ECG II", "mV", 512), ("Chin EMG", "uV", 512)]
+
+
+def test_without_channels_a_sleep_lab_file_reads_its_leg_emg_and_says_so(tmp_path):
+    with open_recording(_signals_edf(tmp_path, "psg.edf", PSG)) as rec:  # the ECG's beats were counted as twitches
+        assert rec.info.labels == ("EMG Leg L",)
+        assert rec.info.warnings == ["without --channels, read the leg EMG channel 'EMG Leg L' and left out "
+                                     "'EEG C3-M2', 'ECG II', 'Chin EMG' (other signals by their labels); choose "
+                                     "others with --channels"]
+    with open_recording(tmp_path / "psg.edf", channels=["ECG II", "EMG Leg L"]) as rec:  # a choice is kept as it is
+        assert rec.info.labels == ("ECG II", "EMG Leg L") and rec.info.warnings == []
+    path = _signals_edf(tmp_path, "plain.edf", [("EMG1", "uV", 512), ("EMG2", "uV", 512)])
+    with open_recording(path) as rec:  # no other signal: every channel, as before
+        assert rec.info.labels == ("EMG1", "EMG2") and rec.info.warnings == []
+
+
+def test_without_channels_a_file_of_other_signals_and_no_leg_emg_is_refused(tmp_path):
+    path = _signals_edf(tmp_path, "psg.edf", [("EEG C3-M2", "uV", 512), ("EMG1", "uV", 512), ("ECG II", "mV", 512)])
+    with pytest.raises(InputError, match=r"psg.edf: no channel is labelled as leg EMG, and 'EEG C3-M2', 'ECG II' are "
+                                         r"other signals \(its channels: 'EEG C3-M2', 'EMG1', 'ECG II'\); choose the leg "
+                                         r"EMG channels with --channels LABEL \.\.\.$"):
+        open_recording(path)
+    with open_recording(path, channels=["EMG1"]) as rec:
+        assert rec.info.labels == ("EMG1",)
+
+
+def test_channels_of_different_rates_are_named_with_their_rates(tmp_path):
+    path = _signals_edf(tmp_path, "r.edf", [("left", "uV", 512), ("right", "uV", 256)])
+    with pytest.raises(InputError, match=r"r.edf: the channels read without --channels have different rates \('left' "
+                                         r"512 Hz, 'right' 256 Hz\); choose channels of one rate with --channels$"):
+        open_recording(path)
+    assert open_recording(path, channels=["left"]).info.fs_hz == 512
+
+
+@pytest.mark.parametrize("label", ["EMG Leg L", "LAT1-LAT2", "RAT", "Leg/R", "EMG_Tib_L", "L-Leg", "LLEG1-LLEG2", "VM",
+                                   "VL left", "RF", "TA", "Quadriceps R", "EMG thigh", "knee EMG", "PLM l"])
+def test_leg_emg_labels_are_recognised(label):
+    from kneeemg.io.channels import is_leg_emg, is_other_signal
+
+    assert is_leg_emg(label) and not is_other_signal(label)
+
+
+@pytest.mark.parametrize("label", ["ECG II", "EKG", "EEG Fpz-Cz", "C3-M2", "O2-A1", "EOG horizontal", "LOC", "Resp oro-nasal",
+                                   "Thorax", "Abdomen", "SpO2", "SaO2", "Pleth", "Pulse", "Position", "Body", "Temp rectal",
+                                   "Chin EMG", "EMG submental", "Snore", "Airflow", "Event marker", "HR"])
+def test_other_signals_are_recognised(label):
+    from kneeemg.io.channels import is_leg_emg, is_other_signal
+
+    assert is_other_signal(label) and not is_leg_emg(label)
+
+
+def test_the_muscles_of_lab_files_are_no_other_signal():
+    from kneeemg.io.channels import default_channels
+
+    for labels in (("RF", "BF", "VM", "ST"), ("ME", "MA", "FL", "RF", "VM", "VL", "ST", "BF", "TA", "PL", "GM", "GL", "SO"),
+                   ("left", "right"), ("EMG",), ("ch0", "ch1"), ("EMG1", "EMG2")):
+        assert default_channels(labels, "f") == (list(range(len(labels))), None)

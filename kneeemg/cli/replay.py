@@ -76,7 +76,8 @@ def bounded(kind: type, lo: float, hi: float, unit: str = "", lo_open: bool = Fa
 def add_detector_options(p: argparse.ArgumentParser) -> None:
     """Options shared by the commands that run the detector."""
     p.add_argument("--channels", nargs="+", default=None, metavar="LABEL",
-                   help="channel labels (or indices) to use, each once (default: all EMG channels)")
+                   help="channel labels (or indices) to use, each once (default: all channels; of an EDF/BDF file that also "
+                        "holds other signals, such as ECG or EEG, the channels labelled as leg EMG)")
     p.add_argument("--fs", type=positive_hz, default=None, metavar="HZ",
                    help="sampling rate of a CSV file without a time column; a file with its own rate (a time "
                         "column, EDF, .kemg, ...) keeps that rate and --fs is not used for it (replay, import and batch say so)")

@@ -87,7 +87,9 @@ def open_recording(
     ----------
     path : path
     channels : sequence of str or int, optional
-        Channel labels (case-insensitive) or indices; all EMG channels when omitted.
+        Channel labels (case-insensitive) or indices. When omitted: all channels, except in an
+        EDF/BDF file that also holds other signals (ECG, EEG, ...), whose channels labelled as leg
+        EMG are read (:func:`kneeemg.io.channels.default_channels`).
     fmt : str, optional
         Force a format (one of :data:`FORMATS`) instead of sniffing it.
     resample_hz : float, optional

@@ -16,6 +16,7 @@ from ..errors import InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event
 from .array import channel_indices
 from .base import Recording, RecordingInfo
+from .channels import default_channels
 from .units import UNIT_TO_UV
 
 #: The start EDF+ writes when the real one is unknown (01.01.85 00.00.00); read back as none.
@@ -121,11 +122,17 @@ class EdfRecording(Recording):
                 raise RecordingFormatError(f"{self.path}: damaged header: its data records last {f.datarecord_duration:g} s; "
                                            "the samples cannot be timed (export the recording again)")
             labels_all = tuple(lab.strip() for lab in f.getSignalLabels())
-            self._idx = channel_indices(labels_all, channels, str(self.path))
+            if channels is None:
+                self._idx, note = default_channels(labels_all, str(self.path))
+                warnings += [note] if note else []
+            else:
+                self._idx = channel_indices(labels_all, channels, str(self.path))
             rates = {f.getSampleFrequency(i) for i in self._idx}
             if len(rates) != 1:
+                which = "the chosen channels" if channels is not None else "the channels read without --channels"
                 raise InputError(
-                    f"{self.path}: the chosen channels have different rates ({', '.join(f'{r:g}' for r in sorted(rates))} Hz); "
+                    f"{self.path}: {which} have different rates "
+                    f"({', '.join(f'{labels_all[i]!r} {f.getSampleFrequency(i):g} Hz' for i in self._idx)}); "
                     "choose channels of one rate with --channels"
                 )
             fs = float(rates.pop())
