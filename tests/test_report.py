@@ -490,6 +490,28 @@ def test_traces_use_the_nights_detector_settings_whatever_it_was_imported_with(t
     assert seen and all(cfg.mains_hz == 60 for cfg in seen)  # not the defaults
 
 
+def test_traces_of_a_night_imported_with_resample_or_fs(tmp_path):
+    # the file was opened again without them: "sampled at 250 Hz" or "no longer matches the night"
+    from kneeemg.io import export_edf, open_recording
+    from kneeemg.io.array import ArrayRecording
+    from kneeemg.io.base import RecordingInfo
+    from kneeemg.report.model import report_input
+
+    sim = write_simulated(simulate_night(hours=0.05, n_channels=1, seed=313), tmp_path / "n.kemg")["recording"]
+    with open_recording(sim, resample_hz=500) as rec:
+        x = rec.read()[:, 0]
+    np.savetxt(tmp_path / "n.csv", x, fmt="%.3f", header="EMG", comments="")
+    slow = x[::2]  # 250 Hz, which only --resample makes readable
+    export_edf(ArrayRecording(slow[:, None], RecordingInfo(250.0, ("left",), len(slow))), tmp_path / "slow.edf")
+    for i, argv in enumerate((["n.kemg", "--resample", "2000"], ["slow.edf", "--resample", "1000"],
+                              ["n.csv", "--fs", "500"])):
+        db = tmp_path / f"h{i}.db"
+        assert main(["import", str(tmp_path / argv[0]), *argv[1:], "--db", str(db), "--date", "2026-11-20"]) == 0
+        with Store(db) as s:
+            inp = report_input(s)
+        assert inp.snippets and not inp.snippets_note, (argv, inp.snippets_note)
+
+
 def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():
     rows = [{"date": "2026-11-20", "usable_hours": 7.5, "twitches": 150, "twitch_per_hour": 20.0, "spasms": 1, "cramps": 0,
              "rolling7_twitch_per_hour": 20.0}]

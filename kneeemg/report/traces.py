@@ -114,11 +114,13 @@ def _open_night_file(night: Any) -> tuple[Any, str]:
     if path is None or not path.is_file():
         return None, (f"The recording file ({night.source or 'unknown'}) is no longer there, so the traces cannot be "
                       "shown. Put it back (or import it again) to see them.")
+    settings = night.settings or {}  # read as it was imported: resampled, at the rate given for it
+    opts = {"resample_hz": settings.get("import_resample_hz"), "fs_hz": settings.get("import_fs_hz")}
     try:
         try:
-            rec = open_recording(path, channels=list(night.labels))
+            rec = open_recording(path, channels=list(night.labels), **opts)
         except KneeEmgError:
-            rec = open_recording(path)
+            rec = open_recording(path, **opts)
     except KneeEmgError as exc:
         return None, f"The recording file {night.source} could not be read ({exc}), so the traces cannot be shown."
     info = rec.info
