@@ -870,3 +870,33 @@ def test_the_muscles_of_lab_files_are_no_other_signal():
     for labels in (("RF", "BF", "VM", "ST"), ("ME", "MA", "FL", "RF", "VM", "VL", "ST", "BF", "TA", "PL", "GM", "GL", "SO"),
                    ("left", "right"), ("EMG",), ("ch0", "ch1"), ("EMG1", "EMG2")):
         assert default_channels(labels, "f") == (list(range(len(labels))), None)
+
+
+@pytest.mark.parametrize("offset, value, said", [
+    (256 + 2 * 96 + 8, b"\xb5V      ", r"the unit \(physical dimension\) of signal 2 \('right'\): 'µV'; EDF headers must be "
+                                       r"plain ASCII: write that field in ASCII \('uV' for µV\)"),
+    (256 + 16, b"EMG Bein \xdc      ", r"the label of signal 2: 'EMG Bein Ü'; EDF headers must be plain ASCII"),
+    (8, b"M\xfcller".ljust(80), r"the patient identification: 'Müller'; EDF headers must be plain ASCII"),
+])
+def test_an_edf_header_that_is_not_plain_ascii_names_the_field(tmp_path, offset, value, said):
+    path = _plain_edf(tmp_path, "a.edf")  # pyedflib refuses it: it had been told to check that the file is complete
+    _patch(path, offset, value)
+    with pytest.raises(RecordingFormatError, match=rf"a.edf: its header holds bytes that are not plain ASCII in {said}"
+                                                   r".*, for instance with EDFbrowser's header editor$") as info:
+        open_recording(path)
+    assert "complete" not in str(info.value)
+
+
+def test_an_edf_with_an_unknown_record_count_or_no_unit_says_so(tmp_path):
+    path = _plain_edf(tmp_path, "a.edf")
+    _patch(path, 236, b"-1      ")
+    with pytest.raises(RecordingFormatError, match=r"a.edf: its header gives the number of data records as -1 \(unknown: "
+                                                   r"the recorder did not finish the file\); write the number the file "
+                                                   r"holds, 5 by its size, into the header"):
+        open_recording(path)
+    path = _plain_edf(tmp_path, "b.edf")
+    _patch(path, 256 + 2 * 96, b"        ")
+    with pytest.raises(InputError, match=r"b.edf: channel 'left' has no unit in its header \(its physical dimension is "
+                                         r"empty\), so its values cannot be scaled to µV; write its unit \(e.g. 'uV'\) "
+                                         r"into the header"):
+        open_recording(path)

@@ -40,27 +40,41 @@ def _check_continuous(path: Path) -> None:
         )
 
 
+def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
+    """``path``'s header as bytes, the file's 256 and its signals' ``256 * ns``, with the bytes of
+    one data record (each signal's samples per record, 2 bytes a sample in EDF, 3 in BDF; None
+    when they cannot be read) and the file's size; None when the header cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+            ns = int(head[252:256].decode("ascii").strip())
+            signals = fh.read(ns * 256)
+        size = path.stat().st_size
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    try:
+        per_record = [int(signals[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8].decode("ascii").strip()) for i in range(ns)]
+    except (ValueError, UnicodeDecodeError):
+        return head, signals, None, size
+    return head, signals, sum(per_record) * (3 if head[:1] == b"\xff" else 2), size
+
+
 def _check_complete(path: Path) -> list[str]:
     """Refuse a file shorter than its header says (a truncated copy or an interrupted export);
     return a warning for a file longer than that (a wrong record count in the header: only the
     records it announces are read).
 
-    The header gives the number of data records and each signal's samples per record
-    (2 bytes a sample in EDF, 3 in BDF); a header that cannot be read this way is left to
-    pyedflib to judge.
+    A header that cannot be read this way (:func:`_raw_header`) is left to pyedflib to judge.
     """
+    raw = _raw_header(path)
     try:
-        with path.open("rb") as fh:
-            head = fh.read(256)
-            ns = int(head[252:256].decode("ascii").strip())
-            n_records = int(head[236:244].decode("ascii").strip())
-            fh.seek(256 + ns * 216)
-            per_record = [int(fh.read(8).decode("ascii").strip()) for _ in range(ns)]
-        size = path.stat().st_size
-    except (OSError, ValueError, UnicodeDecodeError):
+        head, signals, record_bytes, size = raw  # type: ignore[misc]
+        n_records = int(head[236:244].decode("ascii").strip())
+    except (TypeError, ValueError, UnicodeDecodeError):
         return []
-    bytes_per_sample = 3 if head[:1] == b"\xff" else 2
-    record_bytes = sum(per_record) * bytes_per_sample
+    if record_bytes is None:
+        return []
+    ns = len(signals) // 256
     expected = 256 * (ns + 1) + n_records * record_bytes
     if n_records > 0 and size < expected:
         raise RecordingFormatError(
@@ -71,6 +85,47 @@ def _check_complete(path: Path) -> list[str]:
         return [f"the file holds {(size - expected) // record_bytes} more data records than the {n_records} its header "
                 f"announces; only those {n_records} are read (the header may be damaged)"]
     return []
+
+
+#: The fields of an EDF/BDF header (name, width): the file's, then each signal's, field by field.
+_FILE_FIELDS = (("version", 8), ("patient identification", 80), ("recording identification", 80), ("start date", 8), ("start time", 8),
+                ("header size", 8), ("reserved field", 44), ("number of data records", 8), ("record duration", 8),
+                ("number of signals", 4))
+_SIGNAL_FIELDS = (("label", 16), ("transducer", 80), ("unit (physical dimension)", 8), ("physical minimum", 8),
+                  ("physical maximum", 8), ("digital minimum", 8), ("digital maximum", 8), ("prefilter", 80),
+                  ("samples per record", 8), ("reserved field", 32))
+
+
+def _header_problem(path: Path) -> str | None:
+    """Why pyedflib refuses ``path``'s header, said for a person: a field holding bytes that are
+    not plain ASCII, or a record count of -1; None when neither is found."""
+    raw = _raw_header(path)
+    if raw is None:
+        return None
+    head, signals, record_bytes, size = raw
+    ns = len(signals) // 256
+    fields, pos = [], 0
+    for name, width in _FILE_FIELDS:
+        fields.append((f"the {name}", head[pos : pos + width]))
+        pos += width
+    pos = 0
+    labels = [signals[i * 16 : (i + 1) * 16].decode("latin-1").strip() for i in range(ns)]
+    for name, width in _SIGNAL_FIELDS:
+        for i in range(ns):
+            which = f"signal {i + 1}" if name == "label" else f"signal {i + 1} ({labels[i]!r})"
+            fields.append((f"the {name} of {which}", signals[pos + i * width : pos + (i + 1) * width]))
+        pos += ns * width
+    for where, raw in fields[1:]:  # (a BDF's version starts with byte 0xFF)
+        if any(b < 32 or b > 126 for b in raw.rstrip(b" ")):
+            example = " ('uV' for µV)" if "unit" in where else ""
+            return (f"its header holds bytes that are not plain ASCII in {where}: {raw.decode('latin-1').strip()!r}; "
+                    f"EDF headers must be plain ASCII: write that field in ASCII{example}, for instance with "
+                    "EDFbrowser's header editor")
+    if head[236:244].strip() == b"-1":
+        whole = f", {(size - len(head) - len(signals)) // record_bytes} by its size," if record_bytes else ""
+        return (f"its header gives the number of data records as -1 (unknown: the recorder did not finish the file); "
+                f"write the number the file holds{whole} into the header (bytes 236-243, e.g. with a hex editor)")
+    return None
 
 
 #: Readers whose open failed. pyedflib closes the file of handle 0 when such a reader is freed,
@@ -101,6 +156,9 @@ def _open_reader(path: Path):
         if pyedflib.is_file_used(name):
             raise InputError(f"{path} is already open in this program (pyedflib reads a file through one reader at a "
                              "time); close the other reader of it first") from None
+        problem = _header_problem(path)
+        if problem:
+            raise RecordingFormatError(f"{path}: {problem}") from None
         raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
     finally:
         if link_dir is not None:  # the open file stays readable without its link
@@ -139,6 +197,11 @@ class EdfRecording(Recording):
             self._scale = []
             for i in self._idx:
                 unit = f.getPhysicalDimension(i).strip().lower()
+                if not unit:
+                    raise InputError(f"{self.path}: channel {labels_all[i]!r} has no unit in its header (its physical "
+                                     "dimension is empty), so its values cannot be scaled to µV; write its unit (e.g. "
+                                     "'uV') into the header, e.g. with EDFbrowser's header editor, or leave the "
+                                     "channel out with --channels")
                 if unit not in UNIT_TO_UV:
                     raise InputError(f"{self.path}: channel {labels_all[i]!r} is in {unit!r}, not a voltage; choose EMG channels with --channels")
                 self._scale.append(UNIT_TO_UV[unit])
