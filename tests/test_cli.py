@@ -304,6 +304,20 @@ def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
     assert "sampling rate (then resampled to 2000 Hz with --resample)" in capsys.readouterr().out.replace("\n", " ")
 
 
+def test_replay_and_import_show_a_file_name_that_is_not_utf8_as_nights_does(tmp_path, capsys):
+    odd = _csv(tmp_path / os.fsdecode(b"n\xe9uit.csv"), 1000.0, True)  # it was shown as n\udce9uit.csv
+    assert main(["replay", str(odd), "--fs", "2000"]) == 0
+    out = capsys.readouterr().out.replace("\n", " ")
+    assert "n\\xe9uit.csv (left, right)" in out and "was not used: " in out and "udce9" not in out
+    db = str(tmp_path / "h.db")
+    for again in range(2):
+        assert main(["import", str(odd), "--fs", "2000", "--db", db, "--date", "2026-03-01"]) == 0
+        out = capsys.readouterr().out
+        assert out.count("n\\xe9uit.csv") == 2 and "udce9" not in out, out
+    assert main(["nights", "--db", db]) == 0
+    assert "n\\xe9uit.csv" in capsys.readouterr().out
+
+
 def test_bench_speed_prints_the_machine_as_text_and_says_what_quick_times(capsys):
     from kneeemg.bench.speed import machine_info
     from kneeemg.cli.bench import _span, machine_text

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..diary import DAY_FIELDS, check_not_after, parse_value
     from ..errors import InputError
-    from ..paths import db_path
+    from ..paths import db_path, path_text
     from ..store import ImportFailure, import_failed, import_into
 
     day = None
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             failures.append(out)
             print(f"kneeemg: error: {out.message}", file=sys.stderr)
             continue
-        print(_outcome_line(file, out, db_path(args.db)))
+        print(_outcome_line(path_text(file), out, path_text(db_path(args.db))))
         note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
         for w in (getattr(out.info, "warnings", None) or []) + ([note] if note else []):
             print(f"note: {w}")

@@ -101,12 +101,13 @@ def detector_config(args: argparse.Namespace):
 def unused_fs_note(args: argparse.Namespace, info) -> str | None:
     """A note when ``--fs`` was given but the recording has its own rate (``info``: the source's RecordingInfo)."""
     from ..io import gives_own_rate
+    from ..paths import path_text
 
     path = getattr(info, "path", None) or args.file
     if args.fs is None or info is None or not gives_own_rate(path):
         return None
     rate = f"{info.fs_hz:g} Hz" if args.resample is None else f"then resampled to {info.fs_hz:g} Hz with --resample"
-    return f"--fs {args.fs:g} was not used: {path} gives its own sampling rate ({rate})"
+    return f"--fs {args.fs:g} was not used: {path_text(path)} gives its own sampling rate ({rate})"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from ..paths import path_text
     from ..playback import replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
@@ -140,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
     from .render import print_summary
 
     console = make_console()
-    print_summary(console, summary, title=str(args.file))
+    print_summary(console, summary, title=path_text(args.file))
     for w in (result.source.warnings if result.source is not None else []) + ([note] if note else []):
         console.print(f"note: {w}", markup=False, highlight=False, soft_wrap=True)
     if args.events_out:
