@@ -900,3 +900,36 @@ def test_an_edf_with_an_unknown_record_count_or_no_unit_says_so(tmp_path):
                                          r"empty\), so its values cannot be scaled to µV; write its unit \(e.g. 'uV'\) "
                                          r"into the header"):
         open_recording(path)
+
+
+@pytest.mark.parametrize("fs, to", [(256.0, 1000.0), (200.0, 1000.0), (250.0, 4000.0), (2048.0, 1000.0), (1000.0, 999.0)])
+def test_resampling_block_by_block_equals_resampling_the_whole_file(fs, to):
+    # the whole file was resampled in memory: 1 GB for an 8-hour night at 256 Hz to 1000 Hz
+    from scipy.signal import resample_poly
+
+    from kneeemg.io.resampled import ResampledRecording, ratio
+
+    n = int(fs * 7.3)
+    x = signal_uv(n, 2, seed=4)
+    whole = resample_poly(x, *ratio(fs, to), axis=0)
+    rec = ResampledRecording(ArrayRecording(x, RecordingInfo(fs_hz=fs, labels=("a", "b"), n_samples=n)), to)
+    assert rec.info.n_samples == len(whole) and rec.info.fs_hz == to
+    rng = np.random.default_rng(5)
+    cuts = np.unique(np.r_[0, rng.integers(0, len(whole), 12), 1, len(whole) - 1, len(whole)])
+    blocks = [rec.read(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
+    np.testing.assert_allclose(np.concatenate(blocks), whole, rtol=0, atol=1e-9 * np.abs(whole).max())
+
+
+def test_resampling_reads_only_the_blocks_it_needs(tmp_path):
+    from kneeemg.io.resampled import ResampledRecording
+
+    class Counted(ArrayRecording):
+        def read(self, start=0, stop=None):
+            seen.append((start, stop))
+            return super().read(start, stop)
+
+    seen = []
+    n = 256 * 600
+    rec = ResampledRecording(Counted(signal_uv(n, 1), RecordingInfo(fs_hz=256.0, labels=("a",), n_samples=n)), 1000.0)
+    rec.read(500_000, 501_000)
+    assert len(seen) == 1 and seen[0][1] - seen[0][0] < 400  # 256 samples, and the filter's reach either side

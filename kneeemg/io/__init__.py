@@ -24,10 +24,10 @@ from typing import Sequence
 
 from ..config import MAX_FS_HZ, MIN_FS_HZ, MIN_RECORDING_S, check_rate
 from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
-from .array import ArrayRecording, resample
 from .base import Gap, Recording, RecordingInfo
 from .edf import EdfRecording, export_edf
 from .native import NativeRecording, RecordingWriter
+from .resampled import ResampledRecording
 
 __all__ = ["open_recording", "Recording", "RecordingInfo", "Gap", "RecordingWriter", "export_edf", "FORMATS"]
 
@@ -93,8 +93,8 @@ def open_recording(
     fmt : str, optional
         Force a format (one of :data:`FORMATS`) instead of sniffing it.
     resample_hz : float, optional
-        Resample to this rate (whole file in memory: for short files such as a 250 Hz
-        lab recording).
+        Resample to this rate, block by block as the recording is read
+        (:class:`~kneeemg.io.resampled.ResampledRecording`).
     fs_hz : float, optional
         Sampling rate of a CSV file that has no time column.
 
@@ -143,33 +143,17 @@ def open_recording(
         raise InputError(f"{p} holds only {info.n_samples} samples ({info.duration_s:.3g} s), too short for the detector "
                          f"(it needs at least {MIN_RECORDING_S:g} s to learn the noise floor); use a longer recording")
     if resample_hz:
-        target = check_rate(resample_hz)
-        data = resample(rec.read(), rec.info.fs_hz, target)
-        info = rec.info
-        rec.close()
-        info = _at_rate(info, target, len(data))
-        for g in info.gaps:  # held at the last value again, as readers fill a gap (resampling ripples it)
-            a, e = g.start_sample, g.start_sample + g.n_samples
-            data[a:e] = data[a - 1] if a else data[min(e, len(data) - 1)]
-        rec = ArrayRecording(data, info)
+        try:
+            target = check_rate(resample_hz)
+        except KneeEmgError:
+            rec.close()
+            raise
+        rec = ResampledRecording(rec, target)
     elif not MIN_FS_HZ <= rec.info.fs_hz <= MAX_FS_HZ:
         rate = rec.info.fs_hz
         rec.close()
         raise ConfigError(f"{p} is sampled at {rate:g} Hz, outside the supported 500-4000 Hz; add --resample 1000")
     return rec
-
-
-def _at_rate(info: RecordingInfo, fs_hz: float, n_samples: int) -> RecordingInfo:
-    """``info`` for the recording resampled to ``fs_hz``: gaps and annotations moved to the new
-    sample indices (what lies in seconds, such as annotated artefacts, stays as it is)."""
-
-    def at(i: int) -> int:
-        return min(n_samples, int(round(i * fs_hz / info.fs_hz)))
-
-    gaps = [Gap(at(g.start_sample), at(g.start_sample + g.n_samples) - at(g.start_sample), g.reason) for g in info.gaps]
-    annotations = [replace(e, onset_sample=at(e.onset_sample), offset_sample=max(at(e.offset_sample), at(e.onset_sample) + 1),
-                           fs_hz=fs_hz) for e in info.annotations]
-    return replace(info, fs_hz=fs_hz, n_samples=n_samples, gaps=[g for g in gaps if g.n_samples > 0], annotations=annotations)
 
 
 class _Subset(Recording):

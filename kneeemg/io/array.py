@@ -78,13 +78,3 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
                              "from 0); name each channel once")
         out.append(i)
     return out
-
-
-def resample(data: np.ndarray, fs_hz: float, to_hz: float) -> np.ndarray:
-    """Resample (n, ch) data from ``fs_hz`` to ``to_hz`` with a polyphase filter (scipy)."""
-    from fractions import Fraction
-
-    from scipy.signal import resample_poly
-
-    frac = Fraction(to_hz / fs_hz).limit_denominator(1000)
-    return resample_poly(data, frac.numerator, frac.denominator, axis=0)
