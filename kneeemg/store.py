@@ -664,6 +664,11 @@ class Store:
         :data:`MAX_TREND_DAYS`; an :class:`InputError` naming ``--days`` otherwise. Nights after
         ``until`` are left out of everything.
 
+        The recordings of one date are one night (a sensor started again after a disconnect
+        leaves a night in two files), as the guidance counts them: their counts, hours and
+        excluded time are added up, the rate is over their usable time together, and the row
+        also lists their ids (``night_ids``).
+
         Returns
         -------
         list of dict
@@ -681,28 +686,16 @@ class Store:
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
-        nights = self._dated_nights(until, own)
-        rates = [(n.metrics.get("per_usable_hour") or {}).get("twitch") if long_enough(_case_night(n)) else None
-                 for n in nights]
+        rows = [_trend_row(parts) for parts in _by_date(self._dated_nights(until, own))]
         first = 0
-        if nights:
-            last = date.fromisoformat(_until(until) or max(n.date for n in nights))
-            first = next((i for i, n in enumerate(nights) if date.fromisoformat(n.date) > last - timedelta(days=last_days)),
-                         len(nights))
-        out = []
-        for i in range(first, len(nights)):
-            n = nights[i]
-            window = [r for r in rates[max(0, i - 6) : i + 1] if r is not None]
-            counts = n.metrics.get("counts", {})
-            out.append({"night_id": n.id, "date": n.date, "usable_hours": round(n.usable_s / 3600, 2),
-                        "twitches": counts.get("twitch"), "spasms": counts.get("spasm"), "cramps": counts.get("cramp"),
-                        "twitch_per_hour": rates[i],
-                        "rolling7_twitch_per_hour": round(float(np.mean(window)), 3) if window else None,
-                        "recording_hours": round(n.recording_s / 3600, 2), "lost_hours": round(n.lost_s / 3600, 2),
-                        "excluded_s": dict(n.metrics.get("excluded_s") or {}), "sides": dict(n.metrics.get("sides") or {}),
-                        "channels": list(n.labels), "longest_spasm_s": n.metrics.get("longest_spasm_s"),
-                        "longest_cramp_s": n.metrics.get("longest_cramp_s")})
-        return out
+        if rows:
+            last = date.fromisoformat(_until(until) or rows[-1]["date"])
+            first = next((i for i, r in enumerate(rows) if date.fromisoformat(r["date"]) > last - timedelta(days=last_days)),
+                         len(rows))
+        for i, row in enumerate(rows):
+            window = [r["twitch_per_hour"] for r in rows[max(0, i - 6) : i + 1] if r["twitch_per_hour"] is not None]
+            row["rolling7_twitch_per_hour"] = round(float(np.mean(window)), 3) if window else None
+        return rows[first:]
 
     def case_for_triage(self, last_n: int = 14, until: str | None = None, own: int | None = None) -> dict[str, Any]:
         """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
@@ -731,6 +724,51 @@ class Store:
 def _import_order(n: NightRow) -> tuple[str, int]:
     """Nights in the order they were (last) imported."""
     return n.imported_at, n.id
+
+
+def _by_date(nights: list[NightRow]) -> list[list[NightRow]]:
+    """Nights (in date order) grouped by date: the recordings of one night (a sensor that
+    was started again after a disconnect leaves the night in two files) are one night."""
+    groups: list[list[NightRow]] = []
+    for n in nights:
+        if groups and groups[-1][0].date == n.date:
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    return groups
+
+
+def _trend_row(parts: list[NightRow]) -> dict[str, Any]:
+    """One :meth:`Store.trend` row (without its 7-night mean) from the recordings of a night:
+    counts, hours and excluded time added up, the rate over their usable time together."""
+    n = parts[0]
+    row: dict[str, Any] = {"night_id": n.id, "date": n.date, "twitches": 0, "spasms": 0, "cramps": 0,
+                           "excluded_s": {}, "sides": {}, "channels": [], "longest_spasm_s": None, "longest_cramp_s": None}
+    for part in parts:
+        counts = part.metrics.get("counts", {})
+        for key, kind in (("twitches", "twitch"), ("spasms", "spasm"), ("cramps", "cramp")):
+            row[key] += counts.get(kind) or 0
+        for reason, secs in (part.metrics.get("excluded_s") or {}).items():
+            row["excluded_s"][reason] = row["excluded_s"].get(reason, 0.0) + secs
+        for side, by_kind in (part.metrics.get("sides") or {}).items():
+            mine = row["sides"].setdefault(side, {})
+            for kind, count in by_kind.items():
+                mine[kind] = mine.get(kind, 0) + count
+        row["channels"] += [lab for lab in part.labels if lab not in row["channels"]]
+        for key in ("longest_spasm_s", "longest_cramp_s"):
+            if part.metrics.get(key) is not None:
+                row[key] = max(row[key] or 0.0, part.metrics[key])
+    usable_s = sum(p.usable_s for p in parts)
+    row["usable_hours"] = round(usable_s / 3600, 2)
+    row["recording_hours"] = round(sum(p.recording_s for p in parts) / 3600, 2)
+    row["lost_hours"] = round(sum(p.lost_s for p in parts) / 3600, 2)
+    if len(parts) == 1:
+        rate = (n.metrics.get("per_usable_hour") or {}).get("twitch")
+    else:
+        rate = round(row["twitches"] / (usable_s / 3600), 3) if usable_s > 0 else None
+        row["night_ids"] = [p.id for p in parts]
+    row["twitch_per_hour"] = rate if long_enough({"usable_hours": round(usable_s / 3600, 3)}) else None
+    return row
 
 
 def _case_night(n: NightRow) -> dict[str, Any]:

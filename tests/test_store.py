@@ -194,7 +194,7 @@ def test_a_recording_imported_again_counts_once_as_its_latest_import(week, tmp_p
         assert len(case["nights"]) == 2
         hours = (s.night(b.night_id).usable_s + s.night(other.night_id).usable_s) / 3600
         assert sum(n["usable_hours"] for n in case["nights"]) == pytest.approx(hours, abs=1e-3)
-        assert [t["night_id"] for t in s.trend()] == [b.night_id, other.night_id]
+        assert [t["night_ids"] for t in s.trend()] == [[b.night_id, other.night_id]]  # one night of two recordings
         with pytest.raises(InputError, match=rf"{a.night_id} \({files[2].name}, left, right.*{b.night_id} \({files[2].name}, left"):
             s.night("2026-11-20")
 
@@ -521,7 +521,7 @@ def test_nights_stored_by_batch_get_the_date_import_would_give(week, tmp_path, c
         assert len(nights) == 2 and all(n.date for n in nights)
         assert all(n.metrics["date"] == n.date for n in nights)
         by_source = {Path(n.source): n.date for n in nights}
-        assert len(s.trend(28)) == 2
+        assert sum(len(r.get("night_ids", [r["night_id"]])) for r in s.trend(28)) == 2
     with Store(tmp_path / "i.db") as s:  # the same fallback as import: the file's time minus the recording's length
         for f in files[:2]:
             out = import_recording(s, f)
@@ -794,3 +794,22 @@ def test_a_start_time_from_a_wrong_clock_is_refused_unless_a_date_is_given(tmp_p
     assert main(["batch", str(path), "--out", str(tmp_path / "bo"), "--workers", "1", "--db", str(tmp_path / "b.db")]) == 0
     with Store(tmp_path / "b.db", create=False) as s:
         assert [n.date for n in s.nights()] == [fallback_date(None, 30.0, path)[0]]
+
+
+def test_the_recordings_of_one_night_are_one_night_in_the_trend(tmp_path, capsys):
+    # A sensor started again after a disconnect leaves the night in two files: one row of 2
+    # hours for that date (the guidance merges them too), not two nights of 72 and 0 an hour.
+    with Store(tmp_path / "h.db") as s:
+        add(s, 120, "2026-11-19", key="a")
+        add(s, 60, "2026-11-20", key="b", minutes=120)
+        add(s, 0, "2026-11-20", key="c", minutes=2)
+        rows = s.trend(28)
+        assert [r["date"] for r in rows] == ["2026-11-19", "2026-11-20"]
+        merged = rows[1]
+        assert merged["twitches"] == 60 and merged["usable_hours"] == pytest.approx(122 / 60, abs=0.01)
+        assert merged["twitch_per_hour"] == pytest.approx(60 / (122 / 60), rel=1e-3)
+        assert merged["rolling7_twitch_per_hour"] == pytest.approx((120 + 60 / (122 / 60)) / 2, rel=1e-3)
+        assert len(merged["night_ids"]) == 2 and merged["channels"] == ["left", "right"]
+        assert merged["excluded_s"] == {} and merged["sides"]["left"]["twitch"] + merged["sides"]["right"]["twitch"] == 60
+    assert main(["trends", "--db", str(tmp_path / "h.db")]) == 0
+    assert capsys.readouterr().out.count("2026-11-20") == 2  # the table's row and its title
