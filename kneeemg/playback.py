@@ -7,8 +7,9 @@ chunks through one :class:`~kneeemg.dsp.StreamingDetector`.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -21,6 +22,25 @@ from .io.base import Recording
 
 #: Channel-samples read at a time when no ``chunk_s`` is given.
 CHUNK_CHANNEL_SAMPLES = 1 << 19
+
+
+#: A recording that holds nothing above this (Hz) has a background narrow enough for its
+#: 10 ms envelope to cross the default onset level now and then (docs/detector.md, "Known
+#: limits"); from this onset ratio on, it no longer does.
+NARROW_CONTENT_HZ = 200.0
+NARROW_ONSET_RATIO = 3.5
+
+
+def narrow_band_note(info: Any, config: DetectorConfig) -> str | None:
+    """A note when the recording holds nothing above :data:`NARROW_CONTENT_HZ` (a sleep lab's
+    leg channel, low-passed at 100 Hz or resampled from 256 Hz) and the onset ratio is below
+    :data:`NARROW_ONSET_RATIO`; None otherwise."""
+    content = getattr(info, "content_hz", None)
+    if content is None or content > NARROW_CONTENT_HZ or config.onset_ratio >= NARROW_ONSET_RATIO:
+        return None
+    return (f"the recording holds nothing above {content:g} Hz (its low-pass filter or its original rate): quiet noise of "
+            f"so narrow a band can be counted as twitches at onset_ratio {config.onset_ratio:g}; "
+            f"--set onset_ratio={NARROW_ONSET_RATIO:g} avoids that (docs/detector.md, \"Known limits\")")
 
 
 def replay(
@@ -92,7 +112,8 @@ def replay(
                 progress(min(1.0, (start + step) / info.n_samples))
         result = det.finish()
         result.lost_s = info.lost_s if hasattr(info, "lost_s") else 0.0
-        result.source = info
+        note = narrow_band_note(info, det.config)
+        result.source = replace(info, warnings=[*info.warnings, note]) if note else info
     finally:
         if own:
             rec.close()

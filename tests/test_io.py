@@ -933,3 +933,11 @@ def test_resampling_reads_only_the_blocks_it_needs(tmp_path):
     rec = ResampledRecording(Counted(signal_uv(n, 1), RecordingInfo(fs_hz=256.0, labels=("a",), n_samples=n)), 1000.0)
     rec.read(500_000, 501_000)
     assert len(seen) == 1 and seen[0][1] - seen[0][0] < 400  # 256 samples, and the filter's reach either side
+
+
+@pytest.mark.parametrize("text, hz", [("HP:10Hz LP:100Hz", 100.0), ("LP:1kHz", 1000.0), ("HP: 0.1 Hz LP: 70.5 Hz N:50Hz", 70.5),
+                                      ("", None), ("HP:10Hz", None), ("LP:0Hz", None), ("notch 50", None)])
+def test_an_edf_prefilter_gives_its_low_pass_edge(text, hz):
+    from kneeemg.io.edf import prefilter_low_pass_hz
+
+    assert prefilter_low_pass_hz(text) == hz

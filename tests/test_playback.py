@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kneeemg.cli import main
+from kneeemg.config import DetectorConfig
 from kneeemg.dsp import StreamingDetector
 from kneeemg.errors import InputError
 from kneeemg.events import Event, read_events_csv
@@ -160,3 +161,38 @@ def test_time_lost_while_recording_is_excluded_as_lost(tmp_path, gap_at, gap_n, 
     assert [(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"] == lost
     assert res.lost_s == gap_n / 1000.0
     assert res.usable_s <= 72.0 - 1.0 - sum(b - a for a, b in lost)  # the settling second, and every touched epoch
+
+
+def _narrow_edf(path, prefilter, fs_hz=256, seconds=600):
+    """Quiet noise band-passed to 10-100 Hz (a sleep lab's leg channel), as one EDF+ signal."""
+    import pyedflib
+    import scipy.signal as sg
+
+    x = sg.sosfilt(sg.butter(4, [10, 100], "bandpass", fs=fs_hz, output="sos"),
+                   np.random.default_rng(0).normal(0.0, 1.0, fs_hz * seconds))
+    w = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
+    w.setSignalHeaders([{"label": "LAT", "dimension": "uV", "sample_frequency": fs_hz, "physical_max": 500.0,
+                         "physical_min": -500.0, "digital_max": 32767, "digital_min": -32768, "transducer": "",
+                         "prefilter": prefilter}])
+    w.writeSamples([3.0 * x / x.std()])
+    w.close()
+    return path
+
+
+def test_a_band_limited_recording_gets_a_note_with_the_setting_that_helps(tmp_path):
+    # Resampled from 256 Hz, or low-passed at 100 Hz by its recorder, the background is so
+    # narrow that the default onset level counts noise as twitches; the note names the
+    # setting, and with it the noise gives none.
+    lp = _narrow_edf(tmp_path / "lp.edf", "HP:10Hz LP:100Hz")
+    plain = _narrow_edf(tmp_path / "plain.edf", "")
+    res = replay(lp, resample_hz=1000.0)
+    assert res.source.content_hz == 100.0 and len(res.events) >= 3
+    (note,) = [w for w in res.source.warnings if "nothing above" in w]
+    assert "nothing above 100 Hz" in note and "--set onset_ratio=3.5" in note
+    assert any("nothing above 128 Hz" in w for w in replay(plain, resample_hz=1000.0).source.warnings)
+    quiet = replay(lp, resample_hz=1000.0, config=DetectorConfig(onset_ratio=3.5))
+    assert quiet.events == [] and not any("nothing above" in w for w in quiet.source.warnings)
+    wide = replay(_narrow_edf(tmp_path / "wide.edf", "HP:10Hz LP:400Hz", fs_hz=1000, seconds=30)).source
+    assert wide.content_hz == 400.0 and not any("nothing above" in w for w in wide.warnings)
+    full = replay(_narrow_edf(tmp_path / "full.edf", "LP:500Hz", fs_hz=1000, seconds=30)).source
+    assert full.content_hz is None  # (not below its Nyquist frequency)

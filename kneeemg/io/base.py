@@ -48,6 +48,10 @@ class RecordingInfo:
     extra: dict[str, tuple[np.ndarray, float]] = field(default_factory=dict)
     #: Problems the reader worked around (a truncated last block, a block with a bad CRC).
     warnings: list[str] = field(default_factory=list)
+    #: The highest frequency the samples can hold, in Hz, when the file says it is below the
+    #: Nyquist frequency: an EDF channel's low-pass prefilter ("LP:100Hz"), or the Nyquist
+    #: frequency of the rate a resampled recording came from. None when unknown.
+    content_hz: float | None = None
 
     @property
     def lost_s(self) -> float:

@@ -128,6 +128,19 @@ def _header_problem(path: Path) -> str | None:
     return None
 
 
+_LOW_PASS = re.compile(r"\bLP\s*:?\s*([0-9]+(?:\.[0-9]*)?)\s*(K?HZ)", re.IGNORECASE)
+
+
+def prefilter_low_pass_hz(prefilter: str) -> float | None:
+    """The low-pass edge an EDF prefilter field names (``"HP:10Hz LP:100Hz"`` gives 100.0;
+    ``"LP:1kHz"`` 1000.0), in Hz; None when it names none."""
+    m = _LOW_PASS.search(prefilter or "")
+    if m is None:
+        return None
+    value = float(m.group(1)) * (1000.0 if m.group(2).upper() == "KHZ" else 1.0)
+    return value if value > 0 else None
+
+
 #: Readers whose open failed. pyedflib closes the file of handle 0 when such a reader is freed,
 #: which may be another reader's open file (it then reads nothing); they are kept until no
 #: file is open.
@@ -215,9 +228,12 @@ class EdfRecording(Recording):
             n = int(min(f.getNSamples()[i] for i in self._idx))
             labels = tuple(labels_all[i] for i in self._idx)
             start = f.getStartdatetime()
+            low_pass = [lp for lp in (prefilter_low_pass_hz(f.getPrefilter(i)) for i in self._idx) if lp is not None]
             self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
-                                      annotations=self._annotations(fs, labels), warnings=warnings)
+                                      annotations=self._annotations(fs, labels), warnings=warnings,
+                                      content_hz=max(low_pass) if len(low_pass) == len(self._idx) and max(low_pass) < fs / 2
+                                      else None)
         except KneeEmgError:
             self.close()
             raise

@@ -72,4 +72,6 @@ def _at_rate(info: RecordingInfo, fs_hz: float, n_samples: int) -> RecordingInfo
     gaps = [Gap(at(g.start_sample), at(g.start_sample + g.n_samples) - at(g.start_sample), g.reason) for g in info.gaps]
     annotations = [replace(e, onset_sample=at(e.onset_sample), offset_sample=max(at(e.offset_sample), at(e.onset_sample) + 1),
                            fs_hz=fs_hz) for e in info.annotations]
-    return replace(info, fs_hz=fs_hz, n_samples=n_samples, gaps=[g for g in gaps if g.n_samples > 0], annotations=annotations)
+    content = min(c for c in (info.content_hz, info.fs_hz / 2) if c is not None)
+    return replace(info, fs_hz=fs_hz, n_samples=n_samples, gaps=[g for g in gaps if g.n_samples > 0], annotations=annotations,
+                   content_hz=content if content < fs_hz / 2 else None)
