@@ -944,6 +944,44 @@ def test_a_port_that_no_sensor_answers_on_is_not_sent_stop(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("what", ["crc", "text"])
+def test_a_port_that_streams_no_valid_frame_fails_after_the_timeout_and_leaves_nothing(tmp_path, what):
+    link = MemoryLink()  # a sensor whose every frame fails its check, or another device's text (a GPS)
+    junk = encode_frame(INFO)[:-1] + b"\x00" if what == "crc" else b"$GPGGA,123519,4807.038,N,01131.000,E,1,08*47\r\n"
+
+    async def main():
+        task = asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=0.5, status_interval_s=0.05))
+        while not task.done():
+            if link.state.value == "connected":
+                link.inject(junk)
+            await asyncio.sleep(0.01)
+        return await task
+
+    t0 = time.monotonic()
+    with pytest.raises(DeviceError, match=r"no sensor answered on memory://: bytes arrived but not one valid kneeemg "
+                                          r"frame \(\d+ bad frames, \d+ stray bytes\); check the port .* kneeemg sensor$"):
+        _run(main())
+    assert time.monotonic() - t0 < 5
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sensor_whose_data_frames_all_fail_their_check_fails_after_the_timeout(tmp_path):
+    link = MemoryLink()
+    bad = encode_frame(frames(counts(37))[0])[:-1] + b"\x00"
+
+    async def main():
+        task = await recording(link, tmp_path, no_data_timeout_s=0.5, status_interval_s=0.05)
+        while not task.done():
+            link.inject(bad)
+            await asyncio.sleep(0.01)
+        return await task
+
+    with pytest.raises(DeviceError, match=r"answered but sent no signal before the recording ended \(no data; \d+ bad "
+                                          r"frames\); nothing was recorded"):
+        _run(main())
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_second_record_on_a_port_in_use_is_refused_and_the_first_carries_on(tmp_path):
     from kneeemg.record import record
     from kneeemg.transport.ptysim import PtySensor

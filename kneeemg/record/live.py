@@ -31,7 +31,7 @@ from ..errors import DeviceError, InputError, KneeEmgError
 from ..events import Event
 from ..paths import output_folder
 from ..protocol import Command, DataFrame, InfoFrame
-from ..transport.base import NoDataError
+from ..transport.base import LinkState, NoDataError
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
 
@@ -180,7 +180,9 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         it is confirmed (about a second after it ends), and once with the signal check (also
         when the recording ends right after it was computed).
     no_data_timeout_s : float
-        A link that delivers nothing for this long counts as lost, s.
+        A link that delivers nothing for this long counts as lost, s; so does one that is
+        connected for this long without a first sample (bytes that are no valid kneeemg
+        frame, or frames that all fail their check).
     reorder_window_s : float
         See :class:`Recorder`.
     path : path, optional
@@ -250,9 +252,14 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         if stop.is_set():
             raise StoppedBeforeRecording(_stop_reason(stop))
         if rec.writer is not None:
+            bad = f"; {link.stats.bad_frames} bad frames" if link.stats.bad_frames else ""
             raise DeviceError(f"the sensor on {link.url} answered but sent no signal before the recording ended "
-                              f"({reason}); nothing was recorded -- check that it is on and connected, then try again")
+                              f"({reason}{bad}); nothing was recorded -- check that it is on and connected, then try again")
     if rec.writer is None:
+        if link.last_rx_monotonic is not None and not link.stats.frames:
+            raise DeviceError(f"no sensor answered on {link.url}: bytes arrived but not one valid kneeemg frame "
+                              f"({link.stats.bad_frames} bad frames, {link.stats.garbage_bytes} stray bytes); check "
+                              "the port (`kneeemg devices` lists them) and that the device on it is a kneeemg sensor")
         raise DeviceError(f"no sensor answered on {link.url}; check that it is on and connected, then try again")
     status = rec.status()
     if on_status is not None:
@@ -291,8 +298,14 @@ async def _pump(rec: Recorder, link: Any, stop: asyncio.Event, started: float, *
 
     async def watch() -> str:
         nonlocal on_check
+        signal_by = time.monotonic() + no_data_timeout_s  # the first sample, while connected
         while True:
             rec.tick()
+            if rec.next_sample == 0:  # bytes that are no kneeemg frame, or only bad frames, keep the link busy
+                if link.state is not LinkState.CONNECTED:
+                    signal_by = time.monotonic() + no_data_timeout_s
+                elif time.monotonic() >= signal_by:
+                    return "no data"
             if on_status is not None:
                 on_status(rec.status())
             if on_check is not None and rec.signal_check is not None:
