@@ -46,6 +46,20 @@ def test_native_round_trip_with_gap(tmp_path):
         assert rec.info.labels == ("right",) and rec.read(0, 10).shape == (10, 1)
 
 
+def test_a_gap_longer_than_a_block_can_hold_is_written_in_pieces(tmp_path):
+    from kneeemg.io.native import MAX_BLOCK_SAMPLES, NativeRecording
+
+    x = signal_uv(20)
+    n = 2 * MAX_BLOCK_SAMPLES + 5  # n_samples is a u32
+    with RecordingWriter(tmp_path / "n.kemg", FS, ["left", "right"]) as w:
+        w.write(x[:10])
+        w.mark_gap(10, n)
+        w.write(x[10:])
+    with NativeRecording(tmp_path / "n.kemg") as rec:
+        assert rec.info.n_samples == 20 + n and sum(g.n_samples for g in rec.info.gaps) == n
+        np.testing.assert_allclose(rec.read(10 + n, 20 + n), x[10:], atol=1e-3)
+
+
 def test_native_never_overwrites_and_refuses_duplicates(tmp_path):
     path = tmp_path / "a.kemg"
     with RecordingWriter(path, FS, ["c"]) as w:

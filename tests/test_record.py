@@ -149,6 +149,49 @@ def test_frames_that_partly_repeat_written_samples_add_only_the_new_ones(tmp_pat
     np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
 
 
+@pytest.mark.parametrize("jump", [2**24, 10**12])
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_a_stray_frame_far_ahead_is_dropped_and_the_night_goes_on(tmp_path, jump, where):
+    # a valid frame whose first_sample jumps ahead (a bit error that passed the CRC): nothing follows it
+    c = counts()
+    fr = frames(c)
+    k = 40 if where == "middle" else len(fr)
+    rec = Recorder(tmp_path / "n.kemg", clock=FakeClock())
+    rec.feed_frame(INFO)
+    for f in fr[:k] + [DataFrame(jump, 0, c[:PER])] + fr[k:]:
+        rec.feed_frame(f)
+    rec.close()
+    x, info = recorded(tmp_path / "n.kemg")
+    assert info.gaps == [] and rec.samples_lost == 0 and rec.status().frames_bad == 1
+    np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (1, 0, 2)])
+def test_a_long_gap_confirmed_by_the_frames_after_it_is_recorded_exactly(tmp_path, order):
+    # the sensor paused (or was out of range) for ten minutes, then goes on: its counter says exactly how long
+    c = counts()
+    fr = frames(c)
+    lost = 600_000 + 11
+    after = [DataFrame(f.first_sample + lost, 0, f.counts) for f in fr[50:53]]
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    chunks, process = [], rec._detection.process
+    rec._detection.process = lambda x: (chunks.append(len(x)), process(x))
+    for f in fr[:50]:
+        rec.feed_frame(f)
+    clock.t += lost / 1000
+    for i in order:  # the first two after the gap may come in either order
+        rec.feed_frame(after[i])
+    rec.close()
+    x, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, lost)]
+    assert rec.samples_lost == lost and rec.status().frames_bad == 0 and info.n_samples == 53 * PER + lost
+    assert sum(chunks) == info.n_samples and max(chunks) < lost / 4  # the held gap went to the detector in pieces
+    np.testing.assert_allclose(x[:50 * PER], c[:50 * PER] * UPC, rtol=1e-6)
+    np.testing.assert_allclose(x[-3 * PER:], c[50 * PER:53 * PER] * UPC, rtol=1e-6)
+
+
 def test_serial_bytes_garbage_and_split_frames(tmp_path):
     c = counts()
     fr = frames(c)

@@ -46,6 +46,7 @@ _HDR = struct.Struct("<4sHI")
 _BLK = struct.Struct("<2sBBQIHHII")  # magic type flags first n nch reserved payload_len crc
 T_DATA = 1
 T_GAP = 2
+MAX_BLOCK_SAMPLES = 0xFFFFFFFF  # n_samples is a u32: a longer gap is written as several blocks
 
 
 def _crc(fields: bytes, payload: bytes) -> int:
@@ -139,7 +140,8 @@ class RecordingWriter:
         if start_sample != self.next_sample:
             raise InputError(f"a gap must start at the next sample ({self.next_sample}), not {start_sample}")
         self.flush()
-        self._block(T_GAP, start_sample, n_samples, b"")
+        for a in range(0, n_samples, MAX_BLOCK_SAMPLES):
+            self._block(T_GAP, start_sample + a, min(MAX_BLOCK_SAMPLES, n_samples - a), b"")
         self.next_sample = start_sample + n_samples
         self._os_flush()
 

@@ -4,7 +4,10 @@
 by their sample index: duplicates are dropped, frames that arrive out of order within the
 reorder window are put back in place, and every range still missing when the window has
 passed is recorded as a gap (``RecordingWriter.mark_gap``) and counted as lost time -- from
-the sample counter, so the loss is exact. Samples are written as they come (``.kemg``: at
+the sample counter, so the loss is exact. A frame that jumps more than the window past every
+frame so far waits until another frame confirms the jump (a frame within the window of it:
+the sensor lost those samples, or was paused); if the old sequence goes on past the window
+instead, it was a stray (a bit error that passed the CRC) and is dropped as a bad frame. Samples are written as they come (``.kemg``: at
 most about two seconds lost if the process is killed) and fed to the live detector, gaps
 held at the last value and declared lost (so the detector excludes them).
 
@@ -59,6 +62,7 @@ FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) th
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
 CLOCK_SAVE_S = 60.0  # the clock mapping is saved this often (host time), so a kill loses at most this much of it
+GAP_PIECE = 1 << 16  # a gap's held samples go to the detector this many at a time (never the whole gap at once)
 
 
 class _LiveDetection:
@@ -135,7 +139,8 @@ class RecordStatus:
         Signal written, and signal lost (gaps), s.
     samples, samples_lost : int
     frames_bad : int
-        Frames that failed their check (CRC, length) and were dropped.
+        Frames that failed their check (CRC, length), or that jumped far ahead with no frame to
+        confirm the jump, and were dropped.
     duplicates, reordered : int
         Frames dropped as duplicates, and frames put back in place.
     battery_pct : int or None
@@ -228,6 +233,8 @@ class Recorder:
         self.samples_lost = 0
         self.duplicates = 0
         self.reordered = 0
+        self.strays = 0  # frames far ahead that nothing confirmed, dropped (counted with the bad frames)
+        self._held: tuple[int, DataFrame, int] | None = None  # a jump ahead awaiting confirmation: (first, frame, frontier)
         self.events: list[Event] = []
         self.signal_check: SignalCheck | None = None
         self._check_buf: list[np.ndarray] = []
@@ -286,15 +293,41 @@ class Recorder:
             self._clock_save_t = now + CLOCK_SAVE_S
             self.save_clock()
         first = frame.first_sample + self._offset
-        if first + frame.n_samples <= self.next_sample or first in self._pending:
+        if first + frame.n_samples <= self.next_sample or first in self._pending \
+                or (self._held is not None and first == self._held[0]):
             self.duplicates += 1
             return
+        window = self.reorder_window_s * self.info.fs_hz
+        frontier = max([self.next_sample] + [f + fr.n_samples for f, (fr, _) in self._pending.items()])
+        if first > frontier + window and not self._confirms(first, frame, frontier, now):
+            return
+        if self._held is not None and first + frame.n_samples > self._held[2] + window:
+            self._drop_held()  # the old sequence went on past the window: the jump was a stray
         if self._pending and first < max(self._pending):
             self.reordered += 1
         self._pending[first] = (frame, now)
         self._guard(self._drain, False)
         self._watch_file(now)
         self._take_events()
+
+    def _confirms(self, first: int, frame: DataFrame, frontier: int, now: float) -> bool:
+        """A frame far ahead of ``frontier``: True when it confirms the jump held (both go
+        on, to be written after a gap); otherwise it is held in place of the one before."""
+        held = self._held
+        if held is None or abs(first - held[0]) > self.reorder_window_s * self.info.fs_hz:
+            if held is not None:
+                self._drop_held()
+            self._held = (first, frame, frontier)
+            return False
+        self._held = None
+        self._pending[held[0]] = (held[1], now)
+        return True
+
+    def _drop_held(self) -> None:
+        first, frame, frontier = self._held
+        self._held = None
+        self.strays += 1
+        log.info("dropped a frame %d samples ahead that no other frame followed", first - frontier)
 
     def tick(self) -> None:
         """Call now and then (a few times a second): a hole whose frames are overdue in host
@@ -318,6 +351,8 @@ class Recorder:
                               f"(it was {self.info.fs_hz:g} Hz, {len(self.info.labels)}); start a new recording")
             raise self.failed
         if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
+            if self._held is not None:
+                self._drop_held()
             self._guard(self._drain, True)
             # the host time since the last data, or since the last new session when that came
             # later: a second new session before any data (the sensor's power-on session, then
@@ -457,8 +492,13 @@ class Recorder:
         if self.samples == 0:  # before the first sample: held at it, as the file's reader does, once it comes
             self._lead_lost += n
         else:
-            self._detect(np.repeat(self._last[None, :], n, axis=0))
+            self._detect_held(self._last, n)
         self.next_sample += n
+
+    def _detect_held(self, x_uv: np.ndarray, n: int) -> None:
+        """``n`` samples held at ``x_uv`` (one row) to the detector, a piece at a time."""
+        for a in range(0, n, GAP_PIECE):
+            self._detect(np.repeat(x_uv[None, :], min(GAP_PIECE, n - a), axis=0))
 
     def _write(self, x_uv: np.ndarray, frame: DataFrame) -> None:
         self.writer.write(x_uv, first_sample=self.next_sample)
@@ -467,7 +507,7 @@ class Recorder:
         if self.on_samples is not None:
             self.on_samples(x_uv, self.next_sample)
         if self._lead_lost:
-            self._detect(np.repeat(x_uv[:1], self._lead_lost, axis=0))
+            self._detect_held(x_uv[0], self._lead_lost)
             self._lead_lost = 0
         self._detect(x_uv)
         self.next_sample += len(x_uv)
@@ -518,7 +558,8 @@ class Recorder:
             state = link.state.value
         else:
             state = "connected" if age is not None and age < 2.0 else "waiting"
-        bad = self.deframer.stats.bad_frames + (self.link_stats.bad_frames if self.link_stats is not None else 0)
+        bad = self.deframer.stats.bad_frames + (self.link_stats.bad_frames if self.link_stats is not None else 0) \
+            + self.strays
         battery = getattr(link, "battery_pct", None)
         if battery is None and self.info is not None:
             battery = self.info.battery_pct
@@ -609,6 +650,8 @@ class Recorder:
                 raise self.failed
             return
         if self.failed is None:
+            if self._held is not None:
+                self._drop_held()
             try:
                 self._drain(force=True)
                 self.writer.close()
