@@ -459,7 +459,8 @@ def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
     assert sum(f.command == Command.START for f in link.sent) == 2 and out.status.samples == 2 * 10 * PER
 
 
-def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and_keeps_the_frames(tmp_path):
+@pytest.mark.parametrize("change", ["rate", "channels"])
+def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and_keeps_the_frames(tmp_path, change):
     c = counts(1110)
     link = MemoryLink()
 
@@ -469,10 +470,14 @@ def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and
             link.inject(f)
             await asyncio.sleep(0)
         await asyncio.sleep(0.3)
-        link.inject(replace(INFO, fs_hz=2000.0))
+        if change == "rate":
+            link.inject(replace(INFO, fs_hz=2000.0))
+        else:  # its data frames have another channel count than its info frame said
+            link.inject(DataFrame(10 * PER, 0, np.zeros((PER, 3), np.int32)))
         return await task
 
-    with pytest.raises(DeviceError, match="changed to 2000 Hz and 2 channels mid-recording.*start a new recording"):
+    said = "2000 Hz and 2 channels mid-recording" if change == "rate" else r"3 channels mid-recording \(it was 2\)"
+    with pytest.raises(DeviceError, match=f"changed to {said}.*start a new recording"):
         _run(main())
     (path,) = list(tmp_path.rglob("*.kemg"))
     x, _ = recorded(path)

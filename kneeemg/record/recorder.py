@@ -269,9 +269,7 @@ class Recorder:
         now = self._clock()
         self._last_rx = now
         if frame.counts.shape[1] != len(self.info.labels):
-            log.warning("dropping a frame with %d channels (the sensor announced %d)", frame.counts.shape[1],
-                        len(self.info.labels))
-            return
+            self._changed(f"{frame.counts.shape[1]} channels", f"{len(self.info.labels)}")
         fs = self.info.fs_hz
         clock = self.clocks[-1]
         # the device's 32-bit clock (from its boot, not the session's start) unwrapped against
@@ -347,9 +345,8 @@ class Recorder:
             self._guard(self._start, info)
             return
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
-            self.failed = DeviceError(f"the sensor changed to {info.fs_hz:g} Hz and {len(info.labels)} channels mid-recording "
-                              f"(it was {self.info.fs_hz:g} Hz, {len(self.info.labels)}); start a new recording")
-            raise self.failed
+            self._changed(f"{info.fs_hz:g} Hz and {len(info.labels)} channels",
+                          f"{self.info.fs_hz:g} Hz, {len(self.info.labels)}")
         if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
             if self._held is not None:
                 self._drop_held()
@@ -369,6 +366,14 @@ class Recorder:
             self._clock_save_t = -np.inf  # saved with the new session's first data
             log.info("the sensor started session %d; continuing at sample %d", info.session_id, self.next_sample)
         self.info = info  # battery and the like are refreshed
+
+    def _changed(self, now: str, was: str) -> None:
+        """The sensor changed its rate or channels: write what came before, then stop with that reason."""
+        self._guard(self._drain, True)
+        self.failed = DeviceError(f"the sensor changed to {now} mid-recording (it was {was}); recording stopped, the "
+                                  f"first {self.next_sample / self.info.fs_hz:.0f} s are saved in {self.path} -- "
+                                  "start a new recording")
+        raise self.failed
 
     def _start(self, info: InfoFrame) -> None:
         meta = {"uv_per_count": info.uv_per_count, "device_id": info.device_id, "session_id": info.session_id,
