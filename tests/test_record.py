@@ -612,20 +612,21 @@ def test_record_killed_with_sigkill_loses_at_most_two_seconds(sensor_sim, tmp_pa
     assert clock["sessions"][0]["fit"]["n_points"] > 0
 
 
-def test_sigterm_closes_the_recording_cleanly(sensor_sim, tmp_path):
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])  # SIGHUP: the terminal it runs in was closed
+def test_sigterm_closes_the_recording_cleanly(sensor_sim, tmp_path, sig):
     master, name = _pty()
     sim = subprocess.Popen([str(sensor_sim), "--fd", str(master), "--channels", "2", "--seconds", "60", "--speed", "1"],
                            pass_fds=(master,))
     proc = _record_in_subprocess(name, tmp_path)
     try:
         _wait_for_recording(tmp_path, 2.0)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(getattr(signal, sig))
         out, _ = proc.communicate(timeout=20)
     finally:
         sim.kill()
         sim.wait()
         os.close(master)
-    assert proc.returncode == 0 and out.split()[0] == "terminated"
+    assert proc.returncode == 0 and out.split()[0] == {"SIGTERM": "terminated", "SIGHUP": "hangup"}[sig]
     [path] = tmp_path.glob("night-*.kemg")
     x, info = recorded(path)
     assert info.n_samples == int(out.split()[1]) + sum(g.n_samples for g in info.gaps) and info.n_samples >= 1000

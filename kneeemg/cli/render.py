@@ -37,6 +37,7 @@ STOP_WORDS = {
     "samples": "all the simulated signal streamed",
     "interrupted": "stopped by Ctrl-C",
     "terminated": "stopped by SIGTERM",
+    "hangup": "stopped by SIGHUP (the terminal was closed)",
     "stopped": "stopped on request",
     "link closed": "the sensor closed the connection",
     "link lost": "sensor disconnected and did not come back",

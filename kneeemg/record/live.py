@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Why a stop was requested: the signal's reason code (see :attr:`RecordOutcome.stop_reason`).
 SIGNAL_REASONS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+if hasattr(signal, "SIGHUP"):  # the terminal was closed (POSIX only)
+    SIGNAL_REASONS[signal.SIGHUP] = "hangup"
 #: Stop reasons nobody asked for: the recording ended early (``record`` exits with the device-error code).
 ENDED_EARLY = ("link closed", "link lost", "no data")
 SETTLE_S = 5.0  # how long a cancelled step (a connection attempt, the frame reader) may take to end, s
@@ -49,7 +51,7 @@ class StopRequest(asyncio.Event):
     """An :class:`asyncio.Event` that also says why the stop was asked for.
 
     :func:`record` and :func:`record_virtual` pass one to :func:`record_link` and set it on
-    SIGINT (``reason`` ``interrupted``) and SIGTERM (``terminated``); a plain ``set()`` gives
+    SIGINT (``reason`` ``interrupted``), SIGTERM (``terminated``) and SIGHUP (``hangup``); a plain ``set()`` gives
     ``stopped``.
     """
 
@@ -71,8 +73,8 @@ class StoppedBeforeRecording(KneeEmgError):
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-        self.exit_code = {"interrupted": 130, "terminated": 143}.get(reason, 1)
-        how = {"interrupted": "by Ctrl-C", "terminated": "by SIGTERM"}.get(reason, "on request")
+        self.exit_code = {"interrupted": 130, "terminated": 143, "hangup": 129}.get(reason, 1)
+        how = {"interrupted": "by Ctrl-C", "terminated": "by SIGTERM", "hangup": "by SIGHUP"}.get(reason, "on request")
         super().__init__(f"stopped {how} before the sensor sent any signal; nothing was recorded -- "
                          "run the command again to record")
 
@@ -97,7 +99,7 @@ class RecordOutcome:
     stop_reason : str
         ``duration`` (``duration_s`` passed), ``samples`` (``max_samples`` reached: the
         virtual sensor's signal ended), ``interrupted`` (SIGINT, Ctrl-C), ``terminated``
-        (SIGTERM), ``stopped`` (a stop request), ``link closed`` (the link ended),
+        (SIGTERM), ``hangup`` (SIGHUP: the terminal was closed), ``stopped`` (a stop request), ``link closed`` (the link ended),
         ``link lost`` (the sensor is gone for good) or ``no data`` (nothing arrived for
         ``no_data_timeout_s``).
     signal_check : SignalCheck or None
@@ -396,7 +398,7 @@ def _discard_empty(rec: Recorder) -> None:
 
 
 def _run(main: Callable[[StopRequest], Any]) -> Any:
-    """Run ``main(stop)`` in a fresh event loop; SIGTERM and Ctrl-C request ``stop`` (a clean stop).
+    """Run ``main(stop)`` in a fresh event loop; SIGTERM, SIGHUP and Ctrl-C request ``stop`` (a clean stop).
 
     The handlers are installed before ``main`` starts and removed after it has ended (the
     recording closed). A Ctrl-C before that (while loading, or simulating the virtual
