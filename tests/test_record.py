@@ -1119,7 +1119,12 @@ def test_a_recording_onto_a_full_disk_leaves_no_file_and_says_nothing_was_saved(
         def __getattr__(self, name):
             return getattr(self.real, name)
 
+    def clock_onto_full_disk(self, text):
+        self.touch()  # created, but nothing fits in it
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(native, "open", lambda path, mode: Full(builtins.open(path, mode)), raising=False)
+    monkeypatch.setattr(Path, "write_text", clock_onto_full_disk)
     link = MemoryLink()
 
     async def main():

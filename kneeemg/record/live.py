@@ -389,12 +389,13 @@ async def _unless_stopped(step: Any, stop: asyncio.Event) -> bool:
 
 
 def _discard_empty(rec: Recorder) -> None:
-    """Remove a recording that holds its header and nothing else, or not even that (and its clock file)."""
+    """Remove a recording that holds its header and nothing else, or not even that (and its clock file,
+    and that file's temporary copy)."""
     if rec.writer is None:
         return
-    for p in (rec.path, rec.path.with_name(rec.path.name + ".clock.json")):
+    for suffix in ("", ".clock.json", ".clock.json.tmp"):
         with contextlib.suppress(OSError):
-            p.unlink()
+            rec.path.with_name(rec.path.name + suffix).unlink()
 
 
 def _run(main: Callable[[StopRequest], Any]) -> Any:

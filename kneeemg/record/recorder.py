@@ -598,6 +598,8 @@ class Recorder:
             os.replace(tmp, out)
         except OSError as exc:
             log.warning("cannot save the clock mapping %s: %s", out, exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()  # what a full disk left of it
             return None
         return out
 
