@@ -917,6 +917,18 @@ def test_an_unwritable_output_folder_is_reported_before_the_sensor_is_contacted(
                    "choose another --out"]
 
 
+@pytest.mark.parametrize("option", ["--serial", "--ble"])
+def test_an_empty_port_or_address_is_refused_in_one_line(tmp_path, capsys, option):
+    from kneeemg.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["record", option, "", "--out", str(tmp_path / "out"), "--duration", "1"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1
+    assert f"argument {option}: an empty {'port name' if option == '--serial' else 'address'}; give the sensor's" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_missing_output_folder_is_created_and_a_file_is_refused(tmp_path, capsys):
     from kneeemg.cli import main
 

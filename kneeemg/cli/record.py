@@ -8,14 +8,28 @@ from ..config import MAX_RECORD_S, MIN_RECORDING_S
 from .replay import bounded
 
 
+def _named(what: str, fix: str):
+    """A port name or address that is not empty, for argparse ``type=`` (empty, it would mean another link)."""
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"an empty {what}; {fix}")
+        return text
+
+    check.__name__ = what
+    return check
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("record", help="record a night from the sensor (USB serial, Bluetooth, or the virtual sensor)",
                        description="Check the signal, then record until --duration passes, Ctrl-C, or the sensor is "
                                    "gone for good (then exit code 3; what was recorded is kept). The recording is written as it comes "
                                    "(crash-safe .kemg); events are detected live. See docs/recording.md.")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--serial", metavar="PORT", help="serial port of the sensor (see `kneeemg devices`)")
+    src.add_argument("--serial", metavar="PORT", type=_named("port name", "give the sensor's port (`kneeemg devices` "
+                                                             "lists them)"),
+                     help="serial port of the sensor (see `kneeemg devices`)")
     src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
+                     type=_named("address", "give the sensor's address, or --ble alone to take the first sensor found"),
                      help="Bluetooth: the sensor's address, or none to take the first sensor found")
     src.add_argument("--virtual", action="store_true", help="a simulated sensor (no hardware)")
     p.add_argument("--link", choices=("ble", "serial"), default=None,
@@ -77,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                 seconds = 60.0 if args.duration is None else args.duration
                 outcome = record_virtual(args.link or "ble", seconds=seconds, out_dir=args.out, **common)
             else:
-                url = f"serial://{args.serial}" if args.serial else f"ble://{args.ble}"
+                url = f"serial://{args.serial}" if args.serial is not None else f"ble://{args.ble}"
                 outcome = record(url, args.out, duration_s=args.duration, **common)
     finally:
         if shown and not console.is_terminal:
