@@ -1043,6 +1043,44 @@ def test_a_sensor_whose_data_frames_all_fail_their_check_fails_after_the_timeout
     assert list(tmp_path.iterdir()) == []
 
 
+def test_two_recordings_started_in_the_same_second_get_names_of_their_own(tmp_path, monkeypatch):
+    import kneeemg.record.live as live
+    from datetime import datetime
+
+    class SameSecond(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 11, 20, 23, 15, 2, tzinfo=tz)
+
+    monkeypatch.setattr(live, "datetime", SameSecond)
+    links = [MemoryLink(), MemoryLink()]
+    c = counts(740)
+
+    async def main():
+        tasks = [asyncio.ensure_future(record_link(link, tmp_path, no_data_timeout_s=5.0)) for link in links]
+        while any(link.state.value != "connected" for link in links):  # both have their name before either file exists
+            await asyncio.sleep(0.01)
+        for link in links:
+            link.inject(INFO)
+        return await asyncio.gather(*(stream_then_lose(link, task, frames(c)) for link, task in zip(links, tasks)))
+
+    outcomes = _run(main())
+    assert sorted(o.path.name for o in outcomes) == ["night-20261120-231502-2.kemg", "night-20261120-231502.kemg"]
+    for o in outcomes:
+        assert recorded(o.path)[1].n_samples == len(c)
+        assert json.loads((o.path.parent / (o.path.name + ".clock.json")).read_text())["sessions"]
+
+
+def test_a_recording_name_that_is_taken_is_numbered_and_the_files_there_are_kept(tmp_path):
+    for name in ("night-x.kemg", "night-x-2.kemg"):
+        (tmp_path / name).write_bytes(b"kept")
+    rec = Recorder(tmp_path / "night-x.kemg", numbered=True)
+    rec.feed_frame(INFO)
+    rec.close()
+    assert rec.path == tmp_path / "night-x-3.kemg" and rec.path.exists()
+    assert [(tmp_path / n).read_bytes() for n in ("night-x.kemg", "night-x-2.kemg")] == [b"kept", b"kept"]
+
+
 def test_a_second_record_on_a_port_in_use_is_refused_and_the_first_carries_on(tmp_path):
     from kneeemg.record import record
     from kneeemg.transport.ptysim import PtySensor

@@ -49,6 +49,10 @@ T_GAP = 2
 MAX_BLOCK_SAMPLES = 0xFFFFFFFF  # n_samples is a u32: a longer gap is written as several blocks
 
 
+class RecordingExistsError(InputError):
+    """The file to create exists already (recordings are never overwritten)."""
+
+
 def _crc(fields: bytes, payload: bytes) -> int:
     return zlib.crc32(payload, zlib.crc32(fields)) & 0xFFFFFFFF
 
@@ -85,7 +89,8 @@ class RecordingWriter:
         try:
             self._fh = open(self.path, "xb")  # noqa: SIM115 - closed in close()
         except FileExistsError:
-            raise InputError(f"{self.path} already exists; choose a new file name (recordings are never overwritten)") from None
+            raise RecordingExistsError(f"{self.path} already exists; choose a new file name (recordings are never "
+                                       "overwritten)") from None
         except OSError as exc:
             raise DeviceError(f"cannot create {self.path}: {exc.strerror}") from None
         header = {

@@ -139,17 +139,13 @@ def prepare_output_folder(out_dir: str | Path) -> Path:
 
 
 def new_recording_path(out_dir: str | Path) -> Path:
-    """``night-YYYYmmdd-HHMMSS.kemg`` in ``out_dir`` (a suffix is added if that name is taken).
+    """``night-YYYYmmdd-HHMMSS.kemg`` in ``out_dir``; if that name is taken when the file is
+    created, :func:`record_link` adds -2, -3, ... (see ``Recorder(numbered=True)``).
 
     The folder is created if it does not exist (see :func:`prepare_output_folder`).
     """
     out = prepare_output_folder(out_dir)
-    stem = f"night-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-    path, k = out / f"{stem}.kemg", 1
-    while path.exists():
-        k += 1
-        path = out / f"{stem}-{k}.kemg"
-    return path
+    return out / f"night-{datetime.now().strftime('%Y%m%d-%H%M%S')}.kemg"
 
 
 async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | None = None, max_samples: int | None = None,
@@ -190,6 +186,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
     path : path, optional
         The exact file to create (instead of a new name in ``out_dir``).
     """
+    numbered = path is None  # a name of our own choosing: another if it is taken; an exact path is not changed
     path = Path(path) if path is not None else new_recording_path(out_dir)
     publisher: list[Any] = []
 
@@ -211,7 +208,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
             on_check(check)
 
     rec = Recorder(path, config=config, reorder_window_s=reorder_window_s, on_event=emit_event,
-                   on_samples=emit_samples if lsl else None, meta={"link": link.url})
+                   on_samples=emit_samples if lsl else None, meta={"link": link.url}, numbered=numbered)
     rec.link, rec.link_stats = link, link.stats
     stop = stop if stop is not None else StopRequest()
     reason = "stopped"
@@ -266,7 +263,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
     status = rec.status()
     if on_status is not None:
         on_status(status)
-    return RecordOutcome(path, result, status, reason, rec.signal_check, list(rec.events), rec.clock_summary(),
+    return RecordOutcome(rec.path, result, status, reason, rec.signal_check, list(rec.events), rec.clock_summary(),
                          getattr(link, "mtu", None))
 
 

@@ -52,6 +52,7 @@ from ..dsp import DetectionResult, StreamingDetector
 from ..errors import DeviceError, KneeEmgError
 from ..events import Event
 from ..io import RecordingWriter
+from ..io.native import RecordingExistsError
 from ..protocol import DataFrame, DeframerStats, InfoFrame, SerialDeframer
 from .check import SignalCheck, check_signal, noise_floor_uv
 from .clock import ClockFit
@@ -196,13 +197,18 @@ class Recorder:
         Host clock, s (monotonic); injectable for tests.
     meta : dict, optional
         More metadata for the recording's header (the link URL, ...).
+    numbered : bool
+        When ``path`` exists as the file is created (another recording started in the same
+        second), add -2, -3, ... to its name until one is free (``path`` then says which).
     """
 
     def __init__(self, path: str | Path, config: DetectorConfig | None = None, reorder_window_s: float = 0.5,
                  check_s: float = 3.0, on_event: Callable[[Event], None] | None = None,
                  on_samples: Callable[[np.ndarray, int], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, meta: dict[str, Any] | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, meta: dict[str, Any] | None = None,
+                 numbered: bool = False) -> None:
         self.path = Path(path)
+        self.numbered = numbered
         self.config = config
         self.reorder_window_s = reorder_window_s
         self.check_s = check_s
@@ -376,10 +382,18 @@ class Recorder:
         raise self.failed
 
     def _start(self, info: InfoFrame) -> None:
-        meta = {"uv_per_count": info.uv_per_count, "device_id": info.device_id, "session_id": info.session_id,
-                "firmware": ".".join(map(str, info.firmware)), "clock": self.path.name + ".clock.json", **self.meta}
-        self.writer = RecordingWriter(self.path, info.fs_hz, info.labels, start_time=datetime.now(timezone.utc),
-                                      device=f"kneeemg sensor {info.device_id:#010x}", meta=meta)
+        stem, k = self.path.stem, 1
+        while self.writer is None:
+            meta = {"uv_per_count": info.uv_per_count, "device_id": info.device_id, "session_id": info.session_id,
+                    "firmware": ".".join(map(str, info.firmware)), "clock": self.path.name + ".clock.json", **self.meta}
+            try:
+                self.writer = RecordingWriter(self.path, info.fs_hz, info.labels, start_time=datetime.now(timezone.utc),
+                                              device=f"kneeemg sensor {info.device_id:#010x}", meta=meta)
+            except RecordingExistsError:
+                if not self.numbered:
+                    raise
+                k += 1
+                self.path = self.path.with_name(f"{stem}-{k}{self.path.suffix}")
         # on a thread of its own already; with one, no pool thread of the detector's that the
         # process would wait for at its end (while compiling)
         self.detector = StreamingDetector(info.fs_hz, len(info.labels), config=self.config, labels=info.labels,
