@@ -417,20 +417,22 @@ def test_output_piped_into_a_program_that_stops_reading_ends_quietly(tmp_path):
     assert proc.wait(timeout=120) == 0 and err == b""
 
 
-def test_an_error_after_the_status_line_is_on_a_line_of_its_own(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("low", [False, True])  # the sensor's battery-low bit
+def test_an_error_after_the_status_line_is_on_a_line_of_its_own(tmp_path, monkeypatch, capsys, low):
     import kneeemg.record
     from kneeemg.cli import main
     from kneeemg.errors import DeviceError
     from kneeemg.record import RecordStatus
 
     def failing_record(url, out_dir, on_status, **kwargs):
-        on_status(RecordStatus("connected", 0.1, 5.0, 0.0, 5000, 0, 0, 0, 0, 80, [], [3.1], 0, 0, 0, 0))
+        on_status(RecordStatus("connected", 0.1, 5.0, 0.0, 5000, 0, 0, 0, 0, 80, [], [3.1], 0, 0, 0, 0, battery_low=low))
         raise DeviceError("cannot write the recording (No space left on device)")
 
     monkeypatch.setattr(kneeemg.record, "record", failing_record)
     code = main(["record", "--serial", "/dev/ttyACM9", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 3 and "cramps 0" in out and out.endswith("\n")  # not run into the error (a log file holds both)
+    assert ("| battery low |" if low else "| battery 80 % |") in out
     assert err == "kneeemg: error: cannot write the recording (No space left on device)\n"
 
 

@@ -192,6 +192,19 @@ def test_a_long_gap_confirmed_by_the_frames_after_it_is_recorded_exactly(tmp_pat
     np.testing.assert_allclose(x[-3 * PER:], c[50 * PER:53 * PER] * UPC, rtol=1e-6)
 
 
+def test_the_status_says_when_the_sensor_reports_its_battery_low(tmp_path):
+    from kneeemg.protocol import STATUS_BATTERY_LOW
+
+    fr = frames(counts(370))
+    rec = Recorder(tmp_path / "n.kemg", clock=FakeClock())
+    rec.feed_frame(INFO)
+    rec.feed_frame(fr[0])
+    assert not rec.status().battery_low
+    rec.feed_frame(replace(fr[1], status=STATUS_BATTERY_LOW))
+    assert rec.status().battery_low
+    rec.close()
+
+
 def test_serial_bytes_garbage_and_split_frames(tmp_path):
     c = counts()
     fr = frames(c)

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         age = "-" if st.data_age_s is None else f"{st.data_age_s:.1f} s"
         floor = "-" if not st.floor_uv else "/".join(f"{v:.1f}" for v in st.floor_uv) + " µV"
         off = f" | lead-off: {', '.join(st.lead_off)}" if st.lead_off else ""
-        batt = "-" if st.battery_pct is None else f"{st.battery_pct} %"
+        batt = "low" if st.battery_low else "-" if st.battery_pct is None else f"{st.battery_pct} %"
         return (f"{st.state} | data age {age} | recorded {st.recorded_s:.0f} s, lost {st.lost_s:.1f} s, "
                 f"bad frames {st.frames_bad} | battery {batt} | noise floor {floor}{off} | "
                 f"twitches {st.twitches}, spasms {st.spasms}, cramps {st.cramps}")

@@ -53,7 +53,7 @@ from ..errors import DeviceError, KneeEmgError
 from ..events import Event
 from ..io import RecordingWriter
 from ..io.native import RecordingExistsError
-from ..protocol import DataFrame, DeframerStats, InfoFrame, SerialDeframer
+from ..protocol import STATUS_BATTERY_LOW, DataFrame, DeframerStats, InfoFrame, SerialDeframer
 from .check import SignalCheck, check_signal, noise_floor_uv
 from .clock import ClockFit
 
@@ -152,6 +152,8 @@ class RecordStatus:
     twitches, spasms, cramps : int
         Events so far.
     reconnects : int
+    battery_low : bool
+        The sensor's latest data frame has its battery-low bit set.
     """
 
     state: str
@@ -170,6 +172,7 @@ class RecordStatus:
     spasms: int
     cramps: int
     reconnects: int
+    battery_low: bool = False
 
     @property
     def connected(self) -> bool:
@@ -247,6 +250,7 @@ class Recorder:
         self._last_rx: float | None = None  # host time of the last data frame (the status line's data age)
         self._session_t: float | None = None  # host time of the last change of session
         self._lead_off: list[str] = []
+        self._battery_low = False  # the battery-low bit of the latest data frame written
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
         self.failed: KneeEmgError | None = None
         self.closed = False
@@ -523,6 +527,7 @@ class Recorder:
         self.writer.write(x_uv, first_sample=self.next_sample)
         labels = self.info.labels
         self._lead_off = [labels[c] for c in frame.lead_off if c < len(labels)]
+        self._battery_low = bool(frame.status & STATUS_BATTERY_LOW)
         if self.on_samples is not None:
             self.on_samples(x_uv, self.next_sample)
         if self._lead_lost:
@@ -588,7 +593,7 @@ class Recorder:
             samples=self.samples, samples_lost=self.samples_lost, frames_bad=bad, duplicates=self.duplicates,
             reordered=self.reordered, battery_pct=battery, lead_off=list(self._lead_off), floor_uv=list(self.floor_uv),
             twitches=kinds.count("twitch"), spasms=kinds.count("spasm"), cramps=kinds.count("cramp"),
-            reconnects=getattr(link, "reconnects", 0),
+            reconnects=getattr(link, "reconnects", 0), battery_low=self._battery_low,
         )
 
     def clock_summary(self) -> dict[str, Any]:
