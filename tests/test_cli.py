@@ -436,6 +436,41 @@ def test_an_error_after_the_status_line_is_on_a_line_of_its_own(tmp_path, monkey
     assert err == "kneeemg: error: cannot write the recording (No space left on device)\n"
 
 
+def test_a_warning_while_recording_on_a_terminal_is_on_a_line_of_its_own(tmp_path, monkeypatch):
+    import io
+    import logging
+
+    from rich.console import Console
+
+    import kneeemg.cli.render
+    import kneeemg.record
+    from kneeemg.cli import main
+    from kneeemg.errors import DeviceError
+    from kneeemg.record import RecordStatus
+
+    screen = io.StringIO()  # a terminal: rich keeps the status line at its bottom
+    monkeypatch.setattr(kneeemg.cli.render, "make_console",
+                        lambda: Console(file=screen, force_terminal=True, width=300, color_system=None))
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    handler = logging.StreamHandler(stderr)  # as the command line sets up logging
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+    def warning_record(url, out_dir, on_status, **kwargs):
+        on_status(RecordStatus("connected", 0.1, 5.0, 0.0, 5000, 0, 0, 0, 0, 80, [], [3.1], 0, 0, 0, 0))
+        logging.getLogger("kneeemg.record").warning("ATT MTU is low")
+        raise DeviceError("the sensor went away")
+
+    monkeypatch.setattr(kneeemg.record, "record", warning_record)
+    try:
+        assert main(["record", "--serial", "/dev/ttyACM9", "--out", str(tmp_path)]) == 3
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert "WARNING kneeemg.record: ATT MTU is low" in screen.getvalue()  # printed by rich, above the status line
+    assert "ATT MTU" not in stderr.getvalue() and handler.stream is stderr
+
+
 def test_detector_settings_on_the_command_line(tmp_path, capsys):
     # Quiet noise band-limited to 10-100 Hz (a sleep lab's leg channel): at the default onset
     # level its 10 ms envelope crosses 3 x floor now and then; --set onset_ratio=3.5 keeps it

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
 
 from ..config import MAX_RECORD_S, MIN_RECORDING_S
 from .replay import bounded
@@ -17,6 +21,23 @@ def _named(what: str, fix: str):
 
     check.__name__ = what
     return check
+
+
+@contextlib.contextmanager
+def _logs_above_the_status_line() -> Iterator[None]:
+    """While rich's status line is live on a terminal, ``sys.stderr`` is rich's stand-in, which
+    prints each line above the status line; the log's handlers, made with the real stderr,
+    write there too for that time (else a warning runs into the status line)."""
+    real = getattr(sys.stderr, "rich_proxied_file", None)
+    moved = [h for h in logging.getLogger().handlers
+             if real is not None and type(h) is logging.StreamHandler and h.stream is real]
+    for handler in moved:
+        handler.setStream(sys.stderr)
+    try:
+        yield
+    finally:
+        for handler in moved:
+            handler.setStream(real)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -80,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     shown = False  # a status line was shown
     try:
-        with Live(console=console, transient=False, refresh_per_second=2) as live:
+        with Live(console=console, transient=False, refresh_per_second=2) as live, _logs_above_the_status_line():
             def on_status(st) -> None:
                 nonlocal shown
                 shown = True
