@@ -124,14 +124,15 @@ class DetectorConfig:
         on hum that was there before the first sample): no detection, counted as excluded.
     flat_rms_uv : float
         An epoch whose filtered RMS is below this is flat (electrode off, lost data). So is
-        one whose raw value is held (``saturation_run_s``) at a value other than its highest
-        or lowest for more than ``saturation_fraction`` of it.
+        one whose raw value is held (``saturation_run_s`` or longer) up to its end, at a
+        value other than its highest or lowest.
     saturation_fraction : float
         An epoch with more than this fraction of samples stuck at its extreme raw value is
         saturated.
     saturation_run_s : float
         Samples are stuck when the raw value stays the same for at least this long (and at
-        least 5 samples): at a rail (saturation) or anywhere else (flat). Strong activity
+        least 5 samples): at a rail (saturation) or, up to an epoch's end, anywhere else
+        (flat). Strong activity
         clipped by the recorder's range touches the rails in shorter runs, one per swing,
         and is still measured.
     dc_jump_uv : float

@@ -210,7 +210,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
             e0 = a + 1 - epoch
             flags = []
             for c in range(nch):
-                f = _epoch_flags(_stuck_at_rails(stuck[e0 : a + 1, c], x[e0 : a + 1, c]), int(stuck[e0 : a + 1, c].sum()),
+                f = _epoch_flags(_stuck_at_rails(stuck[e0 : a + 1, c], x[e0 : a + 1, c]), _held_to(x[:, c], a) >= p[K.P_SAT_RUN],
                                  y[e0 : a + 1, c], lo[e0 : a + 1, c], e0, wm, p, chans[c]["floor"])
                 if e0 < settle:
                     f |= K.FLAG_SETTLING
@@ -261,7 +261,15 @@ def _stuck_at_rails(stuck, x):
     return int(stuck[at_rail].sum())
 
 
-def _epoch_flags(stuck, stuck_any, y, lo, a0, wm, p, floor):
+def _held_to(x, a):
+    """How many samples up to and including ``a`` hold the value of ``x[a]`` in a row."""
+    k = a
+    while k > 0 and x[k - 1] == x[a]:
+        k -= 1
+    return a - k + 1
+
+
+def _epoch_flags(stuck, held, y, lo, a0, wm, p, floor):
     n = len(y)
     rms_y = math.sqrt(np.mean(y**2))
     rms_lo = math.sqrt(np.mean(lo**2))
@@ -270,7 +278,7 @@ def _epoch_flags(stuck, stuck_any, y, lo, a0, wm, p, floor):
         flags |= K.FLAG_FLAT
     elif stuck > p[K.P_SAT_FRAC] * n:
         flags |= K.FLAG_SATURATION
-    elif stuck_any > p[K.P_SAT_FRAC] * n:  # held at another value: the electrode let go
+    elif held:  # the raw value held up to the epoch's end: the electrode let go
         flags |= K.FLAG_FLAT
     if np.max(np.abs(lo)) > p[K.P_DCJUMP]:
         flags |= K.FLAG_DC_JUMP

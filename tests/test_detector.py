@@ -197,6 +197,15 @@ def test_electrode_letting_go_under_hum_gives_no_twitch(hum_uv):
     assert found == []
 
 
+def test_a_coarse_quiet_signal_is_not_flat():
+    # 1 uV of noise recorded in 3 uV steps holds 0 for 50 ms or more in about one epoch of
+    # ten; only a value held up to an epoch's end makes it flat, which such noise seldom does.
+    x = np.round(np.random.default_rng(0).normal(0.0, 1.0, 120_000) / 3.0) * 3.0
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[np.inf, x, np.inf]) != 0))
+    assert (runs >= 50).sum() > 5
+    assert not [iv for iv in detect(x[:, None], FS).excluded if iv.reason == "flat"]
+
+
 def test_noise_alone_gives_no_events():
     rng = np.random.default_rng(5)
     res = detect(rng.normal(0, 4, (600_000, 1)) + 300, FS)  # ten minutes

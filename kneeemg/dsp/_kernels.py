@@ -80,8 +80,7 @@ I_B_PT_LEN = 20  # ... and the length of the potential it models (0: none matche
 I_B_PT_UNTIL = 21  # burst: last sample at which templates are tried (-1: none)
 I_B_PT_MIN = 22  # burst: earliest sample such a template may start at (after the previous burst)
 I_ACF_N = 23  # blocks the autocorrelation has learned from since the floor started again (up to ring_len)
-I_EP_STUCK_ANY = 24  # epoch: samples in runs of >= P_SAT_RUN identical raw values, at any value
-N_ISTATE = 25
+N_ISTATE = 24
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -995,10 +994,9 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
     return best, score
 
 
-def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_any, run_min):
-    """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values, the samples stuck
-    at them and the samples stuck at any value (runs of at least ``run_min`` identical
-    values). Returns the new state.
+def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, run_min):
+    """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
+    stuck at them (runs of at least ``run_min`` identical values). Returns the new state.
 
     A stretch in which no sample equals the one before (:func:`_raw_distinct`) holds no
     run: only its highest and lowest values count, found without branches
@@ -1013,7 +1011,7 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_an
         if lo < x_min:
             x_min = lo
             stuck_lo = 0
-        return x_max, x_min, seg[seg.shape[0] - 1], 1, stuck_hi, stuck_lo, stuck_any
+        return x_max, x_min, seg[seg.shape[0] - 1], 1, stuck_hi, stuck_lo
     for i in range(seg.shape[0]):
         xv = seg[i]
         if xv > x_max:
@@ -1025,7 +1023,6 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_an
         if xv == prev_x:
             run += 1
             add = run_min if run == run_min else (1 if run > run_min else 0)
-            stuck_any += add
             if xv == x_max:
                 stuck_hi += add
             if xv == x_min:
@@ -1033,7 +1030,7 @@ def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_an
         else:
             run = 1
         prev_x = xv
-    return x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_any
+    return x_max, x_min, prev_x, run, stuck_hi, stuck_lo
 
 
 def _raw_distinct(seg):
@@ -1368,7 +1365,6 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     b_noise = is_[I_B_NOISE]
     stuck_hi = is_[I_EP_STUCK_HI]
     stuck_lo = is_[I_EP_STUCK_LO]
-    stuck_any = is_[I_EP_STUCK_ANY]
     run = is_[I_RUN]
     inb = is_[I_IN]
     on = is_[I_ON]
@@ -1422,8 +1418,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             # before the segment's samples overwrite the ring's oldest ones
             pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk)
         ep_n += seg
-        x_max, x_min, prev_x, run, stuck_hi, stuck_lo, stuck_any = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run,
-                                                                             stuck_hi, stuck_lo, stuck_any, sat_run)
+        x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
+                                                                  stuck_lo, sat_run)
         ep_y2, ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him = _power_pass(y, lo, mtab, mains, s0, s1, ep_pos, ep_y2,
                                                                          ep_lo2, ep_lomax, blk_y2, blk_lo2, hre, him)
         i = s0
@@ -1668,7 +1664,7 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
         if ep_pos == epoch:
             ep_pos = 0
             flags = _epoch_flags(ep_n, ep_y2, ep_lo2, ep_lomax, hre, him, _rail_stuck(stuck_hi, stuck_lo, x_max, x_min),
-                                 stuck_any, floor, p)
+                                 run >= sat_run, floor, p)
             if a + 1 - epoch < settle:
                 flags |= FLAG_SETTLING
             elif flags == 0 and prev_flags & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
@@ -1684,7 +1680,6 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             him = 0.0
             stuck_hi = 0
             stuck_lo = 0
-            stuck_any = 0
             x_max = -np.inf
             x_min = np.inf
             ep_n = 0
@@ -1718,7 +1713,6 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     fs[F_ADMIT] = admit_rate
     is_[I_EP_STUCK_HI] = stuck_hi
     is_[I_EP_STUCK_LO] = stuck_lo
-    is_[I_EP_STUCK_ANY] = stuck_any
     is_[I_RUN] = run
     is_[I_IN] = inb
     is_[I_ON] = on
@@ -1751,13 +1745,15 @@ def _rail_stuck(stuck_hi, stuck_lo, x_max, x_min):
     return stuck_hi if x_max == x_min else stuck_hi + stuck_lo
 
 
-def _epoch_flags(n, sum_y2, sum_lo2, lo_max, hum_re, hum_im, stuck, stuck_any, floor, p):
+def _epoch_flags(n, sum_y2, sum_lo2, lo_max, hum_re, hum_im, stuck, held, floor, p):
     """Exclusion flags of one epoch of one channel from its sums (0 = usable).
 
-    ``stuck`` counts the samples held at the epoch's rails, ``stuck_any`` those held at any
-    value. A raw signal held at one value holds no activity: what the filters show there is
-    their own ringing (a notch rings on for a few hundred ms when hum stops), so such an
-    epoch is flat even while its filtered RMS is not.
+    ``stuck`` counts the samples held at the epoch's rails; ``held`` says that the raw value
+    was held (``P_SAT_RUN`` samples or more) up to the epoch's end. A signal that stops
+    there holds no activity: what the filters show after it is their own ringing (a notch
+    rings on for a few hundred ms where hum stops), so such an epoch is flat even while its
+    filtered RMS is not. (Runs that end inside an epoch do not count: a quiet signal
+    recorded at a resolution coarser than its noise repeats a value now and then.)
     """
     if n == 0:
         return 0
@@ -1768,7 +1764,7 @@ def _epoch_flags(n, sum_y2, sum_lo2, lo_max, hum_re, hum_im, stuck, stuck_any, f
         flags |= FLAG_FLAT
     elif stuck > p[P_SAT_FRAC] * n:
         flags |= FLAG_SATURATION
-    elif stuck_any > p[P_SAT_FRAC] * n:
+    elif held:
         flags |= FLAG_FLAT
     if lo_max > p[P_DCJUMP]:
         flags |= FLAG_DC_JUMP
@@ -1794,7 +1790,7 @@ def end_partial_epoch(fs, is_, p, epoch_start):
     for c in range(nch):
         f = _epoch_flags(is_[c, I_EP_N], fs[c, F_EP_Y2], fs[c, F_EP_LO2], fs[c, F_EP_LOMAX], fs[c, F_EP_HRE],
                          fs[c, F_EP_HIM], _rail_stuck(is_[c, I_EP_STUCK_HI], is_[c, I_EP_STUCK_LO], fs[c, F_EP_XMAX],
-                                                      fs[c, F_EP_XMIN]), is_[c, I_EP_STUCK_ANY], fs[c, F_FLOOR], p)
+                                                      fs[c, F_EP_XMIN]), is_[c, I_RUN] >= p[P_SAT_RUN], fs[c, F_FLOOR], p)
         if epoch_start < p[P_SETTLE]:
             f |= FLAG_SETTLING
         elif f == 0 and is_[c, I_PREV_FLAGS] & (FLAG_FLAT | FLAG_SATURATION | FLAG_DC_JUMP):
