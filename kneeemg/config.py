@@ -278,7 +278,8 @@ class DetectorConfig:
             In one line: an unknown name (with the closest one), a setting without ``=``, a
             value that is not a number of the field's kind, or values out of range.
         """
-        changes = settings_from_text(cls, settings, "detector setting", "onset_ratio=4", skip=("mains_hz",))
+        changes = settings_from_text(cls, settings, "detector setting", "onset_ratio=4",
+                                     own_options={"mains_hz": "--mains 50, --mains 60, --mains auto or --mains off"})
         try:
             return cls(**changes)
         except ConfigError as exc:
@@ -306,14 +307,15 @@ class DetectorConfig:
 
 
 def settings_from_text(cls: type, settings: Iterable[str], what: str, example: str,
-                       skip: tuple[str, ...] = ()) -> dict[str, int | float]:
+                       own_options: Mapping[str, str] | None = None) -> dict[str, int | float]:
     """``NAME=VALUE`` texts as changes to the number fields of the dataclass ``cls``.
 
     Parameters
     ----------
     cls : dataclass type
-        Its int fields take whole numbers, the others numbers; the names in ``skip`` are
-        refused.
+        Its int fields take whole numbers, the others numbers.
+    own_options : mapping, optional
+        Fields set another way, refused with that way (``{"mains_hz": "--mains 50 ..."}``).
     settings : iterable of str
         E.g. ``["onset_ratio=4"]``; names are read case-insensitively, and a name given
         twice takes its last value.
@@ -330,7 +332,8 @@ def settings_from_text(cls: type, settings: Iterable[str], what: str, example: s
         settings = [settings]
     hints = get_type_hints(cls)
     defaults = cls()
-    kinds = {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in skip}
+    own_options = own_options or {}
+    kinds = {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in own_options}
     changes: dict[str, int | float] = {}
     for setting in settings:
         name, sep, text = str(setting).partition("=")
@@ -339,8 +342,8 @@ def settings_from_text(cls: type, settings: Iterable[str], what: str, example: s
             raise ConfigError(f"{setting!r} is not NAME=VALUE; give a {what}'s name and its value, e.g. {example}")
         if name not in kinds:
             close = difflib.get_close_matches(name, kinds, n=1)
-            hint = ("it has its own option" if name in skip else f"did you mean {close[0]}?" if close
-                    else f"the {what}s are {', '.join(kinds)}")
+            hint = (f"it has its own option: {own_options[name]}" if name in own_options
+                    else f"did you mean {close[0]}?" if close else f"the {what}s are {', '.join(kinds)}")
             raise ConfigError(f"unknown {what} {name!r} in {setting!r}; {hint}")
         kind = kinds[name]
         try:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -710,7 +710,8 @@ class Store:
         """
         if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
             raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
-        nights = self._dated_nights(until, own)[-last_n:]
+        # the last nights by date: the recordings of one date stay together
+        nights = [n for group in _by_date(self._dated_nights(until, own))[-last_n:] for n in group]
         end = date.fromisoformat(_until(until)) if until is not None else date.today()
         recent = (end - timedelta(days=TRIAGE_DIARY_DAYS - 1)).isoformat()
         since = min(nights[0].date, recent) if nights else None
@@ -859,6 +860,29 @@ def import_settings(config: Any, channels: Any = None, resample_hz: float | None
         if value is not None:
             settings[f"import_{key}"] = value
     return settings
+
+
+def import_options(settings: Mapping[str, Any]) -> list[str]:
+    """The ``kneeemg import`` options that give a night of these stored settings again
+    (:func:`import_settings`): ``--channels``, ``--resample``, ``--fs``, ``--mains`` and a
+    ``--set`` for each detector setting that is not its default (retired ones left out)."""
+    from .config import DetectorConfig
+
+    opts: list[str] = []
+    if settings.get("import_channels"):
+        opts += ["--channels", *map(str, settings["import_channels"])]
+    for key, option in (("import_resample_hz", "--resample"), ("import_fs_hz", "--fs")):
+        if settings.get(key) is not None:
+            opts += [option, f"{settings[key]:g}"]
+    default = DetectorConfig().as_dict()
+    for name, value in settings.items():
+        if name not in default or value == default[name]:
+            continue
+        if name == "mains_hz":
+            opts += ["--mains", "off" if value is None else str(value) if isinstance(value, str) else f"{value:g}"]
+        else:
+            opts += ["--set", f"{name}={value:g}"]
+    return opts
 
 
 def night_settings(path: str | os.PathLike[str], config: Any, channels: Any = None, resample_hz: float | None = None,

@@ -20,11 +20,11 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
 
     ``rows`` are :meth:`kneeemg.store.Store.trend` rows, oldest first. Needs at least 4
     nights with a rate in each half. A rate counts the twitches of every channel, so only the
-    nights recorded with as many channels as the latest one are compared (the words say so
+    nights recorded with as many channels as the latest one that gives a rate are compared (the words say so
     when others were left out).
     """
     rated = [r for r in rows if r.get("twitch_per_hour") is not None]
-    n_ch = len(rows[-1].get("channels") or ()) if rows else 0
+    n_ch = len(rated[-1].get("channels") or ()) if rated else 0  # (the latest night that gives a rate)
     same = [r for r in rated if len(r.get("channels") or ()) == n_ch]
     words = direction_words([r["twitch_per_hour"] for r in same])
     if len(same) < len(rated):

@@ -67,7 +67,7 @@ def test_detector_settings_from_text():
 
 @pytest.mark.parametrize("settings, message", [
     (["onset_raito=4"], "unknown detector setting 'onset_raito' in 'onset_raito=4'; did you mean onset_ratio?"),
-    (["mains_hz=50"], "unknown detector setting 'mains_hz' in 'mains_hz=50'; it has its own option"),
+    (["mains_hz=50"], "unknown detector setting 'mains_hz' in 'mains_hz=50'; it has its own option: --mains 50, --mains 60"),
     (["onset_ratio"], "'onset_ratio' is not NAME=VALUE; give a detector setting's name"),
     (["filter_order=2.5"], "detector setting filter_order must be a whole number (got '2.5'), e.g. filter_order=4"),
     (["onset_ratio=high"], "detector setting onset_ratio must be a number (got 'high'), e.g. onset_ratio=3"),

@@ -263,7 +263,7 @@ def test_nights_too_short_to_give_a_rate_never_lower_the_level():
     assert "3 of the 3 nights long enough to tell over 15 days" in mixed.reasons[0]
     days = [{"date": f"2026-10-{d:02d}", "water_glasses": 9, "caffeine_drinks": 0} for d in range(20, 27)]
     twitching = [night(f"2026-10-{d:02d}", 57) for d in (27, 29, 31)]
-    cut_short = [night(f"2026-10-{d:02d}", 0, hours=0.3) for d in (26, 28, 30)]
+    cut_short = [night(f"2026-10-{d:02d}", 0, hours=0.3) for d in (21, 22, 23, 24, 25, 26, 28, 30)]
     assert triage({}, days, twitching).rules[0].rule == "no_improvement"
     assert triage({}, days, twitching + cut_short).rules[0].rule == "no_improvement"
 

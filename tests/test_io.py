@@ -862,7 +862,8 @@ def test_channels_of_different_rates_are_named_with_their_rates(tmp_path):
 
 
 @pytest.mark.parametrize("label", ["EMG Leg L", "LAT1-LAT2", "RAT", "Leg/R", "EMG_Tib_L", "L-Leg", "LLEG1-LLEG2", "VM",
-                                   "VL left", "RF", "TA", "Quadriceps R", "EMG thigh", "knee EMG", "PLM l"])
+                                   "VL left", "RF", "TA", "Quadriceps R", "EMG thigh", "knee EMG", "PLM l", "LeftLeg",
+                                   "RightLeg", "AntTib"])
 def test_leg_emg_labels_are_recognised(label):
     from kneeemg.io.channels import is_leg_emg, is_other_signal
 
@@ -871,11 +872,12 @@ def test_leg_emg_labels_are_recognised(label):
 
 @pytest.mark.parametrize("label", ["ECG II", "EKG", "EEG Fpz-Cz", "C3-M2", "O2-A1", "EOG horizontal", "LOC", "Resp oro-nasal",
                                    "Thorax", "Abdomen", "SpO2", "SaO2", "Pleth", "Pulse", "Position", "Body", "Temp rectal",
-                                   "Chin EMG", "EMG submental", "Snore", "Airflow", "Event marker", "HR"])
+                                   "Chin EMG", "EMG submental", "Snore", "Airflow", "Event marker", "HR", "ABD", "Abdo"])
 def test_other_signals_are_recognised(label):
     from kneeemg.io.channels import is_leg_emg, is_other_signal
 
     assert is_other_signal(label) and not is_leg_emg(label)
+    assert not is_other_signal("Abductor L")  # (a muscle, not the abdomen's belt)
 
 
 def test_the_muscles_of_lab_files_are_no_other_signal():

@@ -208,7 +208,7 @@ def test_an_import_that_replaces_another_of_its_recording_says_so_and_the_earlie
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.rstrip().endswith(
         "imported as night 2 of 2026-11-20 into " + db + "; it replaces night 1 (left, right) of the same recording in "
-        "trends and guidance (import the file again without --channels to count night 1 again)")
+        "trends and guidance (import the file again with no options to count night 1 again)")
     with Store(db) as s:
         assert [r["night_id"] for r in s.trend()] == [2] and s.counted(s.night(1).content_hash).id == 2
     assert main(["import", str(files[2]), "--db", db]) == 0  # the earlier way again: that night counts again
@@ -813,3 +813,37 @@ def test_the_recordings_of_one_night_are_one_night_in_the_trend(tmp_path, capsys
         assert merged["excluded_s"] == {} and merged["sides"]["left"]["twitch"] + merged["sides"]["right"]["twitch"] == 60
     assert main(["trends", "--db", str(tmp_path / "h.db")]) == 0
     assert capsys.readouterr().out.count("2026-11-20") == 2  # the table's row and its title
+
+
+def test_the_options_that_give_a_stored_night_again(week, tmp_path, capsys):
+    from kneeemg.store import import_options
+
+    settings = {**DetectorConfig().as_dict(), "mains_hz": 50.0, "onset_ratio": 3.5, "import_channels": ["left"],
+                "import_resample_hz": 1000.0, "long_burst_s": 3.0}
+    assert import_options(settings) == ["--channels", "left", "--resample", "1000", "--mains", "50", "--set",
+                                        "onset_ratio=3.5"]
+    assert import_options(DetectorConfig(mains_hz=None).as_dict()) == ["--mains", "off"]
+    # the import that replaces a night says how to count it again, with all its options
+    _, files = week
+    db = str(tmp_path / "h.db")
+    for extra in (["--set", "onset_ratio=3.5"], []):
+        assert main(["import", str(files[4]), "--db", db, "--date", "2026-11-20", *extra]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(import the file again with --set onset_ratio=3.5 to count night 1 again)" in out
+
+
+def test_the_guidance_takes_whole_nights_and_a_short_last_night_keeps_the_trend(tmp_path):
+    with Store(tmp_path / "h.db") as s:
+        for d in range(1, 15):
+            add(s, 8 if d <= 7 else 2, f"2026-11-{d:02d}")
+        add(s, 90, "2026-11-15", key="a", minutes=120)
+        add(s, 0, "2026-11-15", key="b", minutes=10)
+        # the last 2 nights by date: both recordings of 11-15, not the last 2 recordings
+        assert [(n["date"], n["twitches"]) for n in s.case_for_triage(2)["nights"]] == \
+            [("2026-11-14", 2), ("2026-11-15", 90), ("2026-11-15", 0)]
+    # a last night too short to give a rate, on one channel, does not decide which nights compare
+    rows = [{"date": f"2026-11-{d:02d}", "twitch_per_hour": 8.0 if d <= 7 else 2.0, "channels": ["left", "right"]}
+            for d in range(1, 15)]
+    short = {"date": "2026-11-15", "twitch_per_hour": None, "channels": ["left"]}
+    assert direction(rows).startswith("Fewer twitches: 2.0 an hour over the last 7 nights, against 8.0")
+    assert direction([*rows, short]).startswith(direction(rows))

@@ -84,11 +84,13 @@ def _replaces_note(out) -> str:
     """Which night of the same recording this one replaces in trends and guidance, and how to go back."""
     import shlex
 
+    from ..store import import_options
+
     night = out.replaces
     if night is None:
         return ""
-    chosen = night.settings.get("import_channels")
-    how = f"with --channels {' '.join(shlex.quote(c) for c in chosen)}" if chosen else "without --channels"
+    opts = import_options(night.settings)
+    how = f"with {' '.join(shlex.quote(o) for o in opts)}" if opts else "with no options"
     return (f"; it {'replaces' if out.created else 'counts again instead of'} night {night.id} "
             f"({', '.join(night.labels)}) of the same recording in trends and guidance (import the file again "
             f"{how} to count night {night.id} again)")

@@ -100,8 +100,9 @@ class TriageConfig:
         profile's ``twitching_since`` lies at least this long before the latest date given.
     symptom_window_days : int
         Symptoms count for the "see a doctor" rules only when noted within this many days
-        of the case's latest entry (diary day or night): a swelling of a year ago does not
-        make today's advice urgent (the reason says when a sign was noted).
+        of the case's latest entry (diary day or night), or, for a triage of the history,
+        of today (or of the night a report is about): a swelling of a year ago does not make
+        today's advice urgent (a note says when such a sign was noted).
     improvement_days : int
         Days with healthier habits (``good_water_glasses`` or more glasses of water and at
         most one caffeinated drink) after which twitching on the latest night counts as "no
@@ -257,7 +258,8 @@ THRESHOLD_WORDS = {
     "frequent_window_days": "those nights fall within {} days",
     "min_usable_hours": "a night gives a rate with {} h of usable time or more",
     "persistent_days": "persistent twitching spans {} days or more",
-    "symptom_window_days": "symptoms and twitching count as now within {} days of the latest entry",
+    "symptom_window_days": "symptoms and twitching count as now within {} days (symptoms of today for the history or "
+                           "of a case file's latest entry, twitching of the latest night)",
     "improvement_days": "no improvement needs {} healthier days or more",
     "high_caffeine_drinks": "a lot of caffeine is {} drinks a day or more",
     "late_caffeine_hours": "caffeine within {} h of bed is late",

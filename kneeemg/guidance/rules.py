@@ -5,7 +5,8 @@ only the person's facts and the thresholds of :class:`TriageConfig`, never the c
 and each can only fire more readily when a symptom, a worse night, or more twitching nights
 are added. Hence the laws that the tests check: adding a symptom, a worse night or more
 days of twitching never lowers the level, and a warning sign always gives the top level.
-(Symptoms count when noted within ``symptom_window_days`` of the latest entry. The
+(Symptoms count when noted within ``symptom_window_days`` of the latest entry, or of the
+day a triage of the history is made for: a fixed end, so adding entries never moves it. The
 frequency window is anchored on the latest night; it keeps this law because
 ``frequent_window_days >= persistent_days - 1``: a frequent night that drops out of the
 window when a newer twitching night arrives lies at least ``persistent_days`` before it,

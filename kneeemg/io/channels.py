@@ -14,16 +14,16 @@ from ..errors import InputError
 
 #: Words of a label (upper case, split at anything not a letter or digit) that name another
 #: signal, whole or as a word's beginning (``RESP`` also names ``RESPIRATION``).
-OTHER_STARTS = ("ECG", "EKG", "EEG", "EOG", "RESP", "THOR", "ABD", "CHEST", "AIRFLOW", "FLOW", "NASAL", "ORONASAL",
+OTHER_STARTS = ("ECG", "EKG", "EEG", "EOG", "RESP", "THOR", "ABDOM", "CHEST", "AIRFLOW", "FLOW", "NASAL", "ORONASAL",
                 "THERM", "CANNULA", "EFFORT", "SNORE", "SPO2", "SAO2", "OXIM", "PLETH", "PULSE", "POSITION", "BODY",
                 "TEMP", "LIGHT", "CHIN", "SUBMENT", "MENTAL", "CPAP", "ETCO2", "MARKER", "EVENT", "AUDIO", "MIC",
                 "HEART")
 #: Whole words that name another signal (too short to take as a beginning).
-OTHER_WORDS = {"HR", "POS", "SAT", "LOC", "ROC", "E1", "E2", "ACC", "CO2", "PR"}
+OTHER_WORDS = {"HR", "POS", "SAT", "LOC", "ROC", "E1", "E2", "ACC", "CO2", "PR", "ABD", "ABDO"}
 #: A label that is an EEG derivation of the 10-20 system, such as ``C3-M2`` or ``Fpz-Cz``.
 _EEG_PAIR = re.compile(r"(FP|AF|F|FC|C|CP|P|PO|O|T|M|A)[0-9Z]{1,2}\s*-\s*(FP|AF|F|FC|C|CP|P|PO|O|T|M|A)[0-9Z]{1,2}")
-#: Words that name a leg muscle or place: whole, or a word's beginning.
-LEG_STARTS = ("LEG", "LLEG", "RLEG", "TIB", "QUAD", "THIGH", "KNEE", "VAST", "FEMOR", "PLM")
+#: Parts of a word that name a leg muscle or place, anywhere in it ("LeftLeg", "AntTib").
+LEG_PARTS = ("LEG", "TIB", "QUAD", "THIGH", "KNEE", "VAST", "FEMOR", "PLM")
 LEG_WORDS = {"VM", "VL", "RF", "TA", "VMO", "LAT", "RAT", "LAT1", "LAT2", "RAT1", "RAT2"}
 
 
@@ -41,7 +41,7 @@ def is_other_signal(label: str) -> bool:
 def is_leg_emg(label: str) -> bool:
     """Whether ``label`` names a leg muscle or place (and no other signal)."""
     words = _words(label)
-    return not is_other_signal(label) and any(w in LEG_WORDS or w.startswith(LEG_STARTS) for w in words)
+    return not is_other_signal(label) and any(w in LEG_WORDS or any(p in w for p in LEG_PARTS) for w in words)
 
 
 def default_channels(labels: tuple[str, ...], source: str) -> tuple[list[int], str | None]:

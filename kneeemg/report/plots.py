@@ -180,7 +180,7 @@ def trend(rows: Sequence[dict[str, Any]]) -> str:
     import matplotlib.dates as mdates
 
     fig, (ax,) = _figure()
-    # on a calendar axis: nights not recorded leave their gap, and two parts of one date share it
+    # on a calendar axis: nights not recorded leave their gap
     dates = [date.fromisoformat(r["date"]) for r in rows]
     rate = [np.nan if r["twitch_per_hour"] is None else r["twitch_per_hour"] for r in rows]
     mean = [np.nan if r["rolling7_twitch_per_hour"] is None else r["rolling7_twitch_per_hour"] for r in rows]
