@@ -763,11 +763,10 @@ def _trend_row(parts: list[NightRow]) -> dict[str, Any]:
     row["usable_hours"] = round(usable_s / 3600, 2)
     row["recording_hours"] = round(sum(p.recording_s for p in parts) / 3600, 2)
     row["lost_hours"] = round(sum(p.lost_s for p in parts) / 3600, 2)
-    if len(parts) == 1:
-        rate = (n.metrics.get("per_usable_hour") or {}).get("twitch")
-    else:
-        rate = round(row["twitches"] / (usable_s / 3600), 3) if usable_s > 0 else None
+    if len(parts) > 1:
         row["night_ids"] = [p.id for p in parts]
+    # (as the night's own metrics give it: kneeemg.metrics.night_metrics)
+    rate = round(row["twitches"] / (usable_s / 3600), 3) if usable_s > 0 else None
     row["twitch_per_hour"] = rate if long_enough({"usable_hours": round(usable_s / 3600, 3)}) else None
     return row
 

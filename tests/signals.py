@@ -62,6 +62,16 @@ def bursts(fs_hz: float = 1000.0, seconds: float = 14.0, n_channels: int = 2, se
     return x, truth
 
 
+def sleep_lab_noise(n_samples, fs_hz, seed=0, rms_uv=3.0):
+    """Quiet noise band-passed to 10-100 Hz, as a sleep lab filters its leg channels, µV,
+    shape (n_samples,) (the filter's first 2000 samples left out)."""
+    import scipy.signal as sg
+
+    sos = sg.butter(4, [10.0, 100.0], "bandpass", fs=fs_hz, output="sos")
+    x = sg.sosfilt(sos, np.random.default_rng(seed).normal(0.0, 1.0, n_samples + 2000))[2000:]
+    return rms_uv * x / x.std()
+
+
 def hand_made(n_twitches, minutes=60, usable_minutes=None, seed=0):
     """A DetectionResult with ``n_twitches`` twitches and one leg movement (1 kHz, 2 channels, 1 s epochs)."""
     rng = np.random.default_rng(seed)

@@ -474,18 +474,14 @@ def test_a_warning_while_recording_on_a_terminal_is_on_a_line_of_its_own(tmp_pat
 def test_detector_settings_on_the_command_line(tmp_path, capsys):
     # Quiet noise band-limited to 10-100 Hz (a sleep lab's leg channel): at the default onset
     # level its 10 ms envelope crosses 3 x floor now and then; --set onset_ratio=3.5 keeps it
-    # quiet (docs/data.md). The setting is part of an imported night's settings.
-    import numpy as np
-    import scipy.signal as sg
+    # quiet (docs/detector.md, "Known limits"). The setting is part of an imported night's settings.
+    from signals import sleep_lab_noise
     from kneeemg.io.native import RecordingWriter
     from kneeemg.store import Store
 
-    rng = np.random.default_rng(0)
-    sos = sg.butter(4, [10.0, 100.0], "bandpass", fs=1000.0, output="sos")
-    x = sg.sosfilt(sos, rng.normal(0.0, 1.0, 1_202_000))[2000:]
     path = tmp_path / "narrow.kemg"
     with RecordingWriter(path, 1000.0, ["LAT"]) as w:
-        w.write((3.0 * x / x.std())[:, None])
+        w.write(sleep_lab_noise(1_200_000, 1000.0)[:, None])
     counts = []
     for extra in ([], ["--set", "onset_ratio=3.5"]):
         assert main(["replay", str(path), "--json", *extra]) == 0

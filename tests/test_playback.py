@@ -166,15 +166,13 @@ def test_time_lost_while_recording_is_excluded_as_lost(tmp_path, gap_at, gap_n, 
 def _narrow_edf(path, prefilter, fs_hz=256, seconds=600):
     """Quiet noise band-passed to 10-100 Hz (a sleep lab's leg channel), as one EDF+ signal."""
     import pyedflib
-    import scipy.signal as sg
+    from signals import sleep_lab_noise
 
-    x = sg.sosfilt(sg.butter(4, [10, 100], "bandpass", fs=fs_hz, output="sos"),
-                   np.random.default_rng(0).normal(0.0, 1.0, fs_hz * seconds))
     w = pyedflib.EdfWriter(str(path), 1, file_type=pyedflib.FILETYPE_EDFPLUS)
     w.setSignalHeaders([{"label": "LAT", "dimension": "uV", "sample_frequency": fs_hz, "physical_max": 500.0,
                          "physical_min": -500.0, "digital_max": 32767, "digital_min": -32768, "transducer": "",
                          "prefilter": prefilter}])
-    w.writeSamples([3.0 * x / x.std()])
+    w.writeSamples([sleep_lab_noise(fs_hz * seconds, float(fs_hz))])
     w.close()
     return path
 
