@@ -25,6 +25,11 @@ MAX_TREND_DAYS = 3660
 MAX_CHANNELS = 64
 #: Shortest artefact epoch, s: several mains cycles, and longer than the 20 ms DC-jump window.
 MIN_EPOCH_S = 0.1
+#: A recording that holds nothing above this (Hz), such as a sleep lab's leg channel low-passed
+#: at 100 Hz or resampled from 256 Hz, has a background narrow enough for its 10 ms envelope to
+#: cross the default onset level now and then; it is detected with ``narrow_onset_ratio``
+#: (docs/detector.md, "Known limits").
+NARROW_CONTENT_HZ = 200.0
 #: Settings of earlier versions that nights saved then may still carry (no longer used).
 RETIRED_SETTINGS = frozenset({"long_burst_s", "long_gap_s"})
 
@@ -92,6 +97,12 @@ class DetectorConfig:
         Hysteresis thresholds as multiples of the floor: a burst starts when the envelope
         rises above ``onset_ratio * floor`` and ends when it stays below
         ``offset_ratio * floor`` for ``min_gap_s``.
+    narrow_onset_ratio : float
+        The onset ratio for a recording that holds nothing above ``NARROW_CONTENT_HZ``
+        (200 Hz: an EDF channel low-passed by its recorder, or a recording resampled from
+        400 Hz or less; :meth:`for_content`), when it is higher than ``onset_ratio``. Quiet
+        noise of so narrow a band swings more within 10 ms and crosses 3 x floor now and
+        then; at 3.5 it does not. 0 turns this off.
     min_gap_s : float
         Bursts closer than this are one burst, in s.
     min_duration_s : float
@@ -179,6 +190,7 @@ class DetectorConfig:
     floor_stale_s: float = 300.0
     onset_ratio: float = 3.0
     offset_ratio: float = 2.0
+    narrow_onset_ratio: float = 3.5
     min_gap_s: float = 0.1
     min_duration_s: float = 0.003
     sustain_ratio: float = 1.3
@@ -285,6 +297,14 @@ class DetectorConfig:
         except ConfigError as exc:
             given = ", ".join(f"{k}={v:g}" for k, v in changes.items())
             raise ConfigError(f"the detector settings given ({given}) are refused: {exc}") from None
+
+    def for_content(self, content_hz: float | None) -> "DetectorConfig":
+        """The settings to detect a recording that holds nothing above ``content_hz`` (Hz;
+        None: its whole band) with: the same, with ``onset_ratio`` raised to
+        ``narrow_onset_ratio`` when ``content_hz`` is at most :data:`NARROW_CONTENT_HZ`."""
+        if content_hz is None or content_hz > NARROW_CONTENT_HZ or self.narrow_onset_ratio <= self.onset_ratio:
+            return self
+        return self.replace(onset_ratio=self.narrow_onset_ratio)
 
     def replace(self, **changes: Any) -> "DetectorConfig":
         """A copy with some settings changed (validated)."""

@@ -24,23 +24,16 @@ from .io.base import Recording
 CHUNK_CHANNEL_SAMPLES = 1 << 19
 
 
-#: A recording that holds nothing above this (Hz) has a background narrow enough for its
-#: 10 ms envelope to cross the default onset level now and then (docs/detector.md, "Known
-#: limits"); from this onset ratio on, it no longer does.
-NARROW_CONTENT_HZ = 200.0
-NARROW_ONSET_RATIO = 3.5
-
-
-def narrow_band_note(info: Any, config: DetectorConfig) -> str | None:
-    """A note when the recording holds nothing above :data:`NARROW_CONTENT_HZ` (a sleep lab's
-    leg channel, low-passed at 100 Hz or resampled from 256 Hz) and the onset ratio is below
-    :data:`NARROW_ONSET_RATIO`; None otherwise."""
-    content = getattr(info, "content_hz", None)
-    if content is None or content > NARROW_CONTENT_HZ or config.onset_ratio >= NARROW_ONSET_RATIO:
+def narrow_band_note(info: Any, asked: DetectorConfig, used: DetectorConfig) -> str | None:
+    """A note when the recording was detected with a higher onset ratio than ``asked`` for,
+    since it holds nothing above ``info.content_hz`` (:meth:`DetectorConfig.for_content`);
+    None otherwise."""
+    if used.onset_ratio == asked.onset_ratio:
         return None
-    return (f"the recording holds nothing above {content:g} Hz (its low-pass filter or its original rate): quiet noise of "
-            f"so narrow a band can be counted as twitches at onset_ratio {config.onset_ratio:g}; "
-            f"--set onset_ratio={NARROW_ONSET_RATIO:g} avoids that (docs/detector.md, \"Known limits\")")
+    return (f"the recording holds nothing above {info.content_hz:g} Hz (its low-pass filter or its original rate), "
+            f"so a burst starts at {used.onset_ratio:g} x the noise floor instead of {asked.onset_ratio:g}: quiet noise of so "
+            f"narrow a band crosses {asked.onset_ratio:g} x now and then (docs/detector.md, \"Known limits\"); "
+            f"--set narrow_onset_ratio=0 keeps {asked.onset_ratio:g}")
 
 
 def replay(
@@ -62,6 +55,9 @@ def replay(
     channels : sequence of str or int, optional
         Channel labels or indices (see :func:`kneeemg.io.open_recording` for the default).
     config : DetectorConfig, optional
+        For a recording that holds nothing above 200 Hz (``info.content_hz``), its onset
+        ratio is raised to its ``narrow_onset_ratio`` (:meth:`DetectorConfig.for_content`);
+        the result's ``config`` is the one used, and its ``source.warnings`` say so.
     chunk_s : float, optional
         Seconds read from disk at a time. By default about 2**19 channel-samples (4 MB),
         at least one second: enough for the detector's two threads to overlap its blocks.
@@ -94,7 +90,9 @@ def replay(
     rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
     try:
         info = rec.info
-        det = StreamingDetector(info.fs_hz, info.n_channels, config=config, labels=info.labels, threads=threads)
+        asked = config or DetectorConfig()
+        det = StreamingDetector(info.fs_hz, info.n_channels, config=asked.for_content(getattr(info, "content_hz", None)), labels=info.labels,
+                                threads=threads)
         for gap in getattr(info, "gaps", None) or []:  # held at the last value by the reader: never usable time
             det.mark_lost(gap.start_sample, gap.n_samples)
         if chunk_s is None:
@@ -112,7 +110,7 @@ def replay(
                 progress(min(1.0, (start + step) / info.n_samples))
         result = det.finish()
         result.lost_s = info.lost_s if hasattr(info, "lost_s") else 0.0
-        note = narrow_band_note(info, det.config)
+        note = narrow_band_note(info, asked, det.config)
         result.source = replace(info, warnings=[*info.warnings, note]) if note else info
     finally:
         if own:

@@ -77,3 +77,17 @@ def test_bad_detector_settings_are_refused_in_one_line(settings, message):
     with pytest.raises(ConfigError) as info:
         DetectorConfig.with_settings(settings)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("content_hz, onset, narrow, used", [
+    (None, 3.0, 3.5, 3.0),      # the whole band
+    (250.0, 3.0, 3.5, 3.0),     # wider than a sleep lab's channel
+    (200.0, 3.0, 3.5, 3.5),     # resampled from 400 Hz
+    (100.0, 3.0, 3.5, 3.5),     # low-passed at 100 Hz
+    (100.0, 4.0, 3.5, 4.0),     # a higher onset ratio asked for stays
+    (100.0, 3.0, 0.0, 3.0),     # turned off
+])
+def test_a_narrow_recording_raises_the_onset_ratio_and_never_lowers_it(content_hz, onset, narrow, used):
+    cfg = DetectorConfig(onset_ratio=onset, narrow_onset_ratio=narrow)
+    got = cfg.for_content(content_hz)
+    assert got.onset_ratio == used and got.replace(onset_ratio=onset) == cfg

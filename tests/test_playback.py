@@ -177,20 +177,27 @@ def _narrow_edf(path, prefilter, fs_hz=256, seconds=600):
     return path
 
 
-def test_a_band_limited_recording_gets_a_note_with_the_setting_that_helps(tmp_path):
+def test_a_band_limited_recording_is_detected_with_the_narrow_onset_ratio(tmp_path):
     # Resampled from 256 Hz, or low-passed at 100 Hz by its recorder, the background is so
-    # narrow that the default onset level counts noise as twitches; the note names the
-    # setting, and with it the noise gives none.
+    # narrow that the default onset level counts noise as twitches: such a recording is
+    # detected with narrow_onset_ratio (3.5), and a note says so and how to keep the ratio.
     lp = _narrow_edf(tmp_path / "lp.edf", "HP:10Hz LP:100Hz")
     plain = _narrow_edf(tmp_path / "plain.edf", "")
     res = replay(lp, resample_hz=1000.0)
-    assert res.source.content_hz == 100.0 and len(res.events) >= 3
+    assert res.source.content_hz == 100.0 and res.events == [] and res.config.onset_ratio == 3.5
     (note,) = [w for w in res.source.warnings if "nothing above" in w]
-    assert "nothing above 100 Hz" in note and "--set onset_ratio=3.5" in note
-    assert any("nothing above 128 Hz" in w for w in replay(plain, resample_hz=1000.0).source.warnings)
-    quiet = replay(lp, resample_hz=1000.0, config=DetectorConfig(onset_ratio=3.5))
-    assert quiet.events == [] and not any("nothing above" in w for w in quiet.source.warnings)
-    wide = replay(_narrow_edf(tmp_path / "wide.edf", "HP:10Hz LP:400Hz", fs_hz=1000, seconds=30)).source
-    assert wide.content_hz == 400.0 and not any("nothing above" in w for w in wide.warnings)
+    assert "nothing above 100 Hz" in note and "3.5 x the noise floor instead of 3" in note
+    assert "--set narrow_onset_ratio=0 keeps 3" in note
+    resampled = replay(plain, resample_hz=1000.0)
+    assert resampled.config.onset_ratio == 3.5 and any("nothing above 128 Hz" in w for w in resampled.source.warnings)
+    # turned off, the noise is counted as twitches; asked for higher, the higher one is kept
+    noisy = replay(lp, resample_hz=1000.0, config=DetectorConfig(narrow_onset_ratio=0.0))
+    assert len(noisy.events) >= 3 and noisy.config.onset_ratio == 3.0
+    assert not any("nothing above" in w for w in noisy.source.warnings)
+    high = replay(lp, resample_hz=1000.0, config=DetectorConfig(onset_ratio=4.0))
+    assert high.config.onset_ratio == 4.0 and not any("nothing above" in w for w in high.source.warnings)
+    wide = replay(_narrow_edf(tmp_path / "wide.edf", "HP:10Hz LP:400Hz", fs_hz=1000, seconds=30))
+    assert wide.source.content_hz == 400.0 and wide.config.onset_ratio == 3.0
+    assert not any("nothing above" in w for w in wide.source.warnings)
     full = replay(_narrow_edf(tmp_path / "full.edf", "LP:500Hz", fs_hz=1000, seconds=30)).source
     assert full.content_hz is None  # (not below its Nyquist frequency)
