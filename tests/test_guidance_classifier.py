@@ -789,6 +789,23 @@ def test_a_warning_sign_of_long_ago_does_not_make_todays_advice_urgent():
     assert triage({}, later, [future], today=date(2026, 11, 26)).level == "see_doctor_asap"
 
 
+def test_nights_of_long_ago_are_said_to_be_of_their_time_and_keep_their_level():
+    # Three weeks of twitching that ended in May, triaged from the history in November: the
+    # level stays what those nights give (a doctor's look errs on the safe side), and a note
+    # says when the latest night was and that a night recorded now tells how the knee is now.
+    nights = [night((date(2026, 4, 10) + timedelta(days=d)).isoformat(), 58) for d in range(21)]
+    then = triage({}, [], nights)
+    now = triage({}, [], nights, symptoms_until=date(2026, 11, 28))
+    assert now.level == then.level == "see_doctor" and now.reasons == then.reasons
+    (note,) = [n for n in now.notes if n.startswith("The latest night recorded")]
+    assert "2026-04-30, 212 days before 2026-11-28" in note and "A night or two recorded now" in note
+    assert not any(n.startswith("The latest night recorded") for n in then.notes)
+    within = triage({}, [], nights, symptoms_until=date(2026, 4, 30) + timedelta(days=27))  # within the 28-day window
+    assert not any(n.startswith("The latest night recorded") for n in within.notes)
+    assert any(n.startswith("The latest night recorded") for n in
+               triage({}, [], nights, symptoms_until=date(2026, 4, 30) + timedelta(days=28)).notes)
+
+
 def test_a_warning_sign_does_not_hide_the_medicine_caution():
     days = [{"date": "2026-11-20", "symptoms": ["swelling"]}]
     res = triage({"medications": ["diuretic"]}, days, [night("2026-11-20", 58)])

@@ -27,6 +27,7 @@ from typing import Any, Mapping, Sequence
 
 from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
 from ..errors import InputError
+from ..words import plural
 from .features import LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, compute_features
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase, load_kb
 from .rules import FiredRule, escalate, join_words, level_of, noted_on, recent_symptoms
@@ -391,9 +392,23 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
     advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
-    notes = (_threshold_notes(cfg) + _age_notes(prof) + _old_sign_notes(kb, cfg, days, recent, symptoms_until) + _medicine_notes(prof)
-             + _stiffness_notes(recent))
+    notes = (_threshold_notes(cfg) + _old_night_notes(cfg, nts, symptoms_until) + _age_notes(prof)
+             + _old_sign_notes(kb, cfg, days, recent, symptoms_until) + _medicine_notes(prof) + _stiffness_notes(recent))
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
+
+
+def _old_night_notes(cfg: TriageConfig, nights: Sequence[Mapping[str, Any]], until: date | None) -> list[str]:
+    """The nights speak of their own time: when the latest lies more than the symptom window
+    before ``until`` (a triage of the history, made today), the person is told so, and how
+    to see where things stand now. The level is left as the nights give it."""
+    if until is None or not nights:
+        return []
+    latest = max(date.fromisoformat(n["date"]) for n in nights)
+    if (until - latest).days < cfg.symptom_window_days:
+        return []
+    return [f"The latest night recorded is {latest.isoformat()}, {plural((until - latest).days, 'day')} before "
+            f"{until.isoformat()}: what the nights say above is about that time. A night or two recorded now shows "
+            "how the knee is now."]
 
 
 def _old_sign_notes(kb: KnowledgeBase, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], recent: set[str],
