@@ -192,6 +192,50 @@ def test_a_long_gap_confirmed_by_the_frames_after_it_is_recorded_exactly(tmp_pat
     np.testing.assert_allclose(x[-3 * PER:], c[50 * PER:53 * PER] * UPC, rtol=1e-6)
 
 
+@pytest.mark.parametrize("jump", [2**24, 10**12])
+def test_a_counter_jump_that_time_cannot_account_for_goes_on_after_the_time_that_passed(tmp_path, jump):
+    # Two frames agree on a jump of hours (or of 31 years) one second after the frame before:
+    # the sensor cannot have made those samples, its counter skipped. The recording goes on
+    # after the second that passed (as after a new session), not after a gap the size of the
+    # jump (which had run the detector through it for hours), and the clock fit stays sane.
+    c = counts()
+    fr = frames(c)
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    for f in fr[:50]:
+        rec.feed_frame(f)
+    clock.t += 1.0
+    for f in fr[50:]:
+        rec.feed_frame(DataFrame(f.first_sample + jump, f.timestamp_us, f.counts))
+    rec.close()
+    x, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 1000)]
+    assert rec.samples_lost == 1000 and info.n_samples == len(c) + 1000 and rec.status().frames_bad == 0
+    np.testing.assert_allclose(x[50 * PER + 1000:], c[50 * PER:] * UPC, rtol=1e-6)
+    assert len(rec.clocks) == 2 and rec.clocks[1]["first_sample"] == 50 * PER + 1000
+
+
+def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
+    # The host's monotonic clock stops while it sleeps; the wall clock and the sensor go on:
+    # a jump of an hour that the wall clock accounts for is a real gap, recorded exactly.
+    import time
+
+    c = counts()
+    fr = frames(c)
+    rec = Recorder(tmp_path / "n.kemg", clock=FakeClock())
+    rec.feed_frame(INFO)
+    for f in fr[:50]:
+        rec.feed_frame(f)
+    wall = time.time
+    monkeypatch.setattr(time, "time", lambda: wall() + 3600.0)
+    for f in fr[50:]:
+        rec.feed_frame(DataFrame(f.first_sample + 3_600_000, f.timestamp_us, f.counts))
+    rec.close()
+    _, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 3_600_000)]
+
+
 def test_the_status_says_when_the_sensor_reports_its_battery_low(tmp_path):
     from kneeemg.protocol import STATUS_BATTERY_LOW
 
@@ -313,7 +357,7 @@ def test_the_clock_mapping_is_saved_during_the_night_not_only_at_the_end(tmp_pat
 
     rec.feed_frame(INFO)
     for k in range(180):  # three minutes, a frame a second
-        rec.feed_frame(DataFrame(k * 1000, k * 1_000_000, c[:37]))
+        rec.feed_frame(DataFrame(k * 37, k * 37_000, c[:37]))  # (a frame of 37 samples a second: data comes slowly)
         clock.t += 1.0
         if k == 0:
             assert on_disk() == [1]  # with the first data: a kill loses nothing of it

@@ -7,7 +7,9 @@ passed is recorded as a gap (``RecordingWriter.mark_gap``) and counted as lost t
 the sample counter, so the loss is exact. A frame that jumps more than the window past every
 frame so far waits until another frame confirms the jump (a frame within the window of it:
 the sensor lost those samples, or was paused); if the old sequence goes on past the window
-instead, it was a stray (a bit error that passed the CRC) and is dropped as a bad frame. Samples are written as they come (``.kemg``: at
+instead, it was a stray (a bit error that passed the CRC) and is dropped as a bad frame. A
+confirmed jump past what the time since the first frame allows is the counter skipping: the
+recording goes on after the time that passed. Samples are written as they come (``.kemg``: at
 most about two seconds lost if the process is killed) and fed to the live detector, gaps
 held at the last value and declared lost (so the detector excludes them).
 
@@ -63,6 +65,11 @@ FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) th
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
 CLOCK_SAVE_S = 60.0  # the clock mapping is saved this often (host time), so a kill loses at most this much of it
+#: A counter jump is possible when the samples before it fit in the host time since the first
+#: data frame, give or take this fraction (clock drift, far beyond any crystal's) and this
+#: latency, s (frames held up in the link); beyond, the counter skipped (see ``_confirms``).
+MAX_DRIFT = 0.01
+LATENCY_S = 10.0
 GAP_PIECE = 1 << 16  # a gap's held samples go to the detector this many at a time (never the whole gap at once)
 
 
@@ -230,6 +237,8 @@ class Recorder:
         self.next_sample = 0  # recording index of the next sample to write
         self._offset = 0  # recording index = device index + offset (changes with the session)
         self._joined = False  # a data frame has come (the first one anchors a sensor that was streaming)
+        self._start_t = 0.0  # host time of the first data frame
+        self._start_wall = 0.0  # and its wall-clock time (which, unlike the monotonic clock, goes on while the host sleeps)
         self._session: int | None = None
         self._pending: dict[int, tuple[DataFrame, float]] = {}  # by recording index: (frame, arrival)
         self._last = np.zeros(0)
@@ -243,7 +252,8 @@ class Recorder:
         self.duplicates = 0
         self.reordered = 0
         self.strays = 0  # frames far ahead that nothing confirmed, dropped (counted with the bad frames)
-        self._held: tuple[int, DataFrame, int] | None = None  # a jump ahead awaiting confirmation: (first, frame, frontier)
+        # a jump ahead awaiting confirmation: (first, frame, frontier, host time, host time of the frame before)
+        self._held: tuple[int, DataFrame, int, float, float | None] | None = None
         self.events: list[Event] = []
         self.signal_check: SignalCheck | None = None
         self._check_buf: list[np.ndarray] = []
@@ -277,29 +287,19 @@ class Recorder:
         if not isinstance(frame, DataFrame) or self.info is None:
             return
         now = self._clock()
-        self._last_rx = now
+        before, self._last_rx = self._last_rx, now
         if frame.counts.shape[1] != len(self.info.labels):
             self._changed(f"{frame.counts.shape[1]} channels", f"{len(self.info.labels)}")
         fs = self.info.fs_hz
-        clock = self.clocks[-1]
-        # the device's 32-bit clock (from its boot, not the session's start) unwrapped against
-        # this session's previous frame: where it should be now, by the samples in between
-        last = clock.get("_last")
-        expected = frame.timestamp_us if last is None else last[1] + (frame.first_sample - last[0]) / fs * 1e6
-        device_us = ClockFit.unwrap_us(frame.timestamp_us, expected)
-        clock["_last"] = (frame.first_sample, device_us)
-        clock["fit"].add(device_us * 1e-6, now)
         if not self._joined:
             self._joined = True
+            self._start_t, self._start_wall = now, time.time()
             if len(self.clocks) == 1 and frame.first_sample > self.reorder_window_s * fs:
                 # the sensor was streaming already (another host started it, or this one before
                 # a crash): the recording starts at the first frame, not at the session's start
                 self._offset = -frame.first_sample
-                clock["device_first_sample"] = frame.first_sample
+                self.clocks[-1]["device_first_sample"] = frame.first_sample
                 log.info("the sensor was streaming already (at sample %d); recording from there", frame.first_sample)
-        if now >= self._clock_save_t:  # the mapping so far, for a process that is killed
-            self._clock_save_t = now + CLOCK_SAVE_S
-            self.save_clock()
         first = frame.first_sample + self._offset
         if first + frame.n_samples <= self.next_sample or first in self._pending \
                 or (self._held is not None and first == self._held[0]):
@@ -307,32 +307,70 @@ class Recorder:
             return
         window = self.reorder_window_s * self.info.fs_hz
         frontier = max([self.next_sample] + [f + fr.n_samples for f, (fr, _) in self._pending.items()])
-        if first > frontier + window and not self._confirms(first, frame, frontier, now):
-            return
+        if first > frontier + window:
+            first = self._confirms(first, frame, frontier, now, before)
+            if first is None:
+                return
         if self._held is not None and first + frame.n_samples > self._held[2] + window:
             self._drop_held()  # the old sequence went on past the window: the jump was a stray
         if self._pending and first < max(self._pending):
             self.reordered += 1
+        self._note_clock(frame, now)
         self._pending[first] = (frame, now)
         self._guard(self._drain, False)
         self._watch_file(now)
         self._take_events()
 
-    def _confirms(self, first: int, frame: DataFrame, frontier: int, now: float) -> bool:
-        """A frame far ahead of ``frontier``: True when it confirms the jump held (both go
-        on, to be written after a gap); otherwise it is held in place of the one before."""
+    def _note_clock(self, frame: DataFrame, now: float) -> None:
+        """Add a data frame taken into the recording to this session's clock fit."""
+        clock = self.clocks[-1]
+        # the device's 32-bit clock (from its boot, not the session's start) unwrapped against
+        # this session's previous frame: where it should be now, by the samples in between
+        last = clock.get("_last")
+        expected = frame.timestamp_us if last is None else last[1] + (frame.first_sample - last[0]) / self.info.fs_hz * 1e6
+        device_us = ClockFit.unwrap_us(frame.timestamp_us, expected)
+        clock["_last"] = (frame.first_sample, device_us)
+        clock["fit"].add(device_us * 1e-6, now)
+        if now >= self._clock_save_t:  # the mapping so far, for a process that is killed
+            self._clock_save_t = now + CLOCK_SAVE_S
+            self.save_clock()
+
+    def _confirms(self, first: int, frame: DataFrame, frontier: int, now: float, before: float | None) -> int | None:
+        """A frame far ahead of ``frontier``: where it goes when it confirms the jump held
+        (both go on, to be written after a gap); otherwise None, and it is held in place of
+        the one before.
+
+        A jump further than the time since the first data frame allows (the sensor cannot
+        have made those samples yet: its counter skipped) goes on after the host time that
+        passed since the frame before the jump, as a new session does. That time is the
+        longer of the host clock's and the wall clock's, so a host that slept through part
+        of the night, with the sensor going on, keeps its real gap."""
         held = self._held
-        if held is None or abs(first - held[0]) > self.reorder_window_s * self.info.fs_hz:
+        fs = self.info.fs_hz
+        if held is None or abs(first - held[0]) > self.reorder_window_s * fs:
             if held is not None:
                 self._drop_held()
-            self._held = (first, frame, frontier)
-            return False
+            self._held = (first, frame, frontier, now, before)
+            return None
         self._held = None
-        self._pending[held[0]] = (held[1], now)
-        return True
+        held_first, held_frame, _, held_t, held_before = held
+        elapsed = max(held_t - self._start_t, time.time() - self._start_wall)
+        possible = (elapsed * (1.0 + MAX_DRIFT) + self.reorder_window_s + LATENCY_S) * fs
+        if held_first > possible:
+            since = held_t - (held_before if held_before is not None else held_t)
+            shift = held_first - (frontier + int(round(since * fs)))
+            log.warning("the sensor's sample counter jumped %d samples ahead (%.0f s) after %.1f s; continuing after "
+                        "the %.1f s that passed", held_first - frontier, (held_first - frontier) / fs, since, since)
+            self._offset -= shift
+            held_first, first = held_first - shift, first - shift
+            self.clocks.append({"session_id": self._session, "first_sample": held_first, "fit": ClockFit()})
+            self._clock_save_t = -np.inf  # saved with the new timeline's first data
+        self._note_clock(held_frame, held_t)
+        self._pending[held_first] = (held_frame, now)
+        return first
 
     def _drop_held(self) -> None:
-        first, frame, frontier = self._held
+        first, frame, frontier, _, _ = self._held
         self._held = None
         self.strays += 1
         log.info("dropped a frame %d samples ahead that no other frame followed", first - frontier)
