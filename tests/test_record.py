@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import math
 import os
 import shutil
 import signal
@@ -234,6 +235,25 @@ def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
     rec.close()
     _, info = recorded(tmp_path / "n.kemg")
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 3_600_000)]
+
+
+@pytest.mark.parametrize("pace, gap", [(1.0, 1000), (40.0, 20_000), (math.inf, 20_000)])
+def test_a_virtual_sensor_that_streams_faster_than_real_time_keeps_its_gaps(tmp_path, pace, gap):
+    # 20 s of samples lost in 1 s of host time: a counter skip for a real sensor, a real gap
+    # for a virtual one that streams 40 times as fast as real time (or as fast as it can)
+    c = counts()
+    fr = frames(c)
+    clock = FakeClock()
+    rec = Recorder(tmp_path / "n.kemg", clock=clock, pace=pace)
+    rec.feed_frame(INFO)
+    for f in fr[:50]:
+        rec.feed_frame(f)
+    clock.t += 1.0
+    for f in fr[50:]:
+        rec.feed_frame(DataFrame(f.first_sample + 20_000, f.timestamp_us, f.counts))
+    rec.close()
+    _, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, gap)]
 
 
 def test_the_status_says_when_the_sensor_reports_its_battery_low(tmp_path):

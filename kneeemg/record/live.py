@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import time
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
                       on_event: Callable[[Event], None] | None = None,
                       on_check: Callable[[SignalCheck], None] | None = None, no_data_timeout_s: float = 30.0,
                       reorder_window_s: float = 0.5, status_interval_s: float = 0.5,
-                      path: str | Path | None = None) -> RecordOutcome:
+                      path: str | Path | None = None, pace: float = 1.0) -> RecordOutcome:
     """Record from ``link`` (a :class:`~kneeemg.transport.Link`, not yet open) into ``out_dir``.
 
     Parameters
@@ -185,6 +186,8 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
         See :class:`Recorder`.
     path : path, optional
         The exact file to create (instead of a new name in ``out_dir``).
+    pace : float
+        See :class:`Recorder` (a virtual sensor's speed).
     """
     numbered = path is None  # a name of our own choosing: another if it is taken; an exact path is not changed
     path = Path(path) if path is not None else new_recording_path(out_dir)
@@ -208,7 +211,7 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
             on_check(check)
 
     rec = Recorder(path, config=config, reorder_window_s=reorder_window_s, on_event=emit_event,
-                   on_samples=emit_samples if lsl else None, meta={"link": link.url}, numbered=numbered)
+                   on_samples=emit_samples if lsl else None, meta={"link": link.url}, numbered=numbered, pace=pace)
     rec.link, rec.link_stats = link, link.stats
     stop = stop if stop is not None else StopRequest()
     reason = "stopped"
@@ -508,6 +511,7 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
 def _record_virtual(link: str, seconds: float | None, out_dir: str | Path, night: Any, speed: float, uv_per_count: float,
                     disconnect_at_s: float | None, sim_binary: str | Path | None, **kwargs: Any) -> RecordOutcome:
     counts, fs, labels = _night_counts(night, seconds, uv_per_count)
+    kwargs["pace"] = speed if speed > 0 else math.inf  # (speed 0: as fast as the link goes)
     if link == "ble":
         from ..transport.ble import VirtualBleLink
         from ..transport.virtual import VirtualSensor

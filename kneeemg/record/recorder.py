@@ -38,6 +38,7 @@ import contextlib
 import errno
 import json
 import logging
+import math
 import os
 import queue
 import threading
@@ -210,17 +211,22 @@ class Recorder:
     numbered : bool
         When ``path`` exists as the file is created (another recording started in the same
         second), add -2, -3, ... to its name until one is free (``path`` then says which).
+    pace : float
+        How fast the sensor makes samples, in real time: 1 for a real sensor; a virtual one
+        may stream faster (``math.inf``: as fast as it can). A counter jump beyond what this
+        pace allows since the first data frame is the counter skipping (``_confirms``).
     """
 
     def __init__(self, path: str | Path, config: DetectorConfig | None = None, reorder_window_s: float = 0.5,
                  check_s: float = 3.0, on_event: Callable[[Event], None] | None = None,
                  on_samples: Callable[[np.ndarray, int], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, meta: dict[str, Any] | None = None,
-                 numbered: bool = False) -> None:
+                 numbered: bool = False, pace: float = 1.0) -> None:
         self.path = Path(path)
         self.numbered = numbered
         self.config = config
         self.reorder_window_s = reorder_window_s
+        self.pace = pace
         self.check_s = check_s
         self.on_event = on_event
         self.on_samples = on_samples
@@ -355,8 +361,8 @@ class Recorder:
         self._held = None
         held_first, held_frame, _, held_t, held_before = held
         elapsed = max(held_t - self._start_t, time.time() - self._start_wall)
-        possible = (elapsed * (1.0 + MAX_DRIFT) + self.reorder_window_s + LATENCY_S) * fs
-        if held_first > possible:
+        possible = (elapsed * self.pace * (1.0 + MAX_DRIFT) + self.reorder_window_s + LATENCY_S) * fs
+        if held_first > possible and math.isfinite(self.pace):
             since = held_t - (held_before if held_before is not None else held_t)
             shift = held_first - (frontier + int(round(since * fs)))
             log.warning("the sensor's sample counter jumped %d samples ahead (%.0f s) after %.1f s; continuing after "
