@@ -498,3 +498,14 @@ def test_detector_settings_on_the_command_line(tmp_path, capsys):
         assert main(["replay", str(path), *bad]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+def test_an_error_shows_a_file_name_that_is_not_utf8_as_the_rest_of_kneeemg_does(tmp_path, capsys):
+    bad = tmp_path / os.fsdecode(b"n\xe9uit.csv")
+    bad.write_bytes(b"this is no recording\n")
+    assert main(["replay", str(bad)]) != 0
+    err = capsys.readouterr().err
+    assert "n\\xe9uit.csv" in err and "udce9" not in err and err.count("\n") == 1
+    assert main(["replay", str(tmp_path / os.fsdecode(b"gone\xff.kemg"))]) != 0
+    err = capsys.readouterr().err
+    assert "gone\\xff.kemg" in err and "udcff" not in err
