@@ -526,6 +526,29 @@ def test_noise_after_a_flat_stretch_gives_no_events():
     assert found == []
 
 
+def test_a_flat_stretch_ending_inside_a_floor_block_learns_the_noise_that_follows():
+    # the block that is partly flat passed for quiet and made the floor fresh at its own low
+    # level (1.2 uV under noise of 2.8): the noise after it read as a burst for 161 s
+    x = np.random.default_rng(0).normal(0, 3, 240_000) + 100.0
+    x[20_000:60_200] = 100.0  # an electrode off from 20 s to 60.2 s, 50 ms into a 0.25 s block
+    res = detect(x, FS)
+    assert [(e.start_s, e.reason) for e in res.excluded if e.reason not in ("flat", "settling")] == []
+    assert 2.5 < res.floor_uv[62:, 0].min() and res.floor_uv[62:, 0].max() < 3.2
+
+
+@pytest.mark.parametrize("arrives_s", [10.2, 10.22])
+def test_a_burst_opened_by_the_signal_s_arrival_ends_when_the_floor_has_caught_up(arrives_s):
+    # it followed the floor only while that was stale: once fresh again, still a little low,
+    # the noise kept it open for minutes (as noise_rise) and a spasm inside it was lost
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 3, 240_000) + 100.0
+    x[: round(arrives_s * FS)] = 100.0  # the sensor on before the electrode touched the skin
+    x[200_000:201_000] += rng.normal(0, 20, 1000)
+    res = detect(x, FS)
+    assert [(e.kind, round(e.onset_s)) for e in res.events] == [("spasm", 200)]
+    assert sum(e.stop_s - e.start_s for e in res.excluded if e.reason == "noise_rise") < 5.0
+
+
 @pytest.mark.parametrize("n, kind", [(2, None), (3, "twitch"), (499, "twitch"), (500, "spasm"), (10_000, "spasm"),
                                      (10_001, "cramp")])
 def test_kind_boundaries_are_those_documented(n, kind):

@@ -182,7 +182,7 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndar
     the skin yet) starts with a stale floor, so that its first usable block teaches the
     floor at once and a burst opened by the signal's arrival is the rise of the noise; its
     share of quiet blocks starts at :data:`FRESH_SHARE`, so the first quiet block after
-    that makes the floor fresh again (a burst does not teach it then).
+    that one makes the floor fresh again (a burst does not teach it then).
 
     Returns
     -------
@@ -1613,7 +1613,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
             # floor_stale_s (under 5 %: the noise itself rose), every block does, until quiet
             # ones are common again (25 %) by the floor they have taught.
             usable = rms_y >= flat and not moving and a >= settle
-            quiet = rms_y < admit * floor
+            # A floor that starts again has no level to judge its first block by: the floor
+            # from before the flat stretch (or the warm-up's guess) says nothing of the noise
+            # now, and a block partly flat would pass for quiet and make the floor fresh at
+            # its own low level (the noise that followed then read as a burst for minutes).
+            quiet = rms_y < admit * floor and not (stale == 1 and fr_n == 0)
             if rms_y < flat and a >= settle:
                 # No signal (an electrode off, data lost): the noise may differ when it comes
                 # back, so the floor starts again as after a flat warm-up (stale, no levels).
@@ -1642,10 +1646,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     for m in range(l_max):
                         acf[m] += d * (acf_blk[m] / pt_n - acf[m])
                     noise_ok = False
-                if stale == 1:
+                if stale == 1 or b_noise == 1:
                     # A burst or movement open since before the noise rose is measured
                     # against the new floor once it is higher, so it can end; such a burst
-                    # is the rise of the noise, not activity (reported as OUT_NOISE).
+                    # is the rise of the noise, not activity (reported as OUT_NOISE), and it
+                    # follows the floor as long as that rises, also once it is fresh again.
                     if inb == 1 and floor > b_floor:
                         b_floor = floor
                         b_noise = 1
