@@ -288,6 +288,26 @@ def _csv(path, fs_hz, time_column):
     return path
 
 
+def test_replay_json_gives_the_recording_s_notes_on_stderr(tmp_path, capsys):
+    # with --json the notes (channels chosen, a narrow band, a damaged file) were dropped
+    import numpy as np
+    import pyedflib
+
+    path = tmp_path / "psg.edf"
+    w = pyedflib.EdfWriter(str(path), 2, file_type=pyedflib.FILETYPE_EDFPLUS)
+    w.setSignalHeaders([{"label": label, "dimension": "uV", "sample_frequency": 1000, "physical_min": -500.0,
+                         "physical_max": 500.0, "digital_min": -32768, "digital_max": 32767, "transducer": "",
+                         "prefilter": "HP:10Hz LP:100Hz"} for label in ("ECG", "Leg L")])
+    w.writeSamples([np.random.default_rng(0).normal(0.0, 3.0, 5000) for _ in range(2)])
+    w.close()
+    assert main(["replay", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["channels"] == ["Leg L"]
+    err = err.replace("\n", " ")
+    assert "note: without --channels, read the leg EMG channel 'Leg L'" in err
+    assert "nothing above 100 Hz" in err
+
+
 def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
     timed = _csv(tmp_path / "timed.csv", 1000.0, True)
     assert main(["replay", str(timed), "--fs", "2000"]) == 0

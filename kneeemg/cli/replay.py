@@ -132,10 +132,11 @@ def run(args: argparse.Namespace) -> int:
                     fs_hz=args.fs, events_out=args.events_out)
     summary = result.summary()
     note = unused_fs_note(args, result.source)
+    notes = (result.source.warnings if result.source is not None else []) + ([note] if note else [])
     if args.json:
         print(json.dumps(summary, indent=2))
-        if note:
-            print(f"note: {note}", file=sys.stderr)
+        for w in notes:  # on stderr, so that stdout stays JSON
+            print(f"note: {w}", file=sys.stderr)
         return 0
     from .render import make_console
 
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
     console = make_console()
     print_summary(console, summary, title=path_text(args.file))
-    for w in (result.source.warnings if result.source is not None else []) + ([note] if note else []):
+    for w in notes:
         console.print(f"note: {w}", markup=False, highlight=False, soft_wrap=True)
     if args.events_out:
         console.print(f"events: {args.events_out}")
