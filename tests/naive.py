@@ -180,7 +180,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                 rms_y = math.sqrt(np.sum(seg_y**2) / block)
                 rms_lo = math.sqrt(np.sum(seg_lo**2) / block)
                 moving = rms_lo > p[K.P_MOVE_RATIO] * rms_y and rms_lo > p[K.P_MOVE_MIN]
-                quiet = rms_y < p[K.P_ADMIT] * floor
+                # a floor that starts again has no level to judge its first block by (one partly flat would pass)
+                quiet = rms_y < p[K.P_ADMIT] * floor and not (st["stale"] and not st["quiet"])
                 usable = rms_y >= p[K.P_FLAT] and not moving and a >= settle
                 if rms_y < p[K.P_FLAT] and a >= settle:  # no signal: the floor starts again, as after a flat warm-up
                     st["stale"], st["admit_rate"], st["quiet"], st["acf_n"] = True, K.FRESH_SHARE, [], 0
@@ -199,11 +200,12 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                         st["acf_n"] = min(st["acf_n"] + 1, ring_len)  # (after the floor started again: the mean of its blocks)
                         st["acf"] += (st["acf_blk"] / st["pt_n"] - st["acf"]) / st["acf_n"]
                         st["pt_noise"] = np.maximum(tmpl[1].T @ st["acf"], least)  # each template's noise
-                    if st["stale"]:  # an open burst or movement is measured against a higher new floor
-                        if st["in_burst"] and st["floor"] > st["bfloor"]:
-                            st["bfloor"], st["noise"] = st["floor"], True  # the noise rose: not activity
-                        if st["wasm"]:
-                            st["w_floor"] = max(st["w_floor"], st["floor"])
+                    # an open burst or movement is measured against a higher new floor; a burst that is
+                    # the noise's rise follows the floor as long as that rises, also once it is fresh again
+                    if st["in_burst"] and st["floor"] > st["bfloor"] and (st["stale"] or st["noise"]):
+                        st["bfloor"], st["noise"] = st["floor"], True  # the noise rose: not activity
+                    if st["stale"] and st["wasm"]:
+                        st["w_floor"] = max(st["w_floor"], st["floor"])
                 st["acf_blk"][:] = 0.0
                 st["pt_n"] = 0
         if (a + 1) % epoch == 0:

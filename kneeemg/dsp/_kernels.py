@@ -1646,19 +1646,17 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     for m in range(l_max):
                         acf[m] += d * (acf_blk[m] / pt_n - acf[m])
                     noise_ok = False
-                if stale == 1 or b_noise == 1:
-                    # A burst or movement open since before the noise rose is measured
-                    # against the new floor once it is higher, so it can end; such a burst
-                    # is the rise of the noise, not activity (reported as OUT_NOISE), and it
-                    # follows the floor as long as that rises, also once it is fresh again.
-                    if inb == 1 and floor > b_floor:
-                        b_floor = floor
-                        b_noise = 1
-                        b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win,
-                                                                           t_win)
-                    if w_in == 1 and floor > w_floor:
-                        w_floor = floor
-                        w_off_s = (w_floor + w_off) ** 2 * w_win
+                # A burst or movement open since before the noise rose is measured against
+                # the new floor once it is higher, so it can end; such a burst is the rise of
+                # the noise, not activity (reported as OUT_NOISE), and it follows the floor as
+                # long as that rises, also once the floor is fresh again.
+                if inb == 1 and floor > b_floor and (stale == 1 or b_noise == 1):
+                    b_floor = floor
+                    b_noise = 1
+                    b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
+                if stale == 1 and w_in == 1 and floor > w_floor:
+                    w_floor = floor
+                    w_off_s = (w_floor + w_off) ** 2 * w_win
             blk_y2 = 0.0
             blk_lo2 = 0.0
             for m in range(l_max):
