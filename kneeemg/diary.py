@@ -27,6 +27,8 @@ EXERCISE = ("none", "light", "moderate", "hard")
 #: Longest ``notes`` text and longest word in a list, characters.
 MAX_TEXT_CHARS = 5000
 MAX_WORD_CHARS = 60
+#: Dates before this are refused as given (:func:`check_not_after`).
+EARLIEST_DATE = date(1900, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,9 @@ def iso_date(value: Any, what: str) -> str:
 
 
 def check_not_after(iso_date: str, latest: date, where: str, note: str = "a night is dated by the evening it began") -> None:
-    """Refuse a date after ``latest`` (today, for what was recorded): most often a mistyped
-    year, which would otherwise sort the entry after every real one.
+    """Refuse a date after ``latest`` (today, for what was recorded), or before 1900: most often
+    a mistyped year, which would otherwise sort the entry after, or before, every real one (and
+    a year such as 0001 breaks the date arithmetic of trends and reports).
 
     Raises
     ------
@@ -134,6 +137,8 @@ def check_not_after(iso_date: str, latest: date, where: str, note: str = "a nigh
     if date.fromisoformat(iso_date) > latest:
         raise InputError(f"{where}: date {iso_date} is after today ({latest.isoformat()}); "
                          f"{note + ', so ' if note else ''}check the year and the day")
+    if date.fromisoformat(iso_date) < EARLIEST_DATE:
+        raise InputError(f"{where}: date {iso_date} is before {EARLIEST_DATE.year}; check the year")
 
 
 #: A date more than this many days before today gets a note (most often a mistyped year).

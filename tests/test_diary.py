@@ -339,3 +339,14 @@ def test_an_imported_day_after_today_stores_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "days.toml days[1]: date 2206-01-02 is after today" in err and err.count("\n") == 1
     assert not db.exists()  # nothing stored, not even the good day
+
+
+@pytest.mark.parametrize("argv", [["diary", "--date", "0001-01-01", "--stress", "2"],
+                                  ["diary", "--profile", "--twitching-since", "1899-12-31"],
+                                  ["import", "x.kemg", "--date", "0001-01-01"]])
+def test_a_date_before_1900_is_refused(tmp_path, capsys, argv):
+    db = tmp_path / "h.db"
+    assert main([*argv, "--db", str(db)]) == 2
+    err = capsys.readouterr().err
+    assert "is before 1900; check the year" in err and err.count("\n") == 1
+    assert not db.exists()
