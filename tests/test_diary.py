@@ -341,6 +341,14 @@ def test_an_imported_day_after_today_stores_nothing(tmp_path, capsys):
     assert not db.exists()  # nothing stored, not even the good day
 
 
+def test_an_empty_date_flag_takes_the_latest_night(tmp_path):
+    db = str(tmp_path / "h.db")
+    before = night_date()
+    assert main(["diary", "--db", db, "--date", "", "--stress", "2"]) == 0
+    with Store(db) as store:
+        assert [d.date for d in store.days()] in ([before], [night_date()])
+
+
 @pytest.mark.parametrize("argv", [["diary", "--date", "0001-01-01", "--stress", "2"],
                                   ["diary", "--profile", "--twitching-since", "1899-12-31"],
                                   ["import", "x.kemg", "--date", "0001-01-01"]])

@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         if not day_values:
             _require_terminal()
             day_values = _ask(DAY_FIELDS, {"date": default_date})
-        day_values.setdefault("date", default_date)
+        if not day_values.get("date"):  # (an empty --date '' too)
+            day_values["date"] = default_date
         days, profile = [validate_day(day_values)], None
     if not args.import_file:  # (a file's dates were checked as it was read)
         for d in days:
