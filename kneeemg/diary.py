@@ -224,6 +224,7 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             raise InputError(f"{where}: {f.name}={shown} is not allowed; use a list of words: {f.allowed()}")
         out = []
         for item in items:
+            _check_text(item, f, where)
             word = "_".join(item.strip().lower().replace("-", " ").split())
             if len(word) > MAX_WORD_CHARS:
                 raise InputError(f"{where}: {f.name} has a word of {len(word)} characters; use at most {MAX_WORD_CHARS}")
@@ -237,7 +238,18 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
         raise bad
     if len(raw) > MAX_TEXT_CHARS:
         raise InputError(f"{where}: {f.name} is {len(raw)} characters long; use at most {MAX_TEXT_CHARS}")
+    _check_text(raw, f, where)
     return raw
+
+
+def _check_text(text: str, f: Field, where: str) -> None:
+    """Refuse text that cannot be written as UTF-8: bytes of another encoding passed on by the
+    terminal, or a lone \\uD800-\\uDFFF escape in a JSON file (the reports could not be written)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{where}: {f.name}={_show(text)} holds characters that are not UTF-8 text; type it again in "
+                         "a UTF-8 terminal, or save the file as UTF-8 without \\uD800-\\uDFFF escapes") from None
 
 
 @dataclass(frozen=True)

@@ -358,3 +358,21 @@ def test_a_date_before_1900_is_refused(tmp_path, capsys, argv):
     err = capsys.readouterr().err
     assert "is before 1900; check the year" in err and err.count("\n") == 1
     assert not db.exists()
+
+
+@pytest.mark.parametrize("argv", [["--date", "2026-11-20", "--notes", "caf\udce9"],  # a Latin-1 terminal's é
+                                  ["--date", "2026-11-20", "--stimulants", "caf\udce9"],
+                                  ["--profile", "--medications", "caf\udce9"]])
+def test_text_that_is_not_utf8_is_refused(tmp_path, capsys, argv):
+    db = tmp_path / "h.db"
+    assert main(["diary", "--db", str(db), *argv]) == 2
+    err = capsys.readouterr().err
+    assert "holds characters that are not UTF-8 text" in err and err.count("\n") == 1
+    assert not db.exists()
+
+
+def test_a_file_with_a_lone_surrogate_escape_is_refused(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('{"date": "2026-11-20", "notes": "a \\ud800 b"}', encoding="utf-8")
+    with pytest.raises(InputError, match="notes='a \\\\ud800 b' holds characters that are not UTF-8 text"):
+        load_diary_file(path)
