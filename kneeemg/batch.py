@@ -188,7 +188,8 @@ def _done(job: NightJob, settings: dict[str, Any]) -> dict[str, Any] | None:
     try:
         stored = json.loads(result.read_text())
         if stored.get("fingerprint") == _fingerprint(Path(job.path)) and stored["row"]["settings_hash"] == settings_hash(settings):
-            return stored["row"]
+            row = stored["row"]  # (its error as text that can be stored: an earlier kneeemg kept a non-UTF-8 file name as it was)
+            return dict(row, error=path_text(row["error"])) if row.get("error") else row
     except (OSError, ValueError, KeyError):
         return None
     return None
@@ -215,7 +216,7 @@ def process_night(job: NightJob) -> dict[str, Any]:
     try:
         fingerprint = _fingerprint(path)
     except OSError as exc:
-        return dict(row, status="error", error=f"cannot read {path}: {exc.strerror}", elapsed_s=0.0)
+        return dict(row, status="error", error=f"cannot read {path_text(path)}: {exc.strerror}", elapsed_s=0.0)
     final = Path(job.out_dir) / "nights" / nid
     tmp = Path(tempfile.mkdtemp(prefix=f".{nid}-", dir=final.parent))
     try:
@@ -257,7 +258,8 @@ def _process_into(job: NightJob, path: Path, settings: dict[str, Any], row: dict
         extra = {"summary": summary, "metrics": metrics.as_dict(), "content_hash": file_hash(path)}
     except Exception as exc:  # noqa: BLE001 - one bad night must not stop the batch
         log.debug("night %s failed:\n%s", path, traceback.format_exc())
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        # (text that can be stored: a file name in it that is not UTF-8 is written as \\xNN, as path_text does)
+        message = path_text(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         # kneeemg's own errors are already a sentence for the user; others keep their class
         row.update(status="error", error=message if isinstance(exc, KneeEmgError) else f"{type(exc).__name__}: {message}")
         extra = {}

@@ -278,3 +278,22 @@ def test_a_damaged_file_fails_as_its_own_night_whatever_the_options(tmp_path):
     (folder / "g.mat").write_bytes(b"MATLAB 5.0 MAT-file junk")
     res = run_batch([folder], tmp_path / "out", workers=1, channels=["0"])
     assert sorted(r["status"] for r in res.rows) == ["error", "ok"]
+
+
+def test_a_failed_night_whose_file_name_is_not_utf8_is_listed_and_rerun(tmp_path):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / os.fsdecode(b"n\xe9uit.csv")).write_text("a,b\n1,2\n")  # no time column: the night fails
+    for _ in range(2):  # processed, then already done
+        res = run_batch([folder], tmp_path / "out", workers=1)
+        assert [r["status"] for r in res.rows] == ["error"]
+        assert "n\\xe9uit.csv" in pd.read_parquet(res.parquet_path)["error"][0]
+    # a night folder an earlier kneeemg left with the file name as it was
+    result = next((tmp_path / "out" / "nights").iterdir()) / "result.json"
+    stored = json.loads(result.read_text())
+    stored["row"]["error"] = stored["row"]["error"].replace("\\xe9", "\udce9")
+    result.write_text(json.dumps(stored))
+    res = run_batch([folder], tmp_path / "out", workers=1)
+    assert "n\\xe9uit.csv" in pd.read_csv(res.csv_path)["error"][0]
