@@ -385,10 +385,14 @@ def _run_local(jobs: list[NightJob], workers: int, progress: Callable | None) ->
     # a caller's own threads) cannot be forked safely.
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(process_night, job) for job in jobs]
-        for fut in as_completed(futures):
-            rows.append(fut.result())
-            if progress:
-                progress(len(rows), len(jobs), rows[-1])
+        try:
+            for fut in as_completed(futures):
+                rows.append(fut.result())
+                if progress:
+                    progress(len(rows), len(jobs), rows[-1])
+        except BaseException:  # Ctrl-C: no other night starts (leaving the pool would wait for every one)
+            pool.shutdown(cancel_futures=True)
+            raise
     return rows
 
 

@@ -297,3 +297,20 @@ def test_a_failed_night_whose_file_name_is_not_utf8_is_listed_and_rerun(tmp_path
     result.write_text(json.dumps(stored))
     res = run_batch([folder], tmp_path / "out", workers=1)
     assert "n\\xe9uit.csv" in pd.read_csv(res.csv_path)["error"][0]
+
+
+def test_ctrl_c_starts_no_other_night(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_simulated(simulate_night(hours=1 / 60, seed=9), folder / "n00.kemg")
+    for i in range(1, 16):
+        (folder / f"n{i:02d}.kemg").write_bytes((folder / "n00.kemg").read_bytes())
+
+    def ctrl_c(done, total, row):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([folder], tmp_path / "out", workers=2, progress=ctrl_c)
+    nights = list((tmp_path / "out" / "nights").iterdir())
+    assert 1 <= len(nights) < 16 and not (tmp_path / "out" / "cohort.csv").exists()
+    assert all(not d.name.startswith(".") for d in nights)  # no half-written night
