@@ -107,7 +107,8 @@ def night_date(moment: datetime | None = None) -> str:
     moment = datetime.now() if moment is None else moment
     if moment.tzinfo is not None:
         moment = moment.astimezone()
-    day = moment.date() - timedelta(days=1) if moment.hour < 12 else moment.date()
+    # (a morning of 0001-01-01, a zero time some tools write for an unknown one, stays that day)
+    day = moment.date() - timedelta(days=1) if moment.hour < 12 and moment.date() > date.min else moment.date()
     return day.isoformat()
 
 

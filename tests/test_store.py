@@ -770,9 +770,10 @@ def test_the_trend_compares_only_nights_with_as_many_channels_as_the_latest():
         "(1 night with another number of channels than the latest night's 2 channels is left out of this comparison" in mixed
 
 
-@pytest.mark.parametrize("start, why", [(datetime(2036, 1, 1, 23, 0), "after today"),
-                                        (datetime(1970, 1, 1, 0, 0), "before 1985 (a clock that was never set)")])
-def test_a_start_time_from_a_wrong_clock_is_refused_unless_a_date_is_given(tmp_path, capsys, start, why):
+@pytest.mark.parametrize("start, night, why", [(datetime(2036, 1, 1, 23, 0), "2036-01-01", "after today"),
+                                               (datetime(1970, 1, 1, 0, 0), "1969-12-31", "before 1985 (a clock that was never set)"),
+                                               (datetime.min, "0001-01-01", "before 1985 (a clock that was never set)")])
+def test_a_start_time_from_a_wrong_clock_is_refused_unless_a_date_is_given(tmp_path, capsys, start, night, why):
     from kneeemg.io.native import RecordingWriter
 
     path = tmp_path / "clock.kemg"
@@ -783,7 +784,7 @@ def test_a_start_time_from_a_wrong_clock_is_refused_unless_a_date_is_given(tmp_p
         with pytest.raises(InputError) as info:
             import_recording(s, path)
         why = f"{why} ({datetime.now().date().isoformat()})" if why == "after today" else why
-        assert f"clock.kemg: its start time dates the night {start.date() if start.hour else '1969-12-31'}, {why}; " \
+        assert f"clock.kemg: its start time dates the night {night}, {why}; " \
                "the recorder's clock was wrong, so give the evening the night began with --date YYYY-MM-DD" in str(info.value)
         assert s.nights() == []
         assert import_recording(s, path, date="2026-11-20").date == "2026-11-20"
