@@ -957,3 +957,25 @@ def test_an_edf_prefilter_gives_its_low_pass_edge(text, hz):
     from kneeemg.io.edf import prefilter_low_pass_hz
 
     assert prefilter_low_pass_hz(text) == hz
+
+
+@pytest.mark.parametrize("kind", ["data", "gap"])
+def test_a_kemg_block_that_lies_years_into_the_recording_is_skipped_not_read_for_hours(tmp_path, kind):
+    # a block whose CRC checks but whose first sample is near 2**62 (a writer's bug): reading
+    # up to it, held over the gap, had run for hours; it is skipped with a warning
+    from kneeemg.io import native
+
+    path = tmp_path / "far.kemg"
+    x = signal_uv(4000, 1)
+    with RecordingWriter(path, FS, ["c"]) as w:
+        w.write(x)
+        if kind == "data":
+            w._block(native.T_DATA, 2**62, 10, np.zeros(10, "<f4").tobytes())
+        else:
+            w._block(native.T_GAP, 2**62, 10, b"")
+        w.next_sample = 2**62 + 10
+    with open_recording(path) as rec:
+        assert rec.info.n_samples == 4000 and rec.info.gaps == []
+        (warning,) = rec.info.warnings
+        assert "days into the recording, more than 31: it was skipped as damaged" in warning
+        np.testing.assert_allclose(rec.read()[:, 0], x[:, 0], rtol=1e-5, atol=1e-3)

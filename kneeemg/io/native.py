@@ -47,6 +47,9 @@ _BLK = struct.Struct("<2sBBQIHHII")  # magic type flags first n nch reserved pay
 T_DATA = 1
 T_GAP = 2
 MAX_BLOCK_SAMPLES = 0xFFFFFFFF  # n_samples is a u32: a longer gap is written as several blocks
+#: A block that would end later than this into the recording, s (31 days), is damage that its
+#: CRC did not catch (or a writer's bug): it is skipped, since reading up to it would take hours.
+MAX_RECORDING_S = 31 * 86400.0
 
 
 class RecordingExistsError(InputError):
@@ -324,7 +327,10 @@ class NativeRecording(Recording):
                     break
                 pos = nxt
                 continue
-            if kind == T_DATA and nch != len(labels):
+            if kind in (T_DATA, T_GAP) and first + n > MAX_RECORDING_S * fs:
+                warnings.append(f"a block at byte {pos} says it lies {(first + n) / fs / 86400:.3g} days into the recording, "
+                                f"more than {MAX_RECORDING_S / 86400:g}: it was skipped as damaged")
+            elif kind == T_DATA and nch != len(labels):
                 other_nch[nch] = other_nch.get(nch, 0) + 1
             elif kind == T_DATA and plen == 4 * n * nch and first >= expected:
                 if first > expected:
