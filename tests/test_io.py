@@ -952,7 +952,9 @@ def test_resampling_reads_only_the_blocks_it_needs(tmp_path):
 
 
 @pytest.mark.parametrize("text, hz", [("HP:10Hz LP:100Hz", 100.0), ("LP:1kHz", 1000.0), ("HP: 0.1 Hz LP: 70.5 Hz N:50Hz", 70.5),
-                                      ("", None), ("HP:10Hz", None), ("LP:0Hz", None), ("notch 50", None)])
+                                      ("LP:100", 100.0), ("HP:10HzLP:100Hz", 100.0), ("hp:10hz lp:100hz", 100.0),
+                                      ("BP:10-100Hz", 100.0), ("BP: 0.3 Hz - 35 Hz", 35.0), ("HP:10Hz BP:1-2kHz", 2000.0),
+                                      ("", None), ("HP:10Hz", None), ("LP:0Hz", None), ("notch 50", None), ("HELP:5", None)])
 def test_an_edf_prefilter_gives_its_low_pass_edge(text, hz):
     from kneeemg.io.edf import prefilter_low_pass_hz
 

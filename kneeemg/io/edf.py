@@ -128,16 +128,21 @@ def _header_problem(path: Path) -> str | None:
     return None
 
 
-_LOW_PASS = re.compile(r"\bLP\s*:?\s*([0-9]+(?:\.[0-9]*)?)\s*(K?HZ)", re.IGNORECASE)
+# "LP:100Hz", "LP: 70.5 Hz", "LP:1kHz", "LP:100" (Hz understood), also run on after a unit
+# ("HP:10HzLP:100Hz"); and a band-pass's upper edge ("BP:10-100Hz")
+_NUMBER = r"([0-9]+(?:\.[0-9]*)?)\s*(K?HZ)?"
+_LOW_PASS = re.compile(r"(?:\b|(?<=Z))LP\s*:?\s*" + _NUMBER, re.IGNORECASE)
+_BAND_PASS = re.compile(r"(?:\b|(?<=Z))BP\s*:?\s*[0-9]+(?:\.[0-9]*)?\s*(?:K?HZ)?\s*-\s*" + _NUMBER, re.IGNORECASE)
 
 
 def prefilter_low_pass_hz(prefilter: str) -> float | None:
     """The low-pass edge an EDF prefilter field names (``"HP:10Hz LP:100Hz"`` gives 100.0;
-    ``"LP:1kHz"`` 1000.0), in Hz; None when it names none."""
-    m = _LOW_PASS.search(prefilter or "")
+    ``"LP:1kHz"`` 1000.0; ``"LP:100"`` 100.0; a band-pass ``"BP:10-100Hz"`` 100.0), in Hz;
+    None when it names none."""
+    m = _LOW_PASS.search(prefilter or "") or _BAND_PASS.search(prefilter or "")
     if m is None:
         return None
-    value = float(m.group(1)) * (1000.0 if m.group(2).upper() == "KHZ" else 1.0)
+    value = float(m.group(1)) * (1000.0 if (m.group(2) or "").upper() == "KHZ" else 1.0)
     return value if value > 0 else None
 
 
