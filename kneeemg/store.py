@@ -29,7 +29,7 @@ import numpy as np
 from .diary import DiaryDay, Profile, check_not_after, iso_date, night_date, validate_day, validate_profile
 from .errors import InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
-from .guidance.features import long_enough
+from .guidance.features import TriageConfig, long_enough
 from .metrics import case_night
 
 from .config import MAX_TREND_DAYS, settings_hash
@@ -654,7 +654,8 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"could not update the night in {self.path} ({exc}); nothing was changed") from None
 
-    def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None) -> list[dict[str, Any]]:
+    def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None,
+              config: TriageConfig | None = None) -> list[dict[str, Any]]:
         """Nightly rates over the last ``last_days`` days, counted back from ``until`` (an ISO
         date: the night a report is about) or else from the latest night's date. With ``own``
         (the id of the night a report is about) that night counts for its recording, whichever
@@ -668,6 +669,9 @@ class Store:
         leaves a night in two files), as the guidance counts them: their counts, hours and
         excluded time are added up, the rate is over their usable time together, and the row
         also lists their ids (``night_ids``).
+
+        ``config`` is the guidance's :class:`~kneeemg.guidance.TriageConfig` (its defaults when
+        None): a night gives a rate with its ``min_usable_hours`` or more, as in the guidance.
 
         Returns
         -------
@@ -686,7 +690,7 @@ class Store:
         """
         if isinstance(last_days, bool) or not isinstance(last_days, int) or not 1 <= last_days <= MAX_TREND_DAYS:
             raise InputError(f"--days={last_days!r} is out of range; give a whole number of days from 1 to {MAX_TREND_DAYS}")
-        rows = [_trend_row(parts) for parts in _by_date(self._dated_nights(until, own))]
+        rows = [_trend_row(parts, config) for parts in _by_date(self._dated_nights(until, own))]
         first = 0
         if rows:
             last = date.fromisoformat(_until(until) or rows[-1]["date"])
@@ -739,7 +743,7 @@ def _by_date(nights: list[NightRow]) -> list[list[NightRow]]:
     return groups
 
 
-def _trend_row(parts: list[NightRow]) -> dict[str, Any]:
+def _trend_row(parts: list[NightRow], config: TriageConfig | None = None) -> dict[str, Any]:
     """One :meth:`Store.trend` row (without its 7-night mean) from the recordings of a night:
     counts, hours and excluded time added up, the rate over their usable time together."""
     n = parts[0]
@@ -767,7 +771,7 @@ def _trend_row(parts: list[NightRow]) -> dict[str, Any]:
         row["night_ids"] = [p.id for p in parts]
     # (as the night's own metrics give it: kneeemg.metrics.night_metrics)
     rate = round(row["twitches"] / (usable_s / 3600), 3) if usable_s > 0 else None
-    row["twitch_per_hour"] = rate if long_enough({"usable_hours": round(usable_s / 3600, 3)}) else None
+    row["twitch_per_hour"] = rate if long_enough({"usable_hours": round(usable_s / 3600, 3)}, config) else None
     return row
 
 

@@ -15,13 +15,14 @@ RECENT_NIGHTS = 7
 MIN_NIGHTS_EACH = 4
 
 
-def direction(rows: Sequence[dict[str, Any]]) -> str:
+def direction(rows: Sequence[dict[str, Any]], config: TriageConfig | None = None) -> str:
     """"Fewer", "more" or "about the same" twitches: the last 7 nights against the 7 before.
 
     ``rows`` are :meth:`kneeemg.store.Store.trend` rows, oldest first. Needs at least 4
     nights with a rate in each half. A rate counts the twitches of every channel, so only the
     nights recorded with as many channels as the latest one that gives a rate are compared (the words say so
-    when others were left out).
+    when others were left out). ``config``: the guidance's thresholds the rows were made with
+    (its ``min_usable_hours``, in the words on nights too short to give a rate).
     """
     rated = [r for r in rows if r.get("twitch_per_hour") is not None]
     n_ch = len(rated[-1].get("channels") or ()) if rated else 0  # (the latest night that gives a rate)
@@ -34,16 +35,18 @@ def direction(rows: Sequence[dict[str, Any]]) -> str:
                   "counts the twitches of every channel.)")
     compared = same[-2 * RECENT_NIGHTS :]
     since = compared[0]["date"] if len(compared) >= RECENT_NIGHTS + MIN_NIGHTS_EACH else ""
-    short = short_words([r for r in rows if r["date"] >= since], "left out of this comparison")
+    short = short_words([r for r in rows if r["date"] >= since], "left out of this comparison",
+                        config.min_usable_hours if config else None)
     return f"{words} ({short[0].upper()}{short[1:]}.)" if short else words
 
 
-def short_words(rows: Sequence[dict[str, Any]], what: str) -> str:
-    """How many of ``rows`` (:meth:`kneeemg.store.Store.trend` rows) are too short to give a
-    rate, and that they are ``what`` (``""`` when none is): e.g. "2 nights with less than 1
-    usable hour each are too short to give a rate and are left out of these rates"."""
+def short_words(rows: Sequence[dict[str, Any]], what: str, min_usable_hours: float | None = None) -> str:
+    """How many of ``rows`` (:meth:`kneeemg.store.Store.trend` rows, made with the guidance's
+    ``min_usable_hours``; its default when None) are too short to give a rate, and that they
+    are ``what`` (``""`` when none is): e.g. "2 nights with less than 1 usable hour each are
+    too short to give a rate and are left out of these rates"."""
     n = sum(r.get("twitch_per_hour") is None for r in rows)
-    hours = TriageConfig().min_usable_hours
+    hours = TriageConfig().min_usable_hours if min_usable_hours is None else min_usable_hours
     are = "is" if n == 1 else "are"
     return (f"{plural(n, 'night')} with less than {hours:g} usable hour{'' if hours == 1 else 's'}"
             f"{'' if n == 1 else ' each'} {are} too short to give a rate and {are} {what}" if n else "")
@@ -66,8 +69,9 @@ def direction_words(rates: Sequence[float]) -> str:
     return f"{word.capitalize()} twitches: {b:.1f} an hour over the last {len(recent)} nights, against {a:.1f} in the {len(before)} before."
 
 
-def store_direction(store: Any, until: str | None = None, own: int | None = None) -> str:
+def store_direction(store: Any, until: str | None = None, own: int | None = None,
+                    config: TriageConfig | None = None) -> str:
     """:func:`direction` of a :class:`kneeemg.store.Store`'s nights up to ``until`` (an ISO
-    date; default: all), whatever span of days a table beside it shows (``own``: as
-    :meth:`~kneeemg.store.Store.trend` takes it)."""
-    return direction(store.trend(MAX_TREND_DAYS, until=until, own=own))
+    date; default: all), whatever span of days a table beside it shows (``own`` and
+    ``config``: as :meth:`~kneeemg.store.Store.trend` takes them)."""
+    return direction(store.trend(MAX_TREND_DAYS, until=until, own=own, config=config), config)

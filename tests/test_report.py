@@ -231,6 +231,7 @@ def test_doctor_how_long_and_empty_diary():
 def test_doctor_summary_leaves_nights_too_short_to_give_a_rate_out_of_the_rates(tmp_path):
     # one-hour nights of 2 twitches, and 3-minute nights of 7 to 15 twitches (140 to 300 an hour),
     # which had made the median and the range
+    from kneeemg.guidance import TriageConfig
     from kneeemg.report.model import doctor_input
     from signals import add
 
@@ -242,6 +243,15 @@ def test_doctor_summary_leaves_nights_too_short_to_give_a_rate_out_of_the_rates(
     assert "median 2.0 (from 2.0 to 2.0)" in words
     assert "5 nights with less than 1 usable hour each are too short to give a rate and are left out of these rates" in words
     assert "2026-11-01 too short for a rate, 2026-11-02 2" in page  # the trend chart's words
+    # with the guidance's min_usable_hours changed (report --set), the trend counts nights the same way
+    with Store(tmp_path / "h.db") as s:
+        page = render_doctor(doctor_input(s, today=date(2026, 11, 20), config=TriageConfig(min_usable_hours=0.05)))
+        assert all(r["twitch_per_hour"] is not None for r in s.trend(28, config=TriageConfig(min_usable_hours=0.05)))
+        half = " ".join(check_page(render_doctor(doctor_input(s, today=date(2026, 11, 20),
+                                                              config=TriageConfig(min_usable_hours=2.0)))).text)
+    words = _shown_text(page)
+    assert "too short" not in words and "from 2.0 to" in words and "2026-11-01 too short" not in page
+    assert "10 nights with less than 2 usable hours each are too short to give a rate" in " ".join(half.split())
 
 
 def test_a_nights_report_shows_its_own_numbers_when_another_import_of_its_recording_counts(tmp_path):

@@ -102,6 +102,9 @@ class DoctorInput:
         :func:`kneeemg.guidance.guidance_for_report` output.
     today : datetime.date
         The day the summary is written (for "how long it has been going on").
+    min_usable_hours : float
+        The guidance's ``min_usable_hours`` the trend was made with: a night with less
+        usable time gives no rate.
     """
 
     profile: dict[str, Any]
@@ -110,6 +113,7 @@ class DoctorInput:
     trend_words: str = ""
     guidance: dict[str, Any] | None = None
     today: date = field(default_factory=date.today)
+    min_usable_hours: float = 1.0
 
 
 def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | None = None,
@@ -153,7 +157,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     n = store.night(night)
     events = store.events(n.id)
     epochs = store.epochs(n.id)
-    trend = store.trend(TREND_NIGHTS, until=n.date, own=n.id)
+    trend = store.trend(TREND_NIGHTS, until=n.date, own=n.id, config=config)
     day = store.day(n.date) if n.date else None
     snippets, note = night_snippets(n, events, recording)
     return ReportInput(
@@ -162,18 +166,21 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         epoch_s=epochs[0] if epochs else None, epoch_flags=epochs[1] if epochs else None,
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
         guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config, own=n.id),
-        trend=trend, trend_words=store_direction(store, n.date, n.id),
+        trend=trend, trend_words=store_direction(store, n.date, n.id, config),
         snippets=snippets, snippets_note=note)
 
 
 def doctor_input(store: Any, today: date | None = None, config: TriageConfig | None = None) -> DoctorInput:
     """Gather the doctor's summary: the profile and the last :data:`DOCTOR_DAYS` days
     (``config``: the guidance's :class:`~kneeemg.guidance.TriageConfig`, its defaults when None)."""
+    from ..guidance import TriageConfig
+
     store.night()  # a clear error when there are no nights yet
     today = today or date.today()
-    trend = store.trend(DOCTOR_DAYS)
+    trend = store.trend(DOCTOR_DAYS, config=config)
     # the diary of the last DOCTOR_DAYS days, and from the first night shown on
     since = (today - timedelta(days=DOCTOR_DAYS - 1)).isoformat()
     days = [d.as_dict() for d in store.days(since=min(trend[0]["date"], since) if trend else since)]
-    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store),
-                       guidance=guidance_dict(store, config=config), today=today)
+    return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store, config=config),
+                       guidance=guidance_dict(store, config=config), today=today,
+                       min_usable_hours=(config or TriageConfig()).min_usable_hours)

@@ -361,7 +361,7 @@ def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
                "of every channel, so those nights' rates are not comparable" if mixed else "") + ".</p>")
 
 
-def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
+def _nights_words(rows: Sequence[dict[str, Any]], min_usable_hours: float = 1.0) -> str:
     rates = sorted(r["twitch_per_hour"] for r in rows if r["twitch_per_hour"] is not None)
     if not rows:
         return "No nights recorded."
@@ -370,7 +370,7 @@ def _nights_words(rows: Sequence[dict[str, Any]]) -> str:
     if rates:
         med = rates[len(rates) // 2] if len(rates) % 2 else (rates[len(rates) // 2 - 1] + rates[len(rates) // 2]) / 2
         text += f" Twitches per usable hour: median {rate_words(med)} (from {rate_words(rates[0])} to {rate_words(rates[-1])})."
-    short = short_words(rows, "left out of these rates" if rates else "shown without one")
+    short = short_words(rows, "left out of these rates" if rates else "shown without one", min_usable_hours)
     if short:
         text += f" {short[0].upper()}{short[1:]}."
     spasms = sum(r["spasms"] or 0 for r in rows)
@@ -444,7 +444,7 @@ def render_doctor(inp: DoctorInput) -> str:
                      f"<tr><td>Medications</td><td>{esc(listed('medications'))}</td></tr>"
                      f"<tr><td>Known conditions</td><td>{esc(listed('conditions'))}</td></tr>"
                      f"<tr><td>Known deficiencies</td><td>{esc(listed('known_deficiencies'))}</td></tr></table>")]
-    nights = f"<p>{esc(_nights_words(inp.trend))}</p>"
+    nights = f"<p>{esc(_nights_words(inp.trend, inp.min_usable_hours))}</p>"
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
