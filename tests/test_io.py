@@ -981,3 +981,22 @@ def test_a_kemg_block_that_lies_years_into_the_recording_is_skipped_not_read_for
         (warning,) = rec.info.warnings
         assert "days into the recording, more than 31: it was skipped as damaged" in warning
         np.testing.assert_allclose(rec.read()[:, 0], x[:, 0], rtol=1e-5, atol=1e-3)
+
+
+def test_kemg_blocks_that_all_lie_years_in_give_one_warning_not_one_each(tmp_path):
+    # a jump an earlier recorder took runs on through every block written after it: they are
+    # skipped with one warning that counts them, not a line for each of thousands of blocks
+    from kneeemg.io import native
+
+    path = tmp_path / "far.kemg"
+    x = signal_uv(4000, 1)
+    with RecordingWriter(path, FS, ["c"]) as w:
+        w.write(x)
+        w._block(native.T_GAP, 10**12, 2**32 - 1, b"")
+        for k in range(50):
+            w._block(native.T_DATA, 10**12 + 2**32 + 10 * k, 10, np.zeros(10, "<f4").tobytes())
+        w.next_sample = 10**12 + 2**32 + 500
+    with open_recording(path) as rec:
+        assert rec.info.n_samples == 4000 and rec.info.gaps == []
+        (warning,) = rec.info.warnings
+        assert warning.startswith("51 blocks from byte ") and "they were skipped as damaged" in warning

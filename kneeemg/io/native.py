@@ -307,6 +307,8 @@ class NativeRecording(Recording):
         size = self.path.stat().st_size
         pos = self._data_start
         expected = 0
+        far: tuple[int, float] | None = None  # the first block too far into the recording: its byte, its days
+        n_far = 0
         fh = self._fh
         while pos < size:
             fh.seek(pos)
@@ -328,8 +330,9 @@ class NativeRecording(Recording):
                 pos = nxt
                 continue
             if kind in (T_DATA, T_GAP) and first + n > MAX_RECORDING_S * fs:
-                warnings.append(f"a block at byte {pos} says it lies {(first + n) / fs / 86400:.3g} days into the recording, "
-                                f"more than {MAX_RECORDING_S / 86400:g}: it was skipped as damaged")
+                if far is None:  # (one warning for them all: a jump the writer took runs on through every block after it)
+                    far = (pos, (first + n) / fs / 86400)
+                n_far += 1
             elif kind == T_DATA and nch != len(labels):
                 other_nch[nch] = other_nch.get(nch, 0) + 1
             elif kind == T_DATA and plen == 4 * n * nch and first >= expected:
@@ -345,6 +348,11 @@ class NativeRecording(Recording):
                 gaps.append(Gap(first, n, "lost"))
                 expected = first + n
             pos += _BLK.size + plen
+        if far is not None:
+            said = (f"a block at byte {far[0]} says it lies {far[1]:.3g} days" if n_far == 1 else
+                    f"{n_far} blocks from byte {far[0]} on say they lie {far[1]:.3g} days or more")
+            warnings.append(f"{said} into the recording, more than {MAX_RECORDING_S / 86400:g}: "
+                            f"{'it was' if n_far == 1 else 'they were'} skipped as damaged")
         if other_nch:
             counts = " or ".join(str(c) for c in sorted(other_nch))
             if not self._offsets:
