@@ -348,9 +348,10 @@ class Recorder:
 
         A jump further than the time since the first data frame allows (the sensor cannot
         have made those samples yet: its counter skipped) goes on after the host time that
-        passed since the frame before the jump, as a new session does. That time is the
-        longer of the host clock's and the wall clock's, so a host that slept through part
-        of the night, with the sensor going on, keeps its real gap."""
+        passed since the frame before the jump (the monotonic clock's), as a new session
+        does. The time since the first data frame is the longer of the host clock's and the
+        wall clock's, so a host that slept through part of the night, with the sensor going
+        on, keeps its real gap (the jump is then within what that time allows)."""
         held = self._held
         fs = self.info.fs_hz
         if held is None or abs(first - held[0]) > self.reorder_window_s * fs:
