@@ -131,6 +131,7 @@ class RecordingWriter:
         first = self.next_sample if first_sample is None else int(first_sample)
         if first < self.next_sample:
             raise InputError(f"sample {first} was already written (next is {self.next_sample}); drop duplicates first")
+        self._check_within(first + len(x))
         if first > self.next_sample:
             self.mark_gap(self.next_sample, first - self.next_sample)
         if not self._buf:
@@ -147,6 +148,7 @@ class RecordingWriter:
             return
         if start_sample != self.next_sample:
             raise InputError(f"a gap must start at the next sample ({self.next_sample}), not {start_sample}")
+        self._check_within(start_sample + n_samples)
         self.flush()
         for a in range(0, n_samples, MAX_BLOCK_SAMPLES):
             self._block(T_GAP, start_sample + a, min(MAX_BLOCK_SAMPLES, n_samples - a), b"")
@@ -192,6 +194,12 @@ class RecordingWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _check_within(self, end: int) -> None:
+        """Refuse samples that would end past :data:`MAX_RECORDING_S`, which a reader skips as damage."""
+        if end > MAX_RECORDING_S * self.fs_hz:
+            raise InputError(f"sample {end} lies {end / self.fs_hz / 86400:.3g} days into the recording, more than "
+                             f"{MAX_RECORDING_S / 86400:g} a recording can hold; start a new recording")
 
     def _block(self, kind: int, first: int, n: int, payload: bytes) -> None:
         fields = struct.pack("<BBQIHHI", kind, 0, first, n, len(self.labels), 0, len(payload))
