@@ -50,7 +50,7 @@ def test_a_gap_longer_than_a_block_can_hold_is_written_in_pieces(tmp_path):
     from kneeemg.io.native import MAX_BLOCK_SAMPLES, NativeRecording
 
     x = signal_uv(20)
-    n = 2 * MAX_BLOCK_SAMPLES + 5  # n_samples is a u32 (at 4 kHz, 25 days: within the 31 a recording holds)
+    n = 2 * MAX_BLOCK_SAMPLES + 5  # n_samples is a u32 (at 4 kHz, 25 days: well within the year a recording holds)
     with RecordingWriter(tmp_path / "n.kemg", 4000.0, ["left", "right"]) as w:
         w.write(x[:10])
         w.mark_gap(10, n)
@@ -979,7 +979,7 @@ def test_a_kemg_block_that_lies_years_into_the_recording_is_skipped_not_read_for
     with open_recording(path) as rec:
         assert rec.info.n_samples == 4000 and rec.info.gaps == []
         (warning,) = rec.info.warnings
-        assert "days into the recording, more than 31: it was skipped as damaged" in warning
+        assert "days into the recording, more than 366: it was skipped as damaged" in warning
         np.testing.assert_allclose(rec.read()[:, 0], x[:, 0], rtol=1e-5, atol=1e-3)
 
 
@@ -1003,13 +1003,13 @@ def test_kemg_blocks_that_all_lie_years_in_give_one_warning_not_one_each(tmp_pat
 
 
 def test_the_writer_refuses_what_the_reader_would_skip(tmp_path):
-    # a gap or samples ending more than 31 days in would be written, then skipped as damage
+    # a gap or samples ending more than a year in would be written, then skipped as damage
     from kneeemg.io.native import MAX_RECORDING_S
 
     with RecordingWriter(tmp_path / "n.kemg", FS, ["c"]) as w:
         w.write(signal_uv(10, 1))
         for act in (lambda: w.mark_gap(10, int(MAX_RECORDING_S * FS)), lambda: w.write(signal_uv(10, 1), int(MAX_RECORDING_S * FS))):
-            with pytest.raises(InputError, match=r"days into the recording, more than 31 a recording can hold; start a new"):
+            with pytest.raises(InputError, match=r"days into the recording, more than 366 a recording can hold; start a new"):
                 act()
         w.write(signal_uv(10, 1))
     from kneeemg.io.native import NativeRecording

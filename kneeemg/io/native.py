@@ -47,9 +47,11 @@ _BLK = struct.Struct("<2sBBQIHHII")  # magic type flags first n nch reserved pay
 T_DATA = 1
 T_GAP = 2
 MAX_BLOCK_SAMPLES = 0xFFFFFFFF  # n_samples is a u32: a longer gap is written as several blocks
-#: A block that would end later than this into the recording, s (31 days), is damage that its
-#: CRC did not catch (or a writer's bug): it is skipped, since reading up to it would take hours.
-MAX_RECORDING_S = 31 * 86400.0
+#: A block that would end later than this into the recording, s (a year), is damage that its
+#: CRC did not catch (or a writer's bug): it is skipped, since reading up to it, held over the
+#: gap, takes long (4.5 minutes for a year at 1 kHz; forever for 2**62 samples). The writer
+#: refuses to write one.
+MAX_RECORDING_S = 366 * 86400.0
 
 
 class RecordingExistsError(InputError):
