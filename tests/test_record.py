@@ -348,6 +348,29 @@ def test_a_new_session_continues_after_the_host_time_that_passed(tmp_path, sessi
     assert [s["first_sample"] for s in clock_file["sessions"]] == [0] + [2370] * len(sessions)
 
 
+def test_a_new_session_after_the_host_slept_continues_after_the_wall_clock_s_time(tmp_path, monkeypatch):
+    # The host's monotonic clock stops while it sleeps; the wall clock and the sensor go on. A
+    # sensor that restarted meanwhile is continued after the hour that passed, not after 2 s.
+    import time
+
+    c = counts(740)
+    fr = frames(c)
+    clock, wall = FakeClock(), [1.8e9]
+    monkeypatch.setattr(time, "time", lambda: wall[0])
+    rec = Recorder(tmp_path / "n.kemg", clock=clock)
+    rec.feed_frame(INFO)
+    for f in fr[:10]:
+        rec.feed_frame(f)
+    clock.t += 2.0
+    wall[0] += 3600.0
+    rec.feed_frame(InfoFrame(1000.0, UPC, ("left", "right"), 7, (1, 0, 0), session_id=1))
+    for f in fr[:10]:
+        rec.feed_frame(f)
+    rec.close()
+    _, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(370, 3_600_000)]
+
+
 def test_the_device_clock_is_unwrapped_frame_to_frame_wherever_it_started(tmp_path):
     # the device's 32-bit microsecond clock counts from its boot: here the session starts half a
     # wrap after it, and the ADC runs 0.2 % slow against that clock, over 10 minutes of frames

@@ -265,6 +265,7 @@ class Recorder:
         self._check_buf: list[np.ndarray] = []
         self._last_rx: float | None = None  # host time of the last data frame (the status line's data age)
         self._session_t: float | None = None  # host time of the last change of session
+        self._last_rx_wall = self._session_wall = 0.0  # the wall-clock times of those two (which go on while the host sleeps)
         self._lead_off: list[str] = []
         self._battery_low = False  # the battery-low bit of the latest data frame written
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
@@ -293,7 +294,7 @@ class Recorder:
         if not isinstance(frame, DataFrame) or self.info is None:
             return
         now = self._clock()
-        before, self._last_rx = self._last_rx, now
+        before, self._last_rx, self._last_rx_wall = self._last_rx, now, time.time()
         if frame.counts.shape[1] != len(self.info.labels):
             self._changed(f"{frame.counts.shape[1]} channels", f"{len(self.info.labels)}")
         fs = self.info.fs_hz
@@ -408,13 +409,16 @@ class Recorder:
             self._guard(self._drain, True)
             # the host time since the last data, or since the last new session when that came
             # later: a second new session before any data (the sensor's power-on session, then
-            # the one START begins) adds only the time since the first
-            now = self._clock()
-            since = max((t for t in (self._last_rx, self._session_t) if t is not None), default=now)
-            gap = int(round(max(0.0, now - since) * info.fs_hz))
+            # the one START begins) adds only the time since the first; by the monotonic clock
+            # or, when longer, the wall clock (a host that slept meanwhile: the sensor went on)
+            now, wall = self._clock(), time.time()
+            marks = [(t, w) for t, w in ((self._last_rx, self._last_rx_wall), (self._session_t, self._session_wall))
+                     if t is not None]
+            since, since_wall = max(marks, default=(now, wall))
+            gap = int(round(max(0.0, now - since, wall - since_wall) * info.fs_hz))
             if gap:
                 self._guard(self._gap, gap)
-            self._session_t = now
+            self._session_t, self._session_wall = now, wall
             self._offset = self.next_sample
             self._session = info.session_id
             self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
