@@ -1302,3 +1302,12 @@ def test_a_sensor_gone_before_its_first_signal_leaves_no_file(tmp_path):
                                           "nothing was recorded"):
         _run(main())
     assert list(tmp_path.iterdir()) == []  # not a file that holds only a header
+
+
+@pytest.mark.parametrize("pace", [0.0, -1.0, float("nan")])
+def test_a_pace_that_is_not_above_zero_is_refused(tmp_path, pace):
+    from kneeemg.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must be above 0"):
+        Recorder(tmp_path / "n.kemg", pace=pace)
+    assert not list(tmp_path.iterdir())

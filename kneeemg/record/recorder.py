@@ -52,7 +52,7 @@ import numpy as np
 
 from ..config import DetectorConfig
 from ..dsp import DetectionResult, StreamingDetector
-from ..errors import DeviceError, KneeEmgError
+from ..errors import ConfigError, DeviceError, KneeEmgError
 from ..events import Event
 from ..io import RecordingWriter
 from ..io.native import RecordingExistsError
@@ -226,6 +226,8 @@ class Recorder:
         self.numbered = numbered
         self.config = config
         self.reorder_window_s = reorder_window_s
+        if not pace > 0:  # (NaN too)
+            raise ConfigError(f"pace={pace!r} must be above 0 (1 for a real sensor; math.inf: as fast as it can)")
         self.pace = pace
         self.check_s = check_s
         self.on_event = on_event
@@ -363,7 +365,7 @@ class Recorder:
         self._held = None
         held_first, held_frame, _, held_t, held_before = held
         elapsed = max(held_t - self._start_t, time.time() - self._start_wall)
-        possible = (elapsed * self.pace * (1.0 + MAX_DRIFT) + self.reorder_window_s + LATENCY_S) * fs
+        possible = ((elapsed * (1.0 + MAX_DRIFT) + LATENCY_S) * self.pace + self.reorder_window_s) * fs
         if held_first > possible and math.isfinite(self.pace):
             since = held_t - (held_before if held_before is not None else held_t)
             shift = held_first - (frontier + int(round(since * fs)))
