@@ -35,14 +35,18 @@ def is_ground_truth(path: str | os.PathLike[str]) -> bool:
 
 
 def path_text(path: str | os.PathLike[str]) -> str:
-    """``path`` as text that can be stored (UTF-8): the bytes of a file name that are not
-    UTF-8 are written as ``\\xNN``."""
+    """``path`` (or a text naming one) as text that can be stored and printed (UTF-8): the
+    bytes of a file name that are not UTF-8 are written as ``\\xNN`` (a surrogate that no
+    file name's byte gives, as ``\\udNNN``)."""
     text = str(path)
     try:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
+        try:
+            return os.fsencode(text).decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def stored_path(text: str) -> Path:

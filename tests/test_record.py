@@ -193,24 +193,35 @@ def test_a_long_gap_confirmed_by_the_frames_after_it_is_recorded_exactly(tmp_pat
     np.testing.assert_allclose(x[-3 * PER:], c[50 * PER:53 * PER] * UPC, rtol=1e-6)
 
 
+def _record_jump(path, jump, meanwhile, pace=1.0):
+    """A recording of 50 frames, then ``meanwhile(clock)`` (host time passing), then the
+    other frames ``jump`` samples further on: (recorder, counts, samples, info)."""
+    c = counts()
+    fr = frames(c)
+    clock = FakeClock()
+    rec = Recorder(path, clock=clock, pace=pace)
+    rec.feed_frame(INFO)
+    for f in fr[:50]:
+        rec.feed_frame(f)
+    meanwhile(clock)
+    for f in fr[50:]:
+        rec.feed_frame(DataFrame(f.first_sample + jump, f.timestamp_us, f.counts))
+    rec.close()
+    x, info = recorded(path)
+    return rec, c, x, info
+
+
+def _one_second(clock):
+    clock.t += 1.0
+
+
 @pytest.mark.parametrize("jump", [2**24, 10**12])
 def test_a_counter_jump_that_time_cannot_account_for_goes_on_after_the_time_that_passed(tmp_path, jump):
     # Two frames agree on a jump of hours (or of 31 years) one second after the frame before:
     # the sensor cannot have made those samples, its counter skipped. The recording goes on
     # after the second that passed (as after a new session), not after a gap the size of the
     # jump (which had run the detector through it for hours), and the clock fit stays sane.
-    c = counts()
-    fr = frames(c)
-    clock = FakeClock()
-    rec = Recorder(tmp_path / "n.kemg", clock=clock)
-    rec.feed_frame(INFO)
-    for f in fr[:50]:
-        rec.feed_frame(f)
-    clock.t += 1.0
-    for f in fr[50:]:
-        rec.feed_frame(DataFrame(f.first_sample + jump, f.timestamp_us, f.counts))
-    rec.close()
-    x, info = recorded(tmp_path / "n.kemg")
+    rec, c, x, info = _record_jump(tmp_path / "n.kemg", jump, _one_second)
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 1000)]
     assert rec.samples_lost == 1000 and info.n_samples == len(c) + 1000 and rec.status().frames_bad == 0
     np.testing.assert_allclose(x[50 * PER + 1000:], c[50 * PER:] * UPC, rtol=1e-6)
@@ -222,18 +233,9 @@ def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
     # a jump of an hour that the wall clock accounts for is a real gap, recorded exactly.
     import time
 
-    c = counts()
-    fr = frames(c)
-    rec = Recorder(tmp_path / "n.kemg", clock=FakeClock())
-    rec.feed_frame(INFO)
-    for f in fr[:50]:
-        rec.feed_frame(f)
     wall = time.time
-    monkeypatch.setattr(time, "time", lambda: wall() + 3600.0)
-    for f in fr[50:]:
-        rec.feed_frame(DataFrame(f.first_sample + 3_600_000, f.timestamp_us, f.counts))
-    rec.close()
-    _, info = recorded(tmp_path / "n.kemg")
+    *_, info = _record_jump(tmp_path / "n.kemg", 3_600_000,
+                            lambda clock: monkeypatch.setattr(time, "time", lambda: wall() + 3600.0))
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 3_600_000)]
 
 
@@ -241,18 +243,7 @@ def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
 def test_a_virtual_sensor_that_streams_faster_than_real_time_keeps_its_gaps(tmp_path, pace, gap):
     # 20 s of samples lost in 1 s of host time: a counter skip for a real sensor, a real gap
     # for a virtual one that streams 40 times as fast as real time (or as fast as it can)
-    c = counts()
-    fr = frames(c)
-    clock = FakeClock()
-    rec = Recorder(tmp_path / "n.kemg", clock=clock, pace=pace)
-    rec.feed_frame(INFO)
-    for f in fr[:50]:
-        rec.feed_frame(f)
-    clock.t += 1.0
-    for f in fr[50:]:
-        rec.feed_frame(DataFrame(f.first_sample + 20_000, f.timestamp_us, f.counts))
-    rec.close()
-    _, info = recorded(tmp_path / "n.kemg")
+    *_, info = _record_jump(tmp_path / "n.kemg", 20_000, _one_second, pace=pace)
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, gap)]
 
 

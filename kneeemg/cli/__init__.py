@@ -18,6 +18,7 @@ from importlib import import_module
 from typing import Sequence
 
 from ..errors import KneeEmgError
+from ..paths import path_text
 
 #: Sub-command modules, in the order ``kneeemg --help`` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -104,21 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _shown(text: str) -> str:
-    """``text`` with the bytes of a file name that are not UTF-8 (held as lone surrogates) shown
-    as ``\\xNN``, as :func:`kneeemg.paths.path_text` shows them, not as ``\\udcNN``."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that no file name's byte gives
-        return text
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     with _CtrlC() as ctrl_c:
         try:
             return _main(argv)
         except KneeEmgError as exc:
-            print(f"kneeemg: error: {_shown(str(exc))}", file=sys.stderr)
+            print(f"kneeemg: error: {path_text(str(exc))}", file=sys.stderr)
             return exc.exit_code
         except KeyboardInterrupt:
             print("kneeemg: interrupted", file=sys.stderr)
@@ -128,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         except OSError as exc:  # a file or folder the library did not check first
             where = f"{exc.filename}: " if exc.filename else ""
-            print(f"kneeemg: error: {_shown(where)}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
+            print(f"kneeemg: error: {path_text(where)}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
             return 1
         except Exception:
             if ctrl_c.seen:  # the Ctrl-C, lost inside numba's compiler (see _CtrlC)
