@@ -99,8 +99,10 @@ class DetectorConfig:
         ``offset_ratio * floor`` for ``min_gap_s``.
     narrow_onset_ratio : float
         The onset ratio for a recording that holds nothing above ``NARROW_CONTENT_HZ``
-        (200 Hz: an EDF channel low-passed by its recorder, or a recording resampled from
-        400 Hz or less; :meth:`for_content`), when it is higher than ``onset_ratio``. Quiet
+        (200 Hz: an EDF channel low-passed by its recorder, a recording resampled from
+        400 Hz or less, or one whose spectrum shows it, see
+        :func:`kneeemg.playback.band_limit`; :meth:`for_content`), when it is higher than
+        ``onset_ratio``. Quiet
         noise of so narrow a band swings more within 10 ms and crosses 3 x floor now and
         then; at 3.5 it does not. 0 turns this off.
     min_gap_s : float

@@ -6,6 +6,7 @@ chunks through one :class:`~kneeemg.dsp.StreamingDetector`.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -13,8 +14,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .config import DetectorConfig
+from .config import NARROW_CONTENT_HZ, DetectorConfig
 from .dsp import DetectionResult, StreamingDetector
+from .dsp.filters import BAND_LIMITED_DB, high_band_level_db
 from .errors import InputError
 from .io import open_recording
 from .io.base import Recording
@@ -22,18 +24,50 @@ from .io.base import Recording
 
 #: Channel-samples read at a time when no ``chunk_s`` is given.
 CHUNK_CHANNEL_SAMPLES = 1 << 19
+#: Seconds from a recording's start whose spectrum tells whether it is band-limited
+#: (:func:`band_limit`), when the file does not say.
+BAND_SPECTRUM_S = 300.0
 
 
-def narrow_band_note(info: Any, asked: DetectorConfig, used: DetectorConfig) -> str | None:
+def narrow_band_note(info: Any, asked: DetectorConfig, used: DetectorConfig, measured_db: float | None = None) -> str | None:
     """A note when the recording was detected with a higher onset ratio than ``asked`` for,
-    since it holds nothing above ``info.content_hz`` (:meth:`DetectorConfig.for_content`);
-    None otherwise."""
+    since it holds nothing above ``info.content_hz`` (:meth:`DetectorConfig.for_content`)
+    or, when ``measured_db`` is given, since its background lies that far below its 30-100 Hz
+    level above 200 Hz (:func:`band_limit`); None otherwise."""
     if used.onset_ratio == asked.onset_ratio:
         return None
-    return (f"the recording holds nothing above {info.content_hz:g} Hz (its low-pass filter or its original rate), "
-            f"so a burst starts at {used.onset_ratio:g} x the noise floor instead of {asked.onset_ratio:g}: quiet noise of so "
+    if measured_db is None:
+        why = f"the recording holds nothing above {info.content_hz:g} Hz (its low-pass filter or its original rate)"
+    else:
+        below = "nothing" if math.isinf(measured_db) else f"{-measured_db:.0f} dB below its 30-100 Hz level"
+        why = (f"the recording's background holds next to nothing above {NARROW_CONTENT_HZ:g} Hz ({below}: a band-limited "
+               "channel, such as a sleep lab's leg EMG)")
+    return (f"{why}, so a burst starts at {used.onset_ratio:g} x the noise floor instead of {asked.onset_ratio:g}: quiet noise of so "
             f"narrow a band crosses {asked.onset_ratio:g} x now and then (docs/detector.md, \"Known limits\"); "
             f"--set narrow_onset_ratio=0 keeps {asked.onset_ratio:g}")
+
+
+def band_limit(rec: Recording, asked: DetectorConfig) -> tuple[float | None, float | None]:
+    """What a recording holds, for :meth:`DetectorConfig.for_content`: ``(content_hz,
+    measured_db)``.
+
+    ``content_hz`` is what the file says (``info.content_hz``: an EDF prefilter, the rate a
+    resampled recording came from). When it says nothing, the start of the recording (up to
+    :data:`BAND_SPECTRUM_S`, and at most :data:`CHUNK_CHANNEL_SAMPLES` channel-samples) is
+    measured: when every channel's background lies :data:`~kneeemg.dsp.filters.BAND_LIMITED_DB`
+    or more below its 30-100 Hz level above 200 Hz (:func:`~kneeemg.dsp.filters.high_band_level_db`),
+    the recording counts as holding nothing above 200 Hz and ``measured_db`` is that level
+    (None otherwise). Not measured when ``asked`` would not use it.
+    """
+    info = rec.info
+    content = getattr(info, "content_hz", None)
+    if content is not None or asked.narrow_onset_ratio <= asked.onset_ratio or info.fs_hz / 2 <= NARROW_CONTENT_HZ:
+        return content, None
+    n = min(info.n_samples, int(BAND_SPECTRUM_S * info.fs_hz), CHUNK_CHANNEL_SAMPLES // max(1, info.n_channels))
+    level = high_band_level_db(rec.read(0, n), info.fs_hz) if n > 0 else None
+    if level is None or not level <= BAND_LIMITED_DB:
+        return None, None
+    return NARROW_CONTENT_HZ, level
 
 
 def replay(
@@ -55,9 +89,10 @@ def replay(
     channels : sequence of str or int, optional
         Channel labels or indices (see :func:`kneeemg.io.open_recording` for the default).
     config : DetectorConfig, optional
-        For a recording that holds nothing above 200 Hz (``info.content_hz``), its onset
-        ratio is raised to its ``narrow_onset_ratio`` (:meth:`DetectorConfig.for_content`);
-        the result's ``config`` is the one used, and its ``source.warnings`` say so.
+        For a recording that holds nothing above 200 Hz (``info.content_hz``, or measured
+        from its start when the file does not say: :func:`band_limit`), its onset ratio is
+        raised to its ``narrow_onset_ratio`` (:meth:`DetectorConfig.for_content`); the
+        result's ``config`` is the one used, and its ``source.warnings`` say so.
     chunk_s : float, optional
         Seconds read from disk at a time. By default about 2**19 channel-samples (4 MB),
         at least one second: enough for the detector's two threads to overlap its blocks.
@@ -91,8 +126,8 @@ def replay(
     try:
         info = rec.info
         asked = config or DetectorConfig()
-        det = StreamingDetector(info.fs_hz, info.n_channels, config=asked.for_content(getattr(info, "content_hz", None)), labels=info.labels,
-                                threads=threads)
+        content_hz, measured_db = band_limit(rec, asked)
+        det = StreamingDetector(info.fs_hz, info.n_channels, config=asked.for_content(content_hz), labels=info.labels, threads=threads)
         for gap in getattr(info, "gaps", None) or []:  # held at the last value by the reader: never usable time
             det.mark_lost(gap.start_sample, gap.n_samples)
         if chunk_s is None:
@@ -110,7 +145,7 @@ def replay(
                 progress(min(1.0, (start + step) / info.n_samples))
         result = det.finish()
         result.lost_s = info.lost_s if hasattr(info, "lost_s") else 0.0
-        note = narrow_band_note(info, asked, det.config)
+        note = narrow_band_note(info, asked, det.config, measured_db)
         result.source = replace(info, warnings=[*info.warnings, note]) if note else info
     finally:
         if own:

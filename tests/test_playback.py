@@ -201,3 +201,47 @@ def test_a_band_limited_recording_is_detected_with_the_narrow_onset_ratio(tmp_pa
     assert not any("nothing above" in w for w in wide.source.warnings)
     full = replay(_narrow_edf(tmp_path / "full.edf", "LP:500Hz", fs_hz=1000, seconds=30)).source
     assert full.content_hz is None  # (not below its Nyquist frequency)
+
+
+def test_a_band_limited_recording_that_does_not_say_so_is_told_by_its_spectrum(tmp_path):
+    # A 512 Hz EDF with no prefilter, or a CSV export, of a sleep lab's 10-100 Hz leg channel:
+    # its background lies some 60 dB below its 30-100 Hz level above 200 Hz, so it too is
+    # detected with narrow_onset_ratio, and the note says why.
+    from signals import sleep_lab_noise
+
+    edf = replay(_narrow_edf(tmp_path / "plain512.edf", "", fs_hz=512, seconds=600))
+    assert edf.source.content_hz is None and edf.config.onset_ratio == 3.5 and edf.events == []
+    (note,) = [w for w in edf.source.warnings if "nothing above" in w]
+    assert "holds next to nothing above 200 Hz (" in note and "dB below its 30-100 Hz level" in note
+    assert "--set narrow_onset_ratio=0 keeps 3" in note
+    csv = tmp_path / "lab.csv"
+    np.savetxt(csv, sleep_lab_noise(600_000, 1000.0)[:, None], delimiter=",", header="LAT", comments="", fmt="%.4f")
+    assert replay(csv, fs_hz=1000.0).config.onset_ratio == 3.5
+    kept = replay(csv, fs_hz=1000.0, config=DetectorConfig(narrow_onset_ratio=0.0))
+    assert kept.config.onset_ratio == 3.0 and len(kept.events) >= 3
+    # broadband noise, and the same noise low-passed only gently (-30 dB up there), keep 3
+    import scipy.signal as sg
+
+    white = np.random.default_rng(1).normal(0.0, 3.0, 302_000)
+    for x in (white, sg.sosfilt(sg.butter(2, 100.0, fs=1000.0, output="sos"), white)):
+        np.savetxt(csv, x[2000:, None], delimiter=",", header="LAT", comments="", fmt="%.4f")
+        res = replay(csv, fs_hz=1000.0)
+        assert res.config.onset_ratio == 3.0 and not any("nothing above" in w for w in res.source.warnings)
+
+
+@pytest.mark.data
+def test_no_real_recording_of_the_data_directory_counts_as_band_limited(data_dir):
+    # Real broadband EMG lies 5-28 dB below its 30-100 Hz level above 200 Hz, per channel;
+    # the rule wants every channel 40 dB down (docs/detector.md, "Known limits").
+    from kneeemg.dsp.filters import BAND_LIMITED_DB, high_band_level_db
+    from kneeemg.playback import band_limit
+
+    paths = sorted([*data_dir.glob("uci-lower-limb/*/*.txt"), *data_dir.glob("physionet-emgdb/*.hea"),
+                    *data_dir.glob("musclesynergies/*_emg.csv")])
+    assert len(paths) >= 30
+    for path in paths:
+        with open_recording(path) as rec:
+            assert band_limit(rec, DetectorConfig()) == (None, None), path.name
+            x = rec.read(0, min(rec.info.n_samples, int(300 * rec.info.fs_hz)))
+            for c in range(x.shape[1]):
+                assert high_band_level_db(x[:, c], rec.info.fs_hz) > BAND_LIMITED_DB + 10, (path.name, c)

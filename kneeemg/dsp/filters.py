@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
-from ..config import DetectorConfig
+from ..config import NARROW_CONTENT_HZ, DetectorConfig
 from ..errors import ConfigError
 
 #: Highest fraction of the sampling rate used as the upper band-pass corner.
@@ -21,6 +21,56 @@ MAX_UPPER_FRACTION = 0.45
 MAINS_PROMINENCE_DB = 10.0
 #: Low band used to recognise movement artefact and DC jumps, Hz.
 LOW_BAND_HZ = (1.0, 20.0)
+#: The band every EMG recording's background fills, Hz: the reference of :func:`high_band_level_db`.
+REFERENCE_BAND_HZ = (30.0, 100.0)
+#: A background this many dB or more below its reference band above 200 Hz, on every channel,
+#: is band-limited (docs/detector.md, "Known limits"): the channels of real broadband recordings
+#: lie 5-28 dB below, noise low-passed steeply at 100-200 Hz 55 dB or more.
+BAND_LIMITED_DB = -40.0
+
+
+def high_band_level_db(x_uv: np.ndarray, fs_hz: float, above_hz: float = NARROW_CONTENT_HZ) -> float | None:
+    """How far a recording's background lies below its 30-100 Hz level above ``above_hz``, dB.
+
+    Each channel's spectrum is the median of the periodograms of its 0.25 s segments (so
+    bursts in a minority of them do not count), smoothed by a running median over 9 bins
+    (36 Hz, so mains lines do not count either); a band's level is its median. The level of
+    the band from ``above_hz`` to 0.9 x the Nyquist frequency is compared with that of
+    :data:`REFERENCE_BAND_HZ`.
+
+    Parameters
+    ----------
+    x_uv : ndarray, shape (n_samples, n_channels)
+        Raw signal, µV: a few minutes are plenty.
+    fs_hz : float
+        Sampling rate, Hz.
+    above_hz : float
+        Lower edge of the high band, Hz.
+
+    Returns
+    -------
+    float or None
+        The highest level over the channels (the broadest channel decides), in dB below 0
+        (``-inf`` when nothing at all lies above ``above_hz``); None when it cannot be told:
+        fewer than 8 segments, a high band narrower than 12 Hz, or no channel with a
+        background (flat).
+    """
+    x = np.asarray(x_uv, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    nper = int(round(fs_hz / 4))
+    if len(x) < 8 * nper or 0.9 * fs_hz / 2 - above_hz < 12.0:
+        return None
+    f, pxx = sps.welch(x - x.mean(axis=0), fs=fs_hz, nperseg=nper, axis=0, average="median")
+    ref_band = (f >= REFERENCE_BAND_HZ[0]) & (f <= REFERENCE_BAND_HZ[1])
+    high_band = (f >= above_hz) & (f <= 0.9 * fs_hz / 2)
+    levels = []
+    for c in range(pxx.shape[1]):
+        psd = sps.medfilt(pxx[:, c], 9)
+        ref, high = float(np.median(psd[ref_band])), float(np.median(psd[high_band]))
+        if ref > 0 and np.isfinite(ref) and np.isfinite(high):
+            levels.append(10.0 * np.log10(high / ref) if high > 0 else -np.inf)
+    return max(levels) if levels else None
 
 
 @dataclass(frozen=True)
