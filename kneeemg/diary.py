@@ -23,6 +23,9 @@ MEDICATIONS = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "sta
 CONDITIONS = ("arthritis", "diabetes", "back_surgery", "knee_injury", "patellar_tendonitis", "peroneal_nerve_injury",
               "pinched_nerve", "multiple_sclerosis", "parkinsons", "neuromyotonia", "als")
 DEFICIENCIES = ("vitamin_b12", "vitamin_b6", "vitamin_d", "calcium", "magnesium", "potassium")
+#: Words that answer a list question with "none" (no stimulants taken, no medicines): they add
+#: nothing to the list, so "none" is an empty list, never a stimulant or a medicine called "none".
+NONE_WORDS = ("none", "no", "nothing", "nil")
 EXERCISE = ("none", "light", "moderate", "hard")
 #: Longest ``notes`` text and longest word in a list, characters.
 MAX_TEXT_CHARS = 5000
@@ -229,7 +232,7 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             word = "_".join(item.strip().lower().replace("-", " ").split())
             if len(word) > MAX_WORD_CHARS:
                 raise InputError(f"{where}: {f.name} has a word of {len(word)} characters; use at most {MAX_WORD_CHARS}")
-            if not word:
+            if not word or word in NONE_WORDS:
                 continue
             if f.choices and word not in f.choices and not f.free_text:
                 raise InputError(f"{where}: {f.name} has {_show(item.strip())}, which is not one of {', '.join(f.choices)}")

@@ -61,6 +61,16 @@ def test_an_empty_field_is_unknown_not_no():
     assert dry["evidence_against"] == []  # water was not given: unknown
 
 
+@pytest.mark.parametrize("none", ["none", "No", "nothing"])
+def test_a_list_answered_none_is_nothing_taken_not_a_stimulant_or_medicine_called_none(none):
+    res = triage({"medications": [none]}, [{"date": "2026-11-20", "stimulants": none}], [night("2026-11-20", 60)])
+    assert res.level == "monitor" and res.causes == [] and res.notes == []  # no stimulant, no unknown medicine
+    feats = compute_features(*validate_case({"profile": {"medications": none},
+                                             "diary": [{"date": "2026-11-20", "stimulants": [none]}]})[:2], [], TriageConfig())
+    assert feats["stimulant_use"] is None and feats["no_listed_medicine"] is True  # medicines given: none of them
+    assert validate_case({"diary": [{"date": "2026-11-20", "symptoms": none}]})[1][0]["symptoms"] == []
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
