@@ -71,6 +71,16 @@ def test_a_list_answered_none_is_nothing_taken_not_a_stimulant_or_medicine_calle
     assert validate_case({"diary": [{"date": "2026-11-20", "symptoms": none}]})[1][0]["symptoms"] == []
 
 
+@pytest.mark.parametrize("med", ["antidepressant", "corticosteroid", "oestrogen", "diuretic"])
+def test_occasional_twitching_on_a_medicine_is_no_reason_to_ask_for_another_dose(med):
+    # 2 twitches in 7 hours: occasional, called normal; the first article ties asking about the
+    # dose to twitches that become bothersome
+    res = triage({"medications": [med]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
+    dose = [a["text"] for a in res.advice if "dose" in a["text"]]
+    assert res.level == "monitor" and dose, res.advice
+    assert all("Do not stop" in t and "If the twitching bothers you or comes often" in t for t in dose), dose
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
