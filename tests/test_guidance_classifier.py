@@ -81,6 +81,13 @@ def test_occasional_twitching_on_a_medicine_is_no_reason_to_ask_for_another_dose
     assert all("Do not stop" in t and "If the twitching bothers you or comes often" in t for t in dose), dose
 
 
+def test_back_surgery_in_the_past_and_a_night_of_occasional_twitches_bring_no_talk_of_an_operation():
+    res = triage({"conditions": ["back_surgery"]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
+    surgery = [a["text"] for a in res.advice if "surgeon" in a["text"]]
+    assert res.level == "monitor" and surgery, res.advice
+    assert all(t.startswith("If the knee twitches often, or the leg hurts, feels numb or weak") for t in surgery), surgery
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
