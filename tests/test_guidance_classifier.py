@@ -88,6 +88,13 @@ def test_back_surgery_in_the_past_and_a_night_of_occasional_twitches_bring_no_ta
     assert all(t.startswith("If the knee twitches often, or the leg hurts, feels numb or weak") for t in surgery), surgery
 
 
+def test_occasional_twitching_is_called_normal_with_the_passage_that_says_so():
+    # "normal" is the introduction's word; the closing advice says only "not of too much concern"
+    res = triage({}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 3)])
+    assert res.level == "monitor" and "Occasional twitching is normal" in res.reasons[0]
+    assert '"Knee twitching", section "(introduction)"' in res.reasons[0].split("(Source: ")[1]
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
