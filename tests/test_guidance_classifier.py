@@ -95,6 +95,15 @@ def test_occasional_twitching_is_called_normal_with_the_passage_that_says_so():
     assert '"Knee twitching", section "(introduction)"' in res.reasons[0].split("(Source: ")[1]
 
 
+@pytest.mark.parametrize("cond, own", [("multiple_sclerosis", "Everyday Triggers That Lead to Knee Twitching"),
+                                       ("als", "Amyotrophic lateral sclerosis (ALS)"), ("knee_injury", "3. Knee Injury")])
+def test_the_known_condition_rule_cites_its_own_section_and_the_conditions(cond, own):
+    res = triage({"conditions": [cond]}, [], [night("2026-11-20", 80)])
+    rule = next(r for r in res.rules if r.rule == "known_condition")
+    assert 'section "What Medical Conditions Are Linked to Knee Twitching?"' in rule.source
+    assert f'section "{own}"' in rule.source
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])

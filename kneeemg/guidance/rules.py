@@ -168,8 +168,11 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
 
     conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
     if conds and twitching:
-        srcs = [s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
-                for s in cause["sources"][:1]]
+        # the rule's own section (conditions linked to twitching), then each condition's
+        srcs = kb.rule_text("known_condition")[1] + [
+            s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
+            for s in cause["sources"][:1]]
+        srcs = [s for i, s in enumerate(srcs) if s not in srcs[:i]]
         names = join_words([kb.condition_name(c) for c in conds])
         fire("known_condition", f"You have {'a known condition' if len(conds) == 1 else 'known conditions'}: {names}.", srcs)
 
