@@ -104,6 +104,17 @@ def test_the_known_condition_rule_cites_its_own_section_and_the_conditions(cond,
     assert f'section "{own}"' in rule.source
 
 
+def test_the_self_care_reason_says_what_its_sections_say():
+    # everyday triggers (D2) bring twitching on, lifestyle changes (D2) may help; neither
+    # article's cited section makes them "the first step"
+    res = triage({}, [{"date": "2026-11-20", "caffeine_drinks": 5}], [night("2026-11-20", 60)])
+    assert res.level == "self_care"
+    text, source = res.reasons[0].split("(Source: ")
+    assert "can help" in text and "first step" not in text
+    assert source.count("section") == 2 and 'section "Everyday Triggers That Lead to Knee Twitching"' in source
+    assert 'section "Simple Lifestyle Changes That May Help"' in source
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
