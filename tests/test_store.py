@@ -267,16 +267,22 @@ def test_trend_rolling_mean_and_direction(tmp_path, capsys):
     assert "2026-11-09" not in out and "Fewer twitches: 10.0 an hour over the last 7 nights, against 30.0" in out
 
 
-def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys):
-    # a quiet person (1-hour nights, 0 or 1 twitch) with every third night cut short at 12 minutes
-    # (10 to 17 twitches: 50 to 85 an hour); those had made 7-night means of 16 to 32 an hour
-    db = tmp_path / "h.db"
+def _quiet_nights_some_cut_short(db):
+    """20 one-hour nights of 0 or 1 twitch, every third one cut short at 12 minutes (10 to 17 twitches)."""
     with Store(db) as s:
         for i in range(20):
             if i % 3 == 2:
                 add(s, 10 + (i * 7) % 8, f"2026-10-{i + 1:02d}", seed=i, minutes=12)
             else:
                 add(s, i % 2, f"2026-10-{i + 1:02d}", seed=i)
+
+
+def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys):
+    # a quiet person (1-hour nights, 0 or 1 twitch) with every third night cut short at 12 minutes
+    # (10 to 17 twitches: 50 to 85 an hour); those had made 7-night means of 16 to 32 an hour
+    db = tmp_path / "h.db"
+    _quiet_nights_some_cut_short(db)
+    with Store(db) as s:
         rows = s.trend(28)
     short = [r for r in rows if r["usable_hours"] < 1]
     assert len(short) == 6 and all(r["twitch_per_hour"] is None and r["twitches"] >= 10 for r in short)
@@ -286,6 +292,51 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert main(["trends", "--db", str(db), "--days", "7"]) == 0
     out = capsys.readouterr().out
     assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
+
+
+def test_trends_set_min_usable_hours_as_triage_and_report(tmp_path, capsys):
+    # trends had no --set: a min_usable_hours set for triage and report left its rates, means and
+    # direction on the default 1 hour
+    from kneeemg.guidance import TriageConfig
+    from kneeemg.trends import store_direction
+
+    db = tmp_path / "h.db"
+    _quiet_nights_some_cut_short(db)
+    assert main(["trends", "--db", str(db), "--days", "7"]) == 0
+    default = capsys.readouterr().out
+    assert "2 nights with less than 1 usable hour each are too short" in default
+    assert main(["trends", "--db", str(db), "--days", "7", "--set", "min_usable_hours=0.1"]) == 0
+    low = capsys.readouterr().out
+    with Store(db, create=False) as s:
+        config = TriageConfig(min_usable_hours=0.1)
+        rows = s.trend(7, config=config)
+        words, default_words = store_direction(s, config=config), store_direction(s)
+    assert all(r["twitch_per_hour"] is not None for r in rows) and "too short" not in low
+    assert " ".join(words.split()) in " ".join(low.split()) and words != default_words
+    short = next(x for x in low.splitlines() if "2026-10-18" in x)  # 17 twitches in 12 minutes
+    assert "85.0" in short
+    assert main(["trends", "--db", str(db), "--days", "7", "--set", "min_usable_hours=2"]) == 0
+    high = " ".join(capsys.readouterr().out.split())
+    assert "7 nights with less than 2 usable hours each are too short to give a rate" in high
+    assert "Too few nights for a trend yet (0 with a rate" in high
+    # the other thresholds are taken as triage and report take them, and change nothing here
+    assert main(["trends", "--db", str(db), "--days", "7", "--set", "frequent_rate_per_h=15"]) == 0
+    assert capsys.readouterr().out == default
+
+
+@pytest.mark.parametrize("setting, named", [("min_usable=1", "did you mean min_usable_hours?"),
+                                            ("min_usable_hours", "'min_usable_hours' is not NAME=VALUE"),
+                                            ("min_usable_hours=abc", "min_usable_hours must be a number (got 'abc')"),
+                                            ("min_usable_hours=-1", "min_usable_hours=-1.0 must be a finite number, 0 or more")])
+def test_trends_bad_setting_is_one_line(tmp_path, capsys, setting, named):
+    db = tmp_path / "h.db"
+    _quiet_nights_some_cut_short(db)
+    assert main(["trends", "--db", str(db), "--set", setting]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("kneeemg: error: ") and named in captured.err and captured.err.count("\n") == 1
+    assert not captured.out
+    assert main(["trends", "--db", str(tmp_path / "none.db"), "--set", setting]) == 2
+    assert named in capsys.readouterr().err and not (tmp_path / "none.db").exists()
 
 
 def test_rolling_mean_does_not_depend_on_the_days_shown(tmp_path, capsys):

@@ -23,11 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def add_set_option(p: argparse.ArgumentParser) -> None:
-    """``--set NAME=VALUE`` (repeatable): change one of the guidance's thresholds."""
+def add_set_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--set NAME=VALUE`` (repeatable): change one of the guidance's thresholds
+    (:meth:`~kneeemg.guidance.TriageConfig.with_settings` reads them); ``help`` replaces the
+    option's help text."""
     p.add_argument("--set", action="append", default=None, dest="settings", metavar="NAME=VALUE",
-                   help="change one of the guidance's thresholds, e.g. --set frequent_rate_per_h=15 (repeatable; "
-                        "the names and defaults are in docs/guidance.md, and --explain lists the thresholds in use)")
+                   help=help or "change one of the guidance's thresholds, e.g. --set frequent_rate_per_h=15 (repeatable; "
+                                "the names and defaults are in docs/guidance.md, and --explain lists the thresholds in use)")
 
 
 def run(args: argparse.Namespace) -> int:
