@@ -129,7 +129,7 @@ def run_accuracy(args: argparse.Namespace) -> int:
             t.add_row(tool, *(_pct(f1.get(s)) for s in snrs), style="bold" if tool == KNEEEMG else None)
         console.print(t)
     detail = Table(title="kneeemg per kind: inserted events (by SNR), movements, simulated nights", header_style="bold")
-    for col in ("part", "SNR dB", "kind", "truth", "found", "sens", "prec", "F1", "onset ms", "offset ms", "rate err /h"):
+    for col in ("part", "SNR dB", "kind", "truth", "reported", "sens", "prec", "F1", "onset ms", "offset ms", "rate err /h"):
         detail.add_column(col, justify="left" if col in ("part", "kind") else "right")
     for r in report.rows:
         if r.tool == KNEEEMG and (r.n_truth or r.n_detected):

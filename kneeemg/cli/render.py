@@ -90,7 +90,7 @@ def print_score(console: Any, score: Any) -> None:
     from rich.table import Table
 
     table = Table(title="Detector against the simulator's ground truth", header_style="bold")
-    for col in ("kind", "true", "found", "sensitivity", "precision", "F1"):
+    for col in ("kind", "true", "reported", "sensitivity", "precision", "F1"):
         table.add_column(col, justify="right" if col != "kind" else "left")
     def num(x: float) -> str:
         return "-" if x != x else f"{x:.3f}"  # nan: no such events, nothing to rate
