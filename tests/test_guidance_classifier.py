@@ -115,6 +115,13 @@ def test_the_self_care_reason_says_what_its_sections_say():
     assert 'section "Simple Lifestyle Changes That May Help"' in source
 
 
+def test_a_known_pinched_nerve_without_tingling_burning_or_back_pain_brings_no_advice_that_presumes_them():
+    res = triage({"conditions": ["pinched_nerve"]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
+    nerve = [a["text"] for a in res.advice if "tingling" in a["text"].lower()]
+    assert res.level == "monitor" and nerve, res.advice
+    assert all(t.startswith("If you notice tingling, burning or back pain") for t in nerve), nerve
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
@@ -931,7 +938,7 @@ def test_nothing_presumes_twitching_on_quiet_nights_and_soon_is_cited():
     quiet = [night("2026-11-20", 0), night("2026-11-21", 0)]
     res = triage({"medications": ["diuretic"]}, [{"date": "2026-11-21", "symptoms": ["tingling"]}], quiet)
     shown = " ".join(a["text"] for a in res.advice)
-    assert "Do not stop a prescribed medicine" not in shown and "alongside the twitching" not in shown
+    assert "Do not stop a prescribed medicine" not in shown and "along with the twitching" not in shown
     assert "Do not stop a prescribed medicine" in " ".join(
         a["text"] for a in triage({"medications": ["diuretic"]}, [], [night("2026-11-21", 58)]).advice)
     sign = triage({}, [{"date": "2026-11-21", "symptoms": ["fever"]}], quiet)
