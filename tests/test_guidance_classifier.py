@@ -122,6 +122,14 @@ def test_a_known_pinched_nerve_without_tingling_burning_or_back_pain_brings_no_a
     assert all(t.startswith("If you notice tingling, burning or back pain") for t in nerve), nerve
 
 
+def test_the_warning_sign_reason_follows_the_number_of_signs():
+    one = triage({}, [{"date": "2026-11-20", "symptoms": ["fever"]}], [night("2026-11-20", 2)])
+    two = triage({}, [{"date": "2026-11-20", "symptoms": ["swelling", "fever"]}], [night("2026-11-20", 2)])
+    assert "A warning sign like this is a reason" in one.reasons[0] and "lists it among" in one.reasons[0], one.reasons
+    assert "Warning signs like these are a reason" in two.reasons[0] and "lists them among" in two.reasons[0], two.reasons
+    assert "like this" not in two.reasons[0] and "lists it" not in two.reasons[0], two.reasons
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])

@@ -36,6 +36,8 @@ RULE_IDS = ("warning_sign", "frequent", "persistent", "other_symptoms", "medicat
 PSEUDO_HEADINGS = ("(introduction)", "(closing advice)")
 #: The monitor rule's other wordings: busy nights not yet frequent, a diary without nights, nothing recorded.
 MONITOR_VARIANTS = ("busy", "no_nights", "empty", "quiet", "short")
+#: Every rule's other wordings: the monitor rule's, and the warning sign's for more than one sign.
+RULE_VARIANTS = {"monitor": MONITOR_VARIANTS, "warning_sign": ("several",)}
 #: Placeholders a text may hold, filled from the case (``{deficiencies}``: the profile's, in words).
 PLACEHOLDERS = ("deficiencies",)
 
@@ -65,7 +67,7 @@ class KnowledgeBase:
         return f'"{self.documents[doc]["title"]}", section "{heading}"'
 
     def rule_text(self, name: str, variant: str | None = None) -> tuple[str, list[dict[str, str]]]:
-        """A rule's text and sources, or those of one of its wordings (``monitor``: see MONITOR_VARIANTS)."""
+        """A rule's text and sources, or those of one of its wordings (see RULE_VARIANTS)."""
         r = self.rules[name]
         v = r[variant] if variant else r
         return v["text"], v["sources"]
@@ -83,7 +85,7 @@ class KnowledgeBase:
             out += [(e["doc"], e["heading"]) for e in c["evidence"]]
         out += [(w["doc"], w["heading"]) for w in self.warning_signs]
         out += [(s["doc"], s["heading"]) for r in self.rules.values() for s in r["sources"]]
-        out += [(s["doc"], s["heading"]) for v in MONITOR_VARIANTS for s in self.rules["monitor"][v]["sources"]]
+        out += [(s["doc"], s["heading"]) for r, vs in RULE_VARIANTS.items() for v in vs for s in self.rules[r][v]["sources"]]
         out += [(a["doc"], a["heading"]) for a in self.general_advice]
         return sorted(set(out))
 
@@ -94,7 +96,7 @@ class KnowledgeBase:
             out += [c["name"], c["description"], c["prior_reason"], *(a["text"] for a in c["advice"]),
                     *(e["reason"] for e in c["evidence"]), *([c["requires_text"]] if c.get("requires") else [])]
         out += [w["text"] for w in self.warning_signs] + [r["text"] for r in self.rules.values()]
-        out += [r["name"] for r in self.rules.values()] + [self.rules["monitor"][v]["text"] for v in MONITOR_VARIANTS]
+        out += [r["name"] for r in self.rules.values()] + [self.rules[r][v]["text"] for r, vs in RULE_VARIANTS.items() for v in vs]
         out += [a["text"] for a in self.general_advice]
         out += [*self.condition_names.values(), *self.deficiency_names.values()]
         return out
@@ -199,7 +201,7 @@ def parse_kb(text: str) -> KnowledgeBase:
         if r.get("level") not in LEVELS:
             raise ConfigError(f"knowledge base: rules.{name}.level must be one of {', '.join(LEVELS)}")
         _need(r, "name", str, f"rules.{name}")
-        for v, table in [(None, r)] + [(v, _need(r, v, dict, f"rules.{name}")) for v in (MONITOR_VARIANTS if name == "monitor" else ())]:
+        for v, table in [(None, r)] + [(v, _need(r, v, dict, f"rules.{name}")) for v in RULE_VARIANTS.get(name, ())]:
             where = f"rules.{name}" + (f".{v}" if v else "")
             _need(table, "text", str, where)
             for j, s in enumerate(_need(table, "sources", list, where)):

@@ -90,7 +90,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         heads += [s for s in kb.rule_text("warning_sign")[1] if s not in  # and where the articles say "soon"
                   [{"doc": w["doc"], "heading": w["heading"]} for w in kb.warning_signs]]
         fire("warning_sign", f"You reported {'; '.join(w['text'] + noted_on(days, w['symptom']) for w in signs)}.",
-             [h for i, h in enumerate(heads) if h not in heads[:i]])
+             [h for i, h in enumerate(heads) if h not in heads[:i]], variant="several" if len(signs) > 1 else None)
 
     twitching_nights = [n for n in nights if twitching_night(n, cfg)]
     rated = [n for n in nights if night_rate(n, cfg) is not None]
