@@ -274,6 +274,27 @@ def test_advice_that_moves_or_massages_the_leg_waits_for_a_doctor_after_a_warnin
     assert line["levels"] == ["see_doctor_asap"] and line["when"] == ["warning_sign"]
 
 
+def section_text(text: str, heading: str) -> str:
+    """The lines under a heading line, up to the next heading line."""
+    lines = [x.strip().lstrip("•").strip() for x in text.splitlines()]
+    heads = document_headings(text)
+    i = lines.index(heading) + 1
+    j = next((k for k in range(i, len(lines)) if lines[k] in heads), len(lines))
+    return "\n".join(lines[i:j])
+
+
+def test_sweating_is_said_only_where_the_cited_section_says_it(docs):
+    """D1 "Dehydration" asks for water during exercise but says nothing of sweating."""
+    kb = load_kb()
+    items = [(e["reason"], e["doc"], e["heading"]) for c in kb.causes.values() for e in c["evidence"]]
+    items += [(a["text"], a["doc"], a["heading"]) for c in kb.causes.values() for a in c["advice"]]
+    for text, doc, heading in items:
+        if "sweat" in text.lower():
+            assert "sweat" in section_text(docs[doc], heading).lower(), (text, heading)
+    ev = next(e for e in kb.causes["dehydration"]["evidence"] if e["feature"] == "hard_exercise")
+    assert "exercise" in section_text(docs[ev["doc"]], ev["heading"]).lower()
+
+
 def test_causes_that_need_a_history_name_it():
     kb = load_kb()
     needs = {cid: c["requires"] for cid, c in kb.causes.items() if c.get("requires")}
