@@ -130,6 +130,26 @@ def test_the_warning_sign_reason_follows_the_number_of_signs():
     assert "like this" not in two.reasons[0] and "lists it" not in two.reasons[0], two.reasons
 
 
+@pytest.mark.parametrize("history, cid, calm", [
+    ("diabetes", "peroneal_nerve_damage", "If the twitching becomes frequent, or moving the foot grows weak or the leg numb"),
+    ("back_surgery", "failed_back_surgery", "If the knee twitches often, or the leg hurts, feels numb or weak")])
+def test_on_a_night_called_normal_a_serious_cause_from_the_history_alone_is_advice_not_a_listed_cause(history, cid, calm):
+    kb = load_kb()
+    res = triage({"conditions": [history]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
+    assert res.level == "monitor" and "Occasional twitching is normal" in res.reasons[0], res.reasons
+    assert cid not in [c.id for c in res.causes], [c.id for c in res.causes]
+    assert cid not in [c["id"] for c in guidance_for_report(res)["causes"]]
+    hidden = next(c for c in res.hidden if c.id == cid)
+    assert "night called normal" in hidden.not_listed and hidden.not_listed in res.explain()
+    source = kb.cite(*[(s["doc"], s["heading"]) for s in kb.causes[cid]["sources"]][0])
+    assert [a for a in res.advice if a["text"].startswith(calm) and a["source"] == source], res.advice
+    assert not any("operation" in a["text"] and not a["text"].startswith("If") for a in res.advice), res.advice
+    # nights that are more than occasional still list it, as before
+    busy = triage({"conditions": [history]}, [], [night(f"2026-11-{d}", 80) for d in (18, 19, 20)])
+    assert busy.level == "see_doctor" and cid in [c.id for c in busy.causes]
+    assert not any(a["text"].startswith(calm) for a in busy.advice if cid == "peroneal_nerve_damage")
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])

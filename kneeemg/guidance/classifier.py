@@ -374,12 +374,22 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
     if quiet:  # causes of twitching, and their advice, need twitching
         for c in with_evidence:
             c.not_listed = c.not_listed or "no twitch was recorded on the nights measured"
+    fired = escalate(kb, cfg, prof, days, nts, feats, today=today, recent=recent)
+    level = level_of(fired)
+    # On nights called normal ("Occasional twitching is normal"), a serious-sounding cause that
+    # only the profile's history speaks for (diabetes for peroneal nerve damage, back surgery
+    # for nerve irritation after it), and that is not the person's known condition, is not
+    # listed among the causes: its advice says when to mention it to a doctor.
+    feats = dict(feats, normal_night=any(f.rule == "monitor" and not f.variant for f in fired))
+    from_history = [c for c in with_evidence if feats["normal_night"] and not c.not_listed and not c.known
+                    and all(e["feature"].startswith("cond_") for e in c.evidence_for)]
+    for c in from_history:
+        c.not_listed = ("on a night called normal only your history speaks for it; the advice says when to mention it "
+                        "to a doctor")
     causes = [c for c in with_evidence if c.score >= cfg.min_listed_score and not c.not_listed]
     hidden = [c for c in with_evidence if c not in causes]
     unranked = [{"id": c.id, "name": c.name, "prior": c.prior, "evidence_against": c.evidence_against}
                 for c in scored if not c.evidence_for]
-    fired = escalate(kb, cfg, prof, days, nts, feats, today=today, recent=recent)
-    level = level_of(fired)
     reasons = [f.sentence() for f in fired if f.level == level]
     # below a warning sign, the reasons for an appointment still hold (a medicine's caution);
     # self-care and monitoring texts would contradict the level
@@ -391,7 +401,7 @@ def triage(profile: Mapping[str, Any] | None = None, diary: Sequence[Mapping[str
                     f"(Source: {kb.cite_all(kb.rule_text('other_symptoms')[1])}.)")
     # a deficiency a blood test found is followed up on quiet nights too (its advice, not as a cause)
     followed = [c for c in hidden if c.id == "nutrient_deficiency"] if quiet and feats.get("known_deficiency") else []
-    advice = _advice(kb, cfg, level, followed + causes, feats, words, recorded=bool(days or nts))
+    advice = _advice(kb, cfg, level, causes, feats, words, recorded=bool(days or nts), kept=followed + from_history)
     notes = (_threshold_notes(cfg) + _old_night_notes(cfg, nts, symptoms_until) + _age_notes(prof)
              + _old_sign_notes(kb, cfg, days, recent, symptoms_until) + _medicine_notes(prof) + _stiffness_notes(recent))
     return TriageResult(level, reasons, causes, advice, triggers, fired, hidden, unranked, cfg, notes=notes, also=also)
@@ -481,8 +491,12 @@ def _applies(item: Mapping[str, Any], feats: Mapping[str, bool | None]) -> bool:
 
 
 def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[CauseScore], feats: Mapping[str, bool | None],
-            words: Mapping[str, str], recorded: bool = True) -> list[dict[str, str]]:
+            words: Mapping[str, str], recorded: bool = True, kept: Sequence[CauseScore] = ()) -> list[dict[str, str]]:
     """The causes' advice, then the level's; a general item marked ``first`` goes before all of it.
+
+    ``kept``: causes not listed whose advice is given whatever their score, before the listed
+    causes' (a deficiency a blood test found, on quiet nights; a cause from the history alone,
+    on nights called normal).
 
     With a warning sign, advice that moves, loads, heats or massages the leg is left out
     (``unless = ["spare_the_knee"]`` in ``kb.toml``: also with a known knee injury) and a line says
@@ -499,9 +513,7 @@ def _advice(kb: KnowledgeBase, cfg: TriageConfig, level: str, causes: Sequence[C
     for a in kb.general_advice:
         if a.get("first") and level in a["levels"] and _applies(a, feats):
             add(first, a["text"], kb.cite(a["doc"], a["heading"]))
-    for c in causes[: cfg.max_listed_causes]:
-        if c.score < cfg.advice_min_score:
-            break
+    for c in [*kept, *(c for c in causes[: cfg.max_listed_causes] if c.score >= cfg.advice_min_score)]:
         for a in kb.causes[c.id]["advice"]:
             if _applies(a, feats):  # e.g. no reassurance for the worried to someone who has the condition
                 add(advice, a["text"], kb.cite(a["doc"], a["heading"]))

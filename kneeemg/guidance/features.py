@@ -64,6 +64,8 @@ FEATURE_INPUTS: dict[str, tuple[str, ...]] = {
     **{f"cond_{c}": ("conditions",) for c in CONDITIONS}, **{f"no_cond_{c}": ("conditions",) for c in CONDITIONS},
     "spasms_present": ("nights",), "cramps_present": ("nights",), "many_cramps": ("nights",),
     "one_sided": ("nights",), "both_sides": ("nights",), "no_twitching_recorded": ("nights", "twitching_since"),
+    # set by the classifier once the level is known: the nights were called normal ("Occasional twitching is normal")
+    "normal_night": ("nights",),
     **{f"trigger_{t}": ("nights", "diary") for t in TRIGGER_FACTORS},
 }
 

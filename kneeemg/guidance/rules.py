@@ -27,7 +27,11 @@ from ..words import plural
 
 @dataclass(frozen=True)
 class FiredRule:
-    """One rule that fired: which (``rule`` id, ``name`` in words), its level, the facts behind it, and its source."""
+    """One rule that fired: which (``rule`` id, ``name`` in words), its level, the facts behind it, and its source.
+
+    ``variant`` names the rule's wording when it is not the main one (``kb.toml``: the
+    monitor rule's ``busy``, ``quiet``, ...; empty for "Occasional twitching is normal").
+    """
 
     rule: str
     level: str
@@ -35,6 +39,7 @@ class FiredRule:
     text: str
     source: str
     name: str = ""
+    variant: str = ""
 
     def sentence(self) -> str:
         """The facts, what the documents make of them, and where they say so."""
@@ -81,7 +86,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     def fire(name: str, facts: str, sources: list[dict[str, str]] | None = None, variant: str | None = None) -> None:
         r = kb.rules[name]
         text, srcs = kb.rule_text(name, variant)
-        fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"]))
+        fired.append(FiredRule(name, r["level"], facts, text, kb.cite_all(sources or srcs), r["name"], variant or ""))
 
     recent = recent_symptoms(days, nights, cfg, today) if recent is None else recent
     signs = [w for w in kb.warning_signs if feats.get(w["symptom"]) is True and w["symptom"] in recent]
