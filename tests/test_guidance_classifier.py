@@ -157,6 +157,13 @@ def test_known_arthritis_without_pain_noted_brings_no_advice_that_presumes_disco
     assert all(t.startswith("If the knee hurts or feels uncomfortable") for t in heat), heat
 
 
+def test_no_improvement_does_not_speak_of_other_everyday_factors_as_if_some_were_logged():
+    days = [{"date": f"2026-11-{d:02d}", "water_glasses": 8, "caffeine_drinks": 0, "symptoms": []} for d in range(10, 21)]
+    res = triage({}, days, [night(f"2026-11-{d:02d}", 63) for d in (14, 17, 20)])
+    reason = next(r for r in res.rules if r.rule == "no_improvement").sentence()
+    assert "other everyday factors you logged are" not in reason and "If you logged other everyday factors" in reason, reason
+
+
 def test_rare_causes_are_not_listed_on_weak_evidence():
     res = triage({}, [{"date": "2026-11-20", "symptoms": ["weakness", "twitching_elsewhere"]}],
                  [night("2026-11-20", 65, cramps=1), night("2026-11-21", 65, cramps=1)])
