@@ -62,9 +62,11 @@ def run_demo(
     seed : int
         Seed of the simulated night.
     out_dir : path, optional
-        Where to write ``events.csv`` (and the report, when available); nothing is written
-        when omitted. Created, and checked that it can be written, before the night is
-        detected.
+        Where to write ``events.csv``, ``history.sqlite3`` and ``report.html``; nothing is
+        written when omitted. Created, and checked that it can be written, before the night
+        is simulated: an ``events.csv`` or ``report.html`` there that kneeemg did not write,
+        and a ``history.sqlite3`` that holds any night not simulated by a demo, are refused
+        (the demo would replace the files, and add its simulated night to that history).
     config : DetectorConfig, optional
     progress : callable, optional
         Called with the fraction done (0-1) as the night is processed.
@@ -72,15 +74,15 @@ def run_demo(
     Raises
     ------
     InputError
-        Settings outside the simulator's ranges, or an output folder that cannot be written.
+        Settings outside the simulator's ranges, or an output folder that cannot be written
+        or holds files the demo must not replace or add to.
     """
-    from .paths import check_output_dir
     from .playback import replay
     from .scoring import score_events
     from .simulate import simulate_night
 
+    out = None if out_dir is None else check_demo_folder(out_dir)
     night = simulate_night(hours=hours, n_channels=channels, fs_hz=fs_hz, seed=seed)
-    out = None if out_dir is None else check_output_dir(out_dir, "--out")
     result = replay(night, config=config, progress=progress)
     score = score_events(result.events, night.info.annotations)
     files: dict[str, Path] = {}
@@ -98,9 +100,48 @@ def run_demo(
         files["history"] = out / "history.sqlite3"
         key = hashlib.sha256(f"simulated {hours} {channels} {fs_hz} {seed}".encode()).hexdigest()
         with Store(files["history"]) as store:
-            store.add_night(result, night_metrics(result, date=evening), f"simulated night, seed {seed}", key)
+            store.add_night(result, night_metrics(result, date=evening), f"{DEMO_SOURCE}, seed {seed}", key)
         files["report"] = write_report(out / "report.html", db=files["history"], recording=night)
     return DemoOutcome(result, score, hours, channels, fs_hz, seed, files)
+
+
+#: How the demo names its night's source in its history.
+DEMO_SOURCE = "simulated night"
+
+
+def check_demo_folder(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` when missing and check that the demo may write its files there.
+
+    ``events.csv`` and ``report.html`` are replaced only when kneeemg wrote them, and
+    ``history.sqlite3`` is added to only when it holds nothing but the demo's simulated nights,
+    so a folder that holds someone's own events, report or history is refused before any work.
+
+    Raises
+    ------
+    InputError
+        With a one-line message naming the file and what to do.
+    """
+    from .errors import InputError, StoreError
+    from .events import csv_signature
+    from .paths import check_output_dir, check_output_file
+    from .report import REPORT_SIGNATURE
+    from .store import Store
+
+    out = check_output_dir(out_dir, "--out")
+    check_output_file(out / "events.csv", "--out", "kneeemg events CSV", csv_signature())
+    check_output_file(out / "report.html", "--out", "kneeemg report", REPORT_SIGNATURE)
+    history = out / "history.sqlite3"
+    if history.exists():
+        try:
+            with Store(history, create=False) as store:
+                own = all(n.source.startswith(DEMO_SOURCE) for n in store.nights())
+        except StoreError:
+            own = False
+        if not own:
+            raise InputError(f"--out {history} already exists and is not the demo's history (it holds nights that "
+                             "were not simulated, or is not a kneeemg history), so the demo's simulated night is not "
+                             "added to it; choose another --out or move that file away first")
+    return out
 
 
 #: Channels the virtual BLE sensor streams (its protocol's limit for one notification).

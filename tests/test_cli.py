@@ -534,3 +534,22 @@ def test_an_error_shows_a_file_name_that_is_not_utf8_as_the_rest_of_kneeemg_does
     assert main(["replay", str(tmp_path / os.fsdecode(b"gone\xff.kemg"))]) != 0
     err = capsys.readouterr().err
     assert "gone\\xff.kemg" in err and "udcff" not in err
+
+
+@pytest.mark.parametrize("name", ["events.csv", "report.html", "history.sqlite3"])
+def test_demo_leaves_someone_elses_events_report_or_history_in_its_folder_alone(tmp_path, capsys, name):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if name == "history.sqlite3":  # a history with a recorded night in it
+        rec = write_simulated(simulate_night(hours=0.2 / 60, seed=1), tmp_path / "n.kemg")["recording"]
+        assert main(["import", str(rec), "--db", str(folder / name), "--date", "2026-11-20"]) == 0
+        capsys.readouterr()
+    else:
+        (folder / name).write_text("my own notes\n")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    code, out, lines = _fails(capsys, ["demo", "--hours", "0.01", "--out", str(folder)])
+    assert code == 2 and len(lines) == 1 and f"--out {folder / name} already exists" in lines[0]
+    assert "Simulating" not in out
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

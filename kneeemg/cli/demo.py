@@ -36,8 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from .render import make_console
     from rich.progress import Progress
 
-    from ..paths import check_output_dir
-    from ..demo import run_demo
+    from ..demo import check_demo_folder, run_demo
     from ..words import plural
     from .render import print_score, print_summary
 
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seconds is not None:
         raise InputError("--seconds goes with --link (the seconds streamed through the live path); add --link ble or "
                          "--link serial, or use --hours for the simulated night")
-    check_output_dir(args.out, "--out")  # before saying what starts, and before the work
+    check_demo_folder(args.out)  # before saying what starts, and before the work
     console.print(f"Simulating a night of {args.hours:g} h ({plural(args.channels, 'channel')}, {args.fs:g} Hz, seed {args.seed}) "
                   "and detecting it chunk by chunk...")
     with Progress(console=console, transient=True) as bar:
