@@ -892,7 +892,8 @@ def night_settings(path: str | os.PathLike[str], config: Any, channels: Any = No
                    fs_hz: float | None = None) -> dict[str, Any]:
     """:func:`import_settings` of the recording at ``path``, with ``fs_hz`` only when it uses it
     (:func:`used_fs`) and the channels as the recording names them: chosen by index, by name
-    in any case, or all of them in their order, the same channels are the same night."""
+    in any case, or all of them in their order, the same channels are the same night (a
+    channel whose label another channel shares is kept as its index)."""
     fs_used = used_fs(path, fs_hz)
     if channels:
         from .io import open_recording
@@ -906,8 +907,10 @@ def night_settings(path: str | os.PathLike[str], config: Any, channels: Any = No
             if rec is not None:
                 with rec:
                     every = list(rec.info.labels)
-                chosen = [every[i] for i in channel_indices(tuple(every), channels, str(path))]
-                channels = None if chosen == every else chosen
+                idx = channel_indices(tuple(every), channels, str(path))
+                # a label that several channels share stays an index: each is another night
+                chosen = [every[i] if every.count(every[i]) == 1 else i for i in idx]
+                channels = None if idx == list(range(len(every))) else chosen
         except Exception:  # noqa: BLE001 - (a damaged file, a bad choice): as given; the detection says what is wrong
             pass
     return import_settings(config, channels, resample_hz, fs_used)

@@ -175,6 +175,16 @@ def test_missing_file_and_channel(tmp_path):
         open_recording(p, channels=["VM"])
 
 
+def test_a_label_that_several_channels_share_is_refused_and_each_is_chosen_by_index(tmp_path):
+    p = tmp_path / "dup.csv"
+    p.write_text("time,EMG,emg,RF\n" + "\n".join(f"{i / 1000:.4f},{i % 7},{-i % 5},{i % 3}" for i in range(3000)))
+    with pytest.raises(InputError, match=r"2 channels are labelled 'EMG' \(indices 0, 1\); choose them by index") as info:
+        open_recording(p, channels=["EMG"])
+    assert "\n" not in str(info.value)
+    with open_recording(p, channels=["1", "rf"]) as rec:
+        assert rec.info.labels == ("emg", "RF") and rec.read(0, 3)[:, 0].tolist() == [0.0, 4.0, 3.0]
+
+
 def test_real_files_open_with_the_right_rate_and_channels(data_dir):
     with open_recording(data_dir / "uci-lower-limb/N_TXT/1Nsen.txt") as rec:
         assert rec.info.fs_hz == 1000.0 and rec.info.labels == ("RF", "BF", "VM", "ST")

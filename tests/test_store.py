@@ -780,6 +780,17 @@ def test_channels_chosen_another_way_are_one_night_with_resampling_too(tmp_path)
     assert len(hashes) == 1
 
 
+def test_channels_that_share_a_label_are_each_their_own_night(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "dup.csv"
+    x = np.random.default_rng(5).normal(0, 3, (2500, 2))
+    path.write_text("time,EMG,EMG\n" + "\n".join(f"{i / 1000:.4f},{a:.3f},{b:.3f}" for i, (a, b) in enumerate(x)))
+    cfg = DetectorConfig()
+    first, second, both, every = (settings_hash(night_settings(path, cfg, ch)) for ch in (["0"], ["1"], ["0", "1"], None))
+    assert first != second and both == every and len({first, second, every}) == 3
+
+
 def test_a_night_stored_under_the_channels_as_typed_is_found_again(week, tmp_path):
     from kneeemg.store import import_settings
 

@@ -53,8 +53,9 @@ def check_channel_choice(channels) -> None:
 
 def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]:
     """Indices of ``channels`` (labels, case-insensitive, or integer indices) in ``labels``, each
-    channel at most once. A label with a voltage unit (``EMG (mV)``) also names the channel
-    whose label is the same without it (``EMG``), as text files' labels are read."""
+    channel at most once; a label that several channels share is refused (they are chosen by
+    index). A label with a voltage unit (``EMG (mV)``) also names the channel whose label is
+    the same without it (``EMG``), as text files' labels are read."""
     if channels is None:
         return list(range(len(labels)))
     if isinstance(channels, (str, int)):
@@ -71,6 +72,10 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
                 raise InputError(f"{source}: channel index {i} is out of range; it has {len(labels)} channels")
         elif name in lower:
             i = lower.index(name)
+            if lower.count(name) > 1:
+                same = [str(j) for j, lab in enumerate(lower) if lab == name]
+                raise InputError(f"{source}: {len(same)} channels are labelled {labels[i]!r} (indices {', '.join(same)}); "
+                                 "choose them by index (counting from 0), e.g. --channels " + same[-1])
         else:
             raise InputError(f"{source}: no channel named {ch!r}; its channels are {', '.join(labels)}")
         if i in out:
