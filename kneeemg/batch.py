@@ -346,7 +346,8 @@ def run_batch(
     ------
     InputError
         Before any night is processed: inputs that name nothing, an output folder that cannot
-        be written, a bad number of workers or scheduler address.
+        be written or holds a ``cohort.csv`` or ``cohort.parquet`` that a batch did not write,
+        a bad number of workers or scheduler address.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
         raise InputError(f"--workers {workers} is not allowed; give a whole number of at least 1 (or leave it out: one per core)")
@@ -355,6 +356,7 @@ def run_batch(
     if not paths:
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
     out = check_output_dir(out_dir, "--out")
+    check_cohort_tables(out)
     (out / "nights").mkdir(exist_ok=True)
     _remove_stale(out / "nights")
     settings = as_config(config).as_dict()
@@ -420,6 +422,35 @@ def _run_dask(jobs: list[NightJob], scheduler: str, workers: int, progress: Call
         if cluster is not None:
             cluster.close()
     return rows
+
+
+def check_cohort_tables(out: Path) -> None:
+    """Refuse, before any night, an output folder whose ``cohort.csv`` or ``cohort.parquet``
+    is not a cohort table a batch wrote (a file of the same name is replaced at the end).
+
+    Raises
+    ------
+    InputError
+        Naming the file and what to do.
+    """
+    from .paths import check_output_file
+
+    head = ",".join(COHORT_COLUMNS[:3]).encode()
+    check_output_file(out / "cohort.csv", "--out", "kneeemg cohort table", head)
+    pq = out / "cohort.parquet"
+    if pq.is_file() and pq.stat().st_size > 0:
+        try:
+            import pyarrow.parquet
+
+            ours = pyarrow.parquet.read_schema(pq).names[:3] == list(COHORT_COLUMNS[:3])
+        except Exception:  # noqa: BLE001 - not Parquet at all, or unreadable: not ours either
+            ours = False
+        if not ours:
+            raise InputError(f"--out {pq} already exists and is not a kneeemg cohort table, so it is not replaced; "
+                             "choose another --out or move that file away first")
+    elif pq.exists() and not pq.is_file():
+        raise InputError(f"--out {pq} is a folder, not the cohort table a batch writes; choose another --out or move "
+                         "that folder away first")
 
 
 def write_cohort(rows: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:

@@ -314,3 +314,25 @@ def test_ctrl_c_starts_no_other_night(tmp_path):
     nights = list((tmp_path / "out" / "nights").iterdir())
     assert 1 <= len(nights) < 16 and not (tmp_path / "out" / "cohort.csv").exists()
     assert all(not d.name.startswith(".") for d in nights)  # no half-written night
+
+
+@pytest.mark.parametrize("name", ["cohort.csv", "cohort.parquet"])
+def test_a_cohort_table_the_batch_did_not_write_is_refused_before_any_night(tmp_path, capsys, name):
+    path = write_simulated(simulate_night(hours=0.01, seed=6), tmp_path / "n.kemg")["recording"]
+    out = tmp_path / "study"
+    out.mkdir()
+    if name == "cohort.csv":
+        (out / name).write_text("subject,age,group\n1,52,A\n")
+    else:
+        pd.DataFrame({"subject": [1], "age": [52]}).to_parquet(out / name)
+    before = (out / name).read_bytes()
+    assert main(["batch", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"kneeemg: error: --out {out / name} already exists and is not a kneeemg cohort table, so it is not "
+                   "replaced; choose another --out or move that file away first"]
+    assert (out / name).read_bytes() == before and sorted(p.name for p in out.iterdir()) == [name]
+    # the tables of an earlier batch are replaced as before
+    (out / name).unlink()
+    assert main(["batch", str(path), "--out", str(out)]) == 0
+    assert main(["batch", str(path), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out / "cohort.csv")) == 1 and len(pd.read_parquet(out / "cohort.parquet")) == 1
