@@ -165,6 +165,14 @@ def test_bad_files_get_one_line_errors(tmp_path, content, name, match):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_refused_as_no_regular_file_not_as_empty(tmp_path):
+    fifo = tmp_path / "night.kemg"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"night.kemg is not a regular file \(a pipe or a device\); save the recording"):
+        open_recording(fifo)
+
+
 def test_missing_file_and_channel(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         open_recording(tmp_path / "nope.edf")

@@ -109,6 +109,8 @@ def open_recording(
         raise InputError(f"{p} does not exist; check the path")
     if p.is_dir():
         raise InputError(f"{p} is a folder; name a recording file")
+    if not p.is_file():  # a pipe or a device reads as empty, and could not be read twice
+        raise InputError(f"{p} is not a regular file (a pipe or a device); save the recording to a file and name that")
     if p.stat().st_size == 0:
         raise RecordingFormatError(f"{p} is empty")
     kind = fmt or sniff_format(p)
