@@ -205,3 +205,15 @@ def test_an_interrupted_simulation_leaves_no_part_of_a_night(tmp_path, monkeypat
     with pytest.raises(KeyboardInterrupt):
         write_simulated(night, tmp_path / f"n{suffix}", chunk_s=30.0)
     assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_simulated_night_is_at_least_as_long_as_the_detector_needs(tmp_path, capsys):
+    from kneeemg.cli import main
+
+    with pytest.raises(SystemExit):  # an option error, said by argparse
+        main(["simulate", "--hours", "1e-6", "--out", str(tmp_path / "short.kemg")])
+    err = capsys.readouterr().err
+    assert "shorter than the 0.25 s the detector needs; give at least 7e-05 h" in err and err.count("\n") == 1
+    assert not (tmp_path / "short.kemg").exists()
+    assert main(["simulate", "--hours", "7e-05", "--out", str(tmp_path / "least.kemg")]) == 0  # the least it names
+    assert main(["replay", str(tmp_path / "least.kemg")]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .replay import bounded, seed, supported_hz
-from .simulate import MAX_CHANNELS, MAX_HOURS
+from .simulate import MAX_CHANNELS, MAX_HOURS, night_hours
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="simulate a night, detect its events and summarise it",
                        description="Simulate a night of quadriceps EMG, run the detector over it as if it were "
                                    "live, compare with the simulator's ground truth and summarise the night.")
-    p.add_argument("--hours", type=bounded(float, 0, MAX_HOURS, " h", lo_open=True), default=8.0,
-                   help=f"length of the night in hours, more than 0 and at most {MAX_HOURS:g} (default 8)")
+    p.add_argument("--hours", type=night_hours, default=8.0,
+                   help=f"length of the night in hours, at least 0.25 s and at most {MAX_HOURS:g} (default 8)")
     p.add_argument("--channels", type=bounded(int, 1, MAX_CHANNELS), default=2,
                    help=f"channels (legs) to simulate, 1-{MAX_CHANNELS}; with --link ble 1-{BLE_MAX_CHANNELS}, with "
                         f"--link serial up to {SERIAL_MAX_CHANNEL_HZ:,.0f} channels x Hz (default 2)")
