@@ -253,3 +253,15 @@ def test_under_a_warning_sign_the_terminal_report_and_doctor_summary_still_say_t
     shown = guidance_html(guidance_for_report(triage(case["profile"], case["diary"], case["nights"], today=date(2026, 11, 21))),
                           short=True)
     assert "<h3>Also</h3>" in shown and "do not stop it on your own" in shown
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--nights", "3"], "--nights is about the history, and --case reads a case file instead"),
+    (["--db", "h.db"], "--db is about the history, and --case reads a case file instead"),
+    (["--json", "--explain"], "--json and --explain are two ways to print the result; give one of them"),
+])
+def test_options_a_case_file_or_the_other_output_would_ignore_are_refused(case_file, capsys, flags, named):
+    assert main(["triage", "--case", str(case_file), *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"kneeemg: error: {named}") and captured.err.count("\n") == 1
+    assert not captured.out

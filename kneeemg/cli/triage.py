@@ -8,6 +8,10 @@ from .importcmd import add_db_option
 from .replay import whole_number
 
 
+#: How many of the latest nights triage takes from the history when --nights is not given.
+DEFAULT_NIGHTS = 14
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("triage", help="guidance: how urgent, which causes fit, what to do (not a diagnosis)",
                        description="Read the profile, diary and nights (from the history, or a case file) and say how "
@@ -17,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--case", metavar="JSON", help="a case file with profile, diary and nights (instead of the history)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--explain", action="store_true", help="show every rule, threshold, prior and ratio behind the result")
-    p.add_argument("--nights", type=whole_number, default=14, help="how many of the latest nights to take from the history (default 14)")
+    p.add_argument("--nights", type=whole_number, default=None,
+                   help=f"how many of the latest nights to take from the history (default {DEFAULT_NIGHTS}; not with --case)")
     add_set_option(p)
     add_db_option(p)
     p.set_defaults(func=run)
@@ -41,7 +46,13 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance import LEVELS, TriageConfig, triage, validate_case
 
     config = TriageConfig.with_settings(args.settings or ())
+    if args.json and args.explain:
+        raise InputError("--json and --explain are two ways to print the result; give one of them")
     if args.case:
+        for option, value in (("--nights", args.nights), ("--db", args.db)):
+            if value is not None:
+                raise InputError(f"{option} is about the history, and --case reads a case file instead (all of it); "
+                                 f"leave out {option}, or --case to triage the history")
         path = Path(args.case)
         if not path.is_file():
             raise InputError(f"{path} does not exist; check the path")
@@ -54,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         from ..store import Store
 
         with Store(args.db, create=False) as store:
-            case = store.case_for_triage(args.nights)
+            case = store.case_for_triage(DEFAULT_NIGHTS if args.nights is None else args.nights)
         where = "history"
     # a case file's dates are checked against today (a mistyped year); the history is read
     # as stored (a night dated by a recorder's clock that runs ahead must not block triage)
