@@ -395,6 +395,7 @@ def test_option_errors_are_one_line_with_where_to_look(tmp_path, argv, words):
     (["demo", "--seconds", "5"], "--seconds goes with --link"),
     (["record", "--serial", "/dev/null", "--link", "serial", "--out", "r"], "--link chooses the virtual sensor's path"),
     (["batch", "x.kemg", "--out", "r", "--channels", "left", "LEFT"], "--channels names 'LEFT' twice"),
+    (["devices", "--no-ble", "--scan", "3"], "--scan sets how long to scan for Bluetooth sensors, and --no-ble skips"),
 ])
 def test_options_that_would_be_ignored_are_refused(tmp_path, monkeypatch, capsys, argv, words):
     monkeypatch.chdir(tmp_path)
