@@ -418,6 +418,24 @@ def test_mat_file_that_is_not_matlab_is_a_one_line_error(tmp_path):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("data, fs, match", [
+    (np.zeros(5000), "abc", r"EMG\.fs must be one number, the sampling rate in Hz \(it holds text\)"),
+    (np.zeros(5000), np.array([1000.0, 1000.0]), r"EMG\.fs must be one number.*\(it holds numbers of shape 2\)"),
+    ("abc", 1000, r"EMG\.channelData must be a matrix of numbers, samples x channels \(it holds text\)"),
+    (np.array([np.zeros(100), np.zeros(50)], dtype=object), 1000, r"EMG\.channelData .*\(it holds cells or structs of shape 2\)"),
+    (np.zeros(5000) + 1j, 1000, r"EMG\.channelData .*\(it holds complex numbers of shape 5000\)"),
+    (np.zeros((100, 20, 10)), 1000, r"EMG\.channelData .*\(it holds numbers of shape 100x20x10\)"),
+], ids=["fs-text", "fs-two", "data-text", "data-cells", "data-complex", "data-3d"])
+def test_a_mat_file_whose_emg_struct_holds_other_things_is_a_one_line_error(tmp_path, data, fs, match):
+    from scipy.io import savemat
+
+    p = tmp_path / "odd.mat"
+    savemat(p, {"EMG": {"channelData": data, "fs": fs}})
+    with pytest.raises(RecordingFormatError, match=r"^" + str(p).replace(".", r"\.") + ": " + match) as info:
+        open_recording(p)
+    assert "\n" not in str(info.value)
+
+
 def test_csv_lines_that_are_not_numbers_are_refused_with_their_line_not_dropped(tmp_path):
     rows = [f"{i / 1000:.3f},{i % 7}" for i in range(3000)]
     na_rows = [f"{r.split(',')[0]},NA" if 1000 <= i < 1100 and i % 2 else r for i, r in enumerate(rows)]

@@ -414,10 +414,25 @@ def read_mat(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
     emg = m.get("EMG")
     if emg is None or not hasattr(emg, "channelData") or not hasattr(emg, "fs"):
         raise RecordingFormatError(f"{path}: expected a struct EMG with fields channelData and fs")
-    x = np.asarray(emg.channelData, dtype=float)
+    fs = np.asarray(emg.fs)
+    if fs.size != 1 or fs.dtype.kind not in "iuf":
+        raise RecordingFormatError(f"{path}: EMG.fs must be one number, the sampling rate in Hz (it holds "
+                                   f"{_mat_what(fs)}); save the rate there, e.g. EMG.fs = 1000")
+    data = np.asarray(emg.channelData)
+    if data.dtype.kind not in "iuf" or data.ndim > 2:
+        raise RecordingFormatError(f"{path}: EMG.channelData must be a matrix of numbers, samples x channels (it holds "
+                                   f"{_mat_what(data)}); save the samples there as one real matrix")
+    x = data.astype(float)
     if x.ndim == 1:
         x = x[:, None]
     elif x.shape[0] < x.shape[1]:
         x = x.T
     x, labels = select_channels(x, tuple(f"ch{i}" for i in range(x.shape[1])), channels, str(path))
-    return ArrayRecording(x, RecordingInfo(fs_hz=float(emg.fs), labels=labels, n_samples=len(x), path=path, format="mat"))
+    return ArrayRecording(x, RecordingInfo(fs_hz=float(fs.item()), labels=labels, n_samples=len(x), path=path, format="mat"))
+
+
+def _mat_what(a: np.ndarray) -> str:
+    """What a MATLAB variable read by scipy holds, in a few words."""
+    kind = {"U": "text", "S": "text", "O": "cells or structs", "c": "complex numbers", "b": "true/false values"}.get(
+        a.dtype.kind, "numbers")
+    return f"{kind} of shape {'x'.join(map(str, a.shape))}" if a.shape else kind
