@@ -436,6 +436,28 @@ def test_a_mat_file_whose_emg_struct_holds_other_things_is_a_one_line_error(tmp_
     assert "\n" not in str(info.value)
 
 
+def _uci_text(n_values, n_rows, unit="mV"):
+    head = "".join(f"Channel {i + 1}: '{name}', {n_values} values, engineering units: {u}, no filters.\r\n"
+                   for i, (name, u) in enumerate([("RF", unit), ("VM", unit), ("FX", "deg")]))
+    return "File Name: x.log\r\n" + head + "\r\n" + "".join(f"0.00{i % 7}\t-0.00{i % 5}\t70.1\r\n" for i in range(n_rows))
+
+
+def test_a_uci_file_cut_short_is_read_with_a_note_and_one_without_emg_is_refused(tmp_path):
+    whole, cut, odd = tmp_path / "1Nsen.txt", tmp_path / "2Nsen.txt", tmp_path / "3Nsen.txt"
+    whole.write_text(_uci_text(3000, 3000))
+    cut.write_text(_uci_text(3000, 1200))
+    odd.write_text(_uci_text(3000, 3000, unit="furlong"))
+    with open_recording(whole) as rec:
+        assert rec.info.format == "uci-text" and rec.info.n_samples == 3000 and rec.info.warnings == []
+    with open_recording(cut) as rec:
+        assert rec.info.n_samples == 1200
+        assert rec.info.warnings == ["2Nsen.txt: its header announces 3000 samples per channel, but only 1200 rows of 3 "
+                                     "numbers were read (the file was cut short, or lines were left out)"]
+    with pytest.raises(RecordingFormatError, match=r"3Nsen.txt: no channel is in a voltage unit \(its units: furlong, "
+                                                   r"deg\); kneeemg reads EMG in uV"):
+        open_recording(odd)
+
+
 def test_csv_lines_that_are_not_numbers_are_refused_with_their_line_not_dropped(tmp_path):
     rows = [f"{i / 1000:.3f},{i % 7}" for i in range(3000)]
     na_rows = [f"{r.split(',')[0]},NA" if 1000 <= i < 1100 and i % 2 else r for i, r in enumerate(rows)]

@@ -31,6 +31,7 @@ _MIN_TIME_RATE_HZ = 100.0
 UCI_NAMES = {"recto femoral": "RF", "biceps femoral": "BF", "vasto medial": "VM", "emg semitendinoso": "ST",
              "flexo-extension": "FX", "rf": "RF", "bf": "BF", "vm": "VM", "st": "ST", "fx": "FX"}
 _UCI_CHANNEL = re.compile(r"Channel\s+\d+:\s*'([^']+)'.*engineering units:\s*([^,]+)", re.IGNORECASE)
+_UCI_VALUES = re.compile(r"'\s*,\s*(\d+)\s+values\b", re.IGNORECASE)
 
 
 def _numeric_rows(lines: list[str], sep: str | None) -> list[list[float]]:
@@ -51,21 +52,32 @@ def looks_like_uci(head: str) -> bool:
 def read_uci(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording:
     """A UCI "EMG dataset in Lower Limb" text file (1000 Hz; EMG in mV, knee angle FX in degrees)."""
     lines = path.read_text(errors="replace").splitlines()
-    names, units = [], []
+    names, units, announced = [], [], []
     for line in lines[:12]:
         m = _UCI_CHANNEL.search(line)
         if m:
             names.append(UCI_NAMES.get(m.group(1).strip().lower(), m.group(1).strip()))
             units.append(m.group(2).strip().lower())
+            count = _UCI_VALUES.search(line)
+            announced.append(int(count.group(1)) if count else None)
     rows = [r for r in _numeric_rows(lines, "\t") if len(r) >= len(names)]
     if not names or not rows:
         raise RecordingFormatError(f"{path}: no channel header or no samples; is it a UCI lower-limb text file?")
     data = np.array([r[: len(names)] for r in rows])
     emg = [i for i, u in enumerate(units) if u in UNIT_TO_UV]
+    if not emg:
+        raise RecordingFormatError(f"{path}: no channel is in a voltage unit (its units: {', '.join(dict.fromkeys(units))}); "
+                                   f"kneeemg reads EMG in {KNOWN_UNITS}")
+    warnings = []
+    expected = [announced[i] for i in emg if announced[i] is not None]
+    if expected and len(rows) < min(expected):
+        warnings.append(f"{path.name}: its header announces {min(expected)} samples per channel, but only {len(rows)} "
+                        f"rows of {len(names)} numbers were read (the file was cut short, or lines were left out)")
     extra = {names[i]: (data[:, i].copy(), 1000.0) for i in range(len(names)) if i not in emg}
     x = data[:, emg] * np.array([UNIT_TO_UV[units[i]] for i in emg])
     x, labels = select_channels(x, tuple(names[i] for i in emg), channels, str(path))
-    info = RecordingInfo(fs_hz=1000.0, labels=labels, n_samples=len(x), path=path, format="uci-text", extra=extra)
+    info = RecordingInfo(fs_hz=1000.0, labels=labels, n_samples=len(x), path=path, format="uci-text", extra=extra,
+                         warnings=warnings)
     return ArrayRecording(x, info)
 
 
