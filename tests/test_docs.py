@@ -40,3 +40,26 @@ def test_table_rows_counts_cells_and_skips_code_blocks():
 def test_every_table_row_has_as_many_cells_as_its_header(page):
     for first, cells in table_rows(page.read_text(encoding="utf-8")):
         assert all(n == cells[0] for n in cells), f"{page.name}: table at line {first} has rows of {cells} cells"
+
+
+def _options(parser) -> set[str]:
+    """The long options of a command, without --help and without the diary's field flags
+    (listed in `kneeemg diary --help` and docs/diary.md, not each in the README)."""
+    fields = {a for g in parser._action_groups if g.title and " fields" in g.title for a in g._group_actions}
+    return {o for a in parser._actions if a not in fields or "--date" in a.option_strings
+            for o in a.option_strings if o.startswith("--") and o != "--help"}
+
+
+def test_the_readme_usage_lines_name_every_option_of_each_command():
+    from kneeemg.cli import build_parser
+
+    rows = [re.split(r"(?<!\\)\|", line)[1] for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `kneeemg ")]
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in commands.items():
+        subs = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+        parsers = {f"{name} {k}": p for k, p in subs[0].choices.items()} if subs else {name: parser}
+        for full, p in parsers.items():
+            said = {o for row in rows for part in re.split(r"`\s*(?:/|,)\s*`", row)
+                    if re.match(rf"`?kneeemg {full}\b", part.strip()) for o in re.findall(r"--[a-z][a-z-]*", part)}
+            assert _options(p) <= said, f"README's `kneeemg {full}` line lacks {sorted(_options(p) - said)}"
