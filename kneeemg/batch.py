@@ -347,11 +347,14 @@ def run_batch(
     InputError
         Before any night is processed: inputs that name nothing, an output folder that cannot
         be written or holds a ``cohort.csv`` or ``cohort.parquet`` that a batch did not write,
-        a bad number of workers or scheduler address.
+        a bad number of workers or scheduler address, workers given for an existing cluster.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
         raise InputError(f"--workers {workers} is not allowed; give a whole number of at least 1 (or leave it out: one per core)")
     check_scheduler(scheduler)
+    if workers is not None and scheduler not in (None, "local"):
+        raise InputError(f"--workers sets how many worker processes this machine starts, and the cluster at {scheduler} "
+                         "has its own; leave out --workers (start more `dask worker` processes there instead)")
     paths = discover_inputs(inputs, exclude=out_dir)
     if not paths:
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")

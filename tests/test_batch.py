@@ -173,6 +173,9 @@ def test_library_checks_before_any_work(tmp_path):
             check_scheduler(bad)
     for good in (None, "local", "tcp://10.0.0.5:8786", "10.0.0.5:8786", "tls://h:1"):
         check_scheduler(good)
+    with pytest.raises(InputError, match=r"^--workers sets how many worker processes this machine starts, and the "
+                                         r"cluster at tcp://10\.0\.0\.5:8786 has its own; leave out --workers"):
+        run_batch([str(tmp_path)], tmp_path / "o", workers=2, scheduler="tcp://10.0.0.5:8786")
     assert not (tmp_path / "o").exists()
 
 

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUTS", help="recording files, folders or glob patterns")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created when missing)")
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                   help="worker processes, at least 1 (default: one per core)")
+                   help="worker processes, at least 1 (default: one per core); not with the address of an existing "
+                        "Dask cluster, which has its own")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (tcp://host:8786), or 'local' to start a LocalCluster")
     add_detector_options(p)
