@@ -632,18 +632,24 @@ class Store:
         """
         until = _until(until)
         dated = [n for n in self.nights() if n.date and (until is None or n.date <= until)]
-        counted = {n.content_hash: n.id for n in sorted(dated, key=_import_order)}
+        recording = _recordings(dated)
+        counted = {recording[n.id]: n.id for n in sorted(dated, key=_import_order)}
         for n in dated:
             if n.id == own:
-                counted[n.content_hash] = n.id
-        return [n for n in dated if counted[n.content_hash] == n.id]
+                counted[recording[n.id]] = n.id
+        return [n for n in dated if counted[recording[n.id]] == n.id]
 
-    def counted(self, content_hash: str) -> NightRow | None:
+    def counted(self, content_hash: str, source: str | None = None, start_time: str | None = None) -> NightRow | None:
         """The night that counts for a recording in trends and guidance: of the dated nights
         stored from it, the one imported last (``kneeemg import`` of an earlier one again makes
-        it the last: :meth:`count_again`); None when none is dated."""
-        dated = [n for n in self.nights() if n.content_hash == content_hash and n.date]
-        return max(dated, key=_import_order, default=None)
+        it the last: :meth:`count_again`); None when none is dated. The recording is the content
+        ``content_hash`` and, given ``source`` and ``start_time``, also the file at that path
+        that started then (imported before in an earlier state: while still being recorded)."""
+        dated = [n for n in self.nights() if n.date]
+        recording = _recordings(dated)
+        mine = {recording[n.id] for n in dated if n.content_hash == content_hash
+                or (start_time is not None and (n.source, n.start_time) == (source, start_time))}
+        return max((n for n in dated if recording[n.id] in mine), key=_import_order, default=None)
 
     def count_again(self, night_id: int) -> None:
         """Make a stored night the one that counts for its recording (:meth:`counted`), as if
@@ -724,6 +730,30 @@ class Store:
             "diary": [d.as_dict() for d in self.days(since=since, until=until)],
             "nights": [_case_night(n) for n in nights],
         }
+
+
+def _recordings(nights: list[NightRow]) -> dict[int, int]:
+    """Each night's recording, as the id of one of its nights. Nights are of one recording
+    when they share content (imports with other channels or settings), or the file and the
+    start time it holds (a file imported while it was still being recorded, and again once
+    complete), or are linked so through other nights."""
+    parent = {n.id: n.id for n in nights}
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    first: dict[tuple[Any, ...], int] = {}
+    for n in nights:
+        for key in (("content", n.content_hash), ("file", n.source, n.start_time) if n.start_time else None):
+            if key is None:
+                continue
+            if key in first:
+                parent[root(n.id)] = root(first[key])
+            else:
+                first[key] = n.id
+    return {n.id: root(n.id) for n in nights}
 
 
 def _import_order(n: NightRow) -> tuple[str, int]:
@@ -814,8 +844,10 @@ class ImportOutcome:
     ``info`` is what is known of the recording (a :class:`kneeemg.io.base.RecordingInfo`:
     its rate, format and path; for a night already stored, as stored), e.g. for the note that
     ``--fs`` was not used. ``replaces`` is the night of the same recording (another import of
-    it: other channels or settings) that counted in trends and guidance until this import,
-    which counts instead (:meth:`Store.counted`), or None.
+    it: other channels or settings, or the same file imported while it was still being
+    recorded) that counted in trends and guidance until this import, which counts instead
+    (:meth:`Store.counted`), or None; ``replaces_earlier_file`` says that it was the file's
+    earlier content.
     """
 
     night_id: int
@@ -827,6 +859,7 @@ class ImportOutcome:
     previous_date: str | None = None
     info: Any = None
     replaces: NightRow | None = None
+    replaces_earlier_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -985,9 +1018,12 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         date, date_from = fallback_date(getattr(result.source, "start_time", None), result.recording_s, p)
         check_start_date(date, date_from, p, datetime.now().date())
     metrics = night_metrics(result, date=date)
+    if counted is None and metrics.start_time:  # the same file imported before, as it was then (still recording)
+        counted = store.counted(digest, source, metrics.start_time)
     nid, created = store.add_night(result, metrics, source, digest, settings=extra)
     replaces = counted if counted is not None and counted.id != nid else None
-    return ImportOutcome(nid, created, metrics.date, date_from, info=result.source, replaces=replaces)
+    return ImportOutcome(nid, created, metrics.date, date_from, info=result.source, replaces=replaces,
+                         replaces_earlier_file=replaces is not None and replaces.content_hash != digest)
 
 
 def _stored_info(night: NightRow, path: Path) -> Any:

@@ -791,6 +791,32 @@ def test_channels_that_share_a_label_are_each_their_own_night(tmp_path):
     assert first != second and both == every and len({first, second, every}) == 3
 
 
+def test_a_recording_imported_while_still_being_written_counts_once_as_it_ended(tmp_path, capsys):
+    from datetime import timezone
+
+    from kneeemg.io import RecordingWriter
+
+    night = simulate_night(hours=0.02, n_channels=2, seed=7)
+    done = tmp_path / "done.kemg"
+    with RecordingWriter(done, 1000.0, ["left", "right"], start_time=datetime(2026, 11, 20, 22, 30, tzinfo=timezone.utc)) as w:
+        for block in night.chunks(10_000):
+            w.write(block)
+    path, db = tmp_path / "night.kemg", str(tmp_path / "h.db")
+    path.write_bytes(done.read_bytes()[: done.stat().st_size // 3])  # a third of it written so far
+    assert main(["import", str(path), "--db", db]) == 0
+    path.write_bytes(done.read_bytes())  # the recording went on to its end
+    assert main(["import", str(path), "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "imported as night 2 of 2026-11-20" in out and "it replaces night 1 (left, right) in trends and guidance: " \
+        "that night is this file as it was when imported before (its first 2" in out
+    with Store(db, create=False) as s:
+        full = s.night(2)
+        (row,) = s.trend(28)
+        assert row["night_id"] == 2 and "night_ids" not in row and row["usable_hours"] == round(full.usable_s / 3600, 2)
+        assert [n["date"] for n in s.case_for_triage()["nights"]] == ["2026-11-20"]
+        assert s.counted(full.content_hash).id == 2
+
+
 def test_a_night_stored_under_the_channels_as_typed_is_found_again(week, tmp_path):
     from kneeemg.store import import_settings
 

@@ -89,6 +89,9 @@ def _replaces_note(out) -> str:
     night = out.replaces
     if night is None:
         return ""
+    if out.replaces_earlier_file:
+        return (f"; it replaces night {night.id} ({', '.join(night.labels)}) in trends and guidance: that night is "
+                f"this file as it was when imported before (its first {night.recording_s:.0f} s)")
     opts = import_options(night.settings)
     how = f"with {' '.join(shlex.quote(o) for o in opts)}" if opts else "with no options"
     return (f"; it {'replaces' if out.created else 'counts again instead of'} night {night.id} "
