@@ -21,12 +21,14 @@ def find_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None
     Raises
     ------
     InputError
-        When a directory is named but does not exist.
+        When a directory is named but does not exist or is a file.
     """
     raw = explicit if explicit is not None else os.environ.get(ENV_VAR)
     if not raw:
         return None
     path = Path(raw).expanduser()
+    if path.is_file():
+        raise InputError(f"data directory {path} is a file, not a folder; set {ENV_VAR} or --data-dir to the folder of public recordings")
     if not path.is_dir():
         raise InputError(f"data directory {path} does not exist; set {ENV_VAR} or --data-dir to the folder of public recordings")
     return path

@@ -115,6 +115,15 @@ def test_data_dir_setting(tmp_path, monkeypatch):
         find_data_dir(tmp_path / "nope")
 
 
+def test_data_dir_that_is_a_file_is_named_as_a_file(tmp_path):
+    from kneeemg.datadir import find_data_dir
+    from kneeemg.errors import InputError
+
+    (tmp_path / "recordings.zip").write_bytes(b"")
+    with pytest.raises(InputError, match=r"recordings\.zip is a file, not a folder; set KNEEEMG_DATA or --data-dir"):
+        find_data_dir(tmp_path / "recordings.zip")
+
+
 @pytest.mark.parametrize("link", ["serial", "ble"])
 def test_demo_over_the_live_path(tmp_path, capsys, link):
     assert main(["demo", "--link", link, "--seconds", "6", "--channels", "1", "--out", str(tmp_path)]) == 0
