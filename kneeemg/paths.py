@@ -112,6 +112,8 @@ def check_output_file(path: str | os.PathLike[str], option: str, what: str, sign
     InputError
         With a one-line message saying what is wrong and what to do.
     """
+    if str(path) == "":
+        raise InputError(f"{option} is empty; give a file name")
     p = Path(path).expanduser()
     if p.is_symlink():
         p = Path(os.path.realpath(p))  # a link to the output: the file it points to is written

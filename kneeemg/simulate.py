@@ -342,11 +342,13 @@ def check_simulated_path(path: str | os.PathLike[str], option: str = "--out") ->
     Raises
     ------
     InputError
-        An ending other than .kemg, .edf or .bdf, a folder, a folder that does not exist, or
+        An empty path, an ending other than .kemg, .edf or .bdf, a folder, a folder that does not exist, or
         a ground-truth file of that name already there.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"{option} must be a file name (str or Path), not {type(path).__name__}")
+    if str(path) == "":
+        raise InputError(f"{option} is empty; name a {', '.join(SIMULATED_SUFFIXES[:-1])} or {SIMULATED_SUFFIXES[-1]} file")
     out = Path(path).expanduser()
     if out.suffix.lower() not in SIMULATED_SUFFIXES:
         raise InputError(f"{option} {out}: cannot write a {out.suffix or 'file without an ending'}; "

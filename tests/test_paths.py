@@ -45,6 +45,11 @@ def test_folders_missing_or_given_as_the_file_are_refused(tmp_path):
         check_output_file(tmp_path / "nope" / "r.html", "--out", "report", SIG)
 
 
+def test_an_empty_path_is_named_as_empty():
+    with pytest.raises(InputError, match=r"^--out is empty; give a file name$"):
+        check_output_file("", "--out", "report", SIG)
+
+
 def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("old")

@@ -141,6 +141,13 @@ def test_only_kemg_edf_and_bdf_files_are_written(tmp_path):
     assert write_simulated(night, tmp_path / "x.kemg")["recording"].exists()
 
 
+def test_an_empty_output_path_is_named_as_empty():
+    from kneeemg.simulate import check_simulated_path
+
+    with pytest.raises(InputError, match=r"^--out is empty; name a \.kemg, \.edf or \.bdf file$"):
+        check_simulated_path("", "--out")
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
