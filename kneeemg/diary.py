@@ -319,6 +319,8 @@ def load_diary_file(path: str | os.PathLike[str], latest: date | None = None) ->
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p} does not exist; check the path")
+    if p.is_dir():
+        raise InputError(f"{p} is a folder; name a TOML or JSON diary file")
     try:
         if p.suffix.lower() == ".toml":
             import tomllib

@@ -175,6 +175,14 @@ def test_one_day_in_a_json_file(tmp_path):
         load_diary_file(tmp_path / "missing.json")
 
 
+def test_a_folder_given_as_the_diary_file_is_an_input_error(tmp_path, capsys):
+    with pytest.raises(InputError, match=r"is a folder; name a TOML or JSON diary file$"):
+        load_diary_file(tmp_path)
+    assert main(["diary", "--import", str(tmp_path), "--db", str(tmp_path / "h.db")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kneeemg: error: ") and "is a folder" in err and err.count("\n") == 1
+
+
 def test_flags_change_only_the_fields_given(tmp_path, capsys):
     db = str(tmp_path / "h.db")
     assert main(["diary", "--db", db, "--date", "2026-11-20", "--stress", "3", "--symptom", "tingling",

@@ -170,6 +170,8 @@ def test_missing_or_broken_case_files(tmp_path, capsys):
     bad.write_text("{not json")
     assert main(["triage", "--case", str(bad)]) == 2
     assert "bad.json: not valid JSON" in capsys.readouterr().err
+    assert main(["triage", "--case", str(tmp_path)]) == 2
+    assert "is a folder; name a JSON case file" in capsys.readouterr().err
 
 
 def test_triage_from_the_history(tmp_path, capsys):

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
                 raise InputError(f"{option} is about the history, and --case reads a case file instead (all of it); "
                                  f"leave out {option}, or --case to triage the history")
         path = Path(args.case)
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; name a JSON case file")
         if not path.is_file():
             raise InputError(f"{path} does not exist; check the path")
         try:
