@@ -961,6 +961,20 @@ def test_an_edf_header_that_is_not_plain_ascii_names_the_field(tmp_path, offset,
     assert "complete" not in str(info.value)
 
 
+@pytest.mark.parametrize("offset, value, said", [
+    (244, b"abc     ", r"\(Duration\)"),
+    (168, b"99.99.99", r"the startdate is incorrect"),
+])
+def test_a_malformed_edf_header_is_not_taken_for_a_cut_short_file(tmp_path, offset, value, said):
+    path = _plain_edf(tmp_path, "a.edf")
+    _patch(path, offset, value)
+    with pytest.raises(RecordingFormatError, match=rf"^\S*a.edf: not a readable EDF/BDF file \(the file is not EDF.*{said}.*\); "
+                                                   r"its header is malformed: .*Check EDF/BDF compatibility.*, or export "
+                                                   r"the recording again$") as info:
+        open_recording(path)
+    assert "complete" not in str(info.value) and str(info.value).count("a.edf") == 1
+
+
 def test_an_edf_with_an_unknown_record_count_or_no_unit_says_so(tmp_path):
     path = _plain_edf(tmp_path, "a.edf")
     _patch(path, 236, b"-1      ")

@@ -177,7 +177,12 @@ def _open_reader(path: Path):
         problem = _header_problem(path)
         if problem:
             raise RecordingFormatError(f"{path}: {problem}") from None
-        raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({exc}); check that it is complete") from None
+        detail = str(exc).removeprefix(f"{name}: ")  # (pyedflib's message begins with the file's name)
+        if "compliant" in detail:  # a field pyedflib cannot parse: the header is malformed, not cut short
+            raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({detail}); its header is malformed: find the "
+                                       "field at fault with EDFbrowser's Tools > Check EDF/BDF compatibility and correct "
+                                       "it in its header editor, or export the recording again") from None
+        raise RecordingFormatError(f"{path}: not a readable EDF/BDF file ({detail}); check that it is complete") from None
     finally:
         if link_dir is not None:  # the open file stays readable without its link
             shutil.rmtree(link_dir, ignore_errors=True)
