@@ -685,3 +685,8 @@ def test_excluded_time_starts_where_the_stream_starts():
 def test_start_sample_must_be_a_whole_number_of_samples(start):
     with pytest.raises(InputError, match="start_sample=.* must be a whole number of samples"):
         StreamingDetector(FS, 1, start_sample=start)
+
+
+def test_a_wrong_number_of_labels_is_said_in_the_right_number():
+    with pytest.raises(InputError, match=r"^1 channel label given for 2 channels; give one label per channel$"):
+        StreamingDetector(2000.0, 2, labels=["left"])

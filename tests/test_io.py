@@ -315,8 +315,18 @@ def test_recordings_too_short_for_a_noise_floor_are_refused(tmp_path):
         if ok:
             assert open_recording(path).info.n_samples == n
         else:
-            with pytest.raises(InputError, match=rf"{path} holds only {n} samples \(.* s\), too short .* at least 0.25 s"):
+            said = "1 sample" if n == 1 else f"{n} samples"
+            with pytest.raises(InputError, match=rf"{path} holds only {said} \(.* s\), too short .* at least 0.25 s"):
                 open_recording(path)
+
+
+def test_counts_of_one_are_said_in_the_singular():
+    from kneeemg.io.array import channel_indices
+
+    with pytest.raises(InputError, match=r"channel index 3 is out of range; it has 1 channel$"):
+        channel_indices(("left",), [3], "f.csv")
+    with pytest.raises(InputError, match=r"does not match 1 sample x 2 channels$"):
+        ArrayRecording(np.zeros((2, 1)), RecordingInfo(fs_hz=FS, labels=("a", "b"), n_samples=1))
 
 
 def _edf_file(tmp_path, name="a.edf", n=5000, start_time=None):

@@ -32,6 +32,7 @@ from ..config import DetectorConfig, as_config
 from ..errors import InputError
 from ..events import Event
 from ..shapes import hermite_rodriguez
+from ..words import plural
 from .realdata import band
 
 #: Background around an event used as the SNR reference, s each side.
@@ -197,7 +198,7 @@ def place(lengths: Sequence[int], n_total: int, min_gap: int, margin_start: int,
     lengths = np.asarray(lengths, dtype=np.int64)
     spare = n_total - margin_start - int(lengths.sum()) - min_gap * len(lengths)
     if spare < 0:
-        raise InputError(f"{len(lengths)} events do not fit in {n_total} samples; use a longer background or fewer events")
+        raise InputError(f"{plural(len(lengths), 'event')} {'does' if len(lengths) == 1 else 'do'} not fit in {plural(n_total, 'sample')}; use a longer background or fewer events")
     shares = rng.dirichlet(np.ones(len(lengths) + 1)) * spare
     extra = np.floor(np.cumsum(shares[:-1])).astype(np.int64)
     starts = margin_start + extra + np.concatenate(([0], np.cumsum(lengths[:-1] + min_gap)))
@@ -287,7 +288,7 @@ def make_trial(
         if sum(lengths) + gap * len(lengths) + margin <= n:
             break
     else:
-        raise InputError(f"{len(sources)} events do not fit in {duration_s:g} s; use a longer trial")
+        raise InputError(f"{plural(len(sources), 'event')} {'does' if len(sources) == 1 else 'do'} not fit in {duration_s:g} s; use a longer trial")
     waves = []
     for name, m in zip(sources, lengths):
         if name == "fasciculation":

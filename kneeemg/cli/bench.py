@@ -57,6 +57,7 @@ def run_speed(args: argparse.Namespace) -> int:
 
     from ..bench import check_outputs
     from ..bench.speed import run_speed as speed
+    from ..words import plural
 
     check_outputs(args.json, args.plot)
     console = make_console()
@@ -79,7 +80,8 @@ def run_speed(args: argparse.Namespace) -> int:
     console.print(f"Replaying a {_span(mem['hours'])}, {mem['channels']}-channel night from disk ({mem['file_mb']} MB): "
                   f"{mem['replay_s']} s, peak memory {mem['peak_rss_mb']} MB.")
     console.print(f"Batch on the local pool: {pool['nights_per_minute_per_core']} nights per minute per core "
-                  f"({pool['nights']} nights of {_span(pool['hours_each'])}, {pool['workers']} workers, {pool['seconds']} s).")
+                  f"({plural(pool['nights'], 'night')} of {_span(pool['hours_each'])}, {plural(pool['workers'], 'worker')}, "
+                  f"{pool['seconds']} s).")
     if args.json:
         console.print(f"JSON: {report.write_json(args.json)}")
     if args.plot:

@@ -20,6 +20,7 @@ import numpy as np
 from ..config import MAX_CHANNELS, DetectorConfig, as_config, check_rate
 from ..errors import InputError
 from ..events import Event, sort_events
+from ..words import plural
 from . import _kernels as K
 from .filters import FilterDesign, band_edges, design, find_mains, initial_state
 from .potentials import block_lag_means, templates
@@ -76,7 +77,8 @@ def _labels(labels: Sequence[str] | None, n_channels: int) -> tuple[str, ...]:
         return tuple(f"ch{i}" for i in range(n_channels))
     labels = tuple(str(x) for x in labels)
     if len(labels) != n_channels:
-        raise InputError(f"{len(labels)} channel labels given for {n_channels} channels; give one label per channel")
+        raise InputError(f"{plural(len(labels), 'channel label')} given for {plural(n_channels, 'channel')}; give one label "
+                         "per channel")
     return labels
 
 

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from ..config import MAX_FS_HZ, MIN_FS_HZ, MIN_RECORDING_S, check_rate
 from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
+from ..words import plural
 from .base import Gap, Recording, RecordingInfo
 from .edf import EdfRecording, export_edf
 from .native import NativeRecording, RecordingWriter
@@ -142,7 +143,7 @@ def open_recording(
     if rec.info.duration_s < MIN_RECORDING_S:
         info = rec.info
         rec.close()
-        raise InputError(f"{p} holds only {info.n_samples} samples ({info.duration_s:.3g} s), too short for the detector "
+        raise InputError(f"{p} holds only {plural(info.n_samples, 'sample')} ({info.duration_s:.3g} s), too short for the detector "
                          f"(it needs at least {MIN_RECORDING_S:g} s to learn the noise floor); use a longer recording")
     if resample_hz:
         try:

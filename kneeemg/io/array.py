@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from ..words import plural
 from .base import Recording, RecordingInfo
 from .units import split_unit
 
@@ -22,7 +23,8 @@ class ArrayRecording(Recording):
     def __init__(self, data_uv: np.ndarray, info: RecordingInfo) -> None:
         data = np.ascontiguousarray(data_uv, dtype=np.float64)
         if data.ndim != 2 or data.shape != (info.n_samples, info.n_channels):
-            raise InputError(f"data of shape {data.shape} does not match {info.n_samples} samples x {info.n_channels} channels")
+            raise InputError(f"data of shape {data.shape} does not match {plural(info.n_samples, 'sample')} x "
+                             f"{plural(info.n_channels, 'channel')}")
         self._data = data
         self.info = info
 
@@ -69,7 +71,7 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
         if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and name not in lower):
             i = int(ch)
             if not 0 <= i < len(labels):
-                raise InputError(f"{source}: channel index {i} is out of range; it has {len(labels)} channels")
+                raise InputError(f"{source}: channel index {i} is out of range; it has {plural(len(labels), 'channel')}")
         elif name in lower:
             i = lower.index(name)
             if lower.count(name) > 1:

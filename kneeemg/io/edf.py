@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event
+from ..words import plural
 from .array import channel_indices
 from .base import Recording, RecordingInfo
 from .channels import default_channels
@@ -78,12 +79,12 @@ def _check_complete(path: Path) -> list[str]:
     expected = 256 * (ns + 1) + n_records * record_bytes
     if n_records > 0 and size < expected:
         raise RecordingFormatError(
-            f"{path}: truncated: its header announces {n_records} data records ({expected} bytes) but the file has "
+            f"{path}: truncated: its header announces {plural(n_records, 'data record')} ({expected} bytes) but the file has "
             f"{size} bytes; copy or export the recording again"
         )
     if n_records > 0 and record_bytes > 0 and size - expected >= record_bytes:
-        return [f"the file holds {(size - expected) // record_bytes} more data records than the {n_records} its header "
-                f"announces; only those {n_records} are read (the header may be damaged)"]
+        return [f"the file holds {plural((size - expected) // record_bytes, 'more data record')} than the {n_records} its header "
+                f"announces; only {'that one is' if n_records == 1 else f'those {n_records} are'} read (the header may be damaged)"]
     return []
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..config import check_rate
 from ..errors import DeviceError, InputError, RecordingFormatError
-from ..words import duration_text
+from ..words import duration_text, plural
 from .base import Gap, Recording, RecordingInfo
 from .units import UNIT_TO_UV
 
@@ -324,7 +324,8 @@ class NativeRecording(Recording):
             fh.seek(pos)
             head = fh.read(_BLK.size)
             if len(head) < _BLK.size:
-                warnings.append(f"the last {size - pos} bytes are an incomplete block (the recording was cut short); ignored")
+                warnings.append(f"the last {plural(size - pos, 'byte')} {'is' if size - pos == 1 else 'are'} an incomplete "
+                                "block (the recording was cut short); ignored")
                 break
             magic, kind, _flags, first, n, nch, _r, plen, crc = _BLK.unpack(head)
             payload = fh.read(plen) if magic == BLOCK_MAGIC and plen <= size else b""
@@ -365,13 +366,16 @@ class NativeRecording(Recording):
                             f"{'it was' if n_far == 1 else 'they were'} skipped as damaged")
         if other_nch:
             counts = " or ".join(str(c) for c in sorted(other_nch))
+            channels = "channel" if counts == "1" else "channels"
+            skipped = sum(other_nch.values())
             if not self._offsets:
                 raise RecordingFormatError(
-                    f"{self.path}: damaged header: it lists {len(labels)} channel labels ({', '.join(labels)}) but its "
-                    f"{sum(other_nch.values())} data blocks have {counts} channels; restore the file from a copy"
+                    f"{self.path}: damaged header: it lists {plural(len(labels), 'channel label')} ({', '.join(labels)}) but "
+                    f"its {plural(skipped, 'data block')} {'has' if skipped == 1 else 'have'} {counts} {channels}; restore "
+                    "the file from a copy"
                 )
-            warnings.append(f"{sum(other_nch.values())} data blocks with {counts} channels instead of the header's "
-                            f"{len(labels)} were skipped")
+            warnings.append(f"{plural(skipped, 'data block')} with {counts} {channels} instead of the header's "
+                            f"{len(labels)} {'was' if skipped == 1 else 'were'} skipped")
         # reported once, in info.warnings (the command line prints them), not logged as well
         self.info = RecordingInfo(
             fs_hz=fs, labels=labels, n_samples=expected, start_time=start_time, path=self.path, format="kemg",

@@ -71,8 +71,8 @@ def read_uci(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording
     warnings = []
     expected = [announced[i] for i in emg if announced[i] is not None]
     if expected and len(rows) < min(expected):
-        warnings.append(f"{path.name}: its header announces {min(expected)} samples per channel, but only {len(rows)} "
-                        f"rows of {len(names)} numbers were read (the file was cut short, or lines were left out)")
+        warnings.append(f"{path.name}: its header announces {plural(min(expected), 'sample')} per channel, but only "
+                        f"{plural(len(rows), 'row')} of {plural(len(names), 'number')} {'was' if len(rows) == 1 else 'were'} read (the file was cut short, or lines were left out)")
     extra = {names[i]: (data[:, i].copy(), 1000.0) for i in range(len(names)) if i not in emg}
     x = data[:, emg] * np.array([UNIT_TO_UV[units[i]] for i in emg])
     x, labels = select_channels(x, tuple(names[i] for i in emg), channels, str(path))

@@ -59,6 +59,7 @@ from ..io.native import RecordingExistsError
 from ..protocol import STATUS_BATTERY_LOW, DataFrame, DeframerStats, InfoFrame, SerialDeframer
 from .check import SignalCheck, check_signal, noise_floor_uv
 from .clock import ClockFit
+from ..words import plural
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +299,7 @@ class Recorder:
         now = self._clock()
         before, self._last_rx, self._last_rx_wall = self._last_rx, now, time.time()
         if frame.counts.shape[1] != len(self.info.labels):
-            self._changed(f"{frame.counts.shape[1]} channels", f"{len(self.info.labels)}")
+            self._changed(plural(frame.counts.shape[1], "channel"), f"{len(self.info.labels)}")
         fs = self.info.fs_hz
         if not self._joined:
             self._joined = True
@@ -403,7 +404,7 @@ class Recorder:
             self._guard(self._start, info)
             return
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
-            self._changed(f"{info.fs_hz:g} Hz and {len(info.labels)} channels",
+            self._changed(f"{info.fs_hz:g} Hz and {plural(len(info.labels), 'channel')}",
                           f"{self.info.fs_hz:g} Hz, {len(self.info.labels)}")
         if info.session_id != self._session:  # the counter restarted: continue after the host time that passed
             if self._held is not None:
