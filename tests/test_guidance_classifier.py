@@ -1052,6 +1052,18 @@ def test_thresholds_changed_from_the_defaults_are_noted_and_a_single_night_is_on
     assert TriageConfig.with_settings(["FREQUENT_RATE_PER_H=15"]).frequent_rate_per_h == 15.0
 
 
+def test_one_short_night_and_thresholds_of_one_are_said_in_the_singular():
+    one = triage({}, [], [night("2026-11-20", 5, hours=0.5)])
+    assert one.reasons[0].startswith("The night recorded had less than 1 usable hour, too little to tell")
+    two = triage({}, [], [night("2026-11-20", 5, hours=0.5), night("2026-11-21", 5, hours=0.5)])
+    assert two.reasons[0].startswith("The 2 nights recorded had less than 1 usable hour each, too little to tell")
+    cfg = TriageConfig.with_settings(["frequent_min_nights=1", "persistent_days=1", "frequent_window_days=1"])
+    res = triage({}, [], [night("2026-11-20", 80)], config=cfg)
+    text = " ".join(res.reasons) + res.explain()
+    assert "with 1 such night within 1 day;" in text and "persistent over 1 day or more" in text
+    assert "on 1 night or more" in text and "frequent = 1 night with" in text
+
+
 @pytest.mark.parametrize("setting, words", [("improvement_days=0", "improvement_days=0 must be above 0"),
                                             ("side_min_twitches=0", "side_min_twitches=0 must be above 0"),
                                             ("symptom_window_days=1000000", "is more than 3650 days")])

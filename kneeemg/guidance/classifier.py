@@ -122,8 +122,8 @@ class TriageResult:
         for r in self.rules:
             lines.append(f"  [{LEVEL_WORDS[r.level]}] {r.name}: {r.facts}")
             lines.append(f"      {r.text} (Source: {r.source}.)")
-        lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {cfg.frequent_min_nights} nights with "
-                     f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {cfg.frequent_window_days} days; persistent = "
+        lines.append(f"Thresholds (kneeemg's own; the articles give none): frequent = {plural(cfg.frequent_min_nights, 'night')} with "
+                     f"{cfg.frequent_rate_per_h:g}+ events per usable hour within {plural(cfg.frequent_window_days, 'day')}; persistent = "
                      f"{cfg.persistent_days}+ days from a twitching night to a twitching night, with {cfg.frequent_min_nights}+ "
                      "twitching nights and twitching on at least half of the nights recorded, or going on after a frequent "
                      f"spell; no improvement = {cfg.improvement_days}+ healthier days, then twitching on the latest "

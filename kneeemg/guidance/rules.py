@@ -116,7 +116,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         if len(frequent) >= cfg.frequent_min_nights:
             fire("frequent", f"{plural(len(frequent), 'night')} between {first} and {last} had {cfg.frequent_rate_per_h:g} or more "
                              f"twitches, spasms and cramps per usable hour (kneeemg counts twitching as frequent with "
-                             f"{plural(cfg.frequent_min_nights, 'such night')} within {cfg.frequent_window_days} days; the "
+                             f"{plural(cfg.frequent_min_nights, 'such night')} within {plural(cfg.frequent_window_days, 'day')}; the "
                              "articles give no number).")
 
     since = profile.get("twitching_since")
@@ -126,13 +126,13 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     since_days = (ref - date.fromisoformat(since)).days if since else None
     if stretch is not None:
         st = stretch
-        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights long enough to tell over {st['days']} days, "
+        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights long enough to tell over {plural(st['days'], 'day')}, "
                 f"from {st['first']} to {st['last']}" if st["spell"] is None else
-                f"After {cfg.frequent_min_nights} nights at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
-                f"twitching was recorded again, up to {st['last']} ({st['days']} days from {st['first']})")
-        fire("persistent", f"{what} (kneeemg counts twitching as persistent over {cfg.persistent_days} days or more, with "
+                f"After {plural(cfg.frequent_min_nights, 'night')} at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
+                f"twitching was recorded again, up to {st['last']} ({plural(st['days'], 'day')} from {st['first']})")
+        fire("persistent", f"{what} (kneeemg counts twitching as persistent over {plural(cfg.persistent_days, 'day')} or more, with "
                            f"twitching, {cfg.twitching_rate_per_h:g} or more twitches, spasms and cramps per usable hour, "
-                           f"on {cfg.frequent_min_nights} nights or more and on at least half of the nights "
+                           f"on {plural(cfg.frequent_min_nights, 'night')} or more and on at least half of the nights "
                            f"long enough to tell, or going on after a frequent spell; the articles give no number).")
     elif since_days is not None and since_days >= cfg.persistent_days:  # the person's own account of it
         quiet = ""
@@ -140,8 +140,8 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
             quiet = (f" The sensor recorded no night with {cfg.twitching_rate_per_h:g} or more twitches, spasms and cramps "
                      f"per usable hour ({plural(len(rated), 'night')} long enough to tell). Tell the doctor both: the "
                      "twitching you notice, and what the sensor found.")
-        fire("persistent", f"You have noticed the twitching since {since}, {since_days} days (kneeemg counts "
-                           f"{cfg.persistent_days} days or more as persistent; the articles give no number)." + quiet)
+        fire("persistent", f"You have noticed the twitching since {since}, {plural(since_days, 'day')} (kneeemg counts "
+                           f"{plural(cfg.persistent_days, 'day')} or more as persistent; the articles give no number)." + quiet)
 
     others = [s for s in OTHER_SYMPTOMS if feats.get(s) is True and s in recent]
     # (with other symptoms, any event the sensor recorded lately counts: a doctor's look errs on the safe side)
@@ -166,7 +166,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         # the knee went on twitching: on the latest night, and on at least half of the nights since the healthier days began
         went = sum(twitching_night(n, cfg) for n in since_healthy)
         if len(healthy) >= cfg.improvement_days and twitching_night(last_night, cfg) and 2 * went >= len(since_healthy):
-            fire("no_improvement", f"You logged {len(healthy)} days with {cfg.good_water_glasses} or more glasses of water and at most "
+            fire("no_improvement", f"You logged {plural(len(healthy), 'day')} with {cfg.good_water_glasses} or more glasses of water and at most "
                                    f"one caffeinated drink, and the knee still twitched ({cfg.twitching_rate_per_h:g} or more "
                                    f"twitches, spasms and cramps per usable hour): on the latest night ({last_night['date']}), "
                                    f"and on {went} of the {len(since_healthy)} nights since {min(n['date'] for n in since_healthy)}.")
@@ -217,14 +217,15 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
         recent = sum(1 for _, m in busy if date.fromisoformat(m["date"]) > last - timedelta(days=cfg.frequent_window_days))
         fire("monitor", f"{count} had {cfg.frequent_rate_per_h:g} or more twitches, spasms and cramps per usable hour (the most: "
                         f"about {top:.0f} per hour, on {n['date']}); kneeemg counts twitching as frequent only with "
-                        f"{cfg.frequent_min_nights} such nights within {cfg.frequent_window_days} days (its own threshold; "
-                        f"the articles give no number), and the {cfg.frequent_window_days} days up to the latest night, "
+                        f"{plural(cfg.frequent_min_nights, 'such night')} within {plural(cfg.frequent_window_days, 'day')} (its own threshold; "
+                        f"the articles give no number), and the {plural(cfg.frequent_window_days, 'day')} up to the latest night, "
                         f"{last}, held {plural(recent, 'such night')}.", variant="busy")
         return
     count = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
     if all(r is None for r, _ in rated):
         fire("monitor", f"{count.capitalize()} recorded had less than {cfg.min_usable_hours:g} usable hour"
-                        f"{'' if cfg.min_usable_hours == 1 else 's'} each, too little to tell how often the knee twitches.",
+                        f"{'' if cfg.min_usable_hours == 1 else 's'}{'' if len(nights) == 1 else ' each'}, too little to "
+                        "tell how often the knee twitches.",
              variant="short")
         return
     if all(night_events(n) == 0 for n in nights) and not reports_twitching:
