@@ -695,6 +695,22 @@ def test_csv_from_a_spreadsheet_with_decimal_commas_and_utf16(tmp_path, sep, enc
         np.testing.assert_allclose(rec.read(0, 3000)[:, 1:], x)
 
 
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_a_csv_header_that_is_not_utf8_is_read_as_latin1(tmp_path, encoding):
+    from kneeemg.io.text import csv_has_time_column
+
+    x = np.round(np.random.default_rng(4).normal(0, 20, (3000, 2)), 3)
+    lines = ["time,gauche é,droite ü"] + [f"{i / 1000:.3f},{x[i, 0]:.3f},{x[i, 1]:.3f}" for i in range(len(x))]
+    path = tmp_path / "feuille.csv"
+    path.write_bytes("\n".join(lines).encode(encoding))
+    assert csv_has_time_column(path)
+    with open_recording(path) as rec:
+        assert rec.info.labels == ("gauche é", "droite ü") and rec.info.fs_hz == 1000.0
+        np.testing.assert_allclose(rec.read(0, 3000), x)
+    with open_recording(path, channels=["droite ü"]) as rec:
+        np.testing.assert_allclose(rec.read(0, 3000)[:, 0], x[:, 1])
+
+
 def test_a_comma_delimited_csv_is_not_read_with_decimal_commas(tmp_path):
     path = tmp_path / "c.csv"
     path.write_text("time,a\n" + "\n".join(f"{i / 1000:.3f},{i % 5}" for i in range(3000)))

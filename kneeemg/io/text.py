@@ -87,10 +87,23 @@ def _text_encoding(head: bytes) -> str:
     return "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
 
 
+def _decode(raw: bytes) -> str:
+    """Text from a file's bytes: UTF-16 or UTF-8 (:func:`_text_encoding`); bytes that are not
+    UTF-8 are read as Windows-1252 (Latin-1 and the signs Windows adds to it), as spreadsheets
+    in Western European languages save text (``gauche é``), not as U+FFFD. Numbers are ASCII
+    in all of them, so the data rows read the same."""
+    encoding = _text_encoding(raw)
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError:
+        if encoding == "utf-16":
+            return raw.decode(encoding, errors="replace")
+        return raw.decode("cp1252", errors="replace")  # (5 bytes cp1252 leaves undefined become U+FFFD)
+
+
 def _read_text(path: Path) -> str:
-    """A text file's content, UTF-8 or UTF-16 (bytes that are neither become U+FFFD)."""
-    raw = path.read_bytes()
-    return raw.decode(_text_encoding(raw), errors="replace")
+    """A text file's content, UTF-8, UTF-16 or Windows-1252 (see :func:`_decode`)."""
+    return _decode(path.read_bytes())
 
 
 def _decimal_comma(lines: list[str], sep: str | None) -> bool:
@@ -206,7 +219,7 @@ def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     try:
         with Path(path).open("rb") as fh:
             raw = fh.read(8192)
-        head = raw.decode(_text_encoding(raw), errors="ignore")
+        head = _decode(raw[: raw.rfind(b"\n") + 1] or raw)  # (whole lines: a character cut at 8 kB is no UTF-8 error)
         if not head.strip():
             return False
         _, header = _header(head)
@@ -263,9 +276,9 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     ``EMG_mV``) or a units line under the header gives one (``s,mV``): they are scaled to µV
     and the label loses its unit (see :func:`_column_units`).
 
-    The file may be UTF-8 or UTF-16 (with its byte-order mark), the delimiter a comma, a
-    semicolon, a tab or spaces, and the numbers may have a decimal comma (``-12,5``) when the
-    delimiter is not a comma, as spreadsheets in many languages save them. The header may be
+    The file may be UTF-8, UTF-16 (with its byte-order mark) or Windows-1252 (Latin-1), the
+    delimiter a comma, a semicolon, a tab or spaces, and the numbers may have a decimal comma
+    (``-12,5``) when the delimiter is not a comma, as spreadsheets in many languages save them. The header may be
     quoted and start with a byte-order mark. The time column is named
     ``time``, ``t``, ``timestamp``, ``seconds`` or ``ms``, with an optional unit (``time (s)``,
     ``time_ms``, ``timestamp [ms]``). It is in seconds unless its name says ms, or it says no
