@@ -103,6 +103,22 @@ def test_exit_codes_are_distinct_per_family():
     assert len(codes) == 4 and 0 not in codes
 
 
+def test_verbose_is_accepted_before_and_after_the_command(tmp_path, capsys, monkeypatch):
+    from kneeemg.cli import build_parser
+
+    parser = build_parser()
+    for argv, count in ((["-v", "replay", "f.csv"], 1), (["replay", "-v", "f.csv"], 1), (["replay", "f.csv", "-vv"], 2),
+                        (["-v", "replay", "--verbose", "f.csv"], 2), (["bench", "speed", "-v"], 1)):
+        args, extra = parser.parse_known_args(argv)
+        assert not extra and args.verbose + args.verbose_after == count, argv
+    seen = []
+    monkeypatch.setattr("kneeemg.cli.replay.run", lambda args: seen.append(args.verbose) or 0)
+    assert main(["-v", "replay", "-v", "f.csv"]) == 0 and seen == [2]  # what the commands read (batch: Dask's log)
+    monkeypatch.undo()
+    assert main(["replay", "-v", str(tmp_path / "missing.csv")]) == 2
+    assert "missing.csv does not exist" in capsys.readouterr().err
+
+
 def test_data_dir_setting(tmp_path, monkeypatch):
     from kneeemg.datadir import find_data_dir
     from kneeemg.errors import InputError

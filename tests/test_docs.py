@@ -43,11 +43,12 @@ def test_every_table_row_has_as_many_cells_as_its_header(page):
 
 
 def _options(parser) -> set[str]:
-    """The long options of a command, without --help and without the diary's field flags
-    (listed in `kneeemg diary --help` and docs/diary.md, not each in the README)."""
+    """The long options of a command, without --help and --verbose (said once, for every command)
+    and without the diary's field flags (listed in `kneeemg diary --help` and docs/diary.md, not
+    each in the README)."""
     fields = {a for g in parser._action_groups if g.title and " fields" in g.title for a in g._group_actions}
     return {o for a in parser._actions if a not in fields or "--date" in a.option_strings
-            for o in a.option_strings if o.startswith("--") and o != "--help"}
+            for o in a.option_strings if o.startswith("--") and o not in ("--help", "--verbose")}
 
 
 def test_the_readme_usage_lines_name_every_option_of_each_command():

@@ -101,8 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         import_module(f"{__name__}.{name}").register(sub)
+    for command in _leaf_parsers(sub):  # -v also after the command (kneeemg replay -v FILE); the two counts add up
+        command.add_argument("-v", "--verbose", dest="verbose_after", action="count", default=0,
+                             help="more log output (-vv for debug); also accepted before the command")
     parser.commands = sub.choices  # each command's parser, to say an unknown option in its name
     return parser
+
+
+def _leaf_parsers(sub: argparse._SubParsersAction) -> list[argparse.ArgumentParser]:
+    """The parsers that end a command line: each command's, or its own commands' (bench speed)."""
+    leaves = []
+    for p in dict.fromkeys(sub.choices.values()):  # (an alias names the same parser)
+        nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+        leaves += _leaf_parsers(nested[0]) if nested else [p]
+    return leaves
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +151,7 @@ def _main(argv: Sequence[str] | None) -> int:
         parser_of = parser.commands.get(args.command, parser) if args.command else parser
         parser_of.error(f"unrecognized arguments: {' '.join(extra)}")
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given (benchmarks record it)
+    args.verbose += getattr(args, "verbose_after", 0)  # -v before the command and after it (commands read args.verbose)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
