@@ -13,6 +13,7 @@ creates a file or a folder.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -203,6 +204,24 @@ class NightRow:
     imported_at: str = ""
 
 
+def _reads(method: Any) -> Any:
+    """A read that meets a damaged file, or one locked for too long, raises a :class:`StoreError`
+    (one line) instead of sqlite3's error; nothing is changed by a read."""
+
+    @functools.wraps(method)
+    def read(self: "Store", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot read the history database {self.path} ({exc}); check that it is readable "
+                             "and not locked, or use another --db") from None
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the history database {self.path} is damaged ({exc}); restore it from a backup, "
+                             "or use another --db") from None
+
+    return read
+
+
 class Store:
     """The history database. Use as a context manager.
 
@@ -317,6 +336,7 @@ class Store:
         self.close()
 
     # ---------------------------------------------------------------- nights
+    @_reads
     def find_night(self, content_hash: str, settings_hash: str) -> int | None:
         """The id of the night stored from this content with these settings, or None."""
         return self._night_id(content_hash, settings_hash)
@@ -440,10 +460,12 @@ class Store:
         }
         return self._insert_night(night, events, excluded, None)
 
+    @_reads
     def nights(self) -> list[NightRow]:
         """All nights, oldest first (by date, then import order)."""
         return [self._row(r) for r in self._db.execute("SELECT * FROM nights ORDER BY date, id")]
 
+    @_reads
     def night(self, key: int | str | None = None) -> NightRow:
         """A night by id, by date (YYYY-MM-DD: the one night of that date), or the latest.
 
@@ -513,6 +535,7 @@ class Store:
                         r["lost_s"] or 0.0, r["fs_hz"], tuple(json.loads(r["labels"])), json.loads(r["metrics"] or "{}"),
                         json.loads(r["settings"] or "{}"), r["version"], r["content_hash"], r["imported_at"])
 
+    @_reads
     def events(self, night_id: int, kinds: Iterable[str] = ("twitch", "spasm", "cramp")) -> list[Event]:
         """The night's events of the given kinds (``"lm"`` for leg movements; one kind or several),
         in onset order. ``night_id`` as :meth:`night` takes it; a night not stored is an
@@ -524,16 +547,19 @@ class Store:
                       r["snr_db"], n.labels[r["channel"]] if r["channel"] < len(n.labels) else "")
                 for r in self._db.execute(q, (n.id, *kinds))]
 
+    @_reads
     def leg_movements(self, night_id: int) -> list[Event]:
         """The night's WASM leg movements (computed from the thigh), in onset order."""
         return self.events(night_id, kinds=("lm",))
 
+    @_reads
     def excluded(self, night_id: int) -> list[ExcludedInterval]:
         """The night's excluded time per channel, in start order (a night not stored: :class:`InputError`)."""
         n = self.night(night_id)
         return [ExcludedInterval(r["start_s"], r["stop_s"], r["channel"], r["reason"])
                 for r in self._db.execute("SELECT * FROM excluded WHERE night_id=? ORDER BY start_s, channel", (n.id,))]
 
+    @_reads
     def epochs(self, night_id: int) -> tuple[float, np.ndarray, np.ndarray] | None:
         """(epoch_s, flags (n_epochs, n_channels), floor_uv (n_epochs, n_channels) µV), or None if not kept
         (a night not stored: :class:`InputError`)."""
@@ -590,6 +616,7 @@ class Store:
             raise StoreError(f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
         return len(days)
 
+    @_reads
     def days(self, since: str | None = None, until: str | None = None) -> list[DiaryDay]:
         """Diary entries in date order, from ``since`` on and up to ``until`` (ISO dates, both included)."""
         where, args = [], []
@@ -600,6 +627,7 @@ class Store:
         q = "SELECT data FROM diary" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY date"
         return [validate_day(json.loads(r["data"]), where=f"{self.path} diary") for r in self._db.execute(q, args)]
 
+    @_reads
     def day(self, on: str) -> DiaryDay | None:
         """The diary entry of one date, or None."""
         r = self._db.execute("SELECT data FROM diary WHERE date=?", (on,)).fetchone()
@@ -617,12 +645,14 @@ class Store:
         self._db.execute("INSERT INTO profile VALUES (1,?,?) ON CONFLICT(id) DO UPDATE SET data=excluded.data,"
                          " updated_at=excluded.updated_at", (json.dumps(values), _now()))
 
+    @_reads
     def profile(self) -> Profile:
         """The profile (empty when none was saved)."""
         r = self._db.execute("SELECT data FROM profile WHERE id=1").fetchone()
         return validate_profile(json.loads(r["data"]), where=f"{self.path} profile") if r else Profile({})
 
     # ---------------------------------------------------------------- views
+    @_reads
     def _dated_nights(self, until: str | None = None, own: int | None = None) -> list[NightRow]:
         """Nights with a date, oldest first; only those up to ``until`` (ISO date) when given.
 
@@ -639,6 +669,7 @@ class Store:
                 counted[recording[n.id]] = n.id
         return [n for n in dated if counted[recording[n.id]] == n.id]
 
+    @_reads
     def counted(self, content_hash: str, source: str | None = None, start_time: str | None = None) -> NightRow | None:
         """The night that counts for a recording in trends and guidance: of the dated nights
         stored from it, the one imported last (``kneeemg import`` of an earlier one again makes
@@ -660,6 +691,7 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"could not update the night in {self.path} ({exc}); nothing was changed") from None
 
+    @_reads
     def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None,
               config: TriageConfig | None = None) -> list[dict[str, Any]]:
         """Nightly rates over the last ``last_days`` days, counted back from ``until`` (an ISO
@@ -707,6 +739,7 @@ class Store:
             row["rolling7_twitch_per_hour"] = round(float(np.mean(window)), 3) if window else None
         return rows[first:]
 
+    @_reads
     def case_for_triage(self, last_n: int = 14, until: str | None = None, own: int | None = None) -> dict[str, Any]:
         """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
 

@@ -936,3 +936,25 @@ def test_the_guidance_takes_whole_nights_and_a_short_last_night_keeps_the_trend(
     short = {"date": "2026-11-15", "twitch_per_hour": None, "channels": ["left"]}
     assert direction(rows).startswith("Fewer twitches: 2.0 an hour over the last 7 nights, against 8.0")
     assert direction([*rows, short]).startswith(direction(rows))
+
+
+def test_a_history_damaged_after_its_first_page_is_one_line_for_every_command(week, tmp_path, capsys):
+    _, files = week
+    db = tmp_path / "h.db"
+    assert main(["import", str(files[0]), "--db", str(db), "--date", "2026-11-20"]) == 0
+    assert main(["diary", "--db", str(db), "--date", "2026-11-20", "--stress", "2"]) == 0
+    with Store(db, create=False) as s:
+        s._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = s._db.execute("PRAGMA page_size").fetchone()[0]
+        roots = {r[0]: r[1] for r in s._db.execute("SELECT name, rootpage FROM sqlite_master")}
+    for table in ("nights", "diary"):  # a disk error, or a copy cut short, damages the pages of a table
+        with open(db, "r+b") as fh:
+            fh.seek(page * (roots[table] - 1))
+            fh.write(b"\xde\xad\xbe\xef" * (page // 4))
+    capsys.readouterr()
+    for command in (["nights"], ["trends"], ["triage"], ["report", "--out", str(tmp_path / "r.html")]):
+        assert main([*command, "--db", str(db)]) == 4, command
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is damaged (database disk image is malformed)" in err, (command, err)
+    with Store(db, create=False) as s, pytest.raises(StoreError, match="damaged"):
+        s.days()
