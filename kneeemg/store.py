@@ -35,6 +35,7 @@ from .metrics import case_night
 
 from .config import MAX_TREND_DAYS, settings_hash
 from .io import gives_own_rate
+from .io.native import being_recorded
 from .paths import DB_ENV_VAR, db_path, path_text, stored_path
 from .words import plural
 
@@ -1021,6 +1022,8 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
         raise InputError(f"{p} does not exist; check the path")
     if not p.is_file():
         raise InputError(f"{p} is not a file; give the path of a recording")
+    if being_recorded(p):  # imported now and again when complete, its start would count twice
+        raise InputError(f"{p} is still being recorded; import it once the recording has ended")
     digest = file_hash(p)
     source = path_text(p.resolve())
     extra = night_settings(p, cfg, channels, resample_hz, fs_hz)

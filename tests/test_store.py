@@ -958,3 +958,21 @@ def test_a_history_damaged_after_its_first_page_is_one_line_for_every_command(we
         assert err.count("\n") == 1 and "is damaged (database disk image is malformed)" in err, (command, err)
     with Store(db, create=False) as s, pytest.raises(StoreError, match="damaged"):
         s.days()
+
+
+def test_a_recording_still_being_written_is_not_imported_so_its_start_never_counts_twice(tmp_path, capsys):
+    from kneeemg.io.native import RecordingWriter
+
+    path = tmp_path / "tonight.kemg"
+    db = tmp_path / "h.db"
+    signal = np.random.default_rng(0).normal(0.0, 3.0, (30_000, 2))
+    with RecordingWriter(path, 1000.0, ["left", "right"], start_time=datetime(2026, 11, 20, 23, 0)) as w:
+        w.write(signal[:20_000])
+        w.flush()  # the first 20 s are on disk, as a night half-way through is
+        assert main(["import", str(path), "--db", str(db)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "tonight.kemg is still being recorded; import it once the recording has ended" in err
+        w.write(signal[20_000:])
+    assert main(["import", str(path), "--db", str(db)]) == 0
+    with Store(db, create=False) as s:
+        assert [(n.date, n.recording_s) for n in s.nights()] == [("2026-11-20", 30.0)]

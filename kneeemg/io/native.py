@@ -22,6 +22,7 @@ the rate and labels are checked; a ``units`` other than µV (mV, V, nV) is honou
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import math
 import os
@@ -32,6 +33,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # (Windows: no advisory locks; a recording being written is not told apart)
+    fcntl = None  # type: ignore[assignment]
 
 from ..config import check_rate
 from ..errors import DeviceError, InputError, RecordingFormatError
@@ -56,6 +62,26 @@ MAX_RECORDING_S = 366 * 86400.0
 
 class RecordingExistsError(InputError):
     """The file to create exists already (recordings are never overwritten)."""
+
+
+def being_recorded(path: str | os.PathLike[str]) -> bool:
+    """Whether a :class:`RecordingWriter` still writes ``path``: it holds a lock on the file from
+    creating it until it is closed (or its process ends, killed or not)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False  # (a file system without locks)
+    finally:
+        os.close(fd)
+    return False
 
 
 def _crc(fields: bytes, payload: bytes) -> int:
@@ -98,6 +124,9 @@ class RecordingWriter:
                                        "overwritten)") from None
         except OSError as exc:
             raise DeviceError(f"cannot create {self.path}: {exc.strerror}") from None
+        if fcntl is not None:  # held until closed: :func:`being_recorded` tells a file still growing
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         header = {
             "fs_hz": self.fs_hz, "labels": list(self.labels), "units": "uV", "sample_format": "float32",
             "start_time": start_time.isoformat() if start_time else None, "device": device, "meta": meta or {},
