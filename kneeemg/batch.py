@@ -213,6 +213,11 @@ def process_night(job: NightJob) -> dict[str, Any]:
     row = {c: None for c in COHORT_COLUMNS}
     row.update(night_id=nid, path=path_text(path), settings_hash=settings_hash(settings),
                settings=json.dumps(settings, sort_keys=True), kneeemg_version=__version__, skipped=False)
+    from .io.native import being_recorded
+
+    if being_recorded(path):  # processed now and again when complete, its start would count twice
+        return dict(row, status="error", elapsed_s=0.0,
+                    error=f"{path_text(path)} is still being recorded; process it once the recording has ended")
     try:
         fingerprint = _fingerprint(path)
     except OSError as exc:

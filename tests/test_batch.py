@@ -339,3 +339,26 @@ def test_a_cohort_table_the_batch_did_not_write_is_refused_before_any_night(tmp_
     assert main(["batch", str(path), "--out", str(out)]) == 0
     assert main(["batch", str(path), "--out", str(out)]) == 0
     assert len(pd.read_csv(out / "cohort.csv")) == 1 and len(pd.read_parquet(out / "cohort.parquet")) == 1
+
+
+def test_a_recording_still_being_written_waits_for_its_end_so_its_start_never_counts_twice(tmp_path, capsys):
+    import numpy as np
+
+    from kneeemg.io.native import RecordingWriter
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = folder / "tonight.kemg"
+    db = tmp_path / "h.db"
+    args = ["batch", str(folder), "--out", str(tmp_path / "o"), "--workers", "1", "--db", str(db)]
+    signal = np.random.default_rng(0).normal(0.0, 3.0, (30_000, 2))
+    with RecordingWriter(path, 1000.0, ["left", "right"]) as w:
+        w.write(signal[:20_000])
+        w.flush()  # the first 20 s are on disk, as a night half-way through is
+        assert main(args) == 1
+        out = capsys.readouterr().out
+        assert "1 failed" in out and "tonight.kemg is still being recorded; process it once the recording has ended" in out
+        w.write(signal[20_000:])
+    assert main(args) == 0
+    with Store(db, create=False) as s:
+        assert [n.recording_s for n in s.nights()] == [30.0]
