@@ -40,6 +40,8 @@ class DemoOutcome:
     files: dict[str, Path]
 
 
+#: The demo's own history in its folder (the file name a real history has as well).
+DEMO_HISTORY = "history.sqlite3"
 def run_demo(
     hours: float = 8.0,
     channels: int = 2,
@@ -97,7 +99,7 @@ def run_demo(
 
         files["events"] = write_events_csv(result.events, out / "events.csv")
         evening = (date.today() - timedelta(days=1)).isoformat()
-        files["history"] = out / "history.sqlite3"
+        files["history"] = out / DEMO_HISTORY
         key = hashlib.sha256(f"simulated {hours} {channels} {fs_hz} {seed}".encode()).hexdigest()
         with Store(files["history"]) as store:
             store.add_night(result, night_metrics(result, date=evening), f"{DEMO_SOURCE}, seed {seed}", key)
@@ -113,7 +115,8 @@ def check_demo_folder(out_dir: str | Path) -> Path:
     """Create ``out_dir`` when missing and check that the demo may write its files there.
 
     ``events.csv`` and ``report.html`` are replaced only when kneeemg wrote them, and
-    ``history.sqlite3`` is added to only when it holds nothing but the demo's simulated nights,
+    ``history.sqlite3`` is added to only when it holds nothing but the demo's simulated nights
+    (no other night, no diary: ``$KNEEEMG_DB``'s folder named as ``--out`` by mistake),
     so a folder that holds someone's own events, report or history is refused before any work.
 
     Raises
@@ -130,17 +133,18 @@ def check_demo_folder(out_dir: str | Path) -> Path:
     out = check_output_dir(out_dir, "--out")
     check_output_file(out / "events.csv", "--out", "kneeemg events CSV", csv_signature())
     check_output_file(out / "report.html", "--out", "kneeemg report", REPORT_SIGNATURE)
-    history = out / "history.sqlite3"
+    history = out / DEMO_HISTORY
     if history.exists():
         try:
             with Store(history, create=False) as store:
-                own = all(n.source.startswith(DEMO_SOURCE) for n in store.nights())
+                own = (all(n.source.startswith(DEMO_SOURCE) for n in store.nights()) and not store.days()
+                       and not store.profile().as_dict())
         except StoreError:
             own = False
         if not own:
             raise InputError(f"--out {history} already exists and is not the demo's history (it holds nights that "
-                             "were not simulated, or is not a kneeemg history), so the demo's simulated night is not "
-                             "added to it; choose another --out or move that file away first")
+                             "were not simulated or a diary, or is not a kneeemg history), so the demo's simulated night "
+                             "is not added to it; choose another --out or move that file away first")
     return out
 
 

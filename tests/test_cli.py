@@ -581,3 +581,24 @@ def test_demo_leaves_someone_elses_events_report_or_history_in_its_folder_alone(
     assert code == 2 and len(lines) == 1 and f"--out {folder / name} already exists" in lines[0]
     assert "Simulating" not in out
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_demo_never_adds_its_simulated_night_to_a_history_of_real_nights(tmp_path, capsys):
+    from kneeemg.diary import validate_day
+    from kneeemg.store import Store
+
+    out = tmp_path / "nights"
+    out.mkdir()
+    history = out / "history.sqlite3"  # the name of the history's own file, as KNEEEMG_DB may name it
+    with Store(history) as s:
+        s.save_day(validate_day({"date": "2026-11-20", "stress": 3}))
+    before = history.read_bytes()
+    assert main(["demo", "--hours", "0.02", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "history.sqlite3 already exists and is not the demo's history" in err
+    assert history.read_bytes() == before and not (out / "events.csv").exists()
+    demo = tmp_path / "demo"  # the demo's own history: run again, its night is there once
+    assert main(["demo", "--hours", "0.02", "--out", str(demo)]) == 0
+    assert main(["demo", "--hours", "0.02", "--out", str(demo)]) == 0
+    with Store(demo / "history.sqlite3", create=False) as s:
+        assert len(s.nights()) == 1
