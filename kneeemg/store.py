@@ -205,6 +205,14 @@ class NightRow:
     imported_at: str = ""
 
 
+def _has_wal(path: Path) -> bool:
+    """Whether the SQLite file ``path`` has a ``-wal`` file holding changes not yet in the file itself."""
+    try:
+        return Path(f"{path}-wal").stat().st_size > 0
+    except OSError:
+        return False
+
+
 def _reads(method: Any) -> Any:
     """A read that meets a damaged file, or one locked for too long, raises a :class:`StoreError`
     (one line) instead of sqlite3's error; nothing is changed by a read."""
@@ -259,10 +267,22 @@ class Store:
                 # and stays untouched: only a command that writes gives it the schema
                 self._db = sqlite3.connect(":memory:")
             elif self.path.is_file():
-                # never creates; a file that cannot be written (a backup on read-only media) is read as it is
+                # never creates; a file that cannot be written (a backup on read-only media) is read as it is,
+                # through its -wal file when that holds changes (a writer killed before they reached the file)
                 self.read_only = not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
-                mode = "ro&immutable=1" if self.read_only else "rw"
-                self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode={mode}", uri=True)
+                pending = self.read_only and _has_wal(self.path)
+                mode = ("ro" if pending else "ro&immutable=1") if self.read_only else "rw"
+                try:
+                    self._db = sqlite3.connect(f"{self.path.absolute().as_uri()}?mode={mode}", uri=True)
+                    if pending:  # (read through the -shm file beside it, or one it can make)
+                        self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                except sqlite3.OperationalError as exc:
+                    if not pending:
+                        raise
+                    raise StoreError(f"{self.path} cannot be written, and its last changes are still in "
+                                     f"{self.path.name}-wal, which cannot be read here ({exc}); copy {self.path.name} "
+                                     f"and {self.path.name}-wal to a folder you can write to and use the copy with --db"
+                                     ) from None
             elif (path is not None and str(path) != "") or os.environ.get(DB_ENV_VAR):
                 given = "check --db" if path is not None and str(path) != "" else f"check ${DB_ENV_VAR}"
                 raise StoreError(f"the history database {self.path} does not exist; import a night first with "

@@ -976,3 +976,25 @@ def test_a_recording_still_being_written_is_not_imported_so_its_start_never_coun
     assert main(["import", str(path), "--db", str(db)]) == 0
     with Store(db, create=False) as s:
         assert [(n.date, n.recording_s) for n in s.nights()] == [("2026-11-20", 30.0)]
+
+
+def test_a_history_that_cannot_be_written_is_read_with_the_changes_still_in_its_wal_file(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import kneeemg.store as store_module
+
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        s.save_day(validate_day({"date": "2026-11-20", "stress": 3}))
+    # a writer killed before SQLite moved its last commit from h.db-wal into h.db (a power cut, kill -9)
+    code = ("import os, sqlite3, sys; from kneeemg.diary import validate_day; from kneeemg.store import Store; "
+            "s = Store(sys.argv[1]); s._db.execute('PRAGMA wal_autocheckpoint=0'); "
+            "s.save_day(validate_day({'date': '2026-11-21', 'stress': 1})); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert Path(f"{db}-wal").stat().st_size > 0
+    before = db.read_bytes()
+    monkeypatch.setattr(store_module.os, "access", lambda p, mode: False)  # as on read-only media
+    with Store(db, create=False) as s:
+        assert s.read_only and [d.date for d in s.days()] == ["2026-11-20", "2026-11-21"]
+    assert db.read_bytes() == before
