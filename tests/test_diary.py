@@ -384,3 +384,24 @@ def test_a_file_with_a_lone_surrogate_escape_is_refused(tmp_path):
     path.write_text('{"date": "2026-11-20", "notes": "a \\ud800 b"}', encoding="utf-8")
     with pytest.raises(InputError, match="notes='a \\\\ud800 b' holds characters that are not UTF-8 text"):
         load_diary_file(path)
+
+
+def test_a_date_alone_asks_the_day_and_never_empties_its_entry(tmp_path, monkeypatch, capsys):
+    db = str(tmp_path / "h.db")
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--stress", "3", "--symptoms", "fever"]) == 0
+    capsys.readouterr()
+    for extra in ([], ["--replace"]):  # no field given, and no terminal to ask them in
+        assert main(["diary", "--db", db, "--date", "2026-11-20", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "nothing to record" in err
+    with Store(db) as store:
+        assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "stress": 3, "symptoms": ["fever"]}
+    # in a terminal, the day's questions are asked for the date given (not the date again)
+    prompts = []
+    monkeypatch.setattr(diary_cli, "_interactive", lambda: True)
+    answers = iter(["2"] + [""] * (len(DAY_FIELDS) - 2))
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or next(answers))
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--replace"]) == 0
+    assert "caffeinated" in prompts[0] and len(prompts) == len(DAY_FIELDS) - 1
+    with Store(db) as store:
+        assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "caffeine_drinks": 2}

@@ -73,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
         if profile_values:
             raise InputError(f"{_flag(next(iter(profile_values)))} is a profile field; add --profile to set it")
         default_date = night_date()
-        if not day_values:
+        if day_values.get("date") and len(day_values) == 1:  # the day chosen, nothing about it given: asked
+            _require_terminal()
+            on = validate_day(day_values).date
+            check_not_after(on, date.today(), "--date")
+            day_values = {"date": on, **_ask([f for f in DAY_FIELDS if f.name != "date"])}
+        elif not day_values or set(day_values) == {"date"}:  # (an empty --date '' alone too)
             _require_terminal()
             day_values = _ask(DAY_FIELDS, {"date": default_date})
         if not day_values.get("date"):  # (an empty --date '' too)
