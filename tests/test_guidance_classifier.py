@@ -81,11 +81,17 @@ def test_occasional_twitching_on_a_medicine_is_no_reason_to_ask_for_another_dose
     assert all("Do not stop" in t and "If the twitching bothers you or comes often" in t for t in dose), dose
 
 
-def test_back_surgery_in_the_past_and_a_night_of_occasional_twitches_bring_no_talk_of_an_operation():
-    res = triage({"conditions": ["back_surgery"]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
-    surgery = [a["text"] for a in res.advice if "surgeon" in a["text"]]
-    assert res.level == "monitor" and surgery, res.advice
-    assert all(t.startswith("If the knee twitches often, or the leg hurts, feels numb or weak") for t in surgery), surgery
+@pytest.mark.parametrize("condition, about, opening", [
+    # back surgery in the past: no talk of another operation on a night of occasional twitches
+    ("back_surgery", "surgeon", "If the knee twitches often, or the leg hurts, feels numb or weak"),
+    # known arthritis, no pain noted: no advice that presumes discomfort
+    ("arthritis", "heat or ice", "If the knee hurts or feels uncomfortable"),
+])
+def test_a_known_condition_and_a_night_of_occasional_twitches_bring_advice_that_presumes_nothing(condition, about, opening):
+    res = triage({"conditions": [condition]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
+    texts = [a["text"] for a in res.advice if about in a["text"]]
+    assert res.level == "monitor" and texts, res.advice
+    assert all(t.startswith(opening) for t in texts), texts
 
 
 def test_occasional_twitching_is_called_normal_with_the_passage_that_says_so():
@@ -148,13 +154,6 @@ def test_on_a_night_called_normal_a_serious_cause_from_the_history_alone_is_advi
     busy = triage({"conditions": [history]}, [], [night(f"2026-11-{d}", 80) for d in (18, 19, 20)])
     assert busy.level == "see_doctor" and cid in [c.id for c in busy.causes]
     assert not any(a["text"].startswith(calm) for a in busy.advice if cid == "peroneal_nerve_damage")
-
-
-def test_known_arthritis_without_pain_noted_brings_no_advice_that_presumes_discomfort():
-    res = triage({"conditions": ["arthritis"]}, [{"date": "2026-11-20", "symptoms": []}], [night("2026-11-20", 2)])
-    heat = [a["text"] for a in res.advice if "heat or ice" in a["text"]]
-    assert res.level == "monitor" and heat, res.advice
-    assert all(t.startswith("If the knee hurts or feels uncomfortable") for t in heat), heat
 
 
 def test_no_improvement_does_not_speak_of_other_everyday_factors_as_if_some_were_logged():
