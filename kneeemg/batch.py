@@ -325,6 +325,7 @@ def run_batch(
     resample_hz: float | None = None,
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
     fs_hz: float | None = None,
+    db: str | os.PathLike[str] | None = None,
 ) -> BatchResult:
     """Process every recording named by ``inputs`` and write the cohort table.
 
@@ -346,13 +347,19 @@ def run_batch(
         files without a time column).
     progress : callable, optional
         Called as ``progress(done, total, row)`` after each night.
+    db : path, optional
+        The history database the nights are imported into afterwards (:func:`kneeemg.store.import_batch`):
+        checked before any night, and never one of the recordings.
 
     Raises
     ------
     InputError
         Before any night is processed: inputs that name nothing, an output folder that cannot
         be written or holds a ``cohort.csv`` or ``cohort.parquet`` that a batch did not write,
-        a bad number of workers or scheduler address, workers given for an existing cluster.
+        a bad number of workers or scheduler address, workers given for an existing cluster,
+        a ``db`` that is one of the recordings.
+    StoreError
+        Before any night is processed: a ``db`` that is not a kneeemg history.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1):
         raise InputError(f"--workers {workers} is not allowed; give a whole number of at least 1 (or leave it out: one per core)")
@@ -363,6 +370,12 @@ def run_batch(
     paths = discover_inputs(inputs, exclude=out_dir)
     if not paths:
         raise InputError("no recordings found in the inputs; name files, folders or glob patterns")
+    if db is not None:
+        from .paths import check_db_apart
+        from .store import Store
+
+        check_db_apart(db, paths, "one of the recordings of the batch")
+        Store(db).close()  # a db that is no kneeemg history is said now, not after the nights
     out = check_output_dir(out_dir, "--out")
     check_cohort_tables(out)
     (out / "nights").mkdir(exist_ok=True)

@@ -82,6 +82,42 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return user_data_path() / DB_FILE_NAME
 
 
+def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.PathLike[str]], what: str) -> None:
+    """Refuse, before anything is written, a history database (``--db``, else ``$KNEEEMG_DB``)
+    that is one of the files a command reads: opening it would turn that file (an empty one, a
+    recording being written) into an SQLite database.
+
+    Parameters
+    ----------
+    db : path, optional
+        The ``--db`` given (None or empty: ``$KNEEEMG_DB`` or the data directory).
+    inputs : iterable of path
+        The files the command reads.
+    what : str
+        What those files are, for the message (``"one of the recordings to import"``).
+
+    Raises
+    ------
+    InputError
+        With a one-line message naming the file and what to do.
+    """
+    p = db_path(db)
+    option = "--db" if db is not None and str(db) != "" else (f"${DB_ENV_VAR}" if os.environ.get(DB_ENV_VAR) else None)
+    for src in inputs:
+        q = Path(src).expanduser()
+        same = os.path.abspath(q) == os.path.abspath(p)
+        if not same and q.exists() and p.exists():
+            try:
+                same = os.path.samefile(q, p)
+            except OSError:
+                same = False
+        if same:
+            named = f"{option} {path_text(p)}" if option else f"the history database {path_text(p)}"
+            fix = (f"give another {option} (the history is a file of its own, e.g. history.sqlite3)" if option
+                   else "leave the history database out of the files to read")
+            raise InputError(f"{named} is {what}; {fix}")
+
+
 def check_output_file(path: str | os.PathLike[str], option: str, what: str, signature: bytes,
                       inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
     """Check, before any work, that ``path`` may be written as a ``what``.

@@ -36,7 +36,7 @@ from .metrics import case_night
 from .config import MAX_TREND_DAYS, settings_hash
 from .io import gives_own_rate
 from .io.native import being_recorded
-from .paths import DB_ENV_VAR, db_path, path_text, stored_path
+from .paths import DB_ENV_VAR, check_db_apart, db_path, path_text, stored_path
 from .words import plural
 
 
@@ -1125,8 +1125,10 @@ def import_into(db: str | os.PathLike[str] | None, paths: Iterable[str | os.Path
                 ) -> Iterator[tuple[str, ImportOutcome | ImportFailure]]:
     """:func:`import_recordings` into the history at ``db``, which is opened (and made, when
     new) only when one of ``paths`` exists: a command given only missing files makes no
-    history."""
+    history. A ``db`` that is one of ``paths`` is refused (:class:`InputError`) before
+    anything is written."""
     paths = list(paths)
+    check_db_apart(db, paths, "one of the recordings to import")
     if any(Path(p).exists() for p in paths):
         with Store(db) as store:
             yield from import_recordings(store, paths, **options)

@@ -208,6 +208,18 @@ def test_a_db_that_is_no_history_is_refused_before_any_night(tmp_path, capsys):
     assert not (tmp_path / "out").exists() and notdb.read_text() == "hello\n"
 
 
+def test_a_db_that_is_one_of_the_recordings_is_refused_before_any_night(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    empty = folder / "e.csv"
+    empty.write_bytes(b"")
+    for inputs in ([str(empty)], [str(folder)], [str(folder / "*.csv")]):
+        assert main(["batch", *inputs, "--out", str(tmp_path / "out"), "--db", str(empty)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is one of the recordings of the batch; give another --db" in err
+        assert empty.read_bytes() == b"" and not (tmp_path / "out").exists()
+
+
 def test_a_file_name_that_is_not_utf8_is_a_night_like_any_other(tmp_path, capsys):
     import os
 

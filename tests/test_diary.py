@@ -175,6 +175,14 @@ def test_one_day_in_a_json_file(tmp_path):
         load_diary_file(tmp_path / "missing.json")
 
 
+def test_the_diary_file_is_never_the_history(tmp_path, capsys):
+    empty = tmp_path / "d.toml"
+    empty.write_bytes(b"")
+    assert main(["diary", "--import", str(empty), "--db", str(empty)]) == 2
+    assert "is the diary file given with --import; give another --db" in capsys.readouterr().err
+    assert empty.read_bytes() == b""
+
+
 def test_a_folder_given_as_the_diary_file_is_an_input_error(tmp_path, capsys):
     with pytest.raises(InputError, match=r"is a folder; name a TOML or JSON diary file$"):
         load_diary_file(tmp_path)

@@ -58,6 +58,23 @@ def test_importing_only_missing_files_makes_no_history(week, tmp_path, capsys):
     assert db.read_bytes() == before  # an existing history stays, whatever happens
 
 
+def test_a_db_that_is_one_of_the_recordings_is_refused_and_left_as_it_was(week, tmp_path, capsys, monkeypatch):
+    empty = tmp_path / "e.csv"
+    empty.write_bytes(b"")
+    assert main(["import", str(empty), "--db", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--db {empty} is one of the recordings to import; give another --db" in err
+    assert empty.read_bytes() == b""  # not made an SQLite database
+    rec = week[1][0]
+    before = rec.read_bytes()
+    assert main(["import", str(week[1][1]), str(rec), "--db", str(rec)]) == 2
+    assert rec.read_bytes() == before
+    monkeypatch.setenv(DB_ENV_VAR, str(empty))
+    assert main(["import", str(empty)]) == 2
+    assert f"${DB_ENV_VAR} {empty} is one of the recordings to import" in capsys.readouterr().err
+    assert empty.read_bytes() == b""
+
+
 def test_wal_foreign_keys_and_schema(tmp_path):
     with Store(tmp_path / "sub" / "h.db") as s:  # the folder is created
         assert s.version == len(MIGRATIONS)

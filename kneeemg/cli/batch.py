@@ -39,10 +39,6 @@ def run(args: argparse.Namespace) -> int:
     from ..io.array import check_channel_choice
 
     check_channel_choice(args.channels)  # before any night starts (each night would fail on it)
-    if args.db:
-        from ..store import Store
-
-        Store(args.db).close()  # a --db that is no kneeemg history is said now, not after the nights
     if args.scheduler and not getattr(args, "verbose", 0):
         import distributed  # noqa: F401 - sets its loggers to INFO on import; quieten them after
 
@@ -64,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_batch(args.inputs, args.out, config=detector_config(args), workers=args.workers,
                            scheduler=args.scheduler, channels=args.channels, resample_hz=args.resample, fs_hz=args.fs,
-                           progress=progress)
+                           progress=progress, db=args.db or None)
     finally:
         if bar.live.is_started:  # (stopping a bar never started would print an empty line)
             bar.stop()

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, far_past_note, load_diary_file, night_date,
                          validate_day, validate_profile)
     from ..errors import InputError
+    from ..paths import check_db_apart
     from ..store import Store
     from ..words import plural
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.import_file:
         if day_values or profile_values or args.profile or args.replace:
             raise InputError("give either --import FILE or field flags (and --profile), not both")
+        check_db_apart(args.db, [args.import_file], "the diary file given with --import")
         days, profile = load_diary_file(args.import_file, latest=date.today())
         merge = False
     elif args.profile:
