@@ -13,6 +13,7 @@ creates a file or a folder.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import io
@@ -213,6 +214,33 @@ def _has_wal(path: Path) -> bool:
         return False
 
 
+def _disk_full(exc: BaseException, path: Path) -> bool:
+    """Whether ``exc`` comes from a full disk: SQLite's "database or disk is full", ENOSPC, or
+    SQLite's "disk I/O error" (which it gives when it cannot make its -shm file) with no space
+    left beside ``path``."""
+    if isinstance(exc, OSError):
+        return exc.errno == errno.ENOSPC
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "database or disk is full" in str(exc):
+        return True
+    if "disk I/O error" in str(exc):
+        import shutil
+
+        try:
+            return shutil.disk_usage(path.absolute().parent).free == 0
+        except OSError:
+            return False
+    return False
+
+
+def _full(exc: BaseException, path: Path, failed: str, then: str = "") -> StoreError | None:
+    """The one-line :class:`StoreError` for an ``exc`` that comes from a full disk
+    ("``failed`` ``path``: the disk is full; free some space ..."), else None."""
+    if not _disk_full(exc, path):
+        return None
+    return StoreError(f"{failed} {path}: the disk is full; free some space on it and run the command again"
+                      + (f" ({then})" if then else ""))
+
+
 def _reads(method: Any) -> Any:
     """A read that meets a damaged file, or one locked for too long, raises a :class:`StoreError`
     (one line) instead of sqlite3's error; nothing is changed by a read."""
@@ -222,8 +250,9 @@ def _reads(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot read the history database {self.path} ({exc}); check that it is readable "
-                             "and not locked, or use another --db") from None
+            raise _full(exc, self.path, "cannot read the history database") or StoreError(
+                f"cannot read the history database {self.path} ({exc}); check that it is readable "
+                "and not locked, or use another --db") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the history database {self.path} is damaged ({exc}); restore it from a backup, "
                              "or use another --db") from None
@@ -291,7 +320,8 @@ class Store:
                 self.exists = False
                 self._db = sqlite3.connect(":memory:")
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the history database {self.path} ({exc}); check the path or use --db") from None
+            raise _full(exc, self.path, "cannot open the history database") or StoreError(
+                f"cannot open the history database {self.path} ({exc}); check the path or use --db") from None
         self._db.row_factory = sqlite3.Row
         try:
             self._check_ours()  # before anything changes the file
@@ -306,8 +336,9 @@ class Store:
                 self.migrate()
         except sqlite3.OperationalError as exc:
             self._db.close()
-            raise StoreError(f"cannot use the history database {self.path} ({exc}); check that it is writable "
-                             "and not locked, or use another --db") from None
+            raise _full(exc, self.path, "cannot use the history database") or StoreError(
+                f"cannot use the history database {self.path} ({exc}); check that it is writable "
+                "and not locked, or use another --db") from None
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(f"{self.path} is not a kneeemg history database ({exc}); use another --db") from None
@@ -390,7 +421,8 @@ class Store:
                 raise StoreError(f"could not store the night in {self.path} (a constraint failed); nothing was changed") from None
             return existing, False
         except sqlite3.Error as exc:
-            raise StoreError(f"could not store the night in {self.path} ({exc}); nothing was changed") from None
+            raise _full(exc, self.path, "could not store the night in", "nothing was changed") or StoreError(
+                f"could not store the night in {self.path} ({exc}); nothing was changed") from None
         return nid, True
 
     def add_night(self, result: Any, metrics: Any, source: str, content_hash: str,
@@ -527,7 +559,8 @@ class Store:
                 self._db.execute("UPDATE nights SET source=? WHERE content_hash=? AND source<>?",
                                  (str(source), content_hash, str(source)))
         except sqlite3.Error as exc:
-            raise StoreError(f"could not update the night's recording path in {self.path} ({exc}); nothing was changed") from None
+            raise _full(exc, self.path, "could not update the night's recording path in", "nothing was changed") or StoreError(
+                f"could not update the night's recording path in {self.path} ({exc}); nothing was changed") from None
         return ids
 
     def set_date(self, night_id: int, on: str, only_if_missing: bool = True) -> bool:
@@ -548,7 +581,8 @@ class Store:
                 metrics["date"] = day
                 self._db.execute(f"UPDATE nights SET date=?, metrics=? WHERE {which}", (day, json.dumps(metrics), int(night_id)))
         except sqlite3.Error as exc:
-            raise StoreError(f"could not set the night's date in {self.path} ({exc}); nothing was changed") from None
+            raise _full(exc, self.path, "could not set the night's date in", "nothing was changed") or StoreError(
+                f"could not set the night's date in {self.path} ({exc}); nothing was changed") from None
         return True
 
     def _row(self, r: sqlite3.Row) -> NightRow:
@@ -634,7 +668,8 @@ class Store:
                 if profile is not None:
                     self._put_profile(profile, merge)
         except sqlite3.Error as exc:
-            raise StoreError(f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
+            raise _full(exc, self.path, "could not store the diary in", "nothing was changed") or StoreError(
+                f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
         return len(days)
 
     @_reads
@@ -710,7 +745,8 @@ class Store:
             with self._transaction():
                 self._db.execute("UPDATE nights SET imported_at=? WHERE id=?", (_now(), int(night_id)))
         except sqlite3.Error as exc:
-            raise StoreError(f"could not update the night in {self.path} ({exc}); nothing was changed") from None
+            raise _full(exc, self.path, "could not update the night in", "nothing was changed") or StoreError(
+                f"could not update the night in {self.path} ({exc}); nothing was changed") from None
 
     @_reads
     def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None,

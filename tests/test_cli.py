@@ -35,6 +35,19 @@ def test_kneeemg_error_is_one_line_and_exit_code(monkeypatch, capsys):
     assert err.count("\n") == 1 and err.startswith("kneeemg: error: sampling rate 100 Hz")
 
 
+def test_a_full_disk_the_library_did_not_check_is_named_as_such(monkeypatch, capsys):
+    import errno
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", "out.csv")
+
+    parser = build_parser()
+    monkeypatch.setattr("kneeemg.cli.build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["demo"].set_defaults(func=full)
+    assert main(["demo"]) == 1
+    assert capsys.readouterr().err == "kneeemg: error: out.csv: the disk is full; free some space on it and run the command again\n"
+
+
 @pytest.mark.parametrize("ctrl_c", [True, False])
 def test_an_error_that_replaces_a_ctrl_c_is_read_as_the_ctrl_c(monkeypatch, capsys, ctrl_c):
     import signal

@@ -105,6 +105,48 @@ def test_upgrade_from_version_one(tmp_path):
         assert s._db.execute("SELECT count(*) FROM epochs").fetchone()[0] == 0
 
 
+@pytest.mark.parametrize("error", ["database or disk is full", "disk I/O error"])
+def test_a_full_disk_is_named_as_such(tmp_path, monkeypatch, capsys, error):
+    import shutil
+    from collections import namedtuple
+
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        s.save_days([validate_day({"date": "2026-11-20", "stress": 3})])
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError(error)
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1000, 1000, 0))  # (SQLite's "disk I/O error" with no space left)
+    monkeypatch.setattr(Store, "migrate", full)
+    assert main(["nights", "--db", str(db)]) == 4
+    err = capsys.readouterr().err
+    assert err == f"kneeemg: error: cannot use the history database {db}: the disk is full; free some space on it and run the command again\n"
+    monkeypatch.undo()
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(1000, 1000, 0))
+    monkeypatch.setattr(Store, "_put_day", full)
+    assert main(["diary", "--db", str(db), "--date", "2026-11-21", "--stress", "4"]) == 4
+    assert "could not store the diary in" in (err := capsys.readouterr().err) and "the disk is full; free some space" in err
+    assert "(nothing was changed)" in err
+    monkeypatch.undo()
+    with Store(db) as s:
+        assert s.day("2026-11-20").as_dict()["stress"] == 3 and s.day("2026-11-21") is None
+
+
+def test_a_disk_io_error_with_space_left_is_not_called_a_full_disk(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "h.db"
+    Store(db).close()
+
+    def failing(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Store, "migrate", failing)
+    assert main(["nights", "--db", str(db)]) == 4
+    err = capsys.readouterr().err
+    assert "(disk I/O error); check that it is writable" in err and "full" not in err
+
+
 def test_files_that_are_not_ours_are_left_alone(tmp_path):
     bad = tmp_path / "x.db"
     bad.write_text("this is not sqlite " * 100)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -132,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         except OSError as exc:  # a file or folder the library did not check first
             where = f"{exc.filename}: " if exc.filename else ""
+            if exc.errno == errno.ENOSPC:
+                print(f"kneeemg: error: {path_text(where)}the disk is full; free some space on it and run the command again",
+                      file=sys.stderr)
+                return 1
             print(f"kneeemg: error: {path_text(where)}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
             return 1
         except Exception:
