@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -413,3 +414,33 @@ def test_a_date_alone_asks_the_day_and_never_empties_its_entry(tmp_path, monkeyp
     assert "caffeinated" in prompts[0] and len(prompts) == len(DAY_FIELDS) - 1
     with Store(db) as store:
         assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "caffeine_drinks": 2}
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("argv, what", [(["--date", "2026-11-20"], "the diary of 2026-11-20"),
+                                        (["--profile"], "the profile")])
+@pytest.mark.parametrize("replace", [[], ["--replace"]], ids=["merge", "replace"])
+def test_every_question_skipped_in_a_terminal_changes_nothing(tmp_path, argv, what, replace):
+    import subprocess
+    import sys
+
+    import kneeemg
+
+    db = str(tmp_path / "h.db")
+    assert main(["diary", "--db", db, "--date", "2026-11-20", "--stress", "3", "--symptoms", "fever"]) == 0
+    assert main(["diary", "--db", db, "--profile", "--age", "61"]) == 0
+    master, slave = os.openpty()
+    try:
+        os.write(master, b"\n" * (len(DAY_FIELDS) + 2))  # Enter at every question
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(kneeemg.__file__).parent.parent),
+                                                            os.environ.get("PYTHONPATH", "")])}
+        done = subprocess.run([sys.executable, "-m", "kneeemg", "diary", "--db", db, *argv, *replace], stdin=slave,
+                              capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().endswith(f"nothing answered: {what} was not changed")
+    with Store(db) as store:
+        assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "stress": 3, "symptoms": ["fever"]}
+        assert store.profile().as_dict() == {"age": 61}

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     day_values = _given(args, DAY_FIELDS)
     profile_values = _given(args, PROFILE_FIELDS)
     merge = not args.replace
+    asked = False  # the questions were asked in the terminal
     if args.import_file:
         if day_values or profile_values or args.profile or args.replace:
             raise InputError("give either --import FILE or field flags (and --profile), not both")
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{_flag(next(iter(day_values)))} is a day field; leave out --profile to record a day")
         if not profile_values:
             _require_terminal()
-            profile_values = _ask(PROFILE_FIELDS)
+            profile_values, asked = _ask(PROFILE_FIELDS), True
         days, profile = [], validate_profile(profile_values)
     else:
         if profile_values:
@@ -79,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
             _require_terminal()
             on = validate_day(day_values).date
             check_not_after(on, date.today(), "--date")
-            day_values = {"date": on, **_ask([f for f in DAY_FIELDS if f.name != "date"])}
+            day_values, asked = {"date": on, **_ask([f for f in DAY_FIELDS if f.name != "date"])}, True
         elif not day_values or set(day_values) == {"date"}:  # (an empty --date '' alone too)
             _require_terminal()
-            day_values = _ask(DAY_FIELDS, {"date": default_date})
+            day_values, asked = _ask(DAY_FIELDS, {"date": default_date}), True
         if not day_values.get("date"):  # (an empty --date '' too)
             day_values["date"] = default_date
         days, profile = [validate_day(day_values)], None
@@ -91,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
             check_not_after(d.date, date.today(), "--date")
         if profile is not None and profile.get("twitching_since"):
             check_not_after(profile.get("twitching_since"), date.today(), "--twitching-since", note="")
+    if asked and not (profile.as_dict() if profile is not None else set(days[0].as_dict()) - {"date"}):
+        # every question skipped: the stored entry stays as it is (also with --replace)
+        what = "the profile" if profile is not None else f"the diary of {days[0].date}"
+        print(f"nothing answered: {what} was not changed")
+        return 0
     with Store(args.db) as store:
         store.save_days(days, profile, merge=merge)
         where = store.path
