@@ -21,6 +21,13 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word if n == 1 else plural_of(word)}"
 
 
+def share_of(k: int, n: int, word: str) -> str:
+    """``"2 of the 3 nights"``; of a single one, ``"the only night"`` (not "1 of the 1 nights")."""
+    if n == 1 and k == 1:
+        return f"the only {word}"
+    return f"{k} of the {plural(n, word)}"
+
+
 def reason_words(reason: str) -> str:
     """An exclusion reason (``dc_jump``) as people read it (``DC jump``)."""
     return REASON_WORDS.get(reason, reason.replace("_", " "))

@@ -434,6 +434,22 @@ def test_the_walk_through_lists_every_threshold_in_use_and_the_changed_ones_defa
     assert "a cause is listed from a score of 0.01" in line and "one-sided is a share of 0.8 or more" in line
 
 
+def test_thresholds_set_to_1_read_in_the_singular():
+    cfg = TriageConfig.with_settings(["frequent_min_nights=1", "persistent_days=1", "improvement_days=1",
+                                      "frequent_window_days=1", "alcohol_drinks=1", "max_listed_causes=1"])
+    res = triage({}, [{"date": "2026-11-20", "water_glasses": 9, "caffeine_drinks": 0}], [night("2026-11-20", 60)],
+                 config=cfg)
+    reasons = " ".join(res.reasons)
+    assert "Twitching was recorded on the only night long enough to tell over 1 day" in reasons
+    assert "and on the only night since 2026-11-20" in reasons and "of the 1 nights" not in reasons
+    text = res.explain()
+    for words in ("frequent twitching is 1 frequent night or more (default 3)", "those nights fall within 1 day (default 14)",
+                  "persistent twitching spans 1 day or more", "no improvement needs 1 healthier day or more",
+                  "alcohol counts from 1 drink (default 2)", "advice comes from 1 cause at most"):
+        assert text.count(words) == 2  # in "Every threshold in use" and in "Thresholds changed"
+    assert "frequent twitching is 3 frequent nights or more" in triage({}, [], [night("2026-11-20", 60)]).explain()
+
+
 # ---------------------------------------------------------------- advice and outputs
 def test_a_prescribed_stimulant_is_never_to_be_stopped_on_ones_own():
     res = triage({"medications": ["stimulant"]}, [{"date": "2026-11-20", "caffeine_drinks": 5}], [night("2026-11-20", 61)])

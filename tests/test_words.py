@@ -12,6 +12,13 @@ def test_plural_takes_the_number_and_the_last_word_into_account():
     assert plural_of("artefact") == "artefacts" and plural_of("channel") == "channels"
 
 
+def test_a_share_of_one_reads_as_the_only_one():
+    from kneeemg.words import share_of
+
+    assert share_of(2, 3, "night") == "2 of the 3 nights" and share_of(3, 3, "night") == "3 of the 3 nights"
+    assert share_of(1, 1, "night") == "the only night" and share_of(0, 1, "night") == "0 of the 1 night"
+
+
 def test_exclusion_reasons_read_as_words():
     from kneeemg.words import reason_words
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence, get_type_hints
@@ -18,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, get_type_hints
 from ..diary import CONDITIONS, DEFICIENCIES, MEDICATIONS, SYMPTOMS
 from ..config import settings_from_text
 from ..errors import ConfigError
+from ..words import plural_of
 
 #: Medicines the documents name as possible causes of twitching (profile ``medications``).
 LISTED_MEDICINES = ("diuretic", "corticosteroid", "oestrogen", "antidepressant", "stimulant")
@@ -248,44 +250,55 @@ class TriageConfig:
         out = []
         for name, text in THRESHOLD_WORDS.items():
             value, was = getattr(self, name), getattr(default, name)
-            out.append(text.format(_number(value)) + ("" if value == was else f" (default {_number(was)})"))
+            out.append(_threshold_text(text, value) + ("" if value == was else f" (default {_number(was)})"))
         return out
 
 
-#: Each threshold of :class:`TriageConfig` in words (``{}`` is its value), for ``--explain``.
+#: Each threshold of :class:`TriageConfig` in words, for ``--explain``: ``{}`` is its value, and
+#: ``{night}`` its value with the noun in the number it takes ("1 night", "2 nights").
 THRESHOLD_WORDS = {
     "frequent_rate_per_h": "a frequent night has {} or more events per usable hour",
     "twitching_rate_per_h": "a twitching night has {} or more events per usable hour",
-    "frequent_min_nights": "frequent twitching is {} frequent nights or more",
-    "frequent_window_days": "those nights fall within {} days",
+    "frequent_min_nights": "frequent twitching is {frequent night} or more",
+    "frequent_window_days": "those nights fall within {day}",
     "min_usable_hours": "a night gives a rate with {} h of usable time or more",
-    "persistent_days": "persistent twitching spans {} days or more",
-    "symptom_window_days": "symptoms and twitching count as now within {} days (symptoms of today for the history or "
+    "persistent_days": "persistent twitching spans {day} or more",
+    "symptom_window_days": "symptoms and twitching count as now within {day} (symptoms of today for the history or "
                            "of a case file's latest entry, twitching of the latest night)",
-    "improvement_days": "no improvement needs {} healthier days or more",
-    "high_caffeine_drinks": "a lot of caffeine is {} drinks a day or more",
+    "improvement_days": "no improvement needs {healthier day} or more",
+    "high_caffeine_drinks": "a lot of caffeine is {drink} a day or more",
     "late_caffeine_hours": "caffeine within {} h of bed is late",
-    "low_water_glasses": "little water is {} glasses or fewer",
-    "good_water_glasses": "enough water is {} glasses or more",
-    "alcohol_drinks": "alcohol counts from {} drinks",
+    "low_water_glasses": "little water is {glass} or fewer",
+    "good_water_glasses": "enough water is {glass} or more",
+    "alcohol_drinks": "alcohol counts from {drink}",
     "late_exercise_hours": "exercise within {} h of bed is late",
     "long_sitting_hours": "long sitting is {} h or more",
     "long_standing_hours": "long standing is {} h or more",
     "short_sleep_hours": "short sleep is under {} h",
     "high_stress": "high stress is level {} or more (of 5)",
     "high_anxiety": "strong anxiety is level {} or more (of 5)",
-    "many_cramps_nights": "cramps on several nights is {} nights or more",
-    "side_min_twitches": "the side is judged from {} twitches with a side or more",
+    "many_cramps_nights": "cramps on several nights is {night} or more",
+    "side_min_twitches": "the side is judged from {twitch} with a side or more",
     "one_sided_share": "one-sided is a share of {} or more on one side",
     "both_sides_share": "both sides is a share of {} or less",
-    "trigger_min_nights": "own triggers need {} nights with diary and EMG",
-    "trigger_min_group": "own triggers need {} nights with the factor and as many without",
-    "trigger_caffeine_drinks": "a lot of caffeine for own triggers is {} drinks or more",
+    "trigger_min_nights": "own triggers need {night} with diary and EMG",
+    "trigger_min_group": "own triggers need {night} with the factor and as many without",
+    "trigger_caffeine_drinks": "a lot of caffeine for own triggers is {drink} or more",
     "trigger_max_ci_ratio": "a trigger's interval may span a factor of {} at most",
     "min_listed_score": "a cause is listed from a score of {}",
-    "max_listed_causes": "advice comes from {} causes at most",
+    "max_listed_causes": "advice comes from {cause} at most",
     "advice_min_score": "advice comes only from causes with a score of {} or more",
 }
+
+
+def _threshold_text(text: str, value: int | float) -> str:
+    """One of :data:`THRESHOLD_WORDS` with ``value`` in it: ``{}`` as the number, ``{night}``
+    as the number and the noun in the number it takes."""
+    def filled(m: re.Match[str]) -> str:
+        noun = m.group(1)
+        return f"{_number(value)} {noun if value == 1 else plural_of(noun)}" if noun else _number(value)
+
+    return re.sub(r"\{([^}]*)\}", filled, text)
 
 
 def _number(value: int | float) -> str:

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 from .features import (LIFESTYLE, LIFESTYLE_WORDS, LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, night_events,
                        night_rate, persistent_stretch, recent_nights, twitching_night)
 from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
-from ..words import plural
+from ..words import plural, share_of
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     since_days = (ref - date.fromisoformat(since)).days if since else None
     if stretch is not None:
         st = stretch
-        what = (f"Twitching was recorded on {st['twitched']} of the {st['recorded']} nights long enough to tell over {plural(st['days'], 'day')}, "
+        what = (f"Twitching was recorded on {share_of(st['twitched'], st['recorded'], 'night')} long enough to tell over {plural(st['days'], 'day')}, "
                 f"from {st['first']} to {st['last']}" if st["spell"] is None else
                 f"After {plural(cfg.frequent_min_nights, 'night')} at the frequent rate between {st['spell'][0]} and {st['spell'][1]}, "
                 f"twitching was recorded again, up to {st['last']} ({plural(st['days'], 'day')} from {st['first']})")
@@ -169,7 +169,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
             fire("no_improvement", f"You logged {plural(len(healthy), 'day')} with {cfg.good_water_glasses} or more glasses of water and at most "
                                    f"one caffeinated drink, and the knee still twitched ({cfg.twitching_rate_per_h:g} or more "
                                    f"twitches, spasms and cramps per usable hour): on the latest night ({last_night['date']}), "
-                                   f"and on {went} of the {len(since_healthy)} nights since {min(n['date'] for n in since_healthy)}.")
+                                   f"and on {share_of(went, len(since_healthy), 'night')} since {min(n['date'] for n in since_healthy)}.")
 
     conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
     if conds and twitching:
