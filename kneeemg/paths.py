@@ -82,6 +82,19 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return user_data_path() / DB_FILE_NAME
 
 
+def check_given(path: str | os.PathLike[str] | None, option: str, what: str = "a file name") -> None:
+    """Refuse a path given as empty text (``--case ""``): it is not the same as leaving the
+    option out, nor the current folder. ``what`` says what to give ("a JSON case file").
+
+    Raises
+    ------
+    InputError
+        "``option`` is empty; give ``what``".
+    """
+    if path is not None and str(path) == "":
+        raise InputError(f"{option} is empty; give {what}")
+
+
 def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.PathLike[str]], what: str) -> None:
     """Refuse, before anything is written, a history database (``--db``, else ``$KNEEEMG_DB``)
     that is one of the files a command reads: opening it would turn that file (an empty one, a
@@ -148,8 +161,7 @@ def check_output_file(path: str | os.PathLike[str], option: str, what: str, sign
     InputError
         With a one-line message saying what is wrong and what to do.
     """
-    if str(path) == "":
-        raise InputError(f"{option} is empty; give a file name")
+    check_given(path, option)
     p = Path(path).expanduser()
     if p.is_symlink():
         p = Path(os.path.realpath(p))  # a link to the output: the file it points to is written
@@ -200,9 +212,10 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
     Raises
     ------
     InputError
-        When ``path`` (or a folder above it) is a file, or the folder cannot be created or
-        written; the message names ``option``.
+        When ``path`` is empty, or it (or a folder above it) is a file, or the folder cannot be
+        created or written; the message names ``option``.
     """
+    check_given(path, option, "a folder")
     p = Path(path).expanduser()
     for q in (p, *p.parents):
         if q.exists() and not q.is_dir():

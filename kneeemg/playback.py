@@ -112,7 +112,7 @@ def replay(
         Its ``lost_s`` attribute holds the seconds lost while recording (gaps).
     """
     own = not isinstance(source, Recording)
-    if events_out:
+    if events_out is not None:  # (an empty one is refused, not taken as none)
         from .events import csv_signature
         from .paths import check_output_file, is_ground_truth
 

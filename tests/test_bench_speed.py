@@ -36,6 +36,21 @@ def test_time_case_times_every_tool_on_the_same_data():
 
 
 @pytest.mark.parametrize("kind", ["speed", "accuracy"])
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_an_empty_output_file_is_refused_before_the_run(monkeypatch, capsys, kind, option):
+    import kneeemg.bench.accuracy as acc
+    import kneeemg.bench.speed as spd
+
+    def never(**_):
+        raise AssertionError("the benchmark ran")
+
+    monkeypatch.setattr(spd, "run_speed", never)
+    monkeypatch.setattr(acc, "run_accuracy", never)
+    assert main(["bench", kind, "--quick", option, ""]) == 2
+    assert capsys.readouterr().err == f"kneeemg: error: {option} is empty; give a file name\n"
+
+
+@pytest.mark.parametrize("kind", ["speed", "accuracy"])
 def test_output_files_are_checked_before_the_run(tmp_path, monkeypatch, capsys, kind):
     import kneeemg.bench.accuracy as acc
     import kneeemg.bench.speed as spd

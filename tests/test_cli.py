@@ -48,6 +48,27 @@ def test_a_full_disk_the_library_did_not_check_is_named_as_such(monkeypatch, cap
     assert capsys.readouterr().err == "kneeemg: error: out.csv: the disk is full; free some space on it and run the command again\n"
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--hours", "0.01", "--out", ""], "--out is empty; give a folder"),
+    (["demo", "--link", "serial", "--out", ""], "--out is empty; give a folder"),
+    (["batch", "n.kemg", "--out", ""], "--out is empty; give a folder"),
+    (["record", "--virtual", "--out", ""], "--out is empty; give a folder"),
+    (["replay", "n.kemg", "--events-out", ""], "--events-out is empty; give a file name"),
+    (["triage", "--case", ""], "--case is empty; give a JSON case file"),
+    (["diary", "--import", ""], "--import is empty; give a TOML or JSON file"),
+], ids=["demo", "demo-link", "batch", "record", "replay", "triage", "diary"])
+def test_an_empty_path_is_refused_not_taken_as_left_out(tmp_path, monkeypatch, capsys, argv, message):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    write_simulated(simulate_night(hours=0.01, seed=1), tmp_path / "n.kemg")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KNEEEMG_DB", str(tmp_path / "h.db"))
+    before = sorted(tmp_path.iterdir())
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"kneeemg: error: {message}\n"
+    assert sorted(tmp_path.iterdir()) == before  # nothing written in the current folder
+
+
 @pytest.mark.parametrize("ctrl_c", [True, False])
 def test_an_error_that_replaces_a_ctrl_c_is_read_as_the_ctrl_c(monkeypatch, capsys, ctrl_c):
     import signal

@@ -50,6 +50,18 @@ def test_an_empty_path_is_named_as_empty():
         check_output_file("", "--out", "report", SIG)
 
 
+def test_an_empty_folder_or_input_path_is_named_as_empty(tmp_path, monkeypatch):
+    from kneeemg.paths import check_given, check_output_dir
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"^--out is empty; give a folder$"):
+        check_output_dir("", "--out")
+    with pytest.raises(InputError, match=r"^--case is empty; give a JSON case file$"):
+        check_given("", "--case", "a JSON case file")
+    check_given(None, "--case", "a JSON case file")  # (left out: nothing to say)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("old")

@@ -18,7 +18,7 @@ def check_outputs(json_path: str | os.PathLike[str] | None, plot_path: str | os.
     output of the kind, is an :class:`~kneeemg.errors.InputError` now, not after the run."""
     from ..paths import check_output_file
 
-    if json_path:
+    if json_path is not None:  # (an empty one is refused, not taken as none)
         check_output_file(json_path, "--json", "benchmark JSON file", JSON_SIGNATURE)
-    if plot_path:
+    if plot_path is not None:
         check_output_file(plot_path, "--plot", "PNG image", PNG_SIGNATURE)

@@ -44,10 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import InputError
     from ..guidance import LEVELS, TriageConfig, triage, validate_case
+    from ..paths import check_given
 
     config = TriageConfig.with_settings(args.settings or ())
     if args.json and args.explain:
         raise InputError("--json and --explain are two ways to print the result; give one of them")
+    check_given(args.case, "--case", "a JSON case file")
     if args.case:
         for option, value in (("--nights", args.nights), ("--db", args.db)):
             if value is not None:
