@@ -87,7 +87,7 @@ size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, c
     size_t body = hdr + n * nb;
     int32_t lo = h->fmt == KEMG_FMT_S24 ? -8388608 : -32768, hi = h->fmt == KEMG_FMT_S24 ? 8388607 : 32767;
     if (h->n_channels == 0 || h->n_channels > KEMG_MAX_CHANNELS || h->fmt > KEMG_FMT_S24) return 0;
-    if (h->n_channels < 64 && (h->lead_off_high >> (h->n_channels > 8 ? h->n_channels - 8 : 0)) != 0) return 0;
+    if ((h->lead_off_high >> (h->n_channels > 8 ? h->n_channels - 8 : 0)) != 0) return 0; /* names no channel */
     if (body + KEMG_CRC_BYTES > out_cap) return 0;
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_DATA;

@@ -113,6 +113,12 @@ static void test_crc_and_limits(void) {
     h.lead_off_high = 1; /* a channel this 1-channel frame does not have */
     CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "lead-off extension needs more than 8 channels");
     h.lead_off_high = 0;
+    {
+        kemg_data_header w = {64, KEMG_FMT_S16, 0, KEMG_STATUS_LEAD_OFF_HIGH, 1ull << 56, 0, 0}; /* channel 64 */
+        CHECK(kemg_pack_data(buf, sizeof buf, &w, ok) == 0, "64 channels: lead-off of channel 64 or above");
+        w.lead_off_high = 1ull << 55; /* channel 63 */
+        CHECK(kemg_pack_data(buf, sizeof buf, &w, ok) == 29, "64 channels: lead-off of channel 63");
+    }
     h.n_channels = 65;
     CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "at most 64 channels");
     CHECK(kemg_data_header_size(8) == 20 && kemg_data_header_size(9) == 21 && kemg_data_header_size(64) == 27, "header sizes");
