@@ -150,6 +150,23 @@ def test_frames_that_partly_repeat_written_samples_add_only_the_new_ones(tmp_pat
     np.testing.assert_allclose(x, c * UPC, rtol=1e-6)
 
 
+def test_a_frame_without_samples_does_not_take_the_place_of_the_frame_that_has_them(tmp_path):
+    # a frame lost, then a frame of no samples at the next index (a flush with nothing in it), then that frame
+    c = counts()
+    fr = frames(c)
+    path = tmp_path / "n.kemg"
+    rec = Recorder(path, clock=FakeClock())
+    rec.feed_frame(INFO)
+    for f in fr[:40] + [DataFrame(41 * PER, 0, c[:0])] + fr[41:]:
+        rec.feed_frame(f)
+    rec.close()
+    x, info = recorded(path)
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(40 * PER, PER)] and rec.duplicates == 0
+    kept = np.ones(len(c), bool)
+    kept[40 * PER : 41 * PER] = False
+    np.testing.assert_allclose(x[kept], c[kept] * UPC, rtol=1e-6)
+
+
 @pytest.mark.parametrize("jump", [2**24, 10**12])
 @pytest.mark.parametrize("where", ["middle", "end"])
 def test_a_stray_frame_far_ahead_is_dropped_and_the_night_goes_on(tmp_path, jump, where):

@@ -288,13 +288,15 @@ class Recorder:
             self.feed_frame(frame)
 
     def feed_frame(self, frame: object) -> None:
-        """One decoded frame. Data before the first info frame waits for it (is dropped)."""
+        """One decoded frame. Data before the first info frame waits for it (is dropped); so is a data frame of no samples."""
         if self.failed is not None or self.closed:
             return
         if isinstance(frame, InfoFrame):
             self._on_info(frame)
             return
         if not isinstance(frame, DataFrame) or self.info is None:
+            return
+        if not frame.n_samples:  # nothing to write; held in place, it would shut out the frame with those samples
             return
         now = self._clock()
         before, self._last_rx, self._last_rx_wall = self._last_rx, now, time.time()
