@@ -567,6 +567,15 @@ def test_a_sensor_that_restarts_mid_recording_is_started_again(tmp_path):
     assert sum(f.command == Command.START for f in link.sent) == 2 and out.status.samples == 2 * 10 * PER
 
 
+@pytest.mark.parametrize("rate", [250.0, 8000.0])
+def test_a_sensor_at_a_rate_the_detector_does_not_take_is_refused_with_what_to_do(tmp_path, rate):
+    # the sensor was set to another of its rates (SET_RATE), which it keeps until it is switched off
+    rec = Recorder(tmp_path / "n.kemg", clock=FakeClock())
+    with pytest.raises(DeviceError, match=f"samples at {rate:g} Hz.*switch the sensor off and on") as err:
+        rec.feed_frame(replace(INFO, fs_hz=rate))
+    assert "resample" not in str(err.value) and not (tmp_path / "n.kemg").exists()
+
+
 @pytest.mark.parametrize("change", ["rate", "channels"])
 def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and_keeps_the_frames(tmp_path, change):
     c = counts(1110)

@@ -50,7 +50,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..config import DetectorConfig
+from ..config import MAX_FS_HZ, MIN_FS_HZ, DetectorConfig
 from ..dsp import DetectionResult, StreamingDetector
 from ..errors import ConfigError, DeviceError, KneeEmgError
 from ..events import Event
@@ -440,6 +440,9 @@ class Recorder:
         raise self.failed
 
     def _start(self, info: InfoFrame) -> None:
+        if not MIN_FS_HZ <= info.fs_hz <= MAX_FS_HZ:  # another of the sensor's rates, set by SET_RATE
+            raise DeviceError(f"the sensor samples at {info.fs_hz:g} Hz; kneeemg records at {MIN_FS_HZ:g}-{MAX_FS_HZ:g} Hz "
+                              "-- switch the sensor off and on (it starts at 1000 Hz) and record again")
         stem, k = self.path.stem, 1
         while self.writer is None:
             meta = {"uv_per_count": info.uv_per_count, "device_id": info.device_id, "session_id": info.session_id,
