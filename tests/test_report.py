@@ -306,14 +306,19 @@ def test_the_busiest_hour_is_the_tallest_bar_of_the_chart():
     assert "The busiest was the hour from 1 to 2 h into the night, with 76 twitches, 81 per usable hour." in words
 
 
-def test_the_leg_movement_intervals_beyond_the_histogram_are_counted():
-    lm = {"count": 23, "in_series": 0, "periodic_series": 0, "plm_index": 0.0,
+@pytest.mark.parametrize("drawn, beyond, said", [
+    (3, 19, "3 intervals up to 100 s are drawn; 19 intervals between leg movements were longer (not drawn)."),
+    (1, 2, "1 interval up to 100 s is drawn; 2 intervals between leg movements were longer (not drawn)."),
+])
+def test_the_leg_movement_intervals_beyond_the_histogram_are_counted(drawn, beyond, said):
+    lm = {"count": drawn + beyond + 1, "in_series": 0, "periodic_series": 0, "plm_index": 0.0,
           "imi_histogram": {"bin_s": 2.0, "edges_s": [float(x) for x in range(0, 102, 2)],
-                            "counts": [0] * 20 + [1] + [0] * 28 + [2], "beyond_s": 19}}
+                            "counts": [0] * 20 + [drawn - 2 if drawn > 2 else 0] + [0] * 28 + [min(drawn, 2)],
+                            "beyond_s": beyond}}
     m = {"counts": {"twitch": 0, "spasm": 23, "cramp": 0}, "per_usable_hour": {"spasm": 7.7}, "leg_movements": lm}
     words = _shown_text(render_report(ReportInput(date="2026-11-20", recording_s=10800.0, usable_s=10800.0, lost_s=0.0,
                                                   labels=("quad",), metrics=m)))
-    assert "3 intervals up to 100 s are drawn; 19 intervals between leg movements were longer (not drawn)." in words
+    assert said in words
 
 
 def test_render_report_from_plain_inputs_without_history():

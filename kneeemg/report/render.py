@@ -255,7 +255,7 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
         alt = f"histogram of the {plural(drawn, 'interval')} between leg movements up to {edges[-1]:g} s, computed from the thigh"
         text += _img(plots.imi_histogram(hist), alt)
         if hist.get("beyond_s"):
-            text += (f"<p class='note'>{plural(drawn, 'interval')} up to {edges[-1]:g} s are drawn; "
+            text += (f"<p class='note'>{plural(drawn, 'interval')} up to {edges[-1]:g} s {'is' if drawn == 1 else 'are'} drawn; "
                      f"{plural(int(hist['beyond_s']), 'interval')} between leg movements {'was' if hist['beyond_s'] == 1 else 'were'} "
                      f"longer (not drawn).</p>")
     return text
