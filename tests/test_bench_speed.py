@@ -35,9 +35,9 @@ def test_time_case_times_every_tool_on_the_same_data():
     assert len(chunked) == 2 and all(0 < r.chunk_median_us <= r.chunk_p99_us for r in chunked)
 
 
-@pytest.mark.parametrize("kind", ["speed", "accuracy"])
-@pytest.mark.parametrize("option", ["--json", "--plot"])
-def test_an_empty_output_file_is_refused_before_the_run(monkeypatch, capsys, kind, option):
+@pytest.fixture
+def no_benchmark_runs(monkeypatch):
+    """Both benchmarks fail the test if they start: what is checked must be checked before."""
     import kneeemg.bench.accuracy as acc
     import kneeemg.bench.speed as spd
 
@@ -46,20 +46,17 @@ def test_an_empty_output_file_is_refused_before_the_run(monkeypatch, capsys, kin
 
     monkeypatch.setattr(spd, "run_speed", never)
     monkeypatch.setattr(acc, "run_accuracy", never)
+
+
+@pytest.mark.parametrize("kind", ["speed", "accuracy"])
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_an_empty_output_file_is_refused_before_the_run(no_benchmark_runs, capsys, kind, option):
     assert main(["bench", kind, "--quick", option, ""]) == 2
     assert capsys.readouterr().err == f"kneeemg: error: {option} is empty; give a file name\n"
 
 
 @pytest.mark.parametrize("kind", ["speed", "accuracy"])
-def test_output_files_are_checked_before_the_run(tmp_path, monkeypatch, capsys, kind):
-    import kneeemg.bench.accuracy as acc
-    import kneeemg.bench.speed as spd
-
-    def never(**_):
-        raise AssertionError("the benchmark ran")
-
-    monkeypatch.setattr(spd, "run_speed", never)
-    monkeypatch.setattr(acc, "run_accuracy", never)
+def test_output_files_are_checked_before_the_run(tmp_path, no_benchmark_runs, capsys, kind):
     (tmp_path / "notes.txt").write_text("my notes")
     for args, message in ((["--json", str(tmp_path / "no" / "r.json")], "folder"),
                           (["--plot", str(tmp_path / "notes.txt")], "is not a PNG image, so it is not replaced")):
