@@ -42,6 +42,10 @@ class DemoOutcome:
 
 #: The demo's own history in its folder (the file name a real history has as well).
 DEMO_HISTORY = "history.sqlite3"
+#: How the demo names its night's source in its history.
+DEMO_SOURCE = "simulated night"
+
+
 def run_demo(
     hours: float = 8.0,
     channels: int = 2,
@@ -105,10 +109,6 @@ def run_demo(
             store.add_night(result, night_metrics(result, date=evening), f"{DEMO_SOURCE}, seed {seed}", key)
         files["report"] = write_report(out / "report.html", db=files["history"], recording=night)
     return DemoOutcome(result, score, hours, channels, fs_hz, seed, files)
-
-
-#: How the demo names its night's source in its history.
-DEMO_SOURCE = "simulated night"
 
 
 def check_demo_folder(out_dir: str | Path) -> Path:

@@ -7,6 +7,9 @@ interface prints it as it is and exits with a non-zero code.
 
 from __future__ import annotations
 
+#: What a message says of a full disk (the history's or any other file's).
+DISK_FULL = "the disk is full; free some space on it and run the command again"
+
 
 class KneeEmgError(Exception):
     """Root of all kneeemg errors."""

@@ -29,7 +29,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 
 from .diary import DiaryDay, Profile, check_not_after, iso_date, night_date, validate_day, validate_profile
-from .errors import InputError, KneeEmgError, StoreError
+from .errors import DISK_FULL, InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
 from .guidance.features import TriageConfig, long_enough
 from .metrics import case_night
@@ -214,6 +214,10 @@ def _has_wal(path: Path) -> bool:
         return False
 
 
+#: What a failed write says of the history: its transaction was rolled back.
+NOTHING_CHANGED = "nothing was changed"
+
+
 def _disk_full(exc: BaseException, path: Path) -> bool:
     """Whether ``exc`` comes from a full disk: SQLite's "database or disk is full", ENOSPC, or
     SQLite's "disk I/O error" (which it gives when it cannot make its -shm file) with no space
@@ -232,13 +236,18 @@ def _disk_full(exc: BaseException, path: Path) -> bool:
     return False
 
 
-def _full(exc: BaseException, path: Path, failed: str, then: str = "") -> StoreError | None:
-    """The one-line :class:`StoreError` for an ``exc`` that comes from a full disk
-    ("``failed`` ``path``: the disk is full; free some space ..."), else None."""
+def _store_error(exc: BaseException, path: Path, failed: str, advice: str) -> StoreError:
+    """The one-line :class:`StoreError` for ``exc``: "``failed`` ``path`` (``exc``); ``advice``",
+    or, when it comes from a full disk (:func:`_disk_full`), "``failed`` ``path``: the disk is
+    full; free some space ..." (with ``advice`` in brackets when it says that nothing was changed)."""
     if not _disk_full(exc, path):
-        return None
-    return StoreError(f"{failed} {path}: the disk is full; free some space on it and run the command again"
-                      + (f" ({then})" if then else ""))
+        return StoreError(f"{failed} {path} ({exc}); {advice}")
+    return StoreError(f"{failed} {path}: {DISK_FULL}" + (f" ({advice})" if advice == NOTHING_CHANGED else ""))
+
+
+def _write_error(exc: BaseException, path: Path, doing: str) -> StoreError:
+    """:func:`_store_error` of a write that failed, ``doing`` ("store the night"): it changed nothing."""
+    return _store_error(exc, path, f"could not {doing} in", NOTHING_CHANGED)
 
 
 def _reads(method: Any) -> Any:
@@ -250,9 +259,8 @@ def _reads(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.OperationalError as exc:
-            raise _full(exc, self.path, "cannot read the history database") or StoreError(
-                f"cannot read the history database {self.path} ({exc}); check that it is readable "
-                "and not locked, or use another --db") from None
+            raise _store_error(exc, self.path, "cannot read the history database",
+                               "check that it is readable and not locked, or use another --db") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"the history database {self.path} is damaged ({exc}); restore it from a backup, "
                              "or use another --db") from None
@@ -320,8 +328,7 @@ class Store:
                 self.exists = False
                 self._db = sqlite3.connect(":memory:")
         except (OSError, sqlite3.Error) as exc:
-            raise _full(exc, self.path, "cannot open the history database") or StoreError(
-                f"cannot open the history database {self.path} ({exc}); check the path or use --db") from None
+            raise _store_error(exc, self.path, "cannot open the history database", "check the path or use --db") from None
         self._db.row_factory = sqlite3.Row
         try:
             self._check_ours()  # before anything changes the file
@@ -336,9 +343,8 @@ class Store:
                 self.migrate()
         except sqlite3.OperationalError as exc:
             self._db.close()
-            raise _full(exc, self.path, "cannot use the history database") or StoreError(
-                f"cannot use the history database {self.path} ({exc}); check that it is writable "
-                "and not locked, or use another --db") from None
+            raise _store_error(exc, self.path, "cannot use the history database",
+                               "check that it is writable and not locked, or use another --db") from None
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(f"{self.path} is not a kneeemg history database ({exc}); use another --db") from None
@@ -421,8 +427,7 @@ class Store:
                 raise StoreError(f"could not store the night in {self.path} (a constraint failed); nothing was changed") from None
             return existing, False
         except sqlite3.Error as exc:
-            raise _full(exc, self.path, "could not store the night in", "nothing was changed") or StoreError(
-                f"could not store the night in {self.path} ({exc}); nothing was changed") from None
+            raise _write_error(exc, self.path, "store the night") from None
         return nid, True
 
     def add_night(self, result: Any, metrics: Any, source: str, content_hash: str,
@@ -559,8 +564,7 @@ class Store:
                 self._db.execute("UPDATE nights SET source=? WHERE content_hash=? AND source<>?",
                                  (str(source), content_hash, str(source)))
         except sqlite3.Error as exc:
-            raise _full(exc, self.path, "could not update the night's recording path in", "nothing was changed") or StoreError(
-                f"could not update the night's recording path in {self.path} ({exc}); nothing was changed") from None
+            raise _write_error(exc, self.path, "update the night's recording path") from None
         return ids
 
     def set_date(self, night_id: int, on: str, only_if_missing: bool = True) -> bool:
@@ -581,8 +585,7 @@ class Store:
                 metrics["date"] = day
                 self._db.execute(f"UPDATE nights SET date=?, metrics=? WHERE {which}", (day, json.dumps(metrics), int(night_id)))
         except sqlite3.Error as exc:
-            raise _full(exc, self.path, "could not set the night's date in", "nothing was changed") or StoreError(
-                f"could not set the night's date in {self.path} ({exc}); nothing was changed") from None
+            raise _write_error(exc, self.path, "set the night's date") from None
         return True
 
     def _row(self, r: sqlite3.Row) -> NightRow:
@@ -668,8 +671,7 @@ class Store:
                 if profile is not None:
                     self._put_profile(profile, merge)
         except sqlite3.Error as exc:
-            raise _full(exc, self.path, "could not store the diary in", "nothing was changed") or StoreError(
-                f"could not store the diary in {self.path} ({exc}); nothing was changed") from None
+            raise _write_error(exc, self.path, "store the diary") from None
         return len(days)
 
     @_reads
@@ -745,8 +747,7 @@ class Store:
             with self._transaction():
                 self._db.execute("UPDATE nights SET imported_at=? WHERE id=?", (_now(), int(night_id)))
         except sqlite3.Error as exc:
-            raise _full(exc, self.path, "could not update the night in", "nothing was changed") or StoreError(
-                f"could not update the night in {self.path} ({exc}); nothing was changed") from None
+            raise _write_error(exc, self.path, "update the night") from None
 
     @_reads
     def trend(self, last_days: int = 28, until: str | None = None, own: int | None = None,

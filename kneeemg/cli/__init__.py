@@ -18,7 +18,7 @@ import threading
 from importlib import import_module
 from typing import Sequence
 
-from ..errors import KneeEmgError
+from ..errors import DISK_FULL, KneeEmgError
 from ..paths import path_text
 
 #: Sub-command modules, in the order ``kneeemg --help`` lists them.
@@ -134,8 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as exc:  # a file or folder the library did not check first
             where = f"{exc.filename}: " if exc.filename else ""
             if exc.errno == errno.ENOSPC:
-                print(f"kneeemg: error: {path_text(where)}the disk is full; free some space on it and run the command again",
-                      file=sys.stderr)
+                print(f"kneeemg: error: {path_text(where)}{DISK_FULL}", file=sys.stderr)
                 return 1
             print(f"kneeemg: error: {path_text(where)}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
             return 1

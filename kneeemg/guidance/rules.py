@@ -25,6 +25,11 @@ from .kb import LEVEL_WORDS, LEVELS, KnowledgeBase
 from ..words import plural, share_of
 
 
+def _once(items: Sequence[Any]) -> list[Any]:
+    """Each item once, in the order first seen (sources are dicts, which a set cannot hold)."""
+    return [x for i, x in enumerate(items) if x not in items[:i]]
+
+
 @dataclass(frozen=True)
 class FiredRule:
     """One rule that fired: which (``rule`` id, ``name`` in words), its level, the facts behind it, and its source.
@@ -95,7 +100,7 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
         heads += [s for s in kb.rule_text("warning_sign")[1] if s not in  # and where the articles say "soon"
                   [{"doc": w["doc"], "heading": w["heading"]} for w in kb.warning_signs]]
         fire("warning_sign", f"You reported {'; '.join(w['text'] + noted_on(days, w['symptom']) for w in signs)}.",
-             [h for i, h in enumerate(heads) if h not in heads[:i]], variant="several" if len(signs) > 1 else None)
+             _once(heads), variant="several" if len(signs) > 1 else None)
 
     twitching_nights = [n for n in nights if twitching_night(n, cfg)]
     rated = [n for n in nights if night_rate(n, cfg) is not None]
@@ -174,10 +179,9 @@ def escalate(kb: KnowledgeBase, cfg: TriageConfig, profile: Mapping[str, Any], d
     conds = [c for c in kb.rules["known_condition"]["conditions"] if feats.get(f"cond_{c}") is True]
     if conds and twitching:
         # the rule's own section (conditions linked to twitching), then each condition's
-        srcs = kb.rule_text("known_condition")[1] + [
+        srcs = _once(kb.rule_text("known_condition")[1] + [
             s for c in conds for cause in kb.causes.values() if any(e["feature"] == f"cond_{c}" for e in cause["evidence"])
-            for s in cause["sources"][:1]]
-        srcs = [s for i, s in enumerate(srcs) if s not in srcs[:i]]
+            for s in cause["sources"][:1]])
         names = join_words([kb.condition_name(c) for c in conds])
         fire("known_condition", f"You have {'a known condition' if len(conds) == 1 else 'known conditions'}: {names}.", srcs)
 
