@@ -690,7 +690,7 @@ def test_sensor_sim_over_a_pty_with_faults(sensor_sim, tmp_path):
 def _record_in_subprocess(name, out_dir):
     code = textwrap.dedent(f"""
         from kneeemg.record import record
-        out = record({name!r}, {str(out_dir)!r}, duration_s=60)
+        out = record({name!r}, {str(out_dir)!r}, duration_s=60, link_options={{"give_up_s": 0.5}})
         print(out.stop_reason, out.status.samples)
     """)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
@@ -1216,16 +1216,18 @@ def test_a_second_record_on_a_port_in_use_is_refused_and_the_first_carries_on(tm
     assert out.split()[-1] == str(len(c))  # every sample, until the sensor's signal ran out
 
 
-def test_a_serial_sensor_that_vanishes_is_a_lost_link_and_a_failed_record(tmp_path, capsys):
+def test_a_serial_sensor_that_vanishes_is_waited_for_until_the_recording_ends(tmp_path, capsys, caplog):
     from kneeemg.cli import main
     from kneeemg.transport.ptysim import PtySensor
 
     c = counts(3700)
     with PtySensor(c, speed=0) as sensor:  # it closes its end when the signal runs out, as a pulled cable does
-        code = main(["record", "--serial", sensor.port, "--out", str(tmp_path), "--duration", "60"])
-    out = capsys.readouterr().out
-    assert "(sensor disconnected and did not come back)" in out and "The recording" in out  # the summary as ever
-    assert code == 3  # not 0: the night ended early
+        code = main(["record", "--serial", sensor.port, "--out", str(tmp_path), "--duration", "3"])
+    captured = capsys.readouterr()
+    assert f"lost the connection to serial://{sensor.port}" in caplog.text and "); reconnecting" in caplog.text
+    assert "/dev/serial/by-id/" in caplog.text  # the advice to use a name that survives a re-plug
+    assert "(--duration reached)" in captured.out and "The recording" in captured.out  # the summary as ever
+    assert code == 0  # the recording went on (reconnecting) until the duration asked for
     [path] = tmp_path.glob("night-*.kemg")
     assert recorded(path)[1].n_samples == len(c)
 

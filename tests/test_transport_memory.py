@@ -81,7 +81,8 @@ def test_a_backend_can_be_injected():
 
 @pytest.mark.parametrize("url, options, message", [
     ("memory://", {"give_up_s": 3}, r"memory:// does not take the option\(s\) give_up_s; .*takes: none"),
-    ("loop://", {"give_up_s": 3}, r"loop:// does not take the option\(s\) give_up_s; .*takes: baudrate"),
+    ("loop://", {"mtu": 247}, r"loop:// does not take the option\(s\) mtu; .*takes: backoff_max_s, backoff_s, baudrate, "
+                              r"give_up_s$"),
     ("ble://x", {"foo": 1}, r"ble://x does not take the option\(s\) foo; .*give_up_s"),
     ("ble+virtual://", {"foo": 1}, r"does not take the option\(s\) foo; .*sensor"),
 ])
@@ -92,6 +93,7 @@ def test_unknown_options_are_refused_for_every_scheme(url, options, message):
 
 def test_known_options_still_reach_the_link():
     assert open_link("ble://", give_up_s=3).give_up_s == 3
+    assert open_link("/dev/ttyACM0", give_up_s=3, backoff_s=0.1).give_up_s == 3
     assert open_link("ble+virtual://", sensor=None, give_up_s=3).give_up_s == 3
     assert open_link("loop://", baudrate=9600).baudrate == 9600
 

@@ -1,16 +1,21 @@
-"""Serial links: pyserial's loop:// and a real pseudo-terminal; the blocking wrapper; the pty sensor."""
+"""Serial links: pyserial's loop:// and a real pseudo-terminal; the blocking wrapper; the pty sensor;
+reconnecting after the sensor is unplugged and plugged in again (a pty closed, a new one behind a stable name)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 
 import numpy as np
 import pytest
 
 from kneeemg.errors import DeviceError
+from kneeemg.io import open_recording
 from kneeemg.protocol import Command, CommandFrame, DataFrame, InfoFrame, cobs_encode, encode_frame, serial_encode
-from kneeemg.transport import BlockingLink, LinkLostError, SensorNotFoundError, SerialLink, open_link
+from kneeemg.record import record_link
+from kneeemg.transport import BlockingLink, LinkLostError, LinkState, SensorNotFoundError, SerialLink, open_link
 from kneeemg.transport.ptysim import PtySensor
 
 INFO = InfoFrame(1000.0, 0.0625, ("left", "right"), 7, (1, 0, 0))  # exact in float32
@@ -18,6 +23,20 @@ INFO = InfoFrame(1000.0, 0.0625, ("left", "right"), 7, (1, 0, 0))  # exact in fl
 
 def run(coro, timeout_s=15.0):
     return asyncio.run(asyncio.wait_for(coro, timeout_s))
+
+
+def signal_counts(n, seed=0):
+    return np.random.default_rng(seed).integers(-40000, 40000, (n, 2)).astype(np.int32)
+
+
+async def wait_until(predicate, timeout_s=20.0):
+    async with asyncio.timeout(timeout_s):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def reader_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("kneeemg-serial")]
 
 
 async def take(agen, n):
@@ -32,7 +51,7 @@ async def take(agen, n):
 def test_loop_url_echoes_commands_as_frames():
     async def main():
         async with open_link("loop://") as link:
-            assert isinstance(link, SerialLink) and link.state.value == "connected"
+            assert isinstance(link, SerialLink) and link.state.value == "connected" and not link.reopens
             await link.send(Command.SET_RATE, 2000)
             await link.send(Command.START)
             return await take(link.frames(timeout_s=5), 2)
@@ -48,7 +67,7 @@ def test_pty_frames_garbage_damage_and_hangup():
     bad[-5] ^= 0xFF
 
     async def main():
-        link = open_link(f"serial://{name}")
+        link = open_link(f"serial://{name}", backoff_s=0.05, give_up_s=0.3)
         await link.open()
         os.write(master, b"\x13\x37garbage\x00" + serial_encode(INFO) + serial_encode(data[0]))
         os.write(master, serial_encode(data[1])[:7])  # a frame split across writes
@@ -56,8 +75,8 @@ def test_pty_frames_garbage_damage_and_hangup():
         os.write(master, serial_encode(data[1])[7:] + cobs_encode(bytes(bad)) + b"\0" + serial_encode(data[3]))
         got = await take(link.frames(timeout_s=5), 4)
         os.close(slave)
-        os.close(master)  # the cable is pulled
-        with pytest.raises(LinkLostError, match="stopped working"):
+        os.close(master)  # the cable is pulled, for good
+        with pytest.raises(LinkLostError, match=f"{name} stopped working .*did not come back in"):
             await take(link.frames(timeout_s=5), 1)
         await link.close()
         return got, link.stats
@@ -86,7 +105,7 @@ def test_a_missing_port_says_how_to_find_the_right_one():
 
 def test_blocking_link_over_the_pty_sensor():
     c = np.arange(740, dtype=np.int32).reshape(-1, 2) * 1000
-    with PtySensor(c, speed=0) as sensor, BlockingLink(open_link(sensor.port)) as link:
+    with PtySensor(c, speed=0) as sensor, BlockingLink(open_link(sensor.port, backoff_s=0.05, give_up_s=0.3)) as link:
         link.send(Command.REQUEST_INFO)
         link.send(Command.START)
         got = []
@@ -122,3 +141,108 @@ def test_a_port_in_use_is_refused_and_the_first_reader_keeps_every_byte():
         os.close(slave)
         os.close(master)
     assert [f.first_sample for f in got] == [f.first_sample for f in data]
+
+
+def test_a_recording_through_an_unplug_keeps_the_counter_and_marks_the_exact_gap(tmp_path):
+    c = signal_counts(8000, seed=4)
+    stable = tmp_path / "usb-kneeemg-if00"  # as /dev/serial/by-id/ names it
+
+    async def main(sensor):
+        link = SerialLink(str(stable), backoff_s=0.05, backoff_max_s=0.2)
+        sensor.unplug(0.6, at_sample=2500)
+        return await record_link(link, tmp_path / "out", max_samples=len(c), no_data_timeout_s=10.0, pace=2.0)
+
+    with PtySensor(c, speed=2.0, link=stable) as sensor:
+        out = run(main(sensor), timeout_s=60.0)
+    assert out.stop_reason == "samples" and out.status.reconnects == 1
+    with open_recording(out.path) as rec:
+        x, info = rec.read(), rec.info
+    [(first, n)] = sensor.skipped
+    assert first >= 2500 and n >= 0.6 * 2000  # the sensor went on counting while unplugged
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(first, n)]  # exactly what it never sent
+    assert info.n_samples == len(c) and out.status.samples == len(c) - n and out.status.frames_bad == 0
+    kept = np.ones(len(c), bool)
+    kept[first : first + n] = False
+    np.testing.assert_allclose(x[kept], c[kept] * 0.0715, rtol=1e-6)  # every other sample in its place
+
+
+def test_start_is_sent_again_to_a_sensor_that_restarted_and_a_torn_frame_is_not_joined():
+    c = signal_counts(20000, seed=5)
+
+    async def main(sensor):
+        link = open_link(sensor.port, backoff_s=0.05, backoff_max_s=0.2)
+        async with link:
+            await link.send(Command.REQUEST_INFO)
+            await link.send(Command.START)
+            frames = link.frames(timeout_s=10)
+            before = []
+            async for f in frames:
+                before.append(f)
+                if isinstance(f, DataFrame) and f.first_sample >= 1000:
+                    break
+            sensor.unplug(0.3, restart=True, torn=True)
+            after = []
+            async for f in frames:  # the new session's info, then its data from sample 0
+                after.append(f)
+                if isinstance(f, DataFrame) and f.first_sample >= 370:
+                    break
+            return before, after, link.reconnects, link.stats.bad_frames, link.state
+
+    with PtySensor(c, speed=2.0, link=None) as sensor:
+        before, after, reconnects, bad, state = run(main(sensor), timeout_s=30.0)
+        starts = sensor.starts
+    sessions = {f.session_id for f in before + after if isinstance(f, InfoFrame)}
+    new_info = [i for i, f in enumerate(after) if isinstance(f, InfoFrame) and f.session_id == max(sessions)]
+    data_after = [f.first_sample for f in after[new_info[0]:] if isinstance(f, DataFrame)] if new_info else []
+    assert len(sessions) == 2 and reconnects == 1 and state is LinkState.CONNECTED
+    assert starts == 2  # the link sent START again: nothing else did
+    assert data_after[:3] == [0, 37, 74]  # the new session streams from its start
+    assert bad == 0  # the half frame sent before the cable was pulled did not join the first frame after
+
+
+def test_a_port_that_never_comes_back_ends_the_link_naming_it_and_the_time_waited(tmp_path):
+    stable = tmp_path / "usb-kneeemg-if00"
+
+    async def main(sensor):
+        link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.1, give_up_s=0.5)
+        async with link:
+            await link.send(Command.START)
+            frames = link.frames(timeout_s=10)
+            await take(frames, 3)
+            sensor.unplug(at_sample=0)  # for good
+            lost = time.monotonic()
+            with pytest.raises(LinkLostError) as err:
+                await take(frames, 10_000)
+            return str(err.value), time.monotonic() - lost, link.state, link.reconnects
+
+    with PtySensor(signal_counts(40000), speed=1.0, link=stable) as sensor:
+        message, took_s, state, reconnects = run(main(sensor))
+    assert f"the serial port {stable} stopped working" in message and "\n" not in message
+    waited = float(message.split("did not come back in ")[1].split(" s")[0])
+    assert 0.5 <= waited <= took_s and "kneeemg devices" in message
+    assert state is LinkState.CLOSED and reconnects == 0 and not reader_threads()
+
+
+def test_close_while_reconnecting_is_prompt_and_leaves_no_thread(tmp_path):
+    stable = tmp_path / "usb-kneeemg-if00"
+
+    async def main(sensor):
+        link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.2)  # keeps trying
+        await link.open()
+        await link.send(Command.START)
+        frames = link.frames(timeout_s=10)
+        await take(frames, 3)
+        sensor.unplug(at_sample=0)
+        await wait_until(lambda: link.state is LinkState.RECONNECTING)
+        await asyncio.sleep(0.5)  # a few attempts
+        await link.send(Command.STOP)  # remembered, not an error
+        await link.send(Command.REQUEST_INFO)
+        await asyncio.wait_for(link.close(), 3.0)
+        rest = [f async for f in frames]  # ends without an error
+        return link.state, link._reconnect_task.done(), link._streaming, rest
+
+    with PtySensor(signal_counts(40000), speed=1.0, link=stable) as sensor:
+        state, task_done, streaming, rest = run(main(sensor))
+    assert state is LinkState.CLOSED and task_done and not streaming
+    assert all(isinstance(f, (InfoFrame, DataFrame)) for f in rest)
+    assert not reader_threads()

@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--serial", metavar="PORT", type=_named("port name", "give the sensor's port (`kneeemg devices` "
                                                              "lists them)"),
-                     help="serial port of the sensor (see `kneeemg devices`)")
+                     help="serial port of the sensor (see `kneeemg devices`); on Linux its name under "
+                          "/dev/serial/by-id/, which stays the same when the cable is plugged in again")
     src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
                      type=_named("address", "give the sensor's address, or --ble alone to take the first sensor found"),
                      help="Bluetooth: the sensor's address, or none to take the first sensor found")

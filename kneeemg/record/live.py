@@ -44,6 +44,8 @@ if hasattr(signal, "SIGHUP"):  # the terminal was closed (POSIX only)
     SIGNAL_REASONS[signal.SIGHUP] = "hangup"
 #: Stop reasons nobody asked for: the recording ended early (``record`` exits with the device-error code).
 ENDED_EARLY = ("link closed", "link lost", "no data")
+#: How a link to a simulated sensor reconnects (the sensor is back at once, or never).
+VIRTUAL_RECONNECT = {"backoff_s": 0.25, "backoff_max_s": 2.0, "give_up_s": 30.0}
 SETTLE_S = 5.0  # how long a cancelled step (a connection attempt, the frame reader) may take to end, s
 DETECT_GRACE_S = 3.0  # after a stop request, how long the detector may take to finish the recording, s
 
@@ -497,7 +499,8 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
         The simulated sensor's scale, µV per count.
     disconnect_at_s : float, optional
         BLE only: the sensor drops the connection after this much host time (the link
-        reconnects; the missed samples become a gap).
+        reconnects; the missed samples become a gap). The links to the simulated sensor
+        reconnect as :data:`VIRTUAL_RECONNECT` says.
     **kwargs
         As :func:`record_link` (``lsl``, ``on_status``, ``on_event``, ``on_check``, ``config``).
     """
@@ -527,7 +530,7 @@ def _record_virtual(link: str, seconds: float | None, out_dir: str | Path, night
 
                 dropper = asyncio.ensure_future(drop())
             try:
-                ble = VirtualBleLink(sensor=sensor, backoff_s=0.25, backoff_max_s=2.0, give_up_s=30.0)
+                ble = VirtualBleLink(sensor=sensor, **VIRTUAL_RECONNECT)
                 return await record_link(ble, out_dir, max_samples=len(counts), stop=stop,
                                          duration_s=kwargs.pop("duration_s", len(counts) / fs / speed + 30.0),
                                          no_data_timeout_s=kwargs.pop("no_data_timeout_s", 10.0), **kwargs)
@@ -544,7 +547,7 @@ def _record_virtual(link: str, seconds: float | None, out_dir: str | Path, night
         from ..transport.ptysim import PtySensor
 
         with PtySensor(counts, fs_hz=fs, uv_per_count=uv_per_count, labels=labels, speed=speed) as sensor:
-            port = SerialLink(sensor.port)
+            port = SerialLink(sensor.port, **VIRTUAL_RECONNECT)
             return _run(lambda stop: record_link(port, out_dir, max_samples=len(counts), stop=stop,
                                                  no_data_timeout_s=kwargs.pop("no_data_timeout_s", 10.0), **kwargs))
     raise InputError(f"unknown virtual link {link!r}; use 'ble' or 'serial'")
@@ -571,7 +574,7 @@ def _record_c_sim(binary: Path, counts: np.ndarray, fs: float, uv_per_count: flo
                                 "--fs", str(fs), "--uv-per-count", str(uv_per_count), "--speed", str(speed)],
                                pass_fds=(master,))
         try:
-            return _run(lambda stop: record_link(SerialLink(name), out_dir, max_samples=len(counts), stop=stop,
+            return _run(lambda stop: record_link(SerialLink(name, **VIRTUAL_RECONNECT), out_dir, max_samples=len(counts), stop=stop,
                                                  no_data_timeout_s=kwargs.pop("no_data_timeout_s", 10.0), **kwargs))
         finally:
             sim.terminate()

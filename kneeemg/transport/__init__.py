@@ -49,7 +49,7 @@ def open_link(url: str, *, backend: type[Link] | None = None, **options: Any) ->
         Use this class (constructed as ``backend(url, **options)``) instead of the one the
         URL names: how tests inject a fake.
     **options
-        Passed to the link's constructor, e.g. ``give_up_s=`` or ``backoff_s=`` for BLE,
+        Passed to the link's constructor, e.g. ``give_up_s=`` or ``backoff_s=`` for BLE and serial,
         ``sensor=`` (a started :class:`~.virtual.VirtualSensor`) for ``ble+virtual://``, or
         ``baudrate=`` for serial; ``memory://`` takes none.
 

@@ -5,6 +5,13 @@ simple for serial: ``await link.open()``, ``async for frame in link.frames()``,
 ``await link.send(Command.START)``, ``await link.close()``. The serial backend reads its port
 in a thread and hands the bytes to the event loop; :class:`~kneeemg.transport.blocking.BlockingLink`
 wraps any link for code that is not asynchronous.
+
+A link that loses its sensor while open can reconnect by itself (BLE, and serial device
+ports): it goes to :attr:`LinkState.RECONNECTING` and tries again with exponential backoff
+(:meth:`Link._reconnect`: ``backoff_s`` doubling to ``backoff_max_s`` between attempts, giving
+up after ``give_up_s`` without a connection, or never when that is None). While it
+reconnects, START and STOP are remembered (:meth:`Link._note_command`) and START is sent
+again once the sensor is back.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import DeviceError
-from ..protocol import Command, DeframerStats, Frame, encode_command
+from ..protocol import Command, DeframerStats, Frame, ProtocolError, decode_frame, encode_command
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,9 @@ class LinkState(str, enum.Enum):
 
 _END = object()  # queue marker: no more data
 
+BACKOFF_S = 0.5  # first wait before a reconnect attempt, s
+BACKOFF_MAX_S = 30.0  # longest wait between reconnect attempts, s
+
 
 class Link(abc.ABC):
     """A link to one sensor that yields frames (see the module docstring).
@@ -69,7 +79,11 @@ class Link(abc.ABC):
     battery_pct : int or None
         Latest battery level the link learned (BLE battery service), %.
     reconnects : int
-        Connections re-established after a loss (BLE).
+        Connections re-established after a loss (BLE, serial device ports).
+    backoff_s, backoff_max_s : float
+        First wait before a reconnect attempt, and its cap, s.
+    give_up_s : float or None
+        Stop trying to reconnect after this long without a connection, s (None: keep trying).
     stats : DeframerStats
         Frames decoded, frames that failed their check (CRC, length), garbage bytes.
     """
@@ -80,11 +94,17 @@ class Link(abc.ABC):
         self.mtu: int | None = None
         self.battery_pct: int | None = None
         self.reconnects = 0
+        self.backoff_s = BACKOFF_S
+        self.backoff_max_s = BACKOFF_MAX_S
+        self.give_up_s: float | None = None
         self.stats = DeframerStats()
         self.last_rx_monotonic: float | None = None
         self._queue: asyncio.Queue[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure: BaseException | None = None
+        self._closing = False  # close() has begun: a loss is no reason to reconnect
+        self._streaming = False  # the host's last START/STOP was START (sent again after a reconnect)
+        self._reconnect_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- for backends
     def _attach(self) -> None:
@@ -98,17 +118,71 @@ class Link(abc.ABC):
         if self._queue is not None:
             self._queue.put_nowait(item)
 
-    def _put_threadsafe(self, item: Any) -> None:
-        """Hand received data over from another thread."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._put, item)
-
     def _end(self, failure: BaseException | None = None) -> None:
         """No more data will come; ``failure`` is raised to the consumer if given."""
         if failure is not None:
             self._failure = failure
         if self._queue is not None:
             self._queue.put_nowait(_END)
+
+    def _note_command(self, frame: bytes) -> None:
+        """Remember whether ``frame`` (an encoded command being sent) starts or stops streaming."""
+        try:
+            command = decode_frame(frame)
+        except ProtocolError:
+            return
+        if getattr(command, "command", None) in (Command.START, Command.STOP):
+            self._streaming = command.command == Command.START
+
+    def _lost_connection(self, why: str, advice: str = "") -> None:
+        """The connection dropped while open (called in the loop's thread): reconnect in a task."""
+        log.warning("lost the connection to %s (%s); reconnecting%s", self.url, why, f" -- {advice}" if advice else "")
+        self.state = LinkState.RECONNECTING
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(why))
+
+    async def _reconnect(self, why: str) -> None:
+        """Call :meth:`_connect_again` with exponential backoff until it succeeds, the link is
+        closed, or ``give_up_s`` has passed (the link then ends with :meth:`_gone`'s error)."""
+        delay, started = self.backoff_s, time.monotonic()
+        while not self._closing:
+            await asyncio.sleep(delay)
+            if self._closing:
+                return
+            try:
+                await self._connect_again()
+                self.reconnects += 1
+                return
+            except BluetoothUnavailableError as exc:  # nothing left to try with
+                self._give_up(exc)
+                return
+            except LinkError as exc:
+                last = exc
+                log.info("reconnect failed (%s); next try in %.1f s", exc, min(2 * delay, self.backoff_max_s))
+            waited_s = time.monotonic() - started
+            if self.give_up_s is not None and waited_s > self.give_up_s:
+                self._give_up(self._gone(why, waited_s, last))
+                return
+            delay = min(2 * delay, self.backoff_max_s)
+
+    async def _connect_again(self) -> None:
+        """One reconnect attempt; raise :class:`LinkError` if it failed (links that reconnect override it)."""
+        raise LinkLostError(f"{self.url} does not reconnect")
+
+    def _gone(self, why: str, waited_s: float, last: LinkError) -> LinkLostError:
+        """The error that ends a link whose sensor did not come back in ``waited_s`` seconds."""
+        return LinkLostError(f"the sensor {self.url} did not come back within {self.give_up_s:.0f} s")
+
+    def _give_up(self, failure: BaseException) -> None:
+        self.state = LinkState.CLOSED
+        self._end(failure)
+
+    async def _stop_reconnecting(self) -> None:
+        """End a reconnect in progress (from :meth:`close`, after setting ``_closing``)."""
+        task = self._reconnect_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     @abc.abstractmethod
     def _decode(self, unit: Any) -> list[Frame]:

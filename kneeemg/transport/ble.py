@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from ..protocol import (
@@ -34,11 +33,18 @@ from ..protocol import (
     BleReassembler,
     Command,
     Frame,
-    ProtocolError,
-    decode_frame,
     encode_command,
 )
-from .base import BluetoothUnavailableError, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
+from .base import (
+    BACKOFF_MAX_S,
+    BACKOFF_S,
+    BluetoothUnavailableError,
+    Link,
+    LinkError,
+    LinkLostError,
+    LinkState,
+    SensorNotFoundError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +84,8 @@ class BleLink(Link):
     """
 
     def __init__(self, url: str, *, client_backend: type | None = None, scanner_backend: type | None = None,
-                 scan_timeout_s: float = 10.0, connect_timeout_s: float = CONNECT_TIMEOUT_S, backoff_s: float = 0.5,
-                 backoff_max_s: float = 30.0, give_up_s: float | None = None, mtu: int = BLE_FULL_MTU) -> None:
+                 scan_timeout_s: float = 10.0, connect_timeout_s: float = CONNECT_TIMEOUT_S, backoff_s: float = BACKOFF_S,
+                 backoff_max_s: float = BACKOFF_MAX_S, give_up_s: float | None = None, mtu: int = BLE_FULL_MTU) -> None:
         super().__init__(url)
         address = url.split("://", 1)[1].strip("/") if "://" in url else url
         self.address = address.upper() or None
@@ -96,9 +102,6 @@ class BleLink(Link):
         self._generation = 0  # connection number; units carry it so fragments never span two connections
         self._reassembler = BleReassembler(stats=self.stats)
         self._decoder_generation = 0
-        self._streaming = False
-        self._reconnect_task: asyncio.Task[None] | None = None
-        self._closing = False
         self.disconnects = 0
         self._backend_kwargs: dict[str, Any] = {}  # more keyword arguments for the client backend
 
@@ -218,49 +221,21 @@ class BleLink(Link):
             return
         self._client = None
         self.disconnects += 1
-        if self._closing:
-            return
-        log.warning("lost the connection to %s; reconnecting", self.url)
-        self.state = LinkState.RECONNECTING
-        if self._reconnect_task is None or self._reconnect_task.done():
-            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect())
+        if not self._closing:
+            self._lost_connection("the sensor disconnected")
 
-    async def _reconnect(self) -> None:
-        delay, started = self.backoff_s, time.monotonic()
-        while not self._closing:
-            await asyncio.sleep(delay)
-            if self._closing:
-                return
-            try:
-                try:
-                    await self._connect()
-                except LinkLostError:
-                    self._device = await self._find()  # the address may have moved to a new device object
-                    await self._connect()
-                self.reconnects += 1
-                return
-            except BluetoothUnavailableError as exc:
-                self.state = LinkState.CLOSED
-                self._end(exc)
-                return
-            except LinkError as exc:
-                log.info("reconnect failed (%s); next try in %.1f s", exc, min(2 * delay, self.backoff_max_s))
-            if self.give_up_s is not None and time.monotonic() - started > self.give_up_s:
-                self.state = LinkState.CLOSED
-                self._end(LinkLostError(f"the sensor {self.url} did not come back within {self.give_up_s:.0f} s"))
-                return
-            delay = min(2 * delay, self.backoff_max_s)
+    async def _connect_again(self) -> None:
+        try:
+            await self._connect()
+        except LinkLostError:
+            self._device = await self._find()  # the address may have moved to a new device object
+            await self._connect()
 
     # ------------------------------------------------------------------ public API
     async def send_bytes(self, frame: bytes) -> None:
         from bleak.exc import BleakError
 
-        try:
-            command = decode_frame(frame)
-        except ProtocolError:
-            command = None
-        if command is not None and getattr(command, "command", None) in (Command.START, Command.STOP):
-            self._streaming = command.command == Command.START  # restored after a reconnect
+        self._note_command(frame)  # START is sent again after a reconnect
         client = self._client
         if client is None:
             if self.state is LinkState.RECONNECTING:
@@ -275,10 +250,7 @@ class BleLink(Link):
         if self._closing and self.state is LinkState.CLOSED:
             return
         self._closing = True
-        task = self._reconnect_task
-        if task is not None and not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._stop_reconnecting()
         client, self._client = self._client, None
         if client is not None:
             await self._drop(client)
