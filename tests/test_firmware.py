@@ -222,3 +222,13 @@ def test_simulator_takes_only_the_rates_the_adc_runs_at(sim):
         proc.wait()
         pty.close()
     assert rates == [125.0, 125.0, 125.0, 125.0, 500.0, 8000.0]  # 300, 1024 and 3000 Hz are refused
+
+
+@pytest.mark.parametrize("option", [["--fs", "1e39"], ["--uv-per-count", "1e-50"]])
+def test_simulator_refuses_a_rate_or_scale_its_info_frame_cannot_carry(sim, option):
+    # 1e39 Hz is infinite as float32 and 1e-50 µV per count is 0: the core's info packer
+    # refuses both (the host would), so the simulator stops before sending anything.
+    out = subprocess.run([str(sim), "--seconds", "0", *option], capture_output=True, text=True, timeout=10,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and out.stdout == ""
+    assert "--fs and --uv-per-count must be below 3e38" in out.stderr

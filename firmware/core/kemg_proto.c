@@ -136,12 +136,36 @@ int kemg_parse_data(const uint8_t *frame, size_t len, kemg_data_header *h, int32
     return 0;
 }
 
+/* The info frame fields the host's encoder (kneeemg.protocol) refuses: 1-64 channels, each
+ * with a label; a rate and a scale that are positive numbers below 3e38 (not 0, NaN or
+ * infinity); a known sample format; a battery level of at most 100 %. */
+static int info_ok(float fs_hz, float uv_per_count, const uint8_t firmware[3], uint8_t fmt, uint8_t battery_pct,
+                   const char *const *labels, uint8_t n_channels) {
+    if (n_channels == 0 || n_channels > KEMG_MAX_CHANNELS || !labels || !firmware) return 0;
+    if (!(fs_hz > 0.0f && fs_hz < 3e38f) || !(uv_per_count > 0.0f && uv_per_count < 3e38f)) return 0;
+    if (fmt > KEMG_FMT_S24 || battery_pct > 100u) return 0;
+    for (uint8_t c = 0; c < n_channels; c++)
+        if (!labels[c]) return 0;
+    return 1;
+}
+
+/* A label as the host's encoder writes it: ASCII kept, every other (UTF-8) character one '?',
+ * cut at 8 bytes, zero-padded. */
+static void put_label(uint8_t *p, const char *label) {
+    size_t k = 0;
+    memset(p, 0, KEMG_LABEL_BYTES);
+    for (const uint8_t *s = (const uint8_t *)label; *s && k < KEMG_LABEL_BYTES; s++) {
+        if ((*s & 0xC0u) == 0x80u) continue; /* the rest of a character already written as '?' */
+        p[k++] = *s < 0x80u ? *s : (uint8_t)'?';
+    }
+}
+
 size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_count, uint32_t device_id,
                       const uint8_t firmware[3], uint8_t fmt, uint8_t battery_pct, uint32_t session_id,
                       const char *const *labels, uint8_t n_channels) {
     size_t body = KEMG_INFO_HEADER + (size_t)n_channels * KEMG_LABEL_BYTES;
     uint32_t bits;
-    if (n_channels == 0 || n_channels > KEMG_MAX_CHANNELS || body + KEMG_CRC_BYTES > out_cap) return 0;
+    if (!info_ok(fs_hz, uv_per_count, firmware, fmt, battery_pct, labels, n_channels) || body + KEMG_CRC_BYTES > out_cap) return 0;
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_INFO;
     out[2] = n_channels;
@@ -156,11 +180,7 @@ size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_co
     out[18] = firmware[2];
     out[19] = battery_pct;
     put32(out + 20, session_id);
-    for (uint8_t c = 0; c < n_channels; c++) {
-        uint8_t *p = out + KEMG_INFO_HEADER + (size_t)c * KEMG_LABEL_BYTES;
-        memset(p, 0, KEMG_LABEL_BYTES);
-        for (size_t k = 0; k < KEMG_LABEL_BYTES && labels[c][k]; k++) p[k] = (uint8_t)labels[c][k];
-    }
+    for (uint8_t c = 0; c < n_channels; c++) put_label(out + KEMG_INFO_HEADER + (size_t)c * KEMG_LABEL_BYTES, labels[c]);
     return finish(out, body, out_cap);
 }
 

@@ -64,7 +64,12 @@ size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, c
  * receives the samples if max_values is large enough. Returns 0, or -1 if damaged. */
 int kemg_parse_data(const uint8_t *frame, size_t len, kemg_data_header *h, int32_t *counts, size_t max_values);
 
-/* Pack an info frame; labels is n_channels strings (each truncated to 8 bytes). */
+/* Pack an info frame; labels is n_channels strings, written as the host writes them (ASCII
+ * kept, any other UTF-8 character as one '?', cut at 8 bytes). Returns the frame length (CRC
+ * included), or 0 and writes nothing if out_cap is too small or the host would refuse a
+ * field: n_channels outside 1-64, a NULL label or firmware, fs_hz (Hz) or uv_per_count
+ * (uV per count) not a positive number below 3e38 (0, NaN and infinity are refused), an
+ * unknown fmt, battery_pct above 100. */
 size_t kemg_pack_info(uint8_t *out, size_t out_cap, float fs_hz, float uv_per_count, uint32_t device_id,
                       const uint8_t firmware[3], uint8_t fmt, uint8_t battery_pct, uint32_t session_id,
                       const char *const *labels, uint8_t n_channels);

@@ -236,6 +236,9 @@ int main(int argc, char **argv) {
     }
     kemg_assembler as;
     if (kemg_asm_init(&as, (uint8_t)nch, KEMG_FMT_S24, (uint16_t)spf) != 0) return usage("--samples-per-frame is too large for the channels", NULL);
+    info_state info = {(float)fs, (float)uv_per_count, (uint8_t)nch, (uint32_t)(rnd() * 4294967295.0), {0}, 0};
+    pack_info(&info);
+    if (!info.len) return usage("--fs and --uv-per-count must be below 3e38 and not round to 0 as float32", NULL);
     if (tty) {
         struct termios t;
         if ((out_fd = open(tty, O_RDWR | O_NOCTTY)) < 0) { perror(tty); return 1; }
@@ -254,8 +257,6 @@ int main(int argc, char **argv) {
     fcntl(out_fd, F_SETFL, fcntl(out_fd, F_GETFL) | O_NONBLOCK);
     if (in_fd != out_fd) fcntl(in_fd, F_SETFL, fcntl(in_fd, F_GETFL) | O_NONBLOCK);
 
-    info_state info = {(float)fs, (float)uv_per_count, (uint8_t)nch, (uint32_t)(rnd() * 4294967295.0), {0}, 0};
-    pack_info(&info);
     uint8_t rx[256];
     size_t rx_len = 0;
     if (send_frame(info.frame, info.len)) return 1;

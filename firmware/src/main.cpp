@@ -199,16 +199,19 @@ static void send_frame(const uint8_t *frame, size_t len) {
   ble_send(frame, len);
 }
 
-static size_t info_frame(uint8_t *out, size_t cap) {
-  return kemg_pack_info(out, cap, fs_hz, UV_PER_COUNT, (uint32_t)ESP.getEfuseMac(), FIRMWARE_VERSION, KEMG_FMT_S24,
-                        battery_pct, session_id, LABELS, N_CH);
+// Packs the info frame into out and makes it the info characteristic's value. Returns its
+// length, or 0 (the characteristic keeps its last value) if a field is one the host refuses.
+static size_t update_info(uint8_t *out, size_t cap) {
+  size_t n = kemg_pack_info(out, cap, fs_hz, UV_PER_COUNT, (uint32_t)ESP.getEfuseMac(), FIRMWARE_VERSION, KEMG_FMT_S24,
+                            battery_pct, session_id, LABELS, N_CH);
+  if (n) info_char->setValue(out, n);
+  return n;
 }
 
 static void send_info() {
   uint8_t info[KEMG_INFO_HEADER + N_CH * KEMG_LABEL_BYTES + KEMG_CRC_BYTES];
-  size_t n = info_frame(info, sizeof info);
-  info_char->setValue(info, n);
-  send_frame(info, n);
+  size_t n = update_info(info, sizeof info);
+  if (n) send_frame(info, n);
 }
 
 static void read_battery() {
@@ -339,7 +342,7 @@ static void stream_task(void *) {
       battery_char->setValue(&battery_pct, 1);
       battery_char->notify();
       uint8_t info[KEMG_INFO_HEADER + N_CH * KEMG_LABEL_BYTES + KEMG_CRC_BYTES];
-      info_char->setValue(info, info_frame(info, sizeof info));
+      update_info(info, sizeof info);
       last_battery_ms = millis();
     }
     if (!got) vTaskDelay(pdMS_TO_TICKS(2));

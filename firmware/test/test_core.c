@@ -1,6 +1,7 @@
 /* Host unit tests of the firmware's portable core: the shared protocol vectors (vectors.h,
  * generated with frames.json), the ring buffer's edge cases and a two-thread run, the
- * frame assembler and the BLE plan. Prints "N passed, M failed"; exits 1 on failure. */
+ * frame assembler, the BLE plan and the info packer's refusals. Prints "N passed, M failed"; exits 1 on failure. */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -135,6 +136,56 @@ static void test_crc_and_limits(void) {
     CHECK(kemg_ble_plan(22, 2, KEMG_FMT_S24, &frag) == 0, "below the BLE minimum");
 }
 
+/* The info packer refuses what the host's encoder refuses (kneeemg.protocol _check_info),
+ * writing nothing, and writes labels as the host does. */
+static const uint8_t fw_ok[3] = {1, 2, 3};
+static const char *const two_labels[2] = {"left", "right"};
+
+static int packs_nothing(float fs, float upc, const uint8_t *fw, uint8_t fmt, uint8_t batt, const char *const *labels,
+                         uint8_t nch, size_t cap) {
+    size_t n;
+    int untouched = 1;
+    memset(buf, 0xA5, sizeof buf);
+    n = kemg_pack_info(buf, cap, fs, upc, 7u, fw, fmt, batt, 1u, labels, nch);
+    for (size_t i = 0; i < sizeof buf; i++) untouched &= buf[i] == 0xA5;
+    return n == 0 && untouched;
+}
+
+static void test_info_limits(void) {
+    const char *many[65];
+    const char *with_null[2] = {"left", NULL};
+    const char *odd[3] = {"\xC3\x84-links1234", "RF_LONG_LABEL", ""}; /* "Ä-links1234": non-ASCII, long; empty */
+    size_t full = KEMG_INFO_HEADER + 2 * KEMG_LABEL_BYTES + KEMG_CRC_BYTES, n;
+    for (int c = 0; c < 65; c++) many[c] = "ch";
+    CHECK(kemg_pack_info(buf, sizeof buf, 1000.0f, 0.05f, 7u, fw_ok, KEMG_FMT_S24, 100, 1u, two_labels, 2) == full, "info: valid");
+    CHECK(kemg_pack_info(buf, sizeof buf, 1000.0f, 0.05f, 7u, fw_ok, KEMG_FMT_S24, 0, 1u, many, 64) ==
+              KEMG_INFO_HEADER + 64 * KEMG_LABEL_BYTES + KEMG_CRC_BYTES, "info: 64 channels, battery 0 %");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S24, 100, two_labels, 2, full - 1), "info: buffer one byte short");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S24, 100, two_labels, 0, sizeof buf), "info: no channel");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S24, 100, many, 65, sizeof buf), "info: 65 channels");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S24, 100, NULL, 2, sizeof buf), "info: no labels");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S24, 100, with_null, 2, sizeof buf), "info: a NULL label");
+    CHECK(packs_nothing(1000.0f, 0.05f, NULL, KEMG_FMT_S24, 100, two_labels, 2, sizeof buf), "info: no firmware version");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, 2, 100, two_labels, 2, sizeof buf), "info: unknown format");
+    CHECK(packs_nothing(1000.0f, 0.05f, fw_ok, KEMG_FMT_S16, 101, two_labels, 2, sizeof buf), "info: battery above 100 %");
+    {
+        const float bad[] = {0.0f, -0.0f, -1000.0f, NAN, INFINITY, -INFINITY, 3e38f, 3.4e38f};
+        int fs_refused = 1, scale_refused = 1;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            fs_refused &= packs_nothing(bad[i], 0.05f, fw_ok, KEMG_FMT_S24, 100, two_labels, 2, sizeof buf);
+            scale_refused &= packs_nothing(1000.0f, bad[i], fw_ok, KEMG_FMT_S24, 100, two_labels, 2, sizeof buf);
+        }
+        CHECK(fs_refused, "info: rate 0, negative, NaN, infinite or from 3e38 Hz");
+        CHECK(scale_refused, "info: scale 0, negative, NaN, infinite or from 3e38 uV per count");
+        CHECK(kemg_pack_info(buf, sizeof buf, 2.9e38f, 1e-30f, 7u, fw_ok, KEMG_FMT_S24, 100, 1u, two_labels, 2) == full,
+              "info: a rate just below 3e38 and a tiny scale");
+    }
+    n = kemg_pack_info(buf, sizeof buf, 1000.0f, 0.05f, 7u, fw_ok, KEMG_FMT_S24, 100, 1u, odd, 3);
+    CHECK(n == KEMG_INFO_HEADER + 3 * KEMG_LABEL_BYTES + KEMG_CRC_BYTES &&
+              memcmp(buf + KEMG_INFO_HEADER, "?-links1RF_LONG_\0\0\0\0\0\0\0\0", 24) == 0,
+          "info: labels as the host writes them (non-ASCII as '?', cut at 8 bytes, zero-padded)");
+}
+
 static kemg_sample_set make_set(uint64_t index, int32_t value) {
     kemg_sample_set s;
     memset(&s, 0, sizeof s);
@@ -265,6 +316,7 @@ static void test_assembler(void) {
 int main(void) {
     for (unsigned i = 0; i < N_VECTORS; i++) test_vector(&VECTORS[i]);
     test_crc_and_limits();
+    test_info_limits();
     test_ring();
     test_ring_two_threads();
     test_assembler();
