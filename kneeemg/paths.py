@@ -72,9 +72,15 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     Parameters
     ----------
     explicit : path, optional
-        A path given on the command line; ``~`` is expanded.
+        A path given on the command line; ``~`` is expanded. None for the default.
+
+    Raises
+    ------
+    InputError
+        ``explicit`` is empty text (``--db ""``): see :func:`check_db_given`.
     """
-    if explicit is not None and str(explicit) != "":
+    if explicit is not None:
+        check_db_given(explicit)
         return Path(explicit).expanduser()
     env = os.environ.get(DB_ENV_VAR)
     if env:
@@ -95,6 +101,18 @@ def check_given(path: str | os.PathLike[str] | None, option: str, what: str = "a
         raise InputError(f"{option} is empty; give {what}")
 
 
+def check_db_given(db: str | os.PathLike[str] | None) -> None:
+    """Refuse a history database given as empty text (``--db ""``): it does not mean the
+    default history (that is ``--db`` left out), so nothing is read or written.
+
+    Raises
+    ------
+    InputError
+        "--db is empty; give a history database file, or leave --db out for the default one".
+    """
+    check_given(db, "--db", "a history database file, or leave --db out for the default one")
+
+
 def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.PathLike[str]], what: str) -> None:
     """Refuse, before anything is written, a history database (``--db``, else ``$KNEEEMG_DB``)
     that is one of the files a command reads: opening it would turn that file (an empty one, a
@@ -103,7 +121,7 @@ def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.
     Parameters
     ----------
     db : path, optional
-        The ``--db`` given (None or empty: ``$KNEEEMG_DB`` or the data directory).
+        The ``--db`` given (None: ``$KNEEEMG_DB`` or the data directory; empty is refused).
     inputs : iterable of path
         The files the command reads.
     what : str
@@ -115,7 +133,7 @@ def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.
         With a one-line message naming the file and what to do.
     """
     p = db_path(db)
-    option = "--db" if db is not None and str(db) != "" else (f"${DB_ENV_VAR}" if os.environ.get(DB_ENV_VAR) else None)
+    option = "--db" if db is not None else (f"${DB_ENV_VAR}" if os.environ.get(DB_ENV_VAR) else None)
     for src in inputs:
         q = Path(src).expanduser()
         same = os.path.abspath(q) == os.path.abspath(p)

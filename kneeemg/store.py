@@ -287,6 +287,8 @@ class Store:
     ------
     StoreError
         The file cannot be opened, is not a kneeemg history, or (``create=False``) does not exist.
+    InputError
+        ``path`` is empty text (``--db ""``), which is not the default history.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, create: bool = True) -> None:
@@ -320,8 +322,8 @@ class Store:
                                      f"{self.path.name}-wal, which cannot be read here ({exc}); copy {self.path.name} "
                                      f"and {self.path.name}-wal to a folder you can write to and use the copy with --db"
                                      ) from None
-            elif (path is not None and str(path) != "") or os.environ.get(DB_ENV_VAR):
-                given = "check --db" if path is not None and str(path) != "" else f"check ${DB_ENV_VAR}"
+            elif path is not None or os.environ.get(DB_ENV_VAR):
+                given = "check --db" if path is not None else f"check ${DB_ENV_VAR}"
                 raise StoreError(f"the history database {self.path} does not exist; import a night first with "
                                  f"`kneeemg import FILE`, or {given}")
             else:  # the default place, nothing imported yet: an empty history, and no file is made

@@ -69,6 +69,26 @@ def test_an_empty_path_is_refused_not_taken_as_left_out(tmp_path, monkeypatch, c
     assert sorted(tmp_path.iterdir()) == before  # nothing written in the current folder
 
 
+EMPTY_DB = "kneeemg: error: --db is empty; give a history database file, or leave --db out for the default one\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["import", "n.kemg"], ["nights"], ["trends"], ["diary"], ["diary", "--import", "d.toml"], ["triage"],
+    ["report", "--out", "r.html"], ["batch", "n.kemg", "--out", "out"],
+], ids=["import", "nights", "trends", "diary", "diary-import", "triage", "report", "batch"])
+def test_an_empty_db_is_refused_not_taken_as_the_default_history(tmp_path, monkeypatch, capsys, argv):
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    write_simulated(simulate_night(hours=0.01, seed=1), tmp_path / "n.kemg")
+    (tmp_path / "d.toml").write_text('[[days]]\ndate = "2024-03-01"\nstress = 2\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KNEEEMG_DB", str(tmp_path / "h.db"))  # what `--db ""` used to read and write
+    before = sorted(tmp_path.iterdir())
+    assert main([*argv, "--db", ""]) == 2
+    assert capsys.readouterr().err == EMPTY_DB
+    assert sorted(tmp_path.iterdir()) == before  # no history, report, batch folder or diary entry
+
+
 @pytest.mark.parametrize("ctrl_c", [True, False])
 def test_an_error_that_replaces_a_ctrl_c_is_read_as_the_ctrl_c(monkeypatch, capsys, ctrl_c):
     import signal

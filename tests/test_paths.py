@@ -62,6 +62,21 @@ def test_an_empty_folder_or_input_path_is_named_as_empty(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_db_is_refused_and_a_left_out_one_is_the_default(tmp_path, monkeypatch):
+    from kneeemg.paths import check_db_apart, db_path, user_data_path
+    from kneeemg.store import Store
+
+    monkeypatch.delenv("KNEEEMG_DB", raising=False)
+    message = r"^--db is empty; give a history database file, or leave --db out for the default one$"
+    for refuse in (lambda: db_path(""), lambda: Store("", create=False), lambda: check_db_apart("", [], "an input")):
+        with pytest.raises(InputError, match=message):
+            refuse()
+    assert db_path(None) == db_path() == user_data_path() / "history.sqlite3"
+    monkeypatch.setenv("KNEEEMG_DB", str(tmp_path / "env.db"))
+    assert db_path(None) == tmp_path / "env.db"
+    assert not (tmp_path / "env.db").exists()
+
+
 def test_replacing_keeps_the_old_file_when_writing_fails(tmp_path):
     p = tmp_path / "r.csv"
     p.write_text("old")

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_batch(args.inputs, args.out, config=detector_config(args), workers=args.workers,
                            scheduler=args.scheduler, channels=args.channels, resample_hz=args.resample, fs_hz=args.fs,
-                           progress=progress, db=args.db or None)
+                           progress=progress, db=args.db)
     finally:
         if bar.live.is_started:  # (stopping a bar never started would print an empty line)
             bar.stop()
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         if own:
             console.print(f"note: --fs {args.fs:g} was not used for {plural(own, 'night')}: their files give their own "
                           "sampling rate", markup=False, highlight=False, soft_wrap=True)
-    if args.db:
+    if args.db is not None:
         from ..store import import_batch
 
         n = import_batch(result, args.db)

@@ -51,13 +51,14 @@ def run(args: argparse.Namespace) -> int:
     from ..diary import (DAY_FIELDS, PROFILE_FIELDS, check_not_after, far_past_note, load_diary_file, night_date,
                          validate_day, validate_profile)
     from ..errors import InputError
-    from ..paths import check_db_apart, check_given
+    from ..paths import check_db_apart, check_db_given, check_given
     from ..store import Store
     from ..words import plural
 
     day_values = _given(args, DAY_FIELDS)
     profile_values = _given(args, PROFILE_FIELDS)
     check_given(args.import_file, "--import", "a TOML or JSON file")
+    check_db_given(args.db)  # before any question is asked
     merge = not args.replace
     asked = False  # the questions were asked in the terminal
     if args.import_file:
