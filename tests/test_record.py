@@ -245,6 +245,68 @@ def test_a_counter_jump_that_time_cannot_account_for_goes_on_after_the_time_that
     assert len(rec.clocks) == 2 and rec.clocks[1]["first_sample"] == 50 * PER + 1000
 
 
+def _skip_with_a_late_frame(path, since_s, late_after):
+    """Frames 0-48, ``since_s`` of host time, then the sensor's counter skips 2**24 samples
+    ahead (frames 50- confirm it at once) while frame 49, from before the skip, is held up in
+    the link: it comes after ``late_after`` of the frames after the skip. (recorder, counts)."""
+    c = counts()
+    fr = frames(c)
+    clock = FakeClock()
+    rec = Recorder(path, clock=clock)
+    rec.feed_frame(INFO)
+    for f in fr[:49]:
+        rec.feed_frame(f)
+    clock.t += since_s
+    after = [DataFrame(f.first_sample + 2**24, f.timestamp_us, f.counts) for f in fr[50:]]
+    for f in after[:late_after] + [fr[49]] + after[late_after:]:
+        rec.feed_frame(f)
+    rec.close()
+    return rec, c
+
+
+def test_a_frame_held_up_across_a_counter_skip_fills_the_gap_the_skip_left(tmp_path):
+    # The skip is confirmed (two frames after it) 0.1 s after frame 48: the recording goes on
+    # 100 samples later, and that gap is still open when frame 49 comes (within the window).
+    # Frame 49 follows frame 48 by its counter: its samples are kept, right after frame 48's.
+    rec, c = _skip_with_a_late_frame(tmp_path / "n.kemg", 0.1, late_after=2)
+    x, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 100 - PER)]
+    assert rec.samples_lost == 100 - PER and rec.duplicates == 0 and rec.status().late == 0
+    np.testing.assert_allclose(x[:50 * PER], c[:50 * PER] * UPC, rtol=1e-6)
+    np.testing.assert_allclose(x[49 * PER + 100:], c[50 * PER:] * UPC, rtol=1e-6)
+    assert rec.clocks[1]["first_sample"] == 49 * PER + 100
+
+
+def test_a_frame_held_up_across_a_counter_skip_is_cut_to_the_gap_the_skip_left(tmp_path):
+    # 20 ms after frame 48 the recording goes on after the skip: only 20 of frame 49's 37
+    # samples fit before it; they are kept, the rest is counted as late. The frames after
+    # the skip stay where the skip put them.
+    rec, c = _skip_with_a_late_frame(tmp_path / "n.kemg", 0.02, late_after=2)
+    x, info = recorded(tmp_path / "n.kemg")
+    assert info.gaps == [] and rec.samples_lost == 0 and rec.status().late == 1
+    np.testing.assert_allclose(x[:49 * PER + 20], c[:49 * PER + 20] * UPC, rtol=1e-6)
+    np.testing.assert_allclose(x[49 * PER + 20:], c[50 * PER:] * UPC, rtol=1e-6)
+
+
+@pytest.mark.parametrize("gap", [100, 20])  # frame 49 fits the gap, or is longer (cut, counted once)
+def test_a_frame_that_comes_after_its_gap_was_written_is_counted_late_not_as_a_duplicate(tmp_path, gap):
+    # once the gap is written (a window of frames after it), frame 49's place is taken: it
+    # is dropped and counted as late, its samples being part of the gap counted lost
+    rec, c = _skip_with_a_late_frame(tmp_path / "n.kemg", gap / 1000, late_after=20)
+    x, info = recorded(tmp_path / "n.kemg")
+    assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(49 * PER, gap)]
+    assert rec.samples_lost == gap and rec.duplicates == 0 and rec.status().late == 1
+    np.testing.assert_allclose(x[49 * PER + gap:], c[50 * PER:] * UPC, rtol=1e-6)
+    # the same without a skip: a frame after the window of its gap
+    fr = frames(c)
+    rec = Recorder(tmp_path / "m.kemg", clock=FakeClock())
+    rec.feed_frame(INFO)
+    for f in fr[:49] + fr[50:70] + [fr[49], fr[48]]:
+        rec.feed_frame(f)
+    rec.close()
+    assert rec.status().late == 1 and rec.duplicates == 1 and rec.samples_lost == PER
+
+
 def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
     # The host's monotonic clock stops while it sleeps; the wall clock and the sensor go on:
     # a jump of an hour that the wall clock accounts for is a real gap, recorded exactly.

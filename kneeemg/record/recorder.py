@@ -13,6 +13,15 @@ recording goes on after the time that passed. Samples are written as they come (
 most about two seconds lost if the process is killed) and fed to the live detector, gaps
 held at the last value and declared lost (so the detector excludes them).
 
+A frame from before a counter skip that comes after the skip was confirmed (held up in the
+link) is placed by the counter as it was before the skip: right after the frames before it,
+in the gap the skip left, cut where the frames after the skip begin (they keep their place;
+the gap's length is the host time that passed, an estimate). It is kept like any frame out
+of order while that gap is still waiting (the reorder window). A gap, once written, is never
+rewritten (the file's gaps and samples are written in order): a frame that comes after its
+place was written as a gap is dropped and counted as late (:attr:`RecordStatus.late`, with
+the frames cut to fit), its samples counted lost with the gap, not as a duplicate.
+
 The detector runs on a thread of its own, fed through a queue in order (its first call
 compiles its kernels, half a minute on a cold cache, and the caller's thread -- the event
 loop of a live recording -- must not wait for that): the caller's thread stays the only one
@@ -34,6 +43,7 @@ again), or beside it when another file took its place.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import json
@@ -43,7 +53,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -163,6 +173,10 @@ class RecordStatus:
     reconnects : int
     battery_low : bool
         The sensor's latest data frame has its battery-low bit set.
+    late : int
+        Frames that came after their place was recorded as a gap (their samples are counted
+        in ``samples_lost``), and frames from before a counter skip cut to the gap it left:
+        dropped, wholly or in part.
     """
 
     state: str
@@ -182,6 +196,7 @@ class RecordStatus:
     cramps: int
     reconnects: int
     battery_low: bool = False
+    late: int = 0
 
     @property
     def connected(self) -> bool:
@@ -261,6 +276,12 @@ class Recorder:
         self.duplicates = 0
         self.reordered = 0
         self.strays = 0  # frames far ahead that nothing confirmed, dropped (counted with the bad frames)
+        self.late = 0  # frames, or their ends, that came after their place was a gap or taken (see RecordStatus)
+        self._gap_starts: list[int] = []  # the gaps written, in order (recording indices): a late frame's place
+        self._gap_ends: list[int] = []
+        # the latest counter skip: (recording index = device index + this, for the frames from
+        # before it; the recording index of the first frame after it)
+        self._skip: tuple[int, int] | None = None
         # a jump ahead awaiting confirmation: (first, frame, frontier, host time, host time of the frame before)
         self._held: tuple[int, DataFrame, int, float, float | None] | None = None
         self.events: list[Event] = []
@@ -313,10 +334,21 @@ class Recorder:
                 self.clocks[-1]["device_first_sample"] = frame.first_sample
                 log.info("the sensor was streaming already (at sample %d); recording from there", frame.first_sample)
         first = frame.first_sample + self._offset
+        before_skip = self._skip is not None and frame.first_sample + self._skip[0] < self._skip[1]
+        cut = False
+        if before_skip:  # from before a counter skip, held up in the link: its place is in the gap the skip left
+            first = frame.first_sample + self._skip[0]
+            cut = first + frame.n_samples > self._skip[1]
+            if cut:  # the frames after the skip stay where they are
+                frame = replace(frame, counts=frame.counts[: self._skip[1] - first])
+        if first + frame.n_samples <= self.next_sample and self._was_gap(first, first + frame.n_samples):
+            self.late += 1  # its place was recorded as a gap before it came
+            return
         if first + frame.n_samples <= self.next_sample or first in self._pending \
                 or (self._held is not None and first == self._held[0]):
             self.duplicates += 1
             return
+        self.late += cut
         window = self.reorder_window_s * self.info.fs_hz
         frontier = max([self.next_sample] + [f + fr.n_samples for f, (fr, _) in self._pending.items()])
         if first > frontier + window:
@@ -327,7 +359,8 @@ class Recorder:
             self._drop_held()  # the old sequence went on past the window: the jump was a stray
         if self._pending and first < max(self._pending):
             self.reordered += 1
-        self._note_clock(frame, now)
+        if not before_skip:  # (the clock fit is the new timeline's, unwrapped frame to frame along its counter)
+            self._note_clock(frame, now)
         self._pending[first] = (frame, now)
         self._guard(self._drain, False)
         self._watch_file(now)
@@ -374,6 +407,7 @@ class Recorder:
             shift = held_first - (frontier + int(round(since * fs)))
             log.warning("the sensor's sample counter jumped %d samples ahead (%.0f s) after %.1f s; continuing after "
                         "the %.1f s that passed", held_first - frontier, (held_first - frontier) / fs, since, since)
+            self._skip = (self._offset, held_first - shift)
             self._offset -= shift
             held_first, first = held_first - shift, first - shift
             self.clocks.append({"session_id": self._session, "first_sample": held_first, "fit": ClockFit()})
@@ -425,6 +459,7 @@ class Recorder:
                 self._guard(self._gap, gap)
             self._session_t, self._session_wall = now, wall
             self._offset = self.next_sample
+            self._skip = None  # the counter restarted: a frame from before a skip can no longer be told apart
             self._session = info.session_id
             self.clocks.append({"session_id": info.session_id, "first_sample": self.next_sample, "fit": ClockFit()})
             self._clock_save_t = -np.inf  # saved with the new session's first data
@@ -560,6 +595,11 @@ class Recorder:
             if len(counts):
                 self._write(self._uv(counts), frame)
 
+    def _was_gap(self, start: int, end: int) -> bool:
+        """Whether a gap was written over some of the recording's samples ``start`` to ``end`` (not included)."""
+        i = bisect.bisect_right(self._gap_starts, end - 1) - 1  # the last gap that starts before end
+        return i >= 0 and self._gap_ends[i] > start
+
     def _uv(self, counts: np.ndarray) -> np.ndarray:
         """Counts in µV, as the file stores them (float32), so that the live detection sees
         exactly what a replay of the file does."""
@@ -567,6 +607,8 @@ class Recorder:
 
     def _gap(self, n: int) -> None:
         self.writer.mark_gap(self.next_sample, n)
+        self._gap_starts.append(self.next_sample)
+        self._gap_ends.append(self.next_sample + n)
         self.samples_lost += n
         self._detection.mark_lost(self.next_sample, n)  # excluded as lost, never usable time
         if self.samples == 0:  # before the first sample: held at it, as the file's reader does, once it comes
@@ -650,7 +692,7 @@ class Recorder:
             samples=self.samples, samples_lost=self.samples_lost, frames_bad=bad, duplicates=self.duplicates,
             reordered=self.reordered, battery_pct=battery, lead_off=list(self._lead_off), floor_uv=list(self.floor_uv),
             twitches=kinds.count("twitch"), spasms=kinds.count("spasm"), cramps=kinds.count("cramp"),
-            reconnects=getattr(link, "reconnects", 0), battery_low=self._battery_low,
+            reconnects=getattr(link, "reconnects", 0), battery_low=self._battery_low, late=self.late,
         )
 
     def clock_summary(self) -> dict[str, Any]:
