@@ -99,7 +99,9 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
             st = chans[c]
             floor = st["floor"]
             e2 = env2[a, c]
-            if pot_r2 > 0 and a % K.POTENTIAL_STRIDE == 0:  # lag products of the background, sampled
+            # lag products of the background, sampled (every sample while a floor that started again learns)
+            stride = 1 if st["quiet"] and st["acf_n"] < K.ACF_MIN_BLOCKS else K.POTENTIAL_STRIDE
+            if pot_r2 > 0 and a % stride == 0:
                 st["acf_blk"] += y[a, c] * ypad[a : a + l_max, c]
                 st["pt_n"] += 1
             if not st["in_burst"]:
@@ -193,10 +195,11 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                     elif st["stale"] and st["admit_rate"] > K.FRESH_SHARE:
                         st["stale"] = False
                 if usable and (quiet or st["stale"]):
+                    lesson = st["stale"] and not st["quiet"]  # a floor's first block after it started again may be partly flat
                     st["quiet"].append(rms_y)
                     st["quiet"] = st["quiet"][-ring_len:]
                     st["floor"] = max(float(np.quantile(st["quiet"], p[K.P_QUANT])), p[K.P_FLOOR_MIN])
-                    if pot_r2 > 0 and st["pt_n"] > 0:  # autocorrelation: a moving average of quiet blocks
+                    if pot_r2 > 0 and st["pt_n"] > 0 and not lesson:  # autocorrelation: a moving average of quiet blocks
                         st["acf_n"] = min(st["acf_n"] + 1, ring_len)  # (after the floor started again: the mean of its blocks)
                         st["acf"] += (st["acf_blk"] / st["pt_n"] - st["acf"]) / st["acf_n"]
                         st["pt_noise"] = np.maximum(tmpl[1].T @ st["acf"], least)  # each template's noise

@@ -162,8 +162,10 @@ PIPE_DEPTH = 4
 PIPE_VALUES = 2 * PIPE_DEPTH  # the A outputs held, two channels at most
 
 #: A floor that starts again (after a flat warm-up or stretch) tries the potential test only
-#: once the background's autocorrelation has learned from this many blocks (the warm-up's 2 s):
-#: from one or two blocks it is too rough, and noise passed for potentials.
+#: once the background's autocorrelation has learned from this many blocks (the warm-up's 2 s)
+#: after its first, and it learns from every sample of them, not every ``POTENTIAL_STRIDE``-th:
+#: from one or two blocks, or from every 64th sample of eight (32 products per lag), it is too
+#: rough, and noise passed for potentials.
 ACF_MIN_BLOCKS = 8
 
 # Output record kinds.
@@ -921,18 +923,18 @@ def _gather(hring, a, win):
         win[m] = hring[m - first]
 
 
-def _lag_products(y, hring, abs_start, s0, s1, acc):
+def _lag_products(y, hring, abs_start, s0, s1, acc, stride):
     """Add the lag products ``y[i] * y[i - k]`` (``k = L_max - 1 - m`` into ``acc[m]``) of
-    every ``POTENTIAL_STRIDE``-th absolute sample of ``y[s0:s1]``, in sample order.
+    every ``stride``-th absolute sample of ``y[s0:s1]``, in sample order.
 
     Samples before the chunk come from the history ring, which holds them until the
     chunk's samples are written to it. Returns the number of samples taken.
     """
     h_len = hring.shape[0]
     l_max = acc.shape[0]
-    first = s0 + (-(abs_start + s0)) % POTENTIAL_STRIDE
+    first = s0 + (-(abs_start + s0)) % stride
     taken = 0
-    for i in range(first, s1, POTENTIAL_STRIDE):
+    for i in range(first, s1, stride):
         taken += 1
         v = y[i]
         j0 = i - l_max + 1
@@ -1415,8 +1417,11 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
         seg = min(n - s0, block - blk_pos, epoch - ep_pos)
         s1 = s0 + seg
         if potential:
-            # before the segment's samples overwrite the ring's oldest ones
-            pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk)
+            # before the segment's samples overwrite the ring's oldest ones; a floor that starts
+            # again learns the autocorrelation from every sample of its first blocks (not from
+            # a flat stretch: there it waits for the signal)
+            stride = 1 if fr_n > 0 and acf_n < ACF_MIN_BLOCKS else POTENTIAL_STRIDE
+            pt_n += _lag_products(y, hring, abs_start, s0, s1, acf_blk, stride)
         ep_n += seg
         x_max, x_min, prev_x, run, stuck_hi, stuck_lo = _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi,
                                                                   stuck_lo, sat_run)
@@ -1633,13 +1638,15 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                 elif stale == 1 and admit_rate > FRESH_SHARE:
                     stale = 0
             if usable and (quiet or stale == 1):
+                lesson = stale == 1 and fr_n == 0  # the first block of a floor that starts again may be partly flat
                 fr_n = _ring_push(qring, srt, fr_n, fr_pos, rms_y)
                 fr_pos = (fr_pos + 1) % ring_len
                 floor = max(_quantile_sorted(srt, fr_n, quant), floor_min)
                 on_thr, on_s, on_t_s, w_on_s, gate_s = _floor_levels(floor, onset_r, w_on, e_win, t_win, w_win)
-                if potential and pt_n > 0:
+                if potential and pt_n > 0 and not lesson:
                     # a floor that starts again (after a flat warm-up or stretch) learns the
-                    # autocorrelation afresh too: the mean of its blocks, until ring_len of them
+                    # autocorrelation afresh too: the mean of its blocks after the first, until
+                    # ring_len of them
                     if acf_n < ring_len:
                         acf_n += 1
                     d = 1.0 / acf_n if acf_n < ring_len else acf_decay
