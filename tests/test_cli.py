@@ -656,3 +656,18 @@ def test_demo_never_adds_its_simulated_night_to_a_history_of_real_nights(tmp_pat
     assert main(["demo", "--hours", "0.02", "--out", str(demo)]) == 0
     with Store(demo / "history.sqlite3", create=False) as s:
         assert len(s.nights()) == 1
+
+
+def test_a_recording_s_losses_are_told_in_one_line_with_counts_in_the_right_number():
+    from types import SimpleNamespace
+
+    from kneeemg.cli.render import losses_words
+
+    def status(**kw):
+        return SimpleNamespace(**{"samples_lost": 0, "frames_bad": 0, "late": 0, "reconnects": 0, "lost_s": 0.0, **kw})
+
+    assert losses_words(status()) is None  # nothing lost: nothing said
+    assert losses_words(status(samples_lost=1706, lost_s=1.706, reconnects=1)) == (
+        "lost 1.7 s in gaps; 0 damaged frames dropped; 1 reconnect")
+    assert losses_words(status(samples_lost=80, lost_s=0.08, frames_bad=1, late=2, reconnects=3)) == (
+        "lost 0.1 s in gaps; 1 damaged frame dropped; 2 frames dropped as too late; 3 reconnects")

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from ..record import record, record_virtual
-    from .render import print_summary, stop_words
+    from .render import losses_words, print_summary, stop_words
 
     from ..errors import DeviceError, InputError
 
@@ -122,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
     if outcome.stop_reason == "samples" and args.virtual:  # --duration is the simulated signal's length
         why = "all 60 s of the simulated signal recorded" if args.duration is None else stop_words("duration")
     console.print(f"recording: {outcome.path} ({why})")
-    if outcome.status.samples_lost or outcome.status.frames_bad:
-        console.print(f"lost {outcome.status.lost_s:.1f} s in gaps; {outcome.status.frames_bad} damaged frames dropped; "
-                      f"{outcome.status.reconnects} reconnects")
+    losses = losses_words(outcome.status)
+    if losses:
+        console.print(losses)
     length_s = outcome.status.recorded_s + outcome.status.lost_s
     if outcome.result is not None and length_s < MIN_RECORDING_S:  # replay and import refuse it: no summary either
         console.print(f"the recording is {length_s:.2g} s long, too short to analyse (replay and import need at least "

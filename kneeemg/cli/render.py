@@ -50,6 +50,17 @@ def stop_words(reason: str) -> str:
     return STOP_WORDS.get(reason, reason)
 
 
+def losses_words(status: Any) -> str | None:
+    """What a recording lost on the way (a :class:`~kneeemg.record.RecordStatus`), or None when nothing."""
+    from ..words import plural
+
+    if not (status.samples_lost or status.frames_bad):
+        return None
+    late = f"{plural(status.late, 'frame')} dropped as too late; " if status.late else ""
+    return (f"lost {status.lost_s:.1f} s in gaps; {plural(status.frames_bad, 'damaged frame')} dropped; {late}"
+            f"{plural(status.reconnects, 'reconnect')}")
+
+
 def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summary") -> None:
     """Print a :meth:`DetectionResult.summary` as a table."""
     from rich.table import Table

@@ -29,13 +29,17 @@ import threading
 from typing import Any
 
 from ..protocol import Command, Frame, ProtocolError, SerialDeframer, cobs_decode, cobs_encode, encode_command
-from .base import BACKOFF_MAX_S, BACKOFF_S, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
+from .base import BACKOFF_S, Link, LinkError, LinkLostError, LinkState, SensorNotFoundError
 
 log = logging.getLogger(__name__)
 
 BAUDRATE = 921_600  # irrelevant over USB CDC, used by the firmware's UART fallback
 READ_TIMEOUT_S = 0.05
 WRITE_TIMEOUT_S = 2.0
+#: Longest wait between attempts to open a port again, s: shorter than over BLE (30 s), since
+#: trying to open a port that is not there costs nothing, and a re-plugged cable should
+#: bring the recording back within seconds.
+SERIAL_BACKOFF_MAX_S = 2.0
 STABLE_NAME_HINT = ("record from the sensor's name under /dev/serial/by-id/, which stays the same when it is plugged in "
                     "again (a name such as /dev/ttyACM0 may change)")
 
@@ -61,7 +65,7 @@ class SerialLink(Link):
     """
 
     def __init__(self, url: str, baudrate: int = BAUDRATE, *, backoff_s: float = BACKOFF_S,
-                 backoff_max_s: float = BACKOFF_MAX_S, give_up_s: float | None = None) -> None:
+                 backoff_max_s: float = SERIAL_BACKOFF_MAX_S, give_up_s: float | None = None) -> None:
         super().__init__(url)
         self.port_name = url[len("serial://") :] if url.startswith("serial://") else url
         self.baudrate = baudrate
