@@ -696,3 +696,94 @@ def test_thresholds_set_on_the_command_line_change_the_level_in_the_report_and_t
         assert _shown_text(out.read_text(encoding="utf-8")) == changed  # the report written before is kept
     write_report(out, db=db, night="2026-11-19", config=TriageConfig(frequent_rate_per_h=8.0, frequent_min_nights=2))
     assert "2 nights between 2026-11-06 and 2026-11-19 had 8 or more" in _shown_text(out.read_text(encoding="utf-8"))
+
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The matplotlib figures the report's plot functions draw, in order, each drawn again on
+    an Agg canvas of its own (``fig.canvas.get_renderer()`` measures them)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kneeemg.report import plots
+
+    figures = []
+    png = plots._png
+
+    def keep(fig):
+        text = png(fig)
+        FigureCanvasAgg(fig).draw()
+        figures.append(fig)
+        return text
+
+    monkeypatch.setattr(plots, "_png", keep)
+    return figures
+
+
+def _event(kind: str, channel: int, onset_s: float):
+    from kneeemg.events import Event
+
+    return Event(onset_sample=int(onset_s * 1000), offset_sample=int(onset_s * 1000) + 80, fs_hz=1000.0, channel=channel,
+                 kind=kind, peak_uv=80.0, rms_uv=20.0, snr_db=12.0)
+
+
+@pytest.mark.parametrize("recording_s, unit, ticks", [
+    (90.0, "seconds", ["0", "20", "40", "60", "80"]),
+    (720.0, "minutes", ["0", "2", "4", "6", "8", "10", "12"]),
+    (8 * 3600.0, "hours", ["0", "2", "4", "6", "8"]),
+])
+def test_time_axes_are_in_minutes_for_a_short_night_and_in_hours_for_a_long_one(drawn, recording_s, unit, ticks):
+    # a 12-minute night's axes read "0.000 0.025 ... 0.200" hours from the start
+    from kneeemg.report import plots
+
+    plots.timeline([_event("twitch", 0, recording_s / 2)], [], ["left"], recording_s)
+    flags = np.zeros((int(recording_s // 30), 1), np.uint8)
+    plots.quality(30.0, flags, np.full(flags.shape, 3.0), ["left"])
+    for ax in (drawn[0].axes[0], drawn[1].axes[1]):  # the timeline, the excluded epochs under the noise floor
+        lo, hi = ax.get_xlim()
+        assert ax.get_xlabel().startswith(f"{unit} from the start")
+        assert hi == pytest.approx(recording_s / {"seconds": 1, "minutes": 60, "hours": 3600}[unit])
+        assert [t.get_text() for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi] == ticks
+    # drawn in the axis' unit: an event half-way through the night half-way along the axis
+    assert drawn[0].axes[0].collections[0].get_offsets()[0, 0] == pytest.approx(np.mean(drawn[0].axes[0].get_xlim()))
+    assert plots.time_unit(119.9) == (1.0, "seconds") and plots.time_unit(7199.0) == (60.0, "minutes")
+    assert plots.time_unit(7200.0) == (3600.0, "hours")
+
+
+def test_every_figure_keeps_its_text_legible_and_within_it(drawn):
+    """Long channel names, five-digit counts, a 14-hour night and long trace titles: no text
+    smaller than plots.SMALL_PT, none beyond the figure's edges, the hours' labels apart."""
+    from matplotlib.text import Text
+
+    from kneeemg.dsp.result import REASONS
+    from kneeemg.report import plots
+    from kneeemg.report.traces import Snippet
+
+    labels = ["Vastus medialis obliquus (left, distal)", "Vastus medialis obliquus (right, distal)", "Rectus femoris (left)"]
+    hours = [{"hour": i, "clock": f"{(22 + i) % 24:02d}:00", "usable_s": 300.0 if i == 3 else 3600.0,
+              "twitch_per_usable_hour": None if i == 1 else 40.0 + i} for i in range(14)]
+    plots.per_hour(hours)
+    rng = np.random.default_rng(5)
+    events = [_event(kind, i % 3, t) for kind, n in (("twitch", 12345), ("spasm", 1234), ("cramp", 123))
+              for i, t in enumerate(rng.uniform(0, 8 * 3600, n))]
+    plots.timeline(events, [], labels, 8 * 3600.0)
+    title = "Largest cramp: Vastus medialis obliquus (right, distal), 14.2 s, peak 1375 µV, at 7:59:03 into the night"
+    plots.traces([Snippet(title, rng.normal(0, 30, 3000).astype(np.float32), 1000.0, 1.0, 2.0)] * 2)
+    plots.imi_histogram({"edges_s": list(range(0, 102, 2)), "counts": [0] * 49 + [1], "bin_s": 2.0})
+    flags = np.array([[bit] * 3 for bit, _ in REASONS for _ in range(40)], np.uint8)  # every reason
+    plots.quality(30.0, flags, rng.uniform(2, 9, flags.shape), labels)
+    plots.trend([{"date": f"2026-12-{d:02d}", "twitch_per_hour": 10.0 + d, "rolling7_twitch_per_hour": 12.0}
+                 for d in range(1, 29)])
+    assert len(drawn) == 6
+    for fig in drawn:
+        renderer = fig.canvas.get_renderer()
+        box = fig.get_tightbbox(renderer)  # everything drawn, inches
+        width, height = fig.get_size_inches()
+        assert width == plots.WIDTH_IN and box.x0 >= -0.01 and box.y0 >= -0.01, box
+        assert box.x1 <= width + 0.01 and box.y1 <= height + 0.01, box
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert min(sizes) >= plots.SMALL_PT
+    ax = drawn[0].axes[0]  # the hours' labels, turned 45°, at least a line apart across their slant
+    ticks = [t for t in ax.get_xticklabels() if t.get_text()]
+    x = ax.transData.transform([(t.get_position()[0], 0) for t in ticks])[:, 0]
+    assert np.diff(x).min() * np.sin(np.pi / 4) >= plots.TEXT_PT * plots.DPI / 72

@@ -228,7 +228,7 @@ def diary_html(day: dict[str, Any] | None) -> str:
         return "<p class='note'>No diary entry for this day. <code>kneeemg diary</code> adds one.</p>"
     rows = "".join(f"<tr><td>{esc(_label(k))}</td><td>{esc(_value_words(v, k))}</td></tr>"
                    for k, v in day.items() if k != "date")
-    return f"<table>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
+    return f"<table class='words'>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
 
 
 def _leg_movements_html(m: dict[str, Any]) -> str:
@@ -437,7 +437,7 @@ def render_doctor(inp: DoctorInput) -> str:
     body = ["<h1>Knee twitching: summary for the doctor</h1>",
             f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from a surface EMG sensor on the front of the "
             "thigh (quadriceps) worn at night, and the person's own diary.</p>",
-            _section("The person", "<table>"
+            _section("The person", "<table class='words'>"
                      f"<tr><td>Twitching since</td><td>{esc(_how_long(p.get('twitching_since'), inp.today))}</td></tr>"
                      f"<tr><td>Age</td><td>{esc(p.get('age', 'not given'))}</td></tr>"
                      f"<tr><td>Sex</td><td>{esc(p.get('sex', 'not given'))}</td></tr>"
