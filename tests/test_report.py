@@ -531,13 +531,13 @@ def test_doctor_summary_names_conditions_symptoms_and_deficiencies_in_words():
     rows = [{"date": "2026-11-20", "usable_hours": 7.5, "twitches": 150, "twitch_per_hour": 20.0, "spasms": 1, "cramps": 0,
              "rolling7_twitch_per_hour": 20.0}]
     profile = {"conditions": ["als", "peroneal_nerve_injury"], "known_deficiencies": ["vitamin_b12", "vitamin_d"],
-               "medications": ["diuretic", "Magnesium citrate"]}
+               "medications": ["diuretic", "magnesium_citrate"]}  # as the diary keeps a typed "Magnesium citrate"
     days = [{"date": "2026-11-20", "symptoms": ["skin_color_change", "back_pain"], "sleep_hours": 6.5, "stress": 2}]
     inp = DoctorInput(profile=profile, days=days, trend=rows, trend_words="Too few nights.", guidance=None,
                       today=date(2026, 11, 21))
     words = _shown_text(render_doctor(inp))
     assert "Known conditions ALS (amyotrophic lateral sclerosis), a peroneal nerve injury" in " ".join(words.split())
-    assert "vitamin B12, vitamin D" in words and "Magnesium citrate" in words
+    assert "vitamin B12, vitamin D" in words and "diuretic, magnesium citrate" in words
     assert "change of skin colour (on 2026-11-20)" in words and "back pain (on 2026-11-20)" in words
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)  # no ids or field names shown
 
@@ -553,7 +553,7 @@ def test_no_ids_or_field_names_are_shown_in_the_report():
     m = night_metrics(res, date="2026-11-01").as_dict()
     m["excluded_s"] = {"dc_jump": 12.0, "noise_rise": 3.0, "flat": 80.0}
     diary = {"date": "2026-11-01", "symptoms": ["skin_color_change", "twitching_elsewhere", "severe_pain"],
-             "exercise": "light", "stimulants": ["amphetamine"], "notes": "long day"}
+             "exercise": "light", "stimulants": ["amphetamine", "pre_workout_powder"], "notes": "long day"}
     for f in DAY_FIELDS:  # every other field of the diary, with a value
         if f.kind in ("int", "float"):
             diary.setdefault(f.name, f.lo + 1)
@@ -565,6 +565,7 @@ def test_no_ids_or_field_names_are_shown_in_the_report():
     words = _shown_text(render_report(inp))
     assert "DC jump 12 s" in words and "noise rise 3.0 s" in words and "last caffeine, hours before bed" in words
     assert "change of skin colour" in words and "glasses of water" in words
+    assert "amphetamine, pre workout powder" in words  # a free list's words as typed, in lower case
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)
     assert "each channel's time added up" in words  # two channels' excluded time is said to be added up
 

@@ -193,11 +193,12 @@ def guidance_html(g: dict[str, Any] | None, short: bool = False) -> str:
 
 def _value_words(v: Any, key: str = "") -> str:
     """A diary or profile value in words: symptoms, conditions and deficiencies by their names,
-    free text (medications, stimulants, notes) as typed."""
+    the words of a free list (medications, stimulants) as the diary keeps them (lower case,
+    "magnesium citrate 400mg"), notes as typed."""
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, (list, tuple)):
-        name = _NAMERS.get(key, str)
+        name = _NAMERS.get(key, _list_word)
         return ", ".join(name(str(x)) for x in v) or "none"
     return str(v)
 
@@ -215,6 +216,11 @@ def _deficiency_name(did: str) -> str:
 
 
 #: How the ids of a list field are named for people (fields not listed keep what was typed).
+def _list_word(word: str) -> str:
+    """A word of a free list in words: the diary joins its parts with "_" ("magnesium_citrate")."""
+    return word.replace("_", " ")
+
+
 _NAMERS = {"symptoms": symptom_words, "conditions": _condition_name, "known_deficiencies": _deficiency_name}
 
 
