@@ -24,7 +24,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--host-resolver-rules=MAP * ~NOTFOUND"]  # no name resolves: the page must need no network
 PHONE = "--window-size=412,2000"
 #: A medication's name as one word wider than a phone (the page must wrap it, not widen).
-LONG_WORD = "Magnesiumcitrat-Brausetabletten-400mg-Vorratspackung"
+LONG_WORD = "MagnesiumcitratBrausetabletten400mgVorratspackungen"
 
 
 def _chromium() -> str:
