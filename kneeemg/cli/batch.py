@@ -46,13 +46,14 @@ def run(args: argparse.Namespace) -> int:
     console = make_console()
     columns = (TextColumn("nights"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     # the bar shows from the first finished night on: run_batch's checks of the options come first,
-    # and an error then is its one line alone
+    # and an error then is its one line alone; only in a terminal (written to a file or a pipe, a
+    # transient bar leaves an empty line above the summary)
     bar = Progress(*columns, console=console, transient=True)
     task = bar.add_task("batch", total=None, rate="")
     t0 = time.perf_counter()
 
     def progress(done: int, total: int, row: dict) -> None:
-        if not bar.live.is_started:
+        if not bar.live.is_started and console.is_terminal:
             bar.start()
         per_min = done / max(1e-9, time.perf_counter() - t0) * 60
         bar.update(task, completed=done, total=total, rate=f"{per_min:.1f} nights/min")
