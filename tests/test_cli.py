@@ -21,6 +21,22 @@ def test_every_command_registers():
     assert len(COMMANDS) >= 9
 
 
+def test_a_command_s_help_names_only_options_that_command_takes():
+    """An option named in a command's --help is one of its own, or is named with its command
+    (`kneeemg triage --explain` in the help of report, which has no --explain)."""
+    import argparse
+    import re
+
+    for name, parser in build_parser()._subparsers._group_actions[0].choices.items():
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        parsers = {f"{name} {k}": p for k, p in subs[0].choices.items()} if subs else {name: parser}
+        for full, p in parsers.items():
+            own = {o for a in p._actions for o in a.option_strings}
+            text = re.sub(r"`kneeemg [^`]*`", "", p.format_help())
+            named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", text))
+            assert named <= own, f"`kneeemg {full} --help` names {sorted(named - own)}, which it does not take"
+
+
 def test_kneeemg_error_is_one_line_and_exit_code(monkeypatch, capsys):
     def boom(args):
         raise ConfigError("sampling rate 100 Hz is outside the supported 500-4000 Hz; resample first")

@@ -34,7 +34,8 @@ def add_set_option(p: argparse.ArgumentParser, help: str | None = None) -> None:
     option's help text."""
     p.add_argument("--set", action="append", default=None, dest="settings", metavar="NAME=VALUE",
                    help=help or "change one of the guidance's thresholds, e.g. --set frequent_rate_per_h=15 (repeatable; "
-                                "the names and defaults are in docs/guidance.md, and --explain lists the thresholds in use)")
+                                "the names and defaults are in docs/guidance.md, and `kneeemg triage --explain` lists "
+                                "the thresholds in use)")
 
 
 def run(args: argparse.Namespace) -> int:
