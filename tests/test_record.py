@@ -1108,6 +1108,25 @@ def test_an_empty_port_or_address_is_refused_in_one_line(tmp_path, capsys, optio
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("args", "url"), [(["--ble"], "ble://"), (["--ble", "AA:BB:CC:DD:EE:FF"], "ble://AA:BB:CC:DD:EE:FF"),
+                                         (["--serial", "/dev/ttyACM0"], "serial:///dev/ttyACM0")],
+                         ids=["ble-alone", "ble-address", "serial"])
+def test_ble_alone_records_from_the_first_sensor_found(tmp_path, capsys, monkeypatch, args, url):
+    from kneeemg.cli import main
+    from kneeemg.errors import DeviceError
+
+    asked = []
+
+    def fake_record(u, out_dir, **kwargs):
+        asked.append(u)
+        raise DeviceError("no sensor found")
+
+    monkeypatch.setattr("kneeemg.record.record", fake_record)
+    assert main(["record", *args, "--out", str(tmp_path / "out")]) == DeviceError.exit_code
+    assert asked == [url]
+    assert "an empty address" not in capsys.readouterr().err
+
+
 def test_a_missing_output_folder_is_created_and_a_file_is_refused(tmp_path, capsys):
     from kneeemg.cli import main
 

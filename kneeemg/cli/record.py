@@ -12,6 +12,11 @@ from ..config import MAX_RECORD_S, MIN_RECORDING_S
 from .replay import bounded
 
 
+#: ``--ble`` given alone: the first sensor found. Not a string: argparse would pass a string
+#: const through ``type=``, which refuses an empty address.
+FIRST_FOUND = object()
+
+
 def _named(what: str, fix: str):
     """A port name or address that is not empty, for argparse ``type=`` (empty, it would mean another link)."""
     def check(text: str) -> str:
@@ -50,7 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                              "lists them)"),
                      help="serial port of the sensor (see `kneeemg devices`); on Linux its name under "
                           "/dev/serial/by-id/, which stays the same when the cable is plugged in again")
-    src.add_argument("--ble", nargs="?", const="", metavar="ADDRESS",
+    src.add_argument("--ble", nargs="?", const=FIRST_FOUND, metavar="ADDRESS",
                      type=_named("address", "give the sensor's address, or --ble alone to take the first sensor found"),
                      help="Bluetooth: the sensor's address, or none to take the first sensor found")
     src.add_argument("--virtual", action="store_true", help="a simulated sensor (no hardware)")
@@ -113,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 seconds = 60.0 if args.duration is None else args.duration
                 outcome = record_virtual(args.link or "ble", seconds=seconds, out_dir=args.out, **common)
             else:
-                url = f"serial://{args.serial}" if args.serial is not None else f"ble://{args.ble}"
+                url = (f"serial://{args.serial}" if args.serial is not None
+                       else "ble://" if args.ble is FIRST_FOUND else f"ble://{args.ble}")
                 outcome = record(url, args.out, duration_s=args.duration, **common)
     finally:
         if shown and not console.is_terminal:
