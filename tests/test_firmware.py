@@ -9,6 +9,7 @@ exactly through the sample counter, and read back the input sample for sample.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 import re
 import select
@@ -224,11 +225,37 @@ def test_simulator_takes_only_the_rates_the_adc_runs_at(sim):
     assert rates == [125.0, 125.0, 125.0, 125.0, 500.0, 8000.0]  # 300, 1024 and 3000 Hz are refused
 
 
-@pytest.mark.parametrize("option", [["--fs", "1e39"], ["--uv-per-count", "1e-50"]])
-def test_simulator_refuses_a_rate_or_scale_its_info_frame_cannot_carry(sim, option):
-    # 1e39 Hz is infinite as float32 and 1e-50 µV per count is 0: the core's info packer
-    # refuses both (the host would), so the simulator stops before sending anything.
-    out = subprocess.run([str(sim), "--seconds", "0", *option], capture_output=True, text=True, timeout=10,
+_INFO_FIELD = {"--fs": "fs_hz", "--uv-per-count": "uv_per_count"}
+
+
+def _host_info(option: str, value: str) -> InfoFrame:
+    """The info frame the host would send with the simulator's defaults and ``option`` set to ``value``."""
+    fields = {"fs_hz": 1000.0, "uv_per_count": 0.0715, _INFO_FIELD[option]: float(value)}
+    return InfoFrame(labels=("left", "right"), device_id=0x51, firmware=(1, 1, 0), battery_pct=95, **fields)
+
+
+@pytest.mark.parametrize("option, value", [("--fs", "1e39"), ("--uv-per-count", "1e-50"), ("--fs", "2.99999999e38"),
+                                           ("--uv-per-count", "2.99999999e38"), ("--fs", "1e-46")])
+def test_simulator_and_host_refuse_a_rate_or_scale_an_info_frame_cannot_carry(sim, option, value):
+    # 1e39 Hz is infinite as float32, 1e-50 and 1e-46 are 0, and 2.99999999e38 is 3.0000000055e38:
+    # the core's info packer refuses each, so the simulator stops before sending anything,
+    # and the host's encoder refuses the same value.
+    out = subprocess.run([str(sim), "--seconds", "0", option, value], capture_output=True, text=True, timeout=10,
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 2 and out.stdout == ""
     assert "--fs and --uv-per-count must be below 3e38" in out.stderr
+    with pytest.raises(proto.ProtocolError, match=rf"^{_INFO_FIELD[option]}=.* below 3e38"):
+        proto.encode_frame(_host_info(option, value))
+
+
+@pytest.mark.parametrize("option, value", [("--fs", "2.9999999e38"), ("--uv-per-count", "1e-45")])
+def test_simulator_and_host_send_the_same_info_frame_at_the_float32_limits(sim, option, value):
+    # 2.9999999e38 is the largest float32 below 3e38 and 1e-45 the smallest above 0: both pass,
+    # and the simulator's info frame is the host's, byte for byte (session id aside).
+    out = subprocess.run([str(sim), "--autostart", "--input", os.devnull, option, value], capture_output=True,
+                         timeout=10, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    sent = [f for f in SerialDeframer().feed(out.stdout) if isinstance(f, InfoFrame)]
+    assert len(sent) == 2 and getattr(sent[0], _INFO_FIELD[option]) == float(np.float32(float(value))) > 0
+    host = dataclasses.replace(_host_info(option, value), session_id=sent[0].session_id)
+    assert proto.encode_frame(host) == proto.encode_frame(sent[0])

@@ -135,13 +135,27 @@ def test_encoder_refuses_what_the_format_cannot_carry():
         ({"firmware": (1, 0, 256)}, r"firmware\[2\]=256"),
         ({"session_id": 2**32}, r"session_id"),
         ({"fmt": 7}, r"unknown sample format 7"),
-        ({"fs_hz": float("nan")}, r"fs_hz=nan must be a positive number"),
+        ({"fs_hz": float("nan")}, r"fs_hz=nan must be a positive number below 3e38"),
+        # what the frame's float32 would make of them: 0, and a rate the device's packer refuses
+        ({"fs_hz": 1e-50}, r"fs_hz=1e-50 is 0.0 as the frame's float32; it must stay a positive number below 3e38"),
+        ({"uv_per_count": np.float64(1e-46)}, r"uv_per_count=.*1e-46.* is 0.0 as the frame's float32"),
+        ({"fs_hz": 2.99999999e38}, r"fs_hz=2.99999999e\+38 is 3.0000000054977558e\+38 as the frame's float32"),
+        ({"uv_per_count": 2.99999999e38}, r"uv_per_count=2.99999999e\+38 is 3.0000000054977558e\+38"),
     ],
 )
 def test_info_frames_that_do_not_fit_are_refused(changes, message):
     fields = {"fs_hz": 1000.0, "uv_per_count": 0.0625, "labels": ("left",), "device_id": 7, "firmware": (1, 0, 0), **changes}
     with pytest.raises(ProtocolError, match=message):
         encode_frame(InfoFrame(**fields))
+
+
+@pytest.mark.parametrize("fs_hz, uv_per_count", [(2.9999999e38, 1e-45), (np.float32(2.9999998e38), np.float64(1.5e-45))])
+def test_info_frames_at_the_float32_limits_go_through_as_float32(fs_hz, uv_per_count):
+    """The largest float32 below 3e38 and the smallest above 0 are sent, and read back, as they are in float32."""
+    info = InfoFrame(fs_hz, uv_per_count, ("left",), 7, (1, 0, 0))
+    back = decode_frame(encode_frame(info))
+    assert (back.fs_hz, back.uv_per_count) == (float(np.float32(fs_hz)), float(np.float32(uv_per_count)))
+    assert 0 < back.uv_per_count < 2e-45 and 2.99e38 < back.fs_hz < 3e38
 
 
 def test_lead_off_lists_every_channel():

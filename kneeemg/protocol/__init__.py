@@ -135,6 +135,25 @@ class InfoFrame:
 
     ``session_id`` changes whenever the sample counter restarts (a new START after STOP,
     or a reboot), so a host can tell a restarted counter from duplicated frames.
+
+    Attributes
+    ----------
+    fs_hz : float
+        Sampling rate, Hz; sent as float32, which must be positive and below 3e38.
+    uv_per_count : float
+        Scale, µV per ADC count; sent as float32, which must be positive and below 3e38.
+    labels : tuple of str
+        One label per channel (1-64), sent as ASCII (any other character as ``?``), cut at 8 bytes.
+    device_id : int
+        The sensor's id (uint32).
+    firmware : tuple of int
+        Firmware version (major, minor, patch), each 0-255.
+    fmt : int
+        ``FMT_S24`` or ``FMT_S16``.
+    battery_pct : int
+        Battery level, % (0-100).
+    session_id : int
+        The counter's session (uint32), as above.
     """
 
     fs_hz: float
@@ -217,13 +236,18 @@ def _check_info(frame: InfoFrame) -> None:
 
 def _check_signal_info(frame: InfoFrame) -> None:
     """The info frame's fields the signal depends on (channels, rate, scale, format): checked
-    on encoding and on decoding (a sensor announcing NaN µV per count or no channel is damaged)."""
+    on encoding and on decoding (a sensor announcing NaN µV per count or no channel is damaged).
+    The rate and the scale are checked as the float32 the frame carries, as ``kemg_pack_info``
+    checks them: 1e-50 Hz (0 in float32) and 2.99999999e38 (3.0000000055e38) are refused."""
     if not 1 <= len(frame.labels) <= MAX_CHANNELS:
         raise ProtocolError(f"an info frame needs 1-64 channel labels, not {len(frame.labels)}")
     for name in ("fs_hz", "uv_per_count"):
         value = getattr(frame, name)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not 0 < value < 3e38:
-            raise ProtocolError(f"{name}={value!r} must be a positive number")
+            raise ProtocolError(f"{name}={value!r} must be a positive number below 3e38")
+        sent = float(np.float32(value))  # what the frame carries (and the device's packer checks)
+        if not 0 < sent < 3e38:
+            raise ProtocolError(f"{name}={value!r} is {sent!r} as the frame's float32; it must stay a positive number below 3e38")
     if frame.fmt not in BYTES_PER_SAMPLE:
         raise ProtocolError(f"unknown sample format {frame.fmt!r}; use FMT_S24 or FMT_S16")
 
