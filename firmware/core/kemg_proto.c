@@ -81,14 +81,22 @@ size_t kemg_data_header_size(uint8_t n_channels) { return KEMG_DATA_HEADER + lea
 
 static size_t bytes_per_sample(uint8_t fmt) { return fmt == KEMG_FMT_S24 ? 3u : 2u; }
 
+/* The n counts (NULL only if n is 0) all fit the sample format. */
+static int samples_fit(const int32_t *counts, size_t n, uint8_t fmt) {
+    int32_t lo = fmt == KEMG_FMT_S24 ? -8388608 : -32768, hi = fmt == KEMG_FMT_S24 ? 8388607 : 32767;
+    if (n && !counts) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (counts[i] < lo || counts[i] > hi) return 0;
+    return 1;
+}
+
 size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, const int32_t *counts) {
     size_t nb = bytes_per_sample(h->fmt), hdr = kemg_data_header_size(h->n_channels);
     size_t n = (size_t)h->n_samples * h->n_channels, ext = lead_off_ext_bytes(h->n_channels);
     size_t body = hdr + n * nb;
-    int32_t lo = h->fmt == KEMG_FMT_S24 ? -8388608 : -32768, hi = h->fmt == KEMG_FMT_S24 ? 8388607 : 32767;
     if (h->n_channels == 0 || h->n_channels > KEMG_MAX_CHANNELS || h->fmt > KEMG_FMT_S24) return 0;
     if ((h->lead_off_high >> (h->n_channels > 8 ? h->n_channels - 8 : 0)) != 0) return 0; /* names no channel */
-    if (body + KEMG_CRC_BYTES > out_cap) return 0;
+    if (body + KEMG_CRC_BYTES > out_cap || !samples_fit(counts, n, h->fmt)) return 0; /* checked before any write */
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_DATA;
     out[2] = h->n_channels;
@@ -100,9 +108,7 @@ size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, c
     put32(out + 16, h->timestamp_us);
     for (size_t k = 0; k < ext; k++) out[KEMG_DATA_HEADER + k] = (uint8_t)(h->lead_off_high >> (8 * k));
     for (size_t i = 0; i < n; i++) {
-        int32_t v = counts[i];
-        uint32_t u = (uint32_t)v;
-        if (v < lo || v > hi) return 0;
+        uint32_t u = (uint32_t)counts[i];
         for (size_t b = 0; b < nb; b++) out[hdr + i * nb + b] = (uint8_t)(u >> (8 * b));
     }
     return finish(out, body, out_cap);

@@ -55,9 +55,9 @@ size_t kemg_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t out_
 /* Bytes of a data frame's header (20, plus the lead-off extension above 8 channels). */
 size_t kemg_data_header_size(uint8_t n_channels);
 
-/* Pack a data frame of h->n_samples x h->n_channels interleaved int32 counts. Returns the
- * frame length (CRC included), or 0 if out_cap is too small, a field is out of range or a
- * sample does not fit the format. */
+/* Pack a data frame of h->n_samples x h->n_channels interleaved int32 counts (NULL only with
+ * no sample). Returns the frame length (CRC included), or 0 and writes nothing if out_cap is
+ * too small, a field is out of range, counts is NULL or a sample does not fit the format. */
 size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, const int32_t *counts);
 
 /* Check a data frame (CRC, version, type, length) and read its header; counts (may be NULL)

@@ -1,6 +1,6 @@
 /* Host unit tests of the firmware's portable core: the shared protocol vectors (vectors.h,
  * generated with frames.json), the ring buffer's edge cases and a two-thread run, the
- * frame assembler, the BLE plan and the info packer's refusals. Prints "N passed, M failed"; exits 1 on failure. */
+ * frame assembler, the BLE plan and the data and info packers' refusals. Prints "N passed, M failed"; exits 1 on failure. */
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -26,6 +26,15 @@ static int passed, failed;
 
 static uint8_t buf[4096], dec[4096];
 static int32_t counts[4096];
+
+/* buf filled with a byte no packer writes there, to see afterwards that a refusal wrote nothing. */
+static void scribble(void) { memset(buf, 0xA5, sizeof buf); }
+
+static int untouched(void) {
+    int same = 1;
+    for (size_t i = 0; i < sizeof buf; i++) same &= buf[i] == 0xA5;
+    return same;
+}
 
 static void check_serial_form(const kemg_vector *v) {
     size_t n = kemg_cobs_encode(v->raw, v->raw_len, buf, sizeof buf);
@@ -136,6 +145,43 @@ static void test_crc_and_limits(void) {
     CHECK(kemg_ble_plan(22, 2, KEMG_FMT_S24, &frag) == 0, "below the BLE minimum");
 }
 
+/* The data packer checks every field and sample before it writes: a refusal leaves out as it was. */
+static int packs_no_data(const kemg_data_header *h, const int32_t *values, size_t cap) {
+    size_t n;
+    scribble();
+    n = kemg_pack_data(buf, cap, h, values);
+    return n == 0 && untouched();
+}
+
+static void test_data_refusals(void) {
+    int32_t values[3 * 12];
+    size_t full = KEMG_DATA_HEADER + 1 + 3 * 12 * 3 + KEMG_CRC_BYTES; /* 12 channels: one lead-off extension byte */
+    kemg_data_header h = {12, KEMG_FMT_S24, 3, KEMG_STATUS_LEAD_OFF_HIGH, 0x8, 77, 1000};
+    for (int i = 0; i < 3 * 12; i++) values[i] = (i % 2 ? -1 : 1) * 1000 * i;
+    CHECK(kemg_pack_data(buf, sizeof buf, &h, values) == full, "data: valid 12 channels");
+    values[3 * 12 - 1] = 8388608; /* the last sample, after the header and all the others would be written */
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: last sample above the 24-bit range");
+    values[3 * 12 - 1] = 0;
+    values[13] = -8388609;
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: a sample below the 24-bit range");
+    values[13] = 32768;
+    h.fmt = KEMG_FMT_S16;
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: a sample above the 16-bit range");
+    values[13] = 0;
+    CHECK(packs_no_data(&h, values, KEMG_DATA_HEADER + 1 + 3 * 12 * 2 + KEMG_CRC_BYTES - 1), "data: buffer one byte short");
+    CHECK(packs_no_data(&h, NULL, sizeof buf), "data: no samples given");
+    h.lead_off_high = 0x10; /* channel 12 of 0-11 */
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: lead-off of a channel the frame does not have");
+    h.lead_off_high = 0;
+    h.fmt = 2;
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: unknown format");
+    h.fmt = KEMG_FMT_S16;
+    h.n_channels = 0;
+    CHECK(packs_no_data(&h, values, sizeof buf), "data: no channel");
+    CHECK(kemg_pack_data(buf, sizeof buf, &(kemg_data_header){1, KEMG_FMT_S16, 0, 0, 0, 0, 0}, NULL) ==
+              KEMG_DATA_HEADER + KEMG_CRC_BYTES, "data: no sample and no samples given");
+}
+
 /* The info packer refuses what the host's encoder refuses (kneeemg.protocol _check_info),
  * writing nothing, and writes labels as the host does. */
 static const uint8_t fw_ok[3] = {1, 2, 3};
@@ -144,11 +190,9 @@ static const char *const two_labels[2] = {"left", "right"};
 static int packs_nothing(float fs, float upc, const uint8_t *fw, uint8_t fmt, uint8_t batt, const char *const *labels,
                          uint8_t nch, size_t cap) {
     size_t n;
-    int untouched = 1;
-    memset(buf, 0xA5, sizeof buf);
+    scribble();
     n = kemg_pack_info(buf, cap, fs, upc, 7u, fw, fmt, batt, 1u, labels, nch);
-    for (size_t i = 0; i < sizeof buf; i++) untouched &= buf[i] == 0xA5;
-    return n == 0 && untouched;
+    return n == 0 && untouched();
 }
 
 static void test_info_limits(void) {
@@ -316,6 +360,7 @@ static void test_assembler(void) {
 int main(void) {
     for (unsigned i = 0; i < N_VECTORS; i++) test_vector(&VECTORS[i]);
     test_crc_and_limits();
+    test_data_refusals();
     test_info_limits();
     test_ring();
     test_ring_two_threads();
