@@ -751,6 +751,26 @@ def test_time_axes_are_in_minutes_for_a_short_night_and_in_hours_for_a_long_one(
     assert plots.time_unit(7200.0) == (3600.0, "hours")
 
 
+@pytest.mark.parametrize("counts, rows", [((3, 2, 1), [["twitch (3)", "spasm (2)", "cramp (1)"]]),
+                                          ((12345, 1234, 123), [["twitch (12345)", "spasm (1234)"], ["cramp (123)"]])])
+def test_the_timeline_legend_reads_row_by_row(drawn, counts, rows):
+    # in two rows, matplotlib's column-by-column filling had put spasm under twitch, cramp on the right
+    from kneeemg.report import plots
+
+    events = [_event(kind, 0, 60.0 + i) for kind, n in zip(plots.KIND_COLOURS, counts) for i in range(n)]
+    plots.timeline(events, [], ["left"], 8 * 3600.0)
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in fig.legends[0].get_texts()}
+    seen: list[list[str]] = []  # the rows, top first, each left to right: a text half its height below the last starts one
+    for name, box in sorted(boxes.items(), key=lambda item: -item[1].y1):
+        if not seen or boxes[seen[-1][-1]].y1 - box.y1 > box.height / 2:
+            seen.append([])
+        seen[-1].append(name)
+    assert [sorted(row, key=lambda name: boxes[name].x0) for row in seen] == rows
+    assert boxes[rows[-1][0]].x0 == pytest.approx(boxes[rows[0][0]].x0, abs=1)  # a second row starts under the first
+
+
 def test_every_figure_keeps_its_text_legible_and_within_it(drawn):
     """Long channel names, five-digit counts, a 14-hour night and long trace titles: no text
     smaller than plots.SMALL_PT, none beyond the figure's edges, the hours' labels apart."""

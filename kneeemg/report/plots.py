@@ -152,10 +152,21 @@ def timeline(events: Sequence[Event], excluded: Sequence[ExcludedInterval], labe
                    marker="|" if kind == "twitch" else "o", label=names[-1], zorder=2)
     ax.set_yticks(range(len(labels)), short_labels(labels))
     ax.set_ylim(-0.6, len(labels) - 0.4)
-    # above the data, within the figure: in one row while the counts are short enough to fit
-    fig.legend(loc="outside upper center", fontsize=SMALL_PT, ncols=3 if len("".join(names)) <= LEGEND_ROW_CHARS else 2,
-               frameon=False, handlelength=1, handletextpad=0.4, columnspacing=1)
+    # above the data, within the figure: in one row while the counts are short enough to fit, else
+    # in two that read twitch, spasm / cramp
+    ncols = 3 if len("".join(names)) <= LEGEND_ROW_CHARS else 2
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(_row_by_row(handles, ncols), _row_by_row(names, ncols), loc="outside upper center", fontsize=SMALL_PT,
+               ncols=ncols, frameon=False, handlelength=1, handletextpad=0.4, columnspacing=1)
     return _png(fig)
+
+
+def _row_by_row(entries: Sequence[Any], ncols: int) -> list[Any]:
+    """A legend's ``entries`` in the order that makes its ``ncols`` columns, which matplotlib
+    fills column by column, read row by row: the first ``ncols`` entries left to right in the
+    first row, the next ones in the second."""
+    rows = -(-len(entries) // ncols)
+    return [entries[r * ncols + c] for c in range(ncols) for r in range(rows) if r * ncols + c < len(entries)]
 
 
 def traces(snippets: Sequence[Any]) -> str:
