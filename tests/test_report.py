@@ -760,15 +760,35 @@ def test_the_timeline_legend_reads_row_by_row(drawn, counts, rows):
     events = [_event(kind, 0, 60.0 + i) for kind, n in zip(plots.KIND_COLOURS, counts) for i in range(n)]
     plots.timeline(events, [], ["left"], 8 * 3600.0)
     fig = drawn[0]
+    assert _legend_rows(fig, fig.legends[0]) == rows
+
+
+def _legend_rows(fig, legend):
+    """A legend's texts in rows, top first, each left to right (a text half its height below
+    the last starts a row); checks that a second row starts under the first."""
     renderer = fig.canvas.get_renderer()
-    boxes = {t.get_text(): t.get_window_extent(renderer) for t in fig.legends[0].get_texts()}
-    seen: list[list[str]] = []  # the rows, top first, each left to right: a text half its height below the last starts one
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in legend.get_texts()}
+    seen: list[list[str]] = []
     for name, box in sorted(boxes.items(), key=lambda item: -item[1].y1):
         if not seen or boxes[seen[-1][-1]].y1 - box.y1 > box.height / 2:
             seen.append([])
         seen[-1].append(name)
-    assert [sorted(row, key=lambda name: boxes[name].x0) for row in seen] == rows
-    assert boxes[rows[-1][0]].x0 == pytest.approx(boxes[rows[0][0]].x0, abs=1)  # a second row starts under the first
+    rows = [sorted(row, key=lambda name: boxes[name].x0) for row in seen]
+    assert boxes[rows[-1][0]].x0 == pytest.approx(boxes[rows[0][0]].x0, abs=1)
+    return rows
+
+
+def test_the_signal_quality_legends_read_row_by_row(drawn):
+    # in two columns, matplotlib's column-by-column filling had put the second channel under the first
+    from kneeemg.dsp import _kernels as K
+    from kneeemg.report import plots
+
+    flags = np.repeat(np.array([[K.FLAG_FLAT], [K.FLAG_SATURATION], [K.FLAG_MOVEMENT]], np.uint8), 10, axis=0)
+    plots.quality(30.0, np.repeat(flags, 3, axis=1), np.full((30, 3), 3.0), ["left", "right", "middle"])
+    fig = drawn[0]
+    floors, excluded = fig.legends
+    assert _legend_rows(fig, floors) == [["left", "right"], ["middle"]]
+    assert _legend_rows(fig, excluded) == [["flat", "movement"], ["saturation"]]  # the reasons in alphabetical order
 
 
 def test_every_figure_keeps_its_text_legible_and_within_it(drawn):

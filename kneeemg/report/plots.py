@@ -223,7 +223,9 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     for c, lab in enumerate(short_labels(labels)):
         top.plot(t, floor_uv[:, c], lw=0.9, label=lab)
     top.set_ylabel("noise floor, µV", fontsize=TEXT_PT)
-    fig.legend(loc="outside upper center", fontsize=SMALL_PT, ncols=2, frameon=False)  # above the data, within the figure
+    lines, names = top.get_legend_handles_labels()
+    fig.legend(_row_by_row(lines, 2), _row_by_row(names, 2), loc="outside upper center", fontsize=SMALL_PT, ncols=2,
+               frameon=False)  # above the data, within the figure
     seen = set()
     for c in range(flags.shape[1]):
         reasons = np.array([reason_of(int(f)) for f in flags[:, c]])
@@ -237,7 +239,7 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     bottom.set_ylim(-0.6, len(labels) - 0.4)
     handles = [Patch(color=REASON_COLOURS.get(r, "#999999"), label=reason_words(r)) for r in sorted(seen)]
     if handles:
-        fig.legend(handles=handles, fontsize=SMALL_PT, ncols=min(len(handles), 2), loc="outside lower center",
+        fig.legend(handles=_row_by_row(handles, 2), fontsize=SMALL_PT, ncols=min(len(handles), 2), loc="outside lower center",
                    frameon=False, title="excluded epochs", title_fontsize=SMALL_PT)
     return _png(fig)
 
