@@ -205,6 +205,13 @@ class NightRow:
     content_hash: str = ""
     imported_at: str = ""
 
+    def twitch_rate(self, config: TriageConfig | None = None) -> float | None:
+        """Twitches per usable hour, or None when the night is too short to give a rate (less
+        usable time than ``config``'s ``min_usable_hours``, as :meth:`Store.trend` and the
+        guidance judge it)."""
+        rate = (self.metrics.get("per_usable_hour") or {}).get("twitch")
+        return rate if long_enough({"usable_hours": round(self.usable_s / 3600, 3)}, config) else None
+
 
 def _has_wal(path: Path) -> bool:
     """Whether the SQLite file ``path`` has a ``-wal`` file holding changes not yet in the file itself."""

@@ -14,6 +14,7 @@ from kneeemg.cli import main
 from kneeemg.config import DetectorConfig
 from kneeemg.diary import validate_day, validate_profile
 from kneeemg.errors import InputError, StoreError
+from kneeemg.guidance import TriageConfig
 from kneeemg.metrics import night_metrics
 from kneeemg.paths import DB_ENV_VAR, db_path, user_data_path
 from kneeemg.simulate import simulate_night, write_simulated
@@ -1057,3 +1058,21 @@ def test_a_history_that_cannot_be_written_is_read_with_the_changes_still_in_its_
     with Store(db, create=False) as s:
         assert s.read_only and [d.date for d in s.days()] == ["2026-11-20", "2026-11-21"]
     assert db.read_bytes() == before
+
+
+def test_the_nights_table_gives_no_rate_for_a_night_too_short_as_trends(tmp_path, capsys):
+    # nights listed 85.0 an hour for 17 twitches in 12 minutes, where trends and triage give none
+    db = tmp_path / "h.db"
+    _quiet_nights_some_cut_short(db)
+    assert main(["nights", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    short = next(x for x in out.splitlines() if "2026-10-18" in x)
+    assert "85.0" not in short and " - " in short
+    assert "6 nights with less than 1 usable hour each are too short to give a rate and are shown with -." in (
+        " ".join(out.split()))
+    assert main(["nights", "--db", str(db), "--set", "min_usable_hours=0.1"]) == 0
+    low = capsys.readouterr().out
+    assert "85.0" in next(x for x in low.splitlines() if "2026-10-18" in x) and "too short" not in low
+    with Store(db, create=False) as s:
+        night = next(n for n in s.nights() if n.date == "2026-10-18")
+    assert night.twitch_rate() is None and night.twitch_rate(TriageConfig(min_usable_hours=0.1)) == pytest.approx(85.0)

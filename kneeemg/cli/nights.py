@@ -5,12 +5,18 @@ from __future__ import annotations
 import argparse
 
 from .importcmd import add_db_option
+from .triage import add_set_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nights", help="list the nights in the history",
                        description="One row per stored night: usable hours, counts, twitch rate per usable hour, "
-                                   "clusters, and the periodic leg-movement index computed from the thigh.")
+                                   "clusters, and the periodic leg-movement index computed from the thigh. A night "
+                                   "with less usable time than the guidance's min_usable_hours (1 h by default) "
+                                   "gives no rate, as in trends, triage and report.")
+    add_set_option(p, help="change one of the guidance's thresholds as for trends, triage and report (repeatable); "
+                           "here min_usable_hours, the usable hours a night needs to give a rate, e.g. --set "
+                           "min_usable_hours=0.5, is the one that changes the table")
     add_db_option(p)
     p.set_defaults(func=run)
 
@@ -19,8 +25,11 @@ def run(args: argparse.Namespace) -> int:
     from .render import make_console
     from rich.table import Table
 
+    from ..guidance import TriageConfig
     from ..store import Store
+    from ..trends import short_words
 
+    config = TriageConfig.with_settings(args.settings or ())
     with Store(args.db, create=False) as store:
         nights = store.nights()
         where = store.path
@@ -37,11 +46,15 @@ def run(args: argparse.Namespace) -> int:
     for n in nights:
         m = n.metrics
         c = m.get("counts", {})
-        rate = (m.get("per_usable_hour") or {}).get("twitch")
+        rate = n.twitch_rate(config)
         plm = (m.get("leg_movements") or {}).get("plm_index")
         table.add_row(str(n.id), n.date or "-", f"{n.usable_s / 3600:.1f}", str(c.get("twitch", "")),
                       "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
                       str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}",
                       ", ".join(n.labels), n.source)
     console.print(table)
+    short = short_words([{"twitch_per_hour": n.twitch_rate(config)} for n in nights], "shown with -",
+                        config.min_usable_hours)
+    if short:
+        console.print(f"{short[0].upper()}{short[1:]}.")
     return 0
