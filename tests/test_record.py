@@ -1411,3 +1411,13 @@ def test_a_pace_that_is_not_above_zero_is_refused(tmp_path, pace):
     with pytest.raises(ConfigError, match="must be above 0"):
         Recorder(tmp_path / "n.kemg", pace=pace)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_status_line_gives_the_recorded_time_as_the_summary_does(tmp_path, capsys):
+    # it said "recorded 2 s" above a summary of 1.5 s, and would say "recorded 25200 s" at dawn
+    from kneeemg.cli import main
+
+    assert main(["record", "--virtual", "--out", str(tmp_path), "--duration", "1.5"]) == 0
+    out = capsys.readouterr().out
+    status = next(x for x in out.splitlines() if "| data age" in x)
+    assert "| recorded 1.5 s, lost 0.0 s," in status and "The recording (left, right): recorded 1.5 s" in out

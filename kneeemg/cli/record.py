@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     from ..record import record, record_virtual
+    from ..words import duration_text
     from .render import losses_words, print_summary, stop_words
 
     from ..errors import DeviceError, InputError
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         floor = "-" if not st.floor_uv else "/".join(f"{v:.1f}" for v in st.floor_uv) + " µV"
         off = f" | lead-off: {', '.join(st.lead_off)}" if st.lead_off else ""
         batt = "low" if st.battery_low else "-" if st.battery_pct is None else f"{st.battery_pct} %"
-        return (f"{st.state} | data age {age} | recorded {st.recorded_s:.0f} s, lost {st.lost_s:.1f} s, "
+        return (f"{st.state} | data age {age} | recorded {duration_text(st.recorded_s)}, lost {st.lost_s:.1f} s, "
                 f"bad frames {st.frames_bad} | battery {batt} | noise floor {floor}{off} | "
                 f"twitches {st.twitches}, spasms {st.spasms}, cramps {st.cramps}")
 
