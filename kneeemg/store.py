@@ -31,7 +31,7 @@ import numpy as np
 from .diary import DiaryDay, Profile, check_not_after, iso_date, night_date, validate_day, validate_profile
 from .errors import DISK_FULL, InputError, KneeEmgError, StoreError
 from .events import Event, ExcludedInterval
-from .guidance.features import TriageConfig, long_enough
+from .guidance.features import TriageConfig, gives_rate
 from .metrics import case_night
 
 from .config import MAX_TREND_DAYS, settings_hash
@@ -210,7 +210,7 @@ class NightRow:
         usable time than ``config``'s ``min_usable_hours``, as :meth:`Store.trend` and the
         guidance judge it)."""
         rate = (self.metrics.get("per_usable_hour") or {}).get("twitch")
-        return rate if long_enough({"usable_hours": round(self.usable_s / 3600, 3)}, config) else None
+        return rate if gives_rate(self.usable_s, config) else None
 
 
 def _has_wal(path: Path) -> bool:
@@ -901,7 +901,7 @@ def _trend_row(parts: list[NightRow], config: TriageConfig | None = None) -> dic
         row["night_ids"] = [p.id for p in parts]
     # (as the night's own metrics give it: kneeemg.metrics.night_metrics)
     rate = round(row["twitches"] / (usable_s / 3600), 3) if usable_s > 0 else None
-    row["twitch_per_hour"] = rate if long_enough({"usable_hours": round(usable_s / 3600, 3)}, config) else None
+    row["twitch_per_hour"] = rate if gives_rate(usable_s, config) else None
     return row
 
 

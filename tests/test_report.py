@@ -105,7 +105,8 @@ def test_report_holds_the_nights_numbers(history):
     m = n.metrics
     words = " ".join(check_page(text).text)
     assert "Your night of 2026-11-20" in words
-    assert f"Your knee twitched {m['counts']['twitch']} times (about {rate_words(m['per_usable_hour']['twitch'])} an hour)" in words
+    # six minutes: too short to give a rate, as in the nights list and the trend
+    assert f"Your knee twitched {m['counts']['twitch']} times; with less than 1 usable hour, the night is too short" in words
     assert m["counts"]["twitch"] == sum(e.kind == "twitch" for e in events) > 0
     assert f"{m['counts']['spasm']} spasm" in words and f"the longest {m['longest_spasm_s']:.1f} s" in words
     for side, c in m["sides"].items():
@@ -605,6 +606,26 @@ def test_doctor_takes_no_night_and_report_has_a_description(history, tmp_path, c
         main(["report", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "Writes one night's report" in help_text and "--doctor takes no NIGHT" in help_text
+
+
+def test_a_night_too_short_to_give_a_rate_shows_none_in_its_report_as_in_the_nights_list():
+    # 21 twitches in 30 usable minutes: `kneeemg nights`, trends and the doctor's summary show -
+    # for the rate; the night's report had "about 42 an hour" and 42, 12 in its table
+    m = {"counts": {"twitch": 21, "spasm": 6, "cramp": 0}, "per_usable_hour": {"twitch": 42.023, "spasm": 12.0, "cramp": 0.0}}
+
+    def page(**kw):
+        return render_report(ReportInput(date="2026-11-03", recording_s=1800.0, usable_s=1799.0, lost_s=0.0,
+                                         labels=("left", "right"), metrics=m, **kw))
+
+    short = page()
+    words = _shown_text(short)
+    assert "Your knee twitched 21 times; with less than 1 usable hour, the night is too short to give a rate." in words
+    assert "42" not in words and "<td class='num'>12</td>" not in short
+    assert "<td class='num'>21</td><td class='num'>-</td>" in short
+    assert ("in µV. With less than 1 usable hour, the night is too short to give a rate, as in the trend and the "
+            "guidance.") in words
+    half = _shown_text(page(min_usable_hours=0.5))  # report --set min_usable_hours=0.5, as for nights and trends
+    assert "Your knee twitched 21 times (about 42 an hour)." in half and "too short" not in half
 
 
 def test_a_short_night_is_timed_in_the_report_as_in_the_terminal():

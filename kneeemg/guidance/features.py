@@ -507,6 +507,12 @@ def long_enough(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> bool:
     return hours > 0 and hours >= (cfg or TriageConfig()).min_usable_hours - USABLE_HOURS_GRACE
 
 
+def gives_rate(usable_s: float, cfg: TriageConfig | None = None) -> bool:
+    """Whether a night of ``usable_s`` usable seconds is long enough to give a rate, as
+    :func:`long_enough` judges a case night (the nights list, trends, reports and guidance alike)."""
+    return long_enough({"usable_hours": round(usable_s / 3600, 3)}, cfg)
+
+
 def twitching_night(n: Mapping[str, Any], cfg: TriageConfig) -> bool:
     """Whether a case night counts as twitching: its rate reaches ``cfg.twitching_rate_per_h``
     (a night too short to give a rate tells nothing: never)."""

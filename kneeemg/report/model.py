@@ -63,6 +63,9 @@ class ReportInput:
         Filtered EMG around chosen events.
     snippets_note : str
         Why there are no traces, when there are none.
+    min_usable_hours : float
+        The guidance's ``min_usable_hours``: a night with less usable time gives no rate, here
+        as in the nights list, the trend and the guidance.
     """
 
     date: str | None
@@ -82,6 +85,7 @@ class ReportInput:
     trend_words: str = ""
     snippets: list[Snippet] = field(default_factory=list)
     snippets_note: str = ""
+    min_usable_hours: float = 1.0
 
 
 @dataclass
@@ -154,6 +158,8 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
     config : kneeemg.guidance.TriageConfig, optional
         The guidance's thresholds (the defaults when omitted).
     """
+    from ..guidance import TriageConfig
+
     n = store.night(night)
     events = store.events(n.id)
     epochs = store.epochs(n.id)
@@ -167,7 +173,7 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
         guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config, own=n.id),
         trend=trend, trend_words=store_direction(store, n.date, n.id, config),
-        snippets=snippets, snippets_note=note)
+        snippets=snippets, snippets_note=note, min_usable_hours=(config or TriageConfig()).min_usable_hours)
 
 
 def doctor_input(store: Any, today: date | None = None, config: TriageConfig | None = None) -> DoctorInput:

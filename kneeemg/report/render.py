@@ -13,6 +13,7 @@ from datetime import date
 from importlib import resources
 from typing import Any, Sequence
 
+from ..guidance.features import TriageConfig, gives_rate
 from ..guidance.kb import LEVEL_WORDS
 from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
@@ -85,6 +86,15 @@ def _page(title: str, body: Sequence[str]) -> str:
 
 
 # --------------------------------------------------------------------------- night report
+def _too_short(inp: ReportInput) -> str:
+    """Why the night gives no rate ("" when it gives one): less usable time than the
+    guidance's ``min_usable_hours``, as the nights list, the trend and the guidance judge it."""
+    if gives_rate(inp.usable_s, TriageConfig(min_usable_hours=inp.min_usable_hours)):
+        return ""
+    hours = inp.min_usable_hours
+    return f"with less than {hours:g} usable hour{'' if hours == 1 else 's'}, the night is too short to give a rate"
+
+
 def summary_words(inp: ReportInput) -> str:
     """The night in a few plain sentences (recorded and usable time, counts, rates, sides)."""
     m = inp.metrics
@@ -92,8 +102,10 @@ def summary_words(inp: ReportInput) -> str:
     parts = [f"You had the sensor on for {duration_text(inp.recording_s)}; {duration_text(inp.usable_s)} of it was usable."]
     tw = counts.get("twitch", 0)
     rate = rates.get("twitch")
+    short = _too_short(inp)
     if tw:
-        parts.append(f"Your knee twitched {plural(tw, 'time')}" + (f" (about {rate_words(rate)} an hour)." if rate is not None else "."))
+        parts.append(f"Your knee twitched {plural(tw, 'time')}" + (f"; {short}." if short else
+                                                                  f" (about {rate_words(rate)} an hour)." if rate is not None else "."))
     else:
         parts.append("No twitches were found.")
     extra = []
@@ -133,7 +145,8 @@ def summary_words(inp: ReportInput) -> str:
 
 def _numbers_table(inp: ReportInput) -> str:
     m = inp.metrics
-    counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
+    short = _too_short(inp)
+    counts, rates = m.get("counts", {}), ({} if short else m.get("per_usable_hour", {}))
     amp, dur = m.get("amplitude_uv", {}), m.get("duration_s", {})
     rows = ["<tr><th></th><th class='num'>count</th><th class='num'>per hour</th><th class='num'>median peak</th>"
             "<th class='num'>median length</th></tr>"]
@@ -146,7 +159,8 @@ def _numbers_table(inp: ReportInput) -> str:
                     f"<td class='num'>{rate_words(rates.get(kind))}</td>"
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
     table = ("<div class='scroll'><table>" + "".join(rows) + "</table></div>"
-             "<p class='note'>Rates are per usable hour; peaks are of the filtered signal, in µV.</p>")
+             "<p class='note'>Rates are per usable hour; peaks are of the filtered signal, in µV."
+             + (f" {short[0].upper()}{short[1:]}, as in the trend and the guidance." if short else "") + "</p>")
     # by side when the labels name left and right, else by channel (VM and RF of one leg too)
     by = m.get("sides") or ({label: {kind: sum(e.channel == c and e.kind == kind for e in inp.events) for kind in KINDS}
                              for c, label in enumerate(inp.labels)} if len(inp.labels) > 1 else {})
