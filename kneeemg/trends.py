@@ -52,6 +52,25 @@ def short_words(rows: Sequence[dict[str, Any]], what: str, min_usable_hours: flo
             f"{'' if n == 1 else ' each'} {are} too short to give a rate and {are} {what}" if n else "")
 
 
+def together_words(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """A sentence for each of ``rows`` (:meth:`kneeemg.store.Store.trend` rows) that adds up
+    several recordings of its date (``night_ids``), as trends, the guidance and the reports' trend
+    count them, while ``kneeemg nights`` lists each recording with its own numbers: "2026-11-10
+    is 2 recordings (nights 10 and 11), one night in trends and guidance: 100
+    twitches in 1.4 usable hours, 71.5 an hour"."""
+    words = []
+    for r in rows:
+        ids = [str(i) for i in r.get("night_ids") or ()]
+        if len(ids) < 2:
+            continue
+        rate = r["twitch_per_hour"]
+        words.append(f"{r['date']} is {plural(len(ids), 'recording')} (nights {', '.join(ids[:-1])} and {ids[-1]}), one "
+                     f"night in trends and guidance: {plural(r['twitches'], 'twitch')} in "
+                     f"{r['usable_hours']:.1f} usable hours, "
+                     + ("too short to give a rate" if rate is None else f"{rate:.1f} an hour"))
+    return words
+
+
 def direction_words(rates: Sequence[float]) -> str:
     """:func:`direction` of nightly rates, oldest first."""
     recent, before = rates[-RECENT_NIGHTS:], rates[-2 * RECENT_NIGHTS : -RECENT_NIGHTS]

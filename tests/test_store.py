@@ -354,6 +354,26 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
 
 
+def test_nights_and_trends_say_which_recordings_of_a_date_are_one_night(tmp_path, capsys):
+    # a night in two files (60 and 24 minutes): `kneeemg nights` listed the second as too short to
+    # give a rate ("2 nights with less than 1 usable hour") and the first with its own rate,
+    # while trends, triage and the reports count the date once, with a rate over both files
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        add(s, 40, "2026-11-09", seed=1)
+        add(s, 30, "2026-11-10", key="first-file", seed=2)
+        add(s, 12, "2026-11-10", key="second-file", seed=3, minutes=24)
+        add(s, 5, "2026-11-11", key="short", seed=4, minutes=30)
+    together = "2026-11-10 is 2 recordings (nights 2 and 3), one night in trends and guidance: 42 twitches in 1.4 usable hours, 30.0 an hour."
+    assert main(["nights", "--db", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with -." in out
+    assert together in out
+    assert main(["trends", "--db", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "1 night with less than 1 usable hour is too short" in out and together in out
+
+
 def test_trends_set_min_usable_hours_as_triage_and_report(tmp_path, capsys):
     # trends had no --set: a min_usable_hours set for triage and report left its rates, means and
     # direction on the default 1 hour
@@ -961,7 +981,9 @@ def test_the_recordings_of_one_night_are_one_night_in_the_trend(tmp_path, capsys
         assert len(merged["night_ids"]) == 2 and merged["channels"] == ["left", "right"]
         assert merged["excluded_s"] == {} and merged["sides"]["left"]["twitch"] + merged["sides"]["right"]["twitch"] == 60
     assert main(["trends", "--db", str(tmp_path / "h.db")]) == 0
-    assert capsys.readouterr().out.count("2026-11-20") == 2  # the table's row and its title
+    out = capsys.readouterr().out
+    assert out.count("2026-11-20") == 3  # the table's row, its title, and the line on its 2 recordings
+    assert "2026-11-20 is 2 recordings (nights " in out
 
 
 def test_the_options_that_give_a_stored_night_again(week, tmp_path, capsys):

@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="One row per stored night: usable hours, counts, twitch rate per usable hour, "
                                    "clusters, and the periodic leg-movement index computed from the thigh. A night "
                                    "with less usable time than the guidance's min_usable_hours (1 h by default) "
-                                   "gives no rate, as in trends, triage and report.")
+                                   "gives no rate, as in trends, triage and report. The recordings of one date are one night in "
+                                   "trends and guidance: a line under the table names them, with their numbers "
+                                   "together.")
     add_set_option(p, help="change one of the guidance's thresholds as for trends, triage and report (repeatable); "
                            "here min_usable_hours, the usable hours a night needs to give a rate, e.g. --set "
                            "min_usable_hours=0.5, is the one that changes the table")
@@ -26,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..guidance import TriageConfig
+    from ..config import MAX_TREND_DAYS
     from ..store import Store
-    from ..trends import short_words
+    from ..trends import short_words, together_words
 
     config = TriageConfig.with_settings(args.settings or ())
     with Store(args.db, create=False) as store:
         nights = store.nights()
+        together = together_words(store.trend(MAX_TREND_DAYS, config=config)) if nights else []
         where = store.path
     console = make_console()
     if not nights:
@@ -57,4 +61,6 @@ def run(args: argparse.Namespace) -> int:
                         config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")
+    for line in together:
+        console.print(f"{line}.")
     return 0

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..guidance import TriageConfig
     from ..store import Store
-    from ..trends import short_words, store_direction
+    from ..trends import short_words, store_direction, together_words
     from ..words import plural
 
     config = TriageConfig.with_settings(args.settings or ())
@@ -56,5 +56,7 @@ def run(args: argparse.Namespace) -> int:
     short = short_words(rows, "shown with - and left out of the means", config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")
+    for line in together_words(rows):
+        console.print(f"{line}.")
     console.print(words)
     return 0
