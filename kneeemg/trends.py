@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .config import MAX_TREND_DAYS
 from .guidance.features import TriageConfig
@@ -52,22 +52,24 @@ def short_words(rows: Sequence[dict[str, Any]], what: str, min_usable_hours: flo
             f"{'' if n == 1 else ' each'} {are} too short to give a rate and {are} {what}" if n else "")
 
 
-def together_words(rows: Sequence[dict[str, Any]]) -> list[str]:
+def together_words(rows: Sequence[dict[str, Any]], ids: bool = True,
+                   rate_text: Callable[[float], str] = "{:.1f}".format) -> list[str]:
     """A sentence for each of ``rows`` (:meth:`kneeemg.store.Store.trend` rows) that adds up
     several recordings of its date (``night_ids``), as trends, the guidance and the reports' trend
     count them, while ``kneeemg nights`` lists each recording with its own numbers: "2026-11-10
     is 2 recordings (nights 10 and 11), one night in trends and guidance: 100
-    twitches in 1.4 usable hours, 71.5 an hour"."""
+    twitches in 1.4 usable hours, 71.5 an hour". ``ids=False`` leaves the night ids out (the
+    report shows none), ``rate_text`` writes the rate."""
     words = []
     for r in rows:
-        ids = [str(i) for i in r.get("night_ids") or ()]
-        if len(ids) < 2:
+        nights = [str(i) for i in r.get("night_ids") or ()]
+        if len(nights) < 2:
             continue
         rate = r["twitch_per_hour"]
-        words.append(f"{r['date']} is {plural(len(ids), 'recording')} (nights {', '.join(ids[:-1])} and {ids[-1]}), one "
-                     f"night in trends and guidance: {plural(r['twitches'], 'twitch')} in "
-                     f"{r['usable_hours']:.1f} usable hours, "
-                     + ("too short to give a rate" if rate is None else f"{rate:.1f} an hour"))
+        named = f" (nights {', '.join(nights[:-1])} and {nights[-1]})" if ids else ""
+        words.append(f"{r['date']} is {plural(len(nights), 'recording')}{named}, one night in trends and guidance: "
+                     f"{plural(r['twitches'], 'twitch')} in {r['usable_hours']:.1f} usable hours, "
+                     + ("too short to give a rate" if rate is None else f"{rate_text(rate)} an hour"))
     return words
 
 

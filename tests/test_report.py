@@ -275,6 +275,27 @@ def test_a_nights_report_shows_its_own_numbers_when_another_import_of_its_record
             assert "2026-11-20 " + str(twitches) in render_report(inp)  # the chart's words
 
 
+def test_the_report_of_one_recording_of_a_night_in_two_files_says_the_night_counts_them_together(tmp_path):
+    # a night in two files (60 and 24 minutes): each report showed its own file's numbers under
+    # "Your night of 2026-11-10" (30 an hour; the second "about 30 an hour" in 24 minutes) beside
+    # a trend and a guidance that count the date once, with 42 twitches in 1.4 hours, unsaid
+    from kneeemg.report.model import report_input
+    from signals import add
+
+    with Store(tmp_path / "h.db") as s:
+        add(s, 40, "2026-11-09", seed=1)
+        first, _ = add(s, 30, "2026-11-10", key="first-file", seed=2)
+        second, _ = add(s, 12, "2026-11-10", key="second-file", seed=3, minutes=24)
+        pages = {night: _shown_text(render_report(report_input(s, night))) for night in (first, second)}
+        alone = _shown_text(render_report(report_input(s, 1)))
+    together = ("2026-11-10 is 2 recordings, one night in trends and guidance: 42 twitches in 1.4 usable hours, 30 an "
+                "hour. This report's numbers, but for its guidance and trend, are of this recording alone.")
+    assert "Your knee twitched 30 times (about 30 an hour)." in pages[first] and together in pages[first]
+    assert ("Your knee twitched 12 times; with less than 1 usable hour, this recording is too short to give a rate."
+            in pages[second] and together in pages[second])
+    assert "is 2 recordings" not in alone and "this recording" not in alone
+
+
 def test_doctor_summary_gives_left_and_right_and_the_signal_quality():
     rows = [{"date": "2026-11-19", "usable_hours": 6.0, "twitches": 30, "twitch_per_hour": 5.0, "spasms": 2, "cramps": 1,
              "rolling7_twitch_per_hour": 5.0, "recording_hours": 8.0, "lost_hours": 0.25,

@@ -17,7 +17,7 @@ from ..guidance.features import TriageConfig, gives_rate
 from ..guidance.kb import LEVEL_WORDS
 from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
-from ..trends import short_words
+from ..trends import short_words, together_words
 from ..words import duration_text, plural, plural_of, reason_words
 from . import plots
 from .model import DOCTOR_DAYS, TREND_NIGHTS, DoctorInput, ReportInput
@@ -86,13 +86,19 @@ def _page(title: str, body: Sequence[str]) -> str:
 
 
 # --------------------------------------------------------------------------- night report
+def _date_row(inp: ReportInput) -> dict[str, Any]:
+    """The trend's row of the night's date ({} when there is none): all its recordings together."""
+    return inp.trend[-1] if inp.trend and inp.trend[-1]["date"] == inp.date else {}
+
+
 def _too_short(inp: ReportInput) -> str:
     """Why the night gives no rate ("" when it gives one): less usable time than the
     guidance's ``min_usable_hours``, as the nights list, the trend and the guidance judge it."""
     if gives_rate(inp.usable_s, TriageConfig(min_usable_hours=inp.min_usable_hours)):
         return ""
     hours = inp.min_usable_hours
-    return f"with less than {hours:g} usable hour{'' if hours == 1 else 's'}, the night is too short to give a rate"
+    what = "this recording" if len(_date_row(inp).get("night_ids") or ()) > 1 else "the night"
+    return f"with less than {hours:g} usable hour{'' if hours == 1 else 's'}, {what} is too short to give a rate"
 
 
 def summary_words(inp: ReportInput) -> str:
@@ -140,6 +146,10 @@ def summary_words(inp: ReportInput) -> str:
                      f"({CLUSTER_MIN_TWITCHES} or more on one channel, each within {CLUSTER_MAX_GAP_S:g} s of the one before).")
     if inp.lost_s:
         parts.append(f"{duration_text(inp.lost_s)} of signal was lost on the way from the sensor.")
+    # a night in several files: the trend and the guidance below take the date's recordings together
+    together = together_words([_date_row(inp)], ids=False, rate_text=rate_words) if _date_row(inp) else []
+    if together:
+        parts.append(f"{together[0]}. This report's numbers, but for its guidance and trend, are of this recording alone.")
     return " ".join(parts)
 
 
