@@ -73,6 +73,16 @@ def together_words(rows: Sequence[dict[str, Any]], ids: bool = True,
     return words
 
 
+def dates_together_words(store: Any, dates: Sequence[str]) -> list[str]:
+    """:func:`together_words` for those of ``dates`` (ISO dates) whose night in ``store`` (a
+    :class:`kneeemg.store.Store`) is several recordings: what ``import`` says of a file that
+    joins others of its date."""
+    rows = []
+    for day in sorted(set(dates)):
+        rows += [r for r in store.trend(1, until=day) if r["date"] == day]
+    return together_words(rows)
+
+
 def direction_words(rates: Sequence[float]) -> str:
     """:func:`direction` of nightly rates, oldest first."""
     recent, before = rates[-RECENT_NIGHTS:], rates[-2 * RECENT_NIGHTS : -RECENT_NIGHTS]

@@ -1098,3 +1098,16 @@ def test_the_nights_table_gives_no_rate_for_a_night_too_short_as_trends(tmp_path
     with Store(db, create=False) as s:
         night = next(n for n in s.nights() if n.date == "2026-10-18")
     assert night.twitch_rate() is None and night.twitch_rate(TriageConfig(min_usable_hours=0.1)) == pytest.approx(85.0)
+
+
+def test_import_says_when_a_file_joins_another_of_its_date(week, tmp_path, capsys):
+    # a night in two files (the sensor restarted): the second import said only "imported as night 2"
+    _, files = week
+    db = str(tmp_path / "h.db")
+    assert main(["import", str(files[0]), "--db", db, "--date", "2026-11-10"]) == 0
+    assert "note:" not in capsys.readouterr().out  # one recording of its date: nothing to say
+    assert main(["import", str(files[1]), "--db", db, "--date", "2026-11-10"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "note: 2026-11-10 is 2 recordings (nights 1 and 2), one night in trends and guidance: " in out
+    assert main(["import", str(files[1]), "--db", db, "--date", "2026-11-10"]) == 0  # already there: no note again
+    assert "note:" not in capsys.readouterr().out

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         check_not_after(day, date.today(), "--date")
     config = detector_config(args)
     failures = []
+    dates = []  # of the nights stored now
     for file, out in import_into(args.db, args.files, config=config, date=day, channels=args.channels,
                                  resample_hz=args.resample, fs_hz=args.fs):
         if isinstance(out, ImportFailure):
@@ -52,9 +53,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"kneeemg: error: {out.message}", file=sys.stderr)
             continue
         print(_outcome_line(path_text(file), out, path_text(db_path(args.db))))
+        if out.created and out.date:
+            dates.append(out.date)
         note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
         for w in (getattr(out.info, "warnings", None) or []) + ([note] if note else []):
             print(f"note: {w}")
+    if dates:
+        from ..store import Store
+        from ..trends import dates_together_words
+
+        with Store(args.db, create=False) as store:
+            for words in dates_together_words(store, dates):
+                print(f"note: {words}")
     if failures:
         raise import_failed(failures, len(args.files))
     return 0
