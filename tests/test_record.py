@@ -1421,3 +1421,22 @@ def test_the_status_line_gives_the_recorded_time_as_the_summary_does(tmp_path, c
     out = capsys.readouterr().out
     status = next(x for x in out.splitlines() if "| data age" in x)
     assert "| recorded 1.5 s, lost 0.0 s," in status and "The recording (left, right): recorded 1.5 s" in out
+
+
+def test_liblsl_s_own_info_lines_stay_out_of_the_terminal_unless_asked_for(tmp_path, monkeypatch):
+    # `record --lsl` began with liblsl's "Loaded default config" and its git/build line
+    pytest.importorskip("pylsl")
+    from kneeemg.record.lsl import quiet_liblsl_log
+
+    env = {k: v for k, v in os.environ.items() if k != "LSLAPICFG"} | {"HOME": str(tmp_path)}
+
+    def stderr(*extra):
+        run = subprocess.run(K + [*extra, "record", "--virtual", "--duration", "1", "--lsl", "--out", str(tmp_path / "r")],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        assert run.returncode == 0, run.stderr
+        return run.stderr
+
+    assert "INFO|" not in stderr()
+    assert "INFO|" in stderr("-v")  # asked for: liblsl says what it is
+    monkeypatch.setenv("LSLAPICFG", str(tmp_path / "mine.cfg"))
+    assert quiet_liblsl_log() is False  # the user's own liblsl configuration rules

@@ -86,6 +86,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--link chooses the virtual sensor's path; use it with --virtual (a real sensor is chosen "
                          "with --serial PORT or --ble)")
     console = make_console()
+    if args.lsl and args.verbose < 1:  # liblsl prints its version and build at INFO (-v shows them)
+        from ..record.lsl import quiet_liblsl_log
+
+        quiet_liblsl_log()
 
     def on_check(check) -> None:
         if check.ok:

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from ..events import Event
 from ..protocol import InfoFrame
+
+
+#: Where liblsl looks for its configuration file, besides ``$LSLAPICFG``.
+LSL_CONFIG_FILES = ("lsl_api.cfg", "~/lsl_api/lsl_api.cfg", "/etc/lsl_api/lsl_api.cfg")
+#: liblsl's log level for warnings and errors only (its INFO lines name its version and build).
+LSL_LOG_WARNINGS = -1
+
+
+def quiet_liblsl_log() -> bool:
+    """Keep liblsl's own log (printed to the terminal, apart from Python's logging) to warnings
+    and errors, unless the user configures liblsl (``$LSLAPICFG``, or an ``lsl_api.cfg`` where
+    liblsl looks for one). Must come before anything else of liblsl in the process.
+
+    Returns
+    -------
+    bool
+        Whether liblsl was quieted (False: the user's configuration rules, or pylsl is missing
+        or too old to be told).
+    """
+    if os.environ.get("LSLAPICFG") or any(Path(p).expanduser().is_file() for p in LSL_CONFIG_FILES):
+        return False
+    try:
+        import pylsl
+
+        pylsl.set_config_content(f"[log]\nlevel = {LSL_LOG_WARNINGS}\n")
+    except (ImportError, AttributeError, RuntimeError):
+        return False
+    return True
 
 
 class LslPublisher:
