@@ -870,3 +870,15 @@ def test_every_figure_keeps_its_text_legible_and_within_it(drawn):
     ticks = [t for t in ax.get_xticklabels() if t.get_text()]
     x = ax.transData.transform([(t.get_position()[0], 0) for t in ticks])[:, 0]
     assert np.diff(x).min() * np.sin(np.pi / 4) >= plots.TEXT_PT * plots.DPI / 72
+
+
+def test_a_cramp_s_length_is_written_alike_in_the_words_and_the_table():
+    # one cramp read "the longest 31 s" in the words and "median length 30.9 s" in the table
+    m = {"counts": {"twitch": 0, "spasm": 1, "cramp": 1}, "per_usable_hour": {"twitch": 0.0, "spasm": 0.5, "cramp": 0.5},
+         "longest_spasm_s": 4.25, "longest_cramp_s": 30.94,
+         "duration_s": {"spasm": {"median": 4.25}, "cramp": {"median": 30.94}},
+         "amplitude_uv": {"spasm": {"median": 80.0}, "cramp": {"median": 120.0}}}
+    words = " ".join(_shown_text(render_report(ReportInput(date="2026-11-20", recording_s=7200.0, usable_s=7200.0,
+                                                           lost_s=0.0, labels=("left",), metrics=m))).split())
+    assert "1 cramp longer than ten seconds (the longest 31 s)" in words
+    assert "cramps 1 0.5 120 µV 31 s" in words and "spasms 1 0.5 80 µV 4.2 s" in words

@@ -164,7 +164,7 @@ def _numbers_table(inp: ReportInput) -> str:
         med_amp = (amp.get(kind) or {}).get("median")
         med_dur = (dur.get(kind) or {}).get("median")
         length = ("-" if med_dur is None else f"{med_dur * 1000:.0f} ms" if kind == "twitch"
-                  else f"{med_dur:.1f} s" if med_dur < 60 else duration_text(med_dur))
+                  else duration_text(med_dur))  # as the words above the table give the longest
         rows.append(f"<tr><td>{plural_of(kind)}</td><td class='num'>{counts.get(kind, 0)}</td>"
                     f"<td class='num'>{rate_words(rates.get(kind))}</td>"
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
