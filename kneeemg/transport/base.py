@@ -143,7 +143,9 @@ class Link(abc.ABC):
 
     async def _reconnect(self, why: str) -> None:
         """Call :meth:`_connect_again` with exponential backoff until it succeeds, the link is
-        closed, or ``give_up_s`` has passed (the link then ends with :meth:`_gone`'s error)."""
+        closed, or ``give_up_s`` has passed (the link then ends with :meth:`_gone`'s error). An
+        attempt that raises anything but a :class:`LinkError` ends the link at once, with a
+        :class:`LinkLostError` naming it (never a link left reconnecting with no task at work)."""
         delay, started = self.backoff_s, time.monotonic()
         while not self._closing:
             await asyncio.sleep(delay)
@@ -159,6 +161,11 @@ class Link(abc.ABC):
             except LinkError as exc:
                 last = exc
                 log.info("reconnect failed (%s); next try in %.1f s", exc, min(2 * delay, self.backoff_max_s))
+            except Exception as exc:  # noqa: BLE001 - the task would end unseen, the link reconnecting for ever
+                log.debug("reconnecting to %s failed", self.url, exc_info=True)
+                self._give_up(LinkLostError(f"reconnecting to {self.url} failed ({type(exc).__name__}: {exc}); "
+                                            "the link is closed"))
+                return
             waited_s = time.monotonic() - started
             if self.give_up_s is not None and waited_s > self.give_up_s:
                 self._give_up(self._gone(why, waited_s, last))
