@@ -246,3 +246,42 @@ def test_close_while_reconnecting_is_prompt_and_leaves_no_thread(tmp_path):
     assert state is LinkState.CLOSED and task_done and not streaming
     assert all(isinstance(f, (InfoFrame, DataFrame)) for f in rest)
     assert not reader_threads()
+
+
+def test_a_port_that_fails_its_setup_as_it_comes_back_is_tried_again(tmp_path, monkeypatch):
+    # pyserial sets a port up with termios calls that raise termios.error, not an OSError,
+    # when the device goes away between opening and setting up (a connector that bounces as
+    # it is plugged in): that ended the reconnecting, where the next try finds the port
+    import serial
+    import termios
+
+    stable = tmp_path / "usb-kneeemg-if00"
+    real, opened, failed = serial.serial_for_url, [], []
+
+    def bouncing(url, *args, **kwargs):
+        if opened and not failed and os.path.exists(url):  # the first try that finds it back
+            failed.append(url)
+            raise termios.error(5, "Input/output error")
+        port = real(url, *args, **kwargs)
+        opened.append(url)
+        return port
+
+    monkeypatch.setattr(serial, "serial_for_url", bouncing)
+
+    async def main(sensor):
+        link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.1, give_up_s=20.0)
+        async with link:
+            await link.send(Command.START)
+            frames = link.frames(timeout_s=10)
+            await take(frames, 3)
+            sensor.unplug(0.3, at_sample=0)
+            await wait_until(lambda: link.state is LinkState.RECONNECTING)
+            await wait_until(lambda: link.state is not LinkState.RECONNECTING)
+            state, reconnects = link.state, link.reconnects
+            after = await take(frames, 3) if state is LinkState.CONNECTED else []
+            return state, reconnects, after
+
+    with PtySensor(signal_counts(40000), speed=1.0, link=stable) as sensor:
+        state, reconnects, after = run(main(sensor), timeout_s=40.0)
+    assert failed == [str(stable)] and len(opened) == 2
+    assert state is LinkState.CONNECTED and reconnects == 1 and len(after) == 3

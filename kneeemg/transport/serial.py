@@ -40,6 +40,11 @@ WRITE_TIMEOUT_S = 2.0
 #: trying to open a port that is not there costs nothing, and a re-plugged cable should
 #: bring the recording back within seconds.
 SERIAL_BACKOFF_MAX_S = 2.0
+try:  # pyserial sets a port up with termios calls, which raise termios.error (no OSError) when the
+    # device goes away meanwhile, as a connector that bounces while it is plugged in makes it do
+    from termios import error as _TermiosError
+except ImportError:  # Windows
+    _TermiosError = OSError
 STABLE_NAME_HINT = ("record from the sensor's name under /dev/serial/by-id/, which stays the same when it is plugged in "
                     "again (a name such as /dev/ttyACM0 may change)")
 
@@ -100,7 +105,7 @@ class SerialLink(Link):
             # exclusive: a second reader would take half the bytes of each (POSIX: flock; Windows: always)
             port = serial.serial_for_url(self.port_name, baudrate=self.baudrate, timeout=READ_TIMEOUT_S,
                                          write_timeout=WRITE_TIMEOUT_S, exclusive=True)
-        except (serial.SerialException, ValueError, OSError) as exc:
+        except (serial.SerialException, ValueError, OSError, _TermiosError) as exc:
             if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):  # the lock is held
                 raise LinkError(f"cannot open serial port {self.port_name}: it is in use by another program (another "
                                 "kneeemg record?); end that program, or choose another port") from None
