@@ -64,3 +64,15 @@ def test_the_readme_usage_lines_name_every_option_of_each_command():
             said = {o for row in rows for part in re.split(r"`\s*(?:/|,)\s*`", row)
                     if re.match(rf"`?kneeemg {full}\b", part.strip()) for o in re.findall(r"--[a-z][a-z-]*", part)}
             assert _options(p) <= said, f"README's `kneeemg {full}` line lacks {sorted(_options(p) - said)}"
+
+
+def test_the_serial_reconnect_waits_are_the_links_own():
+    # docs/protocol.md gave BLE's cap (30 s) for a serial port opened again, which waits 2 s at most
+    from kneeemg.transport.base import BACKOFF_S
+    from kneeemg.transport.serial import SERIAL_BACKOFF_MAX_S
+
+    text = " ".join((ROOT / "docs" / "protocol.md").read_text(encoding="utf-8").split())
+    reconnects = text.split("**Reconnects.**")[1].split("- **")[0]
+    assert f"({BACKOFF_S:g} s doubling to {SERIAL_BACKOFF_MAX_S:g} s)" in reconnects
+    recording = " ".join((ROOT / "docs" / "recording.md").read_text(encoding="utf-8").split())
+    assert f"waits growing from {BACKOFF_S:g} s to at most {SERIAL_BACKOFF_MAX_S:g} s between attempts" in recording
