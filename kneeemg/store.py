@@ -894,7 +894,7 @@ def _trend_row(parts: list[NightRow], config: TriageConfig | None = None) -> dic
             if part.metrics.get(key) is not None:
                 row[key] = max(row[key] or 0.0, part.metrics[key])
     usable_s = sum(p.usable_s for p in parts)
-    row["usable_hours"] = round(usable_s / 3600, 2)
+    row["usable_hours"] = round(usable_s / 3600, 3)  # as the case night's, which gives_rate judges
     row["recording_hours"] = round(sum(p.recording_s for p in parts) / 3600, 2)
     row["lost_hours"] = round(sum(p.lost_s for p in parts) / 3600, 2)
     if len(parts) > 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from .config import MAX_TREND_DAYS
-from .guidance.features import TriageConfig
+from .guidance.features import TriageConfig, hours_text
 from .words import plural
 
 #: Change of the mean rate (last 7 nights against the 7 before) that counts as a change.
@@ -68,7 +68,7 @@ def together_words(rows: Sequence[dict[str, Any]], ids: bool = True,
         rate = r["twitch_per_hour"]
         named = f" (nights {', '.join(nights[:-1])} and {nights[-1]})" if ids else ""
         words.append(f"{r['date']} is {plural(len(nights), 'recording')}{named}, one night in trends and guidance: "
-                     f"{plural(r['twitches'], 'twitch')} in {r['usable_hours']:.1f} usable hours, "
+                     f"{plural(r['twitches'], 'twitch')} in {hours_text(r['usable_hours'])} usable hours, "
                      + ("too short to give a rate" if rate is None else f"{rate_text(rate)} an hour"))
     return words
 

@@ -892,7 +892,7 @@ def test_a_recording_imported_while_still_being_written_counts_once_as_it_ended(
     with Store(db, create=False) as s:
         full = s.night(2)
         (row,) = s.trend(28)
-        assert row["night_id"] == 2 and "night_ids" not in row and row["usable_hours"] == round(full.usable_s / 3600, 2)
+        assert row["night_id"] == 2 and "night_ids" not in row and row["usable_hours"] == round(full.usable_s / 3600, 3)
         assert [n["date"] for n in s.case_for_triage()["nights"]] == ["2026-11-20"]
         assert s.counted(full.content_hash).id == 2
 
@@ -1111,3 +1111,22 @@ def test_import_says_when_a_file_joins_another_of_its_date(week, tmp_path, capsy
     assert "note: 2026-11-10 is 2 recordings (nights 1 and 2), one night in trends and guidance: " in out
     assert main(["import", str(files[1]), "--db", db, "--date", "2026-11-10"]) == 0  # already there: no note again
     assert "note:" not in capsys.readouterr().out
+
+
+def test_a_night_given_a_rate_is_shown_with_the_usable_hours_that_give_it(tmp_path, capsys):
+    # 57 usable minutes (0.95 h) give a rate, as 1.0 h shown; nights and trends showed "0.9" beside
+    # that rate (0.95 is 0.9499... in binary), and trends, which rounded to 0.01 h first, showed
+    # "0.9" up to 0.955 h, where nights showed "1.0"
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        add(s, 19, "2026-11-09", minutes=57)
+        add(s, 19, "2026-11-10", minutes=58, usable_minutes=56)
+        add(s, 19, "2026-11-11", minutes=60, usable_minutes=57)
+        rows = s.trend(28)
+        assert [r["twitch_per_hour"] is not None for r in rows] == [True, False, True]
+    for command in ("nights", "trends"):
+        assert main([command, "--db", str(db)]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        shown = [next(x for x in lines if day in x and "│" in x) for day in ("2026-11-09", "2026-11-10", "2026-11-11")]
+        assert [" 1.0 " in x for x in shown] == [True, False, True], (command, shown)
+        assert " 0.9 " in shown[1] and " - " in shown[1]

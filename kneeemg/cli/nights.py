@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..guidance import TriageConfig
+    from ..guidance.features import hours_text
     from ..config import MAX_TREND_DAYS
     from ..store import Store
     from ..trends import short_words, together_words
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         c = m.get("counts", {})
         rate = n.twitch_rate(config)
         plm = (m.get("leg_movements") or {}).get("plm_index")
-        table.add_row(str(n.id), n.date or "-", f"{n.usable_s / 3600:.1f}", str(c.get("twitch", "")),
+        table.add_row(str(n.id), n.date or "-", hours_text(n.usable_s / 3600), str(c.get("twitch", "")),
                       "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
                       str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}",
                       ", ".join(n.labels), n.source)

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..guidance import TriageConfig
+    from ..guidance.features import hours_text
     from ..store import Store
     from ..trends import short_words, store_direction, together_words
     from ..words import plural
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps", "channels"):
         table.add_column(col, justify="left" if col == "date" else "right")
     for r in rows:
-        table.add_row(r["date"], f"{r['usable_hours']:.1f}", str(r["twitches"]),
+        table.add_row(r["date"], hours_text(r["usable_hours"]), str(r["twitches"]),
                       "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
                       "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
                       str(r["spasms"]), str(r["cramps"]), str(len(r["channels"])))

@@ -507,6 +507,14 @@ def long_enough(n: Mapping[str, Any], cfg: TriageConfig | None = None) -> bool:
     return hours > 0 and hours >= (cfg or TriageConfig()).min_usable_hours - USABLE_HOURS_GRACE
 
 
+def hours_text(hours: float) -> str:
+    """Usable hours as shown beside a rate, to 0.1 h as :func:`long_enough` reads them: from the
+    hours to 0.001 h, halves up ("1.0" for 0.95 h, 57 minutes, which gives a rate; Python's
+    ``f"{0.95:.1f}"`` is "0.9", as 0.95 is 0.9499... in binary)."""
+    tenths = (round(round(hours, 3) * 1000) + 50) // 100  # (the thousandths gives_rate compares)
+    return f"{tenths / 10:.1f}"
+
+
 def gives_rate(usable_s: float, cfg: TriageConfig | None = None) -> bool:
     """Whether a night of ``usable_s`` usable seconds is long enough to give a rate, as
     :func:`long_enough` judges a case night (the nights list, trends, reports and guidance alike)."""

@@ -13,7 +13,7 @@ from datetime import date
 from importlib import resources
 from typing import Any, Sequence
 
-from ..guidance.features import TriageConfig, gives_rate
+from ..guidance.features import TriageConfig, gives_rate, hours_text
 from ..guidance.kb import LEVEL_WORDS
 from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
@@ -382,7 +382,7 @@ def _nights_table(rows: Sequence[dict[str, Any]]) -> str:
     mixed = len({len(r.get("channels") or ()) for r in rows}) > 1
     head = ("<tr><th>night</th><th class='num'>hours</th><th class='num'>twitches</th><th class='num'>/ hour</th>"
             "<th class='num'>spasms / cramps</th>" + ("<th class='num'>ch.</th>" if mixed else "") + "</tr>")
-    body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{r['usable_hours']:.1f}</td><td class='num'>{esc(r['twitches'])}</td>"
+    body = "".join(f"<tr><td>{esc(r['date'])}</td><td class='num'>{hours_text(r['usable_hours'])}</td><td class='num'>{esc(r['twitches'])}</td>"
                    f"<td class='num'>{rate_words(r['twitch_per_hour'])}</td><td class='num'>{esc(r['spasms'])} / {esc(r['cramps'])}</td>"
                    + (f"<td class='num'>{len(r.get('channels') or ())}</td>" if mixed else "") + "</tr>" for r in rows)
     return (f"<div class='scroll'><table class='compact'>{head}{body}</table></div>"
