@@ -665,6 +665,29 @@ def test_a_sensor_that_changes_its_rate_mid_recording_fails_with_that_reason_and
     assert not [t for t in threading.enumerate() if t.name == "kneeemg-live-detector"]  # no detector left waiting
 
 
+def test_another_sensor_answering_mid_recording_stops_it_and_keeps_the_frames(tmp_path):
+    # a USB name taken by another sensor after a re-plug: its samples would have gone on in the first one's file
+    c = counts(1110)
+    link = MemoryLink()
+
+    async def main():
+        task = await recording(link, tmp_path, no_data_timeout_s=5.0)
+        for f in frames(c)[:10]:
+            link.inject(f)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.3)
+        link.inject(replace(INFO, device_id=INFO.device_id + 1, session_id=INFO.session_id + 1))
+        for f in frames(c)[10:20]:
+            link.inject(f)
+        return await task
+
+    with pytest.raises(DeviceError, match=r"another sensor \(0x0*8\) answered in place of sensor 0x0*7; recording "
+                                          r"stopped.*by-id"):
+        _run(main())
+    (path,) = list(tmp_path.rglob("*.kemg"))
+    assert len(recorded(path)[0]) == 10 * PER  # the first sensor's samples, none of the other's
+
+
 def test_lsl_outlets_carry_the_emg(tmp_path):
     pylsl = pytest.importorskip("pylsl")
     c = counts(3700)

@@ -439,6 +439,13 @@ class Recorder:
             self._session = info.session_id
             self._guard(self._start, info)
             return
+        if info.device_id != self.info.device_id:  # another sensor took the port (a re-plugged USB name)
+            self._guard(self._drain, True)
+            self.failed = DeviceError(
+                f"another sensor ({info.device_id:#010x}) answered in place of sensor {self.info.device_id:#010x}; "
+                f"recording stopped, the first {self.next_sample / self.info.fs_hz:.0f} s are saved in {self.path} -- "
+                "record each sensor by its /dev/serial/by-id/ name (or its Bluetooth address)")
+            raise self.failed
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
             self._changed(f"{info.fs_hz:g} Hz and {plural(len(info.labels), 'channel')}",
                           f"{self.info.fs_hz:g} Hz, {len(self.info.labels)}")
