@@ -145,8 +145,12 @@ class SerialLink(Link):
                 self._call_threadsafe(self._received, generation, bytes(data))
 
     def _call_threadsafe(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` in the loop's thread (from the reader thread); nothing once the loop is closed."""
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(fn, *args)
+            try:
+                self._loop.call_soon_threadsafe(fn, *args)
+            except RuntimeError:  # the loop closed after the check: no one is left to take the bytes
+                pass
 
     def _received(self, generation: int, data: bytes) -> None:
         if generation == self._generation:  # a last chunk of a connection already replaced is dropped
