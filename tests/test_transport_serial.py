@@ -285,3 +285,28 @@ def test_a_port_that_fails_its_setup_as_it_comes_back_is_tried_again(tmp_path, m
         state, reconnects, after = run(main(sensor), timeout_s=40.0)
     assert failed == [str(stable)] and len(opened) == 2
     assert state is LinkState.CONNECTED and reconnects == 1 and len(after) == 3
+
+
+def test_ports_are_listed_by_the_stable_name_that_survives_a_replug(tmp_path, monkeypatch):
+    # `kneeemg devices` listed /dev/ttyACM0 while the docs say to record by the /dev/serial/by-id/ name
+    from serial.tools import list_ports, list_ports_common
+
+    from kneeemg.transport import serial as ser
+
+    master, slave = os.openpty()
+    try:
+        device = os.ttyname(slave)
+        by_id = tmp_path / "by-id"
+        by_id.mkdir()
+        (by_id / "usb-kneeemg_sensor_4B454D02-if00").symlink_to(device)
+        assert ser.stable_names(by_id) == {os.path.realpath(device): str(by_id / "usb-kneeemg_sensor_4B454D02-if00")}
+        assert ser.stable_names(tmp_path / "none") == {}  # no such folder (not Linux, or no USB device)
+        info = list_ports_common.ListPortInfo(device, skip_link_detection=True)
+        info.description = "kneeemg sensor"
+        other = list_ports_common.ListPortInfo("/dev/ttyS0", skip_link_detection=True)
+        monkeypatch.setattr(list_ports, "comports", lambda *a, **k: [other, info])
+        assert ser.list_serial_ports(by_id) == [(str(by_id / "usb-kneeemg_sensor_4B454D02-if00"),
+                                                 f"kneeemg sensor, now {device}"), ("/dev/ttyS0", "n/a")]
+    finally:
+        os.close(master)
+        os.close(slave)

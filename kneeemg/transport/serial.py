@@ -24,8 +24,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from ..protocol import Command, Frame, ProtocolError, SerialDeframer, cobs_decode, cobs_encode, encode_command
@@ -234,8 +236,36 @@ class SerialLink(Link):
         return out
 
 
-def list_serial_ports() -> list[tuple[str, str]]:
-    """(device, description) of every serial port on this machine."""
+#: Where Linux (udev) keeps a name for each USB serial device that stays the same across re-plugs.
+BY_ID_DIR = "/dev/serial/by-id"
+
+
+def stable_names(by_id_dir: str | os.PathLike[str] = BY_ID_DIR) -> dict[str, str]:
+    """The stable name (``/dev/serial/by-id/...``) of each serial device that has one, by the
+    device it leads to now (``/dev/ttyACM0``); empty where there is no such folder."""
+    names: dict[str, str] = {}
+    try:
+        links = sorted(Path(by_id_dir).iterdir())
+    except OSError:
+        return names
+    for link in links:
+        try:
+            names.setdefault(os.path.realpath(link), str(link))
+        except OSError:
+            continue
+    return names
+
+
+def list_serial_ports(by_id_dir: str | os.PathLike[str] = BY_ID_DIR) -> list[tuple[str, str]]:
+    """(name, description) of every serial port on this machine. The name is the port's stable
+    ``/dev/serial/by-id/`` name where it has one (a recording survives a re-plug by it), and
+    the description then ends with the device it leads to now ("..., now /dev/ttyACM0")."""
     from serial.tools import list_ports
 
-    return [(p.device, p.description or "") for p in sorted(list_ports.comports(), key=lambda p: p.device)]
+    stable = stable_names(by_id_dir)
+    out = []
+    for p in sorted(list_ports.comports(), key=lambda p: p.device):
+        name = stable.get(os.path.realpath(p.device))
+        desc = p.description or ""
+        out.append((name, f"{desc}, now {p.device}" if desc else f"now {p.device}") if name else (p.device, desc))
+    return out
