@@ -200,15 +200,21 @@ def test_start_is_sent_again_to_a_sensor_that_restarted_and_a_torn_frame_is_not_
     assert bad == 0  # the half frame sent before the cable was pulled did not join the first frame after
 
 
+async def started(link):
+    """Send START and take the first 3 frames; the frames that follow come from what this returns."""
+    await link.send(Command.START)
+    frames = link.frames(timeout_s=10)
+    await take(frames, 3)
+    return frames
+
+
 def test_a_port_that_never_comes_back_ends_the_link_naming_it_and_the_time_waited(tmp_path):
     stable = tmp_path / "usb-kneeemg-if00"
 
     async def main(sensor):
         link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.1, give_up_s=0.5)
         async with link:
-            await link.send(Command.START)
-            frames = link.frames(timeout_s=10)
-            await take(frames, 3)
+            frames = await started(link)
             sensor.unplug(at_sample=0)  # for good
             lost = time.monotonic()
             with pytest.raises(LinkLostError) as err:
@@ -229,9 +235,7 @@ def test_close_while_reconnecting_is_prompt_and_leaves_no_thread(tmp_path):
     async def main(sensor):
         link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.2)  # keeps trying
         await link.open()
-        await link.send(Command.START)
-        frames = link.frames(timeout_s=10)
-        await take(frames, 3)
+        frames = await started(link)
         sensor.unplug(at_sample=0)
         await wait_until(lambda: link.state is LinkState.RECONNECTING)
         await asyncio.sleep(0.5)  # a few attempts
@@ -271,9 +275,7 @@ def test_a_port_that_fails_its_setup_as_it_comes_back_is_tried_again(tmp_path, m
     async def main(sensor):
         link = open_link(str(stable), backoff_s=0.05, backoff_max_s=0.1, give_up_s=20.0)
         async with link:
-            await link.send(Command.START)
-            frames = link.frames(timeout_s=10)
-            await take(frames, 3)
+            frames = await started(link)
             sensor.unplug(0.3, at_sample=0)
             await wait_until(lambda: link.state is LinkState.RECONNECTING)
             await wait_until(lambda: link.state is not LinkState.RECONNECTING)
