@@ -30,7 +30,7 @@ from kneeemg.protocol import (  # noqa: E402
 from kneeemg.record import record_link  # noqa: E402
 from kneeemg.transport import BluetoothUnavailableError, LinkState, SensorNotFoundError, open_link, scan_sensors  # noqa: E402
 from kneeemg.transport.ble import VirtualBleLink  # noqa: E402
-from kneeemg.transport.virtual import VirtualSensor  # noqa: E402
+from kneeemg.transport.virtual import RADIO_QUEUE, VirtualSensor  # noqa: E402
 
 UPC = 0.0715
 
@@ -141,6 +141,35 @@ def test_recording_through_a_disconnect_and_reconnect(tmp_path):
         assert extra[-1] == first_lost - 1 and len(extra) == extra[-1] - extra[0] + 1
     assert [(g.start_sample, g.n_samples) for g in info.gaps] and len(info.gaps) == 1
     np.testing.assert_allclose(x[~marked], c[~marked] * UPC, rtol=1e-6)  # the rest, sample by sample
+
+
+def test_a_sensor_faster_than_the_link_waits_for_its_radio_and_notes_runs_not_frames(tmp_path):
+    c = signal_counts(30000, seed=6)  # 811 frames of 37 samples, at far more than the link carries
+
+    async def main():
+        async with VirtualSensor(c, speed=1000.0) as sensor:
+            queue, most = None, 0
+
+            async def watch():
+                nonlocal queue, most
+                while True:
+                    for conn in list(sensor._subscribed):
+                        queue = sensor._device.host.get_data_packet_queue(conn.handle)
+                    most = max(most, queue.pending if queue is not None else 0)
+                    await asyncio.sleep(0)
+
+            watcher = asyncio.ensure_future(watch())
+            out = await record_link(VirtualBleLink(sensor=sensor, backoff_s=0.2), tmp_path, max_samples=len(c),
+                                    no_data_timeout_s=10.0, pace=1000.0)
+            watcher.cancel()
+            return out, sensor, queue, most
+
+    out, sensor, queue, most = run(main())
+    assert out.stop_reason == "samples" and out.status.samples == len(c) and out.status.samples_lost == 0
+    # before, every frame waited in the stack's queue at once (thousands of packets, growing
+    # with the recording's length) and each frame was noted on its own
+    assert queue is not None and queue.queued > 811 and most <= RADIO_QUEUE + 16
+    assert sensor.sent == [(0, len(c))] and sensor.lost == []
 
 
 def test_a_late_disconnect_callback_from_an_old_client_is_ignored():

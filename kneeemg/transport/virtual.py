@@ -19,8 +19,10 @@ unmodified application path -- ``BleakScanner(..., backend=...)``,
 After START the sensor streams data frames from ``counts`` paced by ``speed`` (1 = real
 time), sized for the connection's ATT MTU (:func:`kneeemg.protocol.ble_plan`). Its sample
 counter keeps running while no host listens (as a sensor's ADC does), so frames sampled
-while disconnected are lost and show up as exact gaps. :meth:`VirtualSensor.disconnect`
-drops the connection from the sensor's side, to test reconnects. Everything runs in the
+while disconnected are lost and show up as exact gaps. Its radio holds at most
+:data:`RADIO_QUEUE` packets not yet sent: streaming faster than the link carries them, it
+waits for room, so a fast run goes at the link's pace with a bounded backlog.
+:meth:`VirtualSensor.disconnect` drops the connection from the sensor's side, to test reconnects. Everything runs in the
 event loop that called :meth:`VirtualSensor.start`.
 """
 
@@ -55,6 +57,7 @@ from ..protocol import (
 log = logging.getLogger(__name__)
 
 SENSOR_ADDRESS = "F0:F0:F0:F0:F0:01"
+RADIO_QUEUE = 64  # packets the sensor's radio holds unsent at most (it waits for room beyond)
 HOST_ADDRESS = "F0:F0:F0:F0:F0:02"
 SENSOR_NAME = "kneeemg"
 
@@ -105,8 +108,10 @@ class VirtualSensor:
         self.session_id = 1
         self.next_sample = 0
         self.streaming = False
-        self.sent: list[tuple[int, int]] = []  # (first_sample, n_samples) of every data frame notified
-        self.lost: list[tuple[int, int]] = []  # frames sampled while nobody listened
+        # (first_sample, n_samples) runs of samples notified, and sampled while nobody listened:
+        # consecutive frames join one run, so a night's streaming keeps a few entries, not one a frame
+        self.sent: list[tuple[int, int]] = []
+        self.lost: list[tuple[int, int]] = []
         self.commands: list[CommandFrame] = []
         self.connections_made = 0
         self._device: Any = None
@@ -268,6 +273,14 @@ class VirtualSensor:
         ts_us = int(round(first / self.fs_hz * 1e6 * (1.0 + self.clock_ppm * 1e-6)))
         return DataFrame(first, ts_us & 0xFFFFFFFF, counts, status)
 
+    async def _radio_room(self, conn: Any) -> None:
+        """Wait while the radio holds :data:`RADIO_QUEUE` packets not yet sent: a sensor streaming
+        faster than the link carries them is held back to the link's pace, instead of its
+        packets piling up without bound in the stack's queue (and arriving ever later)."""
+        queue = self._device.host.get_data_packet_queue(getattr(conn, "handle", None))
+        while queue is not None and queue.pending >= RADIO_QUEUE and self.streaming and conn in self._subscribed:
+            await asyncio.sleep(0.001)
+
     async def _stream(self) -> None:
         loop = asyncio.get_running_loop()
         t0, first0 = loop.time(), self.next_sample
@@ -289,15 +302,24 @@ class VirtualSensor:
                     pieces = ble_fragments(encode_frame(frame), mtu) if fragmented else [encode_frame(frame)]
                     for conn in listeners:
                         for piece in pieces:
+                            await self._radio_room(conn)
                             await self._device.notify_subscriber(conn, self._data_char, piece)
-                    self.sent.append((self.next_sample, n))
+                    _add_run(self.sent, self.next_sample, n)
                 else:
-                    self.lost.append((self.next_sample, n))
+                    _add_run(self.lost, self.next_sample, n)
                 self.next_sample += n
             if not self.repeat and self.next_sample >= len(self.counts):
                 self.streaming = False  # the end of the signal
                 break
             await asyncio.sleep(max(0.002, spf / self.fs_hz / self.speed / 2))
+
+
+def _add_run(runs: list[tuple[int, int]], first: int, n: int) -> None:
+    """Note ``n`` samples from ``first`` in ``runs``, joined to the last run when they follow it."""
+    if runs and runs[-1][0] + runs[-1][1] == first:
+        runs[-1] = (runs[-1][0], runs[-1][1] + n)
+    else:
+        runs.append((first, n))
 
 
 def _bleak_uuid(uuid: Any) -> str:
