@@ -45,7 +45,11 @@ def short_words(rows: Sequence[dict[str, Any]], what: str, min_usable_hours: flo
     ``min_usable_hours``; its default when None) are too short to give a rate, and that they
     are ``what`` (``""`` when none is): e.g. "2 nights with less than 1 usable hour each are
     too short to give a rate and are left out of these rates"."""
-    n = sum(r.get("twitch_per_hour") is None for r in rows)
+    return too_short_words(sum(r.get("twitch_per_hour") is None for r in rows), what, min_usable_hours)
+
+
+def too_short_words(n: int, what: str, min_usable_hours: float | None = None) -> str:
+    """:func:`short_words` for ``n`` nights too short to give a rate."""
     hours = TriageConfig().min_usable_hours if min_usable_hours is None else min_usable_hours
     are = "is" if n == 1 else "are"
     return (f"{plural(n, 'night')} with less than {hours:g} usable hour{'' if hours == 1 else 's'}"

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance.features import hours_text
     from ..config import MAX_TREND_DAYS
     from ..store import Store
-    from ..trends import short_words, together_words
+    from ..trends import together_words, too_short_words
 
     config = TriageConfig.with_settings(args.settings or ())
     with Store(args.db, create=False) as store:
@@ -48,18 +48,17 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
     table.add_column("channels", overflow="fold")  # a rate counts every channel's twitches
     table.add_column("source", overflow="fold")
-    for n in nights:
+    rates = [n.twitch_rate(config) for n in nights]
+    for n, rate in zip(nights, rates):
         m = n.metrics
         c = m.get("counts", {})
-        rate = n.twitch_rate(config)
         plm = (m.get("leg_movements") or {}).get("plm_index")
         table.add_row(str(n.id), n.date or "-", hours_text(n.usable_s / 3600), str(c.get("twitch", "")),
                       "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
                       str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}",
                       ", ".join(n.labels), n.source)
     console.print(table)
-    short = short_words([{"twitch_per_hour": n.twitch_rate(config)} for n in nights], "shown with -",
-                        config.min_usable_hours)
+    short = too_short_words(sum(rate is None for rate in rates), "shown with -", config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")
     for line in together:

@@ -440,12 +440,8 @@ class Recorder:
             self._guard(self._start, info)
             return
         if info.device_id != self.info.device_id:  # another sensor took the port (a re-plugged USB name)
-            self._guard(self._drain, True)
-            self.failed = DeviceError(
-                f"another sensor ({info.device_id:#010x}) answered in place of sensor {self.info.device_id:#010x}; "
-                f"recording stopped, the first {self.next_sample / self.info.fs_hz:.0f} s are saved in {self.path} -- "
-                "record each sensor by its /dev/serial/by-id/ name (or its Bluetooth address)")
-            raise self.failed
+            self._stop(f"another sensor ({info.device_id:#010x}) answered in place of sensor {self.info.device_id:#010x}",
+                       "record each sensor by its /dev/serial/by-id/ name (or its Bluetooth address)")
         if (info.fs_hz, len(info.labels)) != (self.info.fs_hz, len(self.info.labels)):
             self._changed(f"{info.fs_hz:g} Hz and {plural(len(info.labels), 'channel')}",
                           f"{self.info.fs_hz:g} Hz, {len(self.info.labels)}")
@@ -475,10 +471,13 @@ class Recorder:
 
     def _changed(self, now: str, was: str) -> None:
         """The sensor changed its rate or channels: write what came before, then stop with that reason."""
+        self._stop(f"the sensor changed to {now} mid-recording (it was {was})", "start a new recording")
+
+    def _stop(self, why: str, advice: str) -> None:
+        """Write what came before, then stop: ``why``, what is saved, ``advice`` (a :class:`DeviceError`)."""
         self._guard(self._drain, True)
-        self.failed = DeviceError(f"the sensor changed to {now} mid-recording (it was {was}); recording stopped, the "
-                                  f"first {self.next_sample / self.info.fs_hz:.0f} s are saved in {self.path} -- "
-                                  "start a new recording")
+        self.failed = DeviceError(f"{why}; recording stopped, the first {self.next_sample / self.info.fs_hz:.0f} s are "
+                                  f"saved in {self.path} -- {advice}")
         raise self.failed
 
     def _start(self, info: InfoFrame) -> None:
