@@ -109,8 +109,9 @@ class ExcludedInterval:
     by the reader), ``"flat"`` (electrode off),
     ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
     below 20 Hz), ``"mains"`` (hum the notch could not remove), ``"settling"`` (the
-    first second, while the filters settle) or ``"noise_rise"`` (the noise itself rose and
-    stayed up, until the noise floor had re-learned it).
+    first second, while the filters settle), ``"noise_rise"`` (the noise itself rose and
+    stayed up, until the noise floor had re-learned it) or ``"spike"`` (a brief burst that one
+    single-sample electrical spike explains: an electrode pop, a converter glitch).
     """
 
     start_s: float

@@ -6,7 +6,8 @@ from __future__ import annotations
 #: Plurals that do not just add "s" (the last word of a phrase decides: "periodic series").
 IRREGULAR_PLURALS = {"series": "series", "twitch": "twitches"}
 #: Reasons for excluded time as people read them (others: the id with spaces).
-REASON_WORDS = {"dc_jump": "DC jump", "noise_rise": "noise rise", "mains": "mains hum"}
+REASON_WORDS = {"dc_jump": "DC jump", "noise_rise": "noise rise", "mains": "mains hum",
+                "spike": "electrical spike"}
 
 
 def plural_of(word: str) -> str:

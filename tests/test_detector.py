@@ -87,6 +87,94 @@ def test_streaming_equals_batch_in_chunks_of_any_size(signal, batch, step):
     np.testing.assert_array_equal(res.floor_uv, batch.floor_uv)
 
 
+def _spiky(fs_hz, seconds=60.0, seed=11):
+    """3 uV noise with single-sample spikes of 0.3-3 mV (an electrode pop, a converter
+    glitch) at random times at least 2.5 s apart. Returns the signal (n, 1) and their samples."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.0, 3.0, round(seconds * fs_hz))
+    at = np.round((3.0 + np.cumsum(rng.uniform(2.5, 5.0, 40))) * fs_hz).astype(int)
+    at = at[at < len(x) - 2 * fs_hz]
+    x[at] += rng.choice([-1.0, 1.0], len(at)) * rng.uniform(300.0, 3000.0, len(at))
+    return x[:, None], at
+
+
+@pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, None), (4000.0, 60.0)])
+def test_single_sample_spikes_are_excluded_time_not_twitches(fs_hz, mains_hz):
+    x, at = _spiky(fs_hz)
+    cfg = DetectorConfig(mains_hz=mains_hz)
+    res = detect(x, fs_hz, config=cfg)
+    assert res.events == []
+    spikes = [iv for iv in res.excluded if iv.reason == "spike"]
+    for t in at / fs_hz:
+        assert any(iv.start_s <= t < iv.stop_s for iv in spikes), t
+    assert sum(iv.stop_s - iv.start_s for iv in spikes) <= 2.0 * len(at)  # the epochs they touch
+    # without the test, each spike is a twitch
+    assert len(detect(x, fs_hz, config=cfg.replace(spike_share=0.0)).events) == len(at)
+
+
+@settings(max_examples=6, deadline=None)
+@given(cuts=st.lists(st.integers(1, 59_999), max_size=8, unique=True))
+def test_spikes_streaming_equals_batch_for_any_split(cuts):
+    x, _ = _spiky(FS)
+    batch = detect(x, FS)
+    det = StreamingDetector(FS, 1)
+    bounds = [0, *sorted(cuts), len(x)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        det.process(x[a:b])
+    res = det.finish()
+    assert res.excluded == batch.excluded and res.events == batch.events == []
+    np.testing.assert_array_equal(res.epoch_flags, batch.epoch_flags)
+
+
+@pytest.mark.parametrize("fs_hz", [1000.0, 2000.0, 4000.0])
+def test_brief_potentials_are_not_taken_for_spikes(fs_hz):
+    # biphasic and triphasic potentials of 5-20 ms, 20 dB above the noise, and sharper ones
+    # of 5 ms at 40 dB: every one is a twitch
+    rng = np.random.default_rng(5)
+    x = rng.normal(0.0, 3.0, round(90 * fs_hz))
+    starts = []
+    for k, (ms, phases, rms_uv) in enumerate([(ms, ph, 30.0) for ms in (5, 6, 7, 8, 10, 14, 20) for ph in (1, 2)]
+                                             + [(5, 1, 300.0), (5, 2, 300.0), (7, 2, 300.0)]):
+        n = round(ms * fs_hz / 1000)
+        shape = hermite_rodriguez(n, phases)
+        i = round((3.0 + 5.0 * k) * fs_hz)
+        x[i : i + n] += rms_uv * shape / np.sqrt(np.mean(shape**2))
+        starts.append(i)
+    res = detect(x[:, None], fs_hz)
+    assert [iv for iv in res.excluded if iv.reason == "spike"] == []
+    assert len(res.events) == len(starts) and all(e.kind == "twitch" for e in res.events)
+
+
+def test_a_spike_inside_or_at_the_start_of_a_spasm_leaves_the_spasm():
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.0, 3.0, 30_000)
+    x[10_000:12_000] += rng.normal(0.0, 30.0, 2000) * np.hanning(2000) ** 0.1
+    x[10_000] += 2000.0
+    x[11_000] -= 2000.0
+    res = detect(x[:, None], FS)
+    assert [(e.kind, round(e.onset_s, 1)) for e in res.events] == [("spasm", 10.0)]
+    assert [iv for iv in res.excluded if iv.reason == "spike"] == []
+
+
+@pytest.mark.parametrize("chunk", [None, 333])
+def test_a_spike_as_the_signal_ends_is_excluded_too(chunk):
+    # its burst is still open when the stream ends (closed by finish())
+    x = np.random.default_rng(19).normal(0.0, 3.0, (20_000, 1))
+    x[19_950, 0] += 800.0
+    det = StreamingDetector(FS, 1)
+    for i in range(0, len(x), chunk or len(x)):
+        det.process(x[i : i + (chunk or len(x))])
+    res = det.finish()
+    assert res.events == [] and [(iv.start_s, iv.reason) for iv in res.excluded][-1] == (19.0, "spike")
+
+
+def test_the_spike_test_is_off_below_1_khz_and_when_set_to_0():
+    x, at = _spiky(500.0)
+    assert len(detect(x, 500.0).events) == len(at)  # a 5 ms potential spans 2-3 samples: no telling
+    x, at = _spiky(FS)
+    assert len(detect(x, FS, config=DetectorConfig(spike_share=0.0)).events) == len(at)
+
+
 def test_events_are_reported_about_a_second_after_they_end():
     x, truth = bursts(FS, seconds=14.0, artefacts=False)
     det = StreamingDetector(FS, x.shape[1])
@@ -628,6 +716,8 @@ def test_config_validation():
         DetectorConfig(sustain_rel=1.5)
     with pytest.raises(ConfigError, match="bridge_ratio"):
         DetectorConfig(bridge_ratio=0.9)
+    with pytest.raises(ConfigError, match="spike_share must be 0 to 1"):
+        DetectorConfig(spike_share=1.5)
     with pytest.raises(ConfigError, match="onset_window_s"):
         DetectorConfig(onset_window_s=0.02)
     with pytest.raises(ConfigError, match="onset_cusum_ratio"):

@@ -10,7 +10,7 @@ import naive
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.filters import design
-from kneeemg.dsp.potentials import block_lag_means, templates
+from kneeemg.dsp.potentials import SPIKE_ENERGY_KEPT, block_lag_means, spike_shape, templates
 
 
 @pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, 60.0)])
@@ -48,3 +48,44 @@ def test_template_noise_follows_from_the_background_autocorrelation():
     measured = np.mean(naive.template_outputs(y, tmpl, tlen)[1000:] ** 2, axis=0)
     np.testing.assert_allclose(predicted, measured, rtol=0.01)
     assert predicted.max() / predicted.min() > 2.0  # the templates see this background very differently
+
+
+@pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (4000.0, 60.0)])
+def test_spike_shape_is_the_start_of_the_filters_response_at_unit_energy(fs_hz, mains_hz):
+    sos = design(fs_hz, DetectorConfig(), mains_hz).sos
+    spk = spike_shape(sos, fs_hz)
+    unit = np.zeros(round(fs_hz))
+    unit[0] = 1.0
+    h = sps.sosfilt(sos, unit)
+    np.testing.assert_allclose(spk * np.sqrt(np.sum(h[: len(spk)] ** 2)), h[: len(spk)], rtol=1e-12)
+    assert np.sum(spk**2) == pytest.approx(1.0)
+    kept = np.sum(h[: len(spk)] ** 2) / np.sum(h**2)
+    assert SPIKE_ENERGY_KEPT <= kept and np.sum(h[: len(spk) - 1] ** 2) / np.sum(h**2) < SPIKE_ENERGY_KEPT
+
+
+def test_no_spike_shape_below_the_rate_that_tells_spikes_from_potentials():
+    assert spike_shape(design(500.0, DetectorConfig(), None).sos, 500.0).size == 0
+
+
+def test_spike_energy_is_the_best_window_that_looks_like_a_spike():
+    # the kernel and the plain version agree, on a spike in noise and on noise alone
+    fs_hz = 1000.0
+    sos = design(fs_hz, DetectorConfig(), 50.0).sos
+    spk = spike_shape(sos, fs_hz)
+    x = np.random.default_rng(3).normal(0.0, 3.0, 600)
+    x[300] += 200.0
+    y = sps.sosfilt(sos, x)
+    h_len = 256
+    energy = 200.0**2 * np.sum(sps.sosfilt(sos, np.eye(1, 600)[0])[: len(spk)] ** 2)  # the spike's, in its window
+    after = 300 + len(spk) + len(spk) // 2 + 5  # the spike's widened windows are in
+    got = {}
+    for a, share in ((after, 0.9), (250, 0.9), (after, 0.0)):
+        hring = np.zeros(h_len)
+        for i in range(a - h_len + 1, a + 1):
+            hring[i % h_len] = y[i]
+        got[a, share] = K._spike_energy(hring, a, spk, 40, share)
+        want = naive.spike_energy(y, a - len(spk) - len(spk) // 2 + 1, spk, 40, share)
+        assert got[a, share] == pytest.approx(want, rel=1e-9)
+    assert got[after, 0.9] == pytest.approx(energy, rel=0.05)  # the spike, with a little noise
+    assert got[250, 0.9] == 0.0  # noise alone looks like no spike
+    assert got[after, 0.0] >= got[after, 0.9]

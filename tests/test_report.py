@@ -853,7 +853,7 @@ def test_every_figure_keeps_its_text_legible_and_within_it(drawn):
     title = "Largest cramp: Vastus medialis obliquus (right, distal), 14.2 s, peak 1375 µV, at 7:59:03 into the night"
     plots.traces([Snippet(title, rng.normal(0, 30, 3000).astype(np.float32), 1000.0, 1.0, 2.0)] * 2)
     plots.imi_histogram({"edges_s": list(range(0, 102, 2)), "counts": [0] * 49 + [1], "bin_s": 2.0})
-    flags = np.array([[bit] * 3 for bit, _ in REASONS for _ in range(40)], np.uint8)  # every reason
+    flags = np.array([[bit] * 3 for bit, _ in REASONS for _ in range(40)], np.uint16)  # every reason
     plots.quality(30.0, flags, rng.uniform(2, 9, flags.shape), labels)
     plots.trend([{"date": f"2026-12-{d:02d}", "twitch_per_hour": 10.0 + d, "rolling7_twitch_per_hour": 12.0}
                  for d in range(1, 29)])

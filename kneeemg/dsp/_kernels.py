@@ -53,7 +53,8 @@ F_EP_XMIN = 22  # epoch: lowest raw sample
 F_RS_T = 23  # running sum of y^2 over the onset window
 F_ADMIT = 24  # share of recent floor blocks that were quiet (moving average, 1 at the start)
 F_PT_SCORE = 25  # burst: best template score (output^2 / noise) in its first L_max samples
-N_FSTATE = 26
+F_B_SPIKE = 26  # burst: the most energy one single-sample spike's filtered shape explains at its start, µV²
+N_FSTATE = 27
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_EP_STUCK_HI = 0  # epoch: samples in runs of >= P_SAT_RUN identical raw values at the epoch's highest value
@@ -80,7 +81,8 @@ I_B_PT_LEN = 20  # ... and the length of the potential it models (0: none matche
 I_B_PT_UNTIL = 21  # burst: last sample at which templates are tried (-1: none)
 I_B_PT_MIN = 22  # burst: earliest sample such a template may start at (after the previous burst)
 I_ACF_N = 23  # blocks the autocorrelation has learned from since the floor started again (up to ring_len)
-N_ISTATE = 24
+I_B_SPK_AT = 24  # burst: absolute sample at which the spike test looks back at its start (-1: none)
+N_ISTATE = 25
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
 P_ONSET = 0
@@ -114,7 +116,9 @@ P_POTENTIAL = 27  # a template output this many times its noise RMS starts a bur
 P_BRIDGE = 28  # activity back after a dip continues the burst when the gap's RMS is this times its floor ...
 P_BRIDGE_MAX = 29  # ... and the dip lasted at most this many samples (not above P_HOLD: off)
 P_SAT_RUN = 30  # raw samples identical for this many in a row at an epoch's extreme are stuck
-N_PARAMS = 31
+P_SPIKE = 31  # a brief burst is a spike when one spike's filtered shape explains this share of its energy (0: off)
+P_SPIKE_MAX = 32  # ... and it lasts fewer samples than this
+N_PARAMS = 33
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -125,6 +129,7 @@ FLAG_MAINS = 16
 FLAG_SETTLING = 32
 FLAG_NOISE_RISE = 64  # set afterwards, by the caller, over the span of an OUT_NOISE record
 FLAG_LOST = 128  # set afterwards, by the caller, over samples lost while recording
+FLAG_SPIKE = 256  # set afterwards, by the caller, over the span of an OUT_SPIKE record
 
 #: Fewest raw samples identical in a row that count as stuck (flat line or rail) when their
 #: value is the highest or the lowest of their epoch, whatever the rate (``P_SAT_RUN`` is the
@@ -172,6 +177,7 @@ ACF_MIN_BLOCKS = 8
 OUT_BURST = 0
 OUT_LM = 1
 OUT_NOISE = 2  # a "burst" that lasted until the floor was re-learned: the noise itself rose
+OUT_SPIKE = 3  # a brief "burst" that one single-sample spike (an electrical artefact) explains
 
 
 def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndarray,
@@ -214,6 +220,7 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndar
     is_[:, I_W_QSTART] = -1
     is_[:, I_GATE] = -1
     is_[:, I_B_PT_UNTIL] = -1
+    is_[:, I_B_SPK_AT] = -1
     acf = np.asarray(acf, dtype=np.float64).reshape(n_channels, -1)
     pts = np.zeros((n_channels, 2, acf.shape[1]))
     pts[:, 0] = acf
@@ -996,6 +1003,42 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
     return best, score
 
 
+def _spike_energy(hring, a, spk, back, share):
+    """The most energy that one single-sample spike explains where it explains nearly all.
+
+    For each window of ``len(spk)`` samples of the history ring that starts from ``back``
+    samples before ``first = a - len(spk) - len(spk) // 2 + 1`` up to ``first``, the energy it
+    explains is the squared correlation of the window with ``spk`` (the filters' response to
+    a unit spike, at unit energy), µV². It counts when it is at least ``share`` of the energy
+    of the window widened by ``len(spk) // 2`` samples on each side (so that a potential
+    longer than the window, of which a part resembles a spike, does not count). Returns the
+    largest that counts (0 when none does); the widened windows end at ``a`` at the latest.
+    """
+    h_len = hring.shape[0]
+    l_spk = spk.shape[0]
+    m = l_spk // 2
+    first = a - l_spk - m + 1
+    best = 0.0
+    for s in range(first - back, first + 1):
+        acc = 0.0
+        for k in range(l_spk):
+            acc += hring[(s + k) % h_len] * spk[k]
+        e = 0.0
+        for k in range(-m, l_spk + m):
+            v = hring[(s + k) % h_len]
+            e += v * v
+        if acc * acc >= share * e and acc * acc > best:
+            best = acc * acc
+    return best
+
+
+def _is_spike(n_span, b_spike, b_y2, share, max_len):
+    """Whether a burst of ``n_span`` samples and energy ``b_y2`` (µV², from its onset to its
+    last sample above the onset level) is one spike: briefer than ``max_len`` samples, and
+    ``b_spike`` (:func:`_spike_energy` at its start) is at least ``share`` of its energy."""
+    return share > 0.0 and b_spike > 0.0 and n_span < max_len and b_spike >= share * b_y2
+
+
 def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, run_min):
     """Raw samples ``x[s0:s1]`` into an epoch's highest and lowest values and the samples
     stuck at them (runs of at least ``run_min`` identical values). Returns the new state.
@@ -1165,8 +1208,8 @@ def _ring_push(ring, srt, count, pos, value):
     return count
 
 
-def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0,
-            c1):
+def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f,
+            c0, c1):
     """Envelopes, noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
 
     Channels are independent: each one is run from start to end with its state in local
@@ -1192,10 +1235,13 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
         noise (``[1]``; see :func:`kneeemg.dsp.potentials.templates`).
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
+    spk : ndarray, shape (L_spike,)
+        The filters' response to a single-sample spike, its first samples, at unit energy
+        (:func:`kneeemg.dsp.potentials.spike_shape`; the spike test is off when empty).
     ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
         The last filtered samples: the detection envelope's window, the WASM window's, the
         onset window's, then the history that a burst onset is searched back in and the
-        templates and lag products read, each at position ``absolute index % length``.
+        templates, lag products and spike test read, each at position ``absolute index % length``.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
@@ -1225,13 +1271,13 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts,
         n_ep += 1
     for c in range(c0, c1):
         k = n_out[c]
-        n_out[c] = k + _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, ring[c], fs[c], is_[c],
-                                       fring[c], pts[c], out_i[k:, c], out_f[k:, c], ep_i[:, c + 1], ep_f[:, c])
+        n_out[c] = k + _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, spk, ring[c], fs[c],
+                                       is_[c], fring[c], pts[c], out_i[k:, c], out_f[k:, c], ep_i[:, c + 1], ep_f[:, c])
     return n_ep
 
 
-def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start, p, mtab, tmpl, tlen, ring, fs, is_,
-                   fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
+def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start, p, mtab, tmpl, tlen, spk, ring, fs,
+                   is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
     """Both stages, :func:`_filter_lanes` and :func:`_detect`, over ``x`` in sub-blocks of
     ``len(ybuf) // n_channels`` rows, so that the detect stage reads the filtered signals
     while they are still in the processor's cache. The results are those of one call of
@@ -1265,8 +1311,8 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
         y = ybuf[: nch * m].reshape((nch, m))
         lo = lobuf[: nch * m].reshape((nch, m))
         filter_lanes_kernel(sos, sos_low, xs, z, zl, y, lo, c0, c1)
-        n_ep += detect_kernel(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f,
-                              n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
+        n_ep += detect_kernel(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i,
+                              out_f, n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
         if keep:
             for c in range(c0, c1):
                 for i in range(m):
@@ -1275,7 +1321,7 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
     return n_ep
 
 
-def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fring, pts, out_i, out_f, ep_flags,
+def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i, out_f, ep_flags,
                     ep_floor):
     """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written.
 
@@ -1326,6 +1372,12 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     acf = pts[0]
     acf_blk = pts[1]
     acf_decay = 1.0 / ring_len  # an average over about floor_window_s of quiet blocks
+    # spike test: a brief burst that one single-sample spike's filtered shape explains
+    spike_share = p[P_SPIKE]
+    spike_max = p[P_SPIKE_MAX]
+    l_spk = spk.shape[0]
+    spike_on = spike_share > 0.0 and l_spk > 0
+    spike_back = max(l_max, e_win)  # a spike that opens a burst lies in the window (or template) that opened it
     win = np.empty(l_max)
     c_out = np.empty(n_t)
     pt_noise = np.empty(n_t)  # each template's output mean square over the quiet background ...
@@ -1387,6 +1439,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     pt_until = is_[I_B_PT_UNTIL]
     pt_min = is_[I_B_PT_MIN]
     pt_score = fs[F_PT_SCORE]
+    b_spike = fs[F_B_SPIKE]
+    spk_at = is_[I_B_SPK_AT]
     n_out = 0
     k_ep = 0
     # Levels as sums of squares over each window (threshold^2 x window length), compared
@@ -1495,6 +1549,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     strong = a
                     b_floor = floor
                     b_noise = 0
+                    b_spike = 0.0
+                    spk_at = a + l_spk + l_spk // 2 - 1 if spike_on else -1
                     b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
                     pk = 0.0
                     s2 = 0.0
@@ -1552,7 +1608,10 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     if pt_len > off - on:
                         r_on = pt_on
                         off = pt_on + pt_len
-                    out_i[n_out, 0] = OUT_NOISE if b_noise == 1 else OUT_BURST
+                    kind = OUT_NOISE if b_noise == 1 else OUT_BURST
+                    if kind == OUT_BURST and _is_spike(off - r_on, b_spike, b_y2_at, spike_share, spike_max):
+                        kind = OUT_SPIKE
+                    out_i[n_out, 0] = kind
                     out_i[n_out, 1] = r_on
                     out_i[n_out, 2] = off
                     out_f[n_out, 0] = b_peak_at
@@ -1560,6 +1619,9 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
                     out_f[n_out, 2] = b_floor
                     n_out += 1
                     inb = 0
+            if inb == 1 and a == spk_at:
+                # The spike test looks back at the burst's start once the samples after it are in.
+                b_spike = _spike_energy(hring, a, spk, spike_back, spike_share)
             if inb == 1 and a <= pt_until:
                 if not noise_ok:
                     _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
@@ -1746,6 +1808,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, ring, fs, is_, fri
     is_[I_B_PT_UNTIL] = pt_until
     is_[I_B_PT_MIN] = pt_min
     fs[F_PT_SCORE] = pt_score
+    fs[F_B_SPIKE] = b_spike
+    is_[I_B_SPK_AT] = spk_at
     return n_out
 
 
@@ -1828,6 +1892,8 @@ _lag_products = numba.njit(**_jit)(_lag_products)
 _template_noise = numba.njit(**_jit)(_template_noise)
 _template_outputs = numba.njit(**_jit)(_template_outputs)
 _best_template = numba.njit(**_jit)(_best_template)
+_spike_energy = numba.njit(**_jit)(_spike_energy)
+_is_spike = numba.njit(**_jit)(_is_spike)
 _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)

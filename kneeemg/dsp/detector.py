@@ -23,7 +23,7 @@ from ..events import Event, sort_events
 from ..words import plural
 from . import _kernels as K
 from .filters import FilterDesign, band_edges, design, find_mains, initial_state
-from .potentials import block_lag_means, templates
+from .potentials import block_lag_means, spike_shape, templates
 from .result import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class StreamingDetector:
         self._design: FilterDesign | None = None
         # per-epoch flags and floor, in buffers that grow by doubling (amortised O(1) appends,
         # so a long night does not make each chunk slower)
-        self._ep_flags = np.zeros((64, self.n_channels), dtype=np.uint8)
+        self._ep_flags = np.zeros((64, self.n_channels), dtype=np.uint16)
         self._ep_floor = np.zeros((64, self.n_channels), dtype=np.float32)
         self._ep_lost = np.zeros(64, dtype=np.int64)  # samples lost in each epoch
         self._n_epochs = 0
@@ -333,7 +333,10 @@ class StreamingDetector:
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
         self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
-        self._search = max(self._search, self._tmpl.shape[1])  # the history also feeds the templates
+        self._spk = spike_shape(d.sos, self.fs_hz)
+        # the history also feeds the templates, and the spike test (windows from a template's
+        # length before a burst's first sample on)
+        self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * len(self._spk) + 1)
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
@@ -363,6 +366,8 @@ class StreamingDetector:
         p[K.P_FLAT] = cfg.flat_rms_uv
         p[K.P_SAT_FRAC] = cfg.saturation_fraction
         p[K.P_SAT_RUN] = max(K.STUCK_RUN, round(cfg.saturation_run_s * self.fs_hz))
+        p[K.P_SPIKE] = cfg.spike_share
+        p[K.P_SPIKE_MAX] = cfg.twitch_max_s * self.fs_hz
         p[K.P_DCJUMP] = cfg.dc_jump_uv
         p[K.P_MOVE_RATIO] = cfg.movement_ratio
         p[K.P_MOVE_MIN] = cfg.movement_min_uv
@@ -512,8 +517,8 @@ class StreamingDetector:
     def _detect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int, c0: int, c1: int,
                 outs: tuple[np.ndarray, ...]) -> int:
         outs[2][c0:c1] = 0  # n_out: the kernel writes records after the ones counted there
-        return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._ring,
-                               self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
+        return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._spk,
+                               self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _sub_buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """Scratch ``slot``'s filtered and low-band arrays for the sub-blocks of a block of
@@ -534,7 +539,7 @@ class StreamingDetector:
         ybuf, lobuf = scratch
         return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
                                       self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
-                                      self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
+                                      self._spk, self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int) -> None:
         """Detect in all channels of a filtered block in this thread and keep what it found."""
@@ -598,6 +603,9 @@ class StreamingDetector:
                 off = min(a_end, max(on + 1, int(is_[c, K.I_B_END])))
                 rms = math.sqrt(fs[c, K.F_B_Y2_AT] / (last - on + 1))
                 kind = K.OUT_NOISE if is_[c, K.I_B_NOISE] else K.OUT_BURST
+                if kind == K.OUT_BURST and K._is_spike(off - on, fs[c, K.F_B_SPIKE], fs[c, K.F_B_Y2_AT], p[K.P_SPIKE],
+                                                       p[K.P_SPIKE_MAX]):
+                    kind = K.OUT_SPIKE
                 self._pending.append((kind, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
                 is_[c, K.I_IN] = 0
             if is_[c, K.I_W_IN]:
@@ -630,8 +638,8 @@ class StreamingDetector:
             if off > decided_end and not final:
                 keep.append(rec)
                 continue
-            if kind == K.OUT_NOISE:  # the noise itself rose: its span is excluded, no event
-                self._mark(flags, first, c, on, off, K.FLAG_NOISE_RISE)
+            if kind in (K.OUT_NOISE, K.OUT_SPIKE):  # the noise itself rose, or a spike: excluded, no event
+                self._mark(flags, first, c, on, off, K.FLAG_NOISE_RISE if kind == K.OUT_NOISE else K.FLAG_SPIKE)
                 continue
             if self._excluded_fraction(flags, first, c, on, off) > self.config.max_excluded_fraction:
                 continue

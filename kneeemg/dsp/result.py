@@ -23,6 +23,7 @@ REASONS: tuple[tuple[int, str], ...] = (
     (K.FLAG_MAINS, "mains"),
     (K.FLAG_SETTLING, "settling"),
     (K.FLAG_NOISE_RISE, "noise_rise"),
+    (K.FLAG_SPIKE, "spike"),
 )
 
 
@@ -55,7 +56,7 @@ class DetectionResult:
         Epoch length in samples.
     first_epoch : int
         Absolute index of the first epoch in ``epoch_flags``.
-    epoch_flags : ndarray, shape (n_epochs, n_channels), uint8
+    epoch_flags : ndarray, shape (n_epochs, n_channels), uint16
         Exclusion bits per epoch and channel (0 = usable); see :data:`REASONS`.
     floor_uv : ndarray, shape (n_epochs, n_channels), float32
         Noise floor at the end of each epoch, µV.

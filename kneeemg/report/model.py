@@ -47,7 +47,7 @@ class ReportInput:
         Artefact time per channel.
     epoch_s : float or None
         Epoch length of ``epoch_flags`` and ``floor_uv``, s (None when not stored).
-    epoch_flags : ndarray, shape (n_epochs, n_channels), uint8, or None
+    epoch_flags : ndarray, shape (n_epochs, n_channels), uint16 (uint8 before spikes were told), or None
         Exclusion bitmask per epoch (0 = usable).
     floor_uv : ndarray, shape (n_epochs, n_channels), or None
         Noise floor per epoch, µV.
