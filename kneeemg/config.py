@@ -69,6 +69,10 @@ class DetectorConfig:
         filters' response to one single-sample spike explains at least this share of its
         energy; its epochs are excluded as ``"spike"``. Real potentials of 5 ms or more stay
         below it (docs/detector.md). Applies at 1000 Hz and above; 0 turns the test off.
+    step_share : float
+        The same for one step of the raw signal's offset (the electrode's contact changing,
+        too small to be a ``dc_jump`` or ``movement``); its epochs are excluded as ``"step"``.
+        At every rate; 0 turns the test off.
     onset_search_s : float
         How far back, in s, a burst's onset is searched for (a change point) before the
         first sample that reached the onset level.
@@ -189,6 +193,7 @@ class DetectorConfig:
     onset_search_s: float = 0.5
     potential_ratio: float = 8.0
     spike_share: float = 0.9
+    step_share: float = 0.93
     onset_cusum_ratio: float = 1.36
     floor_block_s: float = 0.25
     floor_window_s: float = 60.0
@@ -263,8 +268,9 @@ class DetectorConfig:
             raise ConfigError("offset_ratio must not exceed onset_ratio (hysteresis)")
         if not 0 < self.sustain_ratio <= self.offset_ratio:
             raise ConfigError("sustain_ratio must be above 0 and not above offset_ratio; e.g. 1.3 with offset_ratio 2")
-        if not self.spike_share <= 1.0:
-            raise ConfigError("spike_share must be 0 to 1 (a share of a burst's energy); e.g. 0.9")
+        for name in ("spike_share", "step_share"):
+            if not getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be 0 to 1 (a share of a burst's energy); e.g. {getattr(DetectorConfig, name)}")
         if not self.sustain_rel <= 1.0:
             raise ConfigError("sustain_rel must be 0 to 1 (a fraction of the burst's RMS)")
         if not self.bridge_ratio >= 1.0:

@@ -110,8 +110,9 @@ class ExcludedInterval:
     ``"saturation"`` (signal at the rail), ``"dc_jump"``, ``"movement"`` (energy mostly
     below 20 Hz), ``"mains"`` (hum the notch could not remove), ``"settling"`` (the
     first second, while the filters settle), ``"noise_rise"`` (the noise itself rose and
-    stayed up, until the noise floor had re-learned it) or ``"spike"`` (a brief burst that one
-    single-sample electrical spike explains: an electrode pop, a converter glitch).
+    stayed up, until the noise floor had re-learned it), ``"spike"`` (a brief burst that one
+    single-sample electrical spike explains: a converter glitch, an electrode pop) or
+    ``"step"`` (one that a small step of the electrode's offset explains).
     """
 
     start_s: float

@@ -7,7 +7,7 @@ from __future__ import annotations
 IRREGULAR_PLURALS = {"series": "series", "twitch": "twitches"}
 #: Reasons for excluded time as people read them (others: the id with spaces).
 REASON_WORDS = {"dc_jump": "DC jump", "noise_rise": "noise rise", "mains": "mains hum",
-                "spike": "electrical spike"}
+                "spike": "electrical spike", "step": "offset step"}
 
 
 def plural_of(word: str) -> str:

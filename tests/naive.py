@@ -48,7 +48,7 @@ def moving_ms(y: np.ndarray, window: int) -> np.ndarray:
     return np.array([np.mean(padded[i : i + window] ** 2, axis=0) for i in range(n)])
 
 
-def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, acf0, known=None, spk=None):
+def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, acf0, known=None, spk=None, stp=None):
     """Plain-Python burst detector, floor, epochs and WASM movements for one whole signal.
 
     ``x``, ``y`` and ``lo`` are the raw, band-passed and low-band signals, shape
@@ -60,8 +60,8 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     ``tlen`` the templates as the kernel takes them and ``acf0`` the background's starting
     autocorrelation (n_channels, L_max). A channel whose ``known`` is False (a flat warm-up)
     starts with a stale floor, which its first usable block teaches (its share of quiet blocks
-    at ``K.FRESH_SHARE``). ``spk`` is the filters' response to a single-sample spike at unit
-    energy (None or empty: the spike test is off).
+    at ``K.FRESH_SHARE``). ``spk`` and ``stp`` are the filters' responses to a single-sample
+    spike and to an offset step at unit energy (None or empty: that test is off).
 
     Returns
     -------
@@ -80,9 +80,10 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
     l_max = tmpl.shape[1]
     least = p[K.P_FLOOR_MIN] ** 2
     ypad = np.vstack([np.zeros((l_max - 1, nch)), y])  # ypad[a + m, c] = y[a - (l_max - 1 - m), c]
-    spk = np.zeros(0) if spk is None else np.asarray(spk, dtype=float)
-    spike_on = p[K.P_SPIKE] > 0 and len(spk) > 0
-    spike_back = max(l_max, e_win)  # windows from this many samples before a burst's first one
+    shapes = [(np.zeros(0) if v is None else np.asarray(v, dtype=float), p[share], key)
+              for v, share, key in ((spk, K.P_SPIKE, "b_spike"), (stp, K.P_STEP, "b_step"))]
+    shapes = [(v, share, key) for v, share, key in shapes if share > 0 and len(v)]
+    shape_back = max(l_max, e_win)  # windows from this many samples before a burst's first one
     records = []
     epochs = []
     chans = []
@@ -92,7 +93,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                  w_on=0, w_floor=0.0, qstart=-1, admit_rate=1.0 if known is None or known[c] else K.FRESH_SHARE,
                  stale=not (known is None or known[c]), gate=-1, acf_n=ring_len if known is None or known[c] else 0,
                  acf=np.array(acf0[c], dtype=float), acf_blk=np.zeros(l_max), pt_n=0,
-                 pt_noise=np.maximum(tmpl[1].T @ acf0[c], least), spk_at=-1, b_spike=0.0)
+                 pt_noise=np.maximum(tmpl[1].T @ acf0[c], least), art0=-1, b_spike=0.0, b_step=0.0)
         )
     stuck = np.array([_stuck_samples(x[:, c], int(p[K.P_SAT_RUN])) for c in range(nch)]).T
     prev_flags = [0] * nch
@@ -119,7 +120,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                     n_back = max(0, min(search - 1 - (a - core), core - st["last"] - 1, core - settle))
                     on = core - n_back + change_point(y[core - n_back : core + 1, c], (p[K.P_CUSUM] * floor) ** 2)
                     st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor, noise=False, b_spike=0.0,
-                              spk_at=a + len(spk) + len(spk) // 2 - 1 if spike_on else -1,
+                              b_step=0.0, art0=a,
                               end=a - (t_win if envt2[a, c] >= (onset_r * floor) ** 2 else e_win) + 2,
                               y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0, pt_score=0.0,
                               pt_until=a + l_max if pot_r2 > 0 else -1, pt_min=max(st["last"] + 1, settle))
@@ -131,7 +132,7 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                         j = int(np.argmax(score))
                         on = max(a - tlen[j, 0] + 1, st["last"] + 1, settle)
                         st.update(in_burst=True, on=on, last=a, strong=a, bfloor=floor, noise=False, b_spike=0.0,
-                                  spk_at=a + len(spk) + len(spk) // 2 - 1 if spike_on else -1,
+                                  b_step=0.0, art0=a,
                                   end=max(on + tlen[j, 1], on + 1), y2=float(np.sum(y[on : a + 1, c] ** 2)), pt_len=0,
                                   pt_until=-1)
             else:
@@ -161,8 +162,10 @@ def detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, tmpl, tlen, 
                     elif dip >= (bridge_max if bridging else hold):
                         records.append(_burst_record(st, c, y, p))
                         st["in_burst"] = False
-            if st["in_burst"] and a == st["spk_at"]:  # how much of its start one spike's shape explains
-                st["b_spike"] = spike_energy(y[:, c], a - len(spk) - len(spk) // 2 + 1, spk, spike_back, p[K.P_SPIKE])
+            if st["in_burst"]:  # how much of its start one spike's or step's shape explains, once its windows are in
+                for v, share, key in shapes:
+                    if a == st["art0"] + len(v) + len(v) // 2 - 1:
+                        st[key] = shape_energy(y[:, c], st["art0"], v, shape_back, share)
             if st["in_burst"] and a <= st["pt_until"]:  # the best template over the burst's first L_max samples
                 score = corr[a, c] ** 2 / st["pt_noise"]
                 j = int(np.argmax(score))
@@ -242,16 +245,16 @@ def change_point(seg, level2):
     return min(int(len(csum) - 1 - np.argmin(csum[::-1])), len(seg) - 1)
 
 
-def spike_energy(y, first, spk, back, share):
-    """The largest energy ``(w . spk)**2`` of a window ``w`` of ``len(spk)`` samples of ``y``
-    (zeros before its start), starting from ``first - back`` to ``first``, that is at least
-    ``share`` of the energy of the window widened by ``len(spk) // 2`` samples on each side
-    (0 when there is none)."""
-    m = len(spk) // 2
+def shape_energy(y, a0, shape, back, share):
+    """The largest energy ``(w . shape)**2`` of a window ``w`` of ``len(shape)`` samples of ``y``
+    (zeros before its start), starting from ``a0 - back`` to ``a0``, that is at least ``share``
+    of the energy of the window widened by ``len(shape) // 2`` samples on each side (0 when
+    there is none)."""
+    m = len(shape) // 2
     best = 0.0
-    for s in range(first - back, first + 1):
-        w = np.array([y[i] if i >= 0 else 0.0 for i in range(s - m, s + len(spk) + m)])
-        explained = float(np.dot(w[m : m + len(spk)], spk)) ** 2
+    for s in range(a0 - back, a0 + 1):
+        w = np.array([y[i] if i >= 0 else 0.0 for i in range(s - m, s + len(shape) + m)])
+        explained = float(np.dot(w[m : m + len(shape)], shape)) ** 2
         if explained >= share * float(np.dot(w, w)):
             best = max(best, explained)
     return best
@@ -265,10 +268,13 @@ def _burst_record(st, c, y, p):
     if st["pt_len"] > off - on:  # briefer than the potential of the best template in its first samples
         on, off = st["pt_on"], st["pt_on"] + st["pt_len"]
     b_y2 = float(np.sum(seg**2))
-    # a brief burst that one spike's filtered shape explains is an electrical spike
-    if kind == K.OUT_BURST and p[K.P_SPIKE] > 0 and st["b_spike"] > 0 and off - on < p[K.P_SPIKE_MAX] and \
-            st["b_spike"] >= p[K.P_SPIKE] * b_y2:
-        kind = K.OUT_SPIKE
+    # a brief burst that one spike's or one offset step's filtered shape explains is that
+    # artefact (the one that explains more, when both do)
+    if kind == K.OUT_BURST and off - on < p[K.P_SPIKE_MAX]:
+        found = [(st[key], out) for key, share, out in (("b_spike", K.P_SPIKE, K.OUT_SPIKE), ("b_step", K.P_STEP, K.OUT_STEP))
+                 if p[share] > 0 and st[key] > 0 and st[key] >= p[share] * b_y2]
+        if found:
+            kind = max(found)[1] if len(found) == 1 or found[0][0] != found[1][0] else K.OUT_SPIKE
     return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
 

@@ -87,47 +87,61 @@ def test_streaming_equals_batch_in_chunks_of_any_size(signal, batch, step):
     np.testing.assert_array_equal(res.floor_uv, batch.floor_uv)
 
 
-def _spiky(fs_hz, seconds=60.0, seed=11):
-    """3 uV noise with single-sample spikes of 0.3-3 mV (an electrode pop, a converter
-    glitch) at random times at least 2.5 s apart. Returns the signal (n, 1) and their samples."""
+def _spiky(fs_hz, seconds=60.0, seed=11, kind="spike"):
+    """3 uV noise with electrical artefacts at random times at least 2.5 s apart: single-sample
+    spikes of 0.3-3 mV (a converter glitch, an electrode pop), or steps of the offset of
+    90-150 uV (the 1-20 Hz rule takes larger ones for movement, and some of these too). Returns the signal (n, 1) and their samples."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 3.0, round(seconds * fs_hz))
     at = np.round((3.0 + np.cumsum(rng.uniform(2.5, 5.0, 40))) * fs_hz).astype(int)
     at = at[at < len(x) - 2 * fs_hz]
-    x[at] += rng.choice([-1.0, 1.0], len(at)) * rng.uniform(300.0, 3000.0, len(at))
+    sizes = rng.choice([-1.0, 1.0], len(at)) * (rng.uniform(300.0, 3000.0, len(at)) if kind == "spike"
+                                                 else rng.uniform(90.0, 150.0, len(at)))
+    for i, size in zip(at, sizes):
+        if kind == "spike":
+            x[i] += size
+        else:
+            x[i:] += size
     return x[:, None], at
 
 
-@pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, None), (4000.0, 60.0)])
-def test_single_sample_spikes_are_excluded_time_not_twitches(fs_hz, mains_hz):
-    x, at = _spiky(fs_hz)
+@pytest.mark.parametrize("kind, fs_hz, mains_hz", [("spike", 1000.0, None), ("spike", 1000.0, 50.0), ("spike", 2000.0, None),
+                                                   ("spike", 4000.0, 60.0), ("step", 500.0, None), ("step", 1000.0, 50.0),
+                                                   ("step", 4000.0, 60.0)])
+def test_electrical_spikes_and_steps_are_excluded_time_not_twitches(kind, fs_hz, mains_hz):
+    x, at = _spiky(fs_hz, kind=kind)
     cfg = DetectorConfig(mains_hz=mains_hz)
     res = detect(x, fs_hz, config=cfg)
     assert res.events == []
-    spikes = [iv for iv in res.excluded if iv.reason == "spike"]
+    spans = [iv for iv in res.excluded if iv.reason in (kind, "movement")]
     for t in at / fs_hz:
-        assert any(iv.start_s <= t < iv.stop_s for iv in spikes), t
-    assert sum(iv.stop_s - iv.start_s for iv in spikes) <= 2.0 * len(at)  # the epochs they touch
-    # without the test, each spike is a twitch
-    assert len(detect(x, fs_hz, config=cfg.replace(spike_share=0.0)).events) == len(at)
+        assert any(iv.start_s <= t < iv.stop_s for iv in spans), t
+    assert sum(iv.stop_s - iv.start_s for iv in spans) <= 2.0 * len(at)  # the epochs they touch
+    reasons = [iv.reason for iv in res.excluded]
+    assert set(reasons) <= {"settling", kind, "movement"} and reasons.count(kind) > len(at) // 2
+    # without the test, each is a twitch (or movement)
+    off = detect(x, fs_hz, config=cfg.replace(**{f"{kind}_share": 0.0}))
+    spans = [(e.onset_s, e.offset_s) for e in off.events] + [(iv.start_s, iv.stop_s) for iv in off.excluded if iv.reason == "movement"]
+    assert all(any(a - 0.01 <= t < b for a, b in spans) for t in at / fs_hz) and len(off.events) >= len(at) // 2
 
 
 @settings(max_examples=6, deadline=None)
 @given(cuts=st.lists(st.integers(1, 59_999), max_size=8, unique=True))
-def test_spikes_streaming_equals_batch_for_any_split(cuts):
-    x, _ = _spiky(FS)
+def test_spikes_and_steps_streaming_equals_batch_for_any_split(cuts):
+    x = _spiky(FS)[0] + _spiky(FS, seed=12, kind="step")[0]
     batch = detect(x, FS)
+    assert {"spike", "step"} <= {iv.reason for iv in batch.excluded}
     det = StreamingDetector(FS, 1)
     bounds = [0, *sorted(cuts), len(x)]
     for a, b in zip(bounds[:-1], bounds[1:]):
         det.process(x[a:b])
     res = det.finish()
-    assert res.excluded == batch.excluded and res.events == batch.events == []
+    assert res.excluded == batch.excluded and res.events == batch.events
     np.testing.assert_array_equal(res.epoch_flags, batch.epoch_flags)
 
 
-@pytest.mark.parametrize("fs_hz", [1000.0, 2000.0, 4000.0])
-def test_brief_potentials_are_not_taken_for_spikes(fs_hz):
+@pytest.mark.parametrize("fs_hz", [500.0, 1000.0, 2000.0, 4000.0])
+def test_brief_potentials_are_not_taken_for_spikes_or_steps(fs_hz):
     # biphasic and triphasic potentials of 5-20 ms, 20 dB above the noise, and sharper ones
     # of 5 ms at 40 dB: every one is a twitch
     rng = np.random.default_rng(5)
@@ -141,7 +155,7 @@ def test_brief_potentials_are_not_taken_for_spikes(fs_hz):
         x[i : i + n] += rms_uv * shape / np.sqrt(np.mean(shape**2))
         starts.append(i)
     res = detect(x[:, None], fs_hz)
-    assert [iv for iv in res.excluded if iv.reason == "spike"] == []
+    assert {iv.reason for iv in res.excluded} == {"settling"}  # no spike, no step
     assert len(res.events) == len(starts) and all(e.kind == "twitch" for e in res.events)
 
 
@@ -718,6 +732,8 @@ def test_config_validation():
         DetectorConfig(bridge_ratio=0.9)
     with pytest.raises(ConfigError, match="spike_share must be 0 to 1"):
         DetectorConfig(spike_share=1.5)
+    with pytest.raises(ConfigError, match="step_share must be 0 to 1"):
+        DetectorConfig(step_share=1.1)
     with pytest.raises(ConfigError, match="onset_window_s"):
         DetectorConfig(onset_window_s=0.02)
     with pytest.raises(ConfigError, match="onset_cusum_ratio"):

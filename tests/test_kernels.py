@@ -116,9 +116,11 @@ def _detect_inputs(mains, seconds=14.0, onset_window_s=0.010, noise_step=False, 
         for t0, peak in ((2.5, 13.0), (8.6, 10.0), (9.5, 10.0)):
             i = round(t0 * fs_hz)
             x[i : i + 20, 0] += peak * hermite_rodriguez(20, 2)
-        # single-sample spikes (electrical artefacts), a strong and a weak one
+        # single-sample spikes (electrical artefacts), a strong and a weak one, and a small
+        # step of the offset
         x[3700, 0] += 150.0
         x[10_100, 0] -= 60.0
+        x[7000:, 1] += 150.0
     cfg = DetectorConfig(mains_hz=mains, onset_window_s=onset_window_s)
     if dips:
         # a contraction at about 3 x floor whose level falls for 0.3 s twice: to weak
@@ -188,7 +190,7 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
     envt2 = naive.moving_ms(y, det._onset_win)
     corr = np.stack([naive.template_outputs(y[:, c], det._tmpl, det._tlen) for c in range(x.shape[1])], axis=1)
     ref_records, ref_epochs = naive.detect(x, y, lo, env2, envw2, envt2, p, floor0, ring_len, corr, det._tmpl, det._tlen,
-                                           acf0, known0, det._spk)
+                                           acf0, known0, det._spk, det._stp)
 
     nch = x.shape[1]
     fs, is_, fring, pts = K.new_state(nch, ring_len, floor0, acf0, known0)
@@ -207,7 +209,7 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
         # the channels in two calls, as two threads would run them
         for c0, c1 in ((0, 1), (1, nch)):
             k = K.detect_kernel(x[a:b], np.ascontiguousarray(yt[:, a:b]), np.ascontiguousarray(lot[:, a:b]), a, p,
-                                det._mtab, det._tmpl, det._tlen, det._spk, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
+                                det._mtab, det._tmpl, det._tlen, det._spk, det._stp, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1)
         n_ep += k
         _check_windows(ring, fs, y, b, det)
         epochs += [(int(ep_i[j, 0]), list(ep_i[j, 1:]), ep_f[j].copy()) for j in range(k)]
@@ -221,6 +223,7 @@ def test_detect_kernel_matches_naive_for_any_split(cuts, mains, onset_window_s, 
         # the spikes are told apart from potentials
         spikes = [r[2:4] for r in ref_records if r[0] == K.OUT_SPIKE]
         assert len(spikes) == 2 and all(on <= t < off for (on, off), t in zip(spikes, (3700, 10_100))), spans
+        assert any(r[0] == K.OUT_STEP and r[1] == 1 and r[2] <= 7000 < r[3] for r in ref_records), spans
     if dips:  # the contraction is joined across its weak dip and ends at its silent one
         # (the part after the silent dip is still open when the signal ends)
         late = [r[2:4] for r in ref_records if r[1] == 1 and r[2] >= 11_500]
@@ -286,8 +289,8 @@ def test_filter_detect_in_sub_blocks_equals_each_kernel_once(rows):
         ep_f = np.zeros((n // det._epoch + 2, nch))
         y = np.zeros((nch, n))
         lo = np.zeros((nch, n))
-        args = (0, det._params, det._mtab, det._tmpl, det._tlen, det._spk, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i,
-                ep_f)
+        args = (0, det._params, det._mtab, det._tmpl, det._tlen, det._spk, det._stp, ring, fs, is_, fring, pts, out_i,
+                out_f, n_out, ep_i, ep_f)
         if driver:
             ybuf, lobuf = np.empty(nch * rows), np.empty(nch * rows)
             n_ep = 0

@@ -10,7 +10,7 @@ import naive
 from kneeemg.config import DetectorConfig
 from kneeemg.dsp import _kernels as K
 from kneeemg.dsp.filters import design
-from kneeemg.dsp.potentials import SPIKE_ENERGY_KEPT, block_lag_means, spike_shape, templates
+from kneeemg.dsp.potentials import ARTEFACT_ENERGY_KEPT, artefact_shape, block_lag_means, templates
 
 
 @pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (2000.0, 60.0)])
@@ -50,42 +50,51 @@ def test_template_noise_follows_from_the_background_autocorrelation():
     assert predicted.max() / predicted.min() > 2.0  # the templates see this background very differently
 
 
+@pytest.mark.parametrize("kind", ["spike", "step"])
 @pytest.mark.parametrize("fs_hz, mains_hz", [(1000.0, None), (1000.0, 50.0), (4000.0, 60.0)])
-def test_spike_shape_is_the_start_of_the_filters_response_at_unit_energy(fs_hz, mains_hz):
+def test_artefact_shape_is_the_start_of_the_filters_response_at_unit_energy(kind, fs_hz, mains_hz):
     sos = design(fs_hz, DetectorConfig(), mains_hz).sos
-    spk = spike_shape(sos, fs_hz)
-    unit = np.zeros(round(fs_hz))
+    shape = artefact_shape(sos, fs_hz, kind)
+    unit = np.zeros(round(fs_hz)) if kind == "spike" else np.ones(round(fs_hz))
     unit[0] = 1.0
     h = sps.sosfilt(sos, unit)
-    np.testing.assert_allclose(spk * np.sqrt(np.sum(h[: len(spk)] ** 2)), h[: len(spk)], rtol=1e-12)
-    assert np.sum(spk**2) == pytest.approx(1.0)
-    kept = np.sum(h[: len(spk)] ** 2) / np.sum(h**2)
-    assert SPIKE_ENERGY_KEPT <= kept and np.sum(h[: len(spk) - 1] ** 2) / np.sum(h**2) < SPIKE_ENERGY_KEPT
+    np.testing.assert_allclose(shape * np.sqrt(np.sum(h[: len(shape)] ** 2)), h[: len(shape)], rtol=1e-12)
+    assert np.sum(shape**2) == pytest.approx(1.0)
+    kept = np.sum(h[: len(shape)] ** 2) / np.sum(h**2)
+    assert ARTEFACT_ENERGY_KEPT <= kept and np.sum(h[: len(shape) - 1] ** 2) / np.sum(h**2) < ARTEFACT_ENERGY_KEPT
 
 
 def test_no_spike_shape_below_the_rate_that_tells_spikes_from_potentials():
-    assert spike_shape(design(500.0, DetectorConfig(), None).sos, 500.0).size == 0
+    sos = design(500.0, DetectorConfig(), None).sos
+    assert artefact_shape(sos, 500.0, "spike").size == 0 and artefact_shape(sos, 500.0, "step").size > 0
+    with pytest.raises(ValueError, match="spike"):
+        artefact_shape(sos, 500.0, "pop")
 
 
-def test_spike_energy_is_the_best_window_that_looks_like_a_spike():
-    # the kernel and the plain version agree, on a spike in noise and on noise alone
+@pytest.mark.parametrize("kind", ["spike", "step"])
+def test_shape_energy_is_the_best_window_that_looks_like_the_artefact(kind):
+    # the kernel and the plain version agree, on an artefact in noise and on noise alone
     fs_hz = 1000.0
     sos = design(fs_hz, DetectorConfig(), 50.0).sos
-    spk = spike_shape(sos, fs_hz)
-    x = np.random.default_rng(3).normal(0.0, 3.0, 600)
-    x[300] += 200.0
+    shape = artefact_shape(sos, fs_hz, kind)
+    x = np.random.default_rng(3).normal(0.0, 3.0, 900)
+    x[600] += 200.0
+    if kind == "step":
+        x[601:] += 200.0
     y = sps.sosfilt(sos, x)
-    h_len = 256
-    energy = 200.0**2 * np.sum(sps.sosfilt(sos, np.eye(1, 600)[0])[: len(spk)] ** 2)  # the spike's, in its window
-    after = 300 + len(spk) + len(spk) // 2 + 5  # the spike's widened windows are in
+    h_len = 512
+    wait = len(shape) + len(shape) // 2
+    unit = np.zeros(900) if kind == "spike" else np.ones(900)
+    unit[0] = 1.0
+    energy = 200.0**2 * np.sum(sps.sosfilt(sos, unit)[: len(shape)] ** 2)  # the artefact's, in its window
     got = {}
-    for a, share in ((after, 0.9), (250, 0.9), (after, 0.0)):
+    for a0, share in ((600, 0.9), (300, 0.9), (600, 0.0)):
+        a = a0 + wait - 1  # the last sample the test reads
         hring = np.zeros(h_len)
         for i in range(a - h_len + 1, a + 1):
             hring[i % h_len] = y[i]
-        got[a, share] = K._spike_energy(hring, a, spk, 40, share)
-        want = naive.spike_energy(y, a - len(spk) - len(spk) // 2 + 1, spk, 40, share)
-        assert got[a, share] == pytest.approx(want, rel=1e-9)
-    assert got[after, 0.9] == pytest.approx(energy, rel=0.05)  # the spike, with a little noise
-    assert got[250, 0.9] == 0.0  # noise alone looks like no spike
-    assert got[after, 0.0] >= got[after, 0.9]
+        got[a0, share] = K._shape_energy(hring, a0, shape, 40, share)
+        assert got[a0, share] == pytest.approx(naive.shape_energy(y, a0, shape, 40, share), rel=1e-9)
+    assert got[600, 0.9] == pytest.approx(energy, rel=0.05)  # the artefact, with a little noise
+    assert got[300, 0.9] == 0.0  # noise alone looks like no artefact
+    assert got[600, 0.0] >= got[600, 0.9]

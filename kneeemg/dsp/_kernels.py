@@ -54,7 +54,8 @@ F_RS_T = 23  # running sum of y^2 over the onset window
 F_ADMIT = 24  # share of recent floor blocks that were quiet (moving average, 1 at the start)
 F_PT_SCORE = 25  # burst: best template score (output^2 / noise) in its first L_max samples
 F_B_SPIKE = 26  # burst: the most energy one single-sample spike's filtered shape explains at its start, µV²
-N_FSTATE = 27
+F_B_STEP = 27  # burst: the same for one step of the raw signal's offset
+N_FSTATE = 28
 
 # --- indices into the per-channel integer state ``is_`` ------------------------------------
 I_EP_STUCK_HI = 0  # epoch: samples in runs of >= P_SAT_RUN identical raw values at the epoch's highest value
@@ -81,7 +82,7 @@ I_B_PT_LEN = 20  # ... and the length of the potential it models (0: none matche
 I_B_PT_UNTIL = 21  # burst: last sample at which templates are tried (-1: none)
 I_B_PT_MIN = 22  # burst: earliest sample such a template may start at (after the previous burst)
 I_ACF_N = 23  # blocks the autocorrelation has learned from since the floor started again (up to ring_len)
-I_B_SPK_AT = 24  # burst: absolute sample at which the spike test looks back at its start (-1: none)
+I_B_ART0 = 24  # burst: the sample it started at, which the spike and step tests look back at (-1: none)
 N_ISTATE = 25
 
 # --- indices into the parameter vector ``p`` -----------------------------------------------
@@ -117,8 +118,9 @@ P_BRIDGE = 28  # activity back after a dip continues the burst when the gap's RM
 P_BRIDGE_MAX = 29  # ... and the dip lasted at most this many samples (not above P_HOLD: off)
 P_SAT_RUN = 30  # raw samples identical for this many in a row at an epoch's extreme are stuck
 P_SPIKE = 31  # a brief burst is a spike when one spike's filtered shape explains this share of its energy (0: off)
-P_SPIKE_MAX = 32  # ... and it lasts fewer samples than this
-N_PARAMS = 33
+P_SPIKE_MAX = 32  # ... and it lasts fewer samples than this (the same for steps)
+P_STEP = 33  # a brief burst is a step when one offset step's filtered shape explains this share of its energy (0: off)
+N_PARAMS = 34
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
 FLAG_FLAT = 1
@@ -130,6 +132,7 @@ FLAG_SETTLING = 32
 FLAG_NOISE_RISE = 64  # set afterwards, by the caller, over the span of an OUT_NOISE record
 FLAG_LOST = 128  # set afterwards, by the caller, over samples lost while recording
 FLAG_SPIKE = 256  # set afterwards, by the caller, over the span of an OUT_SPIKE record
+FLAG_STEP = 512  # set afterwards, by the caller, over the span of an OUT_STEP record
 
 #: Fewest raw samples identical in a row that count as stuck (flat line or rail) when their
 #: value is the highest or the lowest of their epoch, whatever the rate (``P_SAT_RUN`` is the
@@ -178,6 +181,7 @@ OUT_BURST = 0
 OUT_LM = 1
 OUT_NOISE = 2  # a "burst" that lasted until the floor was re-learned: the noise itself rose
 OUT_SPIKE = 3  # a brief "burst" that one single-sample spike (an electrical artefact) explains
+OUT_STEP = 4  # a brief "burst" that one step of the raw signal's offset (an electrode artefact) explains
 
 
 def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndarray,
@@ -220,7 +224,7 @@ def new_state(n_channels: int, ring_len: int, floor_uv: np.ndarray, acf: np.ndar
     is_[:, I_W_QSTART] = -1
     is_[:, I_GATE] = -1
     is_[:, I_B_PT_UNTIL] = -1
-    is_[:, I_B_SPK_AT] = -1
+    is_[:, I_B_ART0] = -1
     acf = np.asarray(acf, dtype=np.float64).reshape(n_channels, -1)
     pts = np.zeros((n_channels, 2, acf.shape[1]))
     pts[:, 0] = acf
@@ -1003,28 +1007,28 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
     return best, score
 
 
-def _spike_energy(hring, a, spk, back, share):
-    """The most energy that one single-sample spike explains where it explains nearly all.
+def _shape_energy(hring, a0, shape, back, share):
+    """The most energy that one artefact's filtered ``shape`` (unit energy) explains where it
+    explains nearly all, for a burst that started at absolute sample ``a0``.
 
-    For each window of ``len(spk)`` samples of the history ring that starts from ``back``
-    samples before ``first = a - len(spk) - len(spk) // 2 + 1`` up to ``first``, the energy it
-    explains is the squared correlation of the window with ``spk`` (the filters' response to
-    a unit spike, at unit energy), µV². It counts when it is at least ``share`` of the energy
-    of the window widened by ``len(spk) // 2`` samples on each side (so that a potential
-    longer than the window, of which a part resembles a spike, does not count). Returns the
-    largest that counts (0 when none does); the widened windows end at ``a`` at the latest.
+    For each window of ``len(shape)`` samples of the history ring that starts from ``back``
+    samples before ``a0`` up to ``a0``, the energy it explains is the squared correlation of
+    the window with ``shape``, µV². It counts when it is at least ``share`` of the energy of the
+    window widened by ``len(shape) // 2`` samples on each side (so that a potential longer than
+    the window, of which a part resembles the shape, does not count). Returns the largest that
+    counts (0 when none does). The ring must hold the samples up to
+    ``a0 + len(shape) + len(shape) // 2 - 1``.
     """
     h_len = hring.shape[0]
-    l_spk = spk.shape[0]
-    m = l_spk // 2
-    first = a - l_spk - m + 1
+    n = shape.shape[0]
+    m = n // 2
     best = 0.0
-    for s in range(first - back, first + 1):
+    for s in range(a0 - back, a0 + 1):
         acc = 0.0
-        for k in range(l_spk):
-            acc += hring[(s + k) % h_len] * spk[k]
+        for k in range(n):
+            acc += hring[(s + k) % h_len] * shape[k]
         e = 0.0
-        for k in range(-m, l_spk + m):
+        for k in range(-m, n + m):
             v = hring[(s + k) % h_len]
             e += v * v
         if acc * acc >= share * e and acc * acc > best:
@@ -1032,11 +1036,19 @@ def _spike_energy(hring, a, spk, back, share):
     return best
 
 
-def _is_spike(n_span, b_spike, b_y2, share, max_len):
-    """Whether a burst of ``n_span`` samples and energy ``b_y2`` (µV², from its onset to its
-    last sample above the onset level) is one spike: briefer than ``max_len`` samples, and
-    ``b_spike`` (:func:`_spike_energy` at its start) is at least ``share`` of its energy."""
-    return share > 0.0 and b_spike > 0.0 and n_span < max_len and b_spike >= share * b_y2
+def _artefact_kind(n_span, b_y2, b_spike, b_step, p):
+    """The record kind of a burst of ``n_span`` samples and energy ``b_y2`` (µV², from its
+    onset to its last sample above the onset level): OUT_SPIKE or OUT_STEP when it is briefer
+    than ``p[P_SPIKE_MAX]`` samples and ``b_spike`` or ``b_step`` (:func:`_shape_energy` at its
+    start) is at least ``p[P_SPIKE]`` or ``p[P_STEP]`` of its energy (the one that explains
+    more when both are), else OUT_BURST."""
+    if n_span >= p[P_SPIKE_MAX] or b_y2 <= 0.0:
+        return OUT_BURST
+    spike = p[P_SPIKE] > 0.0 and b_spike > 0.0 and b_spike >= p[P_SPIKE] * b_y2
+    step = p[P_STEP] > 0.0 and b_step > 0.0 and b_step >= p[P_STEP] * b_y2
+    if spike and (not step or b_spike >= b_step):
+        return OUT_SPIKE
+    return OUT_STEP if step else OUT_BURST
 
 
 def _raw_pass(x, s0, s1, x_max, x_min, prev_x, run, stuck_hi, stuck_lo, run_min):
@@ -1208,8 +1220,8 @@ def _ring_push(ring, srt, count, pos, value):
     return count
 
 
-def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f,
-            c0, c1):
+def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, stp, ring, fs, is_, fring, pts, out_i, out_f, n_out, ep_i,
+            ep_f, c0, c1):
     """Envelopes, noise floor, artefact epochs, hysteresis bursts and WASM leg movements.
 
     Channels are independent: each one is run from start to end with its state in local
@@ -1235,13 +1247,14 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring,
         noise (``[1]``; see :func:`kneeemg.dsp.potentials.templates`).
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
-    spk : ndarray, shape (L_spike,)
-        The filters' response to a single-sample spike, its first samples, at unit energy
-        (:func:`kneeemg.dsp.potentials.spike_shape`; the spike test is off when empty).
+    spk, stp : ndarray, shape (L_spike,) and (L_step,)
+        The filters' responses to a single-sample spike and to a step, their first samples,
+        at unit energy (:func:`kneeemg.dsp.potentials.artefact_shape`; a test is off when its
+        shape is empty).
     ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
         The last filtered samples: the detection envelope's window, the WASM window's, the
         onset window's, then the history that a burst onset is searched back in and the
-        templates, lag products and spike test read, each at position ``absolute index % length``.
+        templates, lag products and artefact tests read, each at position ``absolute index % length``.
     fs, is_ : ndarray, shape (n_channels, N_FSTATE) and (n_channels, N_ISTATE), updated
     fring : ndarray, shape (n_channels, 2, ring_len), RMS of recent quiet blocks (arrival
         order and sorted), updated
@@ -1271,13 +1284,13 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring,
         n_ep += 1
     for c in range(c0, c1):
         k = n_out[c]
-        n_out[c] = k + _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, spk, ring[c], fs[c],
+        n_out[c] = k + _detect_channel(x[:, c], y[c], lo[c], abs_start, p, mtab, tmpl, tlen, spk, stp, ring[c], fs[c],
                                        is_[c], fring[c], pts[c], out_i[k:, c], out_f[k:, c], ep_i[:, c + 1], ep_f[:, c])
     return n_ep
 
 
-def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start, p, mtab, tmpl, tlen, spk, ring, fs,
-                   is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
+def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start, p, mtab, tmpl, tlen, spk, stp, ring,
+                   fs, is_, fring, pts, out_i, out_f, n_out, ep_i, ep_f, c0, c1):
     """Both stages, :func:`_filter_lanes` and :func:`_detect`, over ``x`` in sub-blocks of
     ``len(ybuf) // n_channels`` rows, so that the detect stage reads the filtered signals
     while they are still in the processor's cache. The results are those of one call of
@@ -1311,8 +1324,8 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
         y = ybuf[: nch * m].reshape((nch, m))
         lo = lobuf[: nch * m].reshape((nch, m))
         filter_lanes_kernel(sos, sos_low, xs, z, zl, y, lo, c0, c1)
-        n_ep += detect_kernel(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i,
-                              out_f, n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
+        n_ep += detect_kernel(xs, y, lo, abs_start + a, p, mtab, tmpl, tlen, spk, stp, ring, fs, is_, fring, pts,
+                              out_i, out_f, n_out, ep_i[n_ep:], ep_f[n_ep:], c0, c1)
         if keep:
             for c in range(c0, c1):
                 for i in range(m):
@@ -1321,8 +1334,8 @@ def _filter_detect(sos, sos_low, x, z, zl, ybuf, lobuf, y_keep, keep, abs_start,
     return n_ep
 
 
-def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_, fring, pts, out_i, out_f, ep_flags,
-                    ep_floor):
+def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, stp, ring, fs, is_, fring, pts, out_i, out_f,
+                    ep_flags, ep_floor):
     """:func:`_detect` for one channel (1-D views of the same arrays). Returns records written.
 
     Levels are compared as sums of squares over the envelope windows against squared
@@ -1372,12 +1385,14 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
     acf = pts[0]
     acf_blk = pts[1]
     acf_decay = 1.0 / ring_len  # an average over about floor_window_s of quiet blocks
-    # spike test: a brief burst that one single-sample spike's filtered shape explains
-    spike_share = p[P_SPIKE]
-    spike_max = p[P_SPIKE_MAX]
-    l_spk = spk.shape[0]
-    spike_on = spike_share > 0.0 and l_spk > 0
-    spike_back = max(l_max, e_win)  # a spike that opens a burst lies in the window (or template) that opened it
+    # artefact tests: a brief burst that one single-sample spike's or one offset step's
+    # filtered shape explains
+    spike_on = p[P_SPIKE] > 0.0 and spk.shape[0] > 0
+    step_on = p[P_STEP] > 0.0 and stp.shape[0] > 0
+    # a test looks back once the samples its windows read are in
+    spike_wait = spk.shape[0] + spk.shape[0] // 2 - 1 if spike_on else -1
+    step_wait = stp.shape[0] + stp.shape[0] // 2 - 1 if step_on else -1
+    shape_back = max(l_max, e_win)  # an artefact that opens a burst lies in the window (or template) that opened it
     win = np.empty(l_max)
     c_out = np.empty(n_t)
     pt_noise = np.empty(n_t)  # each template's output mean square over the quiet background ...
@@ -1440,7 +1455,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
     pt_min = is_[I_B_PT_MIN]
     pt_score = fs[F_PT_SCORE]
     b_spike = fs[F_B_SPIKE]
-    spk_at = is_[I_B_SPK_AT]
+    b_step = fs[F_B_STEP]
+    art0 = is_[I_B_ART0]
     n_out = 0
     k_ep = 0
     # Levels as sums of squares over each window (threshold^2 x window length), compared
@@ -1550,7 +1566,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
                     b_floor = floor
                     b_noise = 0
                     b_spike = 0.0
-                    spk_at = a + l_spk + l_spk // 2 - 1 if spike_on else -1
+                    b_step = 0.0
+                    art0 = a if spike_on or step_on else -1
                     b_on_s, b_on_t_s, b_off_s, b_sus_s = _burst_levels(b_floor, onset_r, offset_r, sustain_r, e_win, t_win)
                     pk = 0.0
                     s2 = 0.0
@@ -1609,8 +1626,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
                         r_on = pt_on
                         off = pt_on + pt_len
                     kind = OUT_NOISE if b_noise == 1 else OUT_BURST
-                    if kind == OUT_BURST and _is_spike(off - r_on, b_spike, b_y2_at, spike_share, spike_max):
-                        kind = OUT_SPIKE
+                    if kind == OUT_BURST:
+                        kind = _artefact_kind(off - r_on, b_y2_at, b_spike, b_step, p)
                     out_i[n_out, 0] = kind
                     out_i[n_out, 1] = r_on
                     out_i[n_out, 2] = off
@@ -1619,9 +1636,12 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
                     out_f[n_out, 2] = b_floor
                     n_out += 1
                     inb = 0
-            if inb == 1 and a == spk_at:
-                # The spike test looks back at the burst's start once the samples after it are in.
-                b_spike = _spike_energy(hring, a, spk, spike_back, spike_share)
+            if inb == 1 and art0 >= 0:
+                # The artefact tests look back at the burst's start once the samples after it are in.
+                if a == art0 + spike_wait:
+                    b_spike = _shape_energy(hring, art0, spk, shape_back, p[P_SPIKE])
+                if a == art0 + step_wait:
+                    b_step = _shape_energy(hring, art0, stp, shape_back, p[P_STEP])
             if inb == 1 and a <= pt_until:
                 if not noise_ok:
                     _template_noise(t_wts, acf, floor_min * floor_min, pt_noise)
@@ -1809,7 +1829,8 @@ def _detect_channel(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, ring, fs, is_
     is_[I_B_PT_MIN] = pt_min
     fs[F_PT_SCORE] = pt_score
     fs[F_B_SPIKE] = b_spike
-    is_[I_B_SPK_AT] = spk_at
+    fs[F_B_STEP] = b_step
+    is_[I_B_ART0] = art0
     return n_out
 
 
@@ -1892,8 +1913,8 @@ _lag_products = numba.njit(**_jit)(_lag_products)
 _template_noise = numba.njit(**_jit)(_template_noise)
 _template_outputs = numba.njit(**_jit)(_template_outputs)
 _best_template = numba.njit(**_jit)(_best_template)
-_spike_energy = numba.njit(**_jit)(_spike_energy)
-_is_spike = numba.njit(**_jit)(_is_spike)
+_shape_energy = numba.njit(**_jit)(_shape_energy)
+_artefact_kind = numba.njit(**_jit)(_artefact_kind)
 _burst_levels = numba.njit(inline="always", **_jit)(_burst_levels)
 _floor_levels = numba.njit(inline="always", **_jit)(_floor_levels)
 _window_end = numba.njit(**_jit)(_window_end)

@@ -23,7 +23,7 @@ from ..events import Event, sort_events
 from ..words import plural
 from . import _kernels as K
 from .filters import FilterDesign, band_edges, design, find_mains, initial_state
-from .potentials import block_lag_means, spike_shape, templates
+from .potentials import artefact_shape, block_lag_means, templates
 from .result import DetectionResult
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ THREADED_MIN = 1 << 15
 ROW_PAD = 8
 #: From this many values, the input is first tested for NaN and infinity by summing it.
 SUM_CHECK_MIN = 1 << 14
+#: Records of the detect kernel that are excluded time, not events, and the epoch flag each sets.
+EXCLUDED_RECORDS = {K.OUT_NOISE: K.FLAG_NOISE_RISE, K.OUT_SPIKE: K.FLAG_SPIKE, K.OUT_STEP: K.FLAG_STEP}
 
 
 def block_rows(n_channels: int) -> int:
@@ -333,10 +335,11 @@ class StreamingDetector:
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
         self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
-        self._spk = spike_shape(d.sos, self.fs_hz)
-        # the history also feeds the templates, and the spike test (windows from a template's
-        # length before a burst's first sample on)
-        self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * len(self._spk) + 1)
+        self._spk = artefact_shape(d.sos, self.fs_hz, "spike")
+        self._stp = artefact_shape(d.sos, self.fs_hz, "step")
+        # the history also feeds the templates, and the artefact tests (windows from a
+        # template's length before a burst's first sample on)
+        self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * max(len(self._spk), len(self._stp)) + 1)
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
@@ -367,6 +370,7 @@ class StreamingDetector:
         p[K.P_SAT_FRAC] = cfg.saturation_fraction
         p[K.P_SAT_RUN] = max(K.STUCK_RUN, round(cfg.saturation_run_s * self.fs_hz))
         p[K.P_SPIKE] = cfg.spike_share
+        p[K.P_STEP] = cfg.step_share
         p[K.P_SPIKE_MAX] = cfg.twitch_max_s * self.fs_hz
         p[K.P_DCJUMP] = cfg.dc_jump_uv
         p[K.P_MOVE_RATIO] = cfg.movement_ratio
@@ -518,7 +522,7 @@ class StreamingDetector:
                 outs: tuple[np.ndarray, ...]) -> int:
         outs[2][c0:c1] = 0  # n_out: the kernel writes records after the ones counted there
         return K.detect_kernel(x, y, lo, start, self._params, self._mtab, self._tmpl, self._tlen, self._spk,
-                               self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
+                               self._stp, self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _sub_buffers(self, n: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """Scratch ``slot``'s filtered and low-band arrays for the sub-blocks of a block of
@@ -539,7 +543,7 @@ class StreamingDetector:
         ybuf, lobuf = scratch
         return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
                                       self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
-                                      self._spk, self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
+                                      self._spk, self._stp, self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
 
     def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int) -> None:
         """Detect in all channels of a filtered block in this thread and keep what it found."""
@@ -603,9 +607,8 @@ class StreamingDetector:
                 off = min(a_end, max(on + 1, int(is_[c, K.I_B_END])))
                 rms = math.sqrt(fs[c, K.F_B_Y2_AT] / (last - on + 1))
                 kind = K.OUT_NOISE if is_[c, K.I_B_NOISE] else K.OUT_BURST
-                if kind == K.OUT_BURST and K._is_spike(off - on, fs[c, K.F_B_SPIKE], fs[c, K.F_B_Y2_AT], p[K.P_SPIKE],
-                                                       p[K.P_SPIKE_MAX]):
-                    kind = K.OUT_SPIKE
+                if kind == K.OUT_BURST:
+                    kind = K._artefact_kind(off - on, fs[c, K.F_B_Y2_AT], fs[c, K.F_B_SPIKE], fs[c, K.F_B_STEP], p)
                 self._pending.append((kind, c, on, off, fs[c, K.F_B_PEAK_AT], rms, fs[c, K.F_B_FLOOR]))
                 is_[c, K.I_IN] = 0
             if is_[c, K.I_W_IN]:
@@ -638,8 +641,8 @@ class StreamingDetector:
             if off > decided_end and not final:
                 keep.append(rec)
                 continue
-            if kind in (K.OUT_NOISE, K.OUT_SPIKE):  # the noise itself rose, or a spike: excluded, no event
-                self._mark(flags, first, c, on, off, K.FLAG_NOISE_RISE if kind == K.OUT_NOISE else K.FLAG_SPIKE)
+            if kind in EXCLUDED_RECORDS:  # the noise itself rose, or an electrical artefact: excluded, no event
+                self._mark(flags, first, c, on, off, EXCLUDED_RECORDS[kind])
                 continue
             if self._excluded_fraction(flags, first, c, on, off) > self.config.max_excluded_fraction:
                 continue

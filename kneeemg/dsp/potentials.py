@@ -12,9 +12,10 @@ follows from the background's autocorrelation ``R``: the output's mean square is
 ``sum over i, k of h[i] h[k] R(i - k)``, so the detector learns ``R`` (a few dozen lags)
 instead of running every template over the whole night.
 
-The filters' response to a single-sample spike (an electrical artefact: an electrode
-"pop", a glitch of the converter) is a shape of its own (:func:`spike_shape`): a brief
-burst that it explains almost wholly is a spike, not a potential.
+The filters' responses to a single-sample spike (an electrical artefact: a glitch of the
+converter, an electrode "pop") and to a step of the signal's offset (the electrode's contact
+changing) are shapes of their own (:func:`artefact_shape`): a brief burst that one of them
+explains almost wholly is that artefact, not a potential.
 """
 
 from __future__ import annotations
@@ -28,12 +29,11 @@ from ..shapes import hermite_rodriguez
 WIDTHS_S = (0.005, 0.007, 0.010, 0.014, 0.020)
 #: A filtered template keeps the samples that hold this share of its energy (from its start).
 ENERGY_KEPT = 0.995
-#: The spike shape keeps the samples that hold this share of the response's energy (the
+#: An artefact's shape keeps the samples that hold this share of the response's energy (the
 #: rest is the high-pass's and the notches' slow ringing, hundreds of samples long).
-SPIKE_ENERGY_KEPT = 0.95
+ARTEFACT_ENERGY_KEPT = 0.95
 #: Below this rate the spike test is off: a potential of 5 ms spans 2-4 samples there, and
-#: its filtered shape is a spike's (a spike's shape explains 94-96 % of a triphasic one's
-#: energy at 250 and 500 Hz, 75 % at 1 kHz; docs/detector.md).
+#: its filtered shape is a spike's (docs/detector.md).
 SPIKE_MIN_FS_HZ = 1000.0
 
 
@@ -73,22 +73,25 @@ def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     return tmpl, np.array(lens, dtype=np.int64)
 
 
-def spike_shape(sos: np.ndarray, fs_hz: float) -> np.ndarray:
-    """The response of the filters ``sos`` to a single-sample spike at ``fs_hz``: its first
-    samples, those that hold :data:`SPIKE_ENERGY_KEPT` of its energy, scaled to unit energy.
+def artefact_shape(sos: np.ndarray, fs_hz: float, kind: str) -> np.ndarray:
+    """The response of the filters ``sos`` at ``fs_hz`` to one artefact of the raw signal,
+    ``"spike"`` (one sample) or ``"step"`` (of its offset): its first samples, those that hold
+    :data:`ARTEFACT_ENERGY_KEPT` of its energy, scaled to unit energy.
 
     Returns
     -------
-    ndarray, shape (L_spike,)
-        Empty below :data:`SPIKE_MIN_FS_HZ` (the spike test is off there).
+    ndarray, shape (L,)
+        Empty for a spike below :data:`SPIKE_MIN_FS_HZ` (the spike test is off there).
     """
-    if fs_hz < SPIKE_MIN_FS_HZ:
+    if kind not in ("spike", "step"):
+        raise ValueError(f"kind must be 'spike' or 'step', not {kind!r}")
+    if kind == "spike" and fs_hz < SPIKE_MIN_FS_HZ:
         return np.zeros(0)
-    unit = np.zeros(round(fs_hz))  # one second holds all but a trace of the ringing
+    unit = np.zeros(round(fs_hz)) if kind == "spike" else np.ones(round(fs_hz))  # one second holds all but a trace
     unit[0] = 1.0
     h = sps.sosfilt(sos, unit)
     energy = np.cumsum(h * h)
-    keep = int(np.searchsorted(energy, SPIKE_ENERGY_KEPT * energy[-1])) + 1
+    keep = int(np.searchsorted(energy, ARTEFACT_ENERGY_KEPT * energy[-1])) + 1
     return np.ascontiguousarray(h[:keep] / np.sqrt(energy[keep - 1]))
 
 

@@ -24,6 +24,7 @@ REASONS: tuple[tuple[int, str], ...] = (
     (K.FLAG_SETTLING, "settling"),
     (K.FLAG_NOISE_RISE, "noise_rise"),
     (K.FLAG_SPIKE, "spike"),
+    (K.FLAG_STEP, "step"),
 )
 
 
