@@ -193,7 +193,7 @@ class DetectorConfig:
     onset_search_s: float = 0.5
     potential_ratio: float = 8.0
     spike_share: float = 0.9
-    step_share: float = 0.93
+    step_share: float = 0.85
     onset_cusum_ratio: float = 1.36
     floor_block_s: float = 0.25
     floor_window_s: float = 60.0

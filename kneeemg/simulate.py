@@ -26,6 +26,8 @@ from .shapes import hermite_rodriguez
 
 #: Samples are generated in blocks of this many seconds, each from its own seed.
 BLOCK_S = 10.0
+#: Planned items that are artefacts (listed in ``annotated_artefacts``), not events.
+ARTEFACT_KINDS = ("flat", "saturation", "movement", "spike", "step")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class SimConfig:
     ``noise_max_uv`` over hours, an electrode DC offset, slow baseline wander and mains
     hum with harmonics. Events: fasciculation-like potentials and brief jerks (twitches),
     spasms, cramps, clusters of twitches and periodic series of spasms. Artefacts:
-    movement, an electrode coming loose (flat line or rail).
+    movement, an electrode coming loose (flat line or rail), single-sample electrical spikes
+    and small steps of the offset that recover slowly (electrode pops).
 
     Every number is at least 0; a ``(low, high)`` pair needs ``low <= high`` and, except
     ``mains_uv``, ``low > 0``; ``noise_min_uv`` is above 0 and at most ``noise_max_uv``.
@@ -75,6 +78,11 @@ class SimConfig:
     loose_per_night: float = 1.0
     loose_s: tuple[float, float] = (60.0, 600.0)
     rail_uv: float = 390_000.0
+    spike_rate_per_h: float = 1.0
+    spike_uv: tuple[float, float] = (300.0, 3000.0)
+    step_rate_per_h: float = 1.0
+    step_uv: tuple[float, float] = (100.0, 150.0)
+    step_recovery_s: tuple[float, float] = (0.05, 1.0)
     margin_s: float = 2.0
     quiet_start_s: float = 3.0
 
@@ -112,7 +120,7 @@ def _number(x: object) -> bool:
 class _Item:
     """A planned event or artefact on one channel."""
 
-    kind: str  # twitch_f, twitch_j, spasm, cramp, movement, flat, saturation
+    kind: str  # twitch_f, twitch_j, spasm, cramp, movement, flat, saturation, spike, step
     channel: int
     start: int  # sample
     n: int  # samples
@@ -221,6 +229,9 @@ def _waveform(kind: str, n: int, seed: int, level: float, shape: int, fs: float)
     rng = np.random.default_rng(seed)
     if kind == "twitch_f":
         return _fasciculation(n, shape, level, rng)
+    if kind in ("spike", "step"):  # one sample; or a step recovering over n samples (5 time constants)
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        return sign * level * (np.ones(1) if kind == "spike" else np.exp(-5.0 * np.arange(n) / n))
     if kind == "movement":
         t = np.arange(n) / fs
         w = np.hanning(n)
@@ -461,6 +472,16 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
                 a += int(r.uniform(*c.cluster_gap_s) * fs)
         for t0 in _poisson_times(r, c.twitch_rate_per_h / 3600, 0, dur):
             twitch(int(t0 * fs))
+        # electrical artefacts last, from their own draws (the rest of the night is as without them)
+        ra = np.random.default_rng([seed, 3, ch])
+        for kind, rate, size in (("spike", c.spike_rate_per_h, c.spike_uv), ("step", c.step_rate_per_h, c.step_uv)):
+            for t0 in _poisson_times(ra, rate / 3600, 0, dur):
+                # a step recovers exponentially; it lasts 5 time constants
+                length = 1 if kind == "spike" else max(1, int(5 * ra.uniform(*c.step_recovery_s) * fs))
+                a, level, item_seed = int(t0 * fs), ra.uniform(*size), int(ra.integers(2**31))
+                if plan.free(a, a + length):
+                    plan.take(a, a + length)
+                    its.append(_Item(kind, ch, a, length, item_seed, level))
         its.sort(key=lambda it: it.start)
         items.append(its)
     night = SimulatedNight(
@@ -471,7 +492,7 @@ def simulate_night(hours: float = 8.0, n_channels: int = 1, fs_hz: float = 1000.
     lms: list[Event] = []
     for ch, its in enumerate(items):
         for it in its:
-            if it.kind in ("flat", "saturation", "movement"):
+            if it.kind in ARTEFACT_KINDS:
                 artefacts.append(ExcludedInterval(it.start / fs, (it.start + it.n) / fs, ch, it.kind))
                 continue
             wave = _waveform(it.kind, it.n, it.seed, it.level, it.shape, fs)

@@ -100,6 +100,34 @@ def test_detector_meets_its_targets_on_simulated_nights(seed):
     assert score.onset_error_ms < 30
 
 
+def test_electrode_pops_are_planned_apart_and_leave_the_rest_of_the_night_as_it_was():
+    busy = SimConfig(spike_rate_per_h=20.0, step_rate_per_h=20.0)
+    with_pops = simulate_night(hours=0.5, n_channels=1, seed=4, config=busy)
+    without = simulate_night(hours=0.5, n_channels=1, seed=4, config=SimConfig(spike_rate_per_h=0.0, step_rate_per_h=0.0))
+    assert with_pops.info.annotations == without.info.annotations  # the same events
+    pops = [a for a in with_pops.info.annotated_artefacts if a.reason in ("spike", "step")]
+    assert {a.reason for a in pops} == {"spike", "step"} and len(pops) >= 10
+    x, y = with_pops.read(), without.read()
+    differs = np.flatnonzero(x[:, 0] != y[:, 0])
+    fs = with_pops.info.fs_hz
+    inside = np.zeros(len(x), bool)
+    for a in pops:
+        inside[round(a.start_s * fs) : round(a.stop_s * fs)] = True
+        i = round(a.start_s * fs)
+        if a.reason == "spike":  # one sample of 0.3-3 mV
+            assert a.stop_s - a.start_s == pytest.approx(1 / fs) and 300.0 <= abs(x[i, 0] - y[i, 0]) <= 3000.0
+        else:  # a step of 100-150 uV, recovering over 0.25-5 s
+            step = x[i : round(a.stop_s * fs), 0] - y[i : round(a.stop_s * fs), 0]
+            assert 100.0 <= abs(step[0]) <= 150.0 and abs(step[-1]) < 0.01 * abs(step[0]) and 0.25 <= a.stop_s - a.start_s <= 5.0
+    assert inside[differs].all()  # nothing else changed
+    # and the detector takes them for what they are: no event, their time excluded
+    res = detect(x, fs)
+    assert score_events(res.events, with_pops.info.annotations).per_kind["twitch"].precision == \
+        score_events(detect(y, fs).events, without.info.annotations).per_kind["twitch"].precision
+    told = {iv.start_s // 1 for iv in res.excluded if iv.reason in ("spike", "step", "movement")}
+    assert all(a.start_s // 1 in told for a in pops)
+
+
 def test_cramps_are_found():
     cfg = SimConfig(cramps_per_night=40.0)  # about five in an hour
     night = simulate_night(hours=1.0, n_channels=1, seed=5, config=cfg)
