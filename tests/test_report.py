@@ -586,6 +586,10 @@ def test_no_ids_or_field_names_are_shown_in_the_report():
                       snippets_note="No recording file for this night.")
     words = _shown_text(render_report(inp))
     assert "DC jump 12 s" in words and "noise rise 3.0 s" in words and "last caffeine, hours before bed" in words
+    assert "come from the electrodes" not in words  # said only of spikes and steps
+    m["excluded_s"] = {"spike": 2.0, "step": 1.0}
+    words = _shown_text(render_report(inp))
+    assert "electrical spike 2.0 s, offset step 1.0 s" in words and "come from the electrodes, not the muscle" in words
     assert "change of skin colour" in words and "glasses of water" in words
     assert "amphetamine, pre workout powder" in words  # a free list's words as typed, in lower case
     assert not re.findall(r"\b[a-z0-9]+_[a-z0-9_]+\b", words)

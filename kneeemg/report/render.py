@@ -298,8 +298,11 @@ def _quality_html(inp: ReportInput) -> str:
     if inp.epoch_flags is not None and inp.floor_uv is not None and inp.epoch_s and len(inp.floor_uv):
         text += _img(plots.quality(inp.epoch_s, inp.epoch_flags, inp.floor_uv, inp.labels), "noise floor and excluded epochs over the night")
     added = " (each channel's time added up)" if len(inp.labels) > 1 else ""
-    text += (f"<p class='note'>Excluded time by reason{added}: {esc(words)}. A low, steady noise floor means the electrodes "
-             "sat well. Hourly rates count only usable time: a moment in which "
+    pops = ("Electrical spikes and offset steps come from the electrodes, not the muscle (a lead that moved, a cable "
+            "pulled, gel drying out): the seconds around them are left out and never counted as twitches. "
+            if excl.get("spike") or excl.get("step") else "")
+    text += (f"<p class='note'>Excluded time by reason{added}: {esc(words)}. {pops}A low, steady noise floor means the "
+             "electrodes sat well. Hourly rates count only usable time: a moment in which "
              + ("at least one channel was usable." if len(inp.labels) > 1 else "the channel was usable.") + "</p>")
     return text
 
