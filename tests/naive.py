@@ -246,17 +246,18 @@ def change_point(seg, level2):
 
 
 def shape_energy(y, a0, shape, back, share):
-    """The largest energy ``(w . shape)**2`` of a window ``w`` of ``len(shape)`` samples of ``y``
-    (zeros before its start), starting from ``a0 - back`` to ``a0``, that is at least ``share``
-    of the energy of the window widened by ``len(shape) // 2`` samples on each side (0 when
-    there is none)."""
-    m = len(shape) // 2
+    """The energy ``(w . shape)**2 / W**2`` of the artefact whose response starts ``shape``
+    (``W`` = the sum of its squares), over the windows ``w`` of ``len(shape)`` samples of ``y``
+    (zeros before its start) starting from ``a0 - back`` to ``a0`` that it explains at least
+    ``share`` of: ``(w . shape)**2 / W`` at least ``share`` times the energy of the window widened
+    by ``len(shape) // 2`` samples on each side; the largest (0 when there is none)."""
+    m, big_w = len(shape) // 2, float(np.sum(shape**2))
     best = 0.0
     for s in range(a0 - back, a0 + 1):
         w = np.array([y[i] if i >= 0 else 0.0 for i in range(s - m, s + len(shape) + m)])
-        explained = float(np.dot(w[m : m + len(shape)], shape)) ** 2
-        if explained >= share * float(np.dot(w, w)):
-            best = max(best, explained)
+        c2 = float(np.dot(w[m : m + len(shape)], shape)) ** 2
+        if c2 / big_w >= share * float(np.dot(w, w)):
+            best = max(best, c2 / big_w**2)
     return best
 
 

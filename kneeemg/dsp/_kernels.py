@@ -53,7 +53,7 @@ F_EP_XMIN = 22  # epoch: lowest raw sample
 F_RS_T = 23  # running sum of y^2 over the onset window
 F_ADMIT = 24  # share of recent floor blocks that were quiet (moving average, 1 at the start)
 F_PT_SCORE = 25  # burst: best template score (output^2 / noise) in its first L_max samples
-F_B_SPIKE = 26  # burst: the most energy one single-sample spike's filtered shape explains at its start, µV²
+F_B_SPIKE = 26  # burst: the energy of the single-sample spike that fits its start (:func:`_shape_energy`), µV²
 F_B_STEP = 27  # burst: the same for one step of the raw signal's offset
 N_FSTATE = 28
 
@@ -1008,20 +1008,26 @@ def _best_template(hring, a, tmpl, win, out, noise2, level2):
 
 
 def _shape_energy(hring, a0, shape, back, share):
-    """The most energy that one artefact's filtered ``shape`` (unit energy) explains where it
-    explains nearly all, for a burst that started at absolute sample ``a0``.
+    """The energy of one artefact's whole filtered response, for the window that it explains
+    best where it explains nearly all, for a burst that started at absolute sample ``a0``.
 
-    For each window of ``len(shape)`` samples of the history ring that starts from ``back``
-    samples before ``a0`` up to ``a0``, the energy it explains is the squared correlation of
-    the window with ``shape``, µV². It counts when it is at least ``share`` of the energy of the
-    window widened by ``len(shape) // 2`` samples on each side (so that a potential longer than
-    the window, of which a part resembles the shape, does not count). Returns the largest that
-    counts (0 when none does). The ring must hold the samples up to
-    ``a0 + len(shape) + len(shape) // 2 - 1``.
+    ``shape`` is the start of the response, scaled so that the whole response has unit energy
+    (:func:`kneeemg.dsp.potentials.artefact_shape`); its samples hold ``w`` of it. For each
+    window of ``len(shape)`` samples of the history ring that starts from ``back`` samples
+    before ``a0`` up to ``a0``, with ``c`` its correlation with ``shape``, the artefact that
+    fits it best explains ``c**2 / w`` of its energy, and its whole response has the energy
+    ``c**2 / w**2`` (µV²). The window counts when the energy explained is at least ``share``
+    of the energy of the window widened by ``len(shape) // 2`` samples on each side (so that a
+    potential longer than the window, of which a part resembles the shape, does not count).
+    Returns the largest whole-response energy of a window that counts (0 when none does). The
+    ring must hold the samples up to ``a0 + len(shape) + len(shape) // 2 - 1``.
     """
     h_len = hring.shape[0]
     n = shape.shape[0]
     m = n // 2
+    w = 0.0
+    for k in range(n):
+        w += shape[k] * shape[k]
     best = 0.0
     for s in range(a0 - back, a0 + 1):
         acc = 0.0
@@ -1031,8 +1037,8 @@ def _shape_energy(hring, a0, shape, back, share):
         for k in range(-m, n + m):
             v = hring[(s + k) % h_len]
             e += v * v
-        if acc * acc >= share * e and acc * acc > best:
-            best = acc * acc
+        if acc * acc >= share * e * w and acc * acc / (w * w) > best:
+            best = acc * acc / (w * w)
     return best
 
 

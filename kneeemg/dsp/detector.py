@@ -335,8 +335,9 @@ class StreamingDetector:
         self._z = _state(d.sos, x[0])
         self._z_low = _state(d.sos_low, x[0])
         self._tmpl, self._tlen = templates(d.sos, self.fs_hz)
-        self._spk = artefact_shape(d.sos, self.fs_hz, "spike")
-        self._stp = artefact_shape(d.sos, self.fs_hz, "step")
+        n_band = len(d.sos) - len(d.notch_hz)  # the band-pass's sections come first
+        self._spk = artefact_shape(d.sos, self.fs_hz, "spike", n_band)
+        self._stp = artefact_shape(d.sos, self.fs_hz, "step", n_band)
         # the history also feeds the templates, and the artefact tests (windows from a
         # template's length before a burst's first sample on)
         self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * max(len(self._spk), len(self._stp)) + 1)

@@ -29,8 +29,8 @@ from ..shapes import hermite_rodriguez
 WIDTHS_S = (0.005, 0.007, 0.010, 0.014, 0.020)
 #: A filtered template keeps the samples that hold this share of its energy (from its start).
 ENERGY_KEPT = 0.995
-#: An artefact's shape keeps the samples that hold this share of the response's energy (the
-#: rest is the high-pass's and the notches' slow ringing, hundreds of samples long).
+#: An artefact's shape keeps the samples in which the band-pass's response holds this share
+#: of its energy (the rest is the high-pass's slow ringing).
 ARTEFACT_ENERGY_KEPT = 0.95
 #: Below this rate the spike test is off: a potential of 5 ms spans 2-4 samples there, and
 #: its filtered shape is a spike's (docs/detector.md).
@@ -73,10 +73,18 @@ def templates(sos: np.ndarray, fs_hz: float) -> tuple[np.ndarray, np.ndarray]:
     return tmpl, np.array(lens, dtype=np.int64)
 
 
-def artefact_shape(sos: np.ndarray, fs_hz: float, kind: str) -> np.ndarray:
+def artefact_shape(sos: np.ndarray, fs_hz: float, kind: str, n_band: int | None = None) -> np.ndarray:
     """The response of the filters ``sos`` at ``fs_hz`` to one artefact of the raw signal,
-    ``"spike"`` (one sample) or ``"step"`` (of its offset): its first samples, those that hold
-    :data:`ARTEFACT_ENERGY_KEPT` of its energy, scaled to unit energy.
+    ``"spike"`` (one sample) or ``"step"`` (of its offset): its first samples, scaled so that
+    the whole response (one second) has unit energy; the samples kept hold ``w <= 1`` of it
+    (the sum of their squares), from which the detector tells the energy a window explains
+    (``(y . shape)**2 / w``) and that of the artefact's whole response (``/ w**2``).
+
+    As many samples are kept as the band-pass alone (the first ``n_band`` sections, all when
+    None) needs to hold :data:`ARTEFACT_ENERGY_KEPT` of its response's energy: the notches'
+    ringing is weak but slow, and counted in it would make the shape several times longer (at
+    4 kHz with five notches, 95 samples instead of 23), its windows holding that much more
+    noise, so that a spike of 100 µV on 3 µV noise was no longer told.
 
     Returns
     -------
@@ -89,10 +97,11 @@ def artefact_shape(sos: np.ndarray, fs_hz: float, kind: str) -> np.ndarray:
         return np.zeros(0)
     unit = np.zeros(round(fs_hz)) if kind == "spike" else np.ones(round(fs_hz))  # one second holds all but a trace
     unit[0] = 1.0
-    h = sps.sosfilt(sos, unit)
-    energy = np.cumsum(h * h)
+    band = sps.sosfilt(sos[: len(sos) if n_band is None else n_band], unit)
+    energy = np.cumsum(band * band)
     keep = int(np.searchsorted(energy, ARTEFACT_ENERGY_KEPT * energy[-1])) + 1
-    return np.ascontiguousarray(h[:keep] / np.sqrt(energy[keep - 1]))
+    h = sps.sosfilt(sos, unit)
+    return np.ascontiguousarray(h[:keep] / np.sqrt(np.sum(h * h)))
 
 
 def block_lag_means(y_uv: np.ndarray, l_max: int, block: int) -> np.ndarray:
