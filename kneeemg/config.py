@@ -270,7 +270,8 @@ class DetectorConfig:
             raise ConfigError("sustain_ratio must be above 0 and not above offset_ratio; e.g. 1.3 with offset_ratio 2")
         for name in ("spike_share", "step_share"):
             if not getattr(self, name) <= 1.0:
-                raise ConfigError(f"{name} must be 0 to 1 (a share of a burst's energy); e.g. {getattr(DetectorConfig, name)}")
+                example = getattr(DetectorConfig, name)  # the default
+                raise ConfigError(f"{name} must be 0 to 1 (a share of a burst's energy); e.g. {example}")
         if not self.sustain_rel <= 1.0:
             raise ConfigError("sustain_rel must be 0 to 1 (a fraction of the burst's RMS)")
         if not self.bridge_ratio >= 1.0:

@@ -219,7 +219,8 @@ def test_the_worked_example_in_the_docs_is_what_its_commands_give(tmp_path, monk
         r"PLM index ([\d.]+) per hour, periodicity index ([\d.]+),": (f"{lm['plm_index']:.1f}", f"{lm['periodicity_index']:.2f}"),
         r"([\d.]+) s flat, ([\d.]+) s movement, ([\d.]+) s saturation and ([\d.]+) s settling":
             tuple(f"{ex.get(k, 0):.0f}" for k in ("flat", "movement", "saturation", "settling")),
-        r"with ([\d.]+) s around electrical spikes and ([\d.]+) s around offset steps": (f"{ex.get('spike', 0):.0f}", f"{ex.get('step', 0):.0f}"),
+        r"with ([\d.]+) s around electrical spikes and ([\d.]+) s around offset steps":
+            (f"{ex.get('spike', 0):.0f}", f"{ex.get('step', 0):.0f}"),
     }
     for pattern, values in expected.items():
         found = re.search(pattern, text)

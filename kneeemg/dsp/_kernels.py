@@ -117,9 +117,9 @@ P_POTENTIAL = 27  # a template output this many times its noise RMS starts a bur
 P_BRIDGE = 28  # activity back after a dip continues the burst when the gap's RMS is this times its floor ...
 P_BRIDGE_MAX = 29  # ... and the dip lasted at most this many samples (not above P_HOLD: off)
 P_SAT_RUN = 30  # raw samples identical for this many in a row at an epoch's extreme are stuck
-P_SPIKE = 31  # a brief burst is a spike when one spike's filtered shape explains this share of its energy (0: off)
+P_SPIKE = 31  # a brief burst is a spike when one spike's filtered response explains this share of it (0: off)
 P_SPIKE_MAX = 32  # ... and it lasts fewer samples than this (the same for steps)
-P_STEP = 33  # a brief burst is a step when one offset step's filtered shape explains this share of its energy (0: off)
+P_STEP = 33  # a brief burst is a step when one offset step's filtered response explains this share of it (0: off)
 N_PARAMS = 34
 
 # Epoch flag bits (reason an epoch of a channel is excluded).
@@ -1254,9 +1254,9 @@ def _detect(x, y, lo, abs_start, p, mtab, tmpl, tlen, spk, stp, ring, fs, is_, f
     tlen : ndarray int64, shape (n_templates, 2)
         Each template's length and the length of the potential it models, samples.
     spk, stp : ndarray, shape (L_spike,) and (L_step,)
-        The filters' responses to a single-sample spike and to a step, their first samples,
-        at unit energy (:func:`kneeemg.dsp.potentials.artefact_shape`; a test is off when its
-        shape is empty).
+        The first samples of the filters' responses to a single-sample spike and to a step,
+        each response at unit energy (:func:`kneeemg.dsp.potentials.artefact_shape`; a test is
+        off when its shape is empty).
     ring : ndarray, shape (n_channels, >= env_window + wasm_window + onset_window + search), updated
         The last filtered samples: the detection envelope's window, the WASM window's, the
         onset window's, then the history that a burst onset is searched back in and the

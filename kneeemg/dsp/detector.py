@@ -340,7 +340,8 @@ class StreamingDetector:
         self._stp = artefact_shape(d.sos, self.fs_hz, "step", n_band)
         # the history also feeds the templates, and the artefact tests (windows from a
         # template's length before a burst's first sample on)
-        self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * max(len(self._spk), len(self._stp)) + 1)
+        longest = max(len(self._spk), len(self._stp))
+        self._search = max(self._search, max(self._tmpl.shape[1], self._env_win) + 2 * longest + 1)
         # rows padded to whole cache lines: two threads write neighbouring channels' rings
         self._ring = np.zeros((nch, -(-(self._env_win + self._wasm_win + self._onset_win + self._search) // 8) * 8))
         ring_len = max(1, round(cfg.floor_window_s / cfg.floor_block_s))
@@ -544,7 +545,8 @@ class StreamingDetector:
         ybuf, lobuf = scratch
         return K.filter_detect_kernel(self._sos, self._sos_low, x, self._z, self._z_low, ybuf, lobuf, y,
                                       self.keep_filtered, start, self._params, self._mtab, self._tmpl, self._tlen,
-                                      self._spk, self._stp, self._ring, self._fs, self._is, self._fring, self._pts, *outs, c0, c1)
+                                      self._spk, self._stp, self._ring, self._fs, self._is, self._fring, self._pts, *outs,
+                                      c0, c1)
 
     def _collect(self, x: np.ndarray, y: np.ndarray, lo: np.ndarray, start: int) -> None:
         """Detect in all channels of a filtered block in this thread and keep what it found."""
