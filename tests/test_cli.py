@@ -421,6 +421,22 @@ def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
     assert "sampling rate (then resampled to 2000 Hz with --resample)" in capsys.readouterr().out.replace("\n", " ")
 
 
+def test_replay_of_a_short_recording_gives_counts_but_no_rates(tmp_path, capsys):
+    # as the nights list, trends and the report: under min_usable_hours (1 h) a rate says little
+    assert main(["simulate", "--hours", "0.05", "--seed", "2", "--out", str(tmp_path / "short.kemg")]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "short.kemg")]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "No rates: 2 min 59 s of usable time is less than the 1 h a rate needs" in out
+    twitch = next(line for line in out.split("│ twitch")[1:2])
+    assert twitch.split("│")[2].strip() == "-" and int(twitch.split("│")[1]) > 0  # counted, not rated
+    assert main(["simulate", "--hours", "1.1", "--seed", "2", "--out", str(tmp_path / "long.kemg")]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "long.kemg")]) == 0
+    out = capsys.readouterr().out
+    assert "No rates" not in out and float(out.split("│ twitch")[1].split("│")[2]) > 0
+
+
 def test_replay_and_import_show_a_file_name_that_is_not_utf8_as_nights_does(tmp_path, capsys):
     odd = _csv(tmp_path / os.fsdecode(b"n\xe9uit.csv"), 1000.0, True)  # it was shown as n\udce9uit.csv
     assert main(["replay", str(odd), "--fs", "2000"]) == 0

@@ -65,8 +65,11 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
     """Print a :meth:`DetectionResult.summary` as a table."""
     from rich.table import Table
 
+    from ..guidance.features import TriageConfig, gives_rate
     from ..words import duration_text
 
+    # a recording too short to give a rate shows none, as the nights list, trends and the report
+    rates = gives_rate(summary["usable_s"])
     usable_pct = 100.0 * summary.get("usable_fraction", 0.0)
     chans = ", ".join(summary.get("channels", []))
     console.print(f"[bold]{title}[/bold] ({chans}): recorded {duration_text(summary['recording_s'])}, "
@@ -78,15 +81,19 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
     table.add_column("per usable hour", justify="right")
     for kind, n in summary["counts"].items():
         rate = summary["per_usable_hour"].get(kind)
-        table.add_row(kind, str(n), "-" if rate is None else f"{rate:.1f}")
+        table.add_row(kind, str(n), "-" if rate is None or not rates else f"{rate:.1f}")
     lm = summary.get("leg_movements_thigh", {})
     if lm:
         rate = lm.get("plm_per_usable_hour")
         table.add_row("leg movements*", str(lm.get("count", 0)), "-")
-        table.add_row("  in periodic series*", str(lm.get("in_series", 0)), "-" if rate is None else f"{rate:.1f}")
+        table.add_row("  in periodic series*", str(lm.get("in_series", 0)), "-" if rate is None or not rates else f"{rate:.1f}")
     console.print(table)
     if lm:
         console.print("* WASM 2016 leg-movement rules, computed from the thigh (sleep labs use the shin muscle).")
+    if not rates:
+        hours = TriageConfig().min_usable_hours
+        console.print(f"No rates: {duration_text(summary['usable_s'])} of usable time is less than the {hours:g} h a rate "
+                      "needs (as in the nights list, trends and the report).", highlight=False)
     excl = summary.get("excluded_s_by_reason") or {}
     if excl:
         from ..words import reason_words
