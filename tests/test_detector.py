@@ -90,7 +90,8 @@ def test_streaming_equals_batch_in_chunks_of_any_size(signal, batch, step):
 def _spiky(fs_hz, seconds=60.0, seed=11, kind="spike"):
     """3 uV noise with electrical artefacts at random times at least 2.5 s apart: single-sample
     spikes of 0.3-3 mV (a converter glitch, an electrode pop), or steps of the offset of
-    90-150 uV (the 1-20 Hz rule takes larger ones for movement, and some of these too). Returns the signal (n, 1) and their samples."""
+    90-150 uV (the 1-20 Hz rule takes larger ones for movement, and some of these too).
+    Returns the signal (n, 1) and their samples."""
     rng = np.random.default_rng(seed)
     x = rng.normal(0.0, 3.0, round(seconds * fs_hz))
     at = np.round((3.0 + np.cumsum(rng.uniform(2.5, 5.0, 40))) * fs_hz).astype(int)
