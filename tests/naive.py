@@ -272,10 +272,12 @@ def _burst_record(st, c, y, p):
     # a brief burst that one spike's or one offset step's filtered shape explains is that
     # artefact (the one that explains more, when both do)
     if kind == K.OUT_BURST and off - on < p[K.P_SPIKE_MAX]:
-        found = [(st[key], out) for key, share, out in (("b_spike", K.P_SPIKE, K.OUT_SPIKE), ("b_step", K.P_STEP, K.OUT_STEP))
-                 if p[share] > 0 and st[key] > 0 and st[key] >= p[share] * b_y2]
-        if found:
-            kind = max(found)[1] if len(found) == 1 or found[0][0] != found[1][0] else K.OUT_SPIKE
+        spike = p[K.P_SPIKE] > 0 and st["b_spike"] > 0 and st["b_spike"] >= p[K.P_SPIKE] * b_y2
+        step = p[K.P_STEP] > 0 and st["b_step"] > 0 and st["b_step"] >= p[K.P_STEP] * b_y2
+        if spike and (not step or st["b_spike"] >= st["b_step"]):
+            kind = K.OUT_SPIKE
+        elif step:
+            kind = K.OUT_STEP
     return (kind, c, on, off, float(np.max(np.abs(seg))), float(np.sqrt(np.mean(seg**2))), st["bfloor"])
 
 

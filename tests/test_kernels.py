@@ -173,7 +173,7 @@ def _check_windows(ring, fs, y, b, det):
                           (0.010, True, False, False, False, False, False), (0.010, False, True, False, False, False, False),
                           (0.010, False, False, True, False, False, False), (0.010, False, False, False, True, False, False),
                           (0.010, False, False, False, False, True, False), (0.010, False, False, False, False, False, True)],
-                         ids=["onset-window-off", "onset-window-6ms", "noise-step", "weak-potentials", "dips", "flat-start",
+                         ids=["onset-window-off", "onset-window-6ms", "noise-step", "potentials-spikes-step", "dips", "flat-start",
                               "flat-middle", "clipped"])
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 13_999), max_size=5, unique=True), mains=st.sampled_from([None, 50.0]))
