@@ -149,13 +149,15 @@ def check_db_apart(db: str | os.PathLike[str] | None, inputs: Iterable[str | os.
             raise InputError(f"{named} is {what}; {fix}")
 
 
-def check_output_file(path: str | os.PathLike[str], option: str, what: str, signature: bytes,
+def check_output_file(path: str | os.PathLike[str], option: str, what: str, signature: bytes | None,
                       inputs: Iterable[str | os.PathLike[str] | None] = ()) -> Path:
     """Check, before any work, that ``path`` may be written as a ``what``.
 
     An existing file is replaced only when it is empty or starts with ``signature`` (an
     earlier output of the same kind): a recording, a history database or any other file
-    given by mistake is never overwritten, nor is any of ``inputs``.
+    given by mistake is never overwritten, nor is any of ``inputs``. With ``signature``
+    None (a kind of file that others write too, such as EDF) an existing file is never
+    replaced.
 
     Parameters
     ----------
@@ -165,8 +167,8 @@ def check_output_file(path: str | os.PathLike[str], option: str, what: str, sign
         The command-line option that names it (for the messages), e.g. ``"--out"``.
     what : str
         What is written, e.g. ``"kneeemg report"``.
-    signature : bytes
-        How a file of that kind begins.
+    signature : bytes or None
+        How a file of that kind begins; None: an existing file is refused.
     inputs : iterable of path
         Files the same command reads.
 
@@ -190,6 +192,9 @@ def check_output_file(path: str | os.PathLike[str], option: str, what: str, sign
     _probe_write(p.parent, option, p)
     if not p.exists():
         return p
+    if signature is None:
+        raise InputError(f"{option} {p} already exists and is not replaced ({what}s never replace a file); "
+                         f"choose a new name for {option}")
     for src in inputs:
         if src is not None and Path(src).expanduser().exists() and os.path.samefile(p, Path(src).expanduser()):
             raise InputError(f"{option} {p} is the file being read; choose another {option}")

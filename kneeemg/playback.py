@@ -18,8 +18,9 @@ from .config import NARROW_CONTENT_HZ, DetectorConfig
 from .dsp import DetectionResult, StreamingDetector
 from .dsp.filters import BAND_LIMITED_DB, high_band_level_db
 from .errors import InputError
-from .io import open_recording
+from .io import export_edf, open_recording
 from .io.base import Recording
+from .io.edf import check_edf_rate
 
 
 #: Channel-samples read at a time when no ``chunk_s`` is given.
@@ -45,6 +46,17 @@ def narrow_band_note(info: Any, asked: DetectorConfig, used: DetectorConfig, mea
     return (f"{why}, so a burst starts at {used.onset_ratio:g} x the noise floor instead of {asked.onset_ratio:g}: quiet noise of so "
             f"narrow a band crosses {asked.onset_ratio:g} x now and then (docs/detector.md, \"Known limits\"); "
             f"--set narrow_onset_ratio=0 keeps {asked.onset_ratio:g}")
+
+
+def check_edf_out(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that ``path`` (``--edf-out``) names a new ``.edf`` or ``.bdf``
+    file in a folder that can be written; an existing file is never replaced."""
+    from .paths import check_output_file
+
+    p = check_output_file(path, "--edf-out", "EDF export", None)
+    if p.suffix.lower() not in (".edf", ".bdf"):
+        raise InputError(f"--edf-out {p}: end the name in .edf (EDF+, 16-bit) or .bdf (BDF+, 24-bit, finer steps)")
+    return p
 
 
 def band_limit(rec: Recording, asked: DetectorConfig) -> tuple[float | None, float | None]:
@@ -80,6 +92,7 @@ def replay(
     events_out: str | os.PathLike[str] | None = None,
     progress: Callable[[float], None] | None = None,
     threads: int | None = None,
+    edf_out: str | os.PathLike[str] | None = None,
 ) -> DetectionResult:
     """Detect the events of a recording file (any supported format) or Recording object.
 
@@ -105,6 +118,12 @@ def replay(
         Called with the fraction done (0-1) after each chunk.
     threads : int, optional
         Threads of the detector (see :class:`~kneeemg.dsp.StreamingDetector`).
+    edf_out : path, optional
+        Also write the recording as detected (the channels chosen, resampled if asked) as
+        EDF+ (``.edf``, 16-bit) or BDF+ (``.bdf``, 24-bit), with the events, leg movements
+        and excluded stretches as annotations (:func:`kneeemg.io.export_edf`), to open in
+        an EDF viewer. A new file only: checked before any work, with the rate (a whole
+        number of Hz).
 
     Returns
     -------
@@ -122,9 +141,13 @@ def replay(
         # before the work: never replace the recording itself or any file that is not an events CSV
         events_out = check_output_file(events_out, "--events-out", "kneeemg events CSV", csv_signature(),
                                        inputs=(source if own else getattr(source.info, "path", None),))
+    if edf_out is not None:
+        edf_out = check_edf_out(edf_out)
     rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
     try:
         info = rec.info
+        if edf_out is not None:
+            check_edf_rate(info.fs_hz)
         asked = config or DetectorConfig()
         content_hz, measured_db = band_limit(rec, asked)
         det = StreamingDetector(info.fs_hz, info.n_channels, config=asked.for_content(content_hz), labels=info.labels, threads=threads)
@@ -147,11 +170,14 @@ def replay(
         result.lost_s = info.lost_s if hasattr(info, "lost_s") else 0.0
         note = narrow_band_note(info, asked, det.config, measured_db)
         result.source = replace(info, warnings=[*info.warnings, note]) if note else info
+        if events_out:
+            from .events import write_events_csv
+
+            write_events_csv(result.events, Path(events_out))
+        if edf_out is not None:  # (the recording is read again, so it is still open)
+            export_edf(rec, edf_out, [*result.events, *result.leg_movements], bdf=edf_out.suffix.lower() == ".bdf",
+                       excluded=result.excluded)
     finally:
         if own:
             rec.close()
-    if events_out:
-        from .events import write_events_csv
-
-        write_events_csv(result.events, Path(events_out))
     return result

@@ -12,6 +12,7 @@ import pytest
 
 from kneeemg.cli import COMMANDS, build_parser, main
 from kneeemg.errors import ConfigError, KneeEmgError
+from kneeemg.io import open_recording
 
 
 def test_every_command_registers():
@@ -435,6 +436,19 @@ def test_replay_of_a_short_recording_gives_counts_but_no_rates(tmp_path, capsys)
     assert main(["replay", str(tmp_path / "long.kemg")]) == 0
     out = capsys.readouterr().out
     assert "No rates" not in out and float(out.split("│ twitch")[1].split("│")[2]) > 0
+
+
+def test_replay_edf_out_writes_the_file_and_says_where(tmp_path, capsys):
+    assert main(["simulate", "--hours", "0.02", "--seed", "2", "--out", str(tmp_path / "n.kemg")]) == 0
+    capsys.readouterr()
+    assert main(["replay", str(tmp_path / "n.kemg"), "--edf-out", str(tmp_path / "n.bdf")]) == 0
+    assert f"EDF with the events as annotations: {tmp_path / 'n.bdf'}" in capsys.readouterr().out.replace("\n", "")
+    with open_recording(tmp_path / "n.bdf") as back:
+        assert back.info.format == "bdf" and back.info.n_samples == 72_000
+    before = (tmp_path / "n.bdf").read_bytes()
+    assert main(["replay", str(tmp_path / "n.kemg"), "--edf-out", str(tmp_path / "n.bdf")]) == 2
+    assert capsys.readouterr().err.startswith(f"kneeemg: error: --edf-out {tmp_path / 'n.bdf'} already exists and is not replaced")
+    assert (tmp_path / "n.bdf").read_bytes() == before
 
 
 def test_replay_and_import_show_a_file_name_that_is_not_utf8_as_nights_does(tmp_path, capsys):

@@ -141,6 +141,32 @@ def test_edf_and_bdf_export_read_by_two_readers(tmp_path):
             assert [(e.kind, e.channel, e.onset_sample) for e in back.info.annotations] == [("twitch", 0, 1000), ("spasm", 1, 2000)]
 
 
+def test_edf_export_keeps_every_annotation_of_a_dense_short_recording(tmp_path):
+    import mne
+    import pyedflib
+
+    from kneeemg.events import ExcludedInterval
+
+    rec = ArrayRecording(signal_uv(5000, 2), RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=5000))
+    # 300 events in 5 s: one annotation signal holds 5, the file needs 60
+    events = [Event(16 * k, 16 * k + 8, FS, k % 2, "twitch", 80, 30, 20) for k in range(300)]
+    excluded = [ExcludedInterval(0.0, 1.0, 0, "settling"), ExcludedInterval(2.0, 3.5, 1, "movement")]
+    path = tmp_path / "dense.edf"
+    export_edf(rec, path, events, excluded=excluded)
+    with pyedflib.EdfReader(str(path)) as f:
+        onsets, _, texts = f.readAnnotations()
+    assert len(texts) == 302 and sorted(set(texts)) == ["excluded: movement ch1", "excluded: settling ch0", "twitch ch0", "twitch ch1"]
+    raw = mne.io.read_raw_edf(path, preload=False, verbose="error")
+    assert len(raw.annotations) == 302 and raw.ch_names == ["left", "right"]
+    with open_recording(path) as back:  # the events come back; the excluded stretches are not events
+        assert [(e.onset_sample, e.channel) for e in back.info.annotations] == [(e.onset_sample, e.channel) for e in events]
+    # more than 64 annotations a second do not fit: refused, and nothing is left behind
+    crowded = tmp_path / "crowded.edf"
+    with pytest.raises(InputError, match=r"321 annotations do not fit in an EDF\+ file of 5 seconds"):
+        export_edf(rec, crowded, [Event(k * 15, k * 15 + 5, FS, 0, "twitch", 1, 1, 1) for k in range(321)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.edf"]
+
+
 def test_csv_with_time_column_and_without(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("time,VM,RF\n" + "\n".join(f"{i / 2000:.4f},{i % 7},{-i % 5}" for i in range(3000)))

@@ -102,6 +102,48 @@ def test_events_out_never_replaces_the_recording_or_another_file(tmp_path):
     assert events.read_text() == first and first.startswith("onset_s,")
 
 
+@pytest.mark.parametrize("suffix", [".edf", ".bdf"])
+def test_edf_out_holds_the_recording_with_its_events_and_excluded_stretches(tmp_path, suffix):
+    import pyedflib
+
+    night = simulate_night(hours=0.05, n_channels=2, seed=2)
+    path = write_simulated(night, tmp_path / "n.kemg")["recording"]
+    res = replay(path, edf_out=tmp_path / f"n{suffix}")
+    with open_recording(tmp_path / f"n{suffix}") as back, open_recording(path) as rec:
+        x, y = rec.read(), back.read()
+        assert back.info.labels == rec.info.labels and back.info.fs_hz == rec.info.fs_hz and len(y) == len(x)
+        # within one step of the format over the channel's range (widened to whole µV, and by 1 µV each side)
+        step = (np.ptp(x, axis=0) + 4) / (2**24 - 1 if suffix == ".bdf" else 2**16 - 1)
+        assert np.all(np.abs(y - x) <= step)
+        truth = sorted((e.kind, e.channel, e.onset_sample) for e in [*res.events, *res.leg_movements])
+        assert truth and sorted((e.kind, e.channel, e.onset_sample) for e in back.info.annotations) == truth
+    with pyedflib.EdfReader(str(tmp_path / f"n{suffix}")) as f:
+        texts = list(f.readAnnotations()[2])
+    assert [t for t in texts if t.startswith("excluded: ")] == [f"excluded: settling ch{c}" for c in (0, 1)]
+    assert res.excluded and {iv.reason for iv in res.excluded} == {"settling"}
+
+
+def test_edf_out_is_checked_before_any_work_and_never_replaces_a_file(tmp_path, monkeypatch):
+    import kneeemg.playback as playback
+    from kneeemg.io.array import ArrayRecording
+    from kneeemg.io.base import RecordingInfo
+
+    path = write_simulated(simulate_night(hours=0.01, seed=3), tmp_path / "n.kemg")["recording"]
+    lab = tmp_path / "lab.edf"
+    lab.write_bytes(b"0       the sleep lab's own file")
+    monkeypatch.setattr(playback, "StreamingDetector", None)  # any detection would fail on it
+    for edf_out, match in ((lab, "lab.edf already exists and is not replaced"), (path, "n.kemg already exists"),
+                           (tmp_path / "n.csv", r"end the name in \.edf"), (tmp_path / "no" / "n.edf", "does not exist"),
+                           ("", "--edf-out is empty")):
+        with pytest.raises(InputError, match=match):
+            replay(path, edf_out=edf_out)
+    odd = ArrayRecording(np.zeros((3000, 1)), RecordingInfo(fs_hz=1000.5, labels=("left",), n_samples=3000))
+    with pytest.raises(InputError, match="whole-number rate"):
+        replay(odd, edf_out=tmp_path / "odd.edf")
+    assert lab.read_bytes() == b"0       the sleep lab's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lab.edf", "n.kemg", "n.kemg.artefacts.csv", "n.kemg.truth.csv"]
+
+
 def test_nan_in_a_file_is_a_clear_error(tmp_path):
     p = tmp_path / "nan.csv"
     rows = [f"{i / 1000:.3f},{'nan' if i == 2500 else i % 5}" for i in range(4000)]

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..record import record, record_virtual
     from ..words import duration_text
-    from .render import losses_words, print_summary, stop_words
+    from .render import awake_words, losses_words, print_summary, stop_words
 
     from ..errors import DeviceError, InputError
 
@@ -125,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
             else:
                 url = (f"serial://{args.serial}" if args.serial is not None
                        else "ble://" if args.ble is FIRST_FOUND else f"ble://{args.ble}")
-                outcome = record(url, args.out, duration_s=args.duration, **common)
+                outcome = record(url, args.out, duration_s=args.duration,
+                                 on_awake=lambda awake: console.print(awake_words(awake), soft_wrap=True), **common)
     finally:
         if shown and not console.is_terminal:
             console.print()  # end the last status line, so that an error is on a line of its own

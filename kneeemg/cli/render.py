@@ -50,6 +50,18 @@ def stop_words(reason: str) -> str:
     return STOP_WORDS.get(reason, reason)
 
 
+def awake_words(awake: Any) -> str:
+    """Whether the computer is kept from sleeping while recording (a :class:`~kneeemg.record.KeepAwake`), in one line."""
+    if awake.held:
+        return (f"this computer is kept from sleeping until the recording ends ({awake.method}); the screen may still "
+                "turn off, and closing a laptop's lid may still put it to sleep")
+    from rich.markup import escape
+
+    return (f"[bold]this computer may fall asleep during the night[/bold], and the recording would pause with it: it "
+            f"could not be kept awake ({escape(awake.why_not)}); set it not to sleep tonight (docs/recording.md, "
+            "\"Keeping the computer awake\")")
+
+
 def losses_words(status: Any) -> str | None:
     """What a recording lost on the way (a :class:`~kneeemg.record.RecordStatus`), or None when nothing."""
     from ..words import plural

@@ -117,6 +117,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", metavar="FILE", help="the recording")
     add_detector_options(p)
     p.add_argument("--events-out", metavar="CSV", help="write the events as CSV (onset order)")
+    p.add_argument("--edf-out", metavar="FILE",
+                   help="also write the recording as detected to a new .edf (EDF+, 16-bit) or .bdf (BDF+, 24-bit) file, "
+                        "with the events, leg movements and excluded stretches as annotations, to open in an EDF viewer")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     from ..playback import replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
-                    fs_hz=args.fs, events_out=args.events_out)
+                    fs_hz=args.fs, events_out=args.events_out, edf_out=args.edf_out)
     summary = result.summary()
     note = unused_fs_note(args, result.source)
     notes = (result.source.warnings if result.source is not None else []) + ([note] if note else [])
@@ -147,5 +150,7 @@ def run(args: argparse.Namespace) -> int:
     for w in notes:
         console.print(f"note: {w}", markup=False, highlight=False, soft_wrap=True)
     if args.events_out:
-        console.print(f"events: {args.events_out}")
+        console.print(f"events: {path_text(args.events_out)}")
+    if args.edf_out:
+        console.print(f"EDF with the events as annotations: {path_text(args.edf_out)}")
     return 0

@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import InputError, KneeEmgError, RecordingFormatError
-from ..events import KINDS, Event
-from ..words import plural
+from ..events import KINDS, Event, ExcludedInterval
+from ..words import plural, reason_words
 from .array import channel_indices
 from .base import Recording, RecordingInfo
 from .channels import default_channels
@@ -145,6 +145,18 @@ def prefilter_low_pass_hz(prefilter: str) -> float | None:
         return None
     value = float(m.group(1)) * (1000.0 if (m.group(2) or "").upper() == "KHZ" else 1.0)
     return value if value > 0 else None
+
+
+#: The most annotations an EDF+ file written by :func:`export_edf` holds per second of
+#: recording (its annotation signals, one annotation each per 1 s record: EDF+ allows 64).
+MAX_ANNOTATIONS_PER_S = 64
+
+
+def check_edf_rate(fs_hz: float) -> None:
+    """Refuse a rate EDF cannot store in 1 s records (not a whole number of Hz)."""
+    if abs(fs_hz - round(fs_hz)) > 1e-9:
+        raise InputError(f"EDF needs a whole-number rate per 1 s record; {fs_hz:g} Hz is not one (resample first, "
+                         "with --resample)")
 
 
 #: Readers whose open failed. pyedflib closes the file of handle 0 when such a reader is freed,
@@ -294,11 +306,20 @@ class EdfRecording(Recording):
 
 
 def export_edf(recording: Recording, path: str | os.PathLike[str], events: Sequence[Event] = (),
-               bdf: bool = False, chunk_s: float = 60.0) -> Path:
+               bdf: bool = False, chunk_s: float = 60.0, excluded: Sequence[ExcludedInterval] = ()) -> Path:
     """Write ``recording`` as EDF+ (16-bit) or BDF+ (24-bit) with ``events`` as annotations.
 
     Physical limits come from the data (one pass), so nothing clips. Annotation texts are
-    ``"<kind> ch<index>"`` (readable back as ground truth by :class:`EdfRecording`).
+    ``"<kind> ch<index>"`` (readable back as ground truth by :class:`EdfRecording`) and, for
+    each of ``excluded``, ``"excluded: <reason> ch<index>"`` (not read back as events). EDF
+    keeps whole 1 s records: a last part second is left out, with what starts in it.
+
+    Raises
+    ------
+    InputError
+        ``path`` exists, the rate is not a whole number of Hz, or the annotations are more
+        than an EDF+ file of that length can hold (:data:`MAX_ANNOTATIONS_PER_S`); nothing
+        is written then.
     """
     import pyedflib
 
@@ -307,9 +328,19 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
         raise InputError(f"{path} already exists; choose a new file name")
     info = recording.info
     fs = info.fs_hz
-    if abs(fs - round(fs)) > 1e-9:
-        raise InputError(f"EDF needs a whole-number rate per 1 s record; {fs:g} Hz is not one (resample first)")
-    step = max(1, int(round(chunk_s))) * int(round(fs))
+    check_edf_rate(fs)
+    sec = int(round(fs))
+    n_records = info.n_samples // sec  # EDF stores whole 1 s records
+    notes = sorted([(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}") for ev in events if ev.kind in (*KINDS, "lm")]
+                   + [(iv.start_s, iv.duration_s, f"excluded: {reason_words(iv.reason)} ch{iv.channel}") for iv in excluded])
+    notes = [n for n in notes if n[0] < n_records]
+    # each annotation signal holds one annotation per record; pyedflib drops any beyond that
+    per_record = max(1, -(-len(notes) // max(1, n_records)))
+    if per_record > MAX_ANNOTATIONS_PER_S:
+        raise InputError(f"{path}: {plural(len(notes), 'annotation')} do not fit in an EDF+ file of "
+                         f"{plural(n_records, 'second')} (at most {MAX_ANNOTATIONS_PER_S} a second); keep them as CSV "
+                         "instead (replay --events-out)")
+    step = max(1, int(round(chunk_s))) * sec
     lo = np.full(info.n_channels, np.inf)
     hi = np.full(info.n_channels, -np.inf)
     for a in range(0, info.n_samples, step):
@@ -330,7 +361,7 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
             link_dir = tempfile.mkdtemp(prefix="kneeemg-edf-")
             os.symlink(os.path.abspath(path.parent), os.path.join(link_dir, "folder"))
             written = Path(link_dir, "folder", tmp.name)
-        _write_edf(pyedflib, recording, written, ftype, lo, hi, dmax, step, events)
+        _write_edf(pyedflib, recording, written, ftype, lo, hi, dmax, step, notes, per_record)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -340,12 +371,14 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
 
 
 def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.ndarray, hi: np.ndarray, dmax: int,
-               step: int, events: Sequence[Event]) -> None:
-    """The EDF+/BDF+ file of :func:`export_edf`, written to ``path``."""
+               step: int, notes: Sequence[tuple[float, float, str]], per_record: int) -> None:
+    """The EDF+/BDF+ file of :func:`export_edf`, written to ``path``: ``notes`` are the
+    annotations (onset s, duration s, text), ``per_record`` the annotation signals."""
     info = recording.info
     fs = info.fs_hz
     writer = pyedflib.EdfWriter(str(path), info.n_channels, file_type=ftype)
     try:
+        writer.set_number_of_annotation_signals(per_record)
         headers = []
         for c, label in enumerate(info.labels):
             pmin, pmax = float(np.floor(lo[c])) - 1.0, float(np.ceil(hi[c])) + 1.0
@@ -360,8 +393,7 @@ def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.nd
         for a in range(0, whole, step):
             x = recording.read(a, min(whole, a + step))
             writer.writeSamples([np.ascontiguousarray(x[:, c]) for c in range(info.n_channels)])
-        for ev in events:
-            if ev.kind in (*KINDS, "lm") and ev.onset_s < whole / fs:
-                writer.writeAnnotation(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}")
+        for onset_s, duration_s, text in notes:
+            writer.writeAnnotation(onset_s, duration_s, text)
     finally:
         writer.close()

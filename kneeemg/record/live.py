@@ -33,6 +33,7 @@ from ..events import Event
 from ..paths import output_folder
 from ..protocol import Command, DataFrame, InfoFrame
 from ..transport.base import LinkState, NoDataError
+from .awake import KeepAwake, kept_awake
 from .check import SignalCheck
 from .recorder import Recorder, RecordStatus
 
@@ -112,6 +113,8 @@ class RecordOutcome:
         The device-to-host clock mapping (also saved beside the recording).
     mtu : int or None
         ATT MTU of the BLE link.
+    awake : KeepAwake or None
+        Whether the computer was kept from sleeping (:func:`record` only).
     """
 
     path: Path
@@ -122,6 +125,7 @@ class RecordOutcome:
     events: list[Event] = field(default_factory=list)
     clock: dict[str, Any] = field(default_factory=dict)
     mtu: int | None = None
+    awake: KeepAwake | None = None
 
     @property
     def ended_early(self) -> bool:
@@ -443,17 +447,25 @@ def check_duration(duration_s: float | None) -> None:
 
 
 def record(url: str, out_dir: str | Path, *, duration_s: float | None = None, link_options: dict[str, Any] | None = None,
-           **kwargs: Any) -> RecordOutcome:
+           keep_awake: bool = True, on_awake: Callable[[KeepAwake], None] | None = None, **kwargs: Any) -> RecordOutcome:
     """Record from the sensor at ``url`` (see :func:`kneeemg.transport.open_link`) until the duration
     passes, SIGTERM or Ctrl-C, or the link is lost for good. Other arguments as :func:`record_link`.
 
-    The duration and the output folder are checked before the sensor is contacted."""
+    The duration and the output folder are checked before the sensor is contacted. With
+    ``keep_awake`` the computer is asked not to sleep until the recording ends
+    (:func:`~kneeemg.record.awake.kept_awake`); ``on_awake`` is told whether it agreed, before
+    the sensor is contacted, and the outcome's ``awake`` says it too."""
     from ..transport import open_link
 
     check_duration(duration_s)
     with output_folder(out_dir, "--out"):  # before the sensor is contacted; removed again if nothing was recorded
         link = open_link(url, **(link_options or {}))
-        return _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
+        with kept_awake() if keep_awake else contextlib.nullcontext() as awake:
+            if on_awake is not None and awake is not None:
+                on_awake(awake)
+            outcome = _run(lambda stop: record_link(link, out_dir, duration_s=duration_s, stop=stop, **kwargs))
+        outcome.awake = awake
+        return outcome
 
 
 def record_serial(url: str, out_dir: str | Path, duration_s: float | None = None, **kwargs: Any) -> tuple[Path, DetectionResult | None]:
