@@ -710,10 +710,14 @@ def test_a_recording_s_losses_are_told_in_one_line_with_counts_in_the_right_numb
     from kneeemg.cli.render import losses_words
 
     def status(**kw):
-        return SimpleNamespace(**{"samples_lost": 0, "frames_bad": 0, "late": 0, "reconnects": 0, "lost_s": 0.0, **kw})
+        return SimpleNamespace(**{"samples_lost": 0, "frames_bad": 0, "late": 0, "reconnects": 0, "lost_s": 0.0,
+                                  "asleep_s": 0.0, **kw})
 
     assert losses_words(status()) is None  # nothing lost: nothing said
     assert losses_words(status(samples_lost=1706, lost_s=1.706, reconnects=1)) == (
         "lost 1.7 s in gaps; 0 damaged frames dropped; 1 reconnect")
     assert losses_words(status(samples_lost=80, lost_s=0.08, frames_bad=1, late=2, reconnects=3)) == (
         "lost 0.1 s in gaps; 1 damaged frame dropped; 2 frames dropped as too late; 3 reconnects")
+    assert losses_words(status(samples_lost=3_600_000, lost_s=3600.0, asleep_s=3600.0, reconnects=1)) == (
+        'lost 3600.0 s in gaps (this computer was asleep for about 1 h 00 min of it: docs/recording.md, "Keeping the '
+        'computer awake"); 0 damaged frames dropped; 1 reconnect')

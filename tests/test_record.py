@@ -307,15 +307,25 @@ def test_a_frame_that_comes_after_its_gap_was_written_is_counted_late_not_as_a_d
     assert rec.status().late == 1 and rec.duplicates == 1 and rec.samples_lost == PER
 
 
-def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch):
+def test_a_gap_while_the_host_slept_is_recorded_whole(tmp_path, monkeypatch, caplog):
     # The host's monotonic clock stops while it sleeps; the wall clock and the sensor go on:
     # a jump of an hour that the wall clock accounts for is a real gap, recorded exactly.
     import time
 
     wall = time.time
-    *_, info = _record_jump(tmp_path / "n.kemg", 3_600_000,
-                            lambda clock: monkeypatch.setattr(time, "time", lambda: wall() + 3600.0))
+    rec, _, _, info = _record_jump(tmp_path / "n.kemg", 3_600_000,
+                                   lambda clock: monkeypatch.setattr(time, "time", lambda: wall() + 3600.0))
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, 3_600_000)]
+    # and it is told: how long the computer slept (once), in the status and in a warning
+    assert len(rec.asleep) == 1 and rec.asleep[0][2] == pytest.approx(3600.0, abs=1.0)
+    assert rec.status().asleep_s == pytest.approx(3600.0, abs=1.0)
+    assert "this computer was asleep for about 1 h 00 min, between " in caplog.text
+
+
+def test_a_slow_link_is_not_taken_for_the_computer_asleep(tmp_path):
+    # host time passing by both clocks (a link that stalled 30 s, a reconnect) is no sleep
+    rec, *_ = _record_jump(tmp_path / "n.kemg", 30_000, lambda clock: setattr(clock, "t", clock.t + 30.0))
+    assert rec.asleep == [] and rec.status().asleep_s == 0.0
 
 
 @pytest.mark.parametrize("pace, gap", [(1.0, 1000), (40.0, 20_000), (math.inf, 20_000)])

@@ -64,12 +64,14 @@ def awake_words(awake: Any) -> str:
 
 def losses_words(status: Any) -> str | None:
     """What a recording lost on the way (a :class:`~kneeemg.record.RecordStatus`), or None when nothing."""
-    from ..words import plural
+    from ..words import duration_text, plural
 
     if not (status.samples_lost or status.frames_bad):
         return None
     late = f"{plural(status.late, 'frame')} dropped as too late; " if status.late else ""
-    return (f"lost {status.lost_s:.1f} s in gaps; {plural(status.frames_bad, 'damaged frame')} dropped; {late}"
+    asleep = (f" (this computer was asleep for about {duration_text(status.asleep_s)} of it: docs/recording.md, \"Keeping "
+              "the computer awake\")" if status.asleep_s else "")
+    return (f"lost {status.lost_s:.1f} s in gaps{asleep}; {plural(status.frames_bad, 'damaged frame')} dropped; {late}"
             f"{plural(status.reconnects, 'reconnect')}")
 
 

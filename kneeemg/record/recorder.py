@@ -69,7 +69,7 @@ from ..io.native import RecordingExistsError
 from ..protocol import STATUS_BATTERY_LOW, DataFrame, DeframerStats, InfoFrame, SerialDeframer
 from .check import SignalCheck, check_signal, noise_floor_uv
 from .clock import ClockFit
-from ..words import plural
+from ..words import duration_text, plural
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,10 @@ FILE_CHECK_S = 1.0  # the recording file is checked (still there, still ours) th
 DETECT_CHUNK_S = 0.1  # samples go to the detector in chunks of at least this much signal
 FLOOR_EVERY_S = 5.0  # the status line's noise floor is re-estimated this often, over this much signal
 CLOCK_SAVE_S = 60.0  # the clock mapping is saved this often (host time), so a kill loses at most this much of it
+#: Between two data frames, the wall clock running ahead of the monotonic clock (which stops
+#: while the computer sleeps, on Linux and macOS) by more than this is taken as the computer
+#: having slept, s (well above a clock's adjustments by NTP).
+HOST_SLEEP_MIN_S = 10.0
 #: A counter jump is possible when the samples before it fit in the host time since the first
 #: data frame, give or take this fraction (clock drift, far beyond any crystal's) and this
 #: latency, s (frames held up in the link); beyond, the counter skipped (see ``_confirms``).
@@ -177,6 +181,9 @@ class RecordStatus:
         Frames that came after their place was recorded as a gap (their samples are counted
         in ``samples_lost``), and frames from before a counter skip cut to the gap it left:
         dropped, wholly or in part.
+    asleep_s : float
+        How long the computer slept while recording, s (seen on Linux and macOS, where the
+        host's monotonic clock stops meanwhile; :data:`HOST_SLEEP_MIN_S`).
     """
 
     state: str
@@ -197,6 +204,7 @@ class RecordStatus:
     reconnects: int
     battery_low: bool = False
     late: int = 0
+    asleep_s: float = 0.0
 
     @property
     def connected(self) -> bool:
@@ -290,6 +298,7 @@ class Recorder:
         self._last_rx: float | None = None  # host time of the last data frame (the status line's data age)
         self._session_t: float | None = None  # host time of the last change of session
         self._last_rx_wall = self._session_wall = 0.0  # the wall-clock times of those two (which go on while the host sleeps)
+        self.asleep: list[tuple[float, float, float]] = []  # each time the computer slept: wall times around it, and how long
         self._lead_off: list[str] = []
         self._battery_low = False  # the battery-low bit of the latest data frame written
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
@@ -319,8 +328,11 @@ class Recorder:
             return
         if not frame.n_samples:  # nothing to write; held in place, it would shut out the frame with those samples
             return
-        now = self._clock()
-        before, self._last_rx, self._last_rx_wall = self._last_rx, now, time.time()
+        now, wall = self._clock(), time.time()
+        before, before_wall = self._last_rx, self._last_rx_wall
+        self._last_rx, self._last_rx_wall = now, wall
+        if before is not None and (wall - before_wall) - (now - before) > HOST_SLEEP_MIN_S:
+            self._host_slept(before_wall, wall, (wall - before_wall) - (now - before))
         if frame.counts.shape[1] != len(self.info.labels):
             self._changed(plural(frame.counts.shape[1], "channel"), f"{len(self.info.labels)}")
         fs = self.info.fs_hz
@@ -415,6 +427,13 @@ class Recorder:
         self._note_clock(held_frame, held_t)
         self._pending[held_first] = (held_frame, now)
         return first
+
+    def _host_slept(self, from_wall: float, to_wall: float, slept_s: float) -> None:
+        """The computer slept (for ``slept_s``, between two data frames at these wall times)."""
+        self.asleep.append((from_wall, to_wall, slept_s))
+        log.warning("this computer was asleep for about %s, between %s and %s: the sensor's signal of that time is a gap "
+                    "in the recording (docs/recording.md, \"Keeping the computer awake\")", duration_text(slept_s),
+                    datetime.fromtimestamp(from_wall).strftime("%H:%M:%S"), datetime.fromtimestamp(to_wall).strftime("%H:%M:%S"))
 
     def _drop_held(self) -> None:
         first, frame, frontier, _, _ = self._held
@@ -699,6 +718,7 @@ class Recorder:
             reordered=self.reordered, battery_pct=battery, lead_off=list(self._lead_off), floor_uv=list(self.floor_uv),
             twitches=kinds.count("twitch"), spasms=kinds.count("spasm"), cramps=kinds.count("cramp"),
             reconnects=getattr(link, "reconnects", 0), battery_low=self._battery_low, late=self.late,
+            asleep_s=sum(a[2] for a in self.asleep),
         )
 
     def clock_summary(self) -> dict[str, Any]:
