@@ -561,6 +561,40 @@ class Store:
             raise InputError(f"no night {key!r} in {self.path}; `kneeemg nights` lists them")
         return self._row(r)
 
+    def forget_nights(self, keys: Iterable[int | str]) -> list[NightRow]:
+        """Remove nights from the history, each named by id or by date (as :meth:`night`;
+        ``"latest"`` is not taken: a night to forget is named), with their events, leg
+        movements, excluded stretches and epochs. All or none: every key is checked first.
+        The recordings and the diary are not touched; importing a recording again brings
+        its night back.
+
+        Returns
+        -------
+        list of NightRow
+            The nights removed, as they were.
+
+        Raises
+        ------
+        InputError
+            A key names no night, or a date of more than one night (the message lists their
+            ids), or none is given; nothing is removed then.
+        StoreError
+            The history cannot be written; nothing is removed.
+        """
+        keys = list(keys)
+        if not keys or any(k is None or str(k).strip() in ("", "latest") for k in keys):
+            raise InputError("name each night to forget by its id or its date (`kneeemg nights` lists them)")
+        nights = list({n.id: n for n in (self.night(k) for k in keys)}.values())
+        if self.read_only:
+            raise StoreError(f"{self.path} cannot be written (read-only), so no night was forgotten; copy it to a "
+                             "folder you can write to and use the copy with --db")
+        try:
+            with self._transaction():
+                self._db.executemany("DELETE FROM nights WHERE id=?", [(n.id,) for n in nights])
+        except sqlite3.Error as exc:
+            raise _write_error(exc, self.path, "forget the nights") from None
+        return nights
+
     def update_source(self, content_hash: str, source: str) -> list[int]:
         """Point every night stored from this content at ``source`` (the recording was moved).
 

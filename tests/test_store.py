@@ -354,6 +354,44 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
 
 
+def test_forgetting_nights_removes_them_whole_all_or_none_and_import_brings_them_back(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        add(s, 40, "2026-11-09", seed=1)
+        add(s, 30, "2026-11-10", key="first-file", seed=2)
+        add(s, 12, "2026-11-10", key="second-file", seed=3)
+        add(s, 5, "2026-11-11", seed=4)
+
+    def rows():
+        with sqlite3.connect(db) as con:
+            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("nights", "events", "excluded", "epochs")}
+
+    before = rows()
+    assert before == {"nights": 4, "events": 40 + 30 + 12 + 5 + 4, "excluded": 0, "epochs": 4}
+    # refused whole: an id that is not there, a date of two nights, nothing named, "latest"
+    for keys, match in (([1, 9], "no night 9 in"), (["2026-11-10"], "2 nights have the date 2026-11-10 .*: 2 .*, 3 "),
+                        ([], "name each night to forget"), (["latest"], "name each night to forget")):
+        with Store(db) as s, pytest.raises(InputError, match=match):
+            s.forget_nights(keys)
+    assert rows() == before
+    with Store(db) as s:
+        gone = s.forget_nights([3, "2026-11-09", "3"])
+        assert [n.id for n in gone] == [3, 1] and [n.id for n in s.nights()] == [2, 4]
+    assert rows() == {"nights": 2, "events": 30 + 1 + 5 + 1, "excluded": 0, "epochs": 2}  # (each night has one leg movement)
+    with Store(db) as s:  # stored again: a new night, as if never stored
+        _, created = add(s, 40, "2026-11-09", seed=1)
+        assert created and [n.date for n in s.nights()] == ["2026-11-09", "2026-11-10", "2026-11-11"]
+    # the command: each night named, then the list of the others; a bad key changes nothing
+    assert main(["nights", "--db", str(db), "--forget", "2026-11-11"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith("forgot night 4 of 2026-11-11 (hand-made); the recording itself is untouched, and `kneeemg "
+                          "import` of it brings the night back")
+    assert [n.id for n in Store(db, create=False).nights()] == [5, 2]
+    assert main(["nights", "--db", str(db), "--forget", "4"]) == 2
+    assert "kneeemg: error: no night '4' in" in capsys.readouterr().err
+    assert [n.id for n in Store(db, create=False).nights()] == [5, 2]
+
+
 def test_nights_and_trends_say_which_recordings_of_a_date_are_one_night(tmp_path, capsys):
     # a night in two files (60 and 24 minutes): `kneeemg nights` listed the second as too short to
     # give a rate ("2 nights with less than 1 usable hour") and the first with its own rate,

@@ -19,6 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_set_option(p, help="change one of the guidance's thresholds as for trends, triage and report (repeatable); "
                            "here min_usable_hours, the usable hours a night needs to give a rate, e.g. --set "
                            "min_usable_hours=0.5, is the one that changes the table")
+    p.add_argument("--forget", nargs="+", default=None, metavar="NIGHT",
+                   help="remove these nights (each by its id, or its date when that date has one night) from the "
+                        "history, with their events, before listing the others; the recordings and the diary are not "
+                        "touched, and importing a recording again brings its night back")
     add_db_option(p)
     p.set_defaults(func=run)
 
@@ -31,14 +35,18 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance.features import hours_text
     from ..config import MAX_TREND_DAYS
     from ..store import Store
+    from ..paths import path_text
     from ..trends import together_words, too_short_words
 
     config = TriageConfig.with_settings(args.settings or ())
+    console = make_console()
     with Store(args.db, create=False) as store:
+        for n in store.forget_nights(args.forget) if args.forget is not None else []:
+            console.print(f"forgot night {n.id} of {n.date or 'no date'} ({path_text(n.source)}); the recording itself is "
+                          f"untouched, and `kneeemg import` of it brings the night back", soft_wrap=True, markup=False, highlight=False)
         nights = store.nights()
         together = together_words(store.trend(MAX_TREND_DAYS, config=config)) if nights else []
         where = store.path
-    console = make_console()
     if not nights:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0
