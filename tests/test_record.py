@@ -1174,6 +1174,33 @@ def test_a_missing_output_folder_is_created_and_a_file_is_refused(tmp_path, caps
     assert a_file.read_text() == "not a folder"
 
 
+def test_record_import_adds_the_night_to_the_history_when_it_ends(tmp_path, capsys):
+    import sqlite3
+
+    from kneeemg.cli import main
+    from kneeemg.store import Store
+
+    db = tmp_path / "h.db"
+    assert main(["record", "--virtual", "--link", "serial", "--out", str(tmp_path / "n"), "--duration", "2",
+                 "--import", "--db", str(db)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    [path] = (tmp_path / "n").glob("night-*.kemg")
+    with Store(db, create=False) as s:
+        [night] = s.nights()
+    assert f"{path}: imported as night 1 of {night.date} into {db}" in out
+    assert night.source == str(path.resolve()) and night.recording_s == pytest.approx(2.0, abs=0.01)
+    # checked before the sensor is contacted: a history that is another program's file, and --db alone
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as con:
+        con.execute("CREATE TABLE t (x)")
+    assert main(["record", "--virtual", "--out", str(tmp_path / "m"), "--duration", "2", "--import", "--db", str(other)]) == 4
+    assert main(["record", "--virtual", "--out", str(tmp_path / "m"), "--duration", "2", "--db", str(db)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"kneeemg: error: {other} is an SQLite file of another program (it has tables but no kneeemg schema); "
+                   "use another --db", "kneeemg: error: --db names the history --import adds the night to; give --import with it"]
+    assert not (tmp_path / "m").exists()
+
+
 def test_the_record_command_says_why_it_stopped_and_how_long_in_plain_words(tmp_path, capsys):
     from kneeemg.cli import main
 

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             failures.append(out)
             print(f"kneeemg: error: {out.message}", file=sys.stderr)
             continue
-        print(_outcome_line(path_text(file), out, path_text(db_path(args.db))))
+        print(outcome_line(path_text(file), out, path_text(db_path(args.db))))
         if out.created and out.date:
             dates.append(out.date)
         note = unused_fs_note(argparse.Namespace(fs=args.fs, resample=args.resample, file=file), out.info)
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outcome_line(file: str, out, db) -> str:
+def outcome_line(file: str, out, db) -> str:
     """What happened to one file, in one line."""
     return _what_happened(file, out, db) + _replaces_note(out)
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 
 from ..config import MAX_RECORD_S, MIN_RECORDING_S
+from .importcmd import add_db_option
 from .replay import bounded
 
 
@@ -67,6 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"stop after this many seconds, from {MIN_RECORDING_S:g} (the shortest recording replay and "
                         "import read) to 172800 (48 h); with --virtual: seconds of simulated signal, default 60")
     p.add_argument("--lsl", action="store_true", help="publish the EMG and the events as Lab Streaming Layer streams")
+    p.add_argument("--import", dest="import_night", action="store_true",
+                   help="when the recording ends, add the night to the history, as `kneeemg import FILE` does (the "
+                        "history is checked before the sensor is contacted)")
+    add_db_option(p)
     p.set_defaults(func=run)
 
 
@@ -85,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if args.link is not None and not args.virtual:
         raise InputError("--link chooses the virtual sensor's path; use it with --virtual (a real sensor is chosen "
                          "with --serial PORT or --ble)")
+    if args.db is not None and not args.import_night:
+        raise InputError("--db names the history --import adds the night to; give --import with it")
+    if args.import_night:  # before the sensor is contacted: a history that cannot be used is said now, not in the morning
+        from ..store import Store
+
+        Store(args.db).close()
     console = make_console()
     if args.lsl and args.verbose < 1:  # liblsl prints its version and build at INFO (-v shows them)
         from ..record.lsl import quiet_liblsl_log
@@ -143,4 +154,12 @@ def run(args: argparse.Namespace) -> int:
                       f"{MIN_RECORDING_S:g} s); it is kept as it is -- record for longer")
     elif outcome.result is not None:
         print_summary(console, outcome.result.summary(), title="The recording")
+        if args.import_night:
+            from ..paths import db_path, path_text
+            from ..store import import_into
+            from .importcmd import outcome_line
+
+            for file, out in import_into(args.db, [outcome.path]):
+                console.print(outcome_line(path_text(file), out, path_text(db_path(args.db))), soft_wrap=True,
+                              markup=False, highlight=False)
     return DeviceError.exit_code if outcome.ended_early else 0  # the sensor went away: what was recorded is kept
