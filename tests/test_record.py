@@ -336,6 +336,34 @@ def test_a_virtual_sensor_that_streams_faster_than_real_time_keeps_its_gaps(tmp_
     assert [(g.start_sample, g.n_samples) for g in info.gaps] == [(50 * PER, gap)]
 
 
+@pytest.mark.parametrize("expected_s, expected_samples, free, words", [
+    (None, None, 150e6, "has 150 MB free, room for about 5 h 09 min of this signal (2 channels at 1000 Hz) instead of the 10 h 00 min of a night"),
+    (3600.0, None, 20e6, "has 20 MB free, room for about 41 min 15 s of this signal (2 channels at 1000 Hz) instead of the 1 h 00 min asked for"),
+    (None, 60_000, 0.4e6, "has 0.4 MB free, room for about 50 s of this signal (2 channels at 1000 Hz) instead of the 1 min 00 s asked for"),
+    (3600.0, None, 30e6, None),  # room enough: nothing said
+])
+def test_a_disk_without_room_for_the_night_is_warned_of_as_the_recording_starts(tmp_path, monkeypatch, caplog,
+                                                                                 expected_s, expected_samples, free, words):
+    import kneeemg.record.recorder as recorder
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    seen = []
+    monkeypatch.setattr(recorder.shutil, "disk_usage", lambda p: (seen.append(Path(p)), usage(1e12, 1e12 - free, free))[1])
+    rec = Recorder(tmp_path / "n.kemg", expected_s=expected_s, expected_samples=expected_samples)
+    rec.feed_frame(INFO)
+    for f in frames(counts(370)):
+        rec.feed_frame(f)
+    rec.close()
+    assert seen == [tmp_path] and recorded(tmp_path / "n.kemg")[1].n_samples == 370  # recorded all the same
+    said = [r.getMessage() for r in caplog.records if "free" in r.getMessage()]
+    if words is None:
+        assert said == []
+    else:
+        assert said == [f"the disk of {tmp_path} {words}: free some space, or the recording stops when the disk is full "
+                        "(keeping what it has)"]
+
+
 def test_the_status_says_when_the_sensor_reports_its_battery_low(tmp_path):
     from kneeemg.protocol import STATUS_BATTERY_LOW
 

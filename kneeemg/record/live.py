@@ -217,7 +217,8 @@ async def record_link(link: Any, out_dir: str | Path, *, duration_s: float | Non
             on_check(check)
 
     rec = Recorder(path, config=config, reorder_window_s=reorder_window_s, on_event=emit_event,
-                   on_samples=emit_samples if lsl else None, meta={"link": link.url}, numbered=numbered, pace=pace)
+                   on_samples=emit_samples if lsl else None, meta={"link": link.url}, numbered=numbered, pace=pace,
+                   expected_s=duration_s, expected_samples=max_samples)
     rec.link, rec.link_stats = link, link.stats
     stop = stop if stop is not None else StopRequest()
     reason = "stopped"

@@ -51,6 +51,7 @@ import logging
 import math
 import os
 import queue
+import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -81,6 +82,12 @@ CLOCK_SAVE_S = 60.0  # the clock mapping is saved this often (host time), so a k
 #: while the computer sleeps, on Linux and macOS) by more than this is taken as the computer
 #: having slept, s (well above a clock's adjustments by NTP).
 HOST_SLEEP_MIN_S = 10.0
+#: The length of a night the free disk space is checked against when the recording's own is
+#: not known (no ``--duration``), s.
+NIGHT_S = 10 * 3600.0
+#: Bytes a ``.kemg`` file takes per channel-sample, at most: float32, plus its blocks' headers
+#: (4.03 in a live recording of two channels at 1 kHz, a block a second; 4.01 in a simulated one).
+KEMG_BYTES_PER_VALUE = 4.04
 #: A counter jump is possible when the samples before it fit in the host time since the first
 #: data frame, give or take this fraction (clock drift, far beyond any crystal's) and this
 #: latency, s (frames held up in the link); beyond, the counter skipped (see ``_confirms``).
@@ -211,6 +218,13 @@ class RecordStatus:
         return self.state == "connected"
 
 
+def _size_text(n_bytes: float) -> str:
+    """A size in bytes as MB or GB (powers of 1000, as disk sizes are sold)."""
+    if n_bytes >= 1e9:
+        return f"{n_bytes / 1e9:.1f} GB"
+    return f"{n_bytes / 1e6:.1f} MB" if n_bytes < 10e6 else f"{n_bytes / 1e6:.0f} MB"
+
+
 class Recorder:
     """Frames in, recording and live events out (see the module docstring).
 
@@ -239,13 +253,20 @@ class Recorder:
         How fast the sensor makes samples, in real time: 1 for a real sensor; a virtual one
         may stream faster (``math.inf``: as fast as it can). A counter jump beyond what this
         pace allows since the first data frame is the counter skipping (``_confirms``).
+    expected_s : float, optional
+        How long the recording is to last, s. When the file is created, a disk with less
+        free space than that much signal needs is warned of.
+    expected_samples : int, optional
+        Or how many samples it is to hold (a virtual sensor's signal); when neither is
+        given, a night of :data:`NIGHT_S`.
     """
 
     def __init__(self, path: str | Path, config: DetectorConfig | None = None, reorder_window_s: float = 0.5,
                  check_s: float = 3.0, on_event: Callable[[Event], None] | None = None,
                  on_samples: Callable[[np.ndarray, int], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, meta: dict[str, Any] | None = None,
-                 numbered: bool = False, pace: float = 1.0) -> None:
+                 numbered: bool = False, pace: float = 1.0, expected_s: float | None = None,
+                 expected_samples: int | None = None) -> None:
         self.path = Path(path)
         self.numbered = numbered
         self.config = config
@@ -253,6 +274,8 @@ class Recorder:
         if not pace > 0:  # (NaN too)
             raise ConfigError(f"pace={pace!r} must be above 0 (1 for a real sensor; math.inf: as fast as it can)")
         self.pace = pace
+        self.expected_s = expected_s
+        self.expected_samples = expected_samples
         self.check_s = check_s
         self.on_event = on_event
         self.on_samples = on_samples
@@ -515,6 +538,7 @@ class Recorder:
                     raise
                 k += 1
                 self.path = self.path.with_name(f"{stem}-{k}{self.path.suffix}")
+        self._check_space(info)
         # on a thread of its own already; with one, no pool thread of the detector's that the
         # process would wait for at its end (while compiling)
         self.detector = StreamingDetector(info.fs_hz, len(info.labels), config=self.config, labels=info.labels,
@@ -533,6 +557,22 @@ class Recorder:
                         self.path, exc.strerror or exc)
         self._next_check = int(FILE_CHECK_S * info.fs_hz)
         self._next_check_t = self._clock() + FILE_CHECK_S
+
+    def _check_space(self, info: InfoFrame) -> None:
+        """Warn when the disk of the recording has less free space than the recording needs."""
+        seconds = (self.expected_s if self.expected_s is not None else self.expected_samples / info.fs_hz
+                   if self.expected_samples is not None else NIGHT_S)
+        need = seconds * info.fs_hz * len(info.labels) * KEMG_BYTES_PER_VALUE
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return
+        if free < need:
+            fits_s = free / (info.fs_hz * len(info.labels) * KEMG_BYTES_PER_VALUE)
+            log.warning("the disk of %s has %s free, room for about %s of this signal (%s at %g Hz) instead of the %s %s: "
+                        "free some space, or the recording stops when the disk is full (keeping what it has)",
+                        self.path.parent, _size_text(free), duration_text(fits_s), plural(len(info.labels), "channel"),
+                        info.fs_hz, duration_text(seconds), "of a night" if self.expected_s is None and self.expected_samples is None else "asked for")
 
     # ---------------------------------------------------------------- the file under the recording
     def _watch_file(self, now: float) -> None:
