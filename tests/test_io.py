@@ -167,6 +167,22 @@ def test_edf_export_keeps_every_annotation_of_a_dense_short_recording(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.edf"]
 
 
+def test_edf_export_writes_a_start_with_a_time_zone_in_local_time(tmp_path, monkeypatch):
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        utc = datetime(2026, 11, 20, 22, 30, 5, tzinfo=timezone.utc)  # a live recording's start
+        info = RecordingInfo(fs_hz=FS, labels=("left",), n_samples=3000, start_time=utc)
+        export_edf(ArrayRecording(signal_uv(3000, 1), info), tmp_path / "n.edf")
+        with open_recording(tmp_path / "n.edf") as back:
+            assert back.info.start_time == datetime(2026, 11, 20, 23, 30, 5)  # the clock in Berlin then
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
 def test_csv_with_time_column_and_without(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("time,VM,RF\n" + "\n".join(f"{i / 2000:.4f},{i % 7},{-i % 5}" for i in range(3000)))

@@ -386,8 +386,11 @@ def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.nd
                             "physical_min": pmin, "physical_max": pmax, "digital_min": -dmax - 1, "digital_max": dmax,
                             "transducer": "surface EMG", "prefilter": ""})
         writer.setSignalHeaders(headers)
-        # without a start, EDF+'s "unknown" date rather than pyedflib's default, the current time
-        writer.setStartdatetime(info.start_time or UNKNOWN_START)
+        # without a start, EDF+'s "unknown" date rather than pyedflib's default, the current time;
+        # EDF holds the local clock time: a start with a time zone (a recorder's UTC) is written in
+        # this computer's, as kneeemg reads a start without one
+        start = info.start_time or UNKNOWN_START
+        writer.setStartdatetime(start.astimezone().replace(tzinfo=None) if start.tzinfo is not None else start)
         sec = int(round(fs))
         whole = (info.n_samples // sec) * sec  # EDF stores whole 1 s records
         for a in range(0, whole, step):
