@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance import TriageConfig
     from ..guidance.features import hours_text
     from ..config import MAX_TREND_DAYS
-    from ..store import Store
     from ..paths import path_text
+    from ..store import Store
     from ..trends import together_words, too_short_words
 
     config = TriageConfig.with_settings(args.settings or ())
@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     with Store(args.db, create=False) as store:
         for n in store.forget_nights(args.forget) if args.forget is not None else []:
             console.print(f"forgot night {n.id} of {n.date or 'no date'} ({path_text(n.source)}); the recording itself is "
-                          f"untouched, and `kneeemg import` of it brings the night back", soft_wrap=True, markup=False, highlight=False)
+                          "untouched, and `kneeemg import` of it brings the night back",
+                          soft_wrap=True, markup=False, highlight=False)
         nights = store.nights()
         together = together_words(store.trend(MAX_TREND_DAYS, config=config)) if nights else []
         where = store.path

@@ -321,7 +321,7 @@ class Recorder:
         self._last_rx: float | None = None  # host time of the last data frame (the status line's data age)
         self._session_t: float | None = None  # host time of the last change of session
         self._last_rx_wall = self._session_wall = 0.0  # the wall-clock times of those two (which go on while the host sleeps)
-        self.asleep: list[tuple[float, float, float]] = []  # each time the computer slept: wall times around it, and how long
+        self.asleep: list[tuple[float, float, float]] = []  # each sleep of the computer: wall times around it, s asleep
         self._lead_off: list[str] = []
         self._battery_low = False  # the battery-low bit of the latest data frame written
         self.clocks: list[dict[str, Any]] = []  # one per session: start index and its ClockFit
@@ -454,9 +454,9 @@ class Recorder:
     def _host_slept(self, from_wall: float, to_wall: float, slept_s: float) -> None:
         """The computer slept (for ``slept_s``, between two data frames at these wall times)."""
         self.asleep.append((from_wall, to_wall, slept_s))
+        clock = [datetime.fromtimestamp(t).strftime("%H:%M:%S") for t in (from_wall, to_wall)]
         log.warning("this computer was asleep for about %s, between %s and %s: the sensor's signal of that time is a gap "
-                    "in the recording (docs/recording.md, \"Keeping the computer awake\")", duration_text(slept_s),
-                    datetime.fromtimestamp(from_wall).strftime("%H:%M:%S"), datetime.fromtimestamp(to_wall).strftime("%H:%M:%S"))
+                    "in the recording (docs/recording.md, \"Keeping the computer awake\")", duration_text(slept_s), *clock)
 
     def _drop_held(self) -> None:
         first, frame, frontier, _, _ = self._held
@@ -569,10 +569,11 @@ class Recorder:
             return
         if free < need:
             fits_s = free / (info.fs_hz * len(info.labels) * KEMG_BYTES_PER_VALUE)
+            whose = "of a night" if self.expected_s is None and self.expected_samples is None else "asked for"
             log.warning("the disk of %s has %s free, room for about %s of this signal (%s at %g Hz) instead of the %s %s: "
                         "free some space, or the recording stops when the disk is full (keeping what it has)",
                         self.path.parent, _size_text(free), duration_text(fits_s), plural(len(info.labels), "channel"),
-                        info.fs_hz, duration_text(seconds), "of a night" if self.expected_s is None and self.expected_samples is None else "asked for")
+                        info.fs_hz, duration_text(seconds), whose)
 
     # ---------------------------------------------------------------- the file under the recording
     def _watch_file(self, now: float) -> None:
