@@ -254,18 +254,34 @@ def test_real_files_open_with_the_right_rate_and_channels(data_dir):
 
 
 @pytest.mark.parametrize("bdf", [False, True])
-def test_truncated_edf_is_refused_quietly_with_its_sizes(tmp_path, capfd, bdf):
+def test_a_truncated_edf_is_read_to_its_last_whole_record_with_a_warning(tmp_path, capfd, monkeypatch, bdf):
+    # a copy or an export cut short, a recorder that stopped while writing: what is whole is read
     x = signal_uv(4000, 2)
     path = tmp_path / ("n.bdf" if bdf else "n.edf")
-    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4000)), path)
+    events = [Event(1000, 1050, FS, 0, "twitch", 80, 30, 20), Event(3500, 3550, FS, 1, "twitch", 80, 30, 20)]
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4000)), path, events, bdf=bdf)
     with open_recording(path) as rec:  # the whole file reads
-        assert rec.info.n_samples == 4000
+        assert rec.info.n_samples == 4000 and rec.info.warnings == []
+        whole = rec.read()
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) - 700])
+    path.write_bytes(data[: len(data) - 700])  # the last of the 4 one-second records, cut
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     capfd.readouterr()
-    with pytest.raises(RecordingFormatError, match=rf"truncated: .* \({len(data)} bytes\) but the file has {len(data) - 700} bytes"):
-        open_recording(path)
+    with open_recording(path) as rec:
+        assert rec.info.warnings == [f"the file is cut short: its header announces 4 data records ({len(data)} bytes) but the "
+                                     f"file has {len(data) - 700} bytes; the 3 whole data records it holds are read"]
+        assert rec.info.n_samples == 3000 and list(temp.iterdir()) != []  # read through a copy of the whole records
+        np.testing.assert_array_equal(rec.read(), whole[:3000])
+        assert [e.onset_sample for e in rec.info.annotations] == [1000]  # the annotations of those records
+    assert list(temp.iterdir()) == []  # the copy goes when the recording is closed
+    assert path.read_bytes() == data[: len(data) - 700]  # the file itself is left as it is
     assert capfd.readouterr().out == ""  # nothing printed by the reader underneath
+    path.write_bytes(data[: len(data) - 3 * (len(data) - 256 * 4) // 4 - 700])  # not one whole record
+    with pytest.raises(RecordingFormatError, match=r"the file is cut short: .* not one whole data record; copy or export"):
+        open_recording(path)
+    assert list(temp.iterdir()) == []
 
 
 def test_csv_time_column_is_told_from_the_header_alone(tmp_path):
@@ -1043,13 +1059,15 @@ def test_a_malformed_edf_header_is_not_taken_for_a_cut_short_file(tmp_path, offs
     assert "complete" not in str(info.value) and str(info.value).count("a.edf") == 1
 
 
-def test_an_edf_with_an_unknown_record_count_or_no_unit_says_so(tmp_path):
+def test_an_edf_with_an_unknown_record_count_is_read_whole_and_one_with_no_unit_is_refused(tmp_path):
     path = _plain_edf(tmp_path, "a.edf")
-    _patch(path, 236, b"-1      ")
-    with pytest.raises(RecordingFormatError, match=r"a.edf: its header gives the number of data records as -1 \(unknown: "
-                                                   r"the recorder did not finish the file\); write the number the file "
-                                                   r"holds, 5 by its size, into the header"):
-        open_recording(path)
+    with open_recording(path) as rec:
+        whole = rec.read()
+    _patch(path, 236, b"-1      ")  # a recorder that did not finish the file
+    with open_recording(path) as rec:
+        assert rec.info.warnings == ["its header gives the number of data records as -1 (unknown: the recorder did not "
+                                     "finish the file); the 5 whole data records it holds are read"]
+        np.testing.assert_array_equal(rec.read(), whole)
     path = _plain_edf(tmp_path, "b.edf")
     _patch(path, 256 + 2 * 96, b"        ")
     with pytest.raises(InputError, match=r"b.edf: channel 'left' has no unit in its header \(its physical dimension is "

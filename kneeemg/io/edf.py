@@ -53,6 +53,8 @@ def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
         size = path.stat().st_size
     except (OSError, ValueError, UnicodeDecodeError):
         return None
+    if len(head) < 256 or len(signals) < ns * 256:  # the header itself is cut short
+        return None
     try:
         per_record = [int(signals[ns * 216 + i * 8 : ns * 216 + (i + 1) * 8].decode("ascii").strip()) for i in range(ns)]
     except (ValueError, UnicodeDecodeError):
@@ -60,10 +62,16 @@ def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
     return head, signals, sum(per_record) * (3 if head[:1] == b"\xff" else 2), size
 
 
-def _check_complete(path: Path) -> list[str]:
-    """Refuse a file shorter than its header says (a truncated copy or an interrupted export);
-    return a warning for a file longer than that (a wrong record count in the header: only the
-    records it announces are read).
+def _check_complete(path: Path) -> tuple[list[str], int | None]:
+    """How much of ``path`` can be read: ``(warnings, whole)``.
+
+    ``whole`` is None when the file holds the data records its header announces (or more: a
+    damaged record count; only those announced are read, with a warning). It is the number
+    of whole data records the file holds when that is fewer than its header announces (a
+    copy or an export cut short, a recorder that stopped while writing) or when the header
+    gives the count as -1 (a recorder that did not finish the file): :class:`EdfRecording`
+    then reads those through a copy whose header says so (:func:`_whole_records_copy`), with
+    a warning. A file without one whole record is refused.
 
     A header that cannot be read this way (:func:`_raw_header`) is left to pyedflib to judge.
     """
@@ -72,20 +80,49 @@ def _check_complete(path: Path) -> list[str]:
         head, signals, record_bytes, size = raw  # type: ignore[misc]
         n_records = int(head[236:244].decode("ascii").strip())
     except (TypeError, ValueError, UnicodeDecodeError):
-        return []
-    if record_bytes is None:
-        return []
-    ns = len(signals) // 256
-    expected = 256 * (ns + 1) + n_records * record_bytes
-    if n_records > 0 and size < expected:
-        raise RecordingFormatError(
-            f"{path}: truncated: its header announces {plural(n_records, 'data record')} ({expected} bytes) but the file has "
-            f"{size} bytes; copy or export the recording again"
-        )
-    if n_records > 0 and record_bytes > 0 and size - expected >= record_bytes:
+        return [], None
+    if record_bytes is None or record_bytes <= 0:
+        return [], None
+    header_bytes = 256 * (len(signals) // 256 + 1)
+    expected = header_bytes + n_records * record_bytes
+    whole = max(0, size - header_bytes) // record_bytes
+    if n_records > 0 and size < expected or n_records == -1:
+        said = ("its header gives the number of data records as -1 (unknown: the recorder did not finish the file)"
+                if n_records == -1 else f"the file is cut short: its header announces {plural(n_records, 'data record')} "
+                                        f"({expected} bytes) but the file has {size} bytes")
+        if whole == 0:
+            raise RecordingFormatError(f"{path}: {said}, not one whole data record; copy or export the recording again")
+        return [f"{said}; the {plural(whole, 'whole data record')} it holds {'is' if whole == 1 else 'are'} read"], whole
+    if n_records > 0 and size - expected >= record_bytes:
         return [f"the file holds {plural((size - expected) // record_bytes, 'more data record')} than the {n_records} its header "
-                f"announces; only {'that one is' if n_records == 1 else f'those {n_records} are'} read (the header may be damaged)"]
-    return []
+                f"announces; only {'that one is' if n_records == 1 else f'those {n_records} are'} read (the header may be damaged)"], None
+    return [], None
+
+
+def _whole_records_copy(path: Path, n_records: int) -> Path:
+    """A copy of ``path`` in a new temporary folder: its header, with the number of data
+    records set to ``n_records``, and its first ``n_records`` data records (copied a MiB at a
+    time). The caller removes the folder."""
+    head, signals, record_bytes, _ = _raw_header(path)  # type: ignore[misc]
+    folder = Path(tempfile.mkdtemp(prefix="kneeemg-edf-"))
+    out = folder / ("recording.bdf" if head[:1] == b"\xff" else "recording.edf")
+    try:
+        with path.open("rb") as src, out.open("wb") as dst:
+            header = bytearray(src.read(len(head) + len(signals)))
+            header[236:244] = f"{n_records:<8d}".encode("ascii")
+            dst.write(header)
+            left = n_records * record_bytes
+            while left > 0:
+                chunk = src.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                left -= len(chunk)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RecordingFormatError(f"{path}: cannot copy its whole data records to {folder.parent} to read them ({exc.strerror or exc}); "
+                                   "free some space there, or copy or export the recording again") from None
+    return out
 
 
 #: The fields of an EDF/BDF header (name, width): the file's, then each signal's, field by field.
@@ -122,10 +159,6 @@ def _header_problem(path: Path) -> str | None:
             return (f"its header holds bytes that are not plain ASCII in {where}: {raw.decode('latin-1').strip()!r}; "
                     f"EDF headers must be plain ASCII: write that field in ASCII{example}, for instance with "
                     "EDFbrowser's header editor")
-    if head[236:244].strip() == b"-1":
-        whole = f", {(size - len(head) - len(signals)) // record_bytes} by its size," if record_bytes else ""
-        return (f"its header gives the number of data records as -1 (unknown: the recorder did not finish the file); "
-                f"write the number the file holds{whole} into the header (bytes 236-243, e.g. with a hex editor)")
     return None
 
 
@@ -165,20 +198,21 @@ def check_edf_rate(fs_hz: float) -> None:
 _FAILED: list = []
 
 
-def _open_reader(path: Path):
-    """A pyedflib reader of ``path``, or a one-line error saying why there is none."""
+def _open_reader(path: Path, copy: Path | None = None):
+    """A pyedflib reader of ``path`` (or of ``copy``, a readable copy of it: the messages name
+    ``path``), or a one-line error saying why there is none."""
     import pyedflib
 
     if _FAILED and pyedflib.get_number_of_open_files() == 0:
         _FAILED.clear()
     reader = pyedflib.EdfReader.__new__(pyedflib.EdfReader)
-    name, link_dir = str(path), None
+    name, link_dir = str(copy or path), None
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:  # pyedflib takes UTF-8 names only: a name that is not is opened through a link
         link_dir = tempfile.mkdtemp(prefix="kneeemg-edf-")
         name = os.path.join(link_dir, "recording.edf")
-        os.symlink(os.path.abspath(path), name)
+        os.symlink(os.path.abspath(copy or path), name)
     try:
         reader.__init__(name)
     except OSError as exc:
@@ -208,8 +242,14 @@ class EdfRecording(Recording):
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
         self.path = Path(path)
         _check_continuous(self.path)
-        warnings = _check_complete(self.path)
-        self._f = f = _open_reader(self.path)
+        warnings, whole = _check_complete(self.path)
+        # a file of fewer whole records than its header says is read through a copy of those
+        self._copy = _whole_records_copy(self.path, whole) if whole is not None else None
+        try:
+            self._f = f = _open_reader(self.path, self._copy)
+        except BaseException:
+            self._remove_copy()
+            raise
         self._closed = False
         try:
             if not f.datarecord_duration > 0:
@@ -254,7 +294,7 @@ class EdfRecording(Recording):
             low_pass = [lp for lp in (prefilter_low_pass_hz(f.getPrefilter(i)) for i in self._idx) if lp is not None]
             self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
-                                      annotations=self._annotations(fs, labels), warnings=warnings,
+                                      annotations=self._annotations(fs, labels, n), warnings=warnings,
                                       content_hz=max(low_pass) if len(low_pass) == len(self._idx) and max(low_pass) < fs / 2
                                       else None)
         except KneeEmgError:
@@ -265,13 +305,14 @@ class EdfRecording(Recording):
             raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: {exc}); "
                                        "export the recording again") from None
 
-    def _annotations(self, fs: float, labels: tuple[str, ...]) -> list[Event]:
-        """EDF+ annotations whose text names a kind (twitch/spasm/cramp/lm) become events."""
+    def _annotations(self, fs: float, labels: tuple[str, ...], n_samples: int) -> list[Event]:
+        """EDF+ annotations whose text names a kind (twitch/spasm/cramp/lm) become events;
+        those that begin after the samples end (a file cut short) are left out."""
         onsets, durations, texts = self._f.readAnnotations()
         out = []
         for on, dur, text in zip(onsets, durations, texts):
             m = _KIND_RE.search(str(text))
-            if not m:
+            if not m or int(round(float(on) * fs)) >= n_samples:
                 continue
             ch = int(m.group(2)) if m.group(2) and int(m.group(2)) < len(labels) else 0
             a = int(round(float(on) * fs))
@@ -303,6 +344,12 @@ class EdfRecording(Recording):
         if not self._closed:
             self._closed = True
             self._f.close()
+            self._remove_copy()
+
+    def _remove_copy(self) -> None:
+        if self._copy is not None:
+            shutil.rmtree(self._copy.parent, ignore_errors=True)
+            self._copy = None
 
 
 def export_edf(recording: Recording, path: str | os.PathLike[str], events: Sequence[Event] = (),
