@@ -189,6 +189,26 @@ def test_a_late_disconnect_callback_from_an_old_client_is_ignored():
     assert run(main()) == (LinkState.CONNECTED, 1, 1, 2)
 
 
+def test_the_rate_and_start_are_sent_again_after_a_reconnect():
+    async def main():
+        async with VirtualSensor(speed=2.0, repeat=True) as sensor:
+            link = VirtualBleLink(sensor=sensor, backoff_s=0.1)
+            await link.open()
+            await link.send(Command.SET_RATE, 500)
+            await link.send(Command.START)
+            await sensor.disconnect()
+            await wait_until(lambda: link.state is LinkState.RECONNECTING)
+            await link.send(Command.SET_RATE, 2000)  # while reconnecting: remembered, and the last one counts
+            await wait_until(lambda: link.reconnects == 1 and link.state is LinkState.CONNECTED)
+            await wait_until(lambda: len(sensor.commands) >= 4)
+            await link.close()
+            return [(f.command, f.argument) for f in sensor.commands]
+
+    commands = run(main())
+    assert commands[:2] == [(Command.SET_RATE, 500), (Command.START, 0)]
+    assert commands[-2:] == [(Command.SET_RATE, 2000), (Command.START, 0)]
+
+
 def test_scan_finds_the_virtual_sensor_and_a_wrong_address_is_not_found():
     async def main():
         async with VirtualSensor() as sensor:

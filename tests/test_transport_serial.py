@@ -200,6 +200,45 @@ def test_start_is_sent_again_to_a_sensor_that_restarted_and_a_torn_frame_is_not_
     assert bad == 0  # the half frame sent before the cable was pulled did not join the first frame after
 
 
+def test_the_rate_the_host_set_is_set_again_after_a_sensor_that_lost_power_comes_back():
+    # a sensor that lost power is back at its first rate; the link sets the host's rate (its last
+    # SET_RATE, also one sent while reconnecting) again before START, so the session goes on at it
+    c = signal_counts(20000, seed=6)
+
+    async def main(sensor):
+        link = open_link(sensor.port, backoff_s=0.05, backoff_max_s=0.2)
+        async with link:
+            await link.send(Command.SET_RATE, 500)
+            await link.send(Command.START)
+            frames = link.frames(timeout_s=10)
+            rates = []
+            async for f in frames:
+                if isinstance(f, InfoFrame):
+                    rates.append(f.fs_hz)
+                if isinstance(f, DataFrame) and f.first_sample >= 500:
+                    break
+            sensor.unplug(0.5, restart=True)
+            while link.state is not LinkState.RECONNECTING:
+                await asyncio.sleep(0.01)
+            await link.send(Command.SET_RATE, 2000)  # while reconnecting: remembered, not dropped
+            async for f in frames:
+                if isinstance(f, InfoFrame):
+                    rates.append(f.fs_hz)
+                if isinstance(f, DataFrame) and f.first_sample >= 370 and rates[-1] == 2000:
+                    break
+            return rates
+
+    with PtySensor(c, speed=4.0, link=None) as sensor:
+        rates = run(main(sensor), timeout_s=30.0)
+        commands = [(f.command, f.argument) for f in sensor.commands]
+    assert commands == [(Command.SET_RATE, 500), (Command.START, 0), (Command.REQUEST_INFO, 0), (Command.SET_RATE, 2000),
+                        (Command.START, 0)]
+    # (the sensor's first rate, when its first info frame is read); the host's rate; the sensor back
+    # at its first one after losing power; the host's again
+    host = rates.index(500.0)
+    assert set(rates[:host]) <= {1000.0} and 1000.0 in rates[host + 1 : -1] and rates[-1] == 2000.0
+
+
 async def started(link):
     """Send START and take the first 3 frames; the frames that follow come from what this returns."""
     await link.send(Command.START)

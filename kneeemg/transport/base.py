@@ -9,9 +9,12 @@ wraps any link for code that is not asynchronous.
 A link that loses its sensor while open can reconnect by itself (BLE, and serial device
 ports): it goes to :attr:`LinkState.RECONNECTING` and tries again with exponential backoff
 (:meth:`Link._reconnect`: ``backoff_s`` doubling to ``backoff_max_s`` between attempts, giving
-up after ``give_up_s`` without a connection, or never when that is None). While it
-reconnects, START and STOP are remembered (:meth:`Link._note_command`) and START is sent
-again once the sensor is back.
+up after ``give_up_s`` without a connection, or never when that is None). The host's last
+START or STOP and its last SET_RATE are remembered (:meth:`Link._note_command`), also when
+sent while the link reconnects, and once the sensor is back they are sent again
+(:meth:`Link._again`): SET_RATE, which a sensor that lost power has forgotten (it takes it
+only between sessions, so a sensor still streaming keeps its rate), then START if the host
+had started it. REQUEST_INFO is moot then: a link asks for the info itself as it connects.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class Link(abc.ABC):
         self._failure: BaseException | None = None
         self._closing = False  # close() has begun: a loss is no reason to reconnect
         self._streaming = False  # the host's last START/STOP was START (sent again after a reconnect)
+        self._rate: bytes | None = None  # the host's last SET_RATE, encoded (sent again after a reconnect)
         self._reconnect_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------------- for backends
@@ -126,13 +130,21 @@ class Link(abc.ABC):
             self._queue.put_nowait(_END)
 
     def _note_command(self, frame: bytes) -> None:
-        """Remember whether ``frame`` (an encoded command being sent) starts or stops streaming."""
+        """Remember whether ``frame`` (an encoded command being sent) starts or stops streaming,
+        or sets the rate."""
         try:
             command = decode_frame(frame)
         except ProtocolError:
             return
         if getattr(command, "command", None) in (Command.START, Command.STOP):
             self._streaming = command.command == Command.START
+        elif getattr(command, "command", None) == Command.SET_RATE:
+            self._rate = bytes(frame)
+
+    def _again(self) -> list[bytes]:
+        """The commands to send again once the sensor is back after a reconnect: the last
+        SET_RATE, then START when the host had started streaming (encoded)."""
+        return ([self._rate] if self._rate is not None else []) + ([encode_command(Command.START)] if self._streaming else [])
 
     def _lost_connection(self, why: str, advice: str = "") -> None:
         """The connection dropped while open (called in the loop's thread): reconnect in a task."""

@@ -12,8 +12,8 @@ Reconnects follow what the Python BLE ecosystem learned the hard way:
 - ATT MTU 247 asked for (the data characteristic needs it for whole frames).
 
 After each (re)connection the link reads the info characteristic (the info frame is the
-first frame yielded), subscribes to data and battery notifications, and, if the host had
-sent START, sends it again so streaming resumes. The sensor's sample counter keeps running
+first frame yielded), subscribes to data and battery notifications, and sends again the rate
+the host last set (SET_RATE) and, if the host had sent START, START, so streaming resumes. The sensor's sample counter keeps running
 while disconnected, so the recorder sees the missed samples as an exact gap.
 """
 
@@ -31,9 +31,7 @@ from ..protocol import (
     INFO_CHAR_UUID,
     SERVICE_UUID,
     BleReassembler,
-    Command,
     Frame,
-    encode_command,
 )
 from .base import (
     BACKOFF_MAX_S,
@@ -168,8 +166,8 @@ class BleLink(Link):
             self._put((generation, bytes(await client.read_gatt_char(INFO_CHAR_UUID))))
             await client.start_notify(DATA_CHAR_UUID, lambda _c, data: self._on_data(generation, data))
             await self._start_battery(client, generation)
-            if self._streaming:
-                await client.write_gatt_char(CONTROL_CHAR_UUID, encode_command(Command.START), response=True)
+            for command in self._again():  # (nothing on the first connection: nothing was sent yet)
+                await client.write_gatt_char(CONTROL_CHAR_UUID, command, response=True)
         except (BleakError, asyncio.TimeoutError, EOFError) as exc:
             await self._drop(client)
             raise LinkLostError(f"the connection to {self._device.address} failed while setting up ({exc})") from None
@@ -235,11 +233,11 @@ class BleLink(Link):
     async def send_bytes(self, frame: bytes) -> None:
         from bleak.exc import BleakError
 
-        self._note_command(frame)  # START is sent again after a reconnect
+        self._note_command(frame)  # START, STOP and SET_RATE are sent again after a reconnect
         client = self._client
         if client is None:
             if self.state is LinkState.RECONNECTING:
-                return  # sent again (START) or moot once the connection is back
+                return  # sent again (SET_RATE, START) or moot (REQUEST_INFO) once the connection is back
             raise LinkLostError(f"{self.url} is not connected")
         try:
             await client.write_gatt_char(CONTROL_CHAR_UUID, frame, response=True)

@@ -63,6 +63,12 @@ class PtySensor:
         ``(first_sample, n_samples)`` of every run of samples made while unplugged and never sent.
     starts : int
         START commands received.
+    commands : list of CommandFrame
+        Every command received, in order.
+
+    Like the firmware, the sensor takes SET_RATE only between sessions (while not
+    streaming), answers every SET_RATE with its info frame (the rate in force), and is back
+    at its first rate after it lost power (``unplug(restart=True)``).
     """
 
     def __init__(self, counts: np.ndarray, *, fs_hz: float = 1000.0, uv_per_count: float = 0.0715,
@@ -82,6 +88,8 @@ class PtySensor:
         self.sent_samples = 0
         self.skipped: list[tuple[int, int]] = []
         self.starts = 0
+        self.commands: list[CommandFrame] = []
+        self._first_fs_hz = float(fs_hz)
         self._unplug: tuple[int, float, bool, bool] | None = None  # (at_sample, for_s, restart, torn)
 
     def _plug_in(self) -> None:
@@ -141,8 +149,8 @@ class PtySensor:
             self._master = self._slave = None
             return index, streaming, False
         self._plug_in()
-        if restart:
-            self.info = dataclasses.replace(self.info, session_id=self.info.session_id + 1)
+        if restart:  # (back at its first rate)
+            self.info = dataclasses.replace(self.info, session_id=self.info.session_id + 1, fs_hz=self._first_fs_hz)
             self._send(serial_encode(self.info))
             return 0, False, True
         self._await_host()
@@ -199,6 +207,7 @@ class PtySensor:
                     if not plugged:
                         return
                     deframer = SerialDeframer()
+                    fs = self.info.fs_hz  # (a sensor that lost power is back at its first rate)
                 ready, _, _ = select.select([self._master], [], [], 0.0 if streaming else 0.05)
                 if ready:
                     try:
@@ -208,6 +217,7 @@ class PtySensor:
                     for frame in deframer.feed(data):
                         if not isinstance(frame, CommandFrame):
                             continue
+                        self.commands.append(frame)
                         if frame.command == Command.START:
                             self.starts += 1
                         if frame.command == Command.START and not streaming:
@@ -215,6 +225,11 @@ class PtySensor:
                         elif frame.command == Command.STOP:
                             streaming = False
                         elif frame.command == Command.REQUEST_INFO:
+                            self._send(serial_encode(self.info))
+                        elif frame.command == Command.SET_RATE:
+                            if not streaming and frame.argument > 0:  # a session has one rate
+                                self.info = dataclasses.replace(self.info, fs_hz=float(frame.argument))
+                                fs = self.info.fs_hz
                             self._send(serial_encode(self.info))
                 if not streaming:
                     continue

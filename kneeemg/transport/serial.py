@@ -9,7 +9,8 @@ closes it, goes to :attr:`~.base.LinkState.RECONNECTING` and opens the same port
 again with exponential backoff, as a BLE link does (``backoff_s``, ``backoff_max_s``,
 ``give_up_s``). On the port that comes back it asks for the info frame (REQUEST_INFO; the
 sensor announces itself only when it starts) and sends START again if the host had sent
-it. Bytes are tagged with their connection, so half a frame from the old connection never
+it, after the rate the host last set (SET_RATE, which a sensor that lost power has
+forgotten). Bytes are tagged with their connection, so half a frame from the old connection never
 joins the new one. The sensor's sample counter keeps running while unplugged (on its
 battery), so the recorder sees the missed samples as an exact gap; a sensor that restarted
 sends a new session, and the recording goes on after the host time that passed.
@@ -128,8 +129,7 @@ class SerialLink(Link):
         self.state = LinkState.CONNECTED
 
     async def _connect_again(self) -> None:
-        again = [encode_command(Command.REQUEST_INFO)] + ([encode_command(Command.START)] if self._streaming else [])
-        self._connect(*again)
+        self._connect(encode_command(Command.REQUEST_INFO), *self._again())
         log.info("serial port %s is back (connection %d)", self.port_name, self._generation)
 
     def _reader(self, port: Any, stop: threading.Event, generation: int) -> None:
@@ -189,11 +189,11 @@ class SerialLink(Link):
     async def send_bytes(self, frame: bytes) -> None:
         import serial
 
-        self._note_command(frame)  # START is sent again after a reconnect
+        self._note_command(frame)  # START, STOP and SET_RATE are sent again after a reconnect
         port = self._port
         if port is None or self.state is not LinkState.CONNECTED:
             if self.state is LinkState.RECONNECTING:
-                return  # sent again (START) or moot once the port is back
+                return  # sent again (SET_RATE, START) or moot (REQUEST_INFO) once the port is back
             raise LinkLostError(f"the serial port {self.port_name} is not open")
         try:
             port.write(cobs_encode(frame) + b"\0")
