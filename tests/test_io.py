@@ -183,6 +183,66 @@ def test_edf_export_writes_a_start_with_a_time_zone_in_local_time(tmp_path, monk
         time.tzset()
 
 
+def _discontinuous(path, onsets, bdf=False):
+    """``path`` (an EDF+/BDF+ file of one-second records) made discontinuous: its records start at ``onsets`` (s)."""
+    data = bytearray(path.read_bytes())
+    ns = int(data[252:256])
+    per_record = [int(data[256 + ns * 216 + i * 8 : 256 + ns * 216 + (i + 1) * 8]) for i in range(ns)]
+    width = 3 if bdf else 2
+    header, record = 256 * (ns + 1), sum(per_record) * width
+    tal_at, tal_bytes = sum(per_record[:-1]) * width, per_record[-1] * width  # (the annotation signal comes last)
+    data[192:197] = b"BDF+D" if bdf else b"EDF+D"
+    for k, onset in enumerate(onsets):
+        at = header + k * record + tal_at
+        tal = bytes(data[at : at + tal_bytes])
+        rest = tal[tal.index(b"\x00") + 1 :]
+        data[at : at + tal_bytes] = (f"+{onset:g}".encode() + b"\x14\x14\x00" + rest)[:tal_bytes].ljust(tal_bytes, b"\x00")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+def test_a_discontinuous_edf_is_read_with_its_pauses_as_lost_time(tmp_path, monkeypatch, bdf):
+    x = signal_uv(5000, 2)
+    path = tmp_path / ("d.bdf" if bdf else "d.edf")
+    events = [Event(1200, 1260, FS, 0, "twitch", 80, 30, 20), Event(3500, 3560, FS, 1, "twitch", 80, 30, 20)]
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=5000)), path, events, bdf=bdf)
+    with open_recording(path) as rec:
+        x = rec.read()  # (as stored)
+    # a pause of 10 s after the second record, another of 2.4 s (rounded to 2 whole records) after the fourth
+    _discontinuous(path, [0, 1, 12, 13, 16.4], bdf)
+    before = path.read_bytes()
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    with open_recording(path) as rec:
+        assert rec.info.warnings == [f"the file is discontinuous ({'BDF' if bdf else 'EDF'}+D): its recording paused 2 "
+                                     "times, 12 s in all, read as lost time (the records after a pause are moved by up "
+                                     "to 400 ms, to whole records of 1 s)"]
+        assert [(g.start_sample, g.n_samples) for g in rec.info.gaps] == [(2000, 10000), (14000, 2000)]
+        y = rec.read()
+        assert len(y) == 17000 and list(temp.iterdir()) != []
+        np.testing.assert_array_equal(y[:2000], x[:2000])
+        np.testing.assert_array_equal(y[12000:14000], x[2000:4000])
+        np.testing.assert_array_equal(y[16000:], x[4000:])
+        assert (y[2000:12000] == x[1999]).all() and (y[14000:16000] == x[3999]).all()  # held at the last value
+        # annotations keep their times from the start (EDF+: the same in a continuous and a discontinuous file)
+        assert [e.onset_sample for e in rec.info.annotations] == [1200, 3500]
+    assert list(temp.iterdir()) == [] and path.read_bytes() == before  # the copy is gone, the file untouched
+    from kneeemg import replay
+
+    res = replay(path)
+    assert res.lost_s == 12.0
+    assert sorted({(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"}) == [(2.0, 12.0), (14.0, 16.0)]
+
+
+def test_a_discontinuous_edf_whose_records_go_back_in_time_is_refused(tmp_path):
+    path = _edf_file(tmp_path, "d.edf", n=4000)
+    _discontinuous(path, [0, 5, 5.2, 9])
+    with pytest.raises(RecordingFormatError, match=r"d.edf: data record 3 starts at 5.2 s, before the one before it has "
+                                                   r"ended; export the recording again as EDF\+C"):
+        open_recording(path)
+
+
 def test_csv_with_time_column_and_without(tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("time,VM,RF\n" + "\n".join(f"{i / 2000:.4f},{i % 7},{-i % 5}" for i in range(3000)))
@@ -939,20 +999,20 @@ def test_a_failed_edf_open_leaves_other_open_files_readable(tmp_path, capfd):
 
 
 @pytest.mark.parametrize("bdf", [False, True])
-def test_a_discontinuous_edf_is_refused_with_how_to_convert_it(tmp_path, bdf):
+def test_a_discontinuous_edf_without_a_pause_reads_as_it_is(tmp_path, bdf):
     path = tmp_path / ("d.bdf" if bdf else "d.edf")
-    export_edf(ArrayRecording(signal_uv(4000, 1), RecordingInfo(fs_hz=FS, labels=("left",), n_samples=4000)), path, bdf=bdf)
+    x = signal_uv(4000, 1)
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left",), n_samples=4000)), path, bdf=bdf)
+    with open_recording(path) as rec:
+        x = rec.read()
     raw = bytearray(path.read_bytes())
     kind = b"BDF+" if bdf else b"EDF+"
     assert raw[192:197] == kind + b"C"
-    raw[192:197] = kind + b"D"
+    raw[192:197] = kind + b"D"  # (pyedflib reads no such file, paused or not)
     path.write_bytes(bytes(raw))
-    plus = kind.decode().replace("+", r"\+")
-    with pytest.raises(RecordingFormatError, match=rf"d.[eb]df is {plus}D \(discontinuous: .*\), which kneeemg cannot read; "
-                                                   rf"convert it to {plus}C first, e.g. with EDFbrowser's "
-                                                   r"Tools > Convert EDF\+D to EDF\+C") as info:
-        open_recording(path)
-    assert "\n" not in str(info.value) and "complete" not in str(info.value)
+    with open_recording(path) as rec:
+        assert rec.info.gaps == [] and rec.info.warnings == [] and rec.info.n_samples == 4000
+        np.testing.assert_array_equal(rec.read(), x)
 
 
 def _signals_edf(tmp_path, name, signals, seconds=4):

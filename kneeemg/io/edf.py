@@ -16,8 +16,9 @@ from ..errors import InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event, ExcludedInterval
 from ..words import plural, reason_words
 from .array import channel_indices
-from .base import Recording, RecordingInfo
+from .base import Gap, Recording, RecordingInfo
 from .channels import default_channels
+from .edfplusd import continuous_copy
 from .units import UNIT_TO_UV
 
 #: The start EDF+ writes when the real one is unknown (01.01.85 00.00.00); read back as none.
@@ -25,20 +26,13 @@ UNKNOWN_START = datetime(1985, 1, 1)
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
-def _check_continuous(path: Path) -> None:
-    """Refuse an EDF+D or BDF+D file (discontinuous: its data records need not follow one
-    another in time), which pyedflib cannot read in any mode, saying how to convert it."""
+def _discontinuous(path: Path) -> bool:
+    """Whether ``path`` is EDF+D or BDF+D (its data records need not follow one another in time)."""
     try:
         with path.open("rb") as fh:
-            kind = fh.read(256)[192:197]
+            return fh.read(256)[192:197] in (b"EDF+D", b"BDF+D")
     except OSError:
-        return
-    if kind in (b"EDF+D", b"BDF+D"):
-        plus = kind.decode()
-        raise RecordingFormatError(
-            f"{path} is {plus} (discontinuous: its data records need not follow one another in time), which kneeemg "
-            f"cannot read; convert it to {plus[:4]}C first, e.g. with EDFbrowser's Tools > Convert EDF+D to EDF+C"
-        )
+        return False
 
 
 def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
@@ -241,10 +235,20 @@ class EdfRecording(Recording):
 
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
         self.path = Path(path)
-        _check_continuous(self.path)
         warnings, whole = _check_complete(self.path)
-        # a file of fewer whole records than its header says is read through a copy of those
-        self._copy = _whole_records_copy(self.path, whole) if whole is not None else None
+        paused: list[tuple[float, float]] = []  # the pauses of a discontinuous file: (start s, duration s)
+        raw = _raw_header(self.path)
+        if _discontinuous(self.path) and raw is not None:  # read through a continuous copy (module edfplusd)
+            head, signals = raw[0], raw[1]
+            try:
+                n = whole if whole is not None else int(head[236:244].decode("ascii").strip())
+            except (ValueError, UnicodeDecodeError):
+                raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: its number of "
+                                           "data records); export the recording again") from None
+            self._copy, paused, more = continuous_copy(self.path, head, signals, n)
+            warnings += more
+        else:  # a file of fewer whole records than its header says is read through a copy of those
+            self._copy = _whole_records_copy(self.path, whole) if whole is not None else None
         try:
             self._f = f = _open_reader(self.path, self._copy)
         except BaseException:
@@ -295,6 +299,7 @@ class EdfRecording(Recording):
             self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
                                       annotations=self._annotations(fs, labels, n), warnings=warnings,
+                                      gaps=[Gap(int(round(a * fs)), int(round(d * fs))) for a, d in paused],
                                       content_hz=max(low_pass) if len(low_pass) == len(self._idx) and max(low_pass) < fs / 2
                                       else None)
         except KneeEmgError:
