@@ -235,11 +235,16 @@ def test_a_discontinuous_edf_is_read_with_its_pauses_as_lost_time(tmp_path, monk
     assert sorted({(iv.start_s, iv.stop_s) for iv in res.excluded if iv.reason == "lost"}) == [(2.0, 12.0), (14.0, 16.0)]
 
 
-def test_a_discontinuous_edf_whose_records_go_back_in_time_is_refused(tmp_path):
+def test_a_discontinuous_edf_whose_records_go_back_in_time_or_span_too_long_is_refused(tmp_path):
     path = _edf_file(tmp_path, "d.edf", n=4000)
     _discontinuous(path, [0, 5, 5.2, 9])
     with pytest.raises(RecordingFormatError, match=r"d.edf: data record 3 starts at 5.2 s, before the one before it has "
                                                    r"ended; export the recording again as EDF\+C"):
+        open_recording(path)
+    path = _edf_file(tmp_path, "long.edf", n=4000)  # a pause of 10 days would be written out in full: refused
+    _discontinuous(path, [0, 1, 864000, 864001])
+    with pytest.raises(RecordingFormatError, match=r"long.edf: its data records span 240 h 00 min from the first to the "
+                                                   r"last, pauses included, more than the 7 days kneeemg reads"):
         open_recording(path)
 
 

@@ -22,6 +22,10 @@ from pathlib import Path
 from ..errors import RecordingFormatError
 from ..words import duration_text
 
+#: The longest span, first record to last (pauses included), read through a copy, s: the
+#: pauses are written out in full.
+MAX_SPAN_S = 7 * 86400.0
+
 #: The start of a record's time-keeping TAL: its onset, in seconds from the file's start.
 _TIMEKEEPING = re.compile(rb"^([+-][0-9]+(?:\.[0-9]*)?)\x14\x14")
 
@@ -90,6 +94,11 @@ def continuous_copy(path: Path, head: bytes, signals: bytes, n_records: int) -> 
         k = next(i for i, (a, b) in enumerate(zip(places, places[1:])) if b <= a) + 2
         raise RecordingFormatError(f"{path}: data record {k} starts at {onsets[k - 1]:g} s, before the one before it "
                                    "has ended; export the recording again as EDF+C")
+    if (places[-1] + 1) * duration_s > MAX_SPAN_S:
+        raise RecordingFormatError(f"{path}: its data records span {duration_text((places[-1] + 1) * duration_s)} from "
+                                   f"the first to the last, pauses included, more than the {MAX_SPAN_S / 86400:g} days "
+                                   "kneeemg reads of a discontinuous file; convert it to EDF+C pieces first, e.g. with "
+                                   "EDFbrowser's Tools > Convert EDF+D to EDF+C")
     moved = max(abs(t - onsets[0] - p * duration_s) for t, p in zip(onsets, places))
     gaps = [((a + 1) * duration_s, (b - a - 1) * duration_s) for a, b in zip(places, places[1:]) if b > a + 1]
     folder = Path(tempfile.mkdtemp(prefix="kneeemg-edf-"))
