@@ -62,7 +62,7 @@ def kept_awake() -> Iterator[KeepAwake]:
     ------
     KeepAwake
         Whether it is held and how, or why not. The block runs either way; the request
-        ends with the block (and with the process, however it ends).
+        ends with the block.
     """
     from wakepy import keep
 
