@@ -135,3 +135,18 @@ def test_record_without_keep_awake_asks_nothing(power_manager, tmp_path):
     assert told == [outcome.awake] and outcome.awake.held
     power_manager.wait_for("uninhibit 1")
     assert power_manager.calls() == ["inhibit wakepy wakelock active 1", "uninhibit 1"]
+
+
+def test_devices_says_whether_the_computer_can_be_kept_awake(power_manager, capsys, monkeypatch):
+    from kneeemg.cli import main
+
+    assert main(["devices", "--no-ble"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "keeping awake: yes, `kneeemg record` keeps this computer from sleeping (org.freedesktop.PowerManagement)")
+    power_manager.wait_for("uninhibit 1")  # asked and let go at once
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    assert main(["devices", "--no-ble"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "keeping awake: no (org.freedesktop.PowerManagement: no desktop session (no session D-Bus); "
+        "org.gnome.SessionManager: no desktop session (no session D-Bus)); set this computer not to sleep on the night "
+        'of a recording (docs/recording.md, "Keeping the computer awake")')

@@ -14,7 +14,8 @@ SCAN_S = 5.0
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("devices", help="list serial ports and Bluetooth sensors",
                        description="Lists serial ports (a sensor on USB is one of them) and scans for sensors "
-                                   "advertising the kneeemg Bluetooth service.")
+                                   "advertising the kneeemg Bluetooth service; then says whether `kneeemg record` "
+                                   "can keep this computer from sleeping through the night.")
     p.add_argument("--scan", type=bounded(float, 0.0, 120.0, " s", lo_open=True), default=None, metavar="S",
                    help=f"seconds to scan for Bluetooth sensors, more than 0 and at most 120 (default {SCAN_S:g}; "
                         "not with --no-ble)")
@@ -50,4 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
         for address, name, rssi in scan_virtual():
             print(f"virtual sensor:\n  ble+virtual://\t{name} ({address})\t{rssi} dBm")
+    from ..record import kept_awake
+
+    with kept_awake() as awake:  # (asked and let go at once: whether a recording could)
+        pass
+    print(f"keeping awake: yes, `kneeemg record` keeps this computer from sleeping ({awake.method})" if awake.held else
+          f"keeping awake: no ({awake.why_not}); set this computer not to sleep on the night of a recording "
+          "(docs/recording.md, \"Keeping the computer awake\")")
     return 0
