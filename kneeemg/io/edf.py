@@ -26,15 +26,6 @@ UNKNOWN_START = datetime(1985, 1, 1)
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
-def _discontinuous(path: Path) -> bool:
-    """Whether ``path`` is EDF+D or BDF+D (its data records need not follow one another in time)."""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(256)[192:197] in (b"EDF+D", b"BDF+D")
-    except OSError:
-        return False
-
-
 def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
     """``path``'s header as bytes, the file's 256 and its signals' ``256 * ns``, with the bytes of
     one data record (each signal's samples per record, 2 bytes a sample in EDF, 3 in BDF; None
@@ -56,8 +47,8 @@ def _raw_header(path: Path) -> tuple[bytes, bytes, int | None, int] | None:
     return head, signals, sum(per_record) * (3 if head[:1] == b"\xff" else 2), size
 
 
-def _check_complete(path: Path) -> tuple[list[str], int | None]:
-    """How much of ``path`` can be read: ``(warnings, whole)``.
+def _check_complete(path: Path, raw: tuple[bytes, bytes, int | None, int] | None) -> tuple[list[str], int | None]:
+    """How much of ``path`` (whose :func:`_raw_header` is ``raw``) can be read: ``(warnings, whole)``.
 
     ``whole`` is None when the file holds the data records its header announces (or more: a
     damaged record count; only those announced are read, with a warning). It is the number
@@ -67,9 +58,8 @@ def _check_complete(path: Path) -> tuple[list[str], int | None]:
     then reads those through a copy whose header says so (:func:`_whole_records_copy`), with
     a warning. A file without one whole record is refused.
 
-    A header that cannot be read this way (:func:`_raw_header`) is left to pyedflib to judge.
+    A header that cannot be read this way (``raw`` None) is left to pyedflib to judge.
     """
-    raw = _raw_header(path)
     try:
         head, signals, record_bytes, size = raw  # type: ignore[misc]
         n_records = int(head[236:244].decode("ascii").strip())
@@ -93,11 +83,11 @@ def _check_complete(path: Path) -> tuple[list[str], int | None]:
     return [], None
 
 
-def _whole_records_copy(path: Path, n_records: int) -> Path:
-    """A copy of ``path`` in a new temporary folder: its header, with the number of data
-    records set to ``n_records``, and its first ``n_records`` data records (copied a MiB at a
-    time). The caller removes the folder."""
-    head, signals, record_bytes, _ = _raw_header(path)  # type: ignore[misc]
+def _whole_records_copy(path: Path, raw: tuple[bytes, bytes, int | None, int], n_records: int) -> Path:
+    """A copy of ``path`` (whose :func:`_raw_header` is ``raw``) in a new temporary folder: its
+    header, with the number of data records set to ``n_records``, and its first ``n_records``
+    data records (copied a MiB at a time). The caller removes the folder."""
+    head, signals, record_bytes, _ = raw
     folder = Path(tempfile.mkdtemp(prefix="kneeemg-edf-"))
     out = folder / ("recording.bdf" if head[:1] == b"\xff" else "recording.edf")
     try:
@@ -235,10 +225,12 @@ class EdfRecording(Recording):
 
     def __init__(self, path: str | os.PathLike[str], channels: Sequence[str | int] | None = None) -> None:
         self.path = Path(path)
-        warnings, whole = _check_complete(self.path)
-        paused: list[tuple[float, float]] = []  # the pauses of a discontinuous file: (start s, duration s)
         raw = _raw_header(self.path)
-        if _discontinuous(self.path) and raw is not None:  # read through a continuous copy (module edfplusd)
+        warnings, whole = _check_complete(self.path, raw)
+        paused: list[tuple[float, float]] = []  # the pauses of a discontinuous file: (start s, duration s)
+        if raw is not None and raw[0][192:197] in (b"EDF+D", b"BDF+D"):
+            # discontinuous (its data records need not follow one another in time): read
+            # through a continuous copy (module edfplusd)
             head, signals = raw[0], raw[1]
             try:
                 n = whole if whole is not None else int(head[236:244].decode("ascii").strip())
@@ -248,7 +240,7 @@ class EdfRecording(Recording):
             self._copy, paused, more = continuous_copy(self.path, head, signals, n)
             warnings += more
         else:  # a file of fewer whole records than its header says is read through a copy of those
-            self._copy = _whole_records_copy(self.path, whole) if whole is not None else None
+            self._copy = _whole_records_copy(self.path, raw, whole) if whole is not None else None
         try:
             self._f = f = _open_reader(self.path, self._copy)
         except BaseException:
@@ -317,10 +309,10 @@ class EdfRecording(Recording):
         out = []
         for on, dur, text in zip(onsets, durations, texts):
             m = _KIND_RE.search(str(text))
-            if not m or int(round(float(on) * fs)) >= n_samples:
+            a = int(round(float(on) * fs))
+            if not m or a >= n_samples:
                 continue
             ch = int(m.group(2)) if m.group(2) and int(m.group(2)) < len(labels) else 0
-            a = int(round(float(on) * fs))
             b = a + max(1, int(round(float(dur or 0) * fs)))
             out.append(Event(a, b, fs, ch, m.group(1).lower(), float("nan"), float("nan"), float("nan"), labels[ch]))
         return out
