@@ -248,6 +248,6 @@ def _read_rows(reader: csv.DictReader, path: Path, rate: float, samples: bool = 
 
 
 def _label_index(label: str) -> int:
-    if label.startswith("ch") and label[2:].isdigit():
+    if label.startswith("ch") and label[2:].isdecimal():
         return int(label[2:])
     return 0

@@ -257,6 +257,16 @@ def _write_error(exc: BaseException, path: Path, doing: str) -> StoreError:
     return _store_error(exc, path, f"could not {doing} in", NOTHING_CHANGED)
 
 
+def _garbled(exc: sqlite3.OperationalError) -> bool:
+    """Whether sqlite3's ``exc`` is about a value it read, not about the file ("Could not decode to
+    UTF-8 column ...": text that a damaged page garbled)."""
+    return str(exc).startswith("Could not decode")
+
+
+def _damaged(exc: BaseException, path: Path) -> StoreError:
+    return StoreError(f"the history database {path} is damaged ({exc}); restore it from a backup, or use another --db")
+
+
 def _reads(method: Any) -> Any:
     """A read that meets a damaged file, or one locked for too long, raises a :class:`StoreError`
     (one line) instead of sqlite3's error; nothing is changed by a read."""
@@ -266,11 +276,13 @@ def _reads(method: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.OperationalError as exc:
+            if _garbled(exc):
+                raise _damaged(exc, self.path) from None
             raise _store_error(exc, self.path, "cannot read the history database",
                                "check that it is readable and not locked, or use another --db") from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the history database {self.path} is damaged ({exc}); restore it from a backup, "
-                             "or use another --db") from None
+        except (sqlite3.DatabaseError, ValueError, IndexError, TypeError) as exc:  # (the others: values that a
+            # damaged page garbled: text that is not UTF-8 or not JSON, a renamed column, NULL in a required one)
+            raise _damaged(exc, self.path) from None
 
     return read
 
@@ -354,7 +366,7 @@ class Store:
             self._db.close()
             raise _store_error(exc, self.path, "cannot use the history database",
                                "check that it is writable and not locked, or use another --db") from None
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # (a schema whose text is not UTF-8)
             self._db.close()
             raise StoreError(f"{self.path} is not a kneeemg history database ({exc}); use another --db") from None
         except StoreError:
@@ -544,8 +556,8 @@ class Store:
         """
         if key is None or key == "latest":
             r = self._db.execute("SELECT * FROM nights ORDER BY date DESC, id DESC LIMIT 1").fetchone()
-        elif isinstance(key, int) or str(key).isdigit():
-            r = self._db.execute("SELECT * FROM nights WHERE id=?", (int(key),)).fetchone()
+        elif isinstance(key, int) or str(key).isdecimal():
+            r = self._db.execute("SELECT * FROM nights WHERE id=?", (int(key),)).fetchone() if int(key) < 2**63 else None
         else:
             rows = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id", (str(key),)).fetchall()
             if len(rows) > 1:

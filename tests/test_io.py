@@ -288,6 +288,8 @@ def test_missing_file_and_channel(tmp_path):
         w.write(np.zeros((100, 1)))
     with pytest.raises(InputError, match="no channel named 'VM'; its channels are left"):
         open_recording(p, channels=["VM"])
+    with pytest.raises(InputError, match="no channel named '\u00b2'; its channels are left"):  # a digit, not a number
+        open_recording(p, channels=["\u00b2"])
 
 
 def test_a_label_that_several_channels_share_is_refused_and_each_is_chosen_by_index(tmp_path):
@@ -547,6 +549,19 @@ def test_mat_file_that_is_not_matlab_is_a_one_line_error(tmp_path):
     path = tmp_path / "fake.mat"
     path.write_text("not matlab\n")
     with pytest.raises(RecordingFormatError, match="fake.mat: cannot read the MATLAB file") as info:
+        open_recording(path)
+    assert "\n" not in str(info.value)
+
+
+def test_a_compressed_mat_file_with_damaged_bytes_is_a_one_line_error(tmp_path):
+    from scipy.io import savemat
+
+    path = tmp_path / "night.mat"
+    savemat(path, {"EMG": {"channelData": np.random.default_rng(0).normal(0, 3, 5000), "fs": 1000.0}}, do_compression=True)
+    data = bytearray(path.read_bytes())
+    data[-40:-20] = bytes(20)  # inside the compressed variable: zlib's check fails
+    path.write_bytes(bytes(data))
+    with pytest.raises(RecordingFormatError, match=r"night\.mat: cannot read the MATLAB file \(Error -3 while decompressing") as info:
         open_recording(path)
     assert "\n" not in str(info.value)
 

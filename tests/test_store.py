@@ -389,6 +389,12 @@ def test_forgetting_nights_removes_them_whole_all_or_none_and_import_brings_them
     assert [n.id for n in Store(db, create=False).nights()] == [5, 2]
     assert main(["nights", "--db", str(db), "--forget", "4"]) == 2
     assert "kneeemg: error: no night '4' in" in capsys.readouterr().err
+    # an id beyond SQLite's integers, and a digit that is not a decimal one, are ids that are not there
+    for key in ("1" + "0" * 30, "\u00b2"):
+        assert main(["nights", "--db", str(db), "--forget", key]) == 2
+        assert capsys.readouterr().err == f"kneeemg: error: no night '{key}' in {db}; `kneeemg nights` lists them\n"
+        assert main(["report", key, "--db", str(db), "--out", str(tmp_path / "r.html")]) == 2
+        assert capsys.readouterr().err.startswith(f"kneeemg: error: no night '{key}' in")
     assert [n.id for n in Store(db, create=False).nights()] == [5, 2]
 
 
@@ -537,6 +543,15 @@ def test_trends_days_out_of_range_is_one_line_in_the_options_words(tmp_path, cap
     assert err.startswith("kneeemg: error: ") and err.count("\n") == 1
     assert f"--days={days}" in err and f"from 1 to {MAX_TREND_DAYS}" in err and "last_days" not in err
     assert main(["trends", "--db", str(db), "--days", str(MAX_TREND_DAYS)]) == 0
+
+
+def test_a_count_too_large_for_a_float_is_still_a_whole_number(tmp_path, capsys):
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        add(s, 5, "2026-11-01")
+    assert main(["trends", "--db", str(db), "--days", "1" + "0" * 30]) == 2  # (it crashed: int too large to convert to float)
+    assert "is out of range; give a whole number of days from 1 to" in capsys.readouterr().err
+    assert main(["triage", "--db", str(db), "--nights", "1" + "0" * 30]) == 0
 
 
 @pytest.mark.parametrize("command", [["trends", "--days", "2.5"], ["triage", "--nights", "x"]])
@@ -1079,6 +1094,33 @@ def test_a_history_damaged_after_its_first_page_is_one_line_for_every_command(we
         assert err.count("\n") == 1 and "is damaged (database disk image is malformed)" in err, (command, err)
     with Store(db, create=False) as s, pytest.raises(StoreError, match="damaged"):
         s.days()
+
+
+@pytest.mark.parametrize("garble, says", [
+    ("UPDATE nights SET labels = CAST(X'FFFE41' AS TEXT)", "Could not decode to UTF-8 column 'labels'"),
+    ("UPDATE nights SET labels = '[\"left\", '", "Expecting value"),
+    ("UPDATE nights SET metrics = '{\"twitch\": '", "Expecting value"),
+], ids=["text-not-utf8", "labels-not-json", "metrics-not-json"])
+def test_a_value_garbled_in_the_history_is_called_damage_in_one_line(week, tmp_path, capsys, garble, says):
+    """Damage inside a page (a flipped byte in a value) leaves the file readable to SQLite; the
+    value it garbled is reported as damage, never as a traceback or as a locked file."""
+    _, files = week
+    db = tmp_path / "h.db"
+    assert main(["import", str(files[0]), "--db", str(db), "--date", "2026-11-20"]) == 0
+    con = sqlite3.connect(db)
+    con.execute(garble)
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    capsys.readouterr()
+    codes = [main([*command, "--db", str(db)])
+             for command in (["nights"], ["report", "--out", str(tmp_path / "r.html")],
+                             ["report", "--doctor", "--out", str(tmp_path / "d.html")])]
+    err = capsys.readouterr().err.splitlines()
+    assert codes == [4, 4, 4] and len(err) == 3, err
+    assert all(line.startswith(f"kneeemg: error: the history database {db} is damaged (") and says in line
+               and line.endswith("restore it from a backup, or use another --db") for line in err), err
+    assert db.read_bytes() == before
 
 
 def test_a_recording_still_being_written_is_not_imported_so_its_start_never_counts_twice(tmp_path, capsys):

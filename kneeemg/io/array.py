@@ -68,7 +68,7 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
         name = str(ch).lower()
         if name not in lower and split_unit(name)[0] in lower:  # 'EMG (mV)' for a column read as 'EMG'
             name = split_unit(name)[0]
-        if isinstance(ch, int) or (isinstance(ch, str) and ch.isdigit() and name not in lower):
+        if isinstance(ch, int) or (isinstance(ch, str) and ch.isdecimal() and name not in lower):
             i = int(ch)
             if not 0 <= i < len(labels):
                 raise InputError(f"{source}: channel index {i} is out of range; it has {plural(len(labels), 'channel')}")

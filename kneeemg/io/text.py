@@ -426,12 +426,14 @@ def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecordin
 
 def read_mat(path: Path, channels: Sequence[str | int] | None) -> ArrayRecording:
     """A MATLAB file with a struct ``EMG`` holding ``channelData`` (samples x channels) and ``fs``."""
+    import zlib
+
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
 
     try:
         m = loadmat(str(path), squeeze_me=True, struct_as_record=False)
-    except (MatReadError, ValueError, OSError, IndexError, KeyError, TypeError) as exc:  # (scipy's ways to fail)
+    except (MatReadError, ValueError, OSError, IndexError, KeyError, TypeError, zlib.error) as exc:  # (scipy's ways to fail)
         raise RecordingFormatError(f"{path}: cannot read the MATLAB file ({exc}); is it a .mat file saved by MATLAB?") \
             from None
     except NotImplementedError:  # scipy's answer to MATLAB v7.3 (HDF5) files
