@@ -157,6 +157,9 @@ def check_scheduler(scheduler: str | None) -> None:
     """
     if scheduler is None or scheduler == "local":
         return
+    if not str(scheduler).strip():
+        raise InputError("--scheduler is empty; give a Dask scheduler address like tcp://10.0.0.5:8786 (host and port), "
+                         "or 'local' to start a cluster on this machine")
     from distributed.comm.addressing import parse_address, parse_host_port
 
     try:

@@ -299,7 +299,7 @@ def _validate(mapping: Mapping[str, Any], fields: Sequence[Field], where: str) -
 
 def validate_day(mapping: Mapping[str, Any], where: str = "diary") -> DiaryDay:
     """A checked :class:`DiaryDay` from a mapping (a parsed JSON/TOML table or flags)."""
-    label = f"{where} {mapping.get('date')}" if isinstance(mapping, Mapping) and mapping.get("date") else where
+    label = f"{where} {mapping.get('date')}" if isinstance(mapping, Mapping) and str(mapping.get("date") or "").strip() else where
     return DiaryDay(_validate(mapping, DAY_FIELDS, label))
 
 

@@ -73,7 +73,9 @@ def test_a_full_disk_the_library_did_not_check_is_named_as_such(monkeypatch, cap
     (["replay", "n.kemg", "--events-out", ""], "--events-out is empty; give a file name"),
     (["triage", "--case", ""], "--case is empty; give a JSON case file"),
     (["diary", "--import", ""], "--import is empty; give a TOML or JSON file"),
-], ids=["demo", "demo-link", "batch", "record", "replay", "triage", "diary"])
+    (["bench", "accuracy", "--quick", "--data-dir", ""], "--data-dir is empty; give the folder of public recordings, "
+                                                         "or leave --data-dir out"),
+], ids=["demo", "demo-link", "batch", "record", "replay", "triage", "diary", "bench"])
 def test_an_empty_path_is_refused_not_taken_as_left_out(tmp_path, monkeypatch, capsys, argv, message):
     from kneeemg.simulate import simulate_night, write_simulated
 
@@ -335,11 +337,12 @@ def test_bad_output_folders_are_refused_before_the_work(tmp_path, afile, capsys,
     assert afile.read_text() == "not a folder"
 
 
-@pytest.mark.parametrize("address", ["foo", "tcp://host-without-port", "foo://h:1"])
+@pytest.mark.parametrize("address", ["foo", "tcp://host-without-port", "foo://h:1", ""])
 def test_batch_refuses_a_scheduler_address_without_a_port(tmp_path, capsys, address):
     code, _, lines = _fails(capsys, ["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--scheduler", address])
     assert code == 2 and len(lines) == 1
-    assert f"--scheduler {address} is not a Dask scheduler address" in lines[0] and "tcp://" in lines[0]
+    said = f"--scheduler {address} is not a Dask scheduler address" if address else "--scheduler is empty; give a Dask"
+    assert said in lines[0] and "tcp://" in lines[0]
     assert not (tmp_path / "o").exists()
 
 

@@ -226,6 +226,7 @@ def test_flags_without_a_date_take_the_latest_night(tmp_path):
         (["--import", "x.json", "--stress", "2"], "either --import FILE or field flags"),
         ([], "nothing to record"),  # not a terminal: nothing to ask
         (["--date", "2206-11-20", "--stress", "2"], "--date: date 2206-11-20 is after today"),
+        (["--date", " ", "--stress", "2"], "kneeemg: error: diary: date=' ' is not allowed; use a date like 2026-11-20"),
         (["--profile", "--twitching-since", "2206-01-01"], "--twitching-since: date 2206-01-01 is after today"),
     ],
 )

@@ -108,7 +108,9 @@ def run_accuracy(args: argparse.Namespace) -> int:
     from ..bench import check_outputs
     from ..datadir import find_data_dir
     from ..events import KINDS
+    from ..paths import check_given
 
+    check_given(args.data_dir, "--data-dir", "the folder of public recordings, or leave --data-dir out")
     check_outputs(args.json, args.plot)
     console = make_console(min_width=130)
     command = "kneeemg " + " ".join(shlex.quote(a) for a in args.argv)
