@@ -651,6 +651,28 @@ def test_csv_time_column_in_milliseconds(tmp_path):
         open_recording(seconds, resample_hz=1000)
 
 
+@pytest.mark.parametrize("bad, said", [("NaN", "1 value that is"), ("inf", "1 value that is")], ids=["nan", "inf"])
+def test_a_time_column_with_a_value_that_is_not_a_number_is_one_line(tmp_path, bad, said):
+    rows = [f"{i / 1000:.3f},{i % 7}" for i in range(3000)]
+    for at in (0, 1500):  # the first time (every step from it) and one in the middle
+        path = _text_csv(tmp_path, "t.csv", "time,EMG", rows[:at] + [f"{bad},3"] + rows[at + 1 :])
+        with pytest.raises(InputError, match=rf"t\.csv: the time column 'time' holds {said} not a finite number "
+                                             r"\(such as NaN\); every row needs its time$"):
+            open_recording(path)
+
+
+def test_a_wfdb_header_whose_rate_overflows_is_one_line(tmp_path):
+    import wfdb
+
+    wfdb.wrsamp("r", fs=1000, units=["mV"], sig_name=["VM"], p_signal=np.zeros((3000, 1)), fmt=["16"], write_dir=str(tmp_path))
+    head = (tmp_path / "r.hea").read_text().split("\n")
+    head[0] = head[0].replace(" 1000 ", " " + "9" * 400 + " ")
+    (tmp_path / "r.hea").write_text("\n".join(head))
+    with pytest.raises(RecordingFormatError, match=r"r\.hea: cannot read the WFDB record \(OverflowError: ") as info:
+        open_recording(tmp_path / "r.hea")
+    assert "\n" not in str(info.value)
+
+
 def test_csv_quoted_header_bom_and_time_with_unit(tmp_path):
     from kneeemg.io.text import csv_has_time_column
 

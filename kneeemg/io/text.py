@@ -319,6 +319,10 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     if time is not None:
         tcol, unit = time
         unit = unit or line_unit
+        bad = int(np.count_nonzero(~np.isfinite(data[:, tcol])))
+        if bad:
+            raise InputError(f"{path}: the time column {header[tcol]!r} holds {plural(bad, 'value')} that "
+                             f"{'is' if bad == 1 else 'are'} not a finite number (such as NaN); every row needs its time")
         t = data[:, tcol] - data[0, tcol]
         dt = np.diff(t)
         if len(dt) == 0 or np.any(dt <= 0):
@@ -407,7 +411,7 @@ def read_wfdb(path: Path, channels: Sequence[str | int] | None) -> ArrayRecordin
     base = path.with_suffix("")
     try:
         rec = wfdb.rdrecord(str(base))
-    except (OSError, ValueError, IndexError, KeyError, TypeError) as exc:  # (the wfdb library's ways to fail)
+    except (OSError, ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:  # (the wfdb library's ways to fail)
         raise RecordingFormatError(f"{path}: cannot read the WFDB record ({type(exc).__name__}: {exc}); check that its "
                                    "signal (.dat) files are beside it and whole") from None
     idx = channel_indices(tuple(rec.sig_name), channels, str(path))
