@@ -1,8 +1,9 @@
 """Night metrics: what a night's events and excluded time add up to.
 
 See ``docs/metrics.md`` for every definition. The leg-movement numbers follow the WASM
-2016 rules but are computed from the thigh; the published references they are shown
-against come from tibialis anterior recordings in sleep labs, and are labelled so.
+2016 rules but are computed from the channels recorded (the thigh, with kneeemg's sensor);
+the published references they are shown against come from tibialis anterior recordings in
+sleep labs, and are labelled so.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ def compute_metrics(
         "periodicity_index": round(series_intervals / len(intervals), 3) if intervals else None,
         "imi_histogram": {"bin_s": IMI_BIN_S, "edges_s": [float(x) for x in edges], "counts": [int(x) for x in hist],
                           "beyond_s": int(sum(1 for i in intervals if i >= IMI_MAX_S))},
-        "note": "WASM 2016 rules computed from the thigh",
+        "note": "WASM 2016 rules computed from the channels recorded (sleep labs use the shin muscle)",
     }
     sides: dict[str, dict[str, int]] = {}
     for c, lab in enumerate(labels):

@@ -48,6 +48,17 @@ def narrow_band_note(info: Any, asked: DetectorConfig, used: DetectorConfig, mea
             f"--set narrow_onset_ratio=0 keeps {asked.onset_ratio:g}")
 
 
+def recording_site(info: Any) -> str | None:
+    """The muscle a recording holds (:func:`~kneeemg.io.channels.muscle_site`), from its
+    :class:`~kneeemg.io.base.RecordingInfo`: the thigh for kneeemg's own ``.kemg`` files,
+    else what the labels name (None: they do not say)."""
+    from .io.channels import muscle_site
+
+    if info is None:
+        return None
+    return muscle_site(info.labels, own=info.format == "kemg")
+
+
 def check_edf_out(path: str | os.PathLike[str]) -> Path:
     """Check, before any work, that ``path`` (``--edf-out``) names a new ``.edf`` or ``.bdf``
     file in a folder that can be written; an existing file is never replaced."""

@@ -1,5 +1,6 @@
 """Words as people read them: counts (``1 twitch``, ``2 twitches``, ``9 periodic series``),
-the detector's reasons for excluded time (``DC jump``) and spans of time (``12 min 30 s``)."""
+the detector's reasons for excluded time (``DC jump``), spans of time (``12 min 30 s``) and
+the muscle the leg movements come from."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ IRREGULAR_PLURALS = {"series": "series", "twitch": "twitches"}
 #: Reasons for excluded time as people read them (others: the id with spaces).
 REASON_WORDS = {"dc_jump": "DC jump", "noise_rise": "noise rise", "mains": "mains hum",
                 "spike": "electrical spike", "step": "offset step"}
+#: The muscle of a :func:`~kneeemg.io.channels.muscle_site`, as in "computed from the thigh".
+SITE_WORDS = {"thigh": "the thigh", "shin": "the shin"}
 
 
 def plural_of(word: str) -> str:
@@ -47,3 +50,9 @@ def duration_text(seconds: float) -> str:
         return f"{m} min {s:02d} s"
     h, m = divmod(int(round(seconds / 60.0)), 60)
     return f"{h} h {m:02d} min"
+
+
+def site_words(site: str | None) -> str:
+    """Where leg movements were computed from: ``"the thigh"``, ``"the shin"``, or, when the
+    channels' labels do not say (``site`` None), ``"the recorded muscle"``."""
+    return SITE_WORDS.get(site or "", "the recorded muscle")

@@ -409,6 +409,30 @@ def test_replay_json_gives_the_recording_s_notes_on_stderr(tmp_path, capsys):
     assert "nothing above 100 Hz" in err
 
 
+def test_replay_says_which_muscle_the_leg_movements_come_from(tmp_path, capsys):
+    import numpy as np
+    import pyedflib
+
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    path = tmp_path / "lab.edf"
+    with pyedflib.EdfWriter(str(path), 3, file_type=pyedflib.FILETYPE_EDFPLUS) as w:
+        w.setSignalHeaders([{"label": label, "dimension": "uV", "sample_frequency": 1000, "physical_min": -500.0,
+                             "physical_max": 500.0, "digital_min": -32768, "digital_max": 32767, "transducer": "",
+                             "prefilter": ""} for label in ("ECG", "Leg L", "Leg R")])
+        w.writeSamples([np.random.default_rng(0).normal(0.0, 3.0, 5000) for _ in range(3)])
+    own = write_simulated(simulate_night(hours=0.01, seed=1), tmp_path / "n.kemg")["recording"]
+    plain = _csv(tmp_path / "timed.csv", 1000.0, True)
+    said = {}
+    for name in (path, own, plain):
+        assert main(["replay", str(name)]) == 0
+        said[name] = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("* WASM"))
+    assert said[path] == ("* WASM 2016 leg-movement rules, computed from the shin (as a sleep lab scores them, but over "
+                          "all usable time, awake time included).")
+    assert said[own] == "* WASM 2016 leg-movement rules, computed from the thigh (sleep labs use the shin muscle)."
+    assert said[plain] == "* WASM 2016 leg-movement rules, computed from the recorded muscle (sleep labs use the shin muscle)."
+
+
 def test_replay_says_when_fs_was_not_used(tmp_path, capsys):
     timed = _csv(tmp_path / "timed.csv", 1000.0, True)
     assert main(["replay", str(timed), "--fs", "2000"]) == 0

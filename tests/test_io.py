@@ -1114,6 +1114,19 @@ def test_leg_emg_labels_are_recognised(label):
     assert is_leg_emg(label) and not is_other_signal(label)
 
 
+@pytest.mark.parametrize("labels, own, site", [
+    (("Leg L", "Leg R"), False, "shin"), (("LAT", "RAT"), False, "shin"), (("EMG_Tib_L",), False, "shin"), (("TA",), False, "shin"),
+    (("VM", "RF"), False, "thigh"), (("RF", "BF", "VM", "ST"), False, "thigh"), (("Quadriceps R", "EMG thigh"), False, "thigh"),
+    (("Vastus LAT",), False, "thigh"),  # a thigh muscle first, whatever else the label says
+    (("VM", "TA"), False, None), (("ch0",), False, None), (("left", "right"), False, None), (("EMG",), False, None),
+    (("ch0",), True, "thigh"), (("Leg L",), True, "thigh"),  # kneeemg's own sensor sits on the thigh
+])
+def test_the_muscle_site_comes_from_the_labels_or_from_kneeemg_s_own_sensor(labels, own, site):
+    from kneeemg.io.channels import muscle_site
+
+    assert muscle_site(labels, own=own) == site
+
+
 @pytest.mark.parametrize("label", ["ECG II", "EKG", "EEG Fpz-Cz", "C3-M2", "O2-A1", "EOG horizontal", "LOC", "Resp oro-nasal",
                                    "Thorax", "Abdomen", "SpO2", "SaO2", "Pleth", "Pulse", "Position", "Body", "Temp rectal",
                                    "Chin EMG", "EMG submental", "Snore", "Airflow", "Event marker", "HR", "ABD", "Abdo"])

@@ -367,6 +367,37 @@ def test_render_report_from_plain_inputs_without_history():
             in " ".join(check_page(one_leg).text))
 
 
+def test_a_night_from_a_sleep_lab_s_leg_channels_says_its_leg_movements_come_from_the_shin(tmp_path):
+    from dataclasses import replace
+
+    import pyedflib
+
+    from kneeemg.report.model import night_site
+    from signals import bursts
+
+    x, _ = bursts(seconds=14.0, n_channels=2, seed=3)
+    path = tmp_path / "lab.edf"
+    with pyedflib.EdfWriter(str(path), 3, file_type=pyedflib.FILETYPE_EDFPLUS) as w:
+        w.setSignalHeaders([{"label": label, "dimension": "uV", "sample_frequency": 1000, "physical_min": -3000.0,
+                             "physical_max": 3000.0, "digital_min": -32768, "digital_max": 32767, "transducer": "",
+                             "prefilter": ""} for label in ("ECG", "Leg L", "Leg R")])
+        w.writeSamples([np.ascontiguousarray(x[:, c]) for c in (0, 0, 1)])
+    db = tmp_path / "h.db"
+    assert main(["import", str(path), "--db", str(db), "--date", "2026-11-20"]) == 0
+    assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
+    words = " ".join(check_page((tmp_path / "r.html").read_text()).text)
+    assert "Leg movements (computed from the shin)" in words and "computed from the thigh" not in words
+    assert "computed from the shin as a sleep lab records them, but over all usable time" in words
+    assert "and a number over all usable time, awake time included, cannot tell whether you reach them" in words
+    assert "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis" in words
+    with Store(db, create=False) as s:  # the site follows the night: its file's labels, or kneeemg's own sensor
+        night = s.night()
+        assert night_site(night) == "shin"
+        assert night_site(replace(night, labels=["ch0"])) is None
+        assert night_site(replace(night, labels=["ch0"], source=str(tmp_path / "n.kemg"))) == "thigh"
+        assert night_site(replace(night, labels=["VM", "RF"])) == "thigh"
+
+
 def test_long_channel_labels_are_shortened_in_the_figures_without_a_warning():
     # such labels had cut the figures' tick labels and legends, and matplotlib warned
     # "constrained_layout not applied" on stderr

@@ -352,6 +352,14 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert main(["trends", "--db", str(db), "--days", "7"]) == 0
     out = capsys.readouterr().out
     assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
+    assert main(["nights", "--db", str(db)]) == 0  # neither a twitch rate nor a PLM index for those
+    lines = capsys.readouterr().out.splitlines()
+    head = [c.strip() for c in next(line for line in lines if line.startswith("┃")).split("┃")[1:-1]]
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    usable, per_h, plm = (head.index(c) for c in ("usable h", "per h", "PLM/h"))
+    assert len(rows) == 20 and sum(row[plm] == "-" for row in rows) == 6
+    for row in rows:
+        assert (row[per_h] == "-") == (row[plm] == "-") == (float(row[usable]) < 1), row
 
 
 def test_forgetting_nights_removes_them_whole_all_or_none_and_import_brings_them_back(tmp_path, capsys):

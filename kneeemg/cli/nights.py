@@ -11,7 +11,8 @@ from .triage import add_set_option
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nights", help="list the nights in the history",
                        description="One row per stored night: usable hours, counts, twitch rate per usable hour, "
-                                   "clusters, and the periodic leg-movement index computed from the thigh. A night "
+                                   "clusters, and the periodic leg-movement index (from the muscle recorded: the thigh, with kneeemg's "
+                                   "sensor; a sleep lab's leg channels are the shin). A night "
                                    "with less usable time than the guidance's min_usable_hours (1 h by default) "
                                    "gives no rate, as in trends, triage and report. The recordings of one date are one night in "
                                    "trends and guidance: a line under the table names them, with their numbers "
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0
     table = Table(header_style="bold", title=str(where))
-    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h (thigh)"):
+    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h"):
         # whole numbers and dates, never cut (in a narrow terminal or a file, the source folds instead)
         table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
     table.add_column("channels", overflow="fold")  # a rate counts every channel's twitches
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         plm = (m.get("leg_movements") or {}).get("plm_index")
         table.add_row(str(n.id), n.date or "-", hours_text(n.usable_s / 3600), str(c.get("twitch", "")),
                       "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
-                      str((m.get("clusters") or {}).get("count", "")), "-" if plm is None else f"{plm:.1f}",
+                      str((m.get("clusters") or {}).get("count", "")),
+                      "-" if plm is None or rate is None else f"{plm:.1f}",  # (a night too short for a rate gives neither)
                       ", ".join(n.labels), n.source)
     console.print(table)
     short = too_short_words(sum(rate is None for rate in rates), "shown with -", config.min_usable_hours)

@@ -75,12 +75,13 @@ def losses_words(status: Any) -> str | None:
             f"{plural(status.reconnects, 'reconnect')}")
 
 
-def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summary") -> None:
-    """Print a :meth:`DetectionResult.summary` as a table."""
+def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summary", site: str | None = "thigh") -> None:
+    """Print a :meth:`DetectionResult.summary` as a table; ``site``: the muscle recorded
+    (:func:`~kneeemg.io.channels.muscle_site`), for the leg movements' footnote."""
     from rich.table import Table
 
     from ..guidance.features import TriageConfig, gives_rate
-    from ..words import duration_text
+    from ..words import duration_text, site_words
 
     # a recording too short to give a rate shows none, as the nights list, trends and the report
     rates = gives_rate(summary["usable_s"])
@@ -103,7 +104,9 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
         table.add_row("  in periodic series*", str(lm.get("in_series", 0)), "-" if rate is None or not rates else f"{rate:.1f}")
     console.print(table)
     if lm:
-        console.print("* WASM 2016 leg-movement rules, computed from the thigh (sleep labs use the shin muscle).")
+        lab = ("as a sleep lab scores them, but over all usable time, awake time included" if site == "shin"
+               else "sleep labs use the shin muscle")
+        console.print(f"* WASM 2016 leg-movement rules, computed from {site_words(site)} ({lab}).")
     if not rates:
         hours = TriageConfig().min_usable_hours
         console.print(f"No rates: {duration_text(summary['usable_s'])} of usable time is less than the {hours:g} h a rate "

@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from ..paths import path_text
-    from ..playback import replay
+    from ..playback import recording_site, replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
                     fs_hz=args.fs, events_out=args.events_out, edf_out=args.edf_out)
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     from .render import print_summary
 
     console = make_console()
-    print_summary(console, summary, title=path_text(args.file))
+    print_summary(console, summary, title=path_text(args.file), site=recording_site(result.source))
     for w in notes:
         console.print(f"note: {w}", markup=False, highlight=False, soft_wrap=True)
     if args.events_out:

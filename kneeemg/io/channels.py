@@ -22,9 +22,17 @@ OTHER_STARTS = ("ECG", "EKG", "EEG", "EOG", "RESP", "THOR", "ABDOM", "CHEST", "A
 OTHER_WORDS = {"HR", "POS", "SAT", "LOC", "ROC", "E1", "E2", "ACC", "CO2", "PR", "ABD", "ABDO"}
 #: A label that is an EEG derivation of the 10-20 system, such as ``C3-M2`` or ``Fpz-Cz``.
 _EEG_PAIR = re.compile(r"(FP|AF|F|FC|C|CP|P|PO|O|T|M|A)[0-9Z]{1,2}\s*-\s*(FP|AF|F|FC|C|CP|P|PO|O|T|M|A)[0-9Z]{1,2}")
-#: Parts of a word that name a leg muscle or place, anywhere in it ("LeftLeg", "AntTib").
-LEG_PARTS = ("LEG", "TIB", "QUAD", "THIGH", "KNEE", "VAST", "FEMOR", "PLM")
-LEG_WORDS = {"VM", "VL", "RF", "TA", "VMO", "LAT", "RAT", "LAT1", "LAT2", "RAT1", "RAT2"}
+#: Parts of a word (anywhere in it: "AntTib", "LeftThigh") and whole words that name a thigh
+#: muscle (the quadriceps, where kneeemg's sensor sits, or the hamstrings) ...
+THIGH_PARTS = ("QUAD", "THIGH", "VAST", "FEMOR", "HAMSTR", "SEMIT")
+THIGH_WORDS = {"VM", "VL", "RF", "VMO", "BF", "ST"}
+#: ... and the shin: the tibialis anterior, where sleep labs record leg EMG, so that a
+#: polysomnogram's "Leg L", "LAT" or "PLM" channel is that muscle.
+SHIN_PARTS = ("TIB", "LEG", "PLM")
+SHIN_WORDS = {"TA", "LAT", "RAT", "LAT1", "LAT2", "RAT1", "RAT2"}
+#: Parts of a word and whole words that name a leg muscle or place.
+LEG_PARTS = (*THIGH_PARTS, *SHIN_PARTS, "KNEE")
+LEG_WORDS = THIGH_WORDS | SHIN_WORDS
 
 
 def _words(label: str) -> list[str]:
@@ -42,6 +50,22 @@ def is_leg_emg(label: str) -> bool:
     """Whether ``label`` names a leg muscle or place (and no other signal)."""
     words = _words(label)
     return not is_other_signal(label) and any(w in LEG_WORDS or any(p in w for p in LEG_PARTS) for w in words)
+
+
+def _names(label: str, parts: tuple[str, ...], whole: set[str]) -> bool:
+    return any(w in whole or any(p in w for p in parts) for w in _words(label))
+
+
+def muscle_site(labels: tuple[str, ...] | list[str], own: bool = False) -> str | None:
+    """Where the channels were recorded, for the words that go with the leg movements:
+    ``"thigh"`` for kneeemg's own sensor (``own``) or when every label names a thigh muscle
+    (``VM``, ``Quadriceps``), ``"shin"`` when every label names the shin (``TA``, or a sleep
+    lab's ``Leg L``), else None (the labels do not say, such as ``ch0`` or ``EMG``)."""
+    if own:
+        return "thigh"
+    sites = {"thigh" if _names(lab, THIGH_PARTS, THIGH_WORDS) else "shin" if _names(lab, SHIN_PARTS, SHIN_WORDS)
+             else None for lab in labels}
+    return sites.pop() if len(sites) == 1 else None
 
 
 def default_channels(labels: tuple[str, ...], source: str) -> tuple[list[int], str | None]:

@@ -66,6 +66,9 @@ class ReportInput:
     min_usable_hours : float
         The guidance's ``min_usable_hours``: a night with less usable time gives no rate, here
         as in the nights list, the trend and the guidance.
+    site : str or None
+        The muscle recorded (:func:`night_site`): ``"thigh"``, ``"shin"``, or None when the
+        channels' labels do not say.
     """
 
     date: str | None
@@ -86,6 +89,20 @@ class ReportInput:
     snippets: list[Snippet] = field(default_factory=list)
     snippets_note: str = ""
     min_usable_hours: float = 1.0
+    site: str | None = "thigh"
+
+
+def night_site(night: Any) -> str | None:
+    """The muscle a stored night was recorded from (:func:`~kneeemg.io.channels.muscle_site`):
+    the thigh for kneeemg's own recordings (``.kemg``) and the demonstration's simulated
+    nights, else what the channels' labels name (a sleep lab's ``Leg L``: the shin)."""
+    from pathlib import PurePath
+
+    from ..demo import DEMO_SOURCE
+    from ..io.channels import muscle_site
+
+    own = PurePath(night.source).suffix.lower() == ".kemg" or night.source.startswith(DEMO_SOURCE)
+    return muscle_site(tuple(night.labels), own=own)
 
 
 @dataclass
@@ -173,7 +190,8 @@ def report_input(store: Any, night: int | str | None = None, recording: Any = No
         floor_uv=epochs[2] if epochs else None, diary=day.as_dict() if day is not None else None,
         guidance=guidance_dict(store, until=None if n.id == store.night().id else n.date, config=config, own=n.id),
         trend=trend, trend_words=store_direction(store, n.date, n.id, config),
-        snippets=snippets, snippets_note=note, min_usable_hours=(config or TriageConfig()).min_usable_hours)
+        snippets=snippets, snippets_note=note, min_usable_hours=(config or TriageConfig()).min_usable_hours,
+        site=night_site(n))
 
 
 def doctor_input(store: Any, today: date | None = None, config: TriageConfig | None = None) -> DoctorInput:

@@ -18,7 +18,7 @@ from ..guidance.kb import LEVEL_WORDS
 from ..events import KINDS
 from ..metrics import CLUSTER_MAX_GAP_S, CLUSTER_MIN_TWITCHES
 from ..trends import short_words, together_words
-from ..words import duration_text, plural, plural_of, reason_words
+from ..words import duration_text, plural, plural_of, reason_words, site_words
 from . import plots
 from .model import DOCTOR_DAYS, TREND_NIGHTS, DoctorInput, ReportInput
 
@@ -33,6 +33,9 @@ DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_be
 SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places",
                  "limited_movement": "stiffness that limits how the knee moves"}
 FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
+#: The footer of a night recorded elsewhere, by its :func:`~kneeemg.report.model.night_site`.
+OTHER_FOOTERS = {"shin": "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis: a doctor decides.",
+                 None: "Made by kneeemg from a recording of surface EMG. Guidance, not a diagnosis: a doctor decides."}
 
 
 def esc(x: Any) -> str:
@@ -78,11 +81,11 @@ def _section(title: str, inner: str, cls: str = "") -> str:
 PAGE_START = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="kneeemg">'
 
 
-def _page(title: str, body: Sequence[str]) -> str:
+def _page(title: str, body: Sequence[str], footer: str = FOOTER) -> str:
     css = resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
     return (PAGE_START + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(title)}</title><style>{css}</style></head><body><main>" + "".join(body)
-            + f"<footer>{esc(FOOTER)}</footer></main></body></html>\n")
+            + f"<footer>{esc(footer)}</footer></main></body></html>\n")
 
 
 # --------------------------------------------------------------------------- night report
@@ -261,8 +264,9 @@ def diary_html(day: dict[str, Any] | None) -> str:
     return f"<table class='words'>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
 
 
-def _leg_movements_html(m: dict[str, Any]) -> str:
+def _leg_movements_html(m: dict[str, Any], site: str | None) -> str:
     lm = m.get("leg_movements") or {}
+    where = site_words(site)
     if not lm:
         return "<p class='note'>No leg-movement numbers for this night.</p>"
     idx = lm.get("plm_index")
@@ -270,19 +274,22 @@ def _leg_movements_html(m: dict[str, Any]) -> str:
             f"{plural(lm.get('periodic_series', 0), 'periodic series')} "
             f"({'-' if idx is None else f'{idx:.1f}'} periodic movements per usable hour; periodicity index "
             f"{lm.get('periodicity_index') if lm.get('periodicity_index') is not None else '-'}). "
-            "They follow the sleep-lab rules (WASM 2016) but are computed from the thigh.</p>")
+            + ("They follow the sleep-lab rules (WASM 2016), computed from the shin as a sleep lab records them, but over "
+               "all usable time: kneeemg does not tell sleep from waking.</p>" if site == "shin" else
+               f"They follow the sleep-lab rules (WASM 2016) but are computed from {where}.</p>"))
     refs = m.get("references") or []
     if refs:
+        ours = "a number over all usable time" if site == "shin" else f"a number from {where}"
         text += ("<p class='note'>Sleep-lab numbers, for orientation only: they are measured on the shin during "
-                 "scored sleep, and a number from the thigh, awake time included, cannot tell whether you reach them; "
-                 "only a sleep study can:</p><ul class='note'>") + "".join(
+                 f"scored sleep, and {ours}, awake time included, cannot tell whether you reach them; only a sleep "
+                 "study can:</p><ul class='note'>") + "".join(
             f"<li>{esc(r['name'])}: {esc(r['value'])} {esc(r.get('unit', ''))}"
             + (f" <span class='src'>({esc(r['note'])})</span>" if r.get("note") else "") + "</li>" for r in refs) + "</ul>"
     hist = lm.get("imi_histogram")
     if hist:
         edges = hist.get("edges_s") or [0.0]
         drawn = sum(hist.get("counts") or [])
-        alt = f"histogram of the {plural(drawn, 'interval')} between leg movements up to {edges[-1]:g} s, computed from the thigh"
+        alt = f"histogram of the {plural(drawn, 'interval')} between leg movements up to {edges[-1]:g} s, computed from {where}"
         text += _img(plots.imi_histogram(hist), alt)
         if hist.get("beyond_s"):
             text += (f"<p class='note'>{plural(drawn, 'interval')} up to {edges[-1]:g} s {'is' if drawn == 1 else 'are'} drawn; "
@@ -324,12 +331,12 @@ def render_report(inp: ReportInput) -> str:
               + "<p class='note'>The signal as the detector saw it: band-passed (and notched for mains hum), in µV.</p>"
               if inp.snippets else f"<p class='note'>{esc(inp.snippets_note or 'No traces.')}</p>")
     body.append(_section("What the muscle did", traces))
-    body.append(_section("Leg movements (computed from the thigh)", _leg_movements_html(m)))
+    body.append(_section(f"Leg movements (computed from {site_words(inp.site)})", _leg_movements_html(m, inp.site)))
     body.append(_section("Signal quality", _quality_html(inp)))
     body.append(_section("Your diary for that day", diary_html(inp.diary)))
     trend = (_img(plots.trend(inp.trend), _trend_alt(inp.trend)) if len(inp.trend) >= 2 else "")
     body.append(_section(f"The nights of the {TREND_NIGHTS} days up to this one", trend + f"<p>{esc(inp.trend_words)}</p>"))
-    return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body)
+    return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body, OTHER_FOOTERS.get(inp.site, FOOTER))
 
 
 # --------------------------------------------------------------------------- doctor's summary
