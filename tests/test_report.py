@@ -388,6 +388,9 @@ def test_a_night_from_a_sleep_lab_s_leg_channels_says_its_leg_movements_come_fro
     words = " ".join(check_page((tmp_path / "r.html").read_text()).text)
     assert "Leg movements (computed from the shin)" in words and "computed from the thigh" not in words
     assert "computed from the shin as a sleep lab records them, but over all usable time" in words
+    # 14 s: too short for a rate, of twitches or of periodic leg movements
+    assert ("(no rate of periodic movements: with less than 1 usable hour, the night is too short to give a rate; "
+            "periodicity index") in words and "periodic movements per usable hour" not in words
     assert "and a number over all usable time, awake time included, cannot tell whether you reach them" in words
     assert "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis" in words
     with Store(db, create=False) as s:  # the site follows the night: its file's labels, or kneeemg's own sensor

@@ -264,19 +264,22 @@ def diary_html(day: dict[str, Any] | None) -> str:
     return f"<table class='words'>{rows}</table>" if rows else "<p class='note'>The diary entry for this day is empty.</p>"
 
 
-def _leg_movements_html(m: dict[str, Any], site: str | None) -> str:
+def _leg_movements_html(m: dict[str, Any], site: str | None, short: str = "") -> str:
+    """The leg-movements section; ``short``: why the night gives no rate (:func:`_too_short`)."""
     lm = m.get("leg_movements") or {}
     where = site_words(site)
     if not lm:
         return "<p class='note'>No leg-movement numbers for this night.</p>"
     idx = lm.get("plm_index")
+    rate = (f"no rate of periodic movements: {short}" if short else
+            f"{'-' if idx is None else f'{idx:.1f}'} periodic movements per usable hour")
+    pi = lm.get("periodicity_index")
+    how = ("They follow the sleep-lab rules (WASM 2016), computed from the shin as a sleep lab records them, but over "
+           "all usable time: kneeemg does not tell sleep from waking." if site == "shin" else
+           f"They follow the sleep-lab rules (WASM 2016) but are computed from {where}.")
     text = (f"<p>{plural(lm.get('count', 0), 'leg movement')}, {lm.get('in_series', 0)} of them in "
-            f"{plural(lm.get('periodic_series', 0), 'periodic series')} "
-            f"({'-' if idx is None else f'{idx:.1f}'} periodic movements per usable hour; periodicity index "
-            f"{lm.get('periodicity_index') if lm.get('periodicity_index') is not None else '-'}). "
-            + ("They follow the sleep-lab rules (WASM 2016), computed from the shin as a sleep lab records them, but over "
-               "all usable time: kneeemg does not tell sleep from waking.</p>" if site == "shin" else
-               f"They follow the sleep-lab rules (WASM 2016) but are computed from {where}.</p>"))
+            f"{plural(lm.get('periodic_series', 0), 'periodic series')} ({rate}; periodicity index "
+            f"{'-' if pi is None else pi}). {how}</p>")
     refs = m.get("references") or []
     if refs:
         ours = "a number over all usable time" if site == "shin" else f"a number from {where}"
@@ -331,7 +334,7 @@ def render_report(inp: ReportInput) -> str:
               + "<p class='note'>The signal as the detector saw it: band-passed (and notched for mains hum), in µV.</p>"
               if inp.snippets else f"<p class='note'>{esc(inp.snippets_note or 'No traces.')}</p>")
     body.append(_section("What the muscle did", traces))
-    body.append(_section(f"Leg movements (computed from {site_words(inp.site)})", _leg_movements_html(m, inp.site)))
+    body.append(_section(f"Leg movements (computed from {site_words(inp.site)})", _leg_movements_html(m, inp.site, _too_short(inp))))
     body.append(_section("Signal quality", _quality_html(inp)))
     body.append(_section("Your diary for that day", diary_html(inp.diary)))
     trend = (_img(plots.trend(inp.trend), _trend_alt(inp.trend)) if len(inp.trend) >= 2 else "")
