@@ -393,9 +393,21 @@ def test_a_night_from_a_sleep_lab_s_leg_channels_says_its_leg_movements_come_fro
             "periodicity index") in words and "periodic movements per usable hour" not in words
     assert "and a number over all usable time, awake time included, cannot tell whether you reach them" in words
     assert "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis" in words
+    # the doctor's summary says what its nights were recorded with: here the shin alone, then also the thigh
+    assert main(["report", "--doctor", "--db", str(db), "--out", str(tmp_path / "d.html")]) == 0
+    words = " ".join(check_page((tmp_path / "d.html").read_text()).text)
+    assert "by kneeemg from night recordings of the shin's EMG (a sleep lab's leg channels), and the person's" in words
+    assert "thigh" not in words
+    own = write_simulated(simulate_night(hours=0.05, n_channels=2, seed=4), tmp_path / "n.kemg")["recording"]
+    assert main(["import", str(own), "--db", str(db), "--date", "2026-11-21"]) == 0
+    assert main(["report", "--doctor", "--db", str(db), "--out", str(tmp_path / "d2.html")]) == 0
+    words = " ".join(check_page((tmp_path / "d2.html").read_text()).text)
+    assert ("by kneeemg from a surface EMG sensor on the front of the thigh (quadriceps) worn at night and night "
+            "recordings of the shin's EMG (a sleep lab's leg channels), and the person's own diary") in words
+    assert "Left and right leg, over the 2 nights recorded on both" in words
     with Store(db, create=False) as s:  # the site follows the night: its file's labels, or kneeemg's own sensor
-        night = s.night()
-        assert night_site(night) == "shin"
+        night = s.night("2026-11-20")
+        assert night_site(night) == "shin" and night_site(s.night("2026-11-21")) == "thigh"
         assert night_site(replace(night, labels=["ch0"])) is None
         assert night_site(replace(night, labels=["ch0"], source=str(tmp_path / "n.kemg"))) == "thigh"
         assert night_site(replace(night, labels=["VM", "RF"])) == "thigh"

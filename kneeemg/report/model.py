@@ -126,6 +126,9 @@ class DoctorInput:
     min_usable_hours : float
         The guidance's ``min_usable_hours`` the trend was made with: a night with less
         usable time gives no rate.
+    sites : tuple
+        The muscles of the nights shown (:func:`night_site`), each once, in the order thigh,
+        shin, not known: ``("thigh",)`` when every night is from kneeemg's sensor.
     """
 
     profile: dict[str, Any]
@@ -135,6 +138,7 @@ class DoctorInput:
     guidance: dict[str, Any] | None = None
     today: date = field(default_factory=date.today)
     min_usable_hours: float = 1.0
+    sites: tuple[str | None, ...] = ("thigh",)
 
 
 def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | None = None,
@@ -205,6 +209,9 @@ def doctor_input(store: Any, today: date | None = None, config: TriageConfig | N
     # the diary of the last DOCTOR_DAYS days, and from the first night shown on
     since = (today - timedelta(days=DOCTOR_DAYS - 1)).isoformat()
     days = [d.as_dict() for d in store.days(since=min(trend[0]["date"], since) if trend else since)]
+    shown = {i for row in trend for i in row.get("night_ids") or (row["night_id"],)}
+    found = {night_site(n) for n in store.nights() if n.id in shown}
+    sites = tuple(site for site in ("thigh", "shin", None) if site in found) or ("thigh",)
     return DoctorInput(profile=store.profile().as_dict(), days=days, trend=trend, trend_words=store_direction(store, config=config),
                        guidance=guidance_dict(store, config=config), today=today,
-                       min_usable_hours=(config or TriageConfig()).min_usable_hours)
+                       min_usable_hours=(config or TriageConfig()).min_usable_hours, sites=sites)

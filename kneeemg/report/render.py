@@ -33,9 +33,11 @@ DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_be
 SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places",
                  "limited_movement": "stiffness that limits how the knee moves"}
 FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
-#: The footer of a night recorded elsewhere, by its :func:`~kneeemg.report.model.night_site`.
+#: The footer of a report whose nights were recorded elsewhere, by their
+#: :func:`~kneeemg.report.model.night_site` (None: the labels do not say, or a doctor's
+#: summary over nights of several muscles).
 OTHER_FOOTERS = {"shin": "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis: a doctor decides.",
-                 None: "Made by kneeemg from a recording of surface EMG. Guidance, not a diagnosis: a doctor decides."}
+                 None: "Made by kneeemg from surface EMG recordings. Guidance, not a diagnosis: a doctor decides."}
 
 
 def esc(x: Any) -> str:
@@ -459,15 +461,29 @@ def _longest_words(rows: Sequence[dict[str, Any]]) -> str:
     return (parts[0][0].upper() + "; ".join(parts)[1:] + ".") if parts else ""
 
 
-def _sides_words(rows: Sequence[dict[str, Any]]) -> str:
-    """Counts on the left and the right thigh, over the nights recorded on both."""
+#: What the nights of each :func:`~kneeemg.report.model.night_site` were recorded with.
+SOURCE_WORDS = {"thigh": "a surface EMG sensor on the front of the thigh (quadriceps) worn at night",
+                "shin": "night recordings of the shin's EMG (a sleep lab's leg channels)",
+                None: "night recordings of surface EMG whose channels do not name the muscle"}
+
+
+def _sources_words(sites: Sequence[str | None]) -> str:
+    """What the doctor's summary was written from: each site's recordings, in order."""
+    words = [SOURCE_WORDS[s] for s in sites]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _sides_words(rows: Sequence[dict[str, Any]], sites: Sequence[str | None] = ("thigh",)) -> str:
+    """Counts on the left and the right thigh (leg, when other sites were recorded), over the
+    nights recorded on both."""
     both = [r["sides"] for r in rows if set(r.get("sides") or {}) == {"left", "right"}]
     if not both:
         return ""
     sums = {side: {k: sum(s[side].get(k, 0) for s in both) for k in ("twitch", "spasm", "cramp")} for side in ("left", "right")}
     sides = "; ".join(f"{side}: {plural(c['twitch'], 'twitch')}, {plural(c['spasm'], 'spasm')}, {plural(c['cramp'], 'cramp')}"
                       for side, c in sums.items())
-    return f"Left and right thigh, over the {plural(len(both), 'night')} recorded on both: {sides}."
+    limb = "thigh" if tuple(sites) == ("thigh",) else "leg"
+    return f"Left and right {limb}, over the {plural(len(both), 'night')} recorded on both: {sides}."
 
 
 def render_doctor(inp: DoctorInput) -> str:
@@ -478,8 +494,8 @@ def render_doctor(inp: DoctorInput) -> str:
         return _value_words(p.get(key) or [], key) if p.get(key) else "none recorded"
 
     body = ["<h1>Knee twitching: summary for the doctor</h1>",
-            f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from a surface EMG sensor on the front of the "
-            "thigh (quadriceps) worn at night, and the person's own diary.</p>",
+            f"<p class='note'>Written {esc(inp.today.isoformat())} by kneeemg from {esc(_sources_words(inp.sites))}, and "
+            "the person's own diary.</p>",
             _section("The person", "<table class='words'>"
                      f"<tr><td>Twitching since</td><td>{esc(_how_long(p.get('twitching_since'), inp.today))}</td></tr>"
                      f"<tr><td>Age</td><td>{esc(p.get('age', 'not given'))}</td></tr>"
@@ -491,7 +507,7 @@ def render_doctor(inp: DoctorInput) -> str:
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
     nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
-    nights += "".join(f"<p>{esc(t)}</p>" for t in (_longest_words(inp.trend), _sides_words(inp.trend),
+    nights += "".join(f"<p>{esc(t)}</p>" for t in (_longest_words(inp.trend), _sides_words(inp.trend, inp.sites),
                                                     _signal_words(inp.trend)) if t)
     body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
     symptoms: dict[str, list[str]] = {}
@@ -510,4 +526,5 @@ def render_doctor(inp: DoctorInput) -> str:
                          "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in tried) + "</ul>" if tried
                          else "<p class='note'>Nothing recorded in the diary yet.</p>"))
     body.append(_section("Guidance from kneeemg", guidance_html(inp.guidance, short=True)))
-    return _page("kneeemg: summary for the doctor", body)
+    footer = FOOTER if tuple(inp.sites) == ("thigh",) else OTHER_FOOTERS[inp.sites[0] if len(inp.sites) == 1 else None]
+    return _page("kneeemg: summary for the doctor", body, footer)
