@@ -16,17 +16,27 @@ import pytest
 from kneeemg.record import kept_awake
 
 
-@pytest.fixture
-def session_bus(monkeypatch):
-    """A session D-Bus of the test's own (dbus-daemon), named in DBUS_SESSION_BUS_ADDRESS."""
+NO_SYSTEM_BUS = "org.freedesktop.login1: no system D-Bus (no systemd login manager)"
+
+
+def _bus():
+    """A D-Bus of the test's own (dbus-daemon): its process and address."""
     daemon = shutil.which("dbus-daemon")
     if daemon is None:
         pytest.skip("dbus-daemon is not installed (Debian: apt-get install dbus-daemon)")
     proc = subprocess.Popen([daemon, "--session", "--nofork", "--print-address=1"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
+@pytest.fixture
+def session_bus(monkeypatch, tmp_path):
+    """A session D-Bus of the test's own, named in DBUS_SESSION_BUS_ADDRESS; and no system
+    D-Bus (DBUS_SYSTEM_BUS_ADDRESS names a socket that is not there), whatever the machine has."""
+    proc, address = _bus()
     try:
-        address = proc.stdout.readline().strip()
         monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path / 'no-system-bus'}")
         monkeypatch.delenv("XDG_SESSION_DESKTOP", raising=False)  # (wakepy judges some desktops' power managers)
         yield address
     finally:
@@ -34,11 +44,24 @@ def session_bus(monkeypatch):
         proc.wait(timeout=10)
 
 
-class PowerManager:
-    """tests/powermanager.py on the test's session bus, and the calls it answered."""
+@pytest.fixture
+def system_bus(session_bus, monkeypatch):
+    """Beside the session bus, a second D-Bus of the test's own as the system bus."""
+    proc, address = _bus()
+    try:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("powermanager.py"))],
+
+class StandIn:
+    """A stand-in service of tests/ (``powermanager.py``, ``logind.py``) on the test's bus,
+    and the calls it answered."""
+
+    def __init__(self, script: str, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name(script)), *args],
                                      stdout=subprocess.PIPE, text=True, env=dict(os.environ))
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -53,7 +76,7 @@ class PowerManager:
         end = time.monotonic() + timeout_s
         while line not in self.lines:
             if time.monotonic() > end:
-                raise AssertionError(f"the power manager never saw {line!r}: {self.lines}")
+                raise AssertionError(f"the stand-in never saw {line!r}: {self.lines}")
             time.sleep(0.01)
 
     def calls(self) -> list[str]:
@@ -66,9 +89,16 @@ class PowerManager:
 
 @pytest.fixture
 def power_manager(session_bus):
-    pm = PowerManager()
+    pm = StandIn("powermanager.py")
     yield pm
     pm.stop()
+
+
+@pytest.fixture
+def logind(system_bus):
+    manager = StandIn("logind.py")
+    yield manager
+    manager.stop()
 
 
 def test_the_computer_is_kept_awake_through_the_power_manager_until_the_block_ends(power_manager):
@@ -92,7 +122,55 @@ def test_without_a_power_manager_the_block_runs_and_says_why_in_one_line(session
         pass
     assert not awake.held
     assert awake.why_not == ("org.freedesktop.PowerManagement: no desktop session (no session D-Bus); "
-                             "org.gnome.SessionManager: no desktop session (no session D-Bus)")
+                             f"org.gnome.SessionManager: no desktop session (no session D-Bus); {NO_SYSTEM_BUS}")
+
+
+INHIBIT = "inhibit sleep:idle kneeemg recording a night of EMG block 1"
+
+
+def test_without_a_desktop_the_login_manager_keeps_the_computer_awake_until_the_block_ends(logind, monkeypatch):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")  # no desktop session: a window manager alone, or SSH
+    with kept_awake() as awake:
+        assert awake.held and awake.method == "org.freedesktop.login1" and awake.why_not == ""
+        logind.wait_for(INHIBIT)
+        time.sleep(0.2)
+        assert logind.calls() == [INHIBIT]  # held while the block runs
+    logind.wait_for("released 1")
+    assert logind.calls() == [INHIBIT, "released 1"]
+
+
+def test_a_desktop_s_power_manager_comes_before_the_login_manager(power_manager, logind):
+    with kept_awake() as awake:
+        assert awake.method == "org.freedesktop.PowerManagement"
+    power_manager.wait_for("uninhibit 1")
+    assert logind.calls() == []
+
+
+def test_a_system_bus_without_the_login_manager_says_so(system_bus, monkeypatch):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    with kept_awake() as awake:
+        pass
+    assert not awake.held and awake.why_not.endswith("; org.freedesktop.login1: no such service on the system D-Bus")
+
+
+def test_the_record_command_keeps_the_computer_awake_through_the_login_manager(logind, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    out = _record_over_a_pty(tmp_path, capsys)
+    assert "this computer is kept from sleeping until the recording ends (org.freedesktop.login1)" in out
+    logind.wait_for("released 1")
+    assert logind.calls() == [INHIBIT, "released 1"]
+
+
+def test_a_login_manager_that_refuses_is_one_more_reason_in_the_line(system_bus, monkeypatch):
+    refusing = StandIn("logind.py", "--refuse")
+    try:
+        monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+        with kept_awake() as awake:
+            pass
+    finally:
+        refusing.stop()
+    assert not awake.held and "\n" not in awake.why_not
+    assert awake.why_not.endswith("; org.freedesktop.login1: Permission denied to block sleep")
 
 
 def _record_over_a_pty(tmp_path, capsys, *options: str) -> str:
@@ -148,5 +226,5 @@ def test_devices_says_whether_the_computer_can_be_kept_awake(power_manager, caps
     assert main(["devices", "--no-ble"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == (
         "keeping awake: no (org.freedesktop.PowerManagement: no desktop session (no session D-Bus); "
-        "org.gnome.SessionManager: no desktop session (no session D-Bus)); set this computer not to sleep on the night "
-        'of a recording (docs/recording.md, "Keeping the computer awake")')
+        f"org.gnome.SessionManager: no desktop session (no session D-Bus); {NO_SYSTEM_BUS}); set this computer not to "
+        'sleep on the night of a recording (docs/recording.md, "Keeping the computer awake")')
