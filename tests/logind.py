@@ -16,9 +16,9 @@ import os
 import sys
 import threading
 
-from jeepney import HeaderFields, MessageType, new_error, new_method_return
-from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import open_dbus_connection
+from jeepney import new_error, new_method_return
+
+from dbus_service import serve
 
 NAME = "org.freedesktop.login1"
 PATH = "/org/freedesktop/login1"
@@ -34,29 +34,23 @@ def _watch(read_end: int, n: int) -> None:
 
 
 def main(refuse: bool) -> None:
-    conn = open_dbus_connection(bus="SYSTEM", enable_fds=True)
-    conn.send_and_get_reply(message_bus.RequestName(NAME))
-    print("ready", flush=True)
-    n = 0
-    while True:
-        msg = conn.receive()
-        if msg.header.message_type != MessageType.method_call:
-            continue
-        fields = msg.header.fields
-        call = (fields.get(HeaderFields.path), fields.get(HeaderFields.interface), fields.get(HeaderFields.member))
+    inhibitors = iter(range(1, 1 << 31))
+
+    def answer(call, msg, send) -> bool:
         if call != (PATH, INTERFACE, "Inhibit"):
-            conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
-            continue
+            return False
         if refuse:
-            conn.send(new_error(msg, "org.freedesktop.DBus.Error.AccessDenied", "s",
-                                ("Permission denied to block sleep",)))
-            continue
-        n += 1
+            send(new_error(msg, "org.freedesktop.DBus.Error.AccessDenied", "s", ("Permission denied to block sleep",)))
+            return True
+        n = next(inhibitors)
         read_end, write_end = os.pipe()
         print("inhibit", *msg.body, n, flush=True)  # before the answer: the caller may look at once
         threading.Thread(target=_watch, args=(read_end, n), daemon=True).start()
-        conn.send(new_method_return(msg, "h", (write_end,)))
+        send(new_method_return(msg, "h", (write_end,)))
         os.close(write_end)  # (the caller's copy, sent with the answer, holds the inhibitor now)
+        return True
+
+    serve(NAME, "SYSTEM", answer, enable_fds=True)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ desktop, which a test machine does not run; the bus and the calls are real.
 
 from __future__ import annotations
 
-from jeepney import HeaderFields, MessageType, new_error, new_method_return
-from jeepney.bus_messages import message_bus
-from jeepney.io.blocking import open_dbus_connection
+from jeepney import new_method_return
+
+from dbus_service import serve
 
 NAME = "org.freedesktop.PowerManagement"
 PATH = "/org/freedesktop/PowerManagement/Inhibit"
@@ -20,28 +20,24 @@ INTERFACE = "org.freedesktop.PowerManagement.Inhibit"
 
 
 def main() -> None:
-    conn = open_dbus_connection(bus="SESSION")
-    conn.send_and_get_reply(message_bus.RequestName(NAME))
-    print("ready", flush=True)
     held: set[int] = set()
-    cookie = 0
-    while True:
-        msg = conn.receive()
-        if msg.header.message_type != MessageType.method_call:
-            continue
-        fields = msg.header.fields
-        call = (fields.get(HeaderFields.path), fields.get(HeaderFields.interface), fields.get(HeaderFields.member))
+    cookies = iter(range(1, 1 << 31))
+
+    def answer(call, msg, send) -> bool:
         if call == (PATH, INTERFACE, "Inhibit"):
-            cookie += 1
+            cookie = next(cookies)
             held.add(cookie)
             print("inhibit", *msg.body, cookie, flush=True)  # before the answer: the caller may look at once
-            conn.send(new_method_return(msg, "u", (cookie,)))
-        elif call == (PATH, INTERFACE, "UnInhibit") and msg.body[0] in held:
+            send(new_method_return(msg, "u", (cookie,)))
+            return True
+        if call == (PATH, INTERFACE, "UnInhibit") and msg.body[0] in held:
             held.discard(msg.body[0])
             print("uninhibit", msg.body[0], flush=True)
-            conn.send(new_method_return(msg))
-        else:
-            conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", (f"no such method: {call}",)))
+            send(new_method_return(msg))
+            return True
+        return False
+
+    serve(NAME, "SESSION", answer)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kneeemg.cli import main
 from kneeemg.errors import InputError
 from kneeemg.report import DoctorInput, ReportInput, render_doctor, render_report, write_report
-from kneeemg.report.render import PAGE_START, diary_html, rate_words, tried_lines
+from kneeemg.report.render import PAGE_START, diary_html, tried_lines
 from kneeemg.simulate import simulate_night, write_simulated
 from kneeemg.diary import validate_day
 from kneeemg.store import Store
@@ -387,6 +387,7 @@ def test_a_night_from_a_sleep_lab_s_leg_channels_says_its_leg_movements_come_fro
     assert main(["report", "--db", str(db), "--out", str(tmp_path / "r.html")]) == 0
     words = " ".join(check_page((tmp_path / "r.html").read_text()).text)
     assert "Leg movements (computed from the shin)" in words and "computed from the thigh" not in words
+    assert "The recording lasted 14 s; 12 s of it was usable." in words and "sensor on" not in words
     assert "computed from the shin as a sleep lab records them, but over all usable time" in words
     # 14 s: too short for a rate, of twitches or of periodic leg movements
     assert ("(no rate of periodic movements: with less than 1 usable hour, the night is too short to give a rate; "

@@ -110,7 +110,8 @@ def summary_words(inp: ReportInput) -> str:
     """The night in a few plain sentences (recorded and usable time, counts, rates, sides)."""
     m = inp.metrics
     counts, rates = m.get("counts", {}), m.get("per_usable_hour", {})
-    parts = [f"You had the sensor on for {duration_text(inp.recording_s)}; {duration_text(inp.usable_s)} of it was usable."]
+    worn = "You had the sensor on for" if inp.site == "thigh" else "The recording lasted"  # (a file from elsewhere)
+    parts = [f"{worn} {duration_text(inp.recording_s)}; {duration_text(inp.usable_s)} of it was usable."]
     tw = counts.get("twitch", 0)
     rate = rates.get("twitch")
     short = _too_short(inp)
