@@ -557,7 +557,9 @@ class Store:
         if key is None or key == "latest":
             r = self._db.execute("SELECT * FROM nights ORDER BY date DESC, id DESC LIMIT 1").fetchone()
         elif isinstance(key, int) or str(key).isdecimal():
-            r = self._db.execute("SELECT * FROM nights WHERE id=?", (int(key),)).fetchone() if int(key) < 2**63 else None
+            digits = str(key).lstrip("0")  # (an id beyond SQLite's integers names no night)
+            r = None if len(digits) > 19 or int(key) >= 2**63 else \
+                self._db.execute("SELECT * FROM nights WHERE id=?", (int(key),)).fetchone()
         else:
             rows = self._db.execute("SELECT * FROM nights WHERE date=? ORDER BY id", (str(key),)).fetchall()
             if len(rows) > 1:
