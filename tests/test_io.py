@@ -290,6 +290,9 @@ def test_missing_file_and_channel(tmp_path):
         open_recording(p, channels=["VM"])
     with pytest.raises(InputError, match="no channel named '\u00b2'; its channels are left"):  # a digit, not a number
         open_recording(p, channels=["\u00b2"])
+    with pytest.raises(InputError, match=r"channel index 999999999999999999\.\.\. \(5000 digits\) is out of range; it has 1 "
+                                         r"channel$"):  # (more digits than int() takes)
+        open_recording(p, channels=["9" * 5000])
 
 
 def test_a_label_that_several_channels_share_is_refused_and_each_is_chosen_by_index(tmp_path):

@@ -69,9 +69,11 @@ def channel_indices(labels: tuple[str, ...], channels, source: str) -> list[int]
         if name not in lower and split_unit(name)[0] in lower:  # 'EMG (mV)' for a column read as 'EMG'
             name = split_unit(name)[0]
         if isinstance(ch, int) or (isinstance(ch, str) and ch.isdecimal() and name not in lower):
-            i = int(ch)
+            long = isinstance(ch, str) and len(ch.lstrip("0")) > 18  # (too many digits for any channel, or for int())
+            i = -1 if long else int(ch)
             if not 0 <= i < len(labels):
-                raise InputError(f"{source}: channel index {i} is out of range; it has {plural(len(labels), 'channel')}")
+                said = f"{ch[:18]}... ({len(ch)} digits)" if long else i
+                raise InputError(f"{source}: channel index {said} is out of range; it has {plural(len(labels), 'channel')}")
         elif name in lower:
             i = lower.index(name)
             if lower.count(name) > 1:
