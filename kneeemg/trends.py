@@ -13,10 +13,14 @@ CHANGE_FRACTION = 0.2
 #: Nights in the recent half of a trend, and fewest nights with a rate in each half.
 RECENT_NIGHTS = 7
 MIN_NIGHTS_EACH = 4
+#: Weeks of nights over which a slow drift is looked for when week to week looks the same.
+DRIFT_WEEKS = 4
 
 
 def direction(rows: Sequence[dict[str, Any]], config: TriageConfig | None = None) -> str:
-    """"Fewer", "more" or "about the same" twitches: the last 7 nights against the 7 before.
+    """"Fewer", "more" or "about the same" twitches: the last 7 nights against the 7 before;
+    "slowly more" or "slowly fewer" when those two look the same but each of the last four
+    weeks moved the same way, by more than a fifth in all (:func:`_drift_words`).
 
     ``rows`` are :meth:`kneeemg.store.Store.trend` rows, oldest first. Needs at least 4
     nights with a rate in each half. A rate counts the twitches of every channel, so only the
@@ -100,8 +104,34 @@ def direction_words(rates: Sequence[float]) -> str:
     elif b > a * (1 + CHANGE_FRACTION):
         word = "more"
     else:
-        return f"About the same as before: {b:.1f} twitches an hour over the last {len(recent)} nights, {a:.1f} in the {len(before)} before."
+        return _drift_words(rates, len(recent), len(before)) or (
+            f"About the same as before: {b:.1f} twitches an hour over the last {len(recent)} nights, {a:.1f} in the "
+            f"{len(before)} before.")
     return f"{word.capitalize()} twitches: {b:.1f} an hour over the last {len(recent)} nights, against {a:.1f} in the {len(before)} before."
+
+
+def _drift_words(rates: Sequence[float], n_recent: int, n_before: int) -> str:
+    """The words when the last week looks like the one before but the rate drifted the same
+    way week after week over :data:`DRIFT_WEEKS` weeks of nights (each holding at least
+    :data:`MIN_NIGHTS_EACH` nights with a rate), by more than :data:`CHANGE_FRACTION` in
+    all; else ``""``. ``n_recent``, ``n_before``: the nights of the last two weeks."""
+    weeks = []
+    for k in range(DRIFT_WEEKS):
+        end = len(rates) - RECENT_NIGHTS * k
+        week = rates[max(0, end - RECENT_NIGHTS) : max(0, end)]
+        if len(week) < MIN_NIGHTS_EACH:
+            return ""
+        weeks.append(sum(week) / len(week))  # (newest first)
+    steps = [newer - older for newer, older in zip(weeks, weeks[1:])]
+    if weeks[0] > weeks[-1] * (1 + CHANGE_FRACTION) and all(d > 0 for d in steps):
+        word, way = "more", "rise"
+    elif weeks[0] < weeks[-1] * (1 - CHANGE_FRACTION) and all(d < 0 for d in steps):
+        word, way = "fewer", "fall"
+    else:
+        return ""
+    return (f"Slowly {word} twitches: {weeks[0]:.1f} an hour over the last {n_recent} nights, against {weeks[1]:.1f} in "
+            f"the {n_before} before and {weeks[-1]:.1f} in the {RECENT_NIGHTS} nights of {DRIFT_WEEKS} weeks ago; a small "
+            f"{way} every week.")
 
 
 def store_direction(store: Any, until: str | None = None, own: int | None = None,

@@ -984,6 +984,29 @@ def test_a_date_of_two_nights_is_refused_with_their_ids(week, tmp_path):
         assert s.night("2026-11-21").id == c.night_id
 
 
+def test_a_rate_that_creeps_week_after_week_is_said_to_move_slowly():
+    from datetime import date, timedelta
+
+    from kneeemg.trends import direction
+
+    def rows(rates):
+        start = date(2026, 10, 1)
+        return [{"date": (start + timedelta(days=i)).isoformat(), "twitch_per_hour": r, "channels": ["left", "right"]}
+                for i, r in enumerate(rates)]
+
+    creeping = [10.0 + 0.3 * i for i in range(28)]  # about 3 % a night: under a fifth a week, doubling in 4 weeks
+    assert direction(rows(creeping)) == ("Slowly more twitches: 17.2 an hour over the last 7 nights, against 15.1 in "
+                                         "the 7 before and 10.9 in the 7 nights of 4 weeks ago; a small rise every week.")
+    assert direction(rows(creeping[::-1])).startswith("Slowly fewer twitches: 10.9 an hour over the last 7 nights, "
+                                                      "against 13.0 in the 7 before and 17.2 in")
+    # a week that went the other way, or a first week of fewer than 4 nights with a rate: the week against the one before
+    zigzag = [10.0] * 7 + [12.0] * 7 + [11.0] * 7 + [13.0] * 7
+    assert direction(rows(zigzag)).startswith("About the same as before: 13.0 twitches an hour")
+    assert direction(rows(creeping[4:])).startswith("About the same as before: 17.2 twitches an hour")
+    steep = [10.0] * 7 + [20.0] * 7
+    assert direction(rows(steep)).startswith("More twitches: 20.0 an hour")  # (a change within a week says so as before)
+
+
 def test_the_trend_compares_only_nights_with_as_many_channels_as_the_latest():
     from kneeemg.trends import direction
 
