@@ -254,6 +254,9 @@ class DetectorConfig:
                 raise ConfigError(f"{f.name}={value!r} must be a whole number; e.g. {f.default:g}")
             if f.name in _POSITIVE and value == 0:
                 raise ConfigError(f"{f.name}={value!r} must be above 0; e.g. {f.default:g}")
+            low, high = _RANGES.get(f.name, (0.0, math.inf))
+            if not low <= value <= high:
+                raise ConfigError(f"{f.name}={value!r} is out of range; give {low:g} to {high:g}; e.g. {f.default:g}")
         if not self.band_low_hz < self.band_high_hz:
             raise ConfigError("band_low_hz must be below band_high_hz; e.g. 20 and 450")
         if not 1 <= self.filter_order <= 8:
@@ -398,6 +401,15 @@ def settings_from_text(cls: type, settings: Iterable[str], what: str, example: s
 #: Settings that must be whole numbers, and settings that must be above 0 (the others may be 0).
 _WHOLE = frozenset({"filter_order", "plm_min_count"})
 _POSITIVE = frozenset({"band_low_hz", "notch_q", "floor_window_s", "floor_min_uv", "twitch_max_s"})
+#: Settings with a range of their own (from, to, both allowed), beyond which the detector's
+#: memory would outgrow any computer (a floor ring of 0.25 s blocks over 10^9 s, a window of
+#: 10^9 s) or its filter could not be made; far wider than any use.
+_RANGES = {"band_low_hz": (0.1, 1000.0), "envelope_window_s": (0.0, 1.0), "wasm_window_s": (0.0, 2.0),
+           "floor_block_s": (0.05, 10.0), "floor_window_s": (1.0, 3600.0), "floor_stale_s": (0.0, 86400.0),
+           "min_gap_s": (0.0, 60.0), "bridge_max_s": (0.0, 60.0), "warmup_s": (0.0, 3600.0), "settle_s": (0.0, 3600.0),
+           "wasm_offset_hold_s": (0.0, 60.0), "min_duration_s": (0.0, 60.0), "twitch_max_s": (0.0, 3600.0),
+           "spasm_max_s": (0.0, 86400.0), "lm_min_s": (0.0, 3600.0), "lm_max_s": (0.0, 3600.0),
+           "plm_min_interval_s": (0.0, 86400.0), "plm_max_interval_s": (0.0, 86400.0)}
 
 
 def as_config(value: Any, what: str = "config") -> DetectorConfig:

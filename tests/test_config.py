@@ -35,6 +35,23 @@ def test_out_of_range_settings_are_refused_in_one_line(changes, message):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("name", ["band_low_hz", "envelope_window_s", "wasm_window_s", "floor_block_s", "floor_window_s",
+                                  "floor_stale_s", "min_gap_s", "bridge_max_s", "warmup_s", "settle_s", "wasm_offset_hold_s"])
+def test_a_time_or_rate_so_large_or_small_that_the_detector_cannot_run_is_refused(name, tmp_path, capsys):
+    # each crashed the replay (a window or floor ring of terabytes, an infinity made an integer, a singular filter)
+    from kneeemg.cli import main
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    low = {"band_low_hz": 1e-9, "floor_block_s": 1e-9}.get(name)
+    for value in ([low] if low else []) + [1e9, 1e308]:
+        with pytest.raises(ConfigError, match=rf"^{name}=.* is out of range; give .* to .*; e\.g\. ") as info:
+            DetectorConfig(**{name: value})
+        assert "\n" not in str(info.value)
+    path = write_simulated(simulate_night(hours=0.01, seed=1), tmp_path / "n.kemg")["recording"]
+    assert main(["replay", str(path), "--set", f"{name}=1e308"]) == 2
+    assert capsys.readouterr().err.startswith(f"kneeemg: error: the detector settings given ({name}=1e+308) are refused")
+
+
 def test_valid_settings_still_pass():
     for changes in ({"mains_hz": 50}, {"mains_hz": 60.0}, {"mains_hz": None}, {"filter_order": 4.0},
                     {"epoch_s": 0.1}, {"saturation_run_s": 1.0}, {"lm_min_s": 2.0, "lm_max_s": 2.0}, {"plm_min_count": 2},
