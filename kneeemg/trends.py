@@ -115,13 +115,14 @@ def _drift_words(rates: Sequence[float], n_recent: int, n_before: int) -> str:
     way week after week over :data:`DRIFT_WEEKS` weeks of nights (each holding at least
     :data:`MIN_NIGHTS_EACH` nights with a rate), by more than :data:`CHANGE_FRACTION` in
     all; else ``""``. ``n_recent``, ``n_before``: the nights of the last two weeks."""
-    weeks = []
+    weeks, n_first = [], 0
     for k in range(DRIFT_WEEKS):
         end = len(rates) - RECENT_NIGHTS * k
         week = rates[max(0, end - RECENT_NIGHTS) : max(0, end)]
         if len(week) < MIN_NIGHTS_EACH:
             return ""
         weeks.append(sum(week) / len(week))  # (newest first)
+        n_first = len(week)
     steps = [newer - older for newer, older in zip(weeks, weeks[1:])]
     if weeks[0] > weeks[-1] * (1 + CHANGE_FRACTION) and all(d > 0 for d in steps):
         word, way = "more", "rise"
@@ -130,7 +131,7 @@ def _drift_words(rates: Sequence[float], n_recent: int, n_before: int) -> str:
     else:
         return ""
     return (f"Slowly {word} twitches: {weeks[0]:.1f} an hour over the last {n_recent} nights, against {weeks[1]:.1f} in "
-            f"the {n_before} before and {weeks[-1]:.1f} in the {RECENT_NIGHTS} nights of {DRIFT_WEEKS} weeks ago; a small "
+            f"the {n_before} before and {weeks[-1]:.1f} in the {n_first} nights of {DRIFT_WEEKS} weeks ago; a small "
             f"{way} every week.")
 
 

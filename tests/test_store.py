@@ -1003,6 +1003,8 @@ def test_a_rate_that_creeps_week_after_week_is_said_to_move_slowly():
     zigzag = [10.0] * 7 + [12.0] * 7 + [11.0] * 7 + [13.0] * 7
     assert direction(rows(zigzag)).startswith("About the same as before: 13.0 twitches an hour")
     assert direction(rows(creeping[4:])).startswith("About the same as before: 17.2 twitches an hour")
+    assert direction(rows(creeping[3:])).endswith("against 15.1 in the 7 before and 11.4 in the 4 nights of 4 weeks "
+                                                  "ago; a small rise every week.")  # (the oldest week: 4 nights)
     steep = [10.0] * 7 + [20.0] * 7
     assert direction(rows(steep)).startswith("More twitches: 20.0 an hour")  # (a change within a week says so as before)
 

@@ -93,7 +93,7 @@ def kept_awake() -> Iterator[KeepAwake]:
 
 def _system_bus_reachable() -> str:
     """Why the system D-Bus cannot be reached ("" when it may be): its socket, as D-Bus
-    clients find it (``DBUS_SYSTEM_BUS_ADDRESS``, else ``/run/dbus/system_bus_socket``)."""
+    clients find it (``DBUS_SYSTEM_BUS_ADDRESS``, else ``/var/run/dbus/system_bus_socket``)."""
     address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/var/run/dbus/system_bus_socket")
     for part in address.split(";"):
         if part.startswith("unix:path="):
