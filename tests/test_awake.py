@@ -228,3 +228,12 @@ def test_devices_says_whether_the_computer_can_be_kept_awake(power_manager, caps
         "keeping awake: no (org.freedesktop.PowerManagement: no desktop session (no session D-Bus); "
         f"org.gnome.SessionManager: no desktop session (no session D-Bus); {NO_SYSTEM_BUS}); set this computer not to "
         'sleep on the night of a recording (docs/recording.md, "Keeping the computer awake")')
+
+
+def test_the_login_manager_method_is_registered_with_wakepy_once():
+    # wakepy refuses a second method of the same name: asked again (or if wakepy has one of its own), it is found
+    from kneeemg.record.awake import LOGIND, _logind_method
+
+    first = _logind_method()
+    _logind_method.cache_clear()
+    assert _logind_method() is first and first.name == LOGIND

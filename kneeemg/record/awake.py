@@ -109,6 +109,12 @@ def _logind_method() -> type:
     wakepy once, when first needed. The inhibitor is a file descriptor the manager hands
     over: held while it is open, released when it is closed (or the process ends)."""
     from wakepy.core import Method, ModeName, PlatformType
+    from wakepy.core.registry import get_method
+
+    try:  # a wakepy with a method of that name of its own: that one (a second would be refused)
+        return get_method(LOGIND, ModeName.KEEP_RUNNING)
+    except ValueError:
+        pass
 
     class LogindInhibit(Method):
         name = LOGIND
