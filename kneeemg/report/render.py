@@ -32,12 +32,11 @@ DIARY_LABELS = {"caffeine_drinks": "caffeinated drinks", "caffeine_last_hours_be
 #: Diary symptoms (``kneeemg.diary.SYMPTOMS``) as people read them (others: the id with spaces).
 SYMPTOM_WORDS = {"skin_color_change": "change of skin colour", "twitching_elsewhere": "twitching in other places",
                  "limited_movement": "stiffness that limits how the knee moves"}
-FOOTER = "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides."
-#: The footer of a report whose nights were recorded elsewhere, by their
-#: :func:`~kneeemg.report.model.night_site` (None: the labels do not say, or a doctor's
-#: summary over nights of several muscles).
-OTHER_FOOTERS = {"shin": "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis: a doctor decides.",
-                 None: "Made by kneeemg from surface EMG recordings. Guidance, not a diagnosis: a doctor decides."}
+#: The footer of a report, by the :func:`~kneeemg.report.model.night_site` of its nights (None:
+#: the labels do not say, or a doctor's summary over nights of several muscles).
+FOOTERS = {"thigh": "Made by kneeemg from a surface EMG sensor on the thigh. Guidance, not a diagnosis: a doctor decides.",
+           "shin": "Made by kneeemg from a recording of the shin's EMG. Guidance, not a diagnosis: a doctor decides.",
+           None: "Made by kneeemg from surface EMG recordings. Guidance, not a diagnosis: a doctor decides."}
 
 
 def esc(x: Any) -> str:
@@ -83,7 +82,7 @@ def _section(title: str, inner: str, cls: str = "") -> str:
 PAGE_START = '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="generator" content="kneeemg">'
 
 
-def _page(title: str, body: Sequence[str], footer: str = FOOTER) -> str:
+def _page(title: str, body: Sequence[str], footer: str) -> str:
     css = resources.files(__package__).joinpath("report.css").read_text(encoding="utf-8")
     return (PAGE_START + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{esc(title)}</title><style>{css}</style></head><body><main>" + "".join(body)
@@ -342,7 +341,7 @@ def render_report(inp: ReportInput) -> str:
     body.append(_section("Your diary for that day", diary_html(inp.diary)))
     trend = (_img(plots.trend(inp.trend), _trend_alt(inp.trend)) if len(inp.trend) >= 2 else "")
     body.append(_section(f"The nights of the {TREND_NIGHTS} days up to this one", trend + f"<p>{esc(inp.trend_words)}</p>"))
-    return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body, OTHER_FOOTERS.get(inp.site, FOOTER))
+    return _page(f"kneeemg: night of {inp.date or 'unknown date'}", body, FOOTERS[inp.site])
 
 
 # --------------------------------------------------------------------------- doctor's summary
@@ -527,5 +526,5 @@ def render_doctor(inp: DoctorInput) -> str:
                          "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in tried) + "</ul>" if tried
                          else "<p class='note'>Nothing recorded in the diary yet.</p>"))
     body.append(_section("Guidance from kneeemg", guidance_html(inp.guidance, short=True)))
-    footer = FOOTER if tuple(inp.sites) == ("thigh",) else OTHER_FOOTERS[inp.sites[0] if len(inp.sites) == 1 else None]
+    footer = FOOTERS[inp.sites[0] if len(inp.sites) == 1 else None]
     return _page("kneeemg: summary for the doctor", body, footer)
