@@ -167,6 +167,34 @@ def test_edf_export_keeps_every_annotation_of_a_dense_short_recording(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dense.edf"]
 
 
+@pytest.mark.parametrize("bdf", [False, True])
+def test_edf_export_keeps_a_last_part_second(tmp_path, bdf):
+    import mne
+    import pyedflib
+
+    from kneeemg.io.edf import END_NOTE
+
+    x = signal_uv(4321, 2)
+    rec = ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4321))
+    path = tmp_path / ("n.bdf" if bdf else "n.edf")
+    export_edf(rec, path, [Event(4200, 4300, FS, 1, "twitch", 80, 30, 20)], bdf=bdf)
+    with pyedflib.EdfReader(str(path)) as f:  # whole records: the last one padded with the last sample, and marked
+        assert list(f.getNSamples()) == [5000, 5000]
+        np.testing.assert_allclose(f.readSignal(1)[4320:], x[-1, 1], atol=np.ptp(x) * 2.0 ** -14)
+        onsets, durations, texts = f.readAnnotations()
+    assert list(texts) == ["twitch ch1", END_NOTE] and onsets[1] == 4.321 and durations[1] == pytest.approx(0.679)
+    raw = (mne.io.read_raw_bdf if bdf else mne.io.read_raw_edf)(path, preload=False, verbose="error")
+    assert END_NOTE in raw.annotations.description
+    with open_recording(path) as back:  # read back to the recording's end, the last event with it
+        assert back.info.n_samples == 4321
+        np.testing.assert_allclose(back.read(), x, atol=np.ptp(x) * 2.0 ** -14)
+        assert [(e.onset_sample, e.channel) for e in back.info.annotations] == [(4200, 1)]
+    whole = tmp_path / ("w.bdf" if bdf else "w.edf")  # a recording of whole seconds has nothing to mark
+    export_edf(ArrayRecording(x[:4000], RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4000)), whole, bdf=bdf)
+    with pyedflib.EdfReader(str(whole)) as f:
+        assert list(f.getNSamples()) == [4000, 4000] and len(f.readAnnotations()[2]) == 0
+
+
 def test_edf_export_writes_a_start_with_a_time_zone_in_local_time(tmp_path, monkeypatch):
     from datetime import datetime, timezone
 

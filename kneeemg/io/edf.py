@@ -23,6 +23,10 @@ from .units import UNIT_TO_UV
 
 #: The start EDF+ writes when the real one is unknown (01.01.85 00.00.00); read back as none.
 UNKNOWN_START = datetime(1985, 1, 1)
+#: The annotation of an exported file's last data record when the recording ends inside it: EDF's
+#: records are all as long, so the rest of that record holds the last sample repeated. kneeemg
+#: reads such a file back to the recording's end; other readers show the padding so marked.
+END_NOTE = "recording ends; the rest is padding"
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
@@ -284,13 +288,14 @@ class EdfRecording(Recording):
                             f"{self.path}: damaged header: channel {labels_all[i]!r} has its {what} minimum equal to its "
                             f"maximum ({lo:g}), so its values cannot be scaled; leave it out with --channels"
                         )
-            n = int(min(f.getNSamples()[i] for i in self._idx))
+            notes = f.readAnnotations()
+            n = self._samples(notes, fs)
             labels = tuple(labels_all[i] for i in self._idx)
             start = f.getStartdatetime()
             low_pass = [lp for lp in (prefilter_low_pass_hz(f.getPrefilter(i)) for i in self._idx) if lp is not None]
             self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
-                                      annotations=self._annotations(fs, labels, n), warnings=warnings,
+                                      annotations=self._annotations(notes, fs, labels, n), warnings=warnings,
                                       gaps=[Gap(int(round(a * fs)), int(round(d * fs))) for a, d in paused],
                                       content_hz=max(low_pass) if len(low_pass) == len(self._idx) and max(low_pass) < fs / 2
                                       else None)
@@ -302,10 +307,22 @@ class EdfRecording(Recording):
             raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: {exc}); "
                                        "export the recording again") from None
 
-    def _annotations(self, fs: float, labels: tuple[str, ...], n_samples: int) -> list[Event]:
-        """EDF+ annotations whose text names a kind (twitch/spasm/cramp/lm) become events;
-        those that begin after the samples end (a file cut short) are left out."""
-        onsets, durations, texts = self._f.readAnnotations()
+    def _samples(self, notes: tuple, fs: float) -> int:
+        """How many samples the chosen channels hold: up to the :data:`END_NOTE` of a file
+        kneeemg exported when it falls in the last data record (the rest is padding)."""
+        f = self._f
+        n = int(min(f.getNSamples()[i] for i in self._idx))
+        per_record = fs * f.datarecord_duration
+        for on, text in zip(notes[0], notes[2]):
+            if str(text) == END_NOTE and n - per_record < round(float(on) * fs) < n:
+                return int(round(float(on) * fs))
+        return n
+
+    def _annotations(self, notes: tuple, fs: float, labels: tuple[str, ...], n_samples: int) -> list[Event]:
+        """EDF+ annotations ``notes`` (onsets, durations, texts) whose text names a kind
+        (twitch/spasm/cramp/lm) become events; those that begin after the samples end (a file
+        cut short) are left out."""
+        onsets, durations, texts = notes
         out = []
         for on, dur, text in zip(onsets, durations, texts):
             m = _KIND_RE.search(str(text))
@@ -356,7 +373,9 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     Physical limits come from the data (one pass), so nothing clips. Annotation texts are
     ``"<kind> ch<index>"`` (readable back as ground truth by :class:`EdfRecording`) and, for
     each of ``excluded``, ``"excluded: <reason> ch<index>"`` (not read back as events). EDF
-    keeps whole 1 s records: a last part second is left out, with what starts in it.
+    keeps whole 1 s records: when the recording ends inside its last second, the rest of that
+    second repeats the last sample, marked by the annotation :data:`END_NOTE`, and kneeemg reads
+    the file back to the recording's end.
 
     Raises
     ------
@@ -374,10 +393,11 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     fs = info.fs_hz
     check_edf_rate(fs)
     sec = int(round(fs))
-    n_records = info.n_samples // sec  # EDF stores whole 1 s records
+    n_records = -(-info.n_samples // sec)  # EDF stores whole 1 s records: a last part one is padded
+    pad = n_records * sec - info.n_samples
     notes = sorted([(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}") for ev in events if ev.kind in (*KINDS, "lm")]
                    + [(iv.start_s, iv.duration_s, f"excluded: {reason_words(iv.reason)} ch{iv.channel}") for iv in excluded])
-    notes = [n for n in notes if n[0] < n_records]
+    notes += [(info.n_samples / fs, pad / fs, END_NOTE)] if pad else []
     # each annotation signal holds one annotation per record; pyedflib drops any beyond that
     per_record = max(1, -(-len(notes) // max(1, n_records)))
     if per_record > MAX_ANNOTATIONS_PER_S:
@@ -436,9 +456,11 @@ def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.nd
         start = info.start_time or UNKNOWN_START
         writer.setStartdatetime(start.astimezone().replace(tzinfo=None) if start.tzinfo is not None else start)
         sec = int(round(fs))
-        whole = (info.n_samples // sec) * sec  # EDF stores whole 1 s records
-        for a in range(0, whole, step):
-            x = recording.read(a, min(whole, a + step))
+        pad = -info.n_samples % sec  # EDF stores whole 1 s records: the last sample fills a last part one
+        for a in range(0, info.n_samples, step):
+            x = recording.read(a, min(info.n_samples, a + step))
+            if a + step >= info.n_samples and pad:
+                x = np.concatenate([x, np.repeat(x[-1:], pad, axis=0)])
             writer.writeSamples([np.ascontiguousarray(x[:, c]) for c in range(info.n_channels)])
         for onset_s, duration_s, text in notes:
             writer.writeAnnotation(onset_s, duration_s, text)
