@@ -8,14 +8,21 @@ problem, solved with the Hungarian method on each group of events that could pai
 one another. So one long detection cannot take credit for two true events, and a close
 neighbour is not left unmatched for the sake of a slightly better overlap elsewhere.
 
-Per kind:
+Per kind, class by class (as in the event-based metrics of sound-event detection): the
+events of one kind are matched on their own, detections of that kind against true events of
+that kind, so an event counts only when it was found *and* given its kind:
 
-- sensitivity = true events of the kind that were matched / true events of the kind,
-  whatever kind the matching detection was given;
-- precision = detections of the kind that were matched / detections of the kind;
-- F1 = their harmonic mean.
+- sensitivity = true events of the kind matched by a detection of the kind / true events of
+  the kind;
+- precision = detections of the kind matched with a true event of the kind / detections of
+  the kind;
+- F1 = their harmonic mean;
+- found = true events of the kind matched by a detection of any kind (in the matching of all
+  kinds together): whether the event was noticed at all, whatever it was called.
 
-``confusion[true_kind][detected_kind]`` counts the matched pairs, so kind errors stay visible.
+A spasm reported as a twitch is thus found, but a miss for the spasms and a false twitch.
+``confusion[true_kind][detected_kind]`` counts the pairs of the matching of all kinds
+together, so kind errors stay visible.
 """
 
 from __future__ import annotations
@@ -40,19 +47,19 @@ class KindScore:
     Attributes
     ----------
     tp : int
-        True events of this kind that were matched (the numerator of sensitivity).
+        True events of this kind matched by a detection of this kind (one to one).
     fn : int
-        True events of this kind that were not matched.
-    tp_detected : int
-        Detections of this kind that were matched (the numerator of precision).
+        True events of this kind that no detection of this kind matched.
     fp : int
-        Detections of this kind that were not matched.
+        Detections of this kind that matched no true event of this kind.
+    found : int
+        True events of this kind matched by a detection of any kind.
     """
 
     tp: int = 0
     fn: int = 0
-    tp_detected: int = 0
     fp: int = 0
+    found: int = 0
 
     @property
     def n_truth(self) -> int:
@@ -60,7 +67,7 @@ class KindScore:
 
     @property
     def n_detected(self) -> int:
-        return self.tp_detected + self.fp
+        return self.tp + self.fp
 
     @property
     def sensitivity(self) -> float:
@@ -69,8 +76,13 @@ class KindScore:
 
     @property
     def precision(self) -> float:
-        """tp_detected / (tp_detected + fp); NaN without detections of this kind."""
-        return self.tp_detected / self.n_detected if self.n_detected else float("nan")
+        """tp / (tp + fp); NaN without detections of this kind."""
+        return self.tp / self.n_detected if self.n_detected else float("nan")
+
+    @property
+    def found_share(self) -> float:
+        """found / (tp + fn): the share found, whatever kind it was given; NaN without true events."""
+        return self.found / self.n_truth if self.n_truth else float("nan")
 
     @property
     def f1(self) -> float:
@@ -87,8 +99,8 @@ class KindScore:
         return 2 * s * p / (s + p)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fn": self.fn, "tp_detected": self.tp_detected, "fp": self.fp,
-                "sensitivity": self.sensitivity, "precision": self.precision, "f1": self.f1}
+        return {"tp": self.tp, "fn": self.fn, "fp": self.fp, "found": self.found, "sensitivity": self.sensitivity,
+                "precision": self.precision, "f1": self.f1, "found_share": self.found_share}
 
 
 @dataclass
@@ -286,22 +298,16 @@ def score_events(detected: Sequence[Event], truth: Sequence[Event], tolerance_s:
         raise InputError(f"hours={hours!r} must be a positive number of hours")
     kinds = _check_kinds(kinds)
     pairs = match_events(detected, truth, tolerance_s, kinds)
-    per_kind = {k: KindScore() for k in kinds}
     confusion = {k: {j: 0 for j in kinds} for k in kinds}
-    matched_d = {a for a, _ in pairs}
-    matched_t = {b for _, b in pairs}
-    for i, e in enumerate(truth):
-        if e.kind in per_kind:
-            if i in matched_t:
-                per_kind[e.kind].tp += 1
-            else:
-                per_kind[e.kind].fn += 1
-    for i, e in enumerate(detected):
-        if e.kind in per_kind:
-            if i in matched_d:
-                per_kind[e.kind].tp_detected += 1
-            else:
-                per_kind[e.kind].fp += 1
+    per_kind = {}
+    for k in kinds:  # class by class: a kind's detections against that kind's true events
+        n_truth = sum(e.kind == k for e in truth)
+        n_det = sum(e.kind == k for e in detected)
+        tp = len(match_events(detected, truth, tolerance_s, k)) if n_truth and n_det else 0
+        per_kind[k] = KindScore(tp=tp, fn=n_truth - tp, fp=n_det - tp)
+    for _, b in pairs:
+        if truth[b].kind in per_kind:
+            per_kind[truth[b].kind].found += 1
     for a, b in pairs:
         confusion[truth[b].kind][detected[a].kind] += 1
     on = np.array([(detected[a].onset_s - truth[b].onset_s) * 1000.0 for a, b in pairs])

@@ -25,8 +25,8 @@ def test_hand_made_counts():
     detected = [ev(1.002, 1.012), ev(10.01, 11.9, "spasm"), ev(30, 30.01), ev(20, 20.01, ch=0)]
     s = score_events(detected, truth)
     tw, sp = s.per_kind["twitch"], s.per_kind["spasm"]
-    assert (tw.tp, tw.fn, tw.tp_detected, tw.fp) == (1, 2, 1, 2)  # the channel-0 detection at 20 s is not the ch-1 twitch
-    assert (sp.tp, sp.fn, sp.tp_detected, sp.fp) == (1, 0, 1, 0)
+    assert (tw.tp, tw.fn, tw.fp, tw.found) == (1, 2, 2, 1)  # the channel-0 detection at 20 s is not the ch-1 twitch
+    assert (sp.tp, sp.fn, sp.fp, sp.found) == (1, 0, 0, 1)
     assert tw.sensitivity == pytest.approx(1 / 3) and tw.precision == pytest.approx(1 / 3)
     assert tw.f1 == pytest.approx(1 / 3) and sp.f1 == 1.0
     assert s.onset_error_ms == pytest.approx(6.0)  # median of |2| and |10| ms
@@ -51,12 +51,24 @@ def test_most_pairs_win_over_the_best_single_overlap():
     assert match_events(detected, truth) == [(0, 1), (1, 0)]
 
 
-def test_kind_confusion_counts_as_found_but_not_as_precise():
+def test_a_spasm_reported_as_a_twitch_is_found_but_a_miss_and_a_false_twitch():
     s = score_events([ev(1, 1.4)], [ev(1, 1.6, "spasm")])
-    assert s.per_kind["spasm"].tp == 1  # found
-    assert s.per_kind["spasm"].tp_detected == 0 and math.isnan(s.per_kind["spasm"].precision)
-    assert s.per_kind["twitch"].fp == 0 and s.per_kind["twitch"].tp_detected == 1
+    sp, tw = s.per_kind["spasm"], s.per_kind["twitch"]
+    assert (sp.tp, sp.fn, sp.fp, sp.found) == (0, 1, 0, 1) and sp.found_share == 1.0
+    assert sp.sensitivity == 0.0 and math.isnan(sp.precision) and sp.f1 == 0.0
+    assert (tw.tp, tw.fn, tw.fp, tw.found) == (0, 0, 1, 0) and tw.precision == 0.0 and math.isnan(tw.found_share)
     assert s.confusion["spasm"]["twitch"] == 1 and s.confusion["twitch"]["spasm"] == 0
+
+
+def test_each_kind_is_matched_on_its_own():
+    # all kinds together pair each detection with the true event of the other kind (two pairs
+    # instead of one); class by class, the spasm detection still finds the true spasm
+    truth = [ev(1.0, 2.0, "spasm"), ev(2.05, 2.2)]
+    detected = [ev(1.95, 3.0, "spasm"), ev(1.0, 1.4)]
+    s = score_events(detected, truth)
+    assert s.confusion["spasm"]["twitch"] == 1 and s.confusion["twitch"]["spasm"] == 1
+    assert s.per_kind["spasm"].f1 == 1.0 and s.per_kind["twitch"].f1 == 0.0
+    assert s.per_kind["spasm"].found == s.per_kind["twitch"].found == 1
 
 
 def test_missing_kind_gives_zero_f1():
@@ -157,7 +169,12 @@ def test_matching_is_one_to_one_valid_and_maximal(d_items, t_items, tol_s):
     assert len(pairs) == _max_matching_size(detected, truth, tol_s)
     assert len(match_events(truth, detected, tolerance_s=tol_s)) == len(pairs)  # symmetric in size
     s = score_events(detected, truth, tolerance_s=tol_s)
-    assert sum(k.tp for k in s.per_kind.values()) == sum(k.tp_detected for k in s.per_kind.values()) == len(pairs)
+    assert sum(k.found for k in s.per_kind.values()) == len(pairs)
+    for kind, k in s.per_kind.items():  # class by class: the largest matching of the kind's own events
+        of_kind = [e for e in detected if e.kind == kind], [e for e in truth if e.kind == kind]
+        assert k.tp == _max_matching_size(*of_kind, tol_s) >= s.confusion[kind][kind]
+    # the kinds' matchings together are one matching of all events, so no larger than the largest
+    assert sum(k.tp for k in s.per_kind.values()) <= len(pairs)
     assert sum(k.n_truth for k in s.per_kind.values()) == len(truth)
     assert sum(k.n_detected for k in s.per_kind.values()) == len(detected)
 

@@ -65,7 +65,10 @@ class AccuracyRow:
     kind : str
     n_truth, n_detected, tp, fp, fn : int
     sensitivity, precision, f1 : float
-        NaN when undefined (no truth, or nothing detected).
+        Class by class (an event must be found and given its kind); NaN when undefined (no
+        truth, or nothing detected).
+    found : float
+        Share of the true events of this kind that a detection of any kind matched.
     onset_error_ms, offset_error_ms : float
         Median absolute onset and offset error of the matched truth events of this kind, ms.
     rate_error_per_h : float
@@ -87,6 +90,7 @@ class AccuracyRow:
     onset_error_ms: float
     offset_error_ms: float
     rate_error_per_h: float
+    found: float = float("nan")
 
 
 @dataclass
@@ -196,10 +200,10 @@ def score_rows(part: str, tool: str, snr_db: float | None, detected: Sequence[Ev
                hours: float) -> list[AccuracyRow]:
     """One row per kind: counts and rates from ``score_events``, errors per truth kind.
 
-    Sensitivity is per truth kind (a detection of another kind still finds the event),
-    precision per detected kind, as :func:`kneeemg.scoring.score_events` defines them. The
-    onset and offset errors of a kind are those of the matched pairs whose truth is of that
-    kind.
+    Sensitivity, precision and F1 are class by class, as :func:`kneeemg.scoring.score_events`
+    defines them (an event counts when it is found and given its kind); ``found`` is the
+    share found whatever kind it was given. The onset and offset errors of a kind are those
+    of the pairs (matched whatever their kinds) whose truth is of that kind.
     """
     from ..scoring import score_events
 
@@ -215,7 +219,7 @@ def score_rows(part: str, tool: str, snr_db: float | None, detected: Sequence[Ev
         off_ms = float(np.median(np.abs(score.offset_errors_ms[mine]))) if mine.any() else float("nan")
         rows.append(AccuracyRow(part, tool, snr_db, kind, n_truth, n_det, int(k.tp), int(k.fp), int(k.fn),
                                 float(k.sensitivity), float(k.precision), float(k.f1), on_ms, off_ms,
-                                (n_det - n_truth) / hours if hours > 0 else float("nan")))
+                                (n_det - n_truth) / hours if hours > 0 else float("nan"), float(k.found_share)))
     return rows
 
 
@@ -302,13 +306,14 @@ def run_inserted(data_dir: str | Path, snrs_db: Sequence[float] = SNRS_DB, seeds
             rows += score_rows(part, name, float(snr), detected[name], truth, hours)
         found_by_source[f"{snr:g}"] = _found_by_source(detected[KNEEEMG], truth, sources)
     info.update({"trial_s": trial_s, "seeds": list(seeds), "snrs_db": list(snrs_db), "tool_seconds": seconds,
-                 "tool_errors": errors, "kneeemg_sensitivity_by_source": found_by_source,
+                 "tool_errors": errors, "kneeemg_found_by_source": found_by_source,
                  "kneeemg_events_on_background_alone_per_h": sum(bg_false) / bg_hours if bg_hours else None})
     return rows, info
 
 
 def _found_by_source(detected: Sequence[Event], truth: Sequence[Event], sources: Sequence[str]) -> dict[str, float]:
-    """Sensitivity per event source (fasciculation, jerk, spasm, cramp), matched as in :func:`score_rows`."""
+    """Share found per event source (fasciculation, jerk, spasm, cramp), whatever kind it was given:
+    the pairs of the matching of all kinds together, as ``found`` in :func:`score_rows`."""
     from ..scoring import score_events
 
     score = score_events(list(detected), list(truth), tolerance_s=TOLERANCE_S)

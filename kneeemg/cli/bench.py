@@ -133,18 +133,20 @@ def run_accuracy(args: argparse.Namespace) -> int:
             t.add_row(tool, *(_pct(f1.get(s)) for s in snrs), style="bold" if tool == KNEEEMG else None)
         console.print(t)
     detail = Table(title="kneeemg per kind: inserted events (by SNR), movements, simulated nights", header_style="bold")
-    for col in ("part", "SNR dB", "kind", "truth", "reported", "sens", "prec", "F1", "onset ms", "offset ms", "rate err /h"):
+    for col in ("part", "SNR dB", "kind", "truth", "reported", "found", "sens", "prec", "F1", "onset ms", "offset ms",
+                "rate err /h"):
         detail.add_column(col, justify="left" if col in ("part", "kind") else "right")
     for r in report.rows:
         if r.tool == KNEEEMG and (r.n_truth or r.n_detected):
             detail.add_row(r.part, "" if r.snr_db is None else f"{r.snr_db:g}", r.kind, str(r.n_truth), str(r.n_detected),
-                           _pct(r.sensitivity), _pct(r.precision), _pct(r.f1), _ms(r.onset_error_ms),
+                           _pct(r.found), _pct(r.sensitivity), _pct(r.precision), _pct(r.f1), _ms(r.onset_error_ms),
                            _ms(r.offset_error_ms), f"{r.rate_error_per_h:+.0f}")
     console.print(detail)
     ins = report.extra.get("inserted", {})
-    by_source = ins.get("kneeemg_sensitivity_by_source") or {}
+    by_source = ins.get("kneeemg_found_by_source") or {}
     if by_source:
-        t = Table(title="kneeemg sensitivity by inserted source and SNR (dB)", header_style="bold")
+        t = Table(title="kneeemg: share found (whatever kind it was given) by inserted source and SNR (dB)",
+                  header_style="bold")
         t.add_column("source")
         for snr in by_source:
             t.add_column(snr, justify="right")
@@ -157,12 +159,12 @@ def run_accuracy(args: argparse.Namespace) -> int:
     if moves:
         t = Table(title="Goniometer movements matched by quadriceps bursts (each movement on VM and on RF)",
                   header_style="bold")
-        for col in ("tool", "kind", "movement x channel", "bursts", "sens", "prec", "F1", "onset ms"):
+        for col in ("tool", "kind", "movement x channel", "bursts", "found", "sens", "prec", "F1", "onset ms"):
             t.add_column(col, justify="left" if col in ("tool", "kind") else "right")
         for r in moves:
             n_det = sum(o.n_detected for o in report.select("movements", r.tool))
-            t.add_row(r.tool, r.kind, str(r.n_truth), str(n_det), _pct(r.sensitivity), _pct(r.precision), _pct(r.f1),
-                      _ms(r.onset_error_ms))
+            t.add_row(r.tool, r.kind, str(r.n_truth), str(n_det), _pct(r.found), _pct(r.sensitivity), _pct(r.precision),
+                      _pct(r.f1), _ms(r.onset_error_ms))
         console.print(t)
         lead = report.extra.get("movements", {}).get("kneeemg_emg_lead_ms_median")
         if lead is not None:

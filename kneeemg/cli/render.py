@@ -125,12 +125,14 @@ def print_score(console: Any, score: Any) -> None:
     from rich.table import Table
 
     table = Table(title="Detector against the simulator's ground truth", header_style="bold")
-    for col in ("kind", "true", "reported", "sensitivity", "precision", "F1"):
+    for col in ("kind", "true", "reported", "found", "sensitivity", "precision", "F1"):
         table.add_column(col, justify="right" if col != "kind" else "left")
     def num(x: float) -> str:
         return "-" if x != x else f"{x:.3f}"  # nan: no such events, nothing to rate
 
     for kind, k in score.per_kind.items():
-        table.add_row(kind, str(k.tp + k.fn), str(k.tp_detected + k.fp), num(k.sensitivity), num(k.precision), num(k.f1))
+        table.add_row(kind, str(k.n_truth), str(k.n_detected), num(k.found_share), num(k.sensitivity), num(k.precision), num(k.f1))
     console.print(table)
+    console.print("found: events detected, whatever kind they were given; sensitivity, precision and F1 count an "
+                  "event only when it was given its kind.", highlight=False)
     console.print(f"Median onset error {score.onset_error_ms:.1f} ms, offset error {score.offset_error_ms:.1f} ms.")
