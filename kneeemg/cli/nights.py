@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="remove these nights (each by its id, or its date when that date has one night) from the "
                         "history, with their events, before listing the others; the recordings and the diary are not "
                         "touched, and importing a recording again brings its night back")
+    p.add_argument("--csv", default=None, metavar="FILE",
+                   help="also write the table to FILE as CSV, for a spreadsheet or a doctor: hours, counts and rates "
+                        "as numbers, an empty cell where a night gives no rate (an earlier nights CSV is replaced, "
+                        "any other file is not)")
     add_db_option(p)
     p.set_defaults(func=run)
 
@@ -35,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..guidance import TriageConfig
     from ..guidance.features import hours_text
     from ..config import MAX_TREND_DAYS
+    from ..nightlist import check_nights_csv, night_rows, write_nights_csv
     from ..paths import path_text
     from ..store import Store
     from ..trends import together_words, too_short_words
@@ -42,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     config = TriageConfig.with_settings(args.settings or ())
     console = make_console()
     with Store(args.db, create=False) as store:
+        csv_path = check_nights_csv(args.csv, inputs=(store.path,)) if args.csv is not None else None  # before any change
         for n in store.forget_nights(args.forget) if args.forget is not None else []:
             console.print(f"forgot night {n.id} of {n.date or 'no date'} ({path_text(n.source)}); the recording itself is "
                           "untouched, and `kneeemg import` of it brings the night back",
@@ -49,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
         nights = store.nights()
         together = together_words(store.trend(MAX_TREND_DAYS, config=config)) if nights else []
         where = store.path
+    rows = night_rows(nights, config)
+    if csv_path is not None:
+        console.print(f"nights: {path_text(write_nights_csv(rows, csv_path, inputs=(where,)))}", soft_wrap=True,
+                      markup=False, highlight=False)
     if not nights:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0
@@ -58,18 +68,16 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
     table.add_column("channels", overflow="fold")  # a rate counts every channel's twitches
     table.add_column("source", overflow="fold")
-    rates = [n.twitch_rate(config) for n in nights]
-    for n, rate in zip(nights, rates):
-        m = n.metrics
-        c = m.get("counts", {})
-        plm = (m.get("leg_movements") or {}).get("plm_index")
-        table.add_row(str(n.id), n.date or "-", hours_text(n.usable_s / 3600), str(c.get("twitch", "")),
-                      "-" if rate is None else f"{rate:.1f}", str(c.get("spasm", "")), str(c.get("cramp", "")),
-                      str((m.get("clusters") or {}).get("count", "")),
-                      "-" if plm is None or rate is None else f"{plm:.1f}",  # (a night too short for a rate gives neither)
-                      ", ".join(n.labels), n.source)
+
+    def text(value: object, fmt: str = "", missing: str = "") -> str:
+        return missing if value is None else format(value, fmt)
+
+    for r in rows:
+        table.add_row(str(r["id"]), r["date"] or "-", hours_text(r["usable_h"]), text(r["twitches"]),
+                      text(r["twitches_per_h"], ".1f", "-"), text(r["spasms"]), text(r["cramps"]), text(r["clusters"]),
+                      text(r["plm_per_h"], ".1f", "-"), r["channels"], r["source"])
     console.print(table)
-    short = too_short_words(sum(rate is None for rate in rates), "shown with -", config.min_usable_hours)
+    short = too_short_words(sum(r["twitches_per_h"] is None for r in rows), "shown with -", config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")
     for line in together:
