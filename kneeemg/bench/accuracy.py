@@ -212,8 +212,7 @@ def score_rows(part: str, tool: str, snr_db: float | None, detected: Sequence[Ev
     rows = []
     for kind in KINDS:
         k = score.per_kind[kind]
-        n_truth = sum(e.kind == kind for e in truth)
-        n_det = sum(e.kind == kind for e in detected)
+        n_truth, n_det = k.n_truth, k.n_detected
         mine = truth_kind == kind
         on_ms = float(np.median(np.abs(score.onset_errors_ms[mine]))) if mine.any() else float("nan")
         off_ms = float(np.median(np.abs(score.offset_errors_ms[mine]))) if mine.any() else float("nan")
