@@ -386,8 +386,8 @@ def settings_from_text(cls: type, settings: Iterable[str], what: str, example: s
                     else f"did you mean {close[0]}?" if close else f"the {what}s are {', '.join(kinds)}")
             raise ConfigError(f"unknown {what} {name!r} in {setting!r}; {hint}")
         kind = kinds[name]
-        try:
-            value: int | float | None = int(text) if kind is int else float(text)
+        try:  # ("1_4" is a typo as often as 14)
+            value: int | float | None = None if "_" in text else int(text) if kind is int else float(text)
         except ValueError:
             value = None
         if value is None or not math.isfinite(value):

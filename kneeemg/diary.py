@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,17 @@ MAX_TEXT_CHARS = 5000
 MAX_WORD_CHARS = 60
 #: Dates before this are refused as given (:func:`check_not_after`).
 EARLIEST_DATE = date(1900, 1, 1)
+#: A date as text: YYYY-MM-DD only (``date.fromisoformat`` also takes 20261120 and 2026-W47-1).
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_iso_day(text: Any) -> bool:
+    """Whether ``text`` is written as a date, YYYY-MM-DD (spaces around it aside)."""
+    return isinstance(text, str) and _ISO_DAY.fullmatch(text.strip()) is not None
+
+
+#: A number as text: plain decimals only ("3", "2.5", ".5"); no exponent, no "_" between digits.
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")
 
 
 @dataclass(frozen=True)
@@ -120,7 +132,7 @@ def iso_date(value: Any, what: str) -> str:
     :class:`InputError` naming ``what`` when it is not a date."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and len(value) == 10 and is_iso_day(value):
         try:
             return date.fromisoformat(value).isoformat()
         except ValueError:
@@ -181,8 +193,8 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
     shown = _show(raw)
     bad = InputError(f"{where}: {f.name}={shown} is not allowed; use {f.allowed()}")
     if f.kind in ("int", "float"):
-        if isinstance(raw, bool):
-            raise bad
+        if isinstance(raw, bool) or (isinstance(raw, str) and not _NUMBER_TEXT.fullmatch(raw)):
+            raise bad  # ("3_0" and "1e0" are typos as often as numbers)
         try:
             num = float(raw)
         except (TypeError, ValueError):
@@ -206,7 +218,7 @@ def parse_value(f: Field, raw: Any, where: str) -> Any:
             raise bad
         if isinstance(raw, date):
             return raw.isoformat()
-        if not isinstance(raw, str):
+        if not is_iso_day(raw):
             raise bad
         try:
             return date.fromisoformat(raw.strip()).isoformat()
@@ -330,6 +342,8 @@ def load_diary_file(path: str | os.PathLike[str], latest: date | None = None) ->
             data = json.loads(p.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'} ({exc})") from None
+    except RecursionError:
+        raise InputError(f"{p}: lists or tables nested too deeply to read; a diary file nests a few levels") from None
     profile = None
     one_day = False  # a file of one day is named by the file alone, a list's days by place
     if isinstance(data, list):
@@ -347,6 +361,9 @@ def load_diary_file(path: str | os.PathLike[str], latest: date | None = None) ->
         if "profile" in data:
             profile = validate_profile(data["profile"], where=f"{p.name} profile")
     else:
+        if isinstance(data, dict) and data and not ({f.name for f in DAY_FIELDS} & set(data)):  # neither sections nor a day
+            raise InputError(f"{p}: unknown section(s) {', '.join(sorted(map(str, data)))}; use days and profile, "
+                             "or the fields of one day (date, stress, ...)")
         raw_days = [data]
         one_day = True
     labels = [p.name if one_day else f"{p.name} days[{i}]" for i in range(len(raw_days))]

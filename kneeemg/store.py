@@ -855,27 +855,45 @@ class Store:
         return rows[first:]
 
     @_reads
-    def case_for_triage(self, last_n: int = 14, until: str | None = None, own: int | None = None) -> dict[str, Any]:
-        """Profile, diary and the last ``last_n`` nights in the guidance's case-file shape.
+    def case_for_triage(self, last_n: int | None = None, until: str | None = None, own: int | None = None,
+                        config: TriageConfig | None = None) -> dict[str, Any]:
+        """Profile, diary and recent nights in the guidance's case-file shape.
 
-        With ``until`` (an ISO date: the night a report is about) only the nights and diary
-        days up to that date count, so an older night's guidance is what it was then. The
-        diary holds the days from the first of those nights on, and at least the last
+        The nights are those of the ``config.history_days`` days (56 by default) up to
+        ``until`` (an ISO date: the night a report is about, so that an older night's
+        guidance is what it was then) or, without it, from that many days before today on;
+        when none lies in them, those of that many days up to the latest night. A window of
+        days, not a number of nights: recording another night never drops one, so it never
+        lowers the level. ``last_n`` takes the last ``last_n`` nights by date instead
+        (``kneeemg triage --nights``).
+
+        The diary holds the days from the first of those nights on, and at least the last
         :data:`TRIAGE_DIARY_DAYS` days up to ``until`` (or today), so that recording more
         nights never drops a symptom noted in the last weeks (all days up to ``until`` when
-        there are no nights); nights are in :func:`kneeemg.metrics.case_night` form. ``own``
-        as in :meth:`trend`.
+        there are no nights); of the days before, the symptoms noted, so that a warning
+        sign noted long ago is still named in a note (:func:`kneeemg.guidance.triage`).
+        Nights are in :func:`kneeemg.metrics.case_night` form. ``own`` as in :meth:`trend`.
         """
-        if isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1:
+        if last_n is not None and (isinstance(last_n, bool) or not isinstance(last_n, int) or last_n < 1):
             raise InputError(f"--nights={last_n!r} is out of range; give a whole number of nights, 1 or more")
-        # the last nights by date: the recordings of one date stay together
-        nights = [n for group in _by_date(self._dated_nights(until, own))[-last_n:] for n in group]
         end = date.fromisoformat(_until(until)) if until is not None else date.today()
+        groups = _by_date(self._dated_nights(until, own))  # the recordings of one date stay together
+        if last_n is not None:
+            groups = groups[-last_n:]
+        elif groups:
+            days = (config or TriageConfig()).history_days
+            first = (end - timedelta(days=days - 1)).isoformat()
+            if groups[-1][0].date < first:  # none in them: the days up to the latest night
+                first = (date.fromisoformat(groups[-1][0].date) - timedelta(days=days - 1)).isoformat()
+            groups = [g for g in groups if g[0].date >= first]
+        nights = [n for group in groups for n in group]
         recent = (end - timedelta(days=TRIAGE_DIARY_DAYS - 1)).isoformat()
         since = min(nights[0].date, recent) if nights else None
+        earlier = [{"date": d.date, "symptoms": d.get("symptoms")} for d in self.days(until=_day_before(since))
+                   if d.get("symptoms")] if since else []
         return {
             "profile": self.profile().as_dict(),
-            "diary": [d.as_dict() for d in self.days(since=since, until=until)],
+            "diary": earlier + [d.as_dict() for d in self.days(since=since, until=until)],
             "nights": [_case_night(n) for n in nights],
         }
 
@@ -966,6 +984,11 @@ def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, list) and isinstance(old.get(key), list):
             out[key] = list(dict.fromkeys([*old[key], *value]))
     return out
+
+
+def _day_before(day: str) -> str:
+    """The ISO date before ``day``."""
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
 
 
 def _until(until: str | None) -> str | None:

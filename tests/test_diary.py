@@ -226,7 +226,12 @@ def test_flags_without_a_date_take_the_latest_night(tmp_path):
         (["--import", "x.json", "--stress", "2"], "either --import FILE or field flags"),
         ([], "nothing to record"),  # not a terminal: nothing to ask
         (["--date", "2206-11-20", "--stress", "2"], "--date: date 2206-11-20 is after today"),
-        (["--date", " ", "--stress", "2"], "kneeemg: error: diary: date=' ' is not allowed; use a date like 2026-11-20"),
+        (["--date", " ", "--stress", "2"], "kneeemg: error: --date is empty; give a date like 2026-11-20, or leave the flag out"),
+        (["--date", "", "--stress", "2"], "kneeemg: error: --date is empty; give a date like 2026-11-20, or leave the flag out"),
+        (["--date", "2026-11-20", "--stimulants", ""], "--stimulants is empty; give words separated by commas, or leave the "
+                                                        "flag out; `none` says there was none"),
+        (["--date", "2026-11-20", "--water-glasses", "3_0"], "water_glasses=3_0 is not allowed; use a whole number"),
+        (["--date", "2026-11-20", "--stress", "1e0"], "stress=1e0 is not allowed"),
         (["--profile", "--twitching-since", "2206-01-01"], "--twitching-since: date 2206-01-01 is after today"),
     ],
 )
@@ -359,12 +364,21 @@ def test_an_imported_day_after_today_stores_nothing(tmp_path, capsys):
     assert not db.exists()  # nothing stored, not even the good day
 
 
-def test_an_empty_date_flag_takes_the_latest_night(tmp_path):
+@pytest.mark.parametrize("argv", [["--profile", "--replace", "--sex", ""], ["--date", "2026-11-21", "--replace", "--notes", " "],
+                                  ["--date", "2026-11-21", "--symptoms", ""], ["--profile", "--medications", "statin", "--age", ""]])
+def test_an_empty_flag_is_refused_and_nothing_stored_changes(tmp_path, capsys, argv):
+    # an empty value would be taken as left out: with --replace it would clear the entry
     db = str(tmp_path / "h.db")
-    before = night_date()
-    assert main(["diary", "--db", db, "--date", "", "--stress", "2"]) == 0
+    assert main(["diary", "--db", db, "--profile", "--age", "50", "--conditions", "als"]) == 0
+    assert main(["diary", "--db", db, "--date", "2026-11-21", "--stress", "3", "--symptoms", "swelling"]) == 0
+    capsys.readouterr()
     with Store(db) as store:
-        assert [d.date for d in store.days()] in ([before], [night_date()])
+        before = (store.profile().as_dict(), [d.as_dict() for d in store.days()])
+    assert main(["diary", "--db", db, *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and " is empty; give " in err and "or leave the flag out" in err
+    with Store(db) as store:
+        assert (store.profile().as_dict(), [d.as_dict() for d in store.days()]) == before
 
 
 @pytest.mark.parametrize("argv", [["diary", "--date", "0001-01-01", "--stress", "2"],
@@ -445,3 +459,17 @@ def test_every_question_skipped_in_a_terminal_changes_nothing(tmp_path, argv, wh
     with Store(db) as store:
         assert store.day("2026-11-20").as_dict() == {"date": "2026-11-20", "stress": 3, "symptoms": ["fever"]}
         assert store.profile().as_dict() == {"age": 61}
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("deep.json", '{"days": ' + "[" * 5000 + "]" * 5000 + "}", "lists or tables nested too deeply to read"),
+    ("deep.toml", "[profile]\nnotes = " + "[" * 100000 + "]" * 100000, "lists or tables nested too deeply to read"),
+    ("dayz.json", '{"dayz": []}', "unknown section(s) dayz; use days and profile, or the fields of one day"),
+])
+def test_diary_files_that_cannot_be_read_are_refused_in_one_line(tmp_path, capsys, name, text, message):
+    path = tmp_path / name
+    path.write_text(text)
+    db = tmp_path / "h.db"
+    assert main(["diary", "--db", str(db), "--import", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not db.exists()

@@ -97,7 +97,8 @@ def test_people_see_the_causes_in_order_without_percentages(tmp_path, capsys):
     assert "- Arthritis: your known condition (Source: " in flat
     assert "ALS is known" not in out and "a rare condition" not in out
     explained = run_case(tmp_path, capsys, BUSY, "--explain")
-    assert re.search(r"score \d+\.\d%", explained) and "your known condition, ALS (amyotrophic lateral sclerosis)" in explained
+    assert re.search(r"score \d+\.\d%", explained) and "ALS (amyotrophic lateral sclerosis) -- your known condition: prior" in explained
+    assert "a rare condition -- your known condition" not in explained
 
 
 def test_triage_help_describes_the_command(capsys):
@@ -267,3 +268,38 @@ def test_options_a_case_file_or_the_other_output_would_ignore_are_refused(case_f
     captured = capsys.readouterr()
     assert captured.err.startswith(f"kneeemg: error: {named}") and captured.err.count("\n") == 1
     assert not captured.out
+
+
+@pytest.mark.parametrize("night, message", [
+    ({"date": 20261120, "usable_hours": 7, "twitches": 3}, "nights[0].date=20261120 is not a date; use YYYY-MM-DD"),
+    ({"date": "2026-W47-1", "usable_hours": 7, "twitches": 3}, "nights[0].date='2026-W47-1' is not a date"),
+    ({"date": "2026-11-20", "usable_hours": 7, "twitches": "3"}, "nights[0].twitches='3' is not a number; write it without quotes"),
+])
+def test_a_case_file_gives_dates_as_dates_and_numbers_as_numbers(tmp_path, capsys, night, message):
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"nights": [night]}))
+    assert main(["triage", "--case", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_case_file_nested_too_deeply_is_refused_in_one_line(tmp_path, capsys):
+    case = tmp_path / "deep.json"
+    case.write_text('{"nights": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert main(["triage", "--case", str(case)]) == 2
+    err = capsys.readouterr().err
+    assert "deep.json: lists or tables nested too deeply to read" in err and err.count("\n") == 1
+
+
+def test_a_night_without_usable_time_is_said_so(tmp_path, capsys):
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"nights": [{"date": "2026-11-20", "usable_hours": 0, "twitches": 0}]}))
+    assert main(["triage", "--case", str(case), "--set", "min_usable_hours=0"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "The night recorded had no usable time, too little to tell" in out and "less than 0" not in out
+
+
+def test_history_days_must_hold_the_other_windows(capsys):
+    assert main(["triage", "--set", "symptom_window_days=60"]) == 2
+    err = capsys.readouterr().err
+    assert "history_days=56 must be at least" in err and "set history_days=60 or more as well" in err

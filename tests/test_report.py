@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -222,8 +222,13 @@ def test_doctor_how_long_and_empty_diary():
                       trend_words="Too few nights.", guidance=None, today=date(2026, 11, 20))
     words = " ".join(check_page(render_doctor(inp)).text)
     assert "since 2026-10-01 (50 days)" in words and "female" in words
-    assert "Nothing recorded in the diary yet" in words and "None reported in the diary" in words
+    assert "Nothing recorded in the diary of these days" in words and "None reported in the diary" in words
     assert "median 20 (from 20 to 20)" in words
+    # a diary of symptoms alone: the habits were not recorded, but the diary was kept
+    noted = DoctorInput(profile={}, days=[{"date": "2026-11-20", "symptoms": ["swelling"]}], trend=rows, today=date(2026, 11, 20))
+    noted_words = " ".join(check_page(render_doctor(noted)).text)
+    assert "swelling (on 2026-11-20)" in noted_words and "Nothing recorded in the diary" not in noted_words
+    assert "Nothing about water, caffeine, alcohol, exercise, sleep or stress in the diary of these days" in noted_words
     assert "Twitching since 2026-10-01 (50 days)" in words and "Age not given" in words
     bare = " ".join(check_page(render_doctor(DoctorInput(profile={}, days=[], trend=rows, today=date(2026, 11, 20)))).text)
     assert "Twitching since not given in the profile" in bare and "-, -" not in bare
@@ -461,6 +466,21 @@ def test_tried_lines_count_only_what_was_recorded():
     assert tried_lines([]) == []
     even = tried_lines([{"date": f"2026-11-0{i}", "water_glasses": w} for i, w in enumerate((4, 9), 1)])
     assert "(median 6.5)" in even[0]  # of an even number of days, between the middle two
+
+
+def test_doctor_summary_from_a_diary_alone(tmp_path, capsys):
+    # a warning sign noted before any night was recorded: the appointment needs the summary
+    db = str(tmp_path / "h.db")
+    (tmp_path / "h.db").touch()  # an empty history
+    assert main(["report", "--doctor", "--db", db, "--out", str(tmp_path / "none.html")]) == 2  # nothing recorded yet
+    assert "no nights" in capsys.readouterr().err and not (tmp_path / "none.html").exists()
+    noted = (date.today() - timedelta(days=2)).isoformat()
+    assert main(["diary", "--db", db, "--date", noted, "--symptoms", "fever"]) == 0
+    assert main(["report", "--doctor", "--db", db, "--out", str(tmp_path / "d.html")]) == 0
+    words = " ".join(check_page((tmp_path / "d.html").read_text(encoding="utf-8")).text)
+    for needle in ("No nights recorded.", f"fever (on {noted})", "See a doctor soon"):
+        assert needle in words, needle
+    assert "night hours twitches" not in words  # no empty table of nights
 
 
 def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys):

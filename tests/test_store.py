@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from kneeemg.cli import main
 from kneeemg.config import DetectorConfig
@@ -580,11 +582,58 @@ def test_recording_another_night_never_drops_a_recent_warning_sign(tmp_path):
         before = s.case_for_triage(until="2026-11-24")
         add(s, 5, "2026-11-25")
         case = s.case_for_triage(until="2026-11-25")
-        assert [d["date"] for d in case["diary"]] == ["2026-11-20"]  # the last 28 days, though before the first night
+        # the last 28 days, though before the first night; of the days before, the symptoms
+        assert case["diary"] == [{"date": "2026-10-01", "symptoms": ["chills"]},
+                                 {"date": "2026-11-20", "symptoms": ["fever", "weakness"]}]
         assert triage(**before).level == triage(**case).level == "see_doctor_asap"
         for i in range(30):
             add(s, 5, f"2026-12-{i + 1:02d}" if i < 31 else None)
-        assert s.case_for_triage(until="2026-12-30")["diary"] == []  # the fever is more than 28 days before
+        late = s.case_for_triage(until="2026-12-30")  # the fever is more than 28 days before: only named in a note
+        assert [d["date"] for d in late["diary"]] == ["2026-10-01", "2026-11-20"]
+        result = triage(**late, today=date(2026, 12, 30), symptoms_until=date(2026, 12, 30))
+        assert result.level != "see_doctor_asap" and any("Earlier in your diary" in n and "fever" in n for n in result.notes)
+
+
+def _history_level(store, until):
+    from kneeemg.guidance import LEVELS, triage
+
+    return LEVELS.index(triage(**store.case_for_triage(until=until), today=date.fromisoformat(until)).level)
+
+
+def test_another_twitching_night_never_lowers_the_history_level(tmp_path):
+    # a night every 3 days, twitching on three of the first (a persistent stretch) and quiet
+    # since; then one more twitching night. The last 14 nights by count would drop the
+    # stretch's first night, and with it the level; the window of days keeps it.
+    from kneeemg.guidance import triage
+
+    with Store(tmp_path / "h.db") as s:
+        for i in range(14):
+            add(s, 20 if i in (0, 2, 5) else 0, (date(2026, 10, 17) + timedelta(days=3 * i)).isoformat())
+        before = _history_level(s, "2026-11-29")
+        add(s, 20, "2026-11-28")
+        assert before == _history_level(s, "2026-11-29") == 2  # see_doctor
+        assert triage(**s.case_for_triage(14, until="2026-11-29")).level == "monitor"  # (the last 14 alone)
+        # nights older than history_days are not read, unless none is newer
+        assert [n["date"] for n in s.case_for_triage(until="2027-01-20")["nights"]] == ["2026-11-28"]
+        assert len(s.case_for_triage(until="2027-03-01")["nights"]) == 15  # the 56 days up to the latest night
+        four_weeks = s.case_for_triage(until="2027-03-01", config=TriageConfig(history_days=28))["nights"]
+        assert [n["date"] for n in four_weeks][:2] == ["2026-11-01", "2026-11-04"] and len(four_weeks) == 10
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 80), st.sampled_from([0, 9, 20])), min_size=1, max_size=10, unique_by=lambda t: t[0]),
+       st.integers(0, 55), st.sampled_from([9, 20]))
+def test_a_twitching_night_in_the_window_never_lowers_the_history_level(tmp_path_factory, nights, new_day, new_rate):
+    # the law of docs/guidance.md for the history: another twitching night never lowers the
+    # level, while a night lies within history_days (56) of the day of the triage
+    assume(any(d <= 55 for d, _ in nights) and new_day not in {d for d, _ in nights})
+    until = date(2026, 11, 29)
+    with Store(tmp_path_factory.mktemp("law") / "h.db") as s:
+        for d, rate in nights:
+            add(s, rate, (until - timedelta(days=d)).isoformat())
+        before = _history_level(s, until.isoformat())
+        add(s, new_rate, (until - timedelta(days=new_day)).isoformat())
+        assert _history_level(s, until.isoformat()) >= before
 
 
 def test_list_fields_noted_one_at_a_time_are_all_kept(tmp_path, capsys):

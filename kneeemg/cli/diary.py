@@ -83,11 +83,10 @@ def run(args: argparse.Namespace) -> int:
             on = validate_day(day_values).date
             check_not_after(on, date.today(), "--date")
             day_values, asked = {"date": on, **_ask([f for f in DAY_FIELDS if f.name != "date"])}, True
-        elif not day_values or set(day_values) == {"date"}:  # (an empty --date '' alone too)
+        elif not day_values:
             _require_terminal()
             day_values, asked = _ask(DAY_FIELDS, {"date": default_date}), True
-        if not day_values.get("date"):  # (an empty --date '' too)
-            day_values["date"] = default_date
+        day_values.setdefault("date", default_date)
         days, profile = [validate_day(day_values)], None
     if not args.import_file:  # (a file's dates were checked as it was read)
         for d in days:
@@ -125,7 +124,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _given(args: argparse.Namespace, fields: Sequence[Any]) -> dict[str, Any]:
-    return {f.name: getattr(args, f.name) for f in fields if getattr(args, f.name, None) is not None}
+    """The field flags given. One given as empty text is refused: it would otherwise be taken
+    as left out, and with --replace clear what was stored (or, for a list, as "none")."""
+    from ..errors import InputError
+
+    given = {}
+    for f in fields:
+        value = getattr(args, f.name, None)
+        if value is None:
+            continue
+        if any(not str(v).strip() for v in (value if isinstance(value, list) else [value])):
+            none = "; `none` says there was none" if f.kind == "list" else ""
+            raise InputError(f"{_flag(f.name)} is empty; give {f.allowed()}, or leave the flag out{none}")
+        given[f.name] = value
+    return given
 
 
 def _require_terminal() -> None:

@@ -8,10 +8,6 @@ from .importcmd import add_db_option
 from .replay import whole_number
 
 
-#: How many of the latest nights triage takes from the history when --nights is not given.
-DEFAULT_NIGHTS = 14
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("triage", help="guidance: how urgent, which causes fit, what to do (not a diagnosis)",
                        description="Read the profile, diary and nights (from the history, or a case file) and say how "
@@ -22,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--explain", action="store_true", help="show every rule, threshold, prior and ratio behind the result")
     p.add_argument("--nights", type=whole_number, default=None,
-                   help=f"how many of the latest nights to take from the history (default {DEFAULT_NIGHTS}; not with --case)")
+                   help="how many of the latest nights to take from the history (default: those of the last 56 days, "
+                        "history_days; not with --case)")
     add_set_option(p)
     add_db_option(p)
     p.set_defaults(func=run)
@@ -65,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
             case = json.loads(path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name}: not valid JSON ({exc})") from None
+        except RecursionError:
+            raise InputError(f"{path.name}: lists or tables nested too deeply to read; a case file nests a few levels") from None
         where = path.name
     else:
         from ..store import Store
 
         with Store(args.db, create=False) as store:
-            case = store.case_for_triage(DEFAULT_NIGHTS if args.nights is None else args.nights)
+            case = store.case_for_triage(args.nights, config=config)
         where = "history"
     # a case file's dates are checked against today (a mistyped year); the history is read
     # as stored (a night dated by a recorder's clock that runs ahead must not block triage)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping, Sequence
 
-from ..diary import MEDICATIONS, check_not_after, validate_day, validate_profile
+from ..diary import MEDICATIONS, check_not_after, is_iso_day, validate_day, validate_profile
 from ..errors import InputError
 from ..words import plural
 from .features import LISTED_MEDICINES, OTHER_SYMPTOMS, SYMPTOM_WORDS, TriageConfig, compute_features
@@ -134,8 +134,8 @@ class TriageResult:
                      "order the causes; they are not the chance that you have one.")
         for c in self.causes + self.hidden:
             shown = "" if c in self.causes else f" -- not listed: {c.not_listed or f'below {cfg.min_listed_score:.0%}'}"
-            known = f" -- your known condition, {c.known}" if c.known else ""
-            lines.append(f"{c.name}{known}: prior {c.prior:.3g} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
+            known = " -- your known condition" if c.known else ""
+            lines.append(f"{c.label}{known}: prior {c.prior:.3g} (log-odds {math.log(c.prior / (1 - c.prior)):+.2f})")
             for e in c.evidence_for + c.evidence_against:
                 lines.append(f"    {'for' if e in c.evidence_for else 'against'}: x {e['lr']:g} (log {math.log(e['lr']):+.2f}) "
                              f"{e['reason']} -- {e['source']}")
@@ -152,12 +152,14 @@ class TriageResult:
 
 def _night_value(kind: str, raw: Any, where: str) -> Any:
     if kind == "date":
-        try:
-            return date.fromisoformat(str(raw).strip()).isoformat()
+        try:  # (text like "2026-11-20": a number such as 20261120 is a typo as often as a date)
+            if not is_iso_day(raw):
+                raise ValueError
+            return date.fromisoformat(raw.strip()).isoformat()
         except ValueError:
             raise InputError(f"{where}={raw!r} is not a date; use YYYY-MM-DD") from None
-    if isinstance(raw, bool):
-        raise InputError(f"{where}={raw!r} is not a number")
+    if isinstance(raw, (bool, str)):  # (a number in quotes is not read as one)
+        raise InputError(f"{where}={raw!r} is not a number; write it without quotes")
     try:
         value = float(raw)
     except (TypeError, ValueError):

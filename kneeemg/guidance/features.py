@@ -107,6 +107,12 @@ class TriageConfig:
         of the case's latest entry (diary day or night), or, for a triage of the history,
         of today (or of the night a report is about): a swelling of a year ago does not make
         today's advice urgent (a note says when such a sign was noted).
+    history_days : int
+        A triage of the history reads the nights of this many days up to today (or up to
+        the night a report is about), or, when none lies in them, those of this many days
+        up to the latest night; a case file's nights are all read. At least
+        ``persistent_days``, ``frequent_window_days`` and ``symptom_window_days``. A window of
+        days, not a number of nights: recording another night never drops one from it.
     improvement_days : int
         Days with healthier habits (``good_water_glasses`` or more glasses of water and at
         most one caffeinated drink) after which twitching on the latest night counts as "no
@@ -162,6 +168,7 @@ class TriageConfig:
     min_usable_hours: float = 1.0
     persistent_days: int = 14
     symptom_window_days: int = 28
+    history_days: int = 56
     improvement_days: int = 7
     high_caffeine_drinks: int = 4
     late_caffeine_hours: float = 4.0
@@ -203,6 +210,11 @@ class TriageConfig:
         if not 0 < self.twitching_rate_per_h <= self.frequent_rate_per_h:
             raise ConfigError(f"TriageConfig: twitching_rate_per_h={_number(self.twitching_rate_per_h)} must be above 0 and "
                               f"at most frequent_rate_per_h={_number(self.frequent_rate_per_h)}")
+        needed = max(self.persistent_days, self.frequent_window_days, self.symptom_window_days)
+        if self.history_days < needed:
+            raise ConfigError(f"TriageConfig: history_days={self.history_days} must be at least persistent_days, "
+                              f"frequent_window_days and symptom_window_days ({needed}), or it could not hold them; "
+                              f"set history_days={needed} or more as well")
         if self.frequent_window_days < self.persistent_days - 1:
             raise ConfigError(f"TriageConfig: frequent_window_days={self.frequent_window_days} must be at least "
                               f"persistent_days - 1 = {self.persistent_days - 1}")
@@ -265,6 +277,7 @@ THRESHOLD_WORDS = {
     "persistent_days": "persistent twitching spans {day} or more",
     "symptom_window_days": "symptoms and twitching count as now within {day} (symptoms of today for the history or "
                            "of a case file's latest entry, twitching of the latest night)",
+    "history_days": "a triage of the history reads the nights of the last {day}",
     "improvement_days": "no improvement needs {healthier day} or more",
     "high_caffeine_drinks": "a lot of caffeine is {drink} a day or more",
     "late_caffeine_hours": "caffeine within {} h of bed is late",

@@ -227,9 +227,9 @@ def _monitor(fire: Any, cfg: TriageConfig, days: Sequence[Mapping[str, Any]], ni
         return
     count = "the night" if len(nights) == 1 else f"the {len(nights)} nights"
     if all(r is None for r, _ in rated):
-        fire("monitor", f"{count.capitalize()} recorded had less than {cfg.min_usable_hours:g} usable hour"
-                        f"{'' if cfg.min_usable_hours == 1 else 's'}{'' if len(nights) == 1 else ' each'}, too little to "
-                        "tell how often the knee twitches.",
+        short = (f"less than {cfg.min_usable_hours:g} usable hour{'' if cfg.min_usable_hours == 1 else 's'}"
+                 f"{'' if len(nights) == 1 else ' each'}" if cfg.min_usable_hours > 0 else "no usable time")
+        fire("monitor", f"{count.capitalize()} recorded had {short}, too little to tell how often the knee twitches.",
              variant="short")
         return
     if all(night_events(n) == 0 for n in nights) and not reports_twitching:

@@ -152,7 +152,7 @@ def guidance_dict(store: Any, until: str | None = None, config: TriageConfig | N
     """
     from ..guidance import guidance_for_report, triage
 
-    case = store.case_for_triage(until=until, own=own)
+    case = store.case_for_triage(until=until, own=own, config=config)
     today = date.fromisoformat(until) if until else None
     return guidance_for_report(triage(case["profile"], case["diary"], case["nights"], config=config, today=today,
                                       symptoms_until=today or date.today()))
@@ -203,7 +203,8 @@ def doctor_input(store: Any, today: date | None = None, config: TriageConfig | N
     (``config``: the guidance's :class:`~kneeemg.guidance.TriageConfig`, its defaults when None)."""
     from ..guidance import TriageConfig
 
-    store.night()  # a clear error when there are no nights yet
+    if not (store.days() or store.profile().as_dict()):
+        store.night()  # a clear error when nothing is recorded yet (a diary alone gives a summary: its symptoms)
     today = today or date.today()
     trend = store.trend(DOCTOR_DAYS, config=config)
     # the diary of the last DOCTOR_DAYS days, and from the first night shown on

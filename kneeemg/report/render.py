@@ -506,7 +506,8 @@ def render_doctor(inp: DoctorInput) -> str:
     nights = f"<p>{esc(_nights_words(inp.trend, inp.min_usable_hours))}</p>"
     if len(inp.trend) >= 2:
         nights += _img(plots.trend(inp.trend), _trend_alt(inp.trend))
-    nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
+    if inp.trend:  # (a diary kept before any night was recorded: its symptoms and the guidance alone)
+        nights += f"<p>{esc(inp.trend_words)}</p>" + _nights_table(inp.trend)
     nights += "".join(f"<p>{esc(t)}</p>" for t in (_longest_words(inp.trend), _sides_words(inp.trend, inp.sites),
                                                     _signal_words(inp.trend)) if t)
     body.append(_section(f"Nights measured (the {DOCTOR_DAYS} days up to the latest night)", nights))
@@ -524,7 +525,9 @@ def render_doctor(inp: DoctorInput) -> str:
     tried = tried_lines(inp.days)
     body.append(_section("Already tried (as the diary records it)",
                          "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in tried) + "</ul>" if tried
-                         else "<p class='note'>Nothing recorded in the diary yet.</p>"))
+                         else "<p class='note'>" + ("Nothing about water, caffeine, alcohol, exercise, sleep or stress in the diary "
+                                                    "of these days." if inp.days else "Nothing recorded in the diary of "
+                                                    "these days.") + "</p>"))
     body.append(_section("Guidance from kneeemg", guidance_html(inp.guidance, short=True)))
     footer = FOOTERS[inp.sites[0] if len(inp.sites) == 1 else None]
     return _page("kneeemg: summary for the doctor", body, footer)
