@@ -100,6 +100,8 @@ def discover_inputs(inputs: Iterable[str | os.PathLike[str]], exclude: str | os.
 
     for raw in inputs:
         text = str(raw)
+        if not text:  # (Path("") is the current folder: every recording below it)
+            raise InputError("an input is empty; give a recording file, a folder or a pattern")
         p = Path(text).expanduser()
         if p.is_dir():
             for f in sorted(p.rglob("*")):
@@ -130,9 +132,13 @@ def is_batch_output(path: Path) -> bool:
 
 
 def _is_sidecar(path: Path) -> bool:
-    """Files written beside recordings (ground truth, events) are not recordings."""
+    """Files written beside recordings (ground truth, events) are not recordings: by their
+    names, or, for a CSV file of another name, by the header kneeemg gave it."""
+    from .io.text import kneeemg_table
+
     name = path.name.lower()
-    return name.endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX, ".events.csv")) or name == "events.csv" or name.endswith(".dat")
+    return (name.endswith((TRUTH_SUFFIX, ARTEFACTS_SUFFIX, ".events.csv")) or name == "events.csv" or name.endswith(".dat")
+            or (name.endswith(".csv") and kneeemg_table(path) is not None))
 
 
 def night_id(path: str | os.PathLike[str]) -> str:
@@ -238,7 +244,7 @@ def _process_into(job: NightJob, path: Path, settings: dict[str, Any], row: dict
     """Detect the night into the folder ``tmp``, then put it in place as ``final``."""
     try:
         from .events import write_events_csv
-        from .metrics import night_metrics
+        from .metrics import night_metrics, rates_if_long_enough
         from .playback import replay
         from .store import file_hash
 
@@ -246,7 +252,7 @@ def _process_into(job: NightJob, path: Path, settings: dict[str, Any], row: dict
         # one thread per night: the pool already runs a night per core
         result = replay(path, channels=list(job.channels) if job.channels else None, config=config,
                         resample_hz=job.resample_hz, fs_hz=job.fs_hz, threads=1)
-        summary = result.summary()
+        summary = rates_if_long_enough(result.summary())  # (a night under 1 h of usable time gives no rate)
         metrics = night_metrics(result)
         write_events_csv(result.events, tmp / "events.csv")
         write_events_csv(result.leg_movements, tmp / "leg_movements.csv")

@@ -367,3 +367,18 @@ def usable_by_hour(result: Any) -> np.ndarray:
     hour = np.clip((np.maximum(epoch_start_s, 0.0) // 3600).astype(int), 0, n_hours - 1)
     np.add.at(by_hour, hour, usable_any * lengths / result.fs_hz)
     return by_hour
+
+
+def rates_if_long_enough(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """``summary`` (:meth:`~kneeemg.dsp.DetectionResult.summary`) with its rates set to None
+    when its usable time is too short to give one (:func:`kneeemg.guidance.features.gives_rate`:
+    less than 1 h, as the nights list, trends, reports and guidance judge): a 20 s recording
+    with one twitch is not 180 twitches an hour. The counts stay."""
+    from .guidance.features import gives_rate
+
+    out = dict(summary)
+    if not gives_rate(summary["usable_s"]):
+        out["per_usable_hour"] = {k: None for k in summary["per_usable_hour"]}
+        if "leg_movements_thigh" in summary:
+            out["leg_movements_thigh"] = {**summary["leg_movements_thigh"], "plm_per_usable_hour": None}
+    return out

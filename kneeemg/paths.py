@@ -101,6 +101,18 @@ def check_given(path: str | os.PathLike[str] | None, option: str, what: str = "a
         raise InputError(f"{option} is empty; give {what}")
 
 
+def check_recording_named(path: str | os.PathLike[str]) -> None:
+    """Refuse a recording named by empty text: ``Path("")`` is the current folder.
+
+    Raises
+    ------
+    InputError
+        "the recording's name is empty; give a recording file".
+    """
+    if str(path) == "":
+        raise InputError("the recording's name is empty; give a recording file")
+
+
 def check_db_given(db: str | os.PathLike[str] | None) -> None:
     """Refuse a history database given as empty text (``--db ""``): it does not mean the
     default history (that is ``--db`` left out), so nothing is read or written.

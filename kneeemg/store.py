@@ -37,7 +37,7 @@ from .metrics import case_night
 from .config import MAX_TREND_DAYS, settings_hash
 from .io import gives_own_rate
 from .io.native import being_recorded
-from .paths import DB_ENV_VAR, check_db_apart, db_path, path_text, stored_path
+from .paths import DB_ENV_VAR, check_db_apart, check_recording_named, db_path, path_text, stored_path
 from .words import plural
 
 
@@ -1152,6 +1152,7 @@ def import_recording(store: Store, path: str | os.PathLike[str], config: Any = N
     if date is not None:  # checked before the recording is read: a bad date would break every later trend
         date = iso_date(date, "date")
         check_not_after(date, datetime.now().date(), "date")  # (``date`` is the argument here)
+    check_recording_named(path)
     p = Path(path)
     if p.suffix.lower() == ".dat" and p.with_suffix(".hea").is_file():
         p = p.with_suffix(".hea")  # a WFDB record is one night, named by its header (as kneeemg batch counts it)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -66,6 +67,16 @@ def test_inputs_and_cli_with_history_import(cohort, tmp_path, capsys):
         nights = s.nights()
         assert len(nights) == 2
         assert len(s.events(nights[0].id)) == nights[0].metrics["counts"]["twitch"] + nights[0].metrics["counts"]["spasm"] + nights[0].metrics["counts"]["cramp"]
+
+
+def test_tables_kneeemg_wrote_beside_recordings_are_not_nights(tmp_path):
+    # an events list saved under a name of one's own, a nights list, beside the recordings
+    rec = write_simulated(simulate_night(hours=1 / 60, seed=3), tmp_path / "night.kemg")["recording"]
+    assert main(["replay", str(rec), "--events-out", str(tmp_path / "my-events.csv")]) == 0
+    assert main(["import", str(rec), "--db", str(tmp_path / "h.db")]) == 0
+    assert main(["nights", "--db", str(tmp_path / "h.db"), "--csv", str(tmp_path / "list.csv")]) == 0
+    (tmp_path / "emg.csv").write_text("time,emg\n" + "".join(f"{i / 1000},{(-1) ** i}\n" for i in range(2000)))
+    assert discover_inputs([str(tmp_path)]) == sorted([Path(rec).resolve(), (tmp_path / "emg.csv").resolve()])
 
 
 def test_local_pool_works_after_threaded_detection_ran_in_this_process(cohort, tmp_path):

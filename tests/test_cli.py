@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -75,7 +76,10 @@ def test_a_full_disk_the_library_did_not_check_is_named_as_such(monkeypatch, cap
     (["diary", "--import", ""], "--import is empty; give a TOML or JSON file"),
     (["bench", "accuracy", "--quick", "--data-dir", ""], "--data-dir is empty; give the folder of public recordings, "
                                                          "or leave --data-dir out"),
-], ids=["demo", "demo-link", "batch", "record", "replay", "triage", "diary", "bench"])
+    (["batch", "", "--out", "out"], "an input is empty; give a recording file, a folder or a pattern"),
+    (["replay", ""], "the recording's name is empty; give a recording file"),
+    (["import", ""], "the recording's name is empty; give a recording file"),
+], ids=["demo", "demo-link", "batch", "record", "replay", "triage", "diary", "bench", "batch-input", "replay-file", "import-file"])
 def test_an_empty_path_is_refused_not_taken_as_left_out(tmp_path, monkeypatch, capsys, argv, message):
     from kneeemg.simulate import simulate_night, write_simulated
 
@@ -407,6 +411,21 @@ def test_replay_json_gives_the_recording_s_notes_on_stderr(tmp_path, capsys):
     err = err.replace("\n", " ")
     assert "note: without --channels, read the leg EMG channel 'Leg L'" in err
     assert "nothing above 100 Hz" in err
+
+
+def test_replay_json_and_the_cohort_table_give_no_rate_under_an_hour(tmp_path, capsys):
+    # the table says "No rates"; the JSON and the cohort table said 180 twitches an hour of 20 s
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    write_simulated(simulate_night(hours=0.05, seed=1), tmp_path / "n.kemg")
+    assert main(["replay", str(tmp_path / "n.kemg"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert sum(summary["counts"].values()) > 0 and set(summary["per_usable_hour"].values()) == {None}
+    assert summary["leg_movements_thigh"]["plm_per_usable_hour"] is None
+    assert main(["batch", str(tmp_path / "n.kemg"), "--out", str(tmp_path / "out"), "--workers", "1"]) == 0
+    with open(tmp_path / "out" / "cohort.csv", encoding="utf-8") as fh:
+        row = next(csv.DictReader(fh))
+    assert int(row["twitches"]) + int(row["spasms"]) > 0 and row["twitch_per_h"] == row["spasm_per_h"] == row["cramp_per_h"] == ""
 
 
 def test_replay_says_which_muscle_the_leg_movements_come_from(tmp_path, capsys):

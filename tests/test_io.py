@@ -94,6 +94,29 @@ def test_truncated_and_corrupt_blocks(tmp_path):
         np.testing.assert_allclose(y[2000:5000], x[2000:5000], atol=1e-3)
 
 
+def test_a_damaged_block_length_loses_only_its_block(tmp_path):
+    # one flipped bit in a block's payload_len makes it seem to run past the end of the file:
+    # that block is skipped, not everything after it (which a truncated file would mean)
+    x = signal_uv(6000, 1)
+    path = tmp_path / "t.kemg"
+    with RecordingWriter(path, FS, ["c"], flush_s=1.0) as w:
+        w.write(x)
+    data = bytearray(path.read_bytes())
+    header_len = 4 + 2 + 4 + int.from_bytes(data[6:10], "little") + 4
+    block = 2 + 1 + 1 + 8 + 4 + 2 + 2 + 4 + 4 + 4000
+    at = header_len + 2 * block + 20  # the third block's payload_len
+    data[at + 3] ^= 0x10
+    (tmp_path / "flip.kemg").write_bytes(bytes(data))
+    with open_recording(tmp_path / "flip.kemg") as rec:
+        assert rec.info.n_samples == 6000 and [(g.start_sample, g.n_samples) for g in rec.info.gaps] == [(2000, 1000)]
+        assert rec.info.warnings == [f"a corrupt block at byte {header_len + 2 * block} was skipped"]
+        y = rec.read()
+        np.testing.assert_allclose(y[3000:], x[3000:], atol=1e-3)
+    (tmp_path / "flipcut.kemg").write_bytes(bytes(data[: header_len + 2 * block + 500]))  # and nothing after it
+    with open_recording(tmp_path / "flipcut.kemg") as rec:
+        assert rec.info.n_samples == 2000 and "is incomplete (the recording was cut short)" in rec.info.warnings[0]
+
+
 def test_sigkill_loses_at_most_two_seconds(tmp_path):
     path = tmp_path / "killed.kemg"
     code = textwrap.dedent(f"""
@@ -193,6 +216,42 @@ def test_edf_export_keeps_a_last_part_second(tmp_path, bdf):
     export_edf(ArrayRecording(x[:4000], RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=4000)), whole, bdf=bdf)
     with pyedflib.EdfReader(str(whole)) as f:
         assert list(f.getNSamples()) == [4000, 4000] and len(f.readAnnotations()[2]) == 0
+
+
+@pytest.mark.parametrize("bdf", [False, True])
+@pytest.mark.parametrize("failure", ["short", "error"])
+def test_an_edf_export_that_falls_short_leaves_nothing(tmp_path, monkeypatch, bdf, failure):
+    # a full disk: edflib's writes fall short without a word (one channel), or it raises an
+    # error without an errno (two channels); either way nothing is left and the error says why
+    import kneeemg.io.edf as edf
+    from kneeemg.errors import KneeEmgError
+
+    write = edf._write_edf
+
+    def falls_short(pyedflib, rec, path, *args):
+        write(pyedflib, rec, path, *args)
+        if failure == "error":
+            raise OSError("Unknown error while calling blockWriteSamples: -1")
+        os.truncate(path, path.stat().st_size - 700)  # (what a disk that filled up leaves)
+
+    x = signal_uv(3000, 2)
+    rec = ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=3000))
+    assert edf._edf_size(export_edf(rec, tmp_path / ("ok.bdf" if bdf else "ok.edf"), bdf=bdf)) == \
+        (tmp_path / ("ok.bdf" if bdf else "ok.edf")).stat().st_size  # (the size the header gives is the file's)
+    monkeypatch.setattr(edf, "_write_edf", falls_short)
+    path = tmp_path / ("n.bdf" if bdf else "n.edf")
+    with pytest.raises(KneeEmgError, match=r"could not be written whole \(nothing was written\): the disk is full"):
+        export_edf(rec, path, bdf=bdf)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.bdf" if bdf else "ok.edf"]
+
+
+def test_an_edf_export_of_values_no_header_can_hold_is_refused(tmp_path):
+    # a file read in the wrong unit (volts taken as such, then in µV): EDF gives each limit in 8 characters
+    x = signal_uv(2000, 1) * 1e7
+    rec = ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("EMG",), n_samples=2000))
+    with pytest.raises(InputError, match=r"channel EMG spans .* µV, more than an EDF file can hold .* check the recording's unit"):
+        export_edf(rec, tmp_path / "v.bdf", bdf=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_edf_export_writes_a_start_with_a_time_zone_in_local_time(tmp_path, monkeypatch):

@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..diary import DAY_FIELDS, check_not_after, parse_value
     from ..errors import InputError
-    from ..paths import db_path, path_text
+    from ..paths import check_recording_named, db_path, path_text
     from ..store import ImportFailure, import_failed, import_into
 
+    for file in args.files:  # (before the history is opened)
+        check_recording_named(file)
     day = None
     if args.date:
         if len(args.files) > 1:

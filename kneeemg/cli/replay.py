@@ -128,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from ..metrics import rates_if_long_enough
     from ..paths import path_text
     from ..playback import recording_site, replay
 
     result = replay(args.file, channels=args.channels, config=detector_config(args), resample_hz=args.resample,
                     fs_hz=args.fs, events_out=args.events_out, edf_out=args.edf_out)
-    summary = result.summary()
+    summary = rates_if_long_enough(result.summary())
     note = unused_fs_note(args, result.source)
     notes = (result.source.warnings if result.source is not None else []) + ([note] if note else [])
     if args.json:

@@ -24,6 +24,7 @@ from typing import Sequence
 
 from ..config import MAX_FS_HZ, MIN_FS_HZ, MIN_RECORDING_S, check_rate
 from ..errors import ConfigError, InputError, KneeEmgError, RecordingFormatError
+from ..paths import check_recording_named
 from ..words import plural
 from .base import Gap, Recording, RecordingInfo
 from .edf import EdfRecording, export_edf
@@ -105,6 +106,7 @@ def open_recording(
         Missing file, unknown format, unknown channel, rate outside 500-4000 Hz, a recording
         shorter than :data:`MIN_RECORDING_S`.
     """
+    check_recording_named(path)
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p} does not exist; check the path")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError, KneeEmgError, RecordingFormatError
+from ..errors import DISK_FULL, InputError, KneeEmgError, RecordingFormatError
 from ..events import KINDS, Event, ExcludedInterval
 from ..words import plural, reason_words
 from .array import channel_indices
@@ -411,6 +412,10 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
         x = recording.read(a, min(info.n_samples, a + step))
         lo = np.minimum(lo, x.min(axis=0))
         hi = np.maximum(hi, x.max(axis=0))
+    for c in range(info.n_channels):  # an EDF header gives each limit in 8 characters, in µV here
+        if not (np.isfinite(lo[c]) and np.isfinite(hi[c])) or lo[c] < -9_999_998 or hi[c] > 99_999_998:
+            raise InputError(f"{path}: channel {info.labels[c]} spans {lo[c]:.4g} to {hi[c]:.4g} µV, more than an EDF "
+                             "file can hold (and more than EMG can be: tens of volts); check the recording's unit")
     dmax = 8388607 if bdf else 32767
     ftype = pyedflib.FILETYPE_BDFPLUS if bdf else pyedflib.FILETYPE_EDFPLUS
     # written under a temporary name that pyedflib can take (UTF-8, whatever the file's own
@@ -425,13 +430,37 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
             link_dir = tempfile.mkdtemp(prefix="kneeemg-edf-")
             os.symlink(os.path.abspath(path.parent), os.path.join(link_dir, "folder"))
             written = Path(link_dir, "folder", tmp.name)
-        _write_edf(pyedflib, recording, written, ftype, lo, hi, dmax, step, notes, per_record)
+        try:
+            _write_edf(pyedflib, recording, written, ftype, lo, hi, dmax, step, notes, per_record)
+        except OSError as exc:
+            if exc.errno not in (None, errno.ENOSPC, errno.EDQUOT):  # (pyedflib's own errors carry no errno)
+                raise
+            raise _not_whole(path) from None
+        if written.stat().st_size != _edf_size(written):  # (edflib does not say when a write fell short)
+            raise _not_whole(path)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
         if link_dir is not None:
             shutil.rmtree(link_dir, ignore_errors=True)
     return path
+
+
+def _edf_size(path: Path) -> int:
+    """The size, in bytes, that the header of the EDF or BDF file ``path`` gives it."""
+    with open(path, "rb") as fh:
+        head = fh.read(256)
+        n_signals = int(head[252:256])
+        bps = 3 if head[:1] == b"\xff" else 2
+        fh.seek(256 + n_signals * 216)  # the samples per record, after the signals' other fields
+        per_record = sum(int(fh.read(8)) for _ in range(n_signals))
+    return int(head[184:192]) + int(head[236:244]) * per_record * bps
+
+
+def _not_whole(path: Path) -> KneeEmgError:
+    """The error of an export that could not be written whole: almost always a full disk."""
+    return KneeEmgError(f"{path} could not be written whole (nothing was written): {DISK_FULL}, or choose "
+                        "another folder")
 
 
 def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.ndarray, hi: np.ndarray, dmax: int,

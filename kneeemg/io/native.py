@@ -360,10 +360,12 @@ class NativeRecording(Recording):
             payload = fh.read(plen) if magic == BLOCK_MAGIC and plen <= size else b""
             ok = magic == BLOCK_MAGIC and len(payload) == plen and _crc(head[2:-4], payload) == crc
             if not ok:
-                if magic == BLOCK_MAGIC and pos + _BLK.size + plen > size:
+                nxt = self._resync(pos + 1, size)
+                if nxt is None and magic == BLOCK_MAGIC and pos + _BLK.size + plen > size:
+                    # (no good block after it: the file ends in the middle of its last block; a
+                    # damaged length that only seems to run past the end is skipped like any damage)
                     warnings.append(f"the last block ({size - pos} bytes) is incomplete (the recording was cut short); ignored")
                     break
-                nxt = self._resync(pos + 1, size)
                 warnings.append(f"a corrupt block at byte {pos} was skipped")
                 if nxt is None:
                     break

@@ -141,7 +141,20 @@ def _own_table(header: list[str]) -> str | None:
         return "a list of excluded or artefact stretches"
     if {"night_id", "status", "twitches"} <= names:
         return "a table of nights from `kneeemg batch`"
+    if {"id", "date", "usable_h", "twitches"} <= names:
+        return "a list of nights from `kneeemg nights --csv`"
     return None
+
+
+def kneeemg_table(path: str | os.PathLike[str]) -> str | None:
+    """What the CSV file ``path`` is when kneeemg wrote it (a list of events, of excluded
+    stretches, of nights), by its first line; None for any other file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+        return _own_table(_header(head)[1]) if head.strip() else None
+    except (OSError, csv.Error):
+        return None
 
 
 def _time_column(header: list[str]) -> tuple[int, str | None] | None:
