@@ -154,6 +154,8 @@ def replay(
                                        inputs=(source if own else getattr(source.info, "path", None),))
     if edf_out is not None:
         edf_out = check_edf_out(edf_out)
+        if events_out is not None and Path(events_out).resolve() == edf_out.resolve():
+            raise InputError(f"--events-out and --edf-out both name {edf_out}; give each its own file")
     rec = open_recording(source, channels=channels, resample_hz=resample_hz, fs_hz=fs_hz) if own else source
     try:
         info = rec.info

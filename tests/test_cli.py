@@ -428,6 +428,23 @@ def test_replay_json_and_the_cohort_table_give_no_rate_under_an_hour(tmp_path, c
     assert int(row["twitches"]) + int(row["spasms"]) > 0 and row["twitch_per_h"] == row["spasm_per_h"] == row["cramp_per_h"] == ""
 
 
+def test_replay_refuses_one_file_for_both_outputs_and_says_an_infinite_sample_in_one_line(tmp_path):
+    import numpy as np
+
+    from kneeemg.simulate import simulate_night, write_simulated
+
+    write_simulated(simulate_night(hours=0.01, seed=1), tmp_path / "n.kemg")
+    proc = subprocess.run([sys.executable, "-m", "kneeemg", "replay", "n.kemg", "--events-out", "x.bdf", "--edf-out", "x.bdf"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr == "kneeemg: error: --events-out and --edf-out both name x.bdf; give each its own file\n"
+    assert not (tmp_path / "x.bdf").exists()
+    x = np.random.default_rng(0).normal(0.0, 3.0, 20000)
+    x[100] = np.inf  # (the band measurement before the detector used to print numpy's warnings)
+    (tmp_path / "inf.csv").write_text("time,emg\n" + "".join(f"{i / 1000},{v}\n" for i, v in enumerate(x)))
+    proc = subprocess.run([sys.executable, "-m", "kneeemg", "replay", "inf.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr == "kneeemg: error: inf.csv has NaN or infinite samples at 0.100 s; repair or cut the file\n"
+
+
 def test_replay_says_which_muscle_the_leg_movements_come_from(tmp_path, capsys):
     import numpy as np
     import pyedflib
@@ -551,6 +568,9 @@ def test_tables_written_to_a_file_keep_every_cell_whole(tmp_path):
     (["demo", "--seed", "-1"], "argument --seed: -1 must be a whole number"),
     (["bogus"], "invalid choice: 'bogus'"),
     (["replay"], "the following arguments are required: FILE"),
+    (["replay", "--channels", "left", "n.kemg"], "required: FILE (if --channels came before it, --channels took it as a "
+                                                 "channel: give --channels after it)"),
+    (["batch", "--channels", "left", ".", "--out", "r"], "required: INPUTS (if --channels came before it"),
     (["record", "--virtual", "--out", "r", "--duration", "0"], "argument --duration: 0 is not allowed"),
     (["record", "--virtual", "--out", "r", "--duration", "0.1"], "--duration: 0.1 is not allowed; give a number from 0.25"),
     (["devices", "--scan", "-1"], "argument --scan: -1 is not allowed"),

@@ -117,6 +117,34 @@ def test_a_damaged_block_length_loses_only_its_block(tmp_path):
         assert rec.info.n_samples == 2000 and "is incomplete (the recording was cut short)" in rec.info.warnings[0]
 
 
+def test_a_csv_with_numpys_comment_header_or_comments_before_its_header(tmp_path):
+    # np.savetxt writes the header as a comment ("# time,left,right"); other tools put notes first
+    from kneeemg.io.text import csv_has_time_column
+
+    x = signal_uv(3000, 2)
+    np.savetxt(tmp_path / "np.csv", np.c_[np.arange(3000) / FS, x], delimiter=",", header="time,left,right")
+    assert csv_has_time_column(tmp_path / "np.csv")
+    with open_recording(tmp_path / "np.csv") as rec:
+        assert rec.info.labels == ("left", "right") and rec.info.fs_hz == FS
+        np.testing.assert_allclose(rec.read(), x)
+    lines = ["# recorded by a tool", "# of its own", "time,emg"] + [f"{i / FS},{v}" for i, v in enumerate(x[:, 0])]
+    (tmp_path / "notes.csv").write_text("\n".join(lines[:1000] + ["0.997,x"] + lines[1000:]) + "\n")
+    with pytest.raises(InputError, match=r"line 1001 \('0.997,x'\) is not 2 numbers"):  # its own line number
+        open_recording(tmp_path / "notes.csv")
+
+
+def test_a_csv_time_column_in_whole_milliseconds_at_1024_hz(tmp_path):
+    # rounded to whole ms, some times repeat (the period is 0.977 ms): the slope still gives the rate
+    x = signal_uv(5120, 1)
+    t = np.round(np.arange(5120) / 1024 * 1000)
+    np.savetxt(tmp_path / "ms.csv", np.c_[t, x], delimiter=",", header="time_ms,emg", comments="", fmt=["%d", "%.6f"])
+    with open_recording(tmp_path / "ms.csv") as rec:
+        assert rec.info.fs_hz == 1024.0 and rec.info.n_samples == 5120 and rec.info.gaps == []
+    (tmp_path / "back.csv").write_text("time,emg\n0,1\n0.001,2\n0.002,3\n0.001,4\n0.004,5\n")
+    with pytest.raises(InputError, match=r"goes back after line 4 \(from 0.002 to 0.001\); put the lines in time order"):
+        open_recording(tmp_path / "back.csv")
+
+
 def test_sigkill_loses_at_most_two_seconds(tmp_path):
     path = tmp_path / "killed.kemg"
     code = textwrap.dedent(f"""
@@ -252,6 +280,27 @@ def test_an_edf_export_of_values_no_header_can_hold_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"channel EMG spans .* µV, more than an EDF file can hold .* check the recording's unit"):
         export_edf(rec, tmp_path / "v.bdf", bdf=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_edf_export_keeps_long_and_accented_labels_apart(tmp_path):
+    # EDF labels are 16 ASCII characters: cut at 16, both of these were "vastus_medialis_"
+    x = signal_uv(2000, 3)
+    labels = ("vastus_medialis_left", "vastus_medialis_right", "gauche é")
+    export_edf(ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=labels, n_samples=2000)), tmp_path / "n.bdf", bdf=True)
+    with open_recording(tmp_path / "n.bdf") as back:
+        assert back.info.labels == ("vastus_~lis_left", "vastus_~is_right", "gauche e")
+
+
+def test_edf_export_keeps_the_recordings_gaps(tmp_path):
+    # samples lost on the way from the sensor stay lost time, not a flat or saturated stretch
+    from kneeemg.io.base import Gap
+
+    x = signal_uv(9000, 2)
+    gaps = [Gap(2000, 1500, "lost"), Gap(6000, 700, "missing")]
+    rec = ArrayRecording(x, RecordingInfo(fs_hz=FS, labels=("left", "right"), n_samples=9000, gaps=gaps))
+    export_edf(rec, tmp_path / "g.edf")
+    with open_recording(tmp_path / "g.edf") as back:
+        assert back.info.gaps == gaps and back.info.annotations == []
 
 
 def test_edf_export_writes_a_start_with_a_time_zone_in_local_time(tmp_path, monkeypatch):

@@ -43,6 +43,10 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, like the commands' own."""
 
     def error(self, message: str):  # type: ignore[override]
+        if message.endswith(("required: FILE", "required: INPUTS")) and any(
+                a.option_strings == ["--channels"] and a.nargs == "+" for a in self._actions):
+            # (--channels takes several values: given before the file, it takes the file too)
+            message += " (if --channels came before it, --channels took it as a channel: give --channels after it)"
         self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 

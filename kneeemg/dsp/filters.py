@@ -61,6 +61,10 @@ def high_band_level_db(x_uv: np.ndarray, fs_hz: float, above_hz: float = NARROW_
     nper = int(round(fs_hz / 4))
     if len(x) < 8 * nper or 0.9 * fs_hz / 2 - above_hz < 12.0:
         return None
+    if not np.all(np.isfinite(x)):  # (a channel that is not all numbers tells nothing; the detector refuses it)
+        x = x[:, np.all(np.isfinite(x), axis=0)]
+        if x.shape[1] == 0:
+            return None
     f, pxx = sps.welch(x - x.mean(axis=0), fs=fs_hz, nperseg=nper, axis=0, average="median")
     ref_band = (f >= REFERENCE_BAND_HZ[0]) & (f <= REFERENCE_BAND_HZ[1])
     high_band = (f >= above_hz) & (f <= 0.9 * fs_hz / 2)

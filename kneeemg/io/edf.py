@@ -28,6 +28,9 @@ UNKNOWN_START = datetime(1985, 1, 1)
 #: records are all as long, so the rest of that record holds the last sample repeated. kneeemg
 #: reads such a file back to the recording's end; other readers show the padding so marked.
 END_NOTE = "recording ends; the rest is padding"
+#: The annotation of a gap of the recording (samples lost on the way from the sensor, held at
+#: the last value in the file), followed by its reason: read back as the gap it was.
+GAP_NOTE = "recording gap: "
 _KIND_RE = re.compile(r"\b(twitch|spasm|cramp|lm)\b(?:.*?\bch(?:annel)?\s*(\d+))?", re.IGNORECASE)
 
 
@@ -297,7 +300,8 @@ class EdfRecording(Recording):
             self.info = RecordingInfo(fs_hz=fs, labels=labels, n_samples=n, start_time=None if start == UNKNOWN_START else start,
                                       path=self.path, format="bdf" if self.path.suffix.lower() == ".bdf" else "edf",
                                       annotations=self._annotations(notes, fs, labels, n), warnings=warnings,
-                                      gaps=[Gap(int(round(a * fs)), int(round(d * fs))) for a, d in paused],
+                                      gaps=sorted([Gap(int(round(a * fs)), int(round(d * fs))) for a, d in paused]
+                                                  + self._gap_notes(notes, fs, n), key=lambda g: g.start_sample),
                                       content_hz=max(low_pass) if len(low_pass) == len(self._idx) and max(low_pass) < fs / 2
                                       else None)
         except KneeEmgError:
@@ -307,6 +311,17 @@ class EdfRecording(Recording):
             self.close()
             raise RecordingFormatError(f"{self.path}: not a readable EDF/BDF file (damaged header: {exc}); "
                                        "export the recording again") from None
+
+    @staticmethod
+    def _gap_notes(notes: tuple, fs: float, n_samples: int) -> list[Gap]:
+        """The gaps of a recording kneeemg exported (:data:`GAP_NOTE`), within the samples."""
+        out = []
+        for on, dur, text in zip(*notes):
+            text = str(text)
+            a = int(round(float(on) * fs))
+            if text.startswith(GAP_NOTE) and 0 <= a < n_samples:
+                out.append(Gap(a, min(n_samples - a, max(1, int(round(float(dur or 0) * fs)))), text[len(GAP_NOTE):] or "lost"))
+        return out
 
     def _samples(self, notes: tuple, fs: float) -> int:
         """How many samples the chosen channels hold: up to the :data:`END_NOTE` of a file
@@ -399,6 +414,8 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     notes = sorted([(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}") for ev in events if ev.kind in (*KINDS, "lm")]
                    + [(iv.start_s, iv.duration_s, f"excluded: {reason_words(iv.reason)} ch{iv.channel}") for iv in excluded])
     notes += [(info.n_samples / fs, pad / fs, END_NOTE)] if pad else []
+    notes += [(g.start_sample / fs, g.n_samples / fs, GAP_NOTE + g.reason) for g in info.gaps]
+    notes.sort()
     # each annotation signal holds one annotation per record; pyedflib drops any beyond that
     per_record = max(1, -(-len(notes) // max(1, n_records)))
     if per_record > MAX_ANNOTATIONS_PER_S:
@@ -446,6 +463,28 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     return path
 
 
+def edf_labels(labels: Sequence[str]) -> list[str]:
+    """Channel labels as an EDF header holds them: ASCII, at most 16 characters, and still
+    told apart. A longer label keeps its start and its end, where a side or a muscle is
+    often named (``vastus_medialis_left`` -> ``vastus_~lis_left``); accents are dropped
+    (``gauche é`` -> ``gauche e``); labels that would still be the same get ``~2``, ``~3`` ...
+    """
+    import unicodedata
+
+    out: list[str] = []
+    for label in labels:
+        text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode("ascii")
+        text = "".join(ch if ch.isprintable() else " " for ch in text).strip() or "EMG"
+        if len(text) > 16:
+            text = text[:7] + "~" + text[-8:]
+        base, k = text, 2
+        while text in out:
+            text = f"{base[:16 - len(str(k)) - 1]}~{k}"
+            k += 1
+        out.append(text)
+    return out
+
+
 def _edf_size(path: Path) -> int:
     """The size, in bytes, that the header of the EDF or BDF file ``path`` gives it."""
     with open(path, "rb") as fh:
@@ -473,9 +512,9 @@ def _write_edf(pyedflib, recording: Recording, path: Path, ftype: int, lo: np.nd
     try:
         writer.set_number_of_annotation_signals(per_record)
         headers = []
-        for c, label in enumerate(info.labels):
+        for c, label in enumerate(edf_labels(info.labels)):
             pmin, pmax = float(np.floor(lo[c])) - 1.0, float(np.ceil(hi[c])) + 1.0
-            headers.append({"label": label[:16], "dimension": "uV", "sample_frequency": int(round(fs)),
+            headers.append({"label": label, "dimension": "uV", "sample_frequency": int(round(fs)),
                             "physical_min": pmin, "physical_max": pmax, "digital_min": -dmax - 1, "digital_max": dmax,
                             "transducer": "surface EMG", "prefilter": ""})
         writer.setSignalHeaders(headers)

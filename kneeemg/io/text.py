@@ -106,6 +106,25 @@ def _read_text(path: Path) -> str:
     return _decode(path.read_bytes())
 
 
+def _uncomment(text: str) -> tuple[str, int]:
+    """``text`` without the comment lines (``#``) before its header, and how many were left
+    out. numpy's ``savetxt`` writes the header itself as a comment (``# time,left,right``):
+    when numbers follow the comments, the last one is the header."""
+    start, skipped, last = 0, 0, None
+    text = text.lstrip("\ufeff")
+    while text.startswith("#", start) and skipped < 1000:
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        last, start, skipped = (start, end), end, skipped + 1
+    if last is None:
+        return text, 0
+    following = next((line for line in text[start : start + 4096].splitlines() if line.strip()), "")
+    if following and _all_numbers([c for c in re.split(r"[,;\t ]+", following.strip()) if c]) and \
+            text[last[0] + 1 : last[1]].strip():
+        return text[last[0] + 1 : last[1]].lstrip() + text[start:], skipped - 1  # numpy's header
+    return text[start:], skipped
+
+
 def _decimal_comma(lines: list[str], sep: str | None) -> bool:
     """Whether numbers in these lines use a decimal comma (``-12,5``), as spreadsheets in
     many languages write them; only when the delimiter is not the comma itself."""
@@ -232,7 +251,7 @@ def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     try:
         with Path(path).open("rb") as fh:
             raw = fh.read(8192)
-        head = _decode(raw[: raw.rfind(b"\n") + 1] or raw)  # (whole lines: a character cut at 8 kB is no UTF-8 error)
+        head = _uncomment(_decode(raw[: raw.rfind(b"\n") + 1] or raw))[0]  # (whole lines: a character cut at 8 kB is no UTF-8 error)
         if not head.strip():
             return False
         _, header = _header(head)
@@ -241,10 +260,15 @@ def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
     return _time_column(header) is not None
 
 
+#: Rows gathered as Python lists before they join the array (a list of floats takes about ten
+#: times the memory of the numbers themselves).
+_ROWS_PER_BLOCK = 65536
+
+
 def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, path: Path,
-              comma: bool = False) -> tuple[list[list[float]], list[str]]:
-    """The rows of ``width`` numbers in ``lines`` (line ``first_line`` on), and warnings;
-    with ``comma``, the numbers have a decimal comma.
+              comma: bool = False) -> tuple[np.ndarray, list[str]]:
+    """The rows of ``width`` numbers in ``lines`` (line ``first_line`` on), shape
+    (n_rows, width), and warnings; with ``comma``, the numbers have a decimal comma.
 
     Blank lines, and lines without any number before the first row (a units line, comments),
     are skipped. Any other line that is not ``width`` numbers (``NA``, an empty cell,
@@ -252,6 +276,7 @@ def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, pa
     date every later sample early; only a bad last line (a file cut while being written) is left
     out, with a warning.
     """
+    blocks: list[np.ndarray] = []
     rows: list[list[float]] = []
     bad: list[tuple[int, str]] = []
     last = 0  # the last line that is not blank
@@ -262,16 +287,21 @@ def _csv_rows(lines: list[str], first_line: int, sep: str | None, width: int, pa
         row = [_number(p, comma) for p in (line.strip().split(sep) if sep else line.split())]
         if len(row) == width and None not in row:
             rows.append(row)
-        elif rows or any(v is not None for v in row):
+            if len(rows) == _ROWS_PER_BLOCK:
+                blocks.append(np.array(rows, dtype=float))
+                rows = []
+        elif rows or blocks or any(v is not None for v in row):
             bad.append((n, line.strip()))
+    blocks.append(np.array(rows, dtype=float).reshape(len(rows), width))
+    data = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     if len(bad) == 1 and bad[0][0] == last:
-        return rows, [f"the last line ({bad[0][0]}: {bad[0][1][:40]!r}) is not {plural(width, 'number')}; left out"]
+        return data, [f"the last line ({bad[0][0]}: {bad[0][1][:40]!r}) is not {plural(width, 'number')}; left out"]
     if bad:
         n, line = bad[0]
         more = f", nor are {plural(len(bad) - 1, 'more line')}" if len(bad) > 1 else ""
         raise InputError(f"{path}: line {n} ({line[:40]!r}) is not {plural(width, 'number')}{more}; fill in the "
                          "missing values (leaving lines out would date every later sample early)")
-    return rows, []
+    return data, []
 
 
 def _number(cell: str, comma: bool = False) -> float | None:
@@ -302,7 +332,7 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     (:func:`_time_rate`); ``fs_hz`` is used as it is. Every line after the first sample must be numbers (see
     :func:`_csv_rows`).
     """
-    text = _read_text(path)
+    text, skipped = _uncomment(_read_text(path))
     if not text.strip():
         raise RecordingFormatError(f"{path} is empty")
     try:
@@ -320,10 +350,9 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
     if numeric:
         header = [f"ch{i}" for i in range(len(header))]
     width = len(header)
-    rows, warnings = _csv_rows(lines if numeric else lines[1:], 1 if numeric else 2, sep, width, path, comma)
-    if not rows:
+    data, warnings = _csv_rows(lines if numeric else lines[1:], skipped + (1 if numeric else 2), sep, width, path, comma)
+    if not len(data):
         raise RecordingFormatError(f"{path}: no rows of {plural(width, 'number')}; check the delimiter and header")
-    data = np.array(rows)
     gaps: list[Gap] = []
     time = _time_column(header)
     names, factors, line_unit = (header, [1.0] * width, None) if numeric else \
@@ -338,9 +367,17 @@ def read_csv(path: Path, channels: Sequence[str | int] | None, fs_hz: float | No
                              f"{'is' if bad == 1 else 'are'} not a finite number (such as NaN); every row needs its time")
         t = data[:, tcol] - data[0, tcol]
         dt = np.diff(t)
-        if len(dt) == 0 or np.any(dt <= 0):
-            raise InputError(f"{path}: the time column {header[tcol]!r} does not increase steadily")
-        step = float(np.median(dt))
+        # (a time repeated is a rounded one: 1024 Hz in whole milliseconds; the slope gives the rate)
+        back = np.flatnonzero(dt < 0)
+        if len(back):
+            j = int(back[0])
+            raise InputError(f"{path}: the time column {header[tcol]!r} goes back after line {j + 2 + skipped} (from "
+                             f"{data[j, tcol]:g} to {data[j + 1, tcol]:g}); put the lines in time order, or remove "
+                             "the column and give the rate with --fs")
+        step = float(np.median(dt)) if len(dt) else 0.0
+        if step <= 0:
+            raise InputError(f"{path}: the time column {header[tcol]!r} does not increase (most of its steps are 0); "
+                             "remove the column and give the rate with --fs")
         if unit == "ms" or (unit is None and 0.25 <= step <= 2.0):
             t, dt, step = t / 1000.0, dt / 1000.0, step / 1000.0
         if 1.0 / step < _MIN_TIME_RATE_HZ:
