@@ -74,15 +74,21 @@ def test_native_never_overwrites_and_refuses_duplicates(tmp_path):
         RecordingWriter(tmp_path / "missing" / "b.kemg", FS, ["c"])
 
 
-def test_truncated_and_corrupt_blocks(tmp_path):
+def _six_blocks(tmp_path):
+    """Six seconds of one channel written as six 1 s blocks: the samples, the file's bytes,
+    the header's length and a block's length."""
     x = signal_uv(6000, 1)
     path = tmp_path / "t.kemg"
     with RecordingWriter(path, FS, ["c"], flush_s=1.0) as w:
         w.write(x)
     data = bytearray(path.read_bytes())
-    # corrupt a byte inside the second block's payload, and cut the last block short
     header_len = 4 + 2 + 4 + int.from_bytes(data[6:10], "little") + 4
-    block = 2 + 1 + 1 + 8 + 4 + 2 + 2 + 4 + 4 + 4000
+    return x, data, header_len, 2 + 1 + 1 + 8 + 4 + 2 + 2 + 4 + 4 + 4000
+
+
+def test_truncated_and_corrupt_blocks(tmp_path):
+    x, data, header_len, block = _six_blocks(tmp_path)
+    # corrupt a byte inside the second block's payload, and cut the last block short
     data[header_len + block + 100] ^= 0xFF
     (tmp_path / "bad.kemg").write_bytes(bytes(data[:-1000]))
     with open_recording(tmp_path / "bad.kemg") as rec:
@@ -97,13 +103,7 @@ def test_truncated_and_corrupt_blocks(tmp_path):
 def test_a_damaged_block_length_loses_only_its_block(tmp_path):
     # one flipped bit in a block's payload_len makes it seem to run past the end of the file:
     # that block is skipped, not everything after it (which a truncated file would mean)
-    x = signal_uv(6000, 1)
-    path = tmp_path / "t.kemg"
-    with RecordingWriter(path, FS, ["c"], flush_s=1.0) as w:
-        w.write(x)
-    data = bytearray(path.read_bytes())
-    header_len = 4 + 2 + 4 + int.from_bytes(data[6:10], "little") + 4
-    block = 2 + 1 + 1 + 8 + 4 + 2 + 2 + 4 + 4 + 4000
+    x, data, header_len, block = _six_blocks(tmp_path)
     at = header_len + 2 * block + 20  # the third block's payload_len
     data[at + 3] ^= 0x10
     (tmp_path / "flip.kemg").write_bytes(bytes(data))
