@@ -303,3 +303,13 @@ def test_history_days_must_hold_the_other_windows(capsys):
     assert main(["triage", "--set", "symptom_window_days=60"]) == 2
     err = capsys.readouterr().err
     assert "history_days=56 must be at least" in err and "set history_days=60 or more as well" in err
+
+
+def test_a_statin_is_said_to_be_no_medicine_the_articles_link(tmp_path, capsys):
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"profile": {"medications": ["statin"]},
+                                "nights": [{"date": "2026-11-20", "usable_hours": 7, "twitches": 100}]}))
+    assert main(["triage", "--case", str(case), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(n.startswith("The articles do not speak of statins, so kneeemg does not count it among the medicines "
+                            "linked to twitching") for n in notes)

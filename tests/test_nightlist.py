@@ -64,3 +64,31 @@ def test_nights_csv_never_replaces_another_file_and_changes_nothing_when_refused
     assert notes.read_text() == "my own notes\n" and db.read_bytes() == before  # nothing forgotten either
     with pytest.raises(InputError, match="folder .* does not exist"):
         write_nights_csv([], tmp_path / "missing" / "n.csv")
+
+
+def test_in_an_80_column_terminal_the_dates_and_numbers_stay_whole(tmp_path, monkeypatch):
+    # every date was cut to "2026-11-…" and the last columns cut off at column 80
+    import io
+
+    from rich.console import Console
+
+    import kneeemg.cli.render as render
+    from kneeemg.cli import main
+    from kneeemg.store import Store
+    from signals import add
+
+    db = tmp_path / "h.db"
+    with Store(db) as s:
+        for day in range(1, 10):
+            add(s, 30 + day, f"2026-11-{day:02d}", seed=day)
+    for command, last in (("nights", "ch."), ("trends", "channels")):
+        screen = io.StringIO()
+        monkeypatch.setattr(render, "make_console", lambda **kw: Console(width=80, force_terminal=True, file=screen,
+                                                                          color_system=None))
+        assert main([command, "--db", str(db)]) == 0
+        text = screen.getvalue()
+        assert all(f"2026-11-{day:02d}" in text for day in range(1, 10)) and "…" not in text, text
+        assert last in text and max(len(line) for line in text.splitlines()) <= 80
+        if command == "nights":
+            flat = " ".join(text.split())
+            assert "hand-made" not in text and "in a terminal wider than 100 columns, or in `kneeemg nights --csv FILE`" in flat

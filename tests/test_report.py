@@ -139,10 +139,12 @@ def test_traces_are_the_detector_filtered_signal_around_the_events(history):
         inp = report_input(s)
         events = s.events(s.night().id)
     assert inp.snippets and not inp.snippets_note
-    assert inp.snippets[0].title.startswith(("Largest spasm", "Largest cramp"))
+    cramps = [e for e in events if e.kind == "cramp"]
+    assert [sn.title.split(":")[0] for sn in inp.snippets if not sn.title.startswith("Typical")] == \
+        (["Longest cramp"] if cramps else []) + ["Largest spasm"]  # a night's cramp is always shown
     assert sum(sn.title.startswith("Typical twitch") for sn in inp.snippets) == 3
-    biggest = max((e for e in events if e.kind != "twitch"), key=lambda e: e.peak_uv)
-    sn = inp.snippets[0]
+    biggest = max((e for e in events if e.kind == "spasm"), key=lambda e: e.peak_uv)
+    sn = next(sn for sn in inp.snippets if sn.title.startswith("Largest spasm"))
     inside = sn.signal_uv[int(sn.event_start_s * sn.fs_hz) : int(sn.event_stop_s * sn.fs_hz) + 1]
     # the detector's peak |filtered| of the event, found again in the trace (same filters, settled)
     assert np.max(np.abs(inside)) == pytest.approx(biggest.peak_uv, rel=0.1)
@@ -208,7 +210,7 @@ def test_doctor_version(history):
     text = out.read_text(encoding="utf-8")
     words = " ".join(check_page(text).text)
     for needle in ("since 2026-10-01", "diuretic", "tingling (2 days, first on 2026-11-19, last on 2026-11-20)", "2026-11-18", "2026-11-19", "47",
-                   "3 nights recorded from 2026-11-18 to 2026-11-20", "Already tried",
+                   "3 nights recorded from 2026-11-18 to 2026-11-20", "Habits in the diary (as logged)",
                    "Water: 1 logged day, 1 of them with 8 or more glasses (median 9)", "Exercise: light on 1 day",
                    "Make an appointment with a doctor", "hours recorded were usable", HOSTILE):
         assert needle in words, needle
@@ -481,6 +483,14 @@ def test_doctor_summary_from_a_diary_alone(tmp_path, capsys):
     for needle in ("No nights recorded.", f"fever (on {noted})", "See a doctor soon"):
         assert needle in words, needle
     assert "night hours twitches" not in words  # no empty table of nights
+
+
+def test_the_doctors_summary_does_not_replace_the_night_report(history, tmp_path, monkeypatch):
+    _, db, _ = history
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--db", str(db)]) == 0 and main(["report", "--doctor", "--db", str(db)]) == 0
+    assert "summary for the doctor" not in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "summary for the doctor" in (tmp_path / "doctor.html").read_text(encoding="utf-8")
 
 
 def test_report_errors_are_clear_and_keep_the_old_file(history, tmp_path, capsys):
@@ -921,7 +931,7 @@ def test_every_figure_keeps_its_text_legible_and_within_it(drawn):
     events = [_event(kind, i % 3, t) for kind, n in (("twitch", 12345), ("spasm", 1234), ("cramp", 123))
               for i, t in enumerate(rng.uniform(0, 8 * 3600, n))]
     plots.timeline(events, [], labels, 8 * 3600.0)
-    title = "Largest cramp: Vastus medialis obliquus (right, distal), 14.2 s, peak 1375 µV, at 7:59:03 into the night"
+    title = "Longest cramp: Vastus medialis obliquus (right, distal), 14.2 s, peak 1375 µV, at 7:59:03 into the night"
     plots.traces([Snippet(title, rng.normal(0, 30, 3000).astype(np.float32), 1000.0, 1.0, 2.0)] * 2)
     plots.imi_histogram({"edges_s": list(range(0, 102, 2)), "counts": [0] * 49 + [1], "bin_s": 2.0})
     flags = np.array([[bit] * 3 for bit, _ in REASONS for _ in range(40)], np.uint16)  # every reason
@@ -953,3 +963,37 @@ def test_a_cramp_s_length_is_written_alike_in_the_words_and_the_table():
                                                            lost_s=0.0, labels=("left",), metrics=m))).split())
     assert "1 cramp longer than ten seconds (the longest 31 s)" in words
     assert "cramps 1 0.5 120 µV 31 s" in words and "spasms 1 0.5 80 µV 4.2 s" in words
+
+
+def test_the_noise_floor_plot_leaves_out_excluded_epochs(monkeypatch):
+    # an electrode pop's floor (35,000 µV in an excluded epoch) squashed a 4 µV night flat at 0
+    import matplotlib.axes
+
+    from kneeemg.report import plots
+
+    drawn = []
+    plot = matplotlib.axes.Axes.plot
+
+    def spy(self, *args, **kwargs):
+        drawn.append(np.asarray(args[1], dtype=float))
+        return plot(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", spy)
+    floor = np.full((600, 1), 4.0, np.float32)
+    flags = np.zeros((600, 1), np.uint16)
+    floor[300:302], flags[290:302] = 35000.0, 4
+    plots.quality(1.0, flags, floor, ["ch0"])
+    assert np.nanmax(drawn[0]) == 4.0 and np.isnan(drawn[0][290:302]).all()
+
+
+def test_a_demo_night_says_why_it_has_no_traces():
+    # the demo keeps no recording file: "put it back" would send the user looking for one
+    from types import SimpleNamespace
+
+    from kneeemg.demo import DEMO_SOURCE
+    from kneeemg.report.traces import _open_night_file
+
+    rec, note = _open_night_file(SimpleNamespace(source=f"{DEMO_SOURCE}, seed 0"))
+    assert rec is None and note.startswith("This night was simulated by `kneeemg demo`, which keeps no recording file")
+    rec, note = _open_night_file(SimpleNamespace(source="/nowhere/night.kemg"))
+    assert rec is None and "is no longer there" in note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -356,8 +357,8 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert "2 nights with less than 1 usable hour each are too short to give a rate and are shown with - and left out" in out
     assert main(["nights", "--db", str(db)]) == 0  # neither a twitch rate nor a PLM index for those
     lines = capsys.readouterr().out.splitlines()
-    head = [c.strip() for c in next(line for line in lines if line.startswith("┃")).split("┃")[1:-1]]
-    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if line.startswith("│")]
+    head = re.split(r"\s{2,}", next(line for line in lines if "usable h" in line).strip())  # (cells two spaces apart)
+    rows = [re.split(r"\s{2,}", line.strip()) for line in lines if re.match(r"\s*\d+\s+\d{4}-\d\d-\d\d\s", line)]
     usable, per_h, plm = (head.index(c) for c in ("usable h", "per h", "PLM/h"))
     assert len(rows) == 20 and sum(row[plm] == "-" for row in rows) == 6
     for row in rows:
@@ -1290,6 +1291,6 @@ def test_a_night_given_a_rate_is_shown_with_the_usable_hours_that_give_it(tmp_pa
     for command in ("nights", "trends"):
         assert main([command, "--db", str(db)]) == 0
         lines = capsys.readouterr().out.splitlines()
-        shown = [next(x for x in lines if day in x and "│" in x) for day in ("2026-11-09", "2026-11-10", "2026-11-11")]
+        shown = [next(x for x in lines if re.search(rf"^\s*(\d+\s+)?{day}\s", x)) for day in ("2026-11-09", "2026-11-10", "2026-11-11")]
         assert [" 1.0 " in x for x in shown] == [True, False, True], (command, shown)
         assert " 0.9 " in shown[1] and " - " in shown[1]

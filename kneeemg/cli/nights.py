@@ -8,6 +8,10 @@ from .importcmd import add_db_option
 from .triage import add_set_option
 
 
+#: Below this terminal width the nights list leaves out the source column.
+NARROW_COLUMNS = 100
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nights", help="list the nights in the history",
                        description="One row per stored night: usable hours, counts, twitch rate per usable hour, "
@@ -33,8 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .render import make_console
-    from rich.table import Table
+    from .render import list_table, make_console, print_list
 
     from ..guidance import TriageConfig
     from ..guidance.features import hours_text
@@ -62,21 +65,22 @@ def run(args: argparse.Namespace) -> int:
     if not nights:
         console.print(f"No nights in {where} yet: import one with `kneeemg import FILE`.")
         return 0
-    table = Table(header_style="bold", title=str(where))
-    for col in ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h"):
-        # whole numbers and dates, never cut (in a narrow terminal or a file, the source folds instead)
-        table.add_column(col, justify="left" if col == "date" else "right", no_wrap=True, min_width=len(col.split(" ")[0]))
-    table.add_column("channels", overflow="fold")  # a rate counts every channel's twitches
-    table.add_column("source", overflow="fold")
-
     def text(value: object, fmt: str = "", missing: str = "") -> str:
         return missing if value is None else format(value, fmt)
 
-    for r in rows:
-        table.add_row(str(r["id"]), r["date"] or "-", hours_text(r["usable_h"]), text(r["twitches"]),
-                      text(r["twitches_per_h"], ".1f", "-"), text(r["spasms"]), text(r["cramps"]), text(r["clusters"]),
-                      text(r["plm_per_h"], ".1f", "-"), r["channels"], r["source"])
-    console.print(table)
+    # whole numbers and dates are never cut; the channels (a rate counts every channel's
+    # twitches) and the source fold; in a narrow terminal the channels are counted and the
+    # source is left out
+    wide = console.width >= NARROW_COLUMNS
+    cells = [[str(r["id"]), r["date"] or "-", hours_text(r["usable_h"]), text(r["twitches"]), text(r["twitches_per_h"], ".1f", "-"),
+              text(r["spasms"]), text(r["cramps"]), text(r["clusters"]), text(r["plm_per_h"], ".1f", "-"),
+              *([r["channels"], r["source"]] if wide else [str(len(n.labels))])] for n, r in zip(nights, rows)]
+    columns = ("id", "date", "usable h", "twitches", "per h", "spasms", "cramps", "clusters", "PLM/h",
+               *(["channels", "source"] if wide else ["ch."]))
+    print_list(console, list_table(str(where), columns, cells, folding=("channels", "source")))
+    if not wide:
+        console.print("(ch.: how many channels; their names and the file each night came from: in a terminal wider "
+                      f"than {NARROW_COLUMNS} columns, or in `kneeemg nights --csv FILE`)", highlight=False)
     short = too_short_words(sum(r["twitches_per_h"] is None for r in rows), "shown with -", config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")

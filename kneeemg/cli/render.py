@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 
 #: Width of the output when it goes to a file or a pipe (a terminal gives its own).
@@ -43,6 +43,36 @@ STOP_WORDS = {
     "link lost": "sensor disconnected and did not come back",
     "no data": "the sensor stopped sending data",
 }
+
+
+def list_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]], folding: Sequence[str] = ()) -> Any:
+    """A rich table of ``rows`` (text cells) under ``columns``: every column but those in
+    ``folding`` at least as wide as its longest cell, so that no date or number is ever cut
+    (a header wraps at its spaces instead); the ``folding`` ones fold their text into what
+    width is left. Compact: no vertical lines, one space each side."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(header_style="bold", title=title, box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)
+    for i, col in enumerate(columns):
+        if col in folding:
+            table.add_column(col, overflow="fold")
+        else:
+            width = max([len(word) for word in col.split()] + [len(r[i]) for r in rows])
+            table.add_column(col, justify="left" if col == "date" else "right", min_width=width)
+    for r in rows:
+        table.add_row(*r)
+    return table
+
+
+def print_list(console: Any, table: Any) -> None:
+    """Print a :func:`list_table`: in a terminal folded to its width; into a file or a pipe
+    whole, however wide, so that a long file name stays on one line to be searched."""
+    if not console.is_terminal:
+        wide = console.measure(table, options=console.options.update(max_width=100_000)).maximum
+        if wide > console.width:
+            console = make_console(min_width=wide, file=console.file)
+    console.print(table)
 
 
 def stop_words(reason: str) -> str:
@@ -95,7 +125,8 @@ def print_summary(console: Any, summary: Mapping[str, Any], title: str = "Summar
     table.add_column("events", justify="right")
     table.add_column("per usable hour", justify="right")
     for kind, n in summary["counts"].items():
-        rate = summary["per_usable_hour"].get(kind)
+        # from the count (the summary's rate is rounded to 0.01 already: 55.05 would show as 55.0, the nights list's 55.1)
+        rate = n / (summary["usable_s"] / 3600.0) if summary["usable_s"] > 0 else None
         table.add_row(kind, str(n), "-" if rate is None or not rates else f"{rate:.1f}")
     lm = summary.get("leg_movements_thigh", {})
     if lm:

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "writes instead a short summary of the last 28 days to bring to an appointment "
                                    "(--doctor takes no NIGHT). See docs/report.md.")
     p.add_argument("night", nargs="?", default=None, help="night id or date (default: the latest); not with --doctor")
-    p.add_argument("--out", default="report.html", help="output file (default report.html)")
+    p.add_argument("--out", default=None, help="output file (default report.html, or doctor.html with --doctor)")
     p.add_argument("--doctor", action="store_true", help="the short summary of the last 28 days to bring to an appointment")
     add_set_option(p)
     add_db_option(p)
@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report import write_report
 
     config = TriageConfig.with_settings(args.settings or ())
-    path = write_report(args.out, db=args.db, night=args.night, doctor=args.doctor, config=config)
+    out = args.out if args.out is not None else "doctor.html" if args.doctor else "report.html"  # (neither replaces the other)
+    path = write_report(out, db=args.db, night=args.night, doctor=args.doctor, config=config)
     print(f"report: {path.resolve()}")
     return 0

@@ -28,8 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .render import make_console
-    from rich.table import Table
+    from .render import list_table, make_console, print_list
 
     from ..guidance import TriageConfig
     from ..guidance.features import hours_text
@@ -45,15 +44,13 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         console.print("No nights yet: import one with `kneeemg import FILE`.")
         return 0
-    table = Table(header_style="bold", title=f"The {plural(args.days, 'day')} up to the latest night, {rows[-1]['date']}")
-    for col in ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps", "channels"):
-        table.add_column(col, justify="left" if col == "date" else "right")
-    for r in rows:
-        table.add_row(r["date"], hours_text(r["usable_hours"]), str(r["twitches"]),
-                      "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
-                      "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
-                      str(r["spasms"]), str(r["cramps"]), str(len(r["channels"])))
-    console.print(table)
+    cells = [[r["date"], hours_text(r["usable_hours"]), str(r["twitches"]),
+              "-" if r["twitch_per_hour"] is None else f"{r['twitch_per_hour']:.1f}",
+              "-" if r["rolling7_twitch_per_hour"] is None else f"{r['rolling7_twitch_per_hour']:.1f}",
+              str(r["spasms"]), str(r["cramps"]), str(len(r["channels"]))] for r in rows]
+    table = list_table(f"The {plural(args.days, 'day')} up to the latest night, {rows[-1]['date']}",
+                       ("date", "usable h", "twitches", "per h", "7-night mean", "spasms", "cramps", "channels"), cells)
+    print_list(console, table)
     short = short_words(rows, "shown with - and left out of the means", config.min_usable_hours)
     if short:
         console.print(f"{short[0].upper()}{short[1:]}.")

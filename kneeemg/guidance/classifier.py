@@ -142,7 +142,10 @@ class TriageResult:
             lines.append(f"    = log-odds {c.log_odds:+.2f}, score {c.score:.1%}{shown}")
         if self.unranked:
             lines.append("Not ranked (nothing you gave speaks for them; they keep their prior): "
-                         + "; ".join(f"{u['name']} {u['prior']:.3g}" for u in self.unranked) + ".")
+                         + "; ".join(f"{u['name']} {u['prior']:.3g}" + (
+                             f" (against it, not applied while nothing speaks for it: "
+                             f"{', '.join(e['reason'] for e in u['evidence_against'])})" if u["evidence_against"] else "")
+                             for u in self.unranked) + ".")
         for t in self.triggers:
             lines.append(f"Your own nights: {t['text']} (dispersion {t['dispersion']:g}.)")
         lines += [f"Note: {n}" for n in self.notes]
@@ -474,12 +477,18 @@ def _stiffness_notes(recent: set[str]) -> list[str]:
 
 def _medicine_notes(profile: Mapping[str, Any]) -> list[str]:
     """What the person gave that kneeemg cannot use, so they do not take its silence for an answer:
+    a kind of medicine it reads but the articles do not link to twitching (statins), and
     medicines named by brand or substance, which it cannot sort into the kinds the articles name."""
-    unknown = [m for m in profile.get("medications") or [] if m not in MEDICATIONS]
-    if not unknown:
-        return []
+    taken = profile.get("medications") or []
     kinds = join_words(list(LISTED_MEDICINES))
-    return [f"kneeemg does not know the medicine{'s' if len(unknown) > 1 else ''} {join_words(unknown)}: of the medicines "
+    unlinked = [m for m in taken if m in MEDICATIONS and m not in LISTED_MEDICINES]
+    notes = [f"The articles do not speak of {join_words([m + 's' for m in unlinked])}, so kneeemg does not count "
+             f"{'it' if len(unlinked) == 1 else 'them'} among the medicines linked to twitching (the kinds the articles "
+             f"link: {kinds}); if you wonder whether yours plays a part, ask your doctor or pharmacist."] if unlinked else []
+    unknown = [m for m in taken if m not in MEDICATIONS]
+    if not unknown:
+        return notes
+    return notes + [f"kneeemg does not know the medicine{'s' if len(unknown) > 1 else ''} {join_words(unknown)}: of the medicines "
             f"it reads, the articles link only these kinds to twitching: {kinds}. If one of yours is of such a kind, note it by "
             "that word as well (for example "
             "`kneeemg diary --profile --medications diuretic`); a pharmacist can tell you which kind a medicine is."]

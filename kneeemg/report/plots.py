@@ -201,7 +201,8 @@ def imi_histogram(hist: dict[str, Any]) -> str:
 
 
 def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Sequence[str]) -> str:
-    """Noise floor per channel over the night (top) and excluded epochs by reason (bottom).
+    """Noise floor per channel over the night's usable epochs (top) and excluded epochs by
+    reason (bottom).
 
     Parameters
     ----------
@@ -222,7 +223,9 @@ def quality(epoch_s: float, flags: np.ndarray, floor_uv: np.ndarray, labels: Seq
     span = epoch_s / _time_axis(bottom, len(floor_uv) * epoch_s)  # an epoch, in the axis' unit
     t = np.arange(len(floor_uv)) * span
     for c, lab in enumerate(short_labels(labels)):
-        top.plot(t, floor_uv[:, c], lw=0.9, label=lab)
+        # usable epochs only: the floor of an excluded one (an electrode pop, a flat stretch) can be
+        # thousands of times the night's and would squash the rest of the line flat at 0
+        top.plot(t, np.where(flags[:, c] == 0, floor_uv[:, c], np.nan), lw=0.9, label=lab)
     top.set_ylabel("noise floor, µV", fontsize=TEXT_PT)
     lines, names = top.get_legend_handles_labels()
     fig.legend(_row_by_row(lines, 2), _row_by_row(names, 2), loc="outside upper center", fontsize=SMALL_PT, ncols=2,

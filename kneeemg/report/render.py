@@ -175,7 +175,9 @@ def _numbers_table(inp: ReportInput) -> str:
                     f"<td class='num'>{'-' if med_amp is None else f'{med_amp:.0f} µV'}</td><td class='num'>{length}</td></tr>")
     table = ("<div class='scroll'><table>" + "".join(rows) + "</table></div>"
              "<p class='note'>Rates are per usable hour; peaks are of the filtered signal, in µV."
-             + (f" {short[0].upper()}{short[1:]}, as in the trend and the guidance." if short else "") + "</p>")
+             + (f" {short[0].upper()}{short[1:]}, as in the trend and the guidance." if short else "")
+             + " A twitch's length is as the detector sees it: its smoothing draws a brief potential out by a few tens "
+             "of ms (on simulated nights twitches end a median 32 ms after their true end; docs/benchmarks.md).</p>")
     # by side when the labels name left and right, else by channel (VM and RF of one leg too)
     by = m.get("sides") or ({label: {kind: sum(e.channel == c and e.kind == kind for e in inp.events) for kind in KINDS}
                              for c, label in enumerate(inp.labels)} if len(inp.labels) > 1 else {})
@@ -373,7 +375,7 @@ def tried_lines(days: Sequence[dict[str, Any]]) -> list[str]:
                    f"(most on one day: {max(caf)})")
     alcohol = logged("alcohol_drinks")
     if alcohol:
-        out.append(f"Alcohol: {plural(len(alcohol), 'logged day')}, {sum(a == 0 for a in alcohol)} of them without")
+        out.append(f"Alcohol: {plural(len(alcohol), 'logged day')}, {sum(a == 0 for a in alcohol)} of them without alcohol")
     ex = logged("exercise")
     if ex:
         counts = {k: ex.count(k) for k in ("none", "light", "moderate", "hard") if ex.count(k)}
@@ -523,7 +525,7 @@ def render_doctor(inp: DoctorInput) -> str:
     body.append(_section("Symptoms reported", "<p>" + (esc("; ".join(noted(s, on) for s, on in sorted(symptoms.items())))
                                                        if symptoms else "None reported in the diary.") + "</p>"))
     tried = tried_lines(inp.days)
-    body.append(_section("Already tried (as the diary records it)",
+    body.append(_section("Habits in the diary (as logged)",
                          "<ul>" + "".join(f"<li>{esc(t)}</li>" for t in tried) + "</ul>" if tried
                          else "<p class='note'>" + ("Nothing about water, caffeine, alcohol, exercise, sleep or stress in the diary "
                                                     "of these days." if inp.days else "Nothing recorded in the diary of "

@@ -55,10 +55,12 @@ class Snippet:
 
 
 def choose_events(events: Sequence[Event]) -> list[tuple[str, Event]]:
-    """The largest spasm or cramp (by peak) and the twitches at :data:`TYPICAL_QUANTILES` of peak."""
-    long = sorted((e for e in events if e.kind in ("spasm", "cramp")), key=lambda e: -e.peak_uv)
+    """The longest cramp, the largest spasm (by peak), and the twitches at
+    :data:`TYPICAL_QUANTILES` of peak: those there are."""
+    cramps = sorted((e for e in events if e.kind == "cramp"), key=lambda e: -e.duration_s)
+    spasms = sorted((e for e in events if e.kind == "spasm"), key=lambda e: -e.peak_uv)
     twitches = sorted((e for e in events if e.kind == "twitch"), key=lambda e: e.peak_uv)
-    chosen = [(f"Largest {long[0].kind}", long[0])] if long else []
+    chosen = ([("Longest cramp", cramps[0])] if cramps else []) + ([("Largest spasm", spasms[0])] if spasms else [])
     picked: set[int] = set()
     for q in TYPICAL_QUANTILES:
         i = int(round(q * (len(twitches) - 1))) if twitches else -1
@@ -110,7 +112,12 @@ def _open_night_file(night: Any) -> tuple[Any, str]:
     from ..io import open_recording
     from ..store import file_hash
 
+    from ..demo import DEMO_SOURCE
+
     path = stored_path(night.source) if night.source else None
+    if (night.source or "").startswith(DEMO_SOURCE) and (path is None or not path.is_file()):
+        return None, ("This night was simulated by `kneeemg demo`, which keeps no recording file, so the traces cannot "
+                      "be shown here; the report the demo wrote has them.")
     if path is None or not path.is_file():
         return None, (f"The recording file ({night.source or 'unknown'}) is no longer there, so the traces cannot be "
                       "shown. Put it back (or import it again) to see them.")
