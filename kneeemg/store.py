@@ -832,9 +832,10 @@ class Store:
             Oldest first: ``night_id``, ``date``, ``usable_hours``, ``twitches``, ``spasms``,
             ``cramps``, ``twitch_per_hour`` (None for a night too short to give a rate: with less
             usable time than the guidance's ``min_usable_hours``, as shown to 0.1 h),
-            ``rolling7_twitch_per_hour`` (mean rate of this night and up to 6 nights before it
-            that give one, also those before the first day shown, so it does not depend on
-            ``last_days``),
+            ``rolling7_twitch_per_hour`` (mean rate of this night and the up to 6 nights before
+            it that give one with as many channels, also those before the first day shown, so
+            it does not depend on ``last_days``: the last 7 nights of :func:`kneeemg.trends.direction`;
+            None for a night that gives no rate),
             ``recording_hours``, ``lost_hours`` (lost on the way from the sensor),
             ``excluded_s`` (seconds set aside, by reason, each channel's time added up) and
             ``sides`` (counts by kind on the ``"left"`` and ``"right"`` channels; empty unless
@@ -849,9 +850,12 @@ class Store:
             last = date.fromisoformat(_until(until) or rows[-1]["date"])
             first = next((i for i, r in enumerate(rows) if date.fromisoformat(r["date"]) > last - timedelta(days=last_days)),
                          len(rows))
-        for i, row in enumerate(rows):
-            window = [r["twitch_per_hour"] for r in rows[max(0, i - 6) : i + 1] if r["twitch_per_hour"] is not None]
-            row["rolling7_twitch_per_hour"] = round(float(np.mean(window)), 3) if window else None
+        for i, row in enumerate(rows):  # (as the direction's words count "the last 7 nights")
+            n_ch = len(row["channels"])
+            window = [r["twitch_per_hour"] for r in rows[: i + 1]
+                      if r["twitch_per_hour"] is not None and len(r["channels"]) == n_ch][-7:]
+            row["rolling7_twitch_per_hour"] = (round(float(np.mean(window)), 3)
+                                               if window and row["twitch_per_hour"] is not None else None)
         return rows[first:]
 
     @_reads

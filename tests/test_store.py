@@ -349,7 +349,8 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
         rows = s.trend(28)
     short = [r for r in rows if r["usable_hours"] < 1]
     assert len(short) == 6 and all(r["twitch_per_hour"] is None and r["twitches"] >= 10 for r in short)
-    assert max(r["rolling7_twitch_per_hour"] for r in rows) <= 1.0
+    assert max(r["rolling7_twitch_per_hour"] for r in rows if r not in short) <= 1.0
+    assert all(r["rolling7_twitch_per_hour"] is None for r in short)  # no rate, no mean: shown as "-", "-"
     assert direction(rows).endswith("(6 nights with less than 1 usable hour each are too short to give a rate and are "
                                     "left out of this comparison.)")
     assert main(["trends", "--db", str(db), "--days", "7"]) == 0
@@ -363,6 +364,22 @@ def test_nights_too_short_to_give_a_rate_are_listed_without_one(tmp_path, capsys
     assert len(rows) == 20 and sum(row[plm] == "-" for row in rows) == 6
     for row in rows:
         assert (row[per_h] == "-") == (row[plm] == "-") == (float(row[usable]) < 1), row
+
+
+def test_the_7_night_mean_is_the_direction_words_last_7_nights(tmp_path):
+    # a short last night showed "-" with a mean of 37.8 while the words said 39.1 over the last
+    # 7 nights; a 2-channel night was averaged with 1-channel ones
+    from kneeemg.trends import direction
+
+    with Store(tmp_path / "h.db") as s:
+        for day in range(1, 16):
+            add(s, 20 + 3 * day, f"2026-11-{day:02d}", seed=day)
+        add(s, 40, "2026-11-16", seed=16, minutes=20)  # too short to give a rate
+        rows = s.trend(28)
+    assert rows[-1]["twitch_per_hour"] is None and rows[-1]["rolling7_twitch_per_hour"] is None
+    last7 = rows[-2]["rolling7_twitch_per_hour"]
+    assert last7 == pytest.approx(np.mean([20 + 3 * d for d in range(9, 16)]))
+    assert f"{last7:.1f} an hour over the last 7 nights" in direction(rows)
 
 
 def test_forgetting_nights_removes_them_whole_all_or_none_and_import_brings_them_back(tmp_path, capsys):
