@@ -164,6 +164,6 @@ def print_score(console: Any, score: Any) -> None:
     for kind, k in score.per_kind.items():
         table.add_row(kind, str(k.n_truth), str(k.n_detected), num(k.found_share), num(k.sensitivity), num(k.precision), num(k.f1))
     console.print(table)
-    console.print("found: events detected, whatever kind they were given; sensitivity, precision and F1 count an "
+    console.print("found: the share of true events detected, whatever kind they were given; sensitivity, precision and F1 count an "
                   "event only when it was given its kind.", highlight=False)
     console.print(f"Median onset error {score.onset_error_ms:.1f} ms, offset error {score.offset_error_ms:.1f} ms.")
