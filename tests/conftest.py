@@ -6,8 +6,14 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kneeemg.datadir import ENV_VAR
+
+# Property tests check laws, not speed: on a shared machine a first example can take longer
+# than Hypothesis's default 200 ms deadline and fail a correct test.
+settings.register_profile("kneeemg", deadline=None)
+settings.load_profile("kneeemg")
 
 ARTIFACTS = Path(os.environ.get("KNEEEMG_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 
