@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import _thread
 import argparse
+import contextlib
 import errno
 import logging
+import os
 import signal
 import sys
 import threading
@@ -120,6 +122,26 @@ def _leaf_parsers(sub: argparse._SubParsersAction) -> list[argparse.ArgumentPars
         nested = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
         leaves += _leaf_parsers(nested[0]) if nested else [p]
     return leaves
+
+
+def run() -> None:
+    """The ``kneeemg`` command: :func:`main`, then the process ends with its exit code.
+
+    A live detector still compiling its kernels when a recording was stopped early (a
+    Ctrl-C in its first half minute) is left behind on its thread; the process then ends at
+    once, its output flushed and its files closed, instead of through the interpreter's
+    shutdown, which stopping that thread inside the compiler sometimes crashed (exit code 134
+    or 139).
+    """
+    code = main()
+    recorder = sys.modules.get("kneeemg.record.recorder")
+    if recorder is not None and any(t.name == recorder.DETECTOR_THREAD and t.is_alive() for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        logging.shutdown()
+        os._exit(code)
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

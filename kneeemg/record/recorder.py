@@ -93,6 +93,8 @@ KEMG_BYTES_PER_VALUE = 4.04
 #: latency, s (frames held up in the link); beyond, the counter skipped (see ``_confirms``).
 MAX_DRIFT = 0.01
 LATENCY_S = 10.0
+#: The name of the live detector's thread.
+DETECTOR_THREAD = "kneeemg-live-detector"
 GAP_PIECE = 1 << 16  # a gap's held samples go to the detector this many at a time (never the whole gap at once)
 
 
@@ -101,8 +103,11 @@ class _LiveDetection:
 
     Samples, lost spans and the finish are run in the order they are queued; the events
     come back in order from :meth:`events`. A failure of the detector ends the thread and
-    is kept in ``error`` (the recorder raises it again). The thread is a daemon: a detector
-    still busy (compiling) when the process ends is left behind.
+    is kept in ``error`` (the recorder raises it again). The thread (:data:`DETECTOR_THREAD`)
+    is a daemon: a detector still busy (compiling its kernels, the first time) when a
+    recording is stopped early is left behind, and the command line then ends the process at
+    once (:func:`kneeemg.cli.run`), since the interpreter's own shutdown, stopping the thread
+    inside the compiler, sometimes crashed it (exit code 134 or 139).
     """
 
     def __init__(self, detector: StreamingDetector) -> None:
@@ -112,7 +117,7 @@ class _LiveDetection:
         self.done = threading.Event()  # finished, or failed
         self._jobs: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
-        threading.Thread(target=self._work, name="kneeemg-live-detector", daemon=True).start()
+        threading.Thread(target=self._work, name=DETECTOR_THREAD, daemon=True).start()
 
     def mark_lost(self, start_sample: int, n_samples: int) -> None:
         self._jobs.put(("lost", start_sample, n_samples))
