@@ -584,6 +584,7 @@ def test_option_errors_are_one_line_with_where_to_look(tmp_path, argv, words):
 
 @pytest.mark.parametrize("argv, words", [
     (["demo", "--seconds", "5"], "--seconds goes with --link"),
+    (["demo", "--link", "serial", "--hours", "1"], "--hours is the simulated night's length without --link"),
     (["record", "--serial", "/dev/null", "--link", "serial", "--out", "r"], "--link chooses the virtual sensor's path"),
     (["batch", "x.kemg", "--out", "r", "--channels", "left", "LEFT"], "--channels names 'LEFT' twice"),
     (["devices", "--no-ble", "--scan", "3"], "--scan sets how long to scan for Bluetooth sensors, and --no-ble skips"),
@@ -787,3 +788,13 @@ def test_a_recording_s_losses_are_told_in_one_line_with_counts_in_the_right_numb
     assert losses_words(status(samples_lost=3_600_000, lost_s=3600.0, asleep_s=3600.0, reconnects=1)) == (
         'lost 3600.0 s in gaps (this computer was asleep for about 1 h 00 min of it: docs/recording.md, "Keeping the '
         'computer awake"); 0 damaged frames dropped; 1 reconnect')
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["bench", "speed", "--quick", "--plot", "speed.txt"], "--plot speed.txt is not a .png file; name the plot like accuracy.png"),
+    (["bench", "speed", "--quick", "--plot", "r.png", "--json", "r.png"], "--json and --plot both name r.png; give each its own file"),
+])
+def test_bench_outputs_that_could_not_be_written_are_refused_before_the_run(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"kneeemg: error: {message}\n" and list(tmp_path.iterdir()) == []

@@ -287,7 +287,8 @@ def test_doc_examples_are_what_the_codec_writes():
 
 
 @pytest.mark.parametrize("changes, message", [({"uv_per_count": float("nan")}, "uv_per_count=nan"),
-                                              ({"fs_hz": -1000.0}, "fs_hz=-1000.0"), ({"fmt": 9}, "unknown sample format 9")])
+                                              ({"fs_hz": -1000.0}, "fs_hz=-1000.0"), ({"fmt": 9}, "unknown sample format 9"),
+                                              ({"battery_pct": 200}, "battery level of 200 %, more than 100 %")])
 def test_a_received_info_frame_that_no_signal_can_have_is_damaged(monkeypatch, changes, message):
     import kneeemg.protocol as proto
 
@@ -297,5 +298,5 @@ def test_a_received_info_frame_that_no_signal_can_have_is_damaged(monkeypatch, c
     monkeypatch.undo()
     with pytest.raises(ProtocolError, match=message):
         decode_frame(raw)
-    ok = encode_frame(InfoFrame(**{**fields, **{"fs_hz": 1000.0, "uv_per_count": 0.0625, "fmt": FMT_S24}}))
+    ok = encode_frame(InfoFrame(**{**fields, **{"fs_hz": 1000.0, "uv_per_count": 0.0625, "fmt": FMT_S24, "battery_pct": 95}}))
     assert decode_frame(ok).uv_per_count == 0.0625

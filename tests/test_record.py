@@ -1491,7 +1491,7 @@ def test_the_status_line_gives_the_recorded_time_as_the_summary_does(tmp_path, c
     assert main(["record", "--virtual", "--out", str(tmp_path), "--duration", "1.5"]) == 0
     out = capsys.readouterr().out
     status = next(x for x in out.splitlines() if "| data age" in x)
-    assert "| recorded 1.5 s, lost 0.0 s," in status and "The recording (left, right): recorded 1.5 s" in out
+    assert "| received 1.5 s, lost 0.0 s," in status and "The recording (left, right): recorded 1.5 s" in out
 
 
 def test_liblsl_s_own_info_lines_stay_out_of_the_terminal_unless_asked_for(tmp_path, monkeypatch):

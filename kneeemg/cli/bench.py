@@ -65,7 +65,7 @@ def run_speed(args: argparse.Namespace) -> int:
     with console.status("timing (this takes a while for the full run)..."):
         report = speed(quick=args.quick, seed=args.seed, command=command)
     table = Table(title="Speed", header_style="bold")
-    for col in ("case", "tool", "M samples/s", "x slower than kneeemg batch", "chunk median µs", "chunk p99 µs"):
+    for col in ("case", "tool", "M channel-samples/s", "x slower than kneeemg batch", "chunk median µs", "chunk p99 µs"):
         table.add_column(col, justify="left" if col in ("case", "tool") else "right")
     for r in report.rows:
         ratio = report.ratio(r.case, r.tool)

@@ -8,13 +8,17 @@ from .replay import bounded, seed, supported_hz
 from .simulate import MAX_CHANNELS, MAX_HOURS, night_hours
 
 
+#: The demonstration's night, h, when --hours is left out.
+DEFAULT_HOURS = 8.0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ..demo import BLE_MAX_CHANNELS, LINK_SECONDS, SERIAL_MAX_CHANNEL_HZ
 
     p = sub.add_parser("demo", help="simulate a night, detect its events and summarise it",
                        description="Simulate a night of quadriceps EMG, run the detector over it as if it were "
                                    "live, compare with the simulator's ground truth and summarise the night.")
-    p.add_argument("--hours", type=night_hours, default=8.0,
+    p.add_argument("--hours", type=night_hours, default=None,
                    help=f"length of the night in hours, at least 0.25 s and at most {MAX_HOURS:g} (default 8)")
     p.add_argument("--channels", type=bounded(int, 1, MAX_CHANNELS), default=2,
                    help=f"channels (legs) to simulate, 1-{MAX_CHANNELS}; with --link ble 1-{BLE_MAX_CHANNELS}, with "
@@ -44,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
     console = make_console()
     if args.link:
+        if args.hours is not None:
+            raise InputError("--hours is the simulated night's length without --link; with --link, give the seconds "
+                             "streamed through the live path with --seconds")
         return _run_link(args, console)
+    args.hours = DEFAULT_HOURS if args.hours is None else args.hours
     if args.seconds is not None:
         raise InputError("--seconds goes with --link (the seconds streamed through the live path); add --link ble or "
                          "--link serial, or use --hours for the simulated night")

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         floor = "-" if not st.floor_uv else "/".join(f"{v:.1f}" for v in st.floor_uv) + " µV"
         off = f" | lead-off: {', '.join(st.lead_off)}" if st.lead_off else ""
         batt = "low" if st.battery_low else "-" if st.battery_pct is None else f"{st.battery_pct} %"
-        return (f"{st.state} | data age {age} | recorded {duration_text(st.recorded_s)}, lost {st.lost_s:.1f} s, "
+        return (f"{st.state} | data age {age} | received {duration_text(st.recorded_s)}, lost {st.lost_s:.1f} s, "
                 f"bad frames {st.frames_bad} | battery {batt} | noise floor {floor}{off} | "
                 f"twitches {st.twitches}, spasms {st.spasms}, cramps {st.cramps}")
 
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if losses:
         console.print(losses)
     length_s = outcome.status.recorded_s + outcome.status.lost_s
-    if outcome.result is not None and length_s < MIN_RECORDING_S:  # replay and import refuse it: no summary either
+    if length_s < MIN_RECORDING_S:  # replay and import refuse it: no summary either (also when detection was left unfinished)
         console.print(f"the recording is {length_s:.2g} s long, too short to analyse (replay and import need at least "
                       f"{MIN_RECORDING_S:g} s); it is kept as it is -- record for longer")
     elif outcome.result is not None:

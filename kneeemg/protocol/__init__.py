@@ -310,6 +310,8 @@ def decode_frame(raw: bytes) -> Frame:
         labels = tuple(lab[i * LABEL_BYTES : (i + 1) * LABEL_BYTES].rstrip(b"\0").decode("ascii", "replace") for i in range(nch))
         frame = InfoFrame(float(fs), float(upc), labels, dev, (fa, fb, fc), fmt, batt, session)
         _check_signal_info(frame)  # what no signal can have (NaN µV per count, no channel): a damaged frame
+        if batt > 100:  # (as docs/protocol.md and the device's packer have it)
+            raise ProtocolError(f"info frame gives a battery level of {batt} %, more than 100 %")
         return frame
     if kind == T_COMMAND:
         if len(body) != COMMAND.size:

@@ -352,8 +352,11 @@ async def _detection_result(rec: Recorder, stop: asyncio.Event) -> DetectionResu
         if stop.is_set():
             until = time.monotonic() + DETECT_GRACE_S if until is None else until
             if time.monotonic() >= until:
+                long_enough = rec.info is not None and (rec.samples + rec.samples_lost) >= MIN_RECORDING_S * rec.info.fs_hz
                 log.warning("stopped before the detector had finished (the first time it compiles its kernels, "
-                            "about half a minute); the recording is complete: `kneeemg replay %s` detects it", rec.path)
+                            "about half a minute); " + ("the recording is complete: `kneeemg replay %s` detects it"
+                                                        if long_enough else "the recording %s is too short to analyse"),
+                            rec.path)
                 return None
         await asyncio.sleep(0.05)
     return rec.detection_result()
