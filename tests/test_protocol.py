@@ -99,6 +99,7 @@ def test_data_frames_round_trip(first, ts, nch, n, fmt, status, seed, data):
     bits = 24 if fmt == FMT_S24 else 16
     counts = np.random.default_rng(seed).integers(-(1 << (bits - 1)), 1 << (bits - 1), (n, nch)).astype(np.int32)
     high = data.draw(st.integers(0, 2 ** max(nch - 8, 0) - 1))
+    status &= ((1 << min(nch, 8)) - 1) | 0x0300 | (0x0400 if nch > 8 else 0)  # the bits a frame of nch channels has
     back = decode_frame(encode_frame(DataFrame(first, ts, counts, status, fmt, high)))
     assert (back.first_sample, back.timestamp_us, back.status, back.lead_off_high) == (first, ts, status, high)
     np.testing.assert_array_equal(back.counts, counts)
@@ -111,6 +112,9 @@ def test_encoder_refuses_what_the_format_cannot_carry():
         encode_frame(DataFrame(0, 0, np.array([[-32769]], np.int32), fmt=FMT_S16))
     with pytest.raises(ProtocolError, match="channel"):
         encode_frame(DataFrame(0, 0, np.zeros((1, 4), np.int32), lead_off_high=1))
+    for nch, status in ((2, 0x0004), (8, 0x0400), (16, 0x0800), (1, 0x8000)):  # docs/protocol.md, status bits
+        with pytest.raises(ProtocolError, match="reserved bit, or the lead-off bit of a channel"):
+            encode_frame(DataFrame(0, 0, np.zeros((1, nch), np.int32), status))
     with pytest.raises(ProtocolError, match="shape"):
         encode_frame(DataFrame(0, 0, np.zeros((1, 65), np.int32)))
 

@@ -96,6 +96,9 @@ size_t kemg_pack_data(uint8_t *out, size_t out_cap, const kemg_data_header *h, c
     size_t body = hdr + n * nb;
     if (h->n_channels == 0 || h->n_channels > KEMG_MAX_CHANNELS || h->fmt > KEMG_FMT_S24) return 0;
     if ((h->lead_off_high >> (h->n_channels > 8 ? h->n_channels - 8 : 0)) != 0) return 0; /* names no channel */
+    /* a reserved status bit (11-15), or the lead-off bit of a channel the frame does not have */
+    if ((h->status & 0xF800u) != 0 || ((h->status & 0xFFu) >> (h->n_channels < 8 ? h->n_channels : 8)) != 0 ||
+        ((h->status & 0x0400u) != 0 && h->n_channels <= 8)) return 0;
     if (body + KEMG_CRC_BYTES > out_cap || !samples_fit(counts, n, h->fmt)) return 0; /* checked before any write */
     out[0] = KEMG_VERSION;
     out[1] = KEMG_T_DATA;

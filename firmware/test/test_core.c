@@ -123,6 +123,15 @@ static void test_crc_and_limits(void) {
     h.lead_off_high = 1; /* a channel this 1-channel frame does not have */
     CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "lead-off extension needs more than 8 channels");
     h.lead_off_high = 0;
+    h.status = 0x0002; /* lead-off of channel 1 in a 1-channel frame */
+    CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "status: lead-off of a channel the frame does not have");
+    h.status = KEMG_STATUS_LEAD_OFF_HIGH; /* channels 8-63, in a 1-channel frame */
+    CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "status: lead-off of channels 8-63 needs more than 8 channels");
+    h.status = 0x0800; /* reserved */
+    CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) == 0, "status: a reserved bit");
+    h.status = 0x0301; /* channel 0, saturation, battery low */
+    CHECK(kemg_pack_data(buf, sizeof buf, &h, ok) != 0, "status: the bits a 1-channel frame has");
+    h.status = 0;
     {
         kemg_data_header w = {64, KEMG_FMT_S16, 0, KEMG_STATUS_LEAD_OFF_HIGH, 1ull << 56, 0, 0}; /* channel 64 */
         CHECK(kemg_pack_data(buf, sizeof buf, &w, ok) == 0, "64 channels: lead-off of channel 64 or above");

@@ -46,6 +46,7 @@ STATUS_LEAD_OFF_MASK = 0x00FF  # lead-off, channels 0-7 (bit n = channel n)
 STATUS_SATURATION = 0x0100
 STATUS_BATTERY_LOW = 0x0200
 STATUS_LEAD_OFF_HIGH = 0x0400  # lead-off on some channel 8-63 (which ones: DataFrame.lead_off_high)
+STATUS_RESERVED = 0xF800  # bits 11-15: 0
 
 # BLE GATT: a custom service, plus the standard Battery Service (0x180F, level 0x2A19).
 SERVICE_UUID = "6b6e6565-6d67-4000-8000-00805f9b34fb"
@@ -195,6 +196,10 @@ def _encode_data(frame: DataFrame) -> bytes:
     if not 0 <= frame.lead_off_high < 1 << (8 * ext) or frame.lead_off_high >> max(nch - 8, 0):
         raise ProtocolError(f"lead_off_high {frame.lead_off_high:#x} names a channel this {nch}-channel frame does not have")
     _check_whole(frame.status, "status", 0, 0xFFFF)
+    if frame.status & STATUS_RESERVED or (frame.status & STATUS_LEAD_OFF_MASK) >> min(nch, 8) or \
+            (frame.status & STATUS_LEAD_OFF_HIGH and nch <= 8):
+        raise ProtocolError(f"status {frame.status:#06x} sets a reserved bit, or the lead-off bit of a channel this "
+                            f"{nch}-channel frame does not have")
     _check_whole(frame.first_sample, "first_sample", 0, (1 << 64) - 1)
     if isinstance(frame.timestamp_us, bool) or not isinstance(frame.timestamp_us, (int, np.integer)):
         raise ProtocolError(f"timestamp_us={frame.timestamp_us!r} must be a whole number of µs")
