@@ -1511,3 +1511,13 @@ def test_liblsl_s_own_info_lines_stay_out_of_the_terminal_unless_asked_for(tmp_p
     assert "INFO|" in stderr("-v")  # asked for: liblsl says what it is
     monkeypatch.setenv("LSLAPICFG", str(tmp_path / "mine.cfg"))
     assert quiet_liblsl_log() is False  # the user's own liblsl configuration rules
+
+
+def test_a_virtual_night_longer_than_8_hours_is_refused_before_it_is_made(tmp_path, capsys):
+    # the simulated night is made whole in memory: 48 h of it ran out of memory with a traceback
+    from kneeemg.cli import main as cli
+
+    assert cli(["record", "--virtual", "--link", "serial", "--out", str(tmp_path / "r"), "--duration", "36000"]) == 2
+    err = capsys.readouterr().err
+    assert "is more than the virtual sensor streams" in err and "at most 28800 seconds (8 h)" in err
+    assert not (tmp_path / "r").exists()

@@ -435,6 +435,12 @@ def _run(main: Callable[[StopRequest], Any]) -> Any:
     return asyncio.run(runner())
 
 
+#: Longest simulated night the virtual sensor streams, s: it is made whole, in memory, first
+#: (two channels of 8 h peaked at 1.5 GB: ``_night_counts(None, 28800, 0.0715)`` under
+#: ``/usr/bin/time``).
+MAX_VIRTUAL_S = 8 * 3600.0
+
+
 def check_duration(duration_s: float | None) -> None:
     """Raise :class:`InputError` unless ``duration_s`` is None or a length a recording can have
     (from :data:`~kneeemg.config.MIN_RECORDING_S`, the shortest that replay and import read, to
@@ -523,6 +529,9 @@ def record_virtual(link: str = "ble", seconds: float | None = 60.0, out_dir: str
     if link not in ("ble", "serial"):
         raise InputError(f"unknown virtual link {link!r}; use 'ble' or 'serial'")
     check_duration(seconds)
+    if night is None and seconds is not None and seconds > MAX_VIRTUAL_S:  # (its samples are made whole, in memory)
+        raise InputError(f"--duration {seconds:g} is more than the virtual sensor streams: its simulated night is made "
+                         f"whole in memory first; give at most {MAX_VIRTUAL_S:.0f} seconds (8 h), a night's length")
     with output_folder(out_dir, "--out"):  # before the sensor is simulated; removed again if nothing was recorded
         return _record_virtual(link, seconds, out_dir, night, speed, uv_per_count, disconnect_at_s, sim_binary, **kwargs)
 
