@@ -259,3 +259,17 @@ def test_simulator_and_host_send_the_same_info_frame_at_the_float32_limits(sim, 
     assert len(sent) == 2 and getattr(sent[0], _INFO_FIELD[option]) == float(np.float32(float(value))) > 0
     host = dataclasses.replace(_host_info(option, value), session_id=sent[0].session_id)
     assert proto.encode_frame(host) == proto.encode_frame(sent[0])
+
+
+@pytest.mark.parametrize("option, value, words", [
+    ("--channels", "2x", "--channels needs a whole number from 0 to 65535, not 2x"),
+    ("--seed", "abc", "--seed must be a whole number, not abc"),
+    ("--mtu", "70000", "--mtu needs a whole number from 0 to 65535, not 70000"),  # (it wrapped to 4464)
+    ("--fd", "77", "--fd is not an open file descriptor: 77"),
+    ("--drop", "2", "are chances, from 0 to 1"),
+    ("--fs", "1e3x", "--fs needs a number, not 1e3x"),
+])
+def test_simulator_refuses_a_malformed_option_in_one_line(sim, option, value, words):
+    out = subprocess.run([str(sim), "--autostart", "--speed", "0", "--seconds", "0.05", option, value], capture_output=True,
+                         text=True, timeout=10, stdin=subprocess.DEVNULL)
+    assert out.returncode == 2 and out.stdout == "" and words in out.stderr and out.stderr.count("\n") == 1

@@ -23,6 +23,7 @@
  * duplicated, reordered; and "<first_sample> <n_samples> overrun" per lost run. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <stdint.h>
@@ -197,6 +198,33 @@ static int usage(const char *msg, const char *arg) {
     return 2;
 }
 
+/* The usage line for option `option`, which needs `what`, given `v`. */
+static int usage_of(const char *option, const char *what, const char *v) {
+    fprintf(stderr, "kneeemg-sensor-sim: %s needs %s, not %s (see the comment at the top of firmware/host/sensor_sim.c)\n",
+            option, what, v);
+    return 2;
+}
+
+/* A whole number from lo to hi, all of v (no "2x", no "abc"): 1, or 0 when it is not. */
+static int whole(const char *v, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi) return 0;
+    *out = x;
+    return 1;
+}
+
+/* A finite number, all of v: 1, or 0 when it is not. */
+static int number(const char *v, double *out) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(x)) return 0;
+    *out = x;
+    return 1;
+}
+
 int main(int argc, char **argv) {
     const char *input = NULL, *tty = NULL, *log_path = NULL;
     double fs = 1000.0, seconds = 10.0, speed = 1.0, uv_per_count = 0.0715;
@@ -206,28 +234,42 @@ int main(int argc, char **argv) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--autostart")) { autostart = 1; continue; }
         if (!v) return usage("a value is missing after ", a);
-        if (!strcmp(a, "--fd")) { out_fd = atoi(v); fd_given = 1; }
+        long w = 0;
+        double *p = NULL;
+        if (!strcmp(a, "--fd")) {
+            if (!whole(v, 0, INT_MAX, &w) || fcntl((int)w, F_GETFD) == -1) return usage("--fd is not an open file descriptor: ", v);
+            out_fd = (int)w;
+            fd_given = 1;
+        }
         else if (!strcmp(a, "--tty")) tty = v;
         else if (!strcmp(a, "--input")) input = v;
-        else if (!strcmp(a, "--fs")) fs = atof(v);
-        else if (!strcmp(a, "--channels")) nch = atoi(v);
-        else if (!strcmp(a, "--seconds")) seconds = atof(v);
-        else if (!strcmp(a, "--speed")) speed = atof(v);
-        else if (!strcmp(a, "--uv-per-count")) uv_per_count = atof(v);
-        else if (!strcmp(a, "--samples-per-frame")) spf = atoi(v);
-        else if (!strcmp(a, "--mtu")) mtu = atoi(v);
-        else if (!strcmp(a, "--drop")) p_drop = atof(v);
-        else if (!strcmp(a, "--corrupt")) p_corrupt = atof(v);
-        else if (!strcmp(a, "--duplicate")) p_dup = atof(v);
-        else if (!strcmp(a, "--reorder")) p_reorder = atof(v);
-        else if (!strcmp(a, "--overrun")) p_overrun = atof(v);
-        else if (!strcmp(a, "--garbage")) p_garbage = atof(v);
-        else if (!strcmp(a, "--seed")) rng_state ^= (uint64_t)strtoull(v, NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
         else if (!strcmp(a, "--log")) log_path = v;
-        else return usage("unknown option ", a);
+        else if (!strcmp(a, "--channels") || !strcmp(a, "--samples-per-frame") || !strcmp(a, "--mtu")) {
+            if (!whole(v, 0, 65535, &w)) return usage_of(a, "a whole number from 0 to 65535", v);
+            *(!strcmp(a, "--channels") ? &nch : !strcmp(a, "--mtu") ? &mtu : &spf) = (int)w;
+        }
+        else if (!strcmp(a, "--seed")) {
+            char *end;
+            errno = 0;
+            unsigned long long seed = strtoull(v, &end, 10);
+            if (end == v || *end || errno || v[0] == '-') return usage("--seed must be a whole number, not ", v);
+            rng_state ^= (uint64_t)seed * 0x9E3779B97F4A7C15ULL + 1;
+        }
+        else {
+            p = !strcmp(a, "--fs") ? &fs : !strcmp(a, "--seconds") ? &seconds : !strcmp(a, "--speed") ? &speed
+              : !strcmp(a, "--uv-per-count") ? &uv_per_count : !strcmp(a, "--drop") ? &p_drop
+              : !strcmp(a, "--corrupt") ? &p_corrupt : !strcmp(a, "--duplicate") ? &p_dup
+              : !strcmp(a, "--reorder") ? &p_reorder : !strcmp(a, "--overrun") ? &p_overrun
+              : !strcmp(a, "--garbage") ? &p_garbage : NULL;
+            if (!p) return usage("unknown option ", a);
+            if (!number(v, p)) return usage_of(a, "a number", v);
+        }
         i++;
     }
     if (nch < 1 || nch > (int)KEMG_RING_MAX_CHANNELS) return usage("--channels must be 1-8", NULL);
+    if (!(p_drop >= 0 && p_drop <= 1 && p_corrupt >= 0 && p_corrupt <= 1 && p_dup >= 0 && p_dup <= 1 && p_reorder >= 0 &&
+          p_reorder <= 1 && p_overrun >= 0 && p_overrun <= 1 && p_garbage >= 0 && p_garbage <= 1))
+        return usage("--drop, --corrupt, --duplicate, --reorder, --overrun and --garbage are chances, from 0 to 1", NULL);
     if (!(fs > 0) || !(uv_per_count > 0) || speed < 0 || seconds < 0) return usage("--fs, --uv-per-count, --speed and --seconds must be positive", NULL);
     if (!spf) {
         int fragmented;
