@@ -24,8 +24,8 @@ def check_outputs(json_path: str | os.PathLike[str] | None, plot_path: str | os.
     if json_path is not None:  # (an empty one is refused, not taken as none)
         check_output_file(json_path, "--json", "benchmark JSON file", JSON_SIGNATURE)
     if plot_path is not None:
+        check_output_file(plot_path, "--plot", "PNG image", PNG_SIGNATURE)
         if Path(plot_path).suffix.lower() != ".png":  # (matplotlib takes the format from the name, after the run)
             raise InputError(f"--plot {plot_path} is not a .png file; name the plot like accuracy.png")
         if json_path is not None and Path(json_path).expanduser().resolve() == Path(plot_path).expanduser().resolve():
             raise InputError(f"--json and --plot both name {plot_path}; give each its own file")
-        check_output_file(plot_path, "--plot", "PNG image", PNG_SIGNATURE)
