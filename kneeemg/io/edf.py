@@ -412,10 +412,9 @@ def export_edf(recording: Recording, path: str | os.PathLike[str], events: Seque
     n_records = -(-info.n_samples // sec)  # EDF stores whole 1 s records: a last part one is padded
     pad = n_records * sec - info.n_samples
     notes = sorted([(ev.onset_s, ev.duration_s, f"{ev.kind} ch{ev.channel}") for ev in events if ev.kind in (*KINDS, "lm")]
-                   + [(iv.start_s, iv.duration_s, f"excluded: {reason_words(iv.reason)} ch{iv.channel}") for iv in excluded])
-    notes += [(info.n_samples / fs, pad / fs, END_NOTE)] if pad else []
-    notes += [(g.start_sample / fs, g.n_samples / fs, GAP_NOTE + g.reason) for g in info.gaps]
-    notes.sort()
+                   + [(iv.start_s, iv.duration_s, f"excluded: {reason_words(iv.reason)} ch{iv.channel}") for iv in excluded]
+                   + [(g.start_sample / fs, g.n_samples / fs, GAP_NOTE + g.reason) for g in info.gaps]
+                   + ([(info.n_samples / fs, pad / fs, END_NOTE)] if pad else []))
     # each annotation signal holds one annotation per record; pyedflib drops any beyond that
     per_record = max(1, -(-len(notes) // max(1, n_records)))
     if per_record > MAX_ANNOTATIONS_PER_S:

@@ -167,13 +167,9 @@ def _own_table(header: list[str]) -> str | None:
 
 def kneeemg_table(path: str | os.PathLike[str]) -> str | None:
     """What the CSV file ``path`` is when kneeemg wrote it (a list of events, of excluded
-    stretches, of nights), by its first line; None for any other file."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8", errors="replace")
-        return _own_table(_header(head)[1]) if head.strip() else None
-    except (OSError, csv.Error):
-        return None
+    stretches, of nights), by its header; None for any other file."""
+    header = _head_cells(path)
+    return _own_table(header) if header is not None else None
 
 
 def _time_column(header: list[str]) -> tuple[int, str | None] | None:
@@ -245,19 +241,23 @@ def _units_line(lines: list[str], sep: str | None, comma: bool, width: int, path
     return cells
 
 
-def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
-    """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
-    reads only its first 4 kB. False for an empty or unreadable file."""
+def _head_cells(path: str | os.PathLike[str]) -> list[str] | None:
+    """The header cells of a CSV/TSV file, read from its first 8 kB as :func:`read_csv` reads
+    them (its encodings, comments before the header); None for an empty or unreadable file."""
     try:
         with Path(path).open("rb") as fh:
             raw = fh.read(8192)
         head = _uncomment(_decode(raw[: raw.rfind(b"\n") + 1] or raw))[0]  # (whole lines: a character cut at 8 kB is no UTF-8 error)
-        if not head.strip():
-            return False
-        _, header = _header(head)
+        return _header(head)[1] if head.strip() else None
     except (OSError, csv.Error):
-        return False
-    return _time_column(header) is not None
+        return None
+
+
+def csv_has_time_column(path: str | os.PathLike[str]) -> bool:
+    """Whether a CSV/TSV file's header names a time column (so it gives its own rate);
+    reads only its first 8 kB. False for an empty or unreadable file."""
+    header = _head_cells(path)
+    return header is not None and _time_column(header) is not None
 
 
 #: Rows gathered as Python lists before they join the array (a list of floats takes about ten
